@@ -1,0 +1,115 @@
+# injector: build, test, demo. See README.md.
+#   make              build/injector (dynamic, against Debian's -dev packages)
+#   make check        unit + integration tests
+#   make check-asan   the same suite against an ASan+UBSan build
+#   make check-valgrind  the same suite under valgrind memcheck
+#   make check-all    everything CI runs
+#   make demo         the main job against the bundled local endpoint
+#   make static       build/static/injector (musl, fully static; see mk/static.mk)
+
+VERSION     := 0.1.0
+CC          ?= cc
+PYTHON      := /usr/bin/python3
+BUILD       := build
+SRC         := $(wildcard injector/*.c)
+HDR         := $(wildcard injector/*.h)
+LIB_SRC     := $(filter-out injector/main.c,$(SRC))
+GEN_CA      := $(BUILD)/gen/ca_fallback.c
+UNIT_SRC    := $(wildcard tests/unit/test_*.c)
+
+WARN     := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wconversion -Wvla -Wstrict-prototypes \
+            -Wmissing-prototypes -Wimplicit-fallthrough
+HARDEN   := -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=3 -fstack-protector-strong -fstack-clash-protection
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -DINJ_VERSION='"$(VERSION)"' -Iinjector $(WARN)
+CFLAGS   ?= -O2 -g
+ALL_CFLAGS := $(BASE_CFLAGS) $(HARDEN) -fPIE $(CFLAGS)
+LDFLAGS  ?=
+ALL_LDFLAGS := -pie -Wl,-z,relro,-z,now -Wl,-z,noexecstack $(LDFLAGS)
+LIBS     := -lcurl -lssl -lcrypto -lyaml -lcjson -pthread
+ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+OBJ      := $(patsubst injector/%.c,$(BUILD)/obj/%.o,$(SRC)) $(BUILD)/obj/ca_fallback.o
+LIB_OBJ  := $(filter-out $(BUILD)/obj/main.o,$(OBJ))
+AOBJ     := $(patsubst injector/%.c,$(BUILD)/asan/obj/%.o,$(SRC)) $(BUILD)/asan/obj/ca_fallback.o
+ALIB_OBJ := $(filter-out $(BUILD)/asan/obj/main.o,$(AOBJ))
+UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+AUNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/asan/tests/%,$(UNIT_SRC))
+
+# pytest options; e.g. make check PYTEST_ARGS='-k dry_run'
+PYTEST_ARGS ?=
+PYTEST := $(PYTHON) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect \
+            --errors-for-leak-kinds=definite,indirect --track-fds=no
+
+.PHONY: all check check-unit check-integration check-asan check-valgrind check-all demo clean \
+        unit-bins format
+
+all: $(BUILD)/injector
+
+CA_FALLBACK_RULE_DEFINED := 1
+$(GEN_CA): scripts/gen-ca.sh
+	@mkdir -p $(dir $@)
+	sh scripts/gen-ca.sh $@
+
+$(BUILD)/obj/%.o: injector/%.c $(HDR) Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/obj/ca_fallback.o: $(GEN_CA)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Wno-missing-variable-declarations -c -o $@ $<
+
+$(BUILD)/injector: $(OBJ)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/asan/obj/%.o: injector/%.c $(HDR) Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(ASAN_FLAGS) -c -o $@ $<
+
+$(BUILD)/asan/obj/ca_fallback.o: $(GEN_CA)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(ASAN_FLAGS) -c -o $@ $<
+
+$(BUILD)/asan/injector: $(AOBJ)
+	$(CC) $(ASAN_FLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB_OBJ) tests/unit/unit.h
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) -O1 -g -Wno-missing-prototypes -o $@ $< $(LIB_OBJ) -lcmocka $(LIBS)
+
+$(BUILD)/asan/tests/test_%: tests/unit/test_%.c $(ALIB_OBJ) tests/unit/unit.h
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(ASAN_FLAGS) -Wno-missing-prototypes -o $@ $< $(ALIB_OBJ) -lcmocka $(LIBS)
+
+unit-bins: $(UNIT_BIN)
+
+check-unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+check-integration: $(BUILD)/injector
+	INJECTOR_BIN=$(CURDIR)/$(BUILD)/injector $(PYTEST) tests/fake tests/integration
+
+check: check-unit check-integration
+
+check-asan: $(BUILD)/asan/injector $(AUNIT_BIN)
+	@set -e; for t in $(AUNIT_BIN); do echo "== $$t (asan)"; $$t; done
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=98 UBSAN_OPTIONS=print_stacktrace=1 \
+	INJECTOR_BIN=$(CURDIR)/$(BUILD)/asan/injector INJECTOR_SANITIZED=1 $(PYTEST) tests/integration
+
+check-valgrind: $(BUILD)/injector $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t (valgrind)"; $(VALGRIND) $$t; done
+	INJECTOR_BIN=$(CURDIR)/$(BUILD)/injector INJECTOR_WRAPPER="$(VALGRIND)" $(PYTEST) tests/integration
+
+check-all: check check-asan check-valgrind
+
+demo: $(BUILD)/injector
+	sh scripts/demo.sh $(BUILD)/injector
+
+format:
+	clang-format -i injector/*.c injector/*.h tests/unit/*.c tests/unit/*.h
+
+clean:
+	rm -rf $(BUILD)
+
+-include mk/static.mk

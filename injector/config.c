@@ -1,0 +1,619 @@
+/* config.c: strict YAML config parsing with libyaml's document API. Every error carries
+ * file:line:column; nothing here touches the network or a secret. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <yaml.h>
+
+#include "jx.h"
+#include "sbuf.h"
+
+struct cfg_parse {
+    const char *name;
+    yaml_document_t *doc;
+    unsigned char *seen; /* per node: visited once (a second visit means an alias) */
+    size_t nnodes;
+    struct config *cfg;
+    struct inj_err *err;
+};
+
+static const char *const reserved_env[] = {
+    "PATH", "IFS", "ENV", "BASH_ENV", "SHELLOPTS", "BASHOPTS", "PS4", "CDPATH", "GLOBIGNORE",
+    "GCONV_PATH", "HOSTALIASES", "LOCALDOMAIN", "RES_OPTIONS", "NLSPATH", "LOCPATH",
+    "MALLOC_CHECK_", "MALLOC_TRACE", "PYTHONPATH", "PYTHONSTARTUP", "PERL5LIB", "PERL5OPT",
+    "RUBYLIB", "RUBYOPT", "NODE_OPTIONS", "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", "PROMPT_COMMAND",
+};
+
+int config_env_name_valid(const char *name)
+{
+    const char *p = name;
+
+    if (!*p || strlen(p) > 255)
+        return 0;
+    if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || *p == '_'))
+        return 0;
+    for (p++; *p; p++)
+        if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+              *p == '_'))
+            return 0;
+    return 1;
+}
+
+int config_env_name_reserved(const char *name)
+{
+    size_t i;
+
+    if (!strncmp(name, "LD_", 3) || !strncmp(name, "DYLD_", 5) || !strncmp(name, "BASH_FUNC_", 10))
+        return 1;
+    for (i = 0; i < sizeof(reserved_env) / sizeof(reserved_env[0]); i++)
+        if (!strcmp(name, reserved_env[i]))
+            return 1;
+    return 0;
+}
+
+void config_free(struct config *c)
+{
+    size_t i;
+
+    for (i = 0; i < c->n; i++) {
+        free(c->entries[i].name);
+        free(c->entries[i].pointer);
+        ref_free(&c->entries[i].ref);
+    }
+    free(c->entries);
+    free(c->region);
+    free(c->path);
+    memset(c, 0, sizeof(*c));
+}
+
+static enum inj_rc cfg_errf(struct cfg_parse *p, const yaml_node_t *node, enum inj_rc code,
+                            const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static enum inj_rc cfg_errf(struct cfg_parse *p, const yaml_node_t *node, enum inj_rc code,
+                            const char *fmt, ...)
+{
+    char msg[768];
+    va_list ap;
+
+    va_start(ap, fmt);
+    (void)vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (node)
+        return inj_err_set(p->err, code, "%s:%lu:%lu: %s", p->name,
+                           (unsigned long)node->start_mark.line + 1,
+                           (unsigned long)node->start_mark.column + 1, msg);
+    return inj_err_set(p->err, code, "%s: %s", p->name, msg);
+}
+
+/* Returns the node, refusing a second visit: libyaml resolves an alias to the node it names,
+ * so a node seen twice came through an alias. We refuse aliases: a config never needs them,
+ * and refusing them rules out alias bombs. */
+static yaml_node_t *cfg_node(struct cfg_parse *p, int id, const yaml_node_t *ctx_node)
+{
+    yaml_node_t *n = yaml_document_get_node(p->doc, id);
+
+    if (!n || id < 1 || (size_t)id > p->nnodes) {
+        cfg_errf(p, ctx_node, INJ_E_CONFIG, "malformed document");
+        return NULL;
+    }
+    if (p->seen[id - 1]) {
+        cfg_errf(p, n, INJ_E_CONFIG, "YAML aliases (*name) are not supported; write the value "
+                                     "out");
+        return NULL;
+    }
+    p->seen[id - 1] = 1;
+    return n;
+}
+
+static const char *cfg_kind(const yaml_node_t *n)
+{
+    switch (n->type) {
+    case YAML_SCALAR_NODE:
+        return "a scalar";
+    case YAML_SEQUENCE_NODE:
+        return "a list";
+    case YAML_MAPPING_NODE:
+        return "a mapping";
+    case YAML_NO_NODE:
+    default:
+        return "nothing";
+    }
+}
+
+/* The scalar's text, or NULL (error set) when n is not a scalar. Borrowed from the doc. */
+static const char *cfg_scalar(struct cfg_parse *p, const yaml_node_t *n, const char *what)
+{
+    const char *v;
+
+    if (n->type != YAML_SCALAR_NODE) {
+        cfg_errf(p, n, INJ_E_CONFIG, "%s must be a string, not %s", what, cfg_kind(n));
+        return NULL;
+    }
+    v = (const char *)n->data.scalar.value;
+    if (strlen(v) != n->data.scalar.length) {
+        cfg_errf(p, n, INJ_E_CONFIG, "%s contains a NUL character", what);
+        return NULL;
+    }
+    return v;
+}
+
+static enum inj_rc cfg_bool(struct cfg_parse *p, const yaml_node_t *n, const char *what, int *out)
+{
+    const char *v = cfg_scalar(p, n, what);
+
+    if (!v)
+        return INJ_E_CONFIG;
+    if (!strcmp(v, "true")) {
+        *out = 1;
+        return INJ_OK;
+    }
+    if (!strcmp(v, "false")) {
+        *out = 0;
+        return INJ_OK;
+    }
+    return cfg_errf(p, n, INJ_E_CONFIG, "%s must be true or false, not \"%s\"", what, v);
+}
+
+static enum inj_rc cfg_strdup(struct cfg_parse *p, const yaml_node_t *n, const char *what,
+                              char **out)
+{
+    const char *v = cfg_scalar(p, n, what);
+
+    if (!v)
+        return INJ_E_CONFIG;
+    if (*out)
+        return cfg_errf(p, n, INJ_E_CONFIG, "%s given twice", what);
+    *out = xstrdup(v);
+    if (!*out)
+        return inj_err_set(p->err, INJ_E_NOMEM, "out of memory");
+    return INJ_OK;
+}
+
+/* Checks the mapping for duplicate keys (libyaml keeps them all). */
+static enum inj_rc cfg_check_dups(struct cfg_parse *p, const yaml_node_t *map)
+{
+    yaml_node_pair_t *a;
+    yaml_node_pair_t *b;
+
+    for (a = map->data.mapping.pairs.start; a < map->data.mapping.pairs.top; a++) {
+        const yaml_node_t *ka = yaml_document_get_node(p->doc, a->key);
+        if (!ka || ka->type != YAML_SCALAR_NODE)
+            return cfg_errf(p, ka ? ka : map, INJ_E_CONFIG, "mapping keys must be strings");
+        for (b = map->data.mapping.pairs.start; b < a; b++) {
+            const yaml_node_t *kb = yaml_document_get_node(p->doc, b->key);
+            if (kb && kb->type == YAML_SCALAR_NODE &&
+                !strcmp((const char *)ka->data.scalar.value, (const char *)kb->data.scalar.value))
+                return cfg_errf(p, ka, INJ_E_CONFIG, "duplicate key \"%s\" (first at line %lu)",
+                                (const char *)ka->data.scalar.value,
+                                (unsigned long)kb->start_mark.line + 1);
+        }
+    }
+    return INJ_OK;
+}
+
+static enum inj_rc cfg_mode(struct cfg_parse *p, const yaml_node_t *n, unsigned int *out)
+{
+    const char *v = cfg_scalar(p, n, "mode");
+    char *end = NULL;
+    unsigned long m;
+
+    if (!v)
+        return INJ_E_CONFIG;
+    errno = 0;
+    m = strtoul(v, &end, 8);
+    if (errno || !*v || *end || m > 0777)
+        return cfg_errf(p, n, INJ_E_CONFIG,
+                        "mode must be octal permission bits like \"0400\" (no setuid/sticky), "
+                        "not \"%s\"",
+                        v);
+    if (m & 0002)
+        return cfg_errf(p, n, INJ_E_CONFIG, "mode %s makes a secret world-writable", v);
+    if (!(m & 0400))
+        return cfg_errf(p, n, INJ_E_CONFIG, "mode %s does not let the owner read the file", v);
+    *out = (unsigned int)m;
+    return INJ_OK;
+}
+
+static int cfg_path_valid(const char *path)
+{
+    const char *p = path;
+
+    if (path[0] != '/' || strlen(path) >= 4096 || path[strlen(path) - 1] == '/')
+        return 0;
+    while (*p) {
+        size_t len;
+        while (*p == '/')
+            p++;
+        len = strcspn(p, "/");
+        if ((len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.'))
+            return 0;
+        if (len == 0 && *p)
+            return 0;
+        p += len;
+    }
+    return !strstr(path, "//");
+}
+
+/* Applies the fields of one entry's mapping (or its compact string) to e. */
+static enum inj_rc cfg_entry(struct cfg_parse *p, const yaml_node_t *key, const yaml_node_t *val,
+                             struct entry *e)
+{
+    enum inj_rc rc;
+    const char *what = e->kind == ENTRY_ENV ? "env" : "files";
+    const yaml_node_t *from_node = NULL;
+    char *from = NULL;
+    char *key_field = NULL;
+    char *stage = NULL;
+    char *vid = NULL;
+    yaml_node_pair_t *pair;
+
+    e->line = key->start_mark.line + 1;
+    e->col = key->start_mark.column + 1;
+    e->mode = 0400;
+    if (val->type == YAML_SCALAR_NODE) {
+        from_node = val;
+        rc = cfg_strdup(p, val, "from", &from);
+        if (rc != INJ_OK)
+            goto out;
+    } else if (val->type == YAML_MAPPING_NODE) {
+        rc = cfg_check_dups(p, val);
+        if (rc != INJ_OK)
+            goto out;
+        for (pair = val->data.mapping.pairs.start; pair < val->data.mapping.pairs.top; pair++) {
+            yaml_node_t *k = cfg_node(p, pair->key, val);
+            yaml_node_t *v = k ? cfg_node(p, pair->value, k) : NULL;
+            const char *kn;
+
+            rc = INJ_E_CONFIG;
+            if (!v)
+                goto out;
+            kn = (const char *)k->data.scalar.value;
+            if (!strcmp(kn, "from")) {
+                from_node = v;
+                rc = cfg_strdup(p, v, "from", &from);
+            } else if (!strcmp(kn, "key")) {
+                rc = cfg_strdup(p, v, "key", &key_field);
+                if (rc == INJ_OK && !*key_field)
+                    rc = cfg_errf(p, v, INJ_E_CONFIG, "%s: key is empty", e->name);
+            } else if (!strcmp(kn, "pointer")) {
+                rc = cfg_strdup(p, v, "pointer", &e->pointer);
+                if (rc == INJ_OK && !jx_pointer_valid(e->pointer))
+                    rc = cfg_errf(p, v, INJ_E_CONFIG,
+                                  "%s: pointer \"%s\" is not an RFC 6901 JSON pointer (\"/a/b\", "
+                                  "~0 for ~, ~1 for /)",
+                                  e->name, e->pointer);
+            } else if (!strcmp(kn, "version_stage")) {
+                rc = cfg_strdup(p, v, "version_stage", &stage);
+            } else if (!strcmp(kn, "version_id")) {
+                rc = cfg_strdup(p, v, "version_id", &vid);
+            } else if (!strcmp(kn, "optional")) {
+                rc = cfg_bool(p, v, "optional", &e->optional);
+            } else if (!strcmp(kn, "overwrite") && e->kind == ENTRY_ENV) {
+                rc = cfg_bool(p, v, "overwrite", &e->overwrite);
+            } else if (!strcmp(kn, "allow_reserved") && e->kind == ENTRY_ENV) {
+                rc = cfg_bool(p, v, "allow_reserved", &e->allow_reserved);
+            } else if (!strcmp(kn, "mode") && e->kind == ENTRY_FILE) {
+                rc = cfg_mode(p, v, &e->mode);
+            } else {
+                rc = cfg_errf(p, k, INJ_E_CONFIG,
+                              "%s: unknown key \"%s\" in a %s entry (known: from, key, pointer, "
+                              "version_stage, version_id, optional, %s)",
+                              e->name, kn, what,
+                              e->kind == ENTRY_ENV ? "overwrite, allow_reserved" : "mode");
+            }
+            if (rc != INJ_OK)
+                goto out;
+        }
+    } else {
+        rc = cfg_errf(p, val, INJ_E_CONFIG,
+                      "%s: expected a secret reference or a mapping with \"from\", not %s",
+                      e->name, cfg_kind(val));
+        goto out;
+    }
+    if (!from) {
+        rc = cfg_errf(p, val, INJ_E_CONFIG, "%s: missing \"from\" (the secret name or ARN)",
+                      e->name);
+        goto out;
+    }
+    rc = ref_parse(from, &e->ref, p->err);
+    if (rc != INJ_OK) {
+        cfg_errf(p, from_node, rc, "%s: %s", e->name, p->err->msg);
+        goto out;
+    }
+    rc = INJ_E_CONFIG;
+    if (key_field && e->ref.json_key) {
+        cfg_errf(p, from_node, rc, "%s: json key given both in \"from\" and in \"key\"", e->name);
+        goto out;
+    }
+    if (key_field) {
+        e->ref.json_key = key_field;
+        key_field = NULL;
+    }
+    if (e->pointer && e->ref.json_key) {
+        cfg_errf(p, val, rc, "%s: give either \"key\" or \"pointer\", not both", e->name);
+        goto out;
+    }
+    if (stage) {
+        if (e->ref.version_stage || !ref_valid_stage(stage)) {
+            cfg_errf(p, val, rc, "%s: version_stage given twice or invalid", e->name);
+            goto out;
+        }
+        e->ref.version_stage = stage;
+        stage = NULL;
+    }
+    if (vid) {
+        if (e->ref.version_id || !ref_valid_version_id(vid)) {
+            cfg_errf(p, val, rc,
+                     "%s: version_id given twice or invalid (expected 32-64 letters, digits or "
+                     "'-', e.g. a UUID)",
+                     e->name);
+            goto out;
+        }
+        e->ref.version_id = vid;
+        vid = NULL;
+    }
+    rc = INJ_OK;
+out:
+    free(from);
+    free(key_field);
+    free(stage);
+    free(vid);
+    return rc;
+}
+
+static enum inj_rc cfg_section(struct cfg_parse *p, const yaml_node_t *map, enum entry_kind kind)
+{
+    enum inj_rc rc;
+    yaml_node_pair_t *pair;
+    size_t count;
+    size_t i;
+    struct entry *grown;
+    const char *what = kind == ENTRY_ENV ? "env" : "files";
+
+    if (map->type != YAML_MAPPING_NODE)
+        return cfg_errf(p, map, INJ_E_CONFIG, "\"%s\" must be a mapping of %s to secrets, not %s",
+                        what, kind == ENTRY_ENV ? "variable names" : "file paths", cfg_kind(map));
+    rc = cfg_check_dups(p, map);
+    if (rc != INJ_OK)
+        return rc;
+    count = (size_t)(map->data.mapping.pairs.top - map->data.mapping.pairs.start);
+    if (count > 10000)
+        return cfg_errf(p, map, INJ_E_CONFIG, "too many entries in \"%s\"", what);
+    grown = realloc(p->cfg->entries, (p->cfg->n + count) * sizeof(*grown));
+    if (!grown && count)
+        return inj_err_set(p->err, INJ_E_NOMEM, "out of memory");
+    if (grown)
+        p->cfg->entries = grown;
+    for (pair = map->data.mapping.pairs.start; pair < map->data.mapping.pairs.top; pair++) {
+        yaml_node_t *k = cfg_node(p, pair->key, map);
+        yaml_node_t *v = k ? cfg_node(p, pair->value, k) : NULL;
+        struct entry *e = &p->cfg->entries[p->cfg->n];
+        const char *name;
+
+        if (!v)
+            return INJ_E_CONFIG;
+        name = cfg_scalar(p, k, kind == ENTRY_ENV ? "a variable name" : "a file path");
+        if (!name)
+            return INJ_E_CONFIG;
+        if (kind == ENTRY_ENV && !config_env_name_valid(name))
+            return cfg_errf(p, k, INJ_E_CONFIG,
+                            "\"%s\" is not a valid environment variable name "
+                            "([A-Za-z_][A-Za-z0-9_]*)",
+                            name);
+        if (kind == ENTRY_FILE && !cfg_path_valid(name))
+            return cfg_errf(p, k, INJ_E_CONFIG,
+                            "\"%s\" is not an absolute, normalised file path (no \"..\", \".\", "
+                            "\"//\" or trailing \"/\")",
+                            name);
+        for (i = 0; i < p->cfg->n; i++)
+            if (p->cfg->entries[i].kind == kind && !strcmp(p->cfg->entries[i].name, name))
+                return cfg_errf(p, k, INJ_E_CONFIG, "duplicate %s entry \"%s\"", what, name);
+        memset(e, 0, sizeof(*e));
+        e->kind = kind;
+        e->name = xstrdup(name);
+        if (!e->name)
+            return inj_err_set(p->err, INJ_E_NOMEM, "out of memory");
+        p->cfg->n++; /* owned by the config from here on, freed with it on error */
+        rc = cfg_entry(p, k, v, e);
+        if (rc != INJ_OK)
+            return rc;
+        if (kind == ENTRY_ENV && !e->allow_reserved && config_env_name_reserved(name))
+            return cfg_errf(p, k, INJ_E_CONFIG,
+                            "%s: refusing to set a loader/shell variable from a secret; add "
+                            "\"allow_reserved: true\" to the entry if you mean it",
+                            name);
+    }
+    return INJ_OK;
+}
+
+static enum inj_rc cfg_root(struct cfg_parse *p, const yaml_node_t *root)
+{
+    enum inj_rc rc;
+    yaml_node_pair_t *pair;
+    const yaml_node_t *version_node = NULL;
+
+    if (root->type != YAML_MAPPING_NODE)
+        return cfg_errf(p, root, INJ_E_CONFIG, "the config must be a mapping, not %s",
+                        cfg_kind(root));
+    rc = cfg_check_dups(p, root);
+    if (rc != INJ_OK)
+        return rc;
+    for (pair = root->data.mapping.pairs.start; pair < root->data.mapping.pairs.top; pair++) {
+        yaml_node_t *k = cfg_node(p, pair->key, root);
+        yaml_node_t *v = k ? cfg_node(p, pair->value, k) : NULL;
+        const char *kn;
+
+        if (!v)
+            return INJ_E_CONFIG;
+        kn = (const char *)k->data.scalar.value;
+        if (!strcmp(kn, "version")) {
+            const char *s = cfg_scalar(p, v, "version");
+            if (!s)
+                return INJ_E_CONFIG;
+            if (strcmp(s, "1") != 0)
+                return cfg_errf(p, v, INJ_E_CONFIG,
+                                "unsupported config version \"%s\" (this injector reads version "
+                                "1)",
+                                s);
+            p->cfg->version = 1;
+            version_node = v;
+        } else if (!strcmp(kn, "region")) {
+            rc = cfg_strdup(p, v, "region", &p->cfg->region);
+            if (rc != INJ_OK)
+                return rc;
+            if (!ref_valid_region(p->cfg->region))
+                return cfg_errf(p, v, INJ_E_CONFIG, "\"%s\" is not an AWS region name",
+                                p->cfg->region);
+        } else if (!strcmp(kn, "env")) {
+            rc = cfg_section(p, v, ENTRY_ENV);
+            if (rc != INJ_OK)
+                return rc;
+        } else if (!strcmp(kn, "files")) {
+            rc = cfg_section(p, v, ENTRY_FILE);
+            if (rc != INJ_OK)
+                return rc;
+        } else {
+            return cfg_errf(p, k, INJ_E_CONFIG,
+                            "unknown top-level key \"%s\" (known: version, region, env, files)",
+                            kn);
+        }
+    }
+    if (!version_node)
+        return cfg_errf(p, root, INJ_E_CONFIG, "missing \"version: 1\"");
+    return INJ_OK;
+}
+
+enum inj_rc config_parse(const char *name, const unsigned char *buf, size_t len,
+                         struct config *out, struct inj_err *err)
+{
+    enum inj_rc rc = INJ_E_CONFIG;
+    yaml_parser_t parser;
+    yaml_document_t doc;
+    yaml_document_t extra;
+    int have_parser = 0;
+    int have_doc = 0;
+    yaml_node_t *root;
+    struct cfg_parse p;
+
+    memset(out, 0, sizeof(*out));
+    memset(&p, 0, sizeof(p));
+    p.name = name;
+    p.cfg = out;
+    p.err = err;
+    p.doc = &doc;
+    out->path = xstrdup(name);
+    if (!out->path) {
+        rc = inj_err_set(err, INJ_E_NOMEM, "out of memory");
+        goto out;
+    }
+    if (!yaml_parser_initialize(&parser)) {
+        rc = inj_err_set(err, INJ_E_NOMEM, "out of memory");
+        goto out;
+    }
+    have_parser = 1;
+    yaml_parser_set_input_string(&parser, buf, len);
+    if (!yaml_parser_load(&parser, &doc)) {
+        rc = inj_err_set(err, INJ_E_CONFIG, "%s:%lu:%lu: YAML syntax error: %s%s%s", name,
+                         (unsigned long)parser.problem_mark.line + 1,
+                         (unsigned long)parser.problem_mark.column + 1,
+                         parser.problem ? parser.problem : "unknown",
+                         parser.context ? " " : "", parser.context ? parser.context : "");
+        goto out;
+    }
+    have_doc = 1;
+    root = yaml_document_get_root_node(&doc);
+    if (!root) {
+        rc = inj_err_set(err, INJ_E_CONFIG, "%s: the config is empty (expected \"version: 1\")",
+                         name);
+        goto out;
+    }
+    p.nnodes = (size_t)(doc.nodes.top - doc.nodes.start);
+    p.seen = calloc(p.nnodes ? p.nnodes : 1, 1);
+    if (!p.seen) {
+        rc = inj_err_set(err, INJ_E_NOMEM, "out of memory");
+        goto out;
+    }
+    p.seen[0] = 1;
+    rc = cfg_root(&p, root);
+    if (rc != INJ_OK)
+        goto out;
+    /* A second document would be silently ignored otherwise. */
+    if (!yaml_parser_load(&parser, &extra)) {
+        rc = inj_err_set(err, INJ_E_CONFIG, "%s:%lu:%lu: YAML syntax error: %s", name,
+                         (unsigned long)parser.problem_mark.line + 1,
+                         (unsigned long)parser.problem_mark.column + 1,
+                         parser.problem ? parser.problem : "unknown");
+        goto out;
+    }
+    if (yaml_document_get_root_node(&extra)) {
+        yaml_document_delete(&extra);
+        rc = inj_err_set(err, INJ_E_CONFIG,
+                         "%s: more than one YAML document (\"---\"); put everything in one",
+                         name);
+        goto out;
+    }
+    yaml_document_delete(&extra);
+    rc = INJ_OK;
+out:
+    free(p.seen);
+    if (have_doc)
+        yaml_document_delete(&doc);
+    if (have_parser)
+        yaml_parser_delete(&parser);
+    if (rc != INJ_OK)
+        config_free(out);
+    return rc;
+}
+
+enum inj_rc config_load(const char *path, struct config *out, struct inj_err *err)
+{
+    enum inj_rc rc = INJ_E_NOINPUT;
+    struct stat st;
+    unsigned char *buf = NULL;
+    size_t got = 0;
+    int fd;
+
+    memset(out, 0, sizeof(*out));
+    /* Symlinks are fine here: Kubernetes mounts ConfigMaps through them. */
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return inj_err_set(err, INJ_E_NOINPUT, "config %s: %s", path, strerror(errno));
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        inj_err_set(err, rc, "config %s: not a regular file", path);
+        goto out;
+    }
+    if (st.st_size > (off_t)CONFIG_MAX_BYTES) {
+        rc = inj_err_set(err, INJ_E_CONFIG, "config %s: larger than %u bytes", path,
+                         CONFIG_MAX_BYTES);
+        goto out;
+    }
+    buf = malloc((size_t)st.st_size + 1);
+    if (!buf) {
+        rc = inj_err_set(err, INJ_E_NOMEM, "out of memory");
+        goto out;
+    }
+    while (got < (size_t)st.st_size) {
+        ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            inj_err_set(err, rc, "config %s: %s", path, strerror(errno));
+            goto out;
+        }
+        if (n == 0)
+            break;
+        got += (size_t)n;
+    }
+    rc = config_parse(path, buf, got, out, err);
+out:
+    free(buf);
+    (void)close(fd);
+    return rc;
+}

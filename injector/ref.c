@@ -1,0 +1,299 @@
+/* ref.c: parsing and validating secret references (same semantics as ECS valueFrom and
+ * CodeBuild's secrets-manager env form). */
+#include "ref.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sbuf.h"
+
+#define REF_MAX_FIELDS 10
+
+static int ref_streq(const char *a, const char *b)
+{
+    if (!a || !b)
+        return a == b;
+    return strcmp(a, b) == 0;
+}
+
+int ref_same_fetch(const struct ref *a, const struct ref *b)
+{
+    const char *sa = a->version_stage;
+    const char *sb = b->version_stage;
+
+    /* No stage and no version id means AWSCURRENT: the same fetch as an explicit AWSCURRENT. */
+    if (!sa && !a->version_id)
+        sa = "AWSCURRENT";
+    if (!sb && !b->version_id)
+        sb = "AWSCURRENT";
+    return ref_streq(a->secret_id, b->secret_id) && ref_streq(sa, sb) &&
+           ref_streq(a->version_id, b->version_id);
+}
+
+/* Secret names: 1-512 of ASCII letters, digits, /_+=.@- (AWS), plus '!' which RDS uses
+ * for the secrets it manages ("rds!db-..."). */
+int ref_valid_name(const char *s)
+{
+    size_t n = strlen(s);
+    const char *p;
+
+    if (n == 0 || n > 512)
+        return 0;
+    for (p = s; *p; p++) {
+        unsigned char ch = (unsigned char)*p;
+        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9'))
+            continue;
+        if (!strchr("/_+=.@-!", ch))
+            return 0;
+    }
+    return 1;
+}
+
+int ref_valid_stage(const char *s)
+{
+    size_t n = strlen(s);
+    const char *p;
+
+    if (n == 0 || n > 256)
+        return 0;
+    for (p = s; *p; p++)
+        if ((unsigned char)*p < 0x21 || (unsigned char)*p > 0x7e)
+            return 0;
+    return 1;
+}
+
+/* VersionId: 32-64 characters (the service uses UUIDs). */
+int ref_valid_version_id(const char *s)
+{
+    size_t n = strlen(s);
+    const char *p;
+
+    if (n < 32 || n > 64)
+        return 0;
+    for (p = s; *p; p++) {
+        unsigned char ch = (unsigned char)*p;
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+/* Regions look like "eu-central-1", "us-gov-west-1", "cn-north-1", "us-isob-east-1". */
+int ref_valid_region(const char *s)
+{
+    size_t n = strlen(s);
+    size_t i;
+    int dashes = 0;
+
+    if (n < 4 || n > 31)
+        return 0;
+    if (!(s[0] >= 'a' && s[0] <= 'z') || !(s[n - 1] >= '0' && s[n - 1] <= '9'))
+        return 0;
+    for (i = 0; i < n; i++) {
+        char ch = s[i];
+        if (ch == '-') {
+            if (i == 0 || s[i - 1] == '-')
+                return 0;
+            dashes++;
+        } else if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9'))) {
+            return 0;
+        }
+    }
+    return dashes >= 2;
+}
+
+const char *ref_region_partition(const char *region)
+{
+    if (!strncmp(region, "cn-", 3))
+        return "aws-cn";
+    if (!strncmp(region, "us-gov-", 7))
+        return "aws-us-gov";
+    if (!strncmp(region, "us-isob-", 8))
+        return "aws-iso-b";
+    if (!strncmp(region, "us-iso-", 7))
+        return "aws-iso";
+    return "aws";
+}
+
+static int ref_known_partition(const char *p)
+{
+    static const char *const parts[] = {"aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b"};
+    size_t i;
+
+    for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
+        if (!strcmp(p, parts[i]))
+            return 1;
+    return 0;
+}
+
+void ref_free(struct ref *r)
+{
+    free(r->secret_id);
+    free(r->json_key);
+    free(r->version_stage);
+    free(r->version_id);
+    memset(r, 0, sizeof(*r));
+}
+
+/* Splits at ':' in place; returns the number of fields, or -1 when there are too many. */
+static int ref_split(char *s, char **f, int max)
+{
+    int n = 0;
+    char *p = s;
+
+    for (;;) {
+        char *c;
+        if (n == max)
+            return -1;
+        f[n++] = p;
+        c = strchr(p, ':');
+        if (!c)
+            break;
+        *c = '\0';
+        p = c + 1;
+    }
+    return n;
+}
+
+static enum inj_rc ref_set_opt(char **dst, const char *v, struct inj_err *err)
+{
+    if (!*v)
+        return INJ_OK; /* an empty field means "default", as in ECS valueFrom */
+    *dst = xstrdup(v);
+    if (!*dst)
+        return inj_err_set(err, INJ_E_NOMEM, "out of memory");
+    return INJ_OK;
+}
+
+static enum inj_rc ref_check_arn(char **f, struct ref *r, struct inj_err *err)
+{
+    size_t i;
+
+    if (!ref_known_partition(f[1]))
+        return inj_err_set(err, INJ_E_CONFIG,
+                           "bad ARN: unknown partition \"%s\" (expected aws, aws-cn or "
+                           "aws-us-gov)",
+                           f[1]);
+    if (strcmp(f[2], "secretsmanager") != 0)
+        return inj_err_set(err, INJ_E_CONFIG,
+                           "bad ARN: service is \"%s\", not secretsmanager (is this an SSM "
+                           "parameter or another resource?)",
+                           f[2]);
+    if (!ref_valid_region(f[3]))
+        return inj_err_set(err, INJ_E_CONFIG, "bad ARN: \"%s\" is not a region", f[3]);
+    if (strcmp(ref_region_partition(f[3]), f[1]) != 0)
+        return inj_err_set(err, INJ_E_CONFIG,
+                           "bad ARN: region %s is not in partition %s (it belongs to %s)", f[3],
+                           f[1], ref_region_partition(f[3]));
+    if (strlen(f[4]) != 12)
+        return inj_err_set(err, INJ_E_CONFIG,
+                           "bad ARN: account \"%s\" is not a 12-digit account id", f[4]);
+    for (i = 0; i < 12; i++)
+        if (f[4][i] < '0' || f[4][i] > '9')
+            return inj_err_set(err, INJ_E_CONFIG,
+                               "bad ARN: account \"%s\" is not a 12-digit account id", f[4]);
+    if (strcmp(f[5], "secret") != 0)
+        return inj_err_set(err, INJ_E_CONFIG,
+                           "bad ARN: resource type is \"%s\", expected \"secret:NAME\"", f[5]);
+    if (!ref_valid_name(f[6]))
+        return inj_err_set(err, INJ_E_CONFIG, "bad ARN: \"%s\" is not a valid secret name",
+                           f[6]);
+    (void)snprintf(r->partition, sizeof(r->partition), "%s", f[1]);
+    (void)snprintf(r->region, sizeof(r->region), "%s", f[3]);
+    (void)snprintf(r->account, sizeof(r->account), "%s", f[4]);
+    r->is_arn = 1;
+    return INJ_OK;
+}
+
+enum inj_rc ref_parse(const char *s, struct ref *out, struct inj_err *err)
+{
+    enum inj_rc rc = INJ_E_NOMEM;
+    char *copy = NULL;
+    char *f[REF_MAX_FIELDS];
+    int n;
+    int base;      /* number of fields that make up the id */
+    size_t idlen;
+
+    memset(out, 0, sizeof(*out));
+    if (!*s) {
+        rc = inj_err_set(err, INJ_E_CONFIG, "empty secret reference");
+        goto out;
+    }
+    copy = xstrdup(s);
+    if (!copy) {
+        inj_err_set(err, rc, "out of memory");
+        goto out;
+    }
+    n = ref_split(copy, f, REF_MAX_FIELDS);
+    if (!strcmp(f[0], "arn")) {
+        if (n < 0) {
+            rc = inj_err_set(err, INJ_E_CONFIG,
+                             "\"%s\" has too many ':' fields (ARN[:json-key[:version-stage"
+                             "[:version-id]]])",
+                             s);
+            goto out;
+        }
+        if (n < 7) {
+            rc = inj_err_set(err, INJ_E_CONFIG,
+                             "bad ARN \"%s\": expected "
+                             "arn:PARTITION:secretsmanager:REGION:ACCOUNT:secret:NAME",
+                             s);
+            goto out;
+        }
+        rc = ref_check_arn(f, out, err);
+        if (rc != INJ_OK)
+            goto out;
+        base = 7;
+    } else {
+        if (n < 0 || n > 4) {
+            rc = inj_err_set(err, INJ_E_CONFIG,
+                             "\"%s\" has too many ':' fields (secret-id[:json-key"
+                             "[:version-stage[:version-id]]])",
+                             s);
+            goto out;
+        }
+        if (!ref_valid_name(f[0])) {
+            rc = inj_err_set(err, INJ_E_CONFIG,
+                             "\"%s\" is not a valid secret name or ARN (names use letters, "
+                             "digits and /_+=.@-)",
+                             f[0]);
+            goto out;
+        }
+        base = 1;
+    }
+    /* The id is the first `base` fields joined again with ':'. */
+    idlen = (size_t)(f[base - 1] - copy) + strlen(f[base - 1]);
+    out->secret_id = xmemdup(s, idlen);
+    if (!out->secret_id) {
+        rc = inj_err_set(err, INJ_E_NOMEM, "out of memory");
+        goto out;
+    }
+    rc = INJ_OK;
+    if (n > base)
+        rc = ref_set_opt(&out->json_key, f[base], err);
+    if (rc == INJ_OK && n > base + 1)
+        rc = ref_set_opt(&out->version_stage, f[base + 1], err);
+    if (rc == INJ_OK && n > base + 2)
+        rc = ref_set_opt(&out->version_id, f[base + 2], err);
+    if (rc != INJ_OK)
+        goto out;
+    if (out->version_stage && !ref_valid_stage(out->version_stage)) {
+        rc = inj_err_set(err, INJ_E_CONFIG, "\"%s\": bad version stage \"%s\"", s,
+                         out->version_stage);
+        goto out;
+    }
+    if (out->version_id && !ref_valid_version_id(out->version_id)) {
+        rc = inj_err_set(err, INJ_E_CONFIG,
+                         "\"%s\": bad version id \"%s\" (expected 32-64 letters, digits or '-', "
+                         "e.g. a UUID)",
+                         s, out->version_id);
+        goto out;
+    }
+out:
+    free(copy);
+    if (rc != INJ_OK)
+        ref_free(out);
+    return rc;
+}

@@ -1,0 +1,46 @@
+/* resolve.h: from config entries to values: deduplicate (secret, version) fetches, fetch
+ * each once, extract each entry's value. Every failing entry is reported (log_error);
+ * optional entries whose secret or key is missing are skipped with a warning. */
+#ifndef INJ_RESOLVE_H
+#define INJ_RESOLVE_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "err.h"
+#include "sbuf.h"
+#include "sm.h"
+
+struct fetched {
+    const struct ref *ref;    /* borrowed from the first entry that uses it */
+    struct sm_secret secret;
+    enum inj_rc rc;           /* INJ_OK when secret is valid */
+    struct inj_err err;
+};
+
+struct resolved {
+    const struct entry *e;    /* borrowed */
+    const struct fetched *f;  /* borrowed from the set, NULL when skipped */
+    struct sbuf value;        /* the entry's value (wiped on free) */
+    int skipped;
+};
+
+struct resolve_set {
+    struct fetched *f;
+    size_t nf;
+    struct resolved *r;
+    size_t nr;
+    size_t api_calls;
+};
+
+/* Plans the fetches only (no network): fills out->f / out->r with the deduplicated refs. */
+enum inj_rc resolve_plan(const struct config *cfg, struct resolve_set *out, struct inj_err *err);
+
+/* Plans, fetches and extracts. On failure err summarises ("2 of 5 entries failed") after
+ * each failing entry was logged; the first failure's code is returned. */
+enum inj_rc resolve_all(const struct config *cfg, const struct sm_ctx *ctx,
+                        struct resolve_set *out, struct inj_err *err);
+
+void resolve_free(struct resolve_set *s);
+
+#endif

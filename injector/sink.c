@@ -1,0 +1,319 @@
+/* sink.c: building the child's environment and writing secret files atomically
+ * (temp file in the target directory, O_EXCL|O_NOFOLLOW, fsync, rename). */
+#include "sink.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/rand.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sbuf.h"
+
+enum inj_rc sink_env_init(struct sink_env *e, char *const *base, struct inj_err *err)
+{
+    size_t n = 0;
+
+    memset(e, 0, sizeof(*e));
+    while (base && base[n])
+        n++;
+    e->cap = n + 16;
+    e->vars = calloc(e->cap + 1, sizeof(*e->vars));
+    e->ours = calloc(e->cap + 1, 1);
+    if (!e->vars || !e->ours) {
+        sink_env_free(e);
+        return inj_err_set(err, INJ_E_NOMEM, "out of memory");
+    }
+    if (n)
+        memcpy(e->vars, base, n * sizeof(*e->vars));
+    e->n = n;
+    return INJ_OK;
+}
+
+static size_t sink_env_find(const struct sink_env *e, const char *name)
+{
+    size_t len = strlen(name);
+    size_t i;
+
+    for (i = 0; i < e->n; i++)
+        if (!strncmp(e->vars[i], name, len) && e->vars[i][len] == '=')
+            return i;
+    return SIZE_MAX;
+}
+
+static void sink_env_drop(struct sink_env *e, size_t i)
+{
+    if (e->ours[i])
+        wipe_free_str(e->vars[i]);
+    memmove(&e->vars[i], &e->vars[i + 1], (e->n - i) * sizeof(*e->vars));
+    memmove(&e->ours[i], &e->ours[i + 1], e->n - i);
+    e->n--;
+}
+
+void sink_env_unset(struct sink_env *e, const char *name)
+{
+    size_t i = sink_env_find(e, name);
+
+    if (i != SIZE_MAX)
+        sink_env_drop(e, i);
+}
+
+enum inj_rc sink_env_set(struct sink_env *e, const char *name, const unsigned char *val,
+                         size_t len, int overwrite, struct inj_err *err)
+{
+    size_t nlen = strlen(name);
+    size_t i;
+    char *kv;
+
+    if (memchr(val, '\0', len))
+        return inj_err_set(err, INJ_E_DATA,
+                           "%s: the value contains a NUL byte, which an environment variable "
+                           "cannot hold; write it to a file instead",
+                           name);
+    i = sink_env_find(e, name);
+    if (i != SIZE_MAX) {
+        if (!overwrite)
+            return inj_err_set(err, INJ_E_CONFIG,
+                               "%s is already set in the environment; unset it or add "
+                               "\"overwrite: true\" to the entry",
+                               name);
+        sink_env_drop(e, i);
+    }
+    if (e->n >= e->cap) {
+        /* Grow by copying pointers: the strings themselves do not move. */
+        size_t ncap = e->cap * 2 + 16;
+        char **nv = calloc(ncap + 1, sizeof(*nv));
+        unsigned char *no = calloc(ncap + 1, 1);
+        if (!nv || !no) {
+            free(nv);
+            free(no);
+            return inj_err_set(err, INJ_E_NOMEM, "out of memory");
+        }
+        memcpy(nv, e->vars, e->n * sizeof(*nv));
+        memcpy(no, e->ours, e->n);
+        free(e->vars);
+        free(e->ours);
+        e->vars = nv;
+        e->ours = no;
+        e->cap = ncap;
+    }
+    if (len > SIZE_MAX - nlen - 2)
+        return inj_err_set(err, INJ_E_NOMEM, "out of memory");
+    kv = malloc(nlen + len + 2);
+    if (!kv)
+        return inj_err_set(err, INJ_E_NOMEM, "out of memory");
+    memcpy(kv, name, nlen);
+    kv[nlen] = '=';
+    memcpy(kv + nlen + 1, val, len);
+    kv[nlen + 1 + len] = '\0';
+    e->vars[e->n] = kv;
+    e->ours[e->n] = 1;
+    e->n++;
+    e->vars[e->n] = NULL;
+    return INJ_OK;
+}
+
+char **sink_env_envp(const struct sink_env *e)
+{
+    return e->vars;
+}
+
+void sink_env_free(struct sink_env *e)
+{
+    size_t i;
+
+    for (i = 0; e->vars && i < e->n; i++)
+        if (e->ours[i])
+            wipe_free_str(e->vars[i]);
+    free(e->vars);
+    free(e->ours);
+    memset(e, 0, sizeof(*e));
+}
+
+static int sink_write_all(int fd, const unsigned char *p, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -1;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+static enum inj_rc sink_remember_dir(struct sink_files *fs, const char *dir)
+{
+    char **nd = malloc((fs->ndirs + 1) * sizeof(*nd));
+    char *d = xstrdup(dir);
+
+    if (!nd || !d) {
+        free(nd);
+        free(d);
+        return INJ_E_NOMEM;
+    }
+    if (fs->ndirs)
+        memcpy(nd, fs->dirs, fs->ndirs * sizeof(*nd));
+    free(fs->dirs);
+    fs->dirs = nd;
+    fs->dirs[fs->ndirs++] = d;
+    return INJ_OK;
+}
+
+/* mkdir -p for the parent of path, 0700 for what we create. */
+static enum inj_rc sink_make_parents(struct sink_files *fs, const char *path, struct inj_err *err)
+{
+    char dir[4096];
+    char *p;
+    int n = snprintf(dir, sizeof(dir), "%s", path);
+
+    if (n < 0 || (size_t)n >= sizeof(dir))
+        return inj_err_set(err, INJ_E_CONFIG, "%s: path too long", path);
+    p = strrchr(dir, '/');
+    if (!p || p == dir)
+        return INJ_OK;
+    *p = '\0';
+    for (p = dir + 1;; p++) {
+        char saved = *p;
+        if (*p != '/' && *p != '\0')
+            continue;
+        *p = '\0';
+        if (mkdir(dir, 0700) == 0) {
+            if (sink_remember_dir(fs, dir) != INJ_OK)
+                return inj_err_set(err, INJ_E_NOMEM, "out of memory");
+        } else if (errno != EEXIST) {
+            return inj_err_set(err, INJ_E_IO, "%s: cannot create directory %s: %s", path, dir,
+                               strerror(errno));
+        }
+        *p = saved;
+        if (saved == '\0')
+            break;
+    }
+    return INJ_OK;
+}
+
+enum inj_rc sink_file_stage(struct sink_files *fs, const char *path, unsigned int mode,
+                            const unsigned char *data, size_t len, struct inj_err *err)
+{
+    enum inj_rc rc = INJ_E_IO;
+    struct sink_file *nv = NULL;
+    char tmp[4200];
+    unsigned char rnd[6];
+    const char *slash = strrchr(path, '/');
+    int fd = -1;
+    int n;
+
+    if (!slash)
+        return inj_err_set(err, INJ_E_CONFIG, "%s: not an absolute path", path);
+    rc = sink_make_parents(fs, path, err);
+    if (rc != INJ_OK)
+        return rc;
+    if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+        return inj_err_set(err, INJ_E_SOFTWARE, "no randomness for a temp file name");
+    n = snprintf(tmp, sizeof(tmp), "%.*s/.%s.injector-%02x%02x%02x%02x%02x%02x",
+                 (int)(slash - path), path, slash + 1, rnd[0], rnd[1], rnd[2], rnd[3], rnd[4],
+                 rnd[5]);
+    if (n < 0 || (size_t)n >= sizeof(tmp))
+        return inj_err_set(err, INJ_E_CONFIG, "%s: path too long", path);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, (mode_t)(mode & 0700));
+    if (fd < 0)
+        return inj_err_set(err, INJ_E_IO, "%s: cannot create a file in its directory: %s", path,
+                           strerror(errno));
+    nv = realloc(fs->v, (fs->n + 1) * sizeof(*nv));
+    if (!nv) {
+        rc = inj_err_set(err, INJ_E_NOMEM, "out of memory");
+        goto fail;
+    }
+    fs->v = nv;
+    fs->v[fs->n].path = xstrdup(path);
+    fs->v[fs->n].tmp = xstrdup(tmp);
+    fs->v[fs->n].committed = 0;
+    if (!fs->v[fs->n].path || !fs->v[fs->n].tmp) {
+        free(fs->v[fs->n].path);
+        free(fs->v[fs->n].tmp);
+        rc = inj_err_set(err, INJ_E_NOMEM, "out of memory");
+        goto fail;
+    }
+    fs->n++;
+    /* The mode is exact (umask ignored) and applied before any byte of the secret lands. */
+    if (fchmod(fd, (mode_t)mode) != 0 || sink_write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+        rc = inj_err_set(err, INJ_E_IO, "%s: cannot write: %s", path, strerror(errno));
+        goto fail_registered;
+    }
+    if (close(fd) != 0) {
+        fd = -1;
+        rc = inj_err_set(err, INJ_E_IO, "%s: cannot write: %s", path, strerror(errno));
+        goto fail_registered;
+    }
+    return INJ_OK;
+fail:
+    (void)unlink(tmp);
+fail_registered:
+    if (fd >= 0)
+        (void)close(fd);
+    return rc;
+}
+
+static void sink_fsync_dir(const char *path)
+{
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    int fd;
+    int n;
+
+    if (!slash)
+        return;
+    n = snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    if (n < 0 || (size_t)n >= sizeof(dir))
+        return;
+    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    (void)fsync(fd);
+    (void)close(fd);
+}
+
+enum inj_rc sink_files_commit(struct sink_files *fs, struct inj_err *err)
+{
+    size_t i;
+
+    for (i = 0; i < fs->n; i++) {
+        if (rename(fs->v[i].tmp, fs->v[i].path) != 0)
+            return inj_err_set(err, INJ_E_IO, "%s: cannot move the file into place: %s",
+                               fs->v[i].path, strerror(errno));
+        fs->v[i].committed = 1;
+        sink_fsync_dir(fs->v[i].path);
+    }
+    return INJ_OK;
+}
+
+void sink_files_abort(struct sink_files *fs)
+{
+    size_t i;
+
+    for (i = 0; i < fs->n; i++)
+        (void)unlink(fs->v[i].committed ? fs->v[i].path : fs->v[i].tmp);
+    for (i = fs->ndirs; i > 0; i--)
+        (void)rmdir(fs->dirs[i - 1]);
+}
+
+void sink_files_free(struct sink_files *fs)
+{
+    size_t i;
+
+    for (i = 0; i < fs->n; i++) {
+        free(fs->v[i].path);
+        free(fs->v[i].tmp);
+    }
+    for (i = 0; i < fs->ndirs; i++)
+        free(fs->dirs[i]);
+    free(fs->v);
+    free(fs->dirs);
+    memset(fs, 0, sizeof(*fs));
+}
