@@ -1,7 +1,9 @@
 /* cli.c: command-line parsing (getopt_long, stops at the command or "--"). */
 #include "cli.h"
 
+#include <errno.h>
 #include <getopt.h>
+#include <stdlib.h>
 #include <string.h>
 
 void cli_usage(FILE *f)
@@ -19,6 +21,8 @@ void cli_usage(FILE *f)
           "                      AWS_DEFAULT_REGION; a full ARN's own region always wins)\n"
           "      --dry-run       fetch everything and print what would be set (names, ARNs,\n"
           "                      versions, byte lengths; never values), then exit\n"
+          "      --timeout SECS  give up fetching after SECS seconds (whole run, retries\n"
+          "                      included; default: no overall limit, 10 s per request)\n"
           "  -v, --verbose       more messages on stderr (repeat for debug)\n"
           "  -q, --quiet         errors only\n"
           "  -h, --help          this text\n"
@@ -42,11 +46,12 @@ void cli_usage(FILE *f)
 
 enum inj_rc cli_parse(int argc, char **argv, struct cli *out, struct inj_err *err)
 {
-    enum { OPT_REGION = 256, OPT_DRY_RUN };
+    enum { OPT_REGION = 256, OPT_DRY_RUN, OPT_TIMEOUT };
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},
         {"region", required_argument, NULL, OPT_REGION},
         {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+        {"timeout", required_argument, NULL, OPT_TIMEOUT},
         {"verbose", no_argument, NULL, 'v'},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
@@ -82,6 +87,20 @@ enum inj_rc cli_parse(int argc, char **argv, struct cli *out, struct inj_err *er
         case OPT_DRY_RUN:
             out->dry_run = 1;
             break;
+        case OPT_TIMEOUT: {
+            char *end = NULL;
+            double secs;
+            errno = 0;
+            secs = strtod(optarg, &end);
+            if (errno || end == optarg || *end || !(secs > 0.0) || secs > 3600.0)
+                return inj_err_set(err, INJ_E_USAGE,
+                                   "--timeout %s: expected seconds, more than 0 and at most 3600",
+                                   optarg);
+            out->timeout_ms = (long)(secs * 1000.0);
+            if (out->timeout_ms < 1)
+                out->timeout_ms = 1;
+            break;
+        }
         case 'v':
             out->verbosity++;
             break;

@@ -13,6 +13,7 @@ struct cli {
     const char *config;   /* -c FILE */
     const char *region;   /* --region */
     int dry_run;
+    long timeout_ms;      /* --timeout: overall deadline for fetching; 0: none */
     int verbosity;        /* -v count minus -q count */
     char **argv;          /* the command, NULL-terminated; NULL when none */
 };

@@ -345,11 +345,8 @@ enum inj_rc http_do(struct http *h, const struct http_req *req, struct http_resp
         SETOPT(CURLOPT_HTTPGET, 1L);
     }
 
-    /* No "Expect: 100-continue" round trip and no default Accept noise. */
-    tmp = curl_slist_append(hdrs, "Expect:");
-    if (!tmp)
-        goto nomem;
-    hdrs = tmp;
+    /* No "Expect:" suppression header here: libcurl's SigV4 would sign it as an empty
+     * header, and our bodies are far below the size where libcurl sends one. */
     for (i = 0; req->headers && req->headers[i]; i++) {
         tmp = curl_slist_append(hdrs, req->headers[i]);
         if (!tmp)

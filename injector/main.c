@@ -204,6 +204,8 @@ static enum inj_rc main_run(struct run *r, struct inj_err *err)
     sctx.http = r->http;
     sctx.creds = &r->creds;
     sctx.region = main_region(r);
+    if (r->cli.timeout_ms)
+        sctx.deadline_ms = sm_now_ms() + r->cli.timeout_ms;
     rc = sm_retry_config(&sctx, err);
     if (rc != INJ_OK)
         return rc;

@@ -52,6 +52,29 @@ enum inj_rc sm_retry_config(struct sm_ctx *ctx, struct inj_err *err)
     return INJ_OK;
 }
 
+long long sm_now_ms(void)
+{
+    struct timespec ts;
+
+    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000LL + ts.tv_nsec / 1000000L;
+}
+
+/* The attempt's timeout: the per-request one, cut to what is left of the deadline.
+ * Returns 0 when the deadline has passed. */
+static long sm_attempt_timeout(const struct sm_ctx *ctx)
+{
+    long t = ctx->timeout_ms ? ctx->timeout_ms : 10000L;
+    long long left;
+
+    if (!ctx->deadline_ms)
+        return t;
+    left = ctx->deadline_ms - sm_now_ms();
+    if (left <= 0)
+        return 0;
+    return left < t ? (long)left : t;
+}
+
 const char *sm_region_for(const struct sm_ctx *ctx, const struct ref *ref)
 {
     if (ref->is_arn && ref->region[0])
@@ -221,6 +244,12 @@ static enum inj_rc sm_fault_to_err(const struct sm_ctx *ctx, const char *id, con
                                "%s: request rejected because of clock skew: the local clock is "
                                "%ld s %s the server's; fix time sync (NTP) on this host",
                                id, skew < 0 ? -skew : skew, skew < 0 ? "ahead of" : "behind");
+        if (strstr(f->msg, "scoped to a valid region") || strstr(f->msg, "scoped to correct"))
+            return inj_err_set(err, INJ_E_NOPERM,
+                               "%s: the endpoint rejected a request signed for region %s; the "
+                               "endpoint (AWS_ENDPOINT_URL?) is in another region: set the "
+                               "region to match it (AWS: %s)",
+                               id, region, f->msg);
         return inj_err_set(err, INJ_E_NOPERM,
                            "%s: signature rejected: the secret access key does not match the "
                            "access key id (credentials from %s); check AWS_SECRET_ACCESS_KEY",
@@ -294,11 +323,15 @@ static enum inj_rc sm_call(const struct sm_ctx *ctx, const char *region, const c
     req.body_len = strlen(body);
     req.sigv4 = sigv4;
     req.creds = ctx->creds;
-    req.timeout_ms = ctx->timeout_ms;
     req.max_response = SM_MAX_RESPONSE;
 
     for (attempt = 1;; attempt++) {
         http_resp_free(resp);
+        req.timeout_ms = sm_attempt_timeout(ctx);
+        if (req.timeout_ms == 0)
+            return inj_err_set(err, INJ_E_TEMPFAIL,
+                               "%s: %s in %s: the --timeout deadline passed after %d attempt(s)",
+                               id, action, region, attempt - 1);
         rc = http_do(ctx->http, &req, resp, err);
         if (rc != INJ_OK) {
             if (resp->retryable && attempt < ctx->max_attempts) {

@@ -22,8 +22,12 @@ struct sm_ctx {
     const struct creds *creds; /* borrowed */
     const char *region;       /* borrowed: region for names and partial ARNs */
     int max_attempts;         /* >= 1 */
-    long timeout_ms;          /* per request; 0: http default */
+    long timeout_ms;          /* per attempt; 0: http default */
+    long long deadline_ms;    /* CLOCK_MONOTONIC ms after which no attempt starts; 0: none */
 };
+
+/* Milliseconds on CLOCK_MONOTONIC, for deadlines. */
+long long sm_now_ms(void);
 
 struct sm_secret {
     char *arn;

@@ -1,0 +1,27 @@
+#!/bin/sh
+# Installs everything injector needs to build, test and benchmark on Debian bookworm.
+# Idempotent; run as root (or it uses sudo).
+set -eu
+SUDO=
+if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
+PKGS="
+  build-essential make pkg-config file
+  libcurl4-openssl-dev libssl-dev libcjson-dev libyaml-dev
+  libcmocka-dev valgrind clang
+  python3 python3-botocore python3-pytest
+  openssl ca-certificates
+  postgresql postgresql-client
+  musl-tools dpkg-dev
+  mandoc
+"
+missing=""
+for p in $PKGS; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  echo "setup: installing:$missing"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
+else
+  echo "setup: all packages present"
+fi
