@@ -6,6 +6,7 @@
 #   make check-all    everything CI runs
 #   make demo         the main job against the bundled local endpoint
 #   make static       build/static/injector (musl, fully static; see mk/static.mk)
+#   make install      PREFIX=/usr/local (DESTDIR too): bin/injector, share/man/man1/injector.1
 
 VERSION     := 0.1.0
 CC          ?= cc
@@ -15,6 +16,8 @@ SRC         := $(wildcard injector/*.c)
 HDR         := $(wildcard injector/*.h)
 LIB_SRC     := $(filter-out injector/main.c,$(SRC))
 GEN_CA      := $(BUILD)/gen/ca_fallback.c
+# `injector help config` prints docs/config.md: one source of truth, compiled in.
+GEN_DOC     := $(BUILD)/gen/doc_config.c
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 
 WARN     := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wconversion -Wvla -Wstrict-prototypes \
@@ -28,9 +31,11 @@ ALL_LDFLAGS := -pie -Wl,-z,relro,-z,now -Wl,-z,noexecstack $(LDFLAGS)
 LIBS     := -lcurl -lssl -lcrypto -lyaml -lcjson -pthread
 ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
-OBJ      := $(patsubst injector/%.c,$(BUILD)/obj/%.o,$(SRC)) $(BUILD)/obj/ca_fallback.o
+OBJ      := $(patsubst injector/%.c,$(BUILD)/obj/%.o,$(SRC)) $(BUILD)/obj/ca_fallback.o \
+            $(BUILD)/obj/doc_config.o
 LIB_OBJ  := $(filter-out $(BUILD)/obj/main.o,$(OBJ))
-AOBJ     := $(patsubst injector/%.c,$(BUILD)/asan/obj/%.o,$(SRC)) $(BUILD)/asan/obj/ca_fallback.o
+AOBJ     := $(patsubst injector/%.c,$(BUILD)/asan/obj/%.o,$(SRC)) $(BUILD)/asan/obj/ca_fallback.o \
+            $(BUILD)/asan/obj/doc_config.o
 ALIB_OBJ := $(filter-out $(BUILD)/asan/obj/main.o,$(AOBJ))
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 AUNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/asan/tests/%,$(UNIT_SRC))
@@ -43,7 +48,7 @@ VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=
             --errors-for-leak-kinds=definite,indirect --track-fds=no
 
 .PHONY: all check check-unit check-integration check-asan check-valgrind check-all demo clean \
-        unit-bins format
+        unit-bins format install
 
 all: $(BUILD)/injector
 
@@ -59,6 +64,18 @@ $(BUILD)/obj/%.o: injector/%.c $(HDR) Makefile
 $(BUILD)/obj/ca_fallback.o: $(GEN_CA)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Wno-missing-variable-declarations -c -o $@ $<
+
+$(GEN_DOC): docs/config.md scripts/gen-doc.sh
+	@mkdir -p $(dir $@)
+	sh scripts/gen-doc.sh inj_doc_config docs/config.md $@
+
+$(BUILD)/obj/doc_config.o: $(GEN_DOC)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/asan/obj/doc_config.o: $(GEN_DOC)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(ASAN_FLAGS) -c -o $@ $<
 
 $(BUILD)/injector: $(OBJ)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
@@ -106,10 +123,22 @@ check-all: check check-asan check-valgrind
 demo: $(BUILD)/injector
 	sh scripts/demo.sh $(BUILD)/injector
 
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+
+install: $(BUILD)/injector docs/injector.1
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -m 0755 $(BUILD)/injector $(DESTDIR)$(BINDIR)/injector
+	install -m 0644 docs/injector.1 $(DESTDIR)$(MANDIR)/man1/injector.1
+
 format:
 	clang-format -i injector/*.c injector/*.h tests/unit/*.c tests/unit/*.h
 
 clean:
 	rm -rf $(BUILD)
 
+# The static build compiles the generated doc too (mk/static.mk reads STATIC_SRCS).
+STATIC_SRCS := $(wildcard injector/*.c) $(GEN_DOC)
 -include mk/static.mk
+include mk/fuzz.mk

@@ -6,36 +6,84 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "export.h"
+#include "supervise.h"
+
 void cli_usage(FILE *f)
 {
     fputs("usage: injector [-c FILE] [options] [--] COMMAND [ARG...]\n"
-          "       injector check -c FILE\n"
+          "       injector check [-c FILE] [--from-env]\n"
+          "       injector export [-c FILE] [--from-env] --format FORMAT [--force]\n"
+          "       injector policy -c FILE [--region REGION] [--account ID]\n"
+          "       injector help [config]\n"
           "       injector version\n"
           "\n"
           "Fetches the secrets named in FILE from AWS Secrets Manager, puts them into\n"
           "environment variables and files, then executes COMMAND in its place.\n"
+          "Without -c: INJECTOR_CONFIG (a path), else INJECTOR_CONFIG_YAML (the YAML).\n"
+          "`export` prints the env entries for a shell, a .env file, JSON or $GITHUB_ENV.\n"
           "\n"
           "options:\n"
-          "  -c, --config FILE   config file (YAML, version 1)\n"
+          "  -c, --config FILE   config file (YAML, version 1; see: injector help config)\n"
+          "      --from-env      also replace variables whose value is a secret reference\n"
+          "                      (arn:aws:secretsmanager:... or sm://NAME#KEY); -c optional\n"
+          "      --pristine      COMMAND does not inherit AWS credential variables\n"
+          "                      (AWS_ACCESS_KEY_ID, AWS_CONTAINER_*, ...) or INJECTOR_*\n"
           "      --region REGION AWS region for secret names (default: config, AWS_REGION,\n"
           "                      AWS_DEFAULT_REGION; a full ARN's own region always wins)\n"
+          "      --account ID    policy: the account of secret names and partial ARNs\n"
+          "                      (default: *, any account)\n"
           "      --dry-run       fetch everything and print what would be set (names, ARNs,\n"
           "                      versions, byte lengths; never values), then exit\n"
           "      --timeout SECS  give up fetching after SECS seconds (whole run, retries\n"
           "                      included; default: no overall limit, 10 s per request)\n"
+          "      --fetch MODE    auto (default: BatchGetSecretValue for 2+ secrets, falling\n"
+          "                      back to GetSecretValue when denied or throttled), batch or\n"
+          "                      single (GetSecretValue only); overrides the config's fetch:\n"
+          "      --format FORMAT export: shell, dotenv, json or github\n"
+          "      --force         export: print even when stdout is a terminal\n"
+          "      --supervise     stay as COMMAND's parent, as tini does: forward signals,\n"
+          "                      reap zombies, exit with its status (docs/supervise.md)\n"
+          "      --pgroup        --supervise, with signals to COMMAND's process group\n"
+          "      --refresh DURATION  --supervise, re-checking the secrets every DURATION\n"
+          "                      (50ms, 30s, 5m, 1h30m; +-10% jitter); on a change files are\n"
+          "                      rewritten, then the config's supervise.on_change runs\n"
+          "      --user USER[:GROUP]  run COMMAND as USER (/etc/passwd name or uid, no NSS);\n"
+          "                      files are written for it, injector keeps root to rewrite them\n"
           "  -v, --verbose       more messages on stderr (repeat for debug)\n"
           "  -q, --quiet         errors only\n"
           "  -h, --help          this text\n"
           "  -V, --version       print the version\n"
           "\n"
           "environment:\n"
-          "  AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN  credentials\n"
-          "  AWS_REGION, AWS_DEFAULT_REGION                 region\n"
+          "  credentials: the first source that has them wins; a source that is set up\n"
+          "  but fails stops the search (docs/credentials.md):\n"
+          "  1 AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,     static keys\n"
+          "    AWS_SESSION_TOKEN, AWS_CREDENTIAL_EXPIRATION\n"
+          "  2 AWS_WEB_IDENTITY_TOKEN_FILE, AWS_ROLE_ARN,\n"
+          "    AWS_ROLE_SESSION_NAME                        web identity via STS (EKS IRSA)\n"
+          "  3 AWS_PROFILE, AWS_SHARED_CREDENTIALS_FILE,\n"
+          "    AWS_CONFIG_FILE, HOME                        profile: keys, role_arn,\n"
+          "                                                 credential_process (no SSO)\n"
+          "    INJECTOR_CREDENTIAL_PROCESS_TIMEOUT          its limit in s (default 60)\n"
+          "  4 AWS_CONTAINER_CREDENTIALS_RELATIVE_URI,\n"
+          "    AWS_CONTAINER_CREDENTIALS_FULL_URI,          container: ECS, CodeBuild,\n"
+          "    AWS_CONTAINER_AUTHORIZATION_TOKEN[_FILE]     EKS Pod Identity\n"
+          "  5 AWS_EC2_METADATA_DISABLED,\n"
+          "    AWS_EC2_METADATA_SERVICE_ENDPOINT[_MODE],    EC2 instance metadata, IMDSv2\n"
+          "    AWS_METADATA_SERVICE_TIMEOUT,                only (1 s timeout, 2 attempts)\n"
+          "    AWS_METADATA_SERVICE_NUM_ATTEMPTS\n"
+          "  AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL         STS endpoint (https only)\n"
+          "  AWS_IGNORE_CONFIGURED_ENDPOINT_URLS            true: ignore AWS_ENDPOINT_URL*\n"
+          "  AWS_REGION, AWS_DEFAULT_REGION                 region, after --region and the\n"
+          "                                                 config; then the profile's\n"
+          "                                                 region, then IMDS placement\n"
           "  AWS_ENDPOINT_URL_SECRETS_MANAGER, AWS_ENDPOINT_URL  endpoint (https only)\n"
           "  AWS_CA_BUNDLE, SSL_CERT_FILE                   CA bundle for TLS\n"
           "  AWS_MAX_ATTEMPTS, AWS_RETRY_MODE               retries (standard: 3 attempts)\n"
           "  HTTPS_PROXY, NO_PROXY                          proxy\n"
           "  INJECTOR_LOG_LEVEL                             quiet|error|warn|info|debug\n"
+          "  INJECTOR_CONFIG, INJECTOR_CONFIG_YAML          config when -c is not given\n"
           "\n"
           "exit codes: 0 ok, 64 usage, 65 bad or missing data, 66 config not found,\n"
           "  69 service unavailable/network/TLS, 70 internal, 71 out of memory, 74 file I/O,\n"
@@ -46,12 +94,23 @@ void cli_usage(FILE *f)
 
 enum inj_rc cli_parse(int argc, char **argv, struct cli *out, struct inj_err *err)
 {
-    enum { OPT_REGION = 256, OPT_DRY_RUN, OPT_TIMEOUT };
+    enum { OPT_REGION = 256, OPT_DRY_RUN, OPT_TIMEOUT, OPT_ACCOUNT, OPT_FROM_ENV, OPT_PRISTINE,
+           OPT_FORMAT, OPT_FORCE, OPT_FETCH, OPT_SUPERVISE, OPT_PGROUP, OPT_REFRESH, OPT_USER };
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},
         {"region", required_argument, NULL, OPT_REGION},
+        {"account", required_argument, NULL, OPT_ACCOUNT},
         {"dry-run", no_argument, NULL, OPT_DRY_RUN},
         {"timeout", required_argument, NULL, OPT_TIMEOUT},
+        {"from-env", no_argument, NULL, OPT_FROM_ENV},
+        {"pristine", no_argument, NULL, OPT_PRISTINE},
+        {"format", required_argument, NULL, OPT_FORMAT},
+        {"force", no_argument, NULL, OPT_FORCE},
+        {"fetch", required_argument, NULL, OPT_FETCH},
+        {"supervise", no_argument, NULL, OPT_SUPERVISE},
+        {"pgroup", no_argument, NULL, OPT_PGROUP},
+        {"refresh", required_argument, NULL, OPT_REFRESH},
+        {"user", required_argument, NULL, OPT_USER},
         {"verbose", no_argument, NULL, 'v'},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
@@ -62,8 +121,12 @@ enum inj_rc cli_parse(int argc, char **argv, struct cli *out, struct inj_err *er
 
     memset(out, 0, sizeof(*out));
     out->cmd = CLI_RUN;
-    if (argc > 1 && !strcmp(argv[1], "check")) {
-        out->cmd = CLI_CHECK;
+    if (argc > 1 && (!strcmp(argv[1], "check") || !strcmp(argv[1], "export"))) {
+        out->cmd = !strcmp(argv[1], "check") ? CLI_CHECK : CLI_EXPORT;
+        argv++;
+        argc--;
+    } else if (argc > 1 && !strcmp(argv[1], "policy")) {
+        out->cmd = CLI_POLICY;
         argv++;
         argc--;
     } else if (argc > 1 && !strcmp(argv[1], "version")) {
@@ -71,10 +134,15 @@ enum inj_rc cli_parse(int argc, char **argv, struct cli *out, struct inj_err *er
         return argc > 2 ? inj_err_set(err, INJ_E_USAGE, "version takes no arguments") : INJ_OK;
     } else if (argc > 1 && !strcmp(argv[1], "help")) {
         out->cmd = CLI_HELP;
+        if (argc > 3 || (argc == 3 && strcmp(argv[2], "config") != 0))
+            return inj_err_set(err, INJ_E_USAGE, "help topics: config (injector help config)");
+        out->help_topic = argc == 3 ? argv[2] : NULL;
         return INJ_OK;
     }
     opterr = 0;
-    optind = 1;
+    /* 0, not 1: a full reset (glibc and musl), or a cluster left half-read by an earlier call
+     * ("-hv" stops at h) would be carried into this one. */
+    optind = 0;
     /* '+': stop at the first non-option, so the command's own options are left alone. */
     while ((c = getopt_long(argc, argv, "+:c:vqhV", opts, NULL)) != -1) {
         switch (c) {
@@ -84,8 +152,32 @@ enum inj_rc cli_parse(int argc, char **argv, struct cli *out, struct inj_err *er
         case OPT_REGION:
             out->region = optarg;
             break;
+        case OPT_ACCOUNT:
+            out->account = optarg;
+            break;
         case OPT_DRY_RUN:
             out->dry_run = 1;
+            break;
+        case OPT_FROM_ENV:
+            out->from_env = 1;
+            break;
+        case OPT_PRISTINE:
+            out->pristine = 1;
+            break;
+        case OPT_FORMAT:
+            if (export_format_parse(optarg) < 0)
+                return inj_err_set(err, INJ_E_USAGE,
+                                   "--format %s: expected shell, dotenv, json or github", optarg);
+            out->format = optarg;
+            break;
+        case OPT_FORCE:
+            out->force = 1;
+            break;
+        case OPT_FETCH:
+            out->fetch = sm_fetch_mode_parse(optarg);
+            if (out->fetch == SM_FETCH_UNSET)
+                return inj_err_set(err, INJ_E_USAGE,
+                                   "--fetch %s: expected auto, batch or single", optarg);
             break;
         case OPT_TIMEOUT: {
             char *end = NULL;
@@ -101,6 +193,24 @@ enum inj_rc cli_parse(int argc, char **argv, struct cli *out, struct inj_err *er
                 out->timeout_ms = 1;
             break;
         }
+        case OPT_SUPERVISE:
+            out->supervise = 1;
+            break;
+        case OPT_PGROUP:
+            out->supervise = 1;
+            out->pgroup = 1;
+            break;
+        case OPT_REFRESH:
+            if (supervise_duration_parse(optarg, &out->refresh_ms) != 0 || out->refresh_ms < 1)
+                return inj_err_set(err, INJ_E_USAGE,
+                                   "--refresh %s: expected a duration like 50ms, 30s, 5m or "
+                                   "1h30m, more than 0 and at most 30d",
+                                   optarg);
+            out->supervise = 1;
+            break;
+        case OPT_USER:
+            out->user = optarg;
+            break;
         case 'v':
             out->verbosity++;
             break;
@@ -118,14 +228,40 @@ enum inj_rc cli_parse(int argc, char **argv, struct cli *out, struct inj_err *er
                                argv[optind - 1]);
         case '?':
         default:
+            /* In a cluster ("-xv") optind may not have moved on yet: name the letter. */
+            if (optopt > 0 && optopt < 128 && strncmp(argv[optind - 1], "--", 2) != 0)
+                return inj_err_set(err, INJ_E_USAGE, "unknown option -%c (see injector --help)",
+                                   optopt);
             return inj_err_set(err, INJ_E_USAGE, "unknown option %s (see injector --help)",
                                argv[optind - 1]);
         }
     }
     if (optind < argc)
         out->argv = &argv[optind];
-    if (!out->config)
-        return inj_err_set(err, INJ_E_USAGE, "no config: give -c FILE (see injector --help)");
+    if ((out->supervise || out->user) && (out->cmd != CLI_RUN || out->dry_run))
+        return inj_err_set(err, INJ_E_USAGE,
+                           "--supervise, --pgroup, --refresh and --user go with a command to run");
+    /* No -c is fine here: main.c falls back to INJECTOR_CONFIG, INJECTOR_CONFIG_YAML or
+     * --from-env alone. */
+    if ((out->format || out->force) && out->cmd != CLI_EXPORT)
+        return inj_err_set(err, INJ_E_USAGE, "--format and --force belong to injector export");
+    if (out->cmd == CLI_EXPORT) {
+        if (out->argv)
+            return inj_err_set(err, INJ_E_USAGE, "export takes no command");
+        if (!out->format)
+            return inj_err_set(err, INJ_E_USAGE,
+                               "export needs --format shell, dotenv, json or github");
+        if (out->dry_run || out->pristine)
+            return inj_err_set(err, INJ_E_USAGE, "export takes neither --dry-run nor --pristine");
+        return INJ_OK;
+    }
+    if (out->account && out->cmd != CLI_POLICY)
+        return inj_err_set(err, INJ_E_USAGE, "--account is an option of injector policy");
+    if (out->cmd == CLI_POLICY) {
+        if (out->argv || out->dry_run)
+            return inj_err_set(err, INJ_E_USAGE, "policy takes no command and no --dry-run");
+        return INJ_OK;
+    }
     if (out->cmd == CLI_CHECK) {
         if (out->argv)
             return inj_err_set(err, INJ_E_USAGE, "check takes no command");

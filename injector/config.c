@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,8 @@
 
 #include "jx.h"
 #include "sbuf.h"
+#include "supervise.h"
+#include "tmpl.h"
 
 struct cfg_parse {
     const char *name;
@@ -65,11 +68,15 @@ void config_free(struct config *c)
     for (i = 0; i < c->n; i++) {
         free(c->entries[i].name);
         free(c->entries[i].pointer);
+        tmpl_free(c->entries[i].tmpl);
         ref_free(&c->entries[i].ref);
     }
     free(c->entries);
     free(c->region);
     free(c->path);
+    for (i = 0; c->supervise.on_change_exec && c->supervise.on_change_exec[i]; i++)
+        free(c->supervise.on_change_exec[i]);
+    free(c->supervise.on_change_exec);
     memset(c, 0, sizeof(*c));
 }
 
@@ -241,6 +248,48 @@ static int cfg_path_valid(const char *path)
     return !strstr(path, "//");
 }
 
+/* encoding: raw (the default) or base64. */
+static enum inj_rc cfg_encoding(struct cfg_parse *p, const yaml_node_t *n, struct entry *e)
+{
+    const char *v = cfg_scalar(p, n, "encoding");
+
+    if (!v)
+        return INJ_E_CONFIG;
+    if (strcmp(v, "raw") != 0 && strcmp(v, "base64") != 0)
+        return cfg_errf(p, n, INJ_E_CONFIG, "%s: encoding must be raw or base64, not \"%s\"",
+                        e->name, v);
+    e->encoding_base64 = !strcmp(v, "base64");
+    return INJ_OK;
+}
+
+/* Compiles the entry's template (syntax, filters and `secret "ID"` references are checked
+ * here, so `injector check` reports them). Without "from", the template's first secret
+ * becomes the entry's reference (*from), and `.field` has nothing to read. */
+static enum inj_rc cfg_template(struct cfg_parse *p, const yaml_node_t *n, struct entry *e,
+                                const char *text, char **from)
+{
+    enum inj_rc rc;
+
+    rc = tmpl_parse(text, &e->tmpl, p->err);
+    if (rc != INJ_OK)
+        return cfg_errf(p, n, rc, "%s: %s", e->name, p->err->msg);
+    if (*from)
+        return INJ_OK;
+    if (tmpl_uses_dot(e->tmpl))
+        return cfg_errf(p, n, INJ_E_CONFIG,
+                        "%s: the template reads .fields but the entry has no \"from\"; add "
+                        "\"from\", or name the secret: {{ secret \"ID\" .field }}",
+                        e->name);
+    if (!tmpl_nsources(e->tmpl))
+        return cfg_errf(p, n, INJ_E_CONFIG,
+                        "%s: the template uses no secret; add \"from\" or {{ secret \"ID\" }}",
+                        e->name);
+    *from = xstrdup(tmpl_source_text(e->tmpl, 0));
+    if (!*from)
+        return inj_err_set(p->err, INJ_E_NOMEM, "out of memory");
+    return INJ_OK;
+}
+
 /* Applies the fields of one entry's mapping (or its compact string) to e. */
 static enum inj_rc cfg_entry(struct cfg_parse *p, const yaml_node_t *key, const yaml_node_t *val,
                              struct entry *e)
@@ -252,6 +301,8 @@ static enum inj_rc cfg_entry(struct cfg_parse *p, const yaml_node_t *key, const 
     char *key_field = NULL;
     char *stage = NULL;
     char *vid = NULL;
+    char *tmpl_text = NULL;
+    const yaml_node_t *tmpl_node = NULL;
     yaml_node_pair_t *pair;
 
     e->line = key->start_mark.line + 1;
@@ -295,18 +346,26 @@ static enum inj_rc cfg_entry(struct cfg_parse *p, const yaml_node_t *key, const 
                 rc = cfg_strdup(p, v, "version_id", &vid);
             } else if (!strcmp(kn, "optional")) {
                 rc = cfg_bool(p, v, "optional", &e->optional);
+            } else if (!strcmp(kn, "template")) {
+                tmpl_node = v;
+                rc = cfg_strdup(p, v, "template", &tmpl_text);
+            } else if (!strcmp(kn, "encoding")) {
+                rc = cfg_encoding(p, v, e);
             } else if (!strcmp(kn, "overwrite") && e->kind == ENTRY_ENV) {
                 rc = cfg_bool(p, v, "overwrite", &e->overwrite);
             } else if (!strcmp(kn, "allow_reserved") && e->kind == ENTRY_ENV) {
                 rc = cfg_bool(p, v, "allow_reserved", &e->allow_reserved);
             } else if (!strcmp(kn, "mode") && e->kind == ENTRY_FILE) {
                 rc = cfg_mode(p, v, &e->mode);
+            } else if (!strcmp(kn, "allow_disk") && e->kind == ENTRY_FILE) {
+                rc = cfg_bool(p, v, "allow_disk", &e->allow_disk);
             } else {
                 rc = cfg_errf(p, k, INJ_E_CONFIG,
                               "%s: unknown key \"%s\" in a %s entry (known: from, key, pointer, "
-                              "version_stage, version_id, optional, %s)",
+                              "version_stage, version_id, optional, template, encoding, %s)",
                               e->name, kn, what,
-                              e->kind == ENTRY_ENV ? "overwrite, allow_reserved" : "mode");
+                              e->kind == ENTRY_ENV ? "overwrite, allow_reserved"
+                                                   : "mode, allow_disk");
             }
             if (rc != INJ_OK)
                 goto out;
@@ -316,6 +375,20 @@ static enum inj_rc cfg_entry(struct cfg_parse *p, const yaml_node_t *key, const 
                       "%s: expected a secret reference or a mapping with \"from\", not %s",
                       e->name, cfg_kind(val));
         goto out;
+    }
+    if (tmpl_text) {
+        if (!from && (stage || vid)) {
+            rc = cfg_errf(p, val, INJ_E_CONFIG,
+                          "%s: version_stage/version_id need \"from\"; inside a template write "
+                          "secret \"ID::STAGE\"",
+                          e->name);
+            goto out;
+        }
+        if (!from_node)
+            from_node = tmpl_node;
+        rc = cfg_template(p, tmpl_node, e, tmpl_text, &from);
+        if (rc != INJ_OK)
+            goto out;
     }
     if (!from) {
         rc = cfg_errf(p, val, INJ_E_CONFIG, "%s: missing \"from\" (the secret name or ARN)",
@@ -335,6 +408,13 @@ static enum inj_rc cfg_entry(struct cfg_parse *p, const yaml_node_t *key, const 
     if (key_field) {
         e->ref.json_key = key_field;
         key_field = NULL;
+    }
+    if (e->tmpl && (e->pointer || e->ref.json_key)) {
+        cfg_errf(p, val, rc,
+                 "%s: a template reads its own fields: write {{ .key }} in it instead of "
+                 "\"key\"/\"pointer\"",
+                 e->name);
+        goto out;
     }
     if (e->pointer && e->ref.json_key) {
         cfg_errf(p, val, rc, "%s: give either \"key\" or \"pointer\", not both", e->name);
@@ -361,6 +441,7 @@ static enum inj_rc cfg_entry(struct cfg_parse *p, const yaml_node_t *key, const 
     }
     rc = INJ_OK;
 out:
+    free(tmpl_text);
     free(from);
     free(key_field);
     free(stage);
@@ -386,11 +467,13 @@ static enum inj_rc cfg_section(struct cfg_parse *p, const yaml_node_t *map, enum
     count = (size_t)(map->data.mapping.pairs.top - map->data.mapping.pairs.start);
     if (count > 10000)
         return cfg_errf(p, map, INJ_E_CONFIG, "too many entries in \"%s\"", what);
+    /* realloc(p, 0) may free p and return NULL: an empty section must not get there. */
+    if (count == 0)
+        return INJ_OK;
     grown = realloc(p->cfg->entries, (p->cfg->n + count) * sizeof(*grown));
-    if (!grown && count)
+    if (!grown)
         return inj_err_set(p->err, INJ_E_NOMEM, "out of memory");
-    if (grown)
-        p->cfg->entries = grown;
+    p->cfg->entries = grown;
     for (pair = map->data.mapping.pairs.start; pair < map->data.mapping.pairs.top; pair++) {
         yaml_node_t *k = cfg_node(p, pair->key, map);
         yaml_node_t *v = k ? cfg_node(p, pair->value, k) : NULL;
@@ -433,6 +516,157 @@ static enum inj_rc cfg_section(struct cfg_parse *p, const yaml_node_t *map, enum
     return INJ_OK;
 }
 
+/* child_env: what the command's environment keeps of injector's own. */
+static enum inj_rc cfg_child_env(struct cfg_parse *p, const yaml_node_t *map)
+{
+    enum inj_rc rc;
+    yaml_node_pair_t *pair;
+
+    if (map->type != YAML_MAPPING_NODE)
+        return cfg_errf(p, map, INJ_E_CONFIG, "\"child_env\" must be a mapping, not %s",
+                        cfg_kind(map));
+    rc = cfg_check_dups(p, map);
+    if (rc != INJ_OK)
+        return rc;
+    for (pair = map->data.mapping.pairs.start; pair < map->data.mapping.pairs.top; pair++) {
+        yaml_node_t *k = cfg_node(p, pair->key, map);
+        yaml_node_t *v = k ? cfg_node(p, pair->value, k) : NULL;
+        const char *kn;
+
+        if (!v)
+            return INJ_E_CONFIG;
+        kn = (const char *)k->data.scalar.value;
+        if (strcmp(kn, "drop_aws_credentials") != 0)
+            return cfg_errf(p, k, INJ_E_CONFIG,
+                            "unknown key \"%s\" in child_env (known: drop_aws_credentials)", kn);
+        rc = cfg_bool(p, v, "drop_aws_credentials", &p->cfg->drop_aws_credentials);
+        if (rc != INJ_OK)
+            return rc;
+    }
+    return INJ_OK;
+}
+
+static enum inj_rc cfg_duration(struct cfg_parse *p, const yaml_node_t *n, const char *what,
+                                long long min_ms, long long *out)
+{
+    const char *v = cfg_scalar(p, n, what);
+
+    if (!v)
+        return INJ_E_CONFIG;
+    if (supervise_duration_parse(v, out) != 0)
+        return cfg_errf(p, n, INJ_E_CONFIG,
+                        "%s: \"%s\" is not a duration like 50ms, 30s, 5m or 1h30m (at most 30d)",
+                        what, v);
+    if (*out < min_ms)
+        return cfg_errf(p, n, INJ_E_CONFIG, "%s: must be more than 0", what);
+    return INJ_OK;
+}
+
+/* A command as a list: [cmd, arg...]; no shell. */
+static enum inj_rc cfg_argv(struct cfg_parse *p, const yaml_node_t *n, const char *what,
+                            char ***out)
+{
+    yaml_node_item_t *it;
+    size_t count;
+    size_t i = 0;
+
+    if (n->type != YAML_SEQUENCE_NODE)
+        return cfg_errf(p, n, INJ_E_CONFIG, "%s must be a list [command, arg...], not %s", what,
+                        cfg_kind(n));
+    count = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+    if (count == 0 || count > 256)
+        return cfg_errf(p, n, INJ_E_CONFIG, "%s must list a command and at most 255 arguments",
+                        what);
+    *out = calloc(count + 1, sizeof(**out));
+    if (!*out)
+        return inj_err_set(p->err, INJ_E_NOMEM, "out of memory");
+    for (it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+        yaml_node_t *v = cfg_node(p, *it, n);
+        const char *s = v ? cfg_scalar(p, v, what) : NULL;
+
+        if (!s)
+            return INJ_E_CONFIG;
+        if (i == 0 && !*s)
+            return cfg_errf(p, v, INJ_E_CONFIG, "%s: the command is empty", what);
+        (*out)[i] = xstrdup(s);
+        if (!(*out)[i])
+            return inj_err_set(p->err, INJ_E_NOMEM, "out of memory");
+        i++;
+    }
+    return INJ_OK;
+}
+
+/* supervise: true|false, or a mapping of its settings (docs/supervise.md). */
+static enum inj_rc cfg_supervise(struct cfg_parse *p, const yaml_node_t *node)
+{
+    struct config_supervise *s = &p->cfg->supervise;
+    enum inj_rc rc = INJ_OK;
+    yaml_node_pair_t *pair;
+
+    if (node->type == YAML_SCALAR_NODE)
+        return cfg_bool(p, node, "supervise", &s->enabled);
+    if (node->type != YAML_MAPPING_NODE)
+        return cfg_errf(p, node, INJ_E_CONFIG,
+                        "\"supervise\" must be true, false or a mapping, not %s", cfg_kind(node));
+    rc = cfg_check_dups(p, node);
+    if (rc != INJ_OK)
+        return rc;
+    s->enabled = 1;
+    for (pair = node->data.mapping.pairs.start; pair < node->data.mapping.pairs.top; pair++) {
+        yaml_node_t *k = cfg_node(p, pair->key, node);
+        yaml_node_t *v = k ? cfg_node(p, pair->value, k) : NULL;
+        const char *kn;
+        const char *sv;
+
+        if (!v)
+            return INJ_E_CONFIG;
+        kn = (const char *)k->data.scalar.value;
+        if (!strcmp(kn, "refresh")) {
+            rc = cfg_duration(p, v, kn, 1, &s->refresh_ms);
+        } else if (!strcmp(kn, "restart_timeout")) {
+            rc = cfg_duration(p, v, kn, 1, &s->restart_timeout_ms);
+        } else if (!strcmp(kn, "restart_delay")) {
+            rc = cfg_duration(p, v, kn, 0, &s->restart_delay_ms);
+        } else if (!strcmp(kn, "pgroup")) {
+            rc = cfg_bool(p, v, kn, &s->pgroup);
+        } else if (!strcmp(kn, "on_change_exec")) {
+            rc = cfg_argv(p, v, kn, &s->on_change_exec);
+        } else if (!strcmp(kn, "on_change")) {
+            sv = cfg_scalar(p, v, kn);
+            if (!sv)
+                return INJ_E_CONFIG;
+            if (!strcmp(sv, "signal"))
+                s->on_change = SUPERVISE_ON_CHANGE_SIGNAL;
+            else if (!strcmp(sv, "restart"))
+                s->on_change = SUPERVISE_ON_CHANGE_RESTART;
+            else if (!strcmp(sv, "none"))
+                s->on_change = SUPERVISE_ON_CHANGE_NONE;
+            else
+                rc = cfg_errf(p, v, INJ_E_CONFIG,
+                              "on_change: \"%s\" is not signal, restart or none", sv);
+        } else if (!strcmp(kn, "on_change_signal")) {
+            sv = cfg_scalar(p, v, kn);
+            if (!sv)
+                return INJ_E_CONFIG;
+            s->on_change_signal = supervise_signal_parse(sv);
+            if (s->on_change_signal < 0)
+                rc = cfg_errf(p, v, INJ_E_CONFIG,
+                              "on_change_signal: \"%s\" is not one of HUP, INT, QUIT, TERM, USR1, "
+                              "USR2, WINCH, ALRM, CONT, URG (SIG prefix optional)",
+                              sv);
+        } else {
+            rc = cfg_errf(p, k, INJ_E_CONFIG,
+                          "unknown key \"%s\" in supervise (known: refresh, on_change, "
+                          "on_change_signal, on_change_exec, restart_timeout, restart_delay, "
+                          "pgroup)",
+                          kn);
+        }
+        if (rc != INJ_OK)
+            return rc;
+    }
+    return INJ_OK;
+}
+
 static enum inj_rc cfg_root(struct cfg_parse *p, const yaml_node_t *root)
 {
     enum inj_rc rc;
@@ -471,6 +705,14 @@ static enum inj_rc cfg_root(struct cfg_parse *p, const yaml_node_t *root)
             if (!ref_valid_region(p->cfg->region))
                 return cfg_errf(p, v, INJ_E_CONFIG, "\"%s\" is not an AWS region name",
                                 p->cfg->region);
+        } else if (!strcmp(kn, "fetch")) {
+            const char *s = cfg_scalar(p, v, "fetch");
+            if (!s)
+                return INJ_E_CONFIG;
+            p->cfg->fetch = sm_fetch_mode_parse(s);
+            if (p->cfg->fetch == SM_FETCH_UNSET)
+                return cfg_errf(p, v, INJ_E_CONFIG,
+                                "fetch must be auto, batch or single, not \"%s\"", s);
         } else if (!strcmp(kn, "env")) {
             rc = cfg_section(p, v, ENTRY_ENV);
             if (rc != INJ_OK)
@@ -479,15 +721,93 @@ static enum inj_rc cfg_root(struct cfg_parse *p, const yaml_node_t *root)
             rc = cfg_section(p, v, ENTRY_FILE);
             if (rc != INJ_OK)
                 return rc;
+        } else if (!strcmp(kn, "child_env")) {
+            rc = cfg_child_env(p, v);
+            if (rc != INJ_OK)
+                return rc;
+        } else if (!strcmp(kn, "supervise")) {
+            rc = cfg_supervise(p, v);
+            if (rc != INJ_OK)
+                return rc;
         } else {
             return cfg_errf(p, k, INJ_E_CONFIG,
-                            "unknown top-level key \"%s\" (known: version, region, env, files)",
+                            "unknown top-level key \"%s\" (known: version, region, fetch, env, "
+                            "files, child_env, supervise)",
                             kn);
         }
     }
     if (!version_node)
         return cfg_errf(p, root, INJ_E_CONFIG, "missing \"version: 1\"");
     return INJ_OK;
+}
+
+/* A YAML syntax or encoding error with its position. libyaml reports encoding errors (bad
+ * UTF-8, control characters) as a byte offset, not a mark: turn that into line:column, counting
+ * characters as libyaml's marks do. */
+static enum inj_rc cfg_yaml_error(const char *name, const yaml_parser_t *ps,
+                                  const unsigned char *buf, size_t len, struct inj_err *err)
+{
+    unsigned long line = (unsigned long)ps->problem_mark.line + 1;
+    unsigned long col = (unsigned long)ps->problem_mark.column + 1;
+    size_t i = 0;
+
+    if (ps->error == YAML_READER_ERROR) {
+        line = 1;
+        col = 1;
+        if (len >= 3 && !memcmp(buf, "\xef\xbb\xbf", 3))
+            i = 3; /* the BOM is not a column */
+        for (; i < ps->problem_offset && i < len; i++) {
+            if (buf[i] == '\n') {
+                line++;
+                col = 1;
+            } else if ((buf[i] & 0xc0) != 0x80) {
+                col++;
+            }
+        }
+    }
+    return inj_err_set(err, INJ_E_CONFIG, "%s:%lu:%lu: YAML syntax error: %s%s%s", name, line, col,
+                       ps->problem ? ps->problem : "unknown", ps->context ? " " : "",
+                       ps->context ? ps->context : "");
+}
+
+/* The loaded document resolves an alias to its anchor's node and forgets where the alias was,
+ * so aliases are looked for in the event stream first, to point at the "*name" itself. Syntax
+ * errors are left to the loader, which reports them. */
+static enum inj_rc cfg_refuse_aliases(const char *name, const unsigned char *buf, size_t len,
+                                      struct inj_err *err)
+{
+    enum inj_rc rc = INJ_OK;
+    yaml_parser_t ps;
+    yaml_event_t ev;
+    int done = 0;
+    int depth = 0;
+
+    if (!yaml_parser_initialize(&ps))
+        return inj_err_set(err, INJ_E_NOMEM, "out of memory");
+    yaml_parser_set_input_string(&ps, buf, len);
+    while (!done && yaml_parser_parse(&ps, &ev)) {
+        if (ev.type == YAML_SEQUENCE_START_EVENT || ev.type == YAML_MAPPING_START_EVENT)
+            depth++;
+        else if (ev.type == YAML_SEQUENCE_END_EVENT || ev.type == YAML_MAPPING_END_EVENT)
+            depth--;
+        if (ev.type == YAML_ALIAS_EVENT)
+            rc = inj_err_set(err, INJ_E_CONFIG,
+                             "%s:%lu:%lu: YAML aliases (*name) are not supported; write the "
+                             "value out",
+                             name, (unsigned long)ev.start_mark.line + 1,
+                             (unsigned long)ev.start_mark.column + 1);
+        /* libyaml's scanner rescans every open flow level per token (quadratic: 100000
+         * "[" took minutes) and its loader recurses: stop deep nesting here, in one pass. */
+        else if (depth > CONFIG_MAX_DEPTH)
+            rc = inj_err_set(err, INJ_E_CONFIG,
+                             "%s:%lu:%lu: nested deeper than %d levels; a config needs 4",
+                             name, (unsigned long)ev.start_mark.line + 1,
+                             (unsigned long)ev.start_mark.column + 1, CONFIG_MAX_DEPTH);
+        done = rc != INJ_OK || ev.type == YAML_STREAM_END_EVENT;
+        yaml_event_delete(&ev);
+    }
+    yaml_parser_delete(&ps);
+    return rc;
 }
 
 enum inj_rc config_parse(const char *name, const unsigned char *buf, size_t len,
@@ -503,6 +823,9 @@ enum inj_rc config_parse(const char *name, const unsigned char *buf, size_t len,
     struct cfg_parse p;
 
     memset(out, 0, sizeof(*out));
+    out->supervise.on_change_signal = SIGHUP;
+    out->supervise.restart_timeout_ms = 10000;
+    out->supervise.restart_delay_ms = 1000;
     memset(&p, 0, sizeof(p));
     p.name = name;
     p.cfg = out;
@@ -518,13 +841,13 @@ enum inj_rc config_parse(const char *name, const unsigned char *buf, size_t len,
         goto out;
     }
     have_parser = 1;
+    rc = cfg_refuse_aliases(name, buf, len, err);
+    if (rc != INJ_OK)
+        goto out;
+    rc = INJ_E_CONFIG;
     yaml_parser_set_input_string(&parser, buf, len);
     if (!yaml_parser_load(&parser, &doc)) {
-        rc = inj_err_set(err, INJ_E_CONFIG, "%s:%lu:%lu: YAML syntax error: %s%s%s", name,
-                         (unsigned long)parser.problem_mark.line + 1,
-                         (unsigned long)parser.problem_mark.column + 1,
-                         parser.problem ? parser.problem : "unknown",
-                         parser.context ? " " : "", parser.context ? parser.context : "");
+        rc = cfg_yaml_error(name, &parser, buf, len, err);
         goto out;
     }
     have_doc = 1;
@@ -546,10 +869,7 @@ enum inj_rc config_parse(const char *name, const unsigned char *buf, size_t len,
         goto out;
     /* A second document would be silently ignored otherwise. */
     if (!yaml_parser_load(&parser, &extra)) {
-        rc = inj_err_set(err, INJ_E_CONFIG, "%s:%lu:%lu: YAML syntax error: %s", name,
-                         (unsigned long)parser.problem_mark.line + 1,
-                         (unsigned long)parser.problem_mark.column + 1,
-                         parser.problem ? parser.problem : "unknown");
+        rc = cfg_yaml_error(name, &parser, buf, len, err);
         goto out;
     }
     if (yaml_document_get_root_node(&extra)) {

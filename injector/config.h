@@ -8,8 +8,12 @@
 
 #include "err.h"
 #include "ref.h"
+#include "sm.h"
+
+struct tmpl;
 
 #define CONFIG_MAX_BYTES (1024u * 1024u)
+#define CONFIG_MAX_DEPTH 32 /* mappings/sequences nested in each other */
 
 enum entry_kind { ENTRY_ENV, ENTRY_FILE };
 
@@ -22,16 +26,36 @@ struct entry {
     int overwrite;        /* env: replace an existing variable */
     int allow_reserved;   /* env: allow PATH, LD_* and other loader/shell variables */
     unsigned int mode;    /* files: permission bits, default 0400 */
+    int allow_disk;       /* files: allow a filesystem other than tmpfs/ramfs */
+    struct tmpl *tmpl;    /* template: compiled (tmpl.h), NULL: none. Without "from" the ref
+                             above is the template's first `secret "ID"` */
+    int encoding_base64;  /* encoding: base64: the value is base64-encoded (binary into env) */
     unsigned long line;   /* where the entry's name is, 1-based */
     unsigned long col;
+};
+
+/* supervise: true, or a mapping of these (docs/supervise.md). config_parse fills in the
+ * defaults, so the values are complete whether or not the key is there. */
+struct config_supervise {
+    int enabled;                  /* supervise mode asked for by the config */
+    int pgroup;                   /* pgroup: signals go to the command's process group */
+    long long refresh_ms;         /* refresh: DURATION; 0: no refresh */
+    int on_change;                /* enum supervise_on_change: signal (default), restart, none */
+    int on_change_signal;         /* on_change_signal: default SIGHUP */
+    char **on_change_exec;        /* on_change_exec: [cmd, args...], NULL-terminated; NULL: none */
+    long long restart_timeout_ms; /* restart_timeout: SIGTERM to SIGKILL; default 10 s */
+    long long restart_delay_ms;   /* restart_delay: changes within it restart once; default 1 s */
 };
 
 struct config {
     int version;
     char *path;           /* as given, for messages */
     char *region;         /* NULL: not set */
+    enum sm_fetch_mode fetch; /* fetch: auto|batch|single; SM_FETCH_UNSET: not given */
     struct entry *entries;
     size_t n;
+    int drop_aws_credentials; /* child_env: { drop_aws_credentials: true } (= --pristine) */
+    struct config_supervise supervise;
 };
 
 /* Reads and parses path. INJ_E_NOINPUT when it cannot be read, INJ_E_CONFIG when invalid. */

@@ -1,7 +1,10 @@
-/* creds.h: AWS credentials for signing, found the way the AWS SDKs find them. */
+/* creds.h: AWS credentials for signing, found the way the AWS SDKs find them: environment,
+ * web identity, shared profile files, container endpoint, EC2 instance metadata (IMDSv2).
+ * docs/credentials.md lists every variable and what of the SDK chain is left out. */
 #ifndef INJ_CREDS_H
 #define INJ_CREDS_H
 
+#include <stddef.h>
 #include <time.h>
 
 #include "err.h"
@@ -18,12 +21,25 @@ struct creds {
 
 struct creds_ctx {
     struct http *http;        /* borrowed, for providers that call an endpoint */
-    const char *region;       /* borrowed, may be NULL: region for STS calls */
+    const char *region;       /* borrowed, may be NULL: region for STS calls (NULL: the
+                                 global endpoint, us-east-1) */
+    /* Environment lookup; NULL: getenv(3). Tests pass their own (no hidden inputs). */
+    const char *(*env)(const char *name);
+    int imds_region;          /* creds_region_fallback may ask IMDS (costs up to 2 s when
+                                 there is no IMDS; set it only when a region is needed) */
 };
 
-/* Resolves credentials into *out (owned; creds_free). On failure err lists each
- * source tried and why it was skipped or failed (INJ_E_NOPERM). */
+/* Resolves credentials into *out (owned; creds_free), trying env, web identity, profile,
+ * container, IMDS in that order. A source that is configured but broken stops the chain.
+ * On failure (INJ_E_NOPERM, or INJ_E_NOMEM) err is one message naming each source tried and
+ * why it was skipped or failed; never a key or token. */
 enum inj_rc creds_resolve(const struct creds_ctx *ctx, struct creds *out, struct inj_err *err);
+
+/* The region after --region, config, AWS_REGION and AWS_DEFAULT_REGION: the profile's
+ * `region`, then (when ctx->imds_region and IMDS is enabled and answers within its timeout)
+ * the instance's placement region. buf gets "" when neither has one. Broken profile files
+ * are ignored here (creds_resolve reports them). INJ_E_SOFTWARE when n is too small. */
+enum inj_rc creds_region_fallback(const struct creds_ctx *ctx, char *buf, size_t n);
 
 /* Wipes and frees the strings; *c is zeroed. */
 void creds_free(struct creds *c);

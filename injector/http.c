@@ -1,9 +1,11 @@
-/* http.c: the HTTPS client: libcurl easy handle, verified TLS, SigV4 via CURLOPT_AWS_SIGV4,
+/* http.c: the HTTPS client: libcurl easy handles driven by one multi handle (one connection
+ * cache, one DNS cache, shared TLS sessions), verified TLS, SigV4 via CURLOPT_AWS_SIGV4,
  * bounded response bodies. Never logs headers or bodies (no CURLOPT_VERBOSE). */
 #include "http.h"
 
 #include <curl/curl.h>
 #include <openssl/crypto.h>
+#include <openssl/ssl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,11 +21,18 @@
 #define HTTP_DEFAULT_CONNECT_MS 3000L
 #define HTTP_DEFAULT_TIMEOUT_MS 10000L
 #define HTTP_DEFAULT_MAX (256u * 1024u)
+#define HTTP_WARM_HOSTS 4
 
 struct http {
-    CURL *curl;
+    CURLM *multi;         /* runs every transfer: one connection cache (keep-alive across
+                             http_do and http_do_many) and one DNS cache */
+    CURLSH *share;        /* TLS sessions, so a second connection can resume the first's */
+    CURL *curl;           /* http_do's handle */
+    CURL *pool[HTTP_POOL_MAX]; /* http_do_many's handles, made on first use */
     char *ca_file;        /* NULL: use the compiled-in bundle */
     char ca_source[300];
+    char warm[HTTP_WARM_HOSTS][256]; /* hosts already resolved (in the DNS cache) */
+    size_t nwarm;
     long connects;
 };
 
@@ -38,9 +47,27 @@ static const char *const ca_paths[] = {
 
 struct recv_ctx {
     struct http_resp *resp;
+    CURL *c;
     size_t max;
     int toobig;
     int nomem;
+    char tls[16];         /* negotiated TLS version, for the debug log */
+};
+
+enum xfer_state { XFER_PENDING, XFER_ACTIVE, XFER_DONE };
+
+/* One request on its way: what must live from setup until the transfer is done. */
+struct http_xfer {
+    struct http_call *call;
+    CURL *c;              /* borrowed from the pool while active */
+    size_t slot;
+    enum xfer_state state;
+    struct recv_ctx rx;
+    struct curl_slist *hdrs;
+    char *tok_hdr;        /* "X-Amz-Security-Token: ..." (wiped) */
+    size_t tok_len;
+    char errbuf[CURL_ERROR_SIZE];
+    char host[256];
 };
 
 const char *http_ca_source(const struct http *h)
@@ -95,6 +122,7 @@ enum inj_rc http_new(struct http **out, struct inj_err *err)
 {
     enum inj_rc rc = INJ_E_NOMEM;
     struct http *h = NULL;
+    CURLMcode mc;
 
     *out = NULL;
     h = calloc(1, sizeof(*h));
@@ -106,8 +134,17 @@ enum inj_rc http_new(struct http **out, struct inj_err *err)
     if (rc != INJ_OK)
         goto out;
     h->curl = curl_easy_init();
-    if (!h->curl) {
+    h->multi = curl_multi_init();
+    h->share = curl_share_init();
+    if (!h->curl || !h->multi || !h->share) {
         rc = inj_err_set(err, INJ_E_NOMEM, "cannot initialise libcurl");
+        goto out;
+    }
+    /* Idle connections kept: one per pool handle plus one for http_do, and a spare. */
+    mc = curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, (long)(HTTP_POOL_MAX + 2));
+    if (mc != CURLM_OK ||
+        curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK) {
+        rc = inj_err_set(err, INJ_E_SOFTWARE, "libcurl refused the connection pool options");
         goto out;
     }
     *out = h;
@@ -120,10 +157,21 @@ out:
 
 void http_free(struct http *h)
 {
+    size_t i;
+
     if (!h)
         return;
+    /* Easy handles first (they hold the share), then the multi closes the cached
+     * connections, then the share can go. */
     if (h->curl)
         curl_easy_cleanup(h->curl);
+    for (i = 0; i < HTTP_POOL_MAX; i++)
+        if (h->pool[i])
+            curl_easy_cleanup(h->pool[i]);
+    if (h->multi)
+        (void)curl_multi_cleanup(h->multi);
+    if (h->share)
+        (void)curl_share_cleanup(h->share);
     free(h->ca_file);
     free(h);
 }
@@ -165,6 +213,17 @@ static time_t http_parse_date(const char *v)
     return timegm(&tm);
 }
 
+/* The connection's TLS version ("TLSv1.3"), while it is attached to the transfer. */
+static void http_note_tls(struct recv_ctx *rx)
+{
+    struct curl_tlssessioninfo *ti = NULL;
+
+    if (curl_easy_getinfo(rx->c, CURLINFO_TLS_SSL_PTR, &ti) != CURLE_OK || !ti ||
+        ti->backend != CURLSSLBACKEND_OPENSSL || !ti->internals)
+        return;
+    (void)snprintf(rx->tls, sizeof(rx->tls), "%s", SSL_get_version((const SSL *)ti->internals));
+}
+
 static size_t http_on_header(char *ptr, size_t size, size_t nmemb, void *ud)
 {
     struct recv_ctx *rx = ud;
@@ -183,6 +242,8 @@ static size_t http_on_header(char *ptr, size_t size, size_t nmemb, void *ud)
         /* A new response (after 100-continue or a retry on a reused handle) starts clean. */
         rx->resp->amzn_error_type[0] = '\0';
         rx->resp->server_date = 0;
+        if (!rx->tls[0])
+            http_note_tls(rx);
         return n;
     }
     v = strchr(line, ':');
@@ -281,38 +342,37 @@ static enum inj_rc http_map_curl_error(CURLcode cc, const char *host, const char
         }                                                                                         \
     } while (0)
 
-enum inj_rc http_do(struct http *h, const struct http_req *req, struct http_resp *resp,
-                    struct inj_err *err)
+/* Sets up x->c for x's request. On failure err is set and x holds nothing to release but
+ * what http_xfer_release frees. */
+static enum inj_rc http_xfer_setup(struct http *h, struct http_xfer *x)
 {
     enum inj_rc rc = INJ_E_SOFTWARE;
-    CURL *c = h->curl;
-    struct curl_slist *hdrs = NULL;
+    const struct http_req *req = x->call->req;
+    struct http_resp *resp = x->call->resp;
+    struct inj_err *err = x->call->err;
+    CURL *c = x->c;
     struct curl_slist *tmp;
     struct curl_blob blob;
-    struct recv_ctx rx;
-    char errbuf[CURL_ERROR_SIZE];
-    char host[256];
-    char *tok_hdr = NULL;
-    size_t tok_len = 0;
-    long nconn = 0;
-    CURLcode cc;
     size_t i;
 
     memset(resp, 0, sizeof(*resp));
-    memset(&rx, 0, sizeof(rx));
-    rx.resp = resp;
-    rx.max = req->max_response ? req->max_response : HTTP_DEFAULT_MAX;
-    resp->body.max = rx.max;
-    errbuf[0] = '\0';
-    (void)http_host_of(req->url, host, sizeof(host));
+    memset(&x->rx, 0, sizeof(x->rx));
+    x->rx.resp = resp;
+    x->rx.c = c;
+    x->rx.max = req->max_response ? req->max_response : HTTP_DEFAULT_MAX;
+    resp->body.max = x->rx.max;
+    x->errbuf[0] = '\0';
 
     /* Reset keeps the connection cache, DNS cache and TLS sessions; only options go. */
     curl_easy_reset(c);
+    SETOPT(CURLOPT_PRIVATE, (void *)x);
+    SETOPT(CURLOPT_SHARE, h->share);
     SETOPT(CURLOPT_URL, req->url);
     SETOPT(CURLOPT_NOSIGNAL, 1L);
-    SETOPT(CURLOPT_ERRORBUFFER, errbuf);
+    SETOPT(CURLOPT_ERRORBUFFER, x->errbuf);
     SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
     SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
+    /* TLS 1.2 is the floor AWS endpoints and proxies accept; OpenSSL offers 1.3 first. */
     SETOPT(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
     SETOPT(CURLOPT_CAPATH, (char *)NULL);
     if (h->ca_file) {
@@ -331,9 +391,9 @@ enum inj_rc http_do(struct http *h, const struct http_req *req, struct http_resp
            req->connect_timeout_ms ? req->connect_timeout_ms : HTTP_DEFAULT_CONNECT_MS);
     SETOPT(CURLOPT_TIMEOUT_MS, req->timeout_ms ? req->timeout_ms : HTTP_DEFAULT_TIMEOUT_MS);
     SETOPT(CURLOPT_WRITEFUNCTION, http_on_body);
-    SETOPT(CURLOPT_WRITEDATA, &rx);
+    SETOPT(CURLOPT_WRITEDATA, &x->rx);
     SETOPT(CURLOPT_HEADERFUNCTION, http_on_header);
-    SETOPT(CURLOPT_HEADERDATA, &rx);
+    SETOPT(CURLOPT_HEADERDATA, &x->rx);
 
     if (!strcmp(req->method, "POST") || !strcmp(req->method, "PUT")) {
         SETOPT(CURLOPT_POST, 1L);
@@ -348,10 +408,10 @@ enum inj_rc http_do(struct http *h, const struct http_req *req, struct http_resp
     /* No "Expect:" suppression header here: libcurl's SigV4 would sign it as an empty
      * header, and our bodies are far below the size where libcurl sends one. */
     for (i = 0; req->headers && req->headers[i]; i++) {
-        tmp = curl_slist_append(hdrs, req->headers[i]);
+        tmp = curl_slist_append(x->hdrs, req->headers[i]);
         if (!tmp)
             goto nomem;
-        hdrs = tmp;
+        x->hdrs = tmp;
     }
     if (req->sigv4) {
         if (!req->creds || !req->creds->access_key_id || !req->creds->secret_access_key) {
@@ -360,57 +420,292 @@ enum inj_rc http_do(struct http *h, const struct http_req *req, struct http_resp
         }
         if (req->creds->session_token) {
             /* libcurl signs every header we add, so the token is part of the signature. */
-            tok_len = strlen("X-Amz-Security-Token: ") + strlen(req->creds->session_token) + 1;
-            tok_hdr = malloc(tok_len);
-            if (!tok_hdr)
+            x->tok_len = strlen("X-Amz-Security-Token: ") + strlen(req->creds->session_token) + 1;
+            x->tok_hdr = malloc(x->tok_len);
+            if (!x->tok_hdr)
                 goto nomem;
-            (void)snprintf(tok_hdr, tok_len, "X-Amz-Security-Token: %s",
+            (void)snprintf(x->tok_hdr, x->tok_len, "X-Amz-Security-Token: %s",
                            req->creds->session_token);
-            tmp = curl_slist_append(hdrs, tok_hdr);
+            tmp = curl_slist_append(x->hdrs, x->tok_hdr);
             if (!tmp)
                 goto nomem;
-            hdrs = tmp;
+            x->hdrs = tmp;
         }
         SETOPT(CURLOPT_HTTPAUTH, (long)CURLAUTH_AWS_SIGV4);
         SETOPT(CURLOPT_AWS_SIGV4, req->sigv4);
         SETOPT(CURLOPT_USERNAME, req->creds->access_key_id);
         SETOPT(CURLOPT_PASSWORD, req->creds->secret_access_key);
     }
-    SETOPT(CURLOPT_HTTPHEADER, hdrs);
-
-    cc = curl_easy_perform(c);
-    if (curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &nconn) == CURLE_OK)
-        h->connects += nconn;
-    if (rx.toobig) {
-        rc = inj_err_set(err, INJ_E_DATA,
-                         "%s: response larger than %zu bytes; refusing it (a secret is at most "
-                         "64 KiB)",
-                         host, rx.max);
-        goto out;
-    }
-    if (rx.nomem)
-        goto nomem;
-    if (cc != CURLE_OK) {
-        resp->retryable = http_retryable(cc);
-        rc = http_map_curl_error(cc, host, errbuf, h, err);
-        goto out;
-    }
-    if (curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status) != CURLE_OK)
-        resp->status = 0;
-    log_debug("%s %s -> HTTP %ld (%zu bytes, %ld new connection(s))", req->method, host,
-              resp->status, resp->body.len, nconn);
-    rc = INJ_OK;
-    goto out;
+    SETOPT(CURLOPT_HTTPHEADER, x->hdrs);
+    return INJ_OK;
 nomem:
     rc = inj_err_set(err, INJ_E_NOMEM, "out of memory");
 out:
-    /* Drop libcurl's copies of the key and the token header from the handle's options. */
-    (void)curl_easy_setopt(c, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
-    (void)curl_easy_setopt(c, CURLOPT_PASSWORD, (char *)NULL);
-    (void)curl_easy_setopt(c, CURLOPT_ERRORBUFFER, (char *)NULL);
-    http_slist_wipe_free(hdrs);
-    wipe_free(tok_hdr, tok_len);
-    if (rc != INJ_OK)
-        sbuf_wipe_free(&resp->body);
+    return rc;
+}
+
+/* Maps a finished transfer's result (cc) into the call's response and error. */
+static enum inj_rc http_xfer_finish(struct http *h, struct http_xfer *x, CURLcode cc)
+{
+    const struct http_req *req = x->call->req;
+    struct http_resp *resp = x->call->resp;
+    struct inj_err *err = x->call->err;
+    long nconn = 0;
+
+    if (curl_easy_getinfo(x->c, CURLINFO_NUM_CONNECTS, &nconn) == CURLE_OK)
+        h->connects += nconn;
+    if (x->rx.toobig)
+        return inj_err_set(err, INJ_E_DATA,
+                           "%s: response larger than %zu bytes; refusing it (a secret is at most "
+                           "64 KiB)",
+                           x->host, x->rx.max);
+    if (x->rx.nomem)
+        return inj_err_set(err, INJ_E_NOMEM, "out of memory");
+    if (cc != CURLE_OK) {
+        resp->retryable = http_retryable(cc);
+        return http_map_curl_error(cc, x->host, x->errbuf, h, err);
+    }
+    if (curl_easy_getinfo(x->c, CURLINFO_RESPONSE_CODE, &resp->status) != CURLE_OK)
+        resp->status = 0;
+    log_debug("%s %s -> HTTP %ld (%zu bytes, %ld new connection(s)%s%s)", req->method, x->host,
+              resp->status, resp->body.len, nconn, nconn && x->rx.tls[0] ? ", " : "",
+              nconn ? x->rx.tls : "");
+    return INJ_OK;
+}
+
+/* Drops libcurl's copies of the key and the token header from the handle's options, and
+ * our own copies; the body goes too when the call failed. */
+static void http_xfer_release(struct http_xfer *x)
+{
+    if (x->c) {
+        (void)curl_easy_setopt(x->c, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
+        (void)curl_easy_setopt(x->c, CURLOPT_PASSWORD, (char *)NULL);
+        (void)curl_easy_setopt(x->c, CURLOPT_ERRORBUFFER, (char *)NULL);
+    }
+    http_slist_wipe_free(x->hdrs);
+    x->hdrs = NULL;
+    wipe_free(x->tok_hdr, x->tok_len);
+    x->tok_hdr = NULL;
+    x->tok_len = 0;
+    if (x->call->rc != INJ_OK)
+        sbuf_wipe_free(&x->call->resp->body);
+}
+
+static int http_is_warm(const struct http *h, const char *host)
+{
+    size_t i;
+
+    for (i = 0; i < h->nwarm && i < HTTP_WARM_HOSTS; i++)
+        if (!strcmp(h->warm[i], host))
+            return 1;
+    return 0;
+}
+
+static void http_mark_warm(struct http *h, const char *host)
+{
+    if (http_is_warm(h, host))
+        return;
+    (void)snprintf(h->warm[h->nwarm % HTTP_WARM_HOSTS], sizeof(h->warm[0]), "%s", host);
+    h->nwarm++;
+}
+
+/* May x start now? A host not resolved yet gets one transfer; the others wait until it has
+ * connected, so the name is looked up once and the rest come from the DNS cache. */
+static int http_may_start(const struct http *h, const struct http_xfer *xs, size_t n,
+                          const struct http_xfer *x)
+{
+    size_t i;
+
+    if (http_is_warm(h, x->host))
+        return 1;
+    for (i = 0; i < n; i++)
+        if (xs[i].state == XFER_ACTIVE && !strcmp(xs[i].host, x->host))
+            return 0;
+    return 1;
+}
+
+static void http_note_connected(struct http *h, const struct http_xfer *xs, size_t n)
+{
+    curl_off_t t;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (xs[i].state != XFER_ACTIVE || http_is_warm(h, xs[i].host))
+            continue;
+        t = 0;
+        if (curl_easy_getinfo(xs[i].c, CURLINFO_CONNECT_TIME_T, &t) == CURLE_OK && t > 0)
+            http_mark_warm(h, xs[i].host);
+    }
+}
+
+static void http_xfer_done(struct http_xfer *x, unsigned char *busy, size_t *active, size_t *done)
+{
+    http_xfer_release(x);
+    busy[x->slot] = 0;
+    x->state = XFER_DONE;
+    (*active)--;
+    (*done)++;
+}
+
+/* The multi handle itself failed: every active transfer fails with it. */
+static void http_fail_active(struct http *h, struct http_xfer *xs, size_t n, CURLMcode mc,
+                             unsigned char *busy, size_t *active, size_t *done)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        struct http_xfer *x = &xs[i];
+        if (x->state != XFER_ACTIVE)
+            continue;
+        (void)curl_multi_remove_handle(h->multi, x->c);
+        x->call->rc = inj_err_set(x->call->err, INJ_E_SOFTWARE, "%s: libcurl failed: %s",
+                                  x->host, curl_multi_strerror(mc));
+        http_xfer_done(x, busy, active, done);
+    }
+}
+
+/* Starts what may start on a free handle, up to width transfers at once. */
+static void http_start(struct http *h, struct http_xfer *xs, size_t n, CURL **handles,
+                       size_t width, unsigned char *busy, size_t *active, size_t *done)
+{
+    size_t i;
+    size_t k;
+
+    for (i = 0; i < n && *active < width; i++) {
+        struct http_xfer *x = &xs[i];
+        enum inj_rc rc;
+
+        if (x->state != XFER_PENDING || !http_may_start(h, xs, n, x))
+            continue;
+        for (k = 0; k < width && busy[k]; k++)
+            ;
+        if (k == width)
+            return;
+        if (!handles[k])
+            handles[k] = curl_easy_init();
+        x->c = handles[k];
+        x->slot = k;
+        if (!x->c)
+            rc = inj_err_set(x->call->err, INJ_E_NOMEM, "cannot initialise libcurl");
+        else
+            rc = http_xfer_setup(h, x);
+        if (rc == INJ_OK && curl_multi_add_handle(h->multi, x->c) != CURLM_OK)
+            rc = inj_err_set(x->call->err, INJ_E_SOFTWARE, "%s: libcurl refused the transfer",
+                             x->host);
+        busy[k] = 1;
+        (*active)++;
+        x->state = XFER_ACTIVE;
+        if (rc != INJ_OK) {
+            x->call->rc = rc;
+            x->state = XFER_DONE;
+            http_xfer_done(x, busy, active, done);
+        }
+    }
+}
+
+/* Runs xs[0..n) to completion, at most width (<= HTTP_POOL_MAX) at once on handles[]. */
+static void http_run(struct http *h, struct http_xfer *xs, size_t n, CURL **handles, size_t width)
+{
+    unsigned char busy[HTTP_POOL_MAX];
+    size_t active = 0;
+    size_t done = 0;
+    int running = 0;
+    int left = 0;
+    int finished;
+    CURLMcode mc;
+    CURLMsg *msg;
+
+    memset(busy, 0, sizeof(busy));
+    while (done < n) {
+        http_start(h, xs, n, handles, width, busy, &active, &done);
+        if (!active)
+            continue;
+        mc = curl_multi_perform(h->multi, &running);
+        if (mc != CURLM_OK) {
+            http_fail_active(h, xs, n, mc, busy, &active, &done);
+            continue;
+        }
+        finished = 0;
+        while ((msg = curl_multi_info_read(h->multi, &left)) != NULL) {
+            struct http_xfer *x = NULL;
+            char *priv = NULL;
+            CURLcode cc;
+
+            if (msg->msg != CURLMSG_DONE)
+                continue;
+            /* msg is gone once the handle is removed: read it first. */
+            cc = msg->data.result;
+            if (curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv) != CURLE_OK || !priv)
+                continue;
+            x = (struct http_xfer *)(void *)priv;
+            (void)curl_multi_remove_handle(h->multi, x->c);
+            x->call->rc = http_xfer_finish(h, x, cc);
+            if (cc == CURLE_OK)
+                http_mark_warm(h, x->host);
+            http_xfer_done(x, busy, &active, &done);
+            finished = 1;
+        }
+        http_note_connected(h, xs, n);
+        if (finished || !active)
+            continue;
+        mc = curl_multi_poll(h->multi, NULL, 0, 1000, NULL);
+        if (mc != CURLM_OK)
+            http_fail_active(h, xs, n, mc, busy, &active, &done);
+    }
+}
+
+static void http_xfer_init(struct http_xfer *x, struct http_call *call)
+{
+    memset(x, 0, sizeof(*x));
+    x->call = call;
+    x->state = XFER_PENDING;
+    call->rc = INJ_E_SOFTWARE;
+    (void)http_host_of(call->req->url, x->host, sizeof(x->host));
+}
+
+enum inj_rc http_do(struct http *h, const struct http_req *req, struct http_resp *resp,
+                    struct inj_err *err)
+{
+    struct http_call call;
+    struct http_xfer x;
+
+    call.req = req;
+    call.resp = resp;
+    call.err = err;
+    http_xfer_init(&x, &call);
+    http_run(h, &x, 1, &h->curl, 1);
+    return call.rc;
+}
+
+enum inj_rc http_do_many(struct http *h, struct http_call *calls, size_t n, size_t max_conns)
+{
+    enum inj_rc rc = INJ_OK;
+    struct http_xfer *xs = NULL;
+    size_t width = max_conns;
+    size_t i;
+
+    if (!n)
+        return INJ_OK;
+    xs = calloc(n, sizeof(*xs));
+    if (!xs) {
+        for (i = 0; i < n; i++) {
+            memset(calls[i].resp, 0, sizeof(*calls[i].resp));
+            calls[i].rc = inj_err_set(calls[i].err, INJ_E_NOMEM, "out of memory");
+        }
+        return INJ_E_NOMEM;
+    }
+    if (width < 1)
+        width = 1;
+    if (width > HTTP_POOL_MAX)
+        width = HTTP_POOL_MAX;
+    if (width > n)
+        width = n;
+    for (i = 0; i < n; i++)
+        http_xfer_init(&xs[i], &calls[i]);
+    http_run(h, xs, n, h->pool, width);
+    for (i = 0; i < n; i++)
+        if (rc == INJ_OK && calls[i].rc != INJ_OK)
+            rc = calls[i].rc;
+    free(xs);
     return rc;
 }

@@ -1,5 +1,6 @@
-/* http.h: one HTTPS client (libcurl easy handle, reused for keep-alive).
- * TLS peer and host verification are always on. SigV4 signing is libcurl's
+/* http.h: one HTTPS client: a small pool of libcurl handles on one multi handle, so every
+ * request (http_do or http_do_many) shares keep-alive connections, the DNS cache and TLS
+ * sessions. TLS peer and host verification are always on. SigV4 signing is libcurl's
  * CURLOPT_AWS_SIGV4. Nothing here logs headers or bodies. */
 #ifndef INJ_HTTP_H
 #define INJ_HTTP_H
@@ -51,6 +52,23 @@ void http_free(struct http *h);
 enum inj_rc http_do(struct http *h, const struct http_req *req, struct http_resp *resp,
                     struct inj_err *err);
 void http_resp_free(struct http_resp *resp);
+
+/* The most connections http_do_many opens at once. */
+#define HTTP_POOL_MAX 4
+
+/* One request of http_do_many and its outcome. */
+struct http_call {
+    const struct http_req *req;   /* borrowed */
+    struct http_resp *resp;       /* as http_do's: zeroed or freed before the call */
+    struct inj_err *err;          /* this request's error */
+    enum inj_rc rc;               /* what http_do would have returned */
+};
+
+/* Performs calls[0..n) concurrently over at most max_conns (1..HTTP_POOL_MAX) connections,
+ * reusing this client's idle keep-alive connections first. A host is resolved once: while
+ * its first transfer is connecting, the others to it wait, then take the cached address.
+ * Each call ends as http_do would have ended it. Returns the first failing call's rc. */
+enum inj_rc http_do_many(struct http *h, struct http_call *calls, size_t n, size_t max_conns);
 
 /* Number of new connections (TLS handshakes) this client opened; for tests and logs. */
 long http_connects(const struct http *h);

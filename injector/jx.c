@@ -91,6 +91,11 @@ static const char *jx_token(const char *p, char *buf, size_t n, int *ok)
     while (*p && *p != '/') {
         char ch = *p++;
         if (ch == '~') {
+            /* Only ~0 and ~1 exist; anything else (or '~' at the end) names nothing. */
+            if (*p != '0' && *p != '1') {
+                *ok = 0;
+                return p;
+            }
             ch = (*p == '0') ? '~' : '/';
             p++;
         }
@@ -172,6 +177,17 @@ enum jx_rc jx_extract(const unsigned char *json, size_t len, const char *key, co
     enum sbuf_rc src;
 
     jx_init();
+    /* Without a leading '/' the walk would stop at once and hand out the whole secret. */
+    if (pointer && !jx_pointer_valid(pointer)) {
+        rc = JX_MISSING;
+        goto out;
+    }
+    /* A raw NUL is never JSON; cJSON would take it inside a string and cut the value there,
+     * and the trailing-whitespace check below would take it for the end of the text. */
+    if (len && memchr(json, '\0', len)) {
+        rc = JX_NOT_JSON;
+        goto out;
+    }
     root = cJSON_ParseWithLengthOpts((const char *)json, len, &end, 0);
     if (!root || (size_t)(end - (const char *)json) < len) {
         /* Trailing bytes other than whitespace also mean "not one JSON value". */

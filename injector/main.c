@@ -9,19 +9,26 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <unistd.h>
 #include <yaml.h>
 
+#include "childenv.h"
 #include "cli.h"
 #include "config.h"
 #include "creds.h"
+#include "doc.h"
 #include "err.h"
+#include "export.h"
 #include "http.h"
 #include "jx.h"
 #include "log.h"
+#include "policy.h"
 #include "proc.h"
+#include "refresh.h"
 #include "resolve.h"
 #include "sink.h"
 #include "sm.h"
+#include "supervise.h"
 
 extern char **environ;
 
@@ -35,6 +42,13 @@ struct run {
     struct sink_files files;
     struct rlimit core_saved;
     int core_saved_ok;
+    const char *region;       /* main_region's answer, worked out once */
+    int region_done;
+    char region_buf[64];      /* a region from the profile or IMDS */
+    struct supervise_user user; /* --user */
+    struct refresh refresh;   /* --supervise with a refresh interval */
+    int exit_code;            /* the supervised command's, when have_exit_code */
+    int have_exit_code;
 };
 
 /* Before any secret is in memory: no core dumps, no ptrace by other users' tools. */
@@ -77,21 +91,39 @@ static void main_log_level(const struct cli *cli)
     log_set_level((enum log_level)lvl);
 }
 
-static const char *main_region(const struct run *r)
+/* The region chain (issue 4): --region, config, AWS_REGION, AWS_DEFAULT_REGION, then the
+ * profile's region and the IMDS placement region (creds_region_fallback). A full ARN's own
+ * region beats all of them for that secret (sm_region_for), so IMDS is only asked when an
+ * entry is not a full ARN: on a laptop it costs up to 2 s. Worked out once; needs r->http. */
+static const char *main_region(struct run *r)
 {
+    struct creds_ctx cctx;
     const char *v;
+    size_t i;
 
-    if (r->cli.region && *r->cli.region)
-        return r->cli.region;
-    if (r->cfg.region)
-        return r->cfg.region;
-    v = getenv("AWS_REGION");
-    if (v && *v)
+    if (r->region_done)
+        return r->region;
+    r->region_done = 1;
+    v = r->cli.region;
+    if (!v || !*v)
+        v = r->cfg.region;
+    if (!v || !*v)
+        v = getenv("AWS_REGION");
+    if (!v || !*v)
+        v = getenv("AWS_DEFAULT_REGION");
+    if (v && *v) {
+        r->region = v;
         return v;
-    v = getenv("AWS_DEFAULT_REGION");
-    if (v && *v)
-        return v;
-    return NULL;
+    }
+    memset(&cctx, 0, sizeof(cctx));
+    cctx.http = r->http;
+    for (i = 0; i < r->cfg.n; i++)
+        if (!r->cfg.entries[i].ref.is_arn || !r->cfg.entries[i].ref.region[0])
+            cctx.imds_region = 1;
+    if (creds_region_fallback(&cctx, r->region_buf, sizeof(r->region_buf)) == INJ_OK &&
+        r->region_buf[0])
+        r->region = r->region_buf;
+    return r->region;
 }
 
 static int main_version(void)
@@ -137,6 +169,33 @@ static void main_print_dry_run(const struct resolve_set *set)
     (void)fflush(stdout);
 }
 
+/* --pristine / child_env.drop_aws_credentials: the command does not inherit the credential
+ * sources injector used, nor INJECTOR_*. Entries set afterwards still apply. */
+static enum inj_rc main_pristine(struct sink_env *env, struct inj_err *err)
+{
+    size_t i = 0;
+    size_t dropped = 0;
+
+    while (i < env->n) {
+        size_t len = childenv_dropped(env->vars[i]);
+        char *name;
+
+        if (!len) {
+            i++;
+            continue;
+        }
+        name = xmemdup(env->vars[i], len);
+        if (!name)
+            return inj_err_set(err, INJ_E_NOMEM, "out of memory");
+        sink_env_unset(env, name); /* the first NAME= is this one: it moves the rest down */
+        log_debug("not passed on: %s", name);
+        free(name);
+        dropped++;
+    }
+    log_info("%zu credential/INJECTOR_* variable(s) not passed on", dropped);
+    return INJ_OK;
+}
+
 /* Puts every value where it goes: env into r->env, files staged then committed. */
 static enum inj_rc main_deliver(struct run *r, struct inj_err *err)
 {
@@ -147,6 +206,11 @@ static enum inj_rc main_deliver(struct run *r, struct inj_err *err)
     rc = sink_env_init(&r->env, environ, err);
     if (rc != INJ_OK)
         return rc;
+    if (r->cli.pristine || r->cfg.drop_aws_credentials) {
+        rc = main_pristine(&r->env, err);
+        if (rc != INJ_OK)
+            return rc;
+    }
     for (i = 0; i < r->set.nr; i++) {
         const struct resolved *v = &r->set.r[i];
         const struct entry *e = v->e;
@@ -157,7 +221,8 @@ static enum inj_rc main_deliver(struct run *r, struct inj_err *err)
             rc = sink_env_set(&r->env, e->name, v->value.p, v->value.len, e->overwrite, err);
             nenv++;
         } else {
-            rc = sink_file_stage(&r->files, e->name, e->mode, v->value.p, v->value.len, err);
+            rc = sink_file_stage(&r->files, e->name, e->mode, e->allow_disk, v->value.p,
+                                 v->value.len, err);
         }
         if (rc != INJ_OK) {
             inj_err_prefix(err, "%s %s", e->kind == ENTRY_ENV ? "env" : "file", e->name);
@@ -173,22 +238,204 @@ static enum inj_rc main_deliver(struct run *r, struct inj_err *err)
     return INJ_OK;
 }
 
+/* `injector policy`: offline, so the region chain stops before the profile and IMDS. */
+static enum inj_rc main_policy(const struct run *r, struct inj_err *err)
+{
+    struct policy_opts o;
+    char *text = NULL;
+    enum inj_rc rc;
+
+    memset(&o, 0, sizeof(o));
+    o.region = r->cli.region;
+    if (!o.region || !*o.region)
+        o.region = r->cfg.region;
+    if (!o.region || !*o.region)
+        o.region = getenv("AWS_REGION");
+    if (!o.region || !*o.region)
+        o.region = getenv("AWS_DEFAULT_REGION");
+    o.account = r->cli.account;
+    o.fetch = r->cli.fetch != SM_FETCH_UNSET ? r->cli.fetch : r->cfg.fetch;
+    rc = policy_build(&r->cfg, &o, &text, err);
+    if (rc != INJ_OK)
+        return rc;
+    if (fputs(text, stdout) == EOF || fflush(stdout) == EOF)
+        rc = inj_err_set(err, INJ_E_IO, "cannot write the policy to stdout");
+    free(text);
+    return rc;
+}
+
+/* The config: -c FILE, else INJECTOR_CONFIG (a path), else INJECTOR_CONFIG_YAML (the YAML
+ * itself: an ECS task definition can carry it), else, with --from-env, none. Then --from-env
+ * adds the environment's references as entries. */
+static enum inj_rc main_config(struct run *r, struct inj_err *err)
+{
+    const char *path = r->cli.config;
+    const char *yaml = getenv("INJECTOR_CONFIG_YAML");
+    enum inj_rc rc;
+    size_t added = 0;
+
+    if (!path) {
+        path = getenv("INJECTOR_CONFIG");
+        if (path && !*path)
+            path = NULL;
+        if (path && yaml && *yaml)
+            return inj_err_set(err, INJ_E_USAGE,
+                               "both INJECTOR_CONFIG and INJECTOR_CONFIG_YAML are set; set one");
+    }
+    if (path) {
+        rc = config_load(path, &r->cfg, err);
+    } else if (yaml && *yaml) {
+        if (strlen(yaml) > CONFIG_MAX_BYTES)
+            return inj_err_set(err, INJ_E_CONFIG, "INJECTOR_CONFIG_YAML: larger than %u bytes",
+                               CONFIG_MAX_BYTES);
+        rc = config_parse("INJECTOR_CONFIG_YAML", (const unsigned char *)yaml, strlen(yaml),
+                          &r->cfg, err);
+    } else if (r->cli.from_env) {
+        r->cfg.version = 1;
+        r->cfg.path = xstrdup("--from-env");
+        rc = r->cfg.path ? INJ_OK : inj_err_set(err, INJ_E_NOMEM, "out of memory");
+    } else {
+        return inj_err_set(err, INJ_E_USAGE,
+                           "no config: give -c FILE, set INJECTOR_CONFIG or INJECTOR_CONFIG_YAML, "
+                           "or use --from-env (see injector --help)");
+    }
+    if (rc != INJ_OK || !r->cli.from_env)
+        return rc;
+    rc = childenv_add_refs(&r->cfg, environ, &added, err);
+    if (rc != INJ_OK)
+        return rc;
+    if (!added)
+        log_warn("--from-env: no environment variable holds a secret reference "
+                 "(arn:aws:secretsmanager:... or sm://...)");
+    log_info("--from-env: %zu variable(s) hold secret references", added);
+    return INJ_OK;
+}
+
+/* `injector export`: the env entries' values to stdout, quoted for --format. Files entries are
+ * not exported. The whole output is rendered before anything is written. */
+static enum inj_rc main_export(struct run *r, struct inj_err *err)
+{
+    enum inj_rc rc = INJ_E_NOMEM;
+    struct export_var *vars = calloc(r->set.nr + 1, sizeof(*vars));
+    struct sbuf out = SBUF_INIT(64u * 1024u * 1024u);
+    size_t n = 0;
+    size_t i;
+
+    if (!vars)
+        return inj_err_set(err, rc, "out of memory");
+    for (i = 0; i < r->set.nr; i++) {
+        const struct resolved *v = &r->set.r[i];
+
+        if (v->skipped)
+            continue;
+        if (v->e->kind != ENTRY_ENV) {
+            log_warn("file %s: not exported (export prints env entries only)", v->e->name);
+            continue;
+        }
+        vars[n].name = v->e->name;
+        vars[n].value = v->value.p ? v->value.p : (const unsigned char *)"";
+        vars[n].len = v->value.len;
+        n++;
+    }
+    rc = export_render((enum export_format)export_format_parse(r->cli.format), vars, n, &out,
+                       err);
+    if (rc == INJ_OK)
+        rc = export_write(STDOUT_FILENO, out.p, out.len, err);
+    if (rc == INJ_OK)
+        log_info("exported %zu variable(s) as %s", n, r->cli.format);
+    sbuf_wipe_free(&out); /* holds every value */
+    free(vars);
+    return rc;
+}
+
+/* --supervise: injector stays the command's parent (supervise.c); with a refresh interval
+ * the fetch state stays too, for refresh.c. */
+static enum inj_rc main_supervise(struct run *r, const struct creds_ctx *cctx,
+                                  const struct sm_ctx *sctx, struct inj_err *err)
+{
+    const struct config_supervise *cs = &r->cfg.supervise;
+    struct supervise_opts o;
+    struct supervise_hooks h;
+    enum inj_rc rc;
+
+    memset(&o, 0, sizeof(o));
+    memset(&h, 0, sizeof(h));
+    o.argv = r->cli.argv;
+    o.pgroup = r->cli.pgroup || cs->pgroup;
+    o.refresh_ms = r->cli.refresh_ms ? r->cli.refresh_ms : cs->refresh_ms;
+    o.on_change = (enum supervise_on_change)cs->on_change;
+    o.on_change_signal = cs->on_change_signal;
+    o.on_change_exec = cs->on_change_exec;
+    o.restart_timeout_ms = cs->restart_timeout_ms;
+    o.restart_delay_ms = cs->restart_delay_ms;
+    o.user = r->user;
+    o.core = r->core_saved_ok ? &r->core_saved : NULL;
+    r->refresh.env = &r->env;
+    h.ctx = &r->refresh;
+    h.envp = refresh_hook_envp;
+    if (o.refresh_ms > 0) {
+        r->refresh.cfg = &r->cfg;
+        r->refresh.set = &r->set;
+        r->refresh.creds = &r->creds;
+        r->refresh.cctx = *cctx;
+        r->refresh.sm = *sctx;
+        r->refresh.chown = r->files.chown;
+        r->refresh.uid = r->files.uid;
+        r->refresh.gid = r->files.gid;
+        rc = refresh_init(&r->refresh, err);
+        if (rc != INJ_OK) {
+            sink_files_abort(&r->files);
+            return rc;
+        }
+        h.refresh = refresh_hook;
+    } else {
+        /* Nothing is fetched again: drop every copy but the command's environment. */
+        resolve_free(&r->set);
+        creds_free(&r->creds);
+        http_free(r->http);
+        r->http = NULL;
+    }
+    rc = supervise_run(&o, &h, &r->exit_code, err);
+    if (rc != INJ_OK) {
+        /* The command never ran: undo the files, as plain mode does. */
+        sink_files_abort(&r->files);
+        return rc;
+    }
+    r->have_exit_code = 1;
+    return INJ_OK;
+}
+
 static enum inj_rc main_run(struct run *r, struct inj_err *err)
 {
     enum inj_rc rc;
     struct creds_ctx cctx;
     struct sm_ctx sctx;
 
-    rc = config_load(r->cli.config, &r->cfg, err);
+    if (r->cli.cmd == CLI_EXPORT && !r->cli.force && isatty(STDOUT_FILENO))
+        return inj_err_set(err, INJ_E_USAGE,
+                           "export: stdout is a terminal; refusing to print secrets on it "
+                           "(redirect stdout, or add --force)");
+    rc = main_config(r, err);
     if (rc != INJ_OK)
         return rc;
+    if (r->cli.cmd == CLI_POLICY)
+        return main_policy(r, err);
     if (r->cli.cmd == CLI_CHECK) {
         rc = resolve_plan(&r->cfg, &r->set, err);
         if (rc != INJ_OK)
             return rc;
-        printf("%s: OK (%zu entries, %zu secret fetch%s)\n", r->cli.config, r->cfg.n, r->set.nf,
+        printf("%s: OK (%zu entries, %zu secret fetch%s)\n", r->cfg.path, r->cfg.n, r->set.nf,
                r->set.nf == 1 ? "" : "es");
         return INJ_OK;
+    }
+    if (r->cli.user) {
+        /* Before any fetch: a user that does not resolve is a usage error. */
+        rc = supervise_user_resolve(r->cli.user, &r->user, err);
+        if (rc != INJ_OK)
+            return rc;
+        r->files.chown = 1;
+        r->files.uid = r->user.uid;
+        r->files.gid = r->user.gid;
     }
     rc = http_new(&r->http, err);
     if (rc != INJ_OK)
@@ -204,6 +451,7 @@ static enum inj_rc main_run(struct run *r, struct inj_err *err)
     sctx.http = r->http;
     sctx.creds = &r->creds;
     sctx.region = main_region(r);
+    sctx.fetch_mode = r->cli.fetch != SM_FETCH_UNSET ? r->cli.fetch : r->cfg.fetch;
     if (r->cli.timeout_ms)
         sctx.deadline_ms = sm_now_ms() + r->cli.timeout_ms;
     rc = sm_retry_config(&sctx, err);
@@ -213,6 +461,8 @@ static enum inj_rc main_run(struct run *r, struct inj_err *err)
     log_debug("%zu API call(s), %ld connection(s)", r->set.api_calls, http_connects(r->http));
     if (rc != INJ_OK)
         return rc;
+    if (r->cli.cmd == CLI_EXPORT)
+        return main_export(r, err);
     if (r->cli.dry_run) {
         main_print_dry_run(&r->set);
         return INJ_OK;
@@ -222,13 +472,17 @@ static enum inj_rc main_run(struct run *r, struct inj_err *err)
         sink_files_abort(&r->files);
         return rc;
     }
+    if (r->cli.supervise || r->cfg.supervise.enabled)
+        return main_supervise(r, &cctx, &sctx, err);
     /* The secrets are in env and files now; drop every other copy before exec. */
     resolve_free(&r->set);
     creds_free(&r->creds);
     http_free(r->http);
     r->http = NULL;
     main_unharden(r);
-    rc = proc_exec(r->cli.argv, sink_env_envp(&r->env), err);
+    rc = supervise_drop_privileges(&r->user, err);
+    if (rc == INJ_OK)
+        rc = proc_exec(r->cli.argv, sink_env_envp(&r->env), err);
     /* Only reached when exec failed: the command never started, so undo the files. */
     sink_files_abort(&r->files);
     return rc;
@@ -250,7 +504,10 @@ int main(int argc, char **argv)
         return inj_rc_exit(rc);
     }
     if (r.cli.cmd == CLI_HELP) {
-        cli_usage(stdout);
+        if (r.cli.help_topic)
+            fputs(inj_doc_config, stdout); /* docs/config.md, compiled in */
+        else
+            cli_usage(stdout);
         return 0;
     }
     /* No openssl.cnf: OPENSSL_CONF must not be able to change TLS policy under us. */
@@ -272,7 +529,8 @@ int main(int argc, char **argv)
     sink_files_free(&r.files);
     creds_free(&r.creds);
     http_free(r.http);
+    refresh_free(&r.refresh);
     config_free(&r.cfg);
     curl_global_cleanup();
-    return inj_rc_exit(rc);
+    return r.have_exit_code ? r.exit_code : inj_rc_exit(rc);
 }

@@ -5,8 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fetch.h"
 #include "jx.h"
 #include "log.h"
+#include "tmpl.h"
 
 void resolve_free(struct resolve_set *s)
 {
@@ -14,22 +16,41 @@ void resolve_free(struct resolve_set *s)
 
     for (i = 0; i < s->nf; i++)
         sm_secret_free(&s->f[i].secret);
-    for (i = 0; i < s->nr; i++)
+    for (i = 0; i < s->nr; i++) {
         sbuf_wipe_free(&s->r[i].value);
+        free(s->r[i].src);
+    }
     free(s->f);
     free(s->r);
     memset(s, 0, sizeof(*s));
 }
 
+/* The planned fetch for ref, added when it is new (out->f has room for every ref). */
+static struct fetched *resolve_fetch_for(struct resolve_set *out, const struct ref *ref)
+{
+    size_t j;
+
+    for (j = 0; j < out->nf; j++)
+        if (ref_same_fetch(out->f[j].ref, ref))
+            return &out->f[j];
+    out->f[j].ref = ref;
+    out->f[j].rc = INJ_E_SOFTWARE;
+    out->nf++;
+    return &out->f[j];
+}
+
 enum inj_rc resolve_plan(const struct config *cfg, struct resolve_set *out, struct inj_err *err)
 {
     size_t i;
-    size_t j;
+    size_t k;
+    size_t nrefs = 0;
 
     memset(out, 0, sizeof(*out));
     if (!cfg->n)
         return INJ_OK;
-    out->f = calloc(cfg->n, sizeof(*out->f));
+    for (i = 0; i < cfg->n; i++)
+        nrefs += 1 + (cfg->entries[i].tmpl ? tmpl_nsources(cfg->entries[i].tmpl) : 0);
+    out->f = calloc(nrefs, sizeof(*out->f));
     out->r = calloc(cfg->n, sizeof(*out->r));
     if (!out->f || !out->r) {
         resolve_free(out);
@@ -37,18 +58,21 @@ enum inj_rc resolve_plan(const struct config *cfg, struct resolve_set *out, stru
     }
     for (i = 0; i < cfg->n; i++) {
         const struct entry *e = &cfg->entries[i];
-        for (j = 0; j < out->nf; j++)
-            if (ref_same_fetch(out->f[j].ref, &e->ref))
-                break;
-        if (j == out->nf) {
-            out->f[j].ref = &e->ref;
-            out->f[j].rc = INJ_E_SOFTWARE;
-            out->nf++;
-        }
-        out->r[i].e = e;
-        out->r[i].f = &out->f[j];
-        out->r[i].value.max = SM_MAX_SECRET * 2;
+        struct resolved *r = &out->r[i];
+
+        r->e = e;
+        r->f = resolve_fetch_for(out, &e->ref);
+        r->value.max = SM_MAX_SECRET * 2;
         out->nr++;
+        if (e->tmpl && tmpl_nsources(e->tmpl)) {
+            r->src = calloc(tmpl_nsources(e->tmpl), sizeof(*r->src));
+            if (!r->src) {
+                resolve_free(out);
+                return inj_err_set(err, INJ_E_NOMEM, "out of memory");
+            }
+            for (k = 0; k < tmpl_nsources(e->tmpl); k++)
+                r->src[k] = resolve_fetch_for(out, tmpl_source(e->tmpl, k));
+        }
     }
     return INJ_OK;
 }
@@ -58,8 +82,61 @@ static const char *resolve_kind(const struct entry *e)
     return e->kind == ENTRY_ENV ? "env" : "file";
 }
 
-/* Extracts one entry's value from its fetched secret. */
-static enum inj_rc resolve_extract(struct resolved *r, struct inj_err *err)
+static void resolve_input(const struct fetched *f, struct tmpl_input *in)
+{
+    in->p = f->secret.value.p;
+    in->len = f->secret.value.len;
+    in->arn = f->secret.arn;
+    in->version_id = f->secret.version_id;
+}
+
+/* Renders a template entry's value from its own secret and the ones it names. */
+static enum inj_rc resolve_render(struct resolved *r, struct inj_err *err)
+{
+    const struct entry *e = r->e;
+    size_t n = tmpl_nsources(e->tmpl);
+    struct tmpl_input dot;
+    struct tmpl_input *src = NULL;
+    enum inj_rc rc;
+    size_t k;
+
+    if (n) {
+        src = calloc(n, sizeof(*src));
+        if (!src)
+            return inj_err_set(err, INJ_E_NOMEM, "out of memory");
+    }
+    resolve_input(r->f, &dot);
+    for (k = 0; k < n; k++)
+        resolve_input(r->src[k], &src[k]);
+    rc = tmpl_render(e->tmpl, &dot, src, &r->value, err);
+    if (rc != INJ_OK)
+        inj_err_prefix(err, "%s", e->name);
+    free(src); /* pointers only */
+    return rc;
+}
+
+/* encoding: base64, applied to the finished value. */
+static enum inj_rc resolve_encode(struct resolved *r, struct inj_err *err)
+{
+    struct sbuf enc = SBUF_INIT(SM_MAX_SECRET * 3);
+    enum inj_rc rc;
+
+    if (!r->e->encoding_base64)
+        return INJ_OK;
+    rc = tmpl_base64(r->value.p ? r->value.p : (const unsigned char *)"", r->value.len, &enc);
+    if (rc != INJ_OK) {
+        sbuf_wipe_free(&enc);
+        if (rc == INJ_E_DATA)
+            return inj_err_set(err, rc, "%s: value too large to base64-encode", r->e->name);
+        return inj_err_set(err, INJ_E_NOMEM, "out of memory");
+    }
+    sbuf_wipe_free(&r->value);
+    r->value = enc;
+    return INJ_OK;
+}
+
+/* The value before encoding: a template, a key or pointer, or the whole secret. */
+static enum inj_rc resolve_extract_raw(struct resolved *r, struct inj_err *err)
 {
     const struct entry *e = r->e;
     const struct sm_secret *s = &r->f->secret;
@@ -67,6 +144,8 @@ static enum inj_rc resolve_extract(struct resolved *r, struct inj_err *err)
     char keys[256];
     enum jx_rc jr;
 
+    if (e->tmpl)
+        return resolve_render(r, err);
     if (!e->ref.json_key && !e->pointer) {
         if (sbuf_append(&r->value, s->value.p ? s->value.p : (const unsigned char *)"",
                         s->value.len) != SBUF_OK)
@@ -105,6 +184,16 @@ static enum inj_rc resolve_extract(struct resolved *r, struct inj_err *err)
     }
 }
 
+/* Extracts one entry's value from its fetched secret. */
+enum inj_rc resolve_extract(struct resolved *r, struct inj_err *err)
+{
+    enum inj_rc rc = resolve_extract_raw(r, err);
+
+    if (rc == INJ_OK)
+        rc = resolve_encode(r, err);
+    return rc;
+}
+
 enum inj_rc resolve_all(const struct config *cfg, const struct sm_ctx *ctx,
                         struct resolve_set *out, struct inj_err *err)
 {
@@ -116,22 +205,22 @@ enum inj_rc resolve_all(const struct config *cfg, const struct sm_ctx *ctx,
     rc = resolve_plan(cfg, out, err);
     if (rc != INJ_OK)
         return rc;
-    for (i = 0; i < out->nf; i++) {
-        struct fetched *f = &out->f[i];
-        f->rc = sm_get_secret_value(ctx, f->ref, &f->secret, &f->err);
-        out->api_calls++;
-        if (f->rc == INJ_OK)
-            log_debug("fetched %s (version %s, %zu bytes)", f->secret.arn, f->secret.version_id,
-                      f->secret.value.len);
-    }
+    /* Batched, concurrent or one by one: fetch.c decides (config `fetch:`, --fetch). */
+    fetch_all(ctx, out->f, out->nf, &out->api_calls);
     for (i = 0; i < out->nr; i++) {
         struct resolved *r = &out->r[i];
+        const struct fetched *failed_fetch;
         struct inj_err e1;
+        size_t k;
 
         memset(&e1, 0, sizeof(e1));
-        if (r->f->rc != INJ_OK) {
-            rc = r->f->rc;
-            inj_err_set(&e1, rc, "%s", r->f->err.msg);
+        failed_fetch = r->f->rc != INJ_OK ? r->f : NULL;
+        for (k = 0; !failed_fetch && r->src && k < tmpl_nsources(r->e->tmpl); k++)
+            if (r->src[k]->rc != INJ_OK)
+                failed_fetch = r->src[k];
+        if (failed_fetch) {
+            rc = failed_fetch->rc;
+            inj_err_set(&e1, rc, "%s", failed_fetch->err.msg);
             inj_err_prefix(&e1, "%s %s", resolve_kind(r->e), r->e->name);
         } else {
             rc = resolve_extract(r, &e1);

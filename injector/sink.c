@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "sbuf.h"
@@ -58,8 +59,11 @@ void sink_env_unset(struct sink_env *e, const char *name)
 {
     size_t i = sink_env_find(e, name);
 
-    if (i != SIZE_MAX)
+    /* An environment may hold a name more than once (execve allows it): drop every copy. */
+    while (i != SIZE_MAX) {
         sink_env_drop(e, i);
+        i = sink_env_find(e, name);
+    }
 }
 
 enum inj_rc sink_env_set(struct sink_env *e, const char *name, const unsigned char *val,
@@ -75,13 +79,15 @@ enum inj_rc sink_env_set(struct sink_env *e, const char *name, const unsigned ch
                            "cannot hold; write it to a file instead",
                            name);
     i = sink_env_find(e, name);
-    if (i != SIZE_MAX) {
-        if (!overwrite)
-            return inj_err_set(err, INJ_E_CONFIG,
-                               "%s is already set in the environment; unset it or add "
-                               "\"overwrite: true\" to the entry",
-                               name);
+    if (i != SIZE_MAX && !overwrite)
+        return inj_err_set(err, INJ_E_CONFIG,
+                           "%s is already set in the environment; unset it or add "
+                           "\"overwrite: true\" to the entry",
+                           name);
+    /* Every copy: a second "NAME=old" left behind would be the one getenv finds. */
+    while (i != SIZE_MAX) {
         sink_env_drop(e, i);
+        i = sink_env_find(e, name);
     }
     if (e->n >= e->cap) {
         /* Grow by copying pointers: the strings themselves do not move. */
@@ -187,6 +193,9 @@ static enum inj_rc sink_make_parents(struct sink_files *fs, const char *path, st
         if (mkdir(dir, 0700) == 0) {
             if (sink_remember_dir(fs, dir) != INJ_OK)
                 return inj_err_set(err, INJ_E_NOMEM, "out of memory");
+            if (fs->chown && chown(dir, fs->uid, fs->gid) != 0)
+                return inj_err_set(err, INJ_E_IO, "%s: cannot give directory %s to uid %lu: %s",
+                                   path, dir, (unsigned long)fs->uid, strerror(errno));
         } else if (errno != EEXIST) {
             return inj_err_set(err, INJ_E_IO, "%s: cannot create directory %s: %s", path, dir,
                                strerror(errno));
@@ -198,8 +207,76 @@ static enum inj_rc sink_make_parents(struct sink_files *fs, const char *path, st
     return INJ_OK;
 }
 
+/* statfs(2) f_type values (linux/magic.h, spelled out: musl builds lack kernel headers). */
+#define SINK_TMPFS_MAGIC 0x01021994UL
+#define SINK_RAMFS_MAGIC 0x858458f6UL
+
+/* Where the secret is about to land, before any byte of it is written: a symlink at the
+ * target, a directory anyone can swap files in, or a disk (a secret on disk outlives the
+ * container and ends up in snapshots and backups). */
+static enum inj_rc sink_check_target(const char *path, int allow_disk, struct inj_err *err)
+{
+    enum inj_rc rc = INJ_E_IO;
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    struct stat st;
+    struct statfs sfs;
+    unsigned long fstype;
+    int fd = -1;
+    int n;
+
+    if (!slash)
+        return inj_err_set(err, INJ_E_CONFIG, "%s: not an absolute path", path);
+    n = snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    if (n < 0 || (size_t)n >= sizeof(dir))
+        return inj_err_set(err, INJ_E_CONFIG, "%s: path too long", path);
+    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return inj_err_set(err, INJ_E_IO, "%s: cannot open directory %s: %s", path, dir,
+                           strerror(errno));
+    if (fstat(fd, &st) != 0 || fstatfs(fd, &sfs) != 0) {
+        inj_err_set(err, INJ_E_IO, "%s: cannot inspect directory %s: %s", path, dir,
+                    strerror(errno));
+        goto out;
+    }
+    if ((st.st_mode & S_IWOTH) && !(st.st_mode & S_ISVTX)) {
+        inj_err_set(err, INJ_E_IO,
+                    "%s: directory %s is world-writable without the sticky bit, so anyone "
+                    "could replace the file; use a private directory",
+                    path, dir);
+        goto out;
+    }
+    fstype = (unsigned long)sfs.f_type;
+    if (!allow_disk && fstype != SINK_TMPFS_MAGIC && fstype != SINK_RAMFS_MAGIC) {
+        rc = inj_err_set(err, INJ_E_CONFIG,
+                         "%s: %s is not on tmpfs/ramfs (filesystem type 0x%lx), so the secret "
+                         "would be written to disk; mount a tmpfs there (Kubernetes: emptyDir "
+                         "medium Memory) or add \"allow_disk: true\" to the entry",
+                         path, dir, fstype);
+        goto out;
+    }
+    if (lstat(path, &st) == 0) {
+        if (S_ISLNK(st.st_mode)) {
+            inj_err_set(err, INJ_E_IO, "%s: is a symbolic link; refusing to replace it", path);
+            goto out;
+        }
+        if (!S_ISREG(st.st_mode)) {
+            inj_err_set(err, INJ_E_IO, "%s: exists and is not a regular file", path);
+            goto out;
+        }
+    } else if (errno != ENOENT) {
+        inj_err_set(err, INJ_E_IO, "%s: %s", path, strerror(errno));
+        goto out;
+    }
+    rc = INJ_OK;
+out:
+    (void)close(fd);
+    return rc;
+}
+
 enum inj_rc sink_file_stage(struct sink_files *fs, const char *path, unsigned int mode,
-                            const unsigned char *data, size_t len, struct inj_err *err)
+                            int allow_disk, const unsigned char *data, size_t len,
+                            struct inj_err *err)
 {
     enum inj_rc rc = INJ_E_IO;
     struct sink_file *nv = NULL;
@@ -212,6 +289,9 @@ enum inj_rc sink_file_stage(struct sink_files *fs, const char *path, unsigned in
     if (!slash)
         return inj_err_set(err, INJ_E_CONFIG, "%s: not an absolute path", path);
     rc = sink_make_parents(fs, path, err);
+    if (rc != INJ_OK)
+        return rc;
+    rc = sink_check_target(path, allow_disk, err);
     if (rc != INJ_OK)
         return rc;
     if (RAND_bytes(rnd, sizeof(rnd)) != 1)
@@ -242,7 +322,8 @@ enum inj_rc sink_file_stage(struct sink_files *fs, const char *path, unsigned in
     }
     fs->n++;
     /* The mode is exact (umask ignored) and applied before any byte of the secret lands. */
-    if (fchmod(fd, (mode_t)mode) != 0 || sink_write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+    if ((fs->chown && fchown(fd, fs->uid, fs->gid) != 0) || fchmod(fd, (mode_t)mode) != 0 ||
+        sink_write_all(fd, data, len) != 0 || fsync(fd) != 0) {
         rc = inj_err_set(err, INJ_E_IO, "%s: cannot write: %s", path, strerror(errno));
         goto fail_registered;
     }
@@ -301,6 +382,15 @@ void sink_files_abort(struct sink_files *fs)
         (void)unlink(fs->v[i].committed ? fs->v[i].path : fs->v[i].tmp);
     for (i = fs->ndirs; i > 0; i--)
         (void)rmdir(fs->dirs[i - 1]);
+}
+
+void sink_files_discard(struct sink_files *fs)
+{
+    size_t i;
+
+    for (i = 0; i < fs->n; i++)
+        if (!fs->v[i].committed)
+            (void)unlink(fs->v[i].tmp);
 }
 
 void sink_files_free(struct sink_files *fs)

@@ -5,6 +5,7 @@
 #define INJ_SINK_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "err.h"
 
@@ -36,16 +37,27 @@ struct sink_files {
     size_t n;
     char **dirs;       /* directories we created (removed again on abort) */
     size_t ndirs;
+    int chown;         /* set before staging (--user): files and the directories we create
+                          get owner uid:gid, before any byte of a secret is written */
+    uid_t uid;
+    gid_t gid;
 };
 
 /* Writes data to a temp file next to path (parents created 0700), mode applied before the
- * content is written, fsynced. Nothing is visible at path until sink_files_commit. */
+ * content is written, fsynced. Nothing is visible at path until sink_files_commit.
+ * Refuses (nothing written): a symlink or non-regular file at path (INJ_E_IO), a parent
+ * directory that is world-writable without the sticky bit (INJ_E_IO), and a parent on a
+ * filesystem other than tmpfs/ramfs unless allow_disk (INJ_E_CONFIG). */
 enum inj_rc sink_file_stage(struct sink_files *fs, const char *path, unsigned int mode,
-                            const unsigned char *data, size_t len, struct inj_err *err);
+                            int allow_disk, const unsigned char *data, size_t len,
+                            struct inj_err *err);
 /* Renames every staged file into place and fsyncs the directories. */
 enum inj_rc sink_files_commit(struct sink_files *fs, struct inj_err *err);
 /* Removes staged temp files, files committed so far and directories we created. */
 void sink_files_abort(struct sink_files *fs);
+/* After a failed refresh: removes the staged temp files not yet committed; files already
+ * renamed into place stay (they replaced a file the command was using). */
+void sink_files_discard(struct sink_files *fs);
 void sink_files_free(struct sink_files *fs);
 
 #endif

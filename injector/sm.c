@@ -186,12 +186,10 @@ static int sm_is_throttle(const char *type)
 }
 
 /* Full-jitter exponential backoff (AWS standard retry mode): rand * min(cap, 2^(n-1) s). */
-static void sm_backoff(int attempt)
+static long sm_backoff_ms(int attempt)
 {
     unsigned int r = 0;
     long ceiling = 1000L;
-    long ms;
-    struct timespec ts;
     int i;
 
     for (i = 1; i < attempt && ceiling < SM_BACKOFF_CAP_MS; i++)
@@ -200,7 +198,14 @@ static void sm_backoff(int attempt)
         ceiling = SM_BACKOFF_CAP_MS;
     if (RAND_bytes((unsigned char *)&r, (int)sizeof(r)) != 1)
         r = (unsigned int)time(NULL);
-    ms = (long)(r % (unsigned int)(ceiling + 1));
+    return (long)(r % (unsigned int)(ceiling + 1));
+}
+
+static void sm_backoff(int attempt)
+{
+    long ms = sm_backoff_ms(attempt);
+    struct timespec ts;
+
     ts.tv_sec = ms / 1000;
     ts.tv_nsec = (ms % 1000) * 1000000L;
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
@@ -267,10 +272,33 @@ static enum inj_rc sm_fault_to_err(const struct sm_ctx *ctx, const char *id, con
                            "fresh credentials",
                            id, src);
     if (!strcmp(t, "MissingAuthenticationTokenException") ||
+        !strcmp(t, "MissingAuthenticationToken") || !strcmp(t, "IncompleteSignature") ||
         !strcmp(t, "IncompleteSignatureException"))
         return inj_err_set(err, INJ_E_NOPERM, "%s: request not authenticated (%s: %s)", id, t,
                            f->msg);
-    if (!strcmp(t, "InvalidParameterException") || !strcmp(t, "ValidationException"))
+    /* The AWS common errors (Secrets Manager API reference, "Common Errors"). */
+    if (!strcmp(t, "RequestExpired"))
+        return inj_err_set(err, INJ_E_NOPERM,
+                           "%s: request expired on arrival: the local clock is more than 15 "
+                           "minutes off; fix time sync (NTP) on this host (AWS: %s)",
+                           id, f->msg);
+    if (!strcmp(t, "NotAuthorized"))
+        return inj_err_set(err, INJ_E_NOPERM,
+                           "%s: not authorized (credentials from %s); grant "
+                           "secretsmanager:%s to the task role (AWS: %s)",
+                           id, src, action, f->msg);
+    if (!strcmp(t, "OptInRequired"))
+        return inj_err_set(err, INJ_E_NOPERM,
+                           "%s: the account is not opted in to Secrets Manager in %s; enable "
+                           "the region for the account (AWS: %s)",
+                           id, region, f->msg);
+    if (!strcmp(t, "InvalidAction"))
+        return inj_err_set(err, INJ_E_SOFTWARE,
+                           "%s: the endpoint does not know the action %s; is "
+                           "AWS_ENDPOINT_URL a Secrets Manager endpoint? (AWS: %s)",
+                           id, action, f->msg);
+    if (!strcmp(t, "InvalidParameterException") || !strcmp(t, "ValidationException") ||
+        !strcmp(t, "ValidationError"))
         return inj_err_set(err, INJ_E_CONFIG, "%s: rejected as invalid (%s: %s)", id, t, f->msg);
     if (!strcmp(t, "InvalidRequestException"))
         return inj_err_set(err, INJ_E_DATA, "%s: %s (is the secret scheduled for deletion?)", id,
@@ -397,29 +425,18 @@ out:
     return rc;
 }
 
-static enum inj_rc sm_parse_value(const struct http_resp *resp, const char *id,
-                                  struct sm_secret *out, struct inj_err *err)
+/* One secret's fields from a GetSecretValue answer or a BatchGetSecretValue SecretValues
+ * entry. has_nul: the SecretString text holds an escaped NUL, which cJSON cut short. */
+static enum inj_rc sm_parse_secret(const cJSON *root, int has_nul, const char *id,
+                                   struct sm_secret *out, struct inj_err *err)
 {
     enum inj_rc rc = INJ_E_UNAVAILABLE;
-    cJSON *root = NULL;
     const cJSON *s;
     const cJSON *b;
     const cJSON *st;
     const cJSON *it;
     size_t off = 0;
 
-    if (!resp->body.p || !jx_utf8_valid(resp->body.p, resp->body.len)) {
-        inj_err_set(err, rc, "%s: Secrets Manager response is not valid UTF-8 JSON", id);
-        goto out;
-    }
-    root = cJSON_ParseWithLength((const char *)resp->body.p, resp->body.len);
-    if (!cJSON_IsObject(root)) {
-        inj_err_set(err, rc,
-                    "%s: Secrets Manager response is not a JSON object (truncated or not from "
-                    "Secrets Manager; check AWS_ENDPOINT_URL and proxies)",
-                    id);
-        goto out;
-    }
     out->arn = sm_dup_field(root, "ARN");
     out->name = sm_dup_field(root, "Name");
     out->version_id = sm_dup_field(root, "VersionId");
@@ -445,7 +462,7 @@ static enum inj_rc sm_parse_value(const struct http_resp *resp, const char *id,
     b = cJSON_GetObjectItemCaseSensitive(root, "SecretBinary");
     if (cJSON_IsString(s)) {
         /* cJSON would truncate at an escaped NUL; a value with NUL is refused outright. */
-        if (memmem(resp->body.p, resp->body.len, "\\u0000", 6)) {
+        if (has_nul) {
             rc = inj_err_set(err, INJ_E_DATA,
                              "%s: SecretString contains a NUL character, which no environment "
                              "variable or text file can carry",
@@ -469,6 +486,30 @@ static enum inj_rc sm_parse_value(const struct http_resp *resp, const char *id,
         goto out;
     }
     rc = INJ_OK;
+out:
+    return rc;
+}
+
+enum inj_rc sm_parse_value(const struct http_resp *resp, const char *id, struct sm_secret *out,
+                           struct inj_err *err)
+{
+    enum inj_rc rc = INJ_E_UNAVAILABLE;
+    cJSON *root = NULL;
+
+    if (!resp->body.p || !jx_utf8_valid(resp->body.p, resp->body.len)) {
+        inj_err_set(err, rc, "%s: Secrets Manager response is not valid UTF-8 JSON", id);
+        goto out;
+    }
+    root = cJSON_ParseWithLength((const char *)resp->body.p, resp->body.len);
+    if (!cJSON_IsObject(root)) {
+        inj_err_set(err, rc,
+                    "%s: Secrets Manager response is not a JSON object (truncated or not from "
+                    "Secrets Manager; check AWS_ENDPOINT_URL and proxies)",
+                    id);
+        goto out;
+    }
+    rc = sm_parse_secret(root, memmem(resp->body.p, resp->body.len, "\\u0000", 6) != NULL, id,
+                         out, err);
 out:
     cJSON_Delete(root);
     return rc;
@@ -516,5 +557,676 @@ out:
     cJSON_Delete(req);
     if (rc != INJ_OK)
         sm_secret_free(out);
+    return rc;
+}
+
+void sm_meta_free(struct sm_meta *m)
+{
+    size_t i;
+
+    for (i = 0; i < m->n; i++)
+        free(m->v[i].version_id);
+    free(m->v);
+    free(m->arn);
+    memset(m, 0, sizeof(*m));
+}
+
+/* VersionIdsToStages: { "version-id": ["AWSCURRENT", ...], ... } */
+static enum inj_rc sm_parse_meta(const struct http_resp *resp, const char *id, struct sm_meta *out,
+                                 struct inj_err *err)
+{
+    enum inj_rc rc = INJ_E_UNAVAILABLE;
+    cJSON *root = NULL;
+    const cJSON *map;
+    const cJSON *ver;
+    int count;
+
+    if (!resp->body.p || !jx_utf8_valid(resp->body.p, resp->body.len)) {
+        inj_err_set(err, rc, "%s: DescribeSecret response is not valid UTF-8 JSON", id);
+        goto out;
+    }
+    root = cJSON_ParseWithLength((const char *)resp->body.p, resp->body.len);
+    map = root ? cJSON_GetObjectItemCaseSensitive(root, "VersionIdsToStages") : NULL;
+    if (!cJSON_IsObject(root) || (map && !cJSON_IsObject(map))) {
+        inj_err_set(err, rc, "%s: DescribeSecret response is not the expected JSON object", id);
+        goto out;
+    }
+    out->arn = sm_dup_field(root, "ARN");
+    count = map ? cJSON_GetArraySize(map) : 0;
+    if (count > 10000) {
+        inj_err_set(err, rc, "%s: DescribeSecret lists too many versions", id);
+        goto out;
+    }
+    out->v = calloc(count > 0 ? (size_t)count : 1, sizeof(*out->v));
+    if (!out->arn || !out->v) {
+        rc = inj_err_set(err, INJ_E_NOMEM, "out of memory");
+        goto out;
+    }
+    cJSON_ArrayForEach(ver, map)
+    {
+        struct sm_version_stages *v = &out->v[out->n];
+        const cJSON *it;
+        size_t off = 0;
+
+        if (out->n >= (size_t)count || !ver->string || !cJSON_IsArray(ver))
+            continue;
+        v->version_id = xstrdup(ver->string);
+        if (!v->version_id) {
+            rc = inj_err_set(err, INJ_E_NOMEM, "out of memory");
+            goto out;
+        }
+        out->n++;
+        cJSON_ArrayForEach(it, ver)
+        {
+            int w;
+
+            if (!cJSON_IsString(it))
+                continue;
+            w = snprintf(v->stages + off, sizeof(v->stages) - off, "%s%s", off ? "," : "",
+                         it->valuestring);
+            if (w < 0 || (size_t)w >= sizeof(v->stages) - off)
+                break;
+            off += (size_t)w;
+        }
+    }
+    rc = INJ_OK;
+out:
+    cJSON_Delete(root);
+    return rc;
+}
+
+enum inj_rc sm_describe_secret(const struct sm_ctx *ctx, const struct ref *ref,
+                               struct sm_meta *out, struct inj_err *err)
+{
+    enum inj_rc rc = INJ_E_NOMEM;
+    const char *region = sm_region_for(ctx, ref);
+    cJSON *req = NULL;
+    char *body = NULL;
+    struct http_resp resp;
+
+    jx_init();
+    memset(out, 0, sizeof(*out));
+    memset(&resp, 0, sizeof(resp));
+    if (!region || !*region) {
+        rc = inj_err_set(err, INJ_E_USAGE, "%s: no AWS region", ref->secret_id);
+        goto out;
+    }
+    req = cJSON_CreateObject();
+    if (!req || !cJSON_AddStringToObject(req, "SecretId", ref->secret_id)) {
+        rc = inj_err_set(err, INJ_E_NOMEM, "out of memory");
+        goto out;
+    }
+    body = cJSON_PrintUnformatted(req);
+    if (!body) {
+        rc = inj_err_set(err, INJ_E_NOMEM, "out of memory");
+        goto out;
+    }
+    rc = sm_call(ctx, region, "DescribeSecret", ref->secret_id, body, &resp, err);
+    if (rc == INJ_OK)
+        rc = sm_parse_meta(&resp, ref->secret_id, out, err);
+out:
+    http_resp_free(&resp);
+    cJSON_free(body);
+    cJSON_Delete(req);
+    if (rc != INJ_OK) {
+        sm_meta_free(out);
+        /* sm_fault_to_err words AccessDeniedException / NotAuthorized this way (same file);
+         * the caller then checks with GetSecretValue instead. */
+        out->denied = rc == INJ_E_NOPERM && (strstr(err->msg, "secretsmanager:DescribeSecret "
+                                                              "denied") ||
+                                             strstr(err->msg, "not authorized"));
+    }
+    return rc;
+}
+
+/* Many secrets at once: BatchGetSecretValue (up to SM_BATCH_MAX a call) and GetSecretValue
+ * over several connections. Each call keeps its own standard-mode retry state; calls that
+ * wait for their backoff do not hold up the others. */
+
+enum sm_fetch_mode sm_fetch_mode_parse(const char *s)
+{
+    if (!strcmp(s, "auto"))
+        return SM_FETCH_AUTO;
+    if (!strcmp(s, "batch"))
+        return SM_FETCH_BATCH;
+    if (!strcmp(s, "single"))
+        return SM_FETCH_SINGLE;
+    return SM_FETCH_UNSET;
+}
+
+const char *sm_fetch_mode_name(enum sm_fetch_mode m)
+{
+    switch (m) {
+    case SM_FETCH_BATCH:
+        return "batch";
+    case SM_FETCH_SINGLE:
+        return "single";
+    case SM_FETCH_AUTO:
+    case SM_FETCH_UNSET:
+    default:
+        return "auto";
+    }
+}
+
+/* How a call ended, before its error is worded for a particular secret. */
+enum sm_op_end { SM_OP_PENDING, SM_OP_OK, SM_OP_SETUP, SM_OP_TRANSPORT, SM_OP_FAULT,
+                 SM_OP_DEADLINE };
+
+struct sm_op {
+    const char *action;
+    const char *region;
+    const char *id;           /* for log lines */
+    char *body;               /* owned (cJSON_free) */
+    int spare_throttle;       /* a throttle ends the call instead of being retried */
+    size_t max_response;
+    char url[512];
+    char sigv4[96];
+    char target[96];
+    const char *headers[3];
+    struct http_req req;
+    struct http_resp resp;    /* SM_OP_OK: the 200 answer; SM_OP_FAULT: status and Date */
+    struct inj_err err;       /* SM_OP_SETUP / SM_OP_TRANSPORT: what failed (no id) */
+    struct sm_fault fault;    /* SM_OP_FAULT */
+    enum inj_rc rc;
+    enum sm_op_end end;
+    int attempts;
+    long long ready_ms;       /* no attempt before this (backoff) */
+};
+
+static void sm_op_free(struct sm_op *op)
+{
+    http_resp_free(&op->resp);
+    cJSON_free(op->body);
+    op->body = NULL;
+}
+
+static void sm_op_prepare(struct sm_op *op, const struct sm_ctx *ctx)
+{
+    int n;
+
+    op->end = SM_OP_SETUP;
+    op->rc = sm_endpoint_url(op->region, op->url, sizeof(op->url), &op->err);
+    if (op->rc != INJ_OK)
+        return;
+    n = snprintf(op->sigv4, sizeof(op->sigv4), "aws:amz:%s:secretsmanager", op->region);
+    if (n < 0 || (size_t)n >= sizeof(op->sigv4)) {
+        op->rc = inj_err_set(&op->err, INJ_E_CONFIG, "region name too long");
+        return;
+    }
+    (void)snprintf(op->target, sizeof(op->target), "X-Amz-Target: secretsmanager.%s",
+                   op->action);
+    op->headers[0] = "Content-Type: application/x-amz-json-1.1";
+    op->headers[1] = op->target;
+    op->headers[2] = NULL;
+    op->req.method = "POST";
+    op->req.url = op->url;
+    op->req.headers = op->headers;
+    op->req.body = op->body;
+    op->req.body_len = strlen(op->body);
+    op->req.sigv4 = op->sigv4;
+    op->req.creds = ctx->creds;
+    op->req.max_response = op->max_response;
+    op->end = SM_OP_PENDING;
+}
+
+/* Decides what an attempt's answer means for op: done, or another attempt after a backoff. */
+static void sm_op_outcome(const struct sm_ctx *ctx, struct sm_op *op, enum inj_rc rc)
+{
+    if (rc != INJ_OK) {
+        if (op->resp.retryable && op->attempts < ctx->max_attempts) {
+            log_info("%s: %s; retrying (attempt %d of %d)", op->id, op->err.msg,
+                     op->attempts + 1, ctx->max_attempts);
+            op->ready_ms = sm_now_ms() + sm_backoff_ms(op->attempts);
+            return;
+        }
+        op->rc = rc;
+        op->end = SM_OP_TRANSPORT;
+        return;
+    }
+    if (op->resp.status == 200) {
+        op->rc = INJ_OK;
+        op->end = SM_OP_OK;
+        return;
+    }
+    sm_parse_fault(&op->resp, &op->fault);
+    sbuf_wipe_free(&op->resp.body);
+    if (sm_fault_retryable(op->resp.status, op->fault.type) && op->attempts < ctx->max_attempts &&
+        !(op->spare_throttle && sm_is_throttle(op->fault.type))) {
+        log_info("%s: %s answered HTTP %ld %s; retrying (attempt %d of %d)", op->id, op->action,
+                 op->resp.status, op->fault.type, op->attempts + 1, ctx->max_attempts);
+        op->ready_ms = sm_now_ms() + sm_backoff_ms(op->attempts);
+        return;
+    }
+    op->rc = INJ_E_UNAVAILABLE;
+    op->end = SM_OP_FAULT;
+}
+
+static void sm_sleep_ms(long long ms)
+{
+    struct timespec ts;
+
+    if (ms <= 0)
+        return;
+    ts.tv_sec = (time_t)(ms / 1000);
+    ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+/* Runs every pending op to its end, at most conns at once, each with its own retries. */
+static void sm_run_ops(const struct sm_ctx *ctx, struct sm_op *ops, size_t n, size_t conns)
+{
+    struct http_call *calls = calloc(n ? n : 1, sizeof(*calls));
+    size_t *idx = calloc(n ? n : 1, sizeof(*idx));
+    long long now;
+    long long wake;
+    size_t i;
+    size_t k;
+
+    if (!calls || !idx) {
+        for (i = 0; i < n; i++) {
+            if (ops[i].end != SM_OP_PENDING)
+                continue;
+            ops[i].end = SM_OP_SETUP;
+            ops[i].rc = inj_err_set(&ops[i].err, INJ_E_NOMEM, "out of memory");
+        }
+        goto out;
+    }
+    for (;;) {
+        now = sm_now_ms();
+        wake = 0;
+        k = 0;
+        for (i = 0; i < n; i++) {
+            struct sm_op *op = &ops[i];
+
+            if (op->end != SM_OP_PENDING)
+                continue;
+            if (op->ready_ms > now) {
+                if (!wake || op->ready_ms < wake)
+                    wake = op->ready_ms;
+                continue;
+            }
+            op->req.timeout_ms = sm_attempt_timeout(ctx);
+            if (op->req.timeout_ms == 0) {
+                op->rc = INJ_E_TEMPFAIL;
+                op->end = SM_OP_DEADLINE;
+                continue;
+            }
+            http_resp_free(&op->resp);
+            calls[k].req = &op->req;
+            calls[k].resp = &op->resp;
+            calls[k].err = &op->err;
+            idx[k++] = i;
+            op->attempts++;
+        }
+        if (!k && !wake)
+            break;
+        if (!k) {
+            /* Nothing to send before the earliest backoff ends (or the deadline). */
+            if (ctx->deadline_ms && wake > ctx->deadline_ms)
+                wake = ctx->deadline_ms;
+            sm_sleep_ms(wake - now);
+            continue;
+        }
+        (void)http_do_many(ctx->http, calls, k, conns);
+        for (i = 0; i < k; i++)
+            sm_op_outcome(ctx, &ops[idx[i]], calls[i].rc);
+    }
+out:
+    free(calls);
+    free(idx);
+}
+
+/* Words op's failure for the secret id, as sm_call would have. */
+static enum inj_rc sm_op_error(const struct sm_ctx *ctx, const struct sm_op *op, const char *id,
+                               struct inj_err *err)
+{
+    switch (op->end) {
+    case SM_OP_FAULT:
+        return sm_fault_to_err(ctx, id, op->region, op->action, &op->resp, &op->fault,
+                               op->attempts, err);
+    case SM_OP_DEADLINE:
+        return inj_err_set(err, INJ_E_TEMPFAIL,
+                           "%s: %s in %s: the --timeout deadline passed after %d attempt(s)", id,
+                           op->action, op->region, op->attempts);
+    case SM_OP_TRANSPORT:
+        inj_err_set(err, op->rc, "%s", op->err.msg);
+        inj_err_prefix(err, "%s: %s in %s (after %d attempt(s))", id, op->action, op->region,
+                       op->attempts);
+        return op->rc;
+    case SM_OP_SETUP:
+        return inj_err_set(err, op->rc, "%s", op->err.msg);
+    case SM_OP_OK:
+    case SM_OP_PENDING:
+    default:
+        return inj_err_set(err, INJ_E_SOFTWARE, "%s: %s ended without an outcome", id,
+                           op->action);
+    }
+}
+
+static enum inj_rc sm_no_region(const struct ref *ref, struct inj_err *err)
+{
+    return inj_err_set(err, INJ_E_USAGE,
+                       "%s: no AWS region: set region in the config, --region, AWS_REGION, or "
+                       "use the secret's full ARN",
+                       ref->secret_id);
+}
+
+static char *sm_get_body(const struct ref *ref)
+{
+    cJSON *req = cJSON_CreateObject();
+    char *body = NULL;
+
+    if (!req || !cJSON_AddStringToObject(req, "SecretId", ref->secret_id))
+        goto out;
+    if (ref->version_id && !cJSON_AddStringToObject(req, "VersionId", ref->version_id))
+        goto out;
+    if (ref->version_stage && !cJSON_AddStringToObject(req, "VersionStage", ref->version_stage))
+        goto out;
+    body = cJSON_PrintUnformatted(req);
+out:
+    cJSON_Delete(req);
+    return body;
+}
+
+void sm_get_secret_values(const struct sm_ctx *ctx, struct sm_item *items, size_t n,
+                          size_t conns)
+{
+    struct sm_op *ops = NULL;
+    size_t i;
+
+    jx_init();
+    for (i = 0; i < n; i++) {
+        memset(&items[i].secret, 0, sizeof(items[i].secret));
+        items[i].rc = INJ_E_SOFTWARE;
+    }
+    ops = calloc(n ? n : 1, sizeof(*ops));
+    if (!ops) {
+        for (i = 0; i < n; i++)
+            items[i].rc = inj_err_set(&items[i].err, INJ_E_NOMEM, "out of memory");
+        return;
+    }
+    for (i = 0; i < n; i++) {
+        struct sm_op *op = &ops[i];
+
+        op->action = "GetSecretValue";
+        op->region = sm_region_for(ctx, items[i].ref);
+        op->id = items[i].ref->secret_id;
+        op->max_response = SM_MAX_RESPONSE;
+        op->end = SM_OP_SETUP;
+        if (!op->region || !*op->region) {
+            op->rc = sm_no_region(items[i].ref, &op->err);
+            continue;
+        }
+        op->body = sm_get_body(items[i].ref);
+        if (!op->body) {
+            op->rc = inj_err_set(&op->err, INJ_E_NOMEM, "out of memory");
+            continue;
+        }
+        sm_op_prepare(op, ctx);
+    }
+    sm_run_ops(ctx, ops, n, conns);
+    for (i = 0; i < n; i++) {
+        if (ops[i].end == SM_OP_OK)
+            items[i].rc = sm_parse_value(&ops[i].resp, items[i].ref->secret_id,
+                                         &items[i].secret, &items[i].err);
+        else
+            items[i].rc = sm_op_error(ctx, &ops[i], items[i].ref->secret_id, &items[i].err);
+        if (items[i].rc != INJ_OK)
+            sm_secret_free(&items[i].secret);
+        sm_op_free(&ops[i]);
+    }
+    free(ops);
+}
+
+/* Finds, in order, every "SecretString" member's string value in a JSON text and records
+ * whether it holds an escaped NUL (\u0000): cJSON would cut the value there, so such a
+ * value is refused, and this says which one. Returns how many were found. */
+static size_t sm_scan_nul(const unsigned char *p, size_t len, unsigned char *nul, size_t max)
+{
+    size_t i = 0;
+    size_t k = 0;
+    int want_value = 0;
+
+    while (i < len) {
+        size_t start;
+        int has_nul = 0;
+
+        if (p[i] != '"') {
+            /* Between a "SecretString" key and its value only ':' and blanks may come. */
+            if (p[i] != ':' && p[i] != ' ' && p[i] != '\t' && p[i] != '\r' && p[i] != '\n')
+                want_value = 0;
+            i++;
+            continue;
+        }
+        start = ++i;
+        while (i < len && p[i] != '"') {
+            if (p[i] == '\\') {
+                if (len - i >= 6 && !memcmp(p + i + 1, "u0000", 5))
+                    has_nul = 1;
+                i += 2;
+                continue;
+            }
+            i++;
+        }
+        if (want_value) {
+            if (k < max)
+                nul[k] = (unsigned char)has_nul;
+            k++;
+            want_value = 0;
+        } else if (i - start == 12 && i < len && !memcmp(p + start, "SecretString", 12)) {
+            want_value = 1;
+        }
+        i++;
+    }
+    return k;
+}
+
+/* Does a batch answer for (arn, name) belong to the requested id (name, ARN or partial ARN,
+ * i.e. the ARN without its "-" and six random characters)? */
+static int sm_batch_match(const char *id, const char *arn, const char *name)
+{
+    size_t n = strlen(id);
+
+    if (!strcmp(id, arn) || !strcmp(id, name))
+        return 1;
+    return !strncmp(id, "arn:", 4) && !strncmp(arn, id, n) && arn[n] == '-' &&
+           strlen(arn + n) == 7;
+}
+
+/* The whole answer is unusable: every secret gets the same complaint under its own id. */
+static enum inj_rc sm_batch_fail_all(struct sm_item *items, size_t n, enum inj_rc rc,
+                                     const char *what)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        items[i].rc = inj_err_set(&items[i].err, rc, "%s: %s", items[i].ref->secret_id, what);
+    return rc;
+}
+
+/* Spreads a BatchGetSecretValue answer over the items: SecretValues by ARN or name, Errors
+ * by SecretId, each error worded as GetSecretValue's would be (the batch call needs
+ * secretsmanager:GetSecretValue on every secret, and its per-secret errors are those). */
+static enum inj_rc sm_batch_parse(const struct sm_ctx *ctx, const char *region,
+                                  const struct http_resp *resp, struct sm_item *items, size_t n)
+{
+    enum inj_rc rc = INJ_E_UNAVAILABLE;
+    unsigned char nul[SM_BATCH_MAX * 2];
+    unsigned char done[SM_BATCH_MAX];
+    cJSON *root = NULL;
+    const cJSON *vals;
+    const cJSON *errs;
+    const cJSON *it;
+    size_t nstr = 0;
+    size_t k = 0;
+    size_t nnul;
+    size_t i;
+
+    memset(done, 0, sizeof(done));
+    if (!resp->body.p || !jx_utf8_valid(resp->body.p, resp->body.len))
+        return sm_batch_fail_all(items, n, rc, "Secrets Manager response is not valid UTF-8 JSON");
+    root = cJSON_ParseWithLength((const char *)resp->body.p, resp->body.len);
+    vals = cJSON_GetObjectItemCaseSensitive(root, "SecretValues");
+    errs = cJSON_GetObjectItemCaseSensitive(root, "Errors");
+    if (!cJSON_IsObject(root) || (vals && !cJSON_IsArray(vals)) || (errs && !cJSON_IsArray(errs))) {
+        rc = sm_batch_fail_all(items, n, rc,
+                               "Secrets Manager response is not a BatchGetSecretValue answer "
+                               "(truncated or not from Secrets Manager; check AWS_ENDPOINT_URL "
+                               "and proxies)");
+        goto out;
+    }
+    cJSON_ArrayForEach(it, vals)
+    {
+        if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(it, "SecretString")))
+            nstr++;
+    }
+    nnul = sm_scan_nul(resp->body.p, resp->body.len, nul, sizeof(nul));
+    if (nnul != nstr || nnul > sizeof(nul)) {
+        rc = sm_batch_fail_all(items, n, rc,
+                               "Secrets Manager response has duplicate or malformed SecretString "
+                               "members");
+        goto out;
+    }
+    cJSON_ArrayForEach(it, vals)
+    {
+        const cJSON *arn = cJSON_GetObjectItemCaseSensitive(it, "ARN");
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(it, "Name");
+        int has_nul = 0;
+
+        if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(it, "SecretString")))
+            has_nul = nul[k++];
+        if (!cJSON_IsString(arn) || !cJSON_IsString(name))
+            continue;
+        for (i = 0; i < n; i++) {
+            if (done[i] || !sm_batch_match(items[i].ref->secret_id, arn->valuestring,
+                                           name->valuestring))
+                continue;
+            items[i].rc = sm_parse_secret(it, has_nul, items[i].ref->secret_id,
+                                          &items[i].secret, &items[i].err);
+            done[i] = 1;
+        }
+    }
+    cJSON_ArrayForEach(it, errs)
+    {
+        const cJSON *sid = cJSON_GetObjectItemCaseSensitive(it, "SecretId");
+        const cJSON *code = cJSON_GetObjectItemCaseSensitive(it, "ErrorCode");
+        const cJSON *msg = cJSON_GetObjectItemCaseSensitive(it, "Message");
+        struct http_resp one;
+        struct sm_fault f;
+
+        if (!cJSON_IsString(sid))
+            continue;
+        memset(&f, 0, sizeof(f));
+        memset(&one, 0, sizeof(one));
+        one.status = 400;
+        one.server_date = resp->server_date;
+        (void)snprintf(f.type, sizeof(f.type), "%s",
+                       cJSON_IsString(code) ? code->valuestring : "(no error code)");
+        if (cJSON_IsString(msg))
+            sm_clean_msg(msg->valuestring, f.msg, sizeof(f.msg));
+        for (i = 0; i < n; i++) {
+            if (done[i] || strcmp(items[i].ref->secret_id, sid->valuestring) != 0)
+                continue;
+            items[i].rc = sm_fault_to_err(ctx, items[i].ref->secret_id, region, "GetSecretValue",
+                                          &one, &f, 1, &items[i].err);
+            done[i] = 1;
+        }
+    }
+    for (i = 0; i < n; i++)
+        if (!done[i])
+            items[i].rc = inj_err_set(&items[i].err, INJ_E_UNAVAILABLE,
+                                      "%s: BatchGetSecretValue in %s answered neither its value "
+                                      "nor an error for it",
+                                      items[i].ref->secret_id, region);
+    rc = INJ_OK;
+out:
+    cJSON_Delete(root);
+    return rc;
+}
+
+static enum sm_batch_fail sm_batch_why(const struct sm_op *op)
+{
+    const char *t = op->fault.type;
+
+    if (op->end != SM_OP_FAULT)
+        return SM_BATCH_FAILED;
+    if (!strcmp(t, "AccessDeniedException"))
+        return SM_BATCH_DENIED;
+    if (sm_is_throttle(t))
+        return SM_BATCH_THROTTLED;
+    /* An endpoint that does not know the action (an older emulator, a filtering proxy), or
+     * that refuses the list: GetSecretValue may still work, and names the culprit. */
+    if (op->resp.status == 404 || !strcmp(t, "UnknownOperationException") ||
+        !strcmp(t, "InvalidAction") || !strcmp(t, "ValidationException") ||
+        !strcmp(t, "InvalidParameterException"))
+        return SM_BATCH_UNSUPPORTED;
+    return SM_BATCH_FAILED;
+}
+
+enum inj_rc sm_batch_get_secret_value(const struct sm_ctx *ctx, struct sm_item *items, size_t n,
+                                      int spare_quota, enum sm_batch_fail *why)
+{
+    enum inj_rc rc = INJ_E_NOMEM;
+    struct sm_op op;
+    cJSON *req = NULL;
+    cJSON *list = NULL;
+    char label[160];
+    size_t i;
+
+    jx_init();
+    *why = SM_BATCH_FAILED;
+    memset(&op, 0, sizeof(op));
+    for (i = 0; i < n; i++) {
+        memset(&items[i].secret, 0, sizeof(items[i].secret));
+        items[i].rc = INJ_E_SOFTWARE;
+    }
+    if (!n || n > SM_BATCH_MAX)
+        return sm_batch_fail_all(items, n, INJ_E_SOFTWARE, "internal error: bad batch size");
+    op.action = "BatchGetSecretValue";
+    op.region = sm_region_for(ctx, items[0].ref);
+    if (!op.region || !*op.region) {
+        for (i = 0; i < n; i++)
+            items[i].rc = sm_no_region(items[i].ref, &items[i].err);
+        return items[0].rc;
+    }
+    req = cJSON_CreateObject();
+    list = cJSON_AddArrayToObject(req, "SecretIdList");
+    if (!list)
+        goto nomem;
+    for (i = 0; i < n; i++) {
+        cJSON *s = cJSON_CreateString(items[i].ref->secret_id);
+        if (!s || !cJSON_AddItemToArray(list, s)) {
+            cJSON_Delete(s);
+            goto nomem;
+        }
+    }
+    op.body = cJSON_PrintUnformatted(req);
+    if (!op.body)
+        goto nomem;
+    (void)snprintf(label, sizeof(label), "%s%s", items[0].ref->secret_id,
+                   n > 1 ? " and the rest of its batch" : "");
+    op.id = label;
+    op.spare_throttle = spare_quota;
+    op.max_response = SM_MAX_BATCH_RESPONSE;
+    sm_op_prepare(&op, ctx);
+    sm_run_ops(ctx, &op, 1, 1);
+    if (op.end != SM_OP_OK) {
+        *why = sm_batch_why(&op);
+        for (i = 0; i < n; i++)
+            items[i].rc = sm_op_error(ctx, &op, items[i].ref->secret_id, &items[i].err);
+        rc = items[0].rc;
+        goto out;
+    }
+    rc = sm_batch_parse(ctx, op.region, &op.resp, items, n);
+    goto out;
+nomem:
+    rc = sm_batch_fail_all(items, n, INJ_E_NOMEM, "out of memory");
+out:
+    for (i = 0; i < n; i++)
+        if (items[i].rc != INJ_OK)
+            sm_secret_free(&items[i].secret);
+    sm_op_free(&op);
+    cJSON_Delete(req);
     return rc;
 }

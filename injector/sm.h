@@ -11,11 +11,24 @@
 #include "sbuf.h"
 
 struct http;
+struct http_resp;
 struct creds;
 
 /* A secret is at most 64 KiB; base64 of that plus the JSON envelope fits in 128 KiB. */
 #define SM_MAX_SECRET (64u * 1024u)
 #define SM_MAX_RESPONSE (128u * 1024u)
+/* BatchGetSecretValue takes at most 20 ids in SecretIdList. */
+#define SM_BATCH_MAX 20
+#define SM_MAX_BATCH_RESPONSE (SM_BATCH_MAX * SM_MAX_RESPONSE)
+
+/* Which API fetches AWSCURRENT secrets (config `fetch:`, --fetch). auto: BatchGetSecretValue
+ * for 2+ secrets in a region, falling back to GetSecretValue; batch: always the batch call;
+ * single: GetSecretValue only. Version-pinned secrets always use GetSecretValue. */
+enum sm_fetch_mode { SM_FETCH_UNSET = 0, SM_FETCH_AUTO, SM_FETCH_BATCH, SM_FETCH_SINGLE };
+
+/* "auto", "batch", "single" -> mode; SM_FETCH_UNSET for anything else. */
+enum sm_fetch_mode sm_fetch_mode_parse(const char *s);
+const char *sm_fetch_mode_name(enum sm_fetch_mode m);
 
 struct sm_ctx {
     struct http *http;        /* borrowed */
@@ -24,6 +37,7 @@ struct sm_ctx {
     int max_attempts;         /* >= 1 */
     long timeout_ms;          /* per attempt; 0: http default */
     long long deadline_ms;    /* CLOCK_MONOTONIC ms after which no attempt starts; 0: none */
+    enum sm_fetch_mode fetch_mode; /* for fetch.c; UNSET means auto */
 };
 
 /* Milliseconds on CLOCK_MONOTONIC, for deadlines. */
@@ -53,5 +67,59 @@ const char *sm_region_for(const struct sm_ctx *ctx, const struct ref *ref);
 enum inj_rc sm_get_secret_value(const struct sm_ctx *ctx, const struct ref *ref,
                                 struct sm_secret *out, struct inj_err *err);
 void sm_secret_free(struct sm_secret *s);
+
+/* Parses a GetSecretValue 200 response body into *out (owned; sm_secret_free even on
+ * failure). Separate for the fuzz harness (tests/fuzz/fuzz_sm_parse.c). */
+enum inj_rc sm_parse_value(const struct http_resp *resp, const char *id, struct sm_secret *out,
+                           struct inj_err *err);
+
+/* DescribeSecret metadata: which version carries which staging labels. No secret value. */
+struct sm_version_stages {
+    char *version_id;
+    char stages[128];          /* comma-separated */
+};
+
+struct sm_meta {
+    char *arn;
+    struct sm_version_stages *v; /* VersionIdsToStages (versions with no label are omitted) */
+    size_t n;
+    int denied;                /* the call failed with AccessDenied (set even on failure) */
+};
+
+/* DescribeSecret for ref->secret_id (the cheap change check: secretsmanager:DescribeSecret,
+ * no kms:Decrypt). out is owned by the caller (sm_meta_free, also after a failure). */
+enum inj_rc sm_describe_secret(const struct sm_ctx *ctx, const struct ref *ref,
+                               struct sm_meta *out, struct inj_err *err);
+void sm_meta_free(struct sm_meta *m);
+
+/* One secret of a many-at-once fetch and its outcome. */
+struct sm_item {
+    const struct ref *ref;    /* borrowed */
+    struct sm_secret secret;  /* owned on INJ_OK (sm_secret_free), empty otherwise */
+    enum inj_rc rc;
+    struct inj_err err;       /* names ref->secret_id and the fix, as sm_get_secret_value's */
+};
+
+/* Why a BatchGetSecretValue call failed as a whole: what GetSecretValue may do instead. */
+enum sm_batch_fail {
+    SM_BATCH_FAILED = 0,      /* GetSecretValue would fail the same way (network, auth) */
+    SM_BATCH_DENIED,          /* AccessDenied: the role lacks secretsmanager:BatchGetSecretValue */
+    SM_BATCH_THROTTLED,       /* the batch quota is exhausted */
+    SM_BATCH_UNSUPPORTED,     /* the endpoint does not know the action or refuses the list */
+};
+
+/* One BatchGetSecretValue call for items[0..n) (1 <= n <= SM_BATCH_MAX; AWSCURRENT secrets
+ * of one region, sm_region_for items[0].ref). Every item gets its outcome: its value, its own
+ * error from the answer's Errors (worded as GetSecretValue's), or the call's failure. Returns
+ * INJ_OK when the call itself succeeded; otherwise *why classifies the failure. spare_quota:
+ * a throttled call is not retried (to spare the batch quota) but fails with
+ * SM_BATCH_THROTTLED at once. */
+enum inj_rc sm_batch_get_secret_value(const struct sm_ctx *ctx, struct sm_item *items, size_t n,
+                                      int spare_quota, enum sm_batch_fail *why);
+
+/* GetSecretValue for each of items[0..n), concurrently over at most conns connections; each
+ * call retries on its own as sm_get_secret_value does and ends the same way. */
+void sm_get_secret_values(const struct sm_ctx *ctx, struct sm_item *items, size_t n,
+                          size_t conns);
 
 #endif

@@ -5,7 +5,9 @@ set -eu
 BIN=${1:-build/injector}
 PY=/usr/bin/python3
 dir=$(mktemp -d)
-trap 'kill "$pid" 2>/dev/null || true; rm -rf "$dir"' EXIT INT TERM
+# Secret files go to tmpfs: injector refuses a disk filesystem unless an entry says allow_disk.
+shm=$(mktemp -d -p /dev/shm injector-demo.XXXXXX)
+trap 'kill "$pid" 2>/dev/null || true; rm -rf "$dir" "$shm"' EXIT INT TERM
 $PY tests/fake/sm_server.py --dir "$dir/sm" > "$dir/ready" &
 pid=$!
 i=0
@@ -19,10 +21,10 @@ echo "== injector check (offline validation)"
 echo "== injector --dry-run (what would be injected; lengths only)"
 "$BIN" --dry-run -c examples/app.yaml
 echo "== injector -- app (env + a 0400 file on a temp dir, then exec)"
-sed "s#/run/secrets/db.json#$dir/run/secrets/db.json#" examples/app.yaml > "$dir/app.yaml"
+sed "s#/run/secrets/db.json#$shm/run/secrets/db.json#" examples/app.yaml > "$dir/app.yaml"
 "$BIN" -c "$dir/app.yaml" -- sh -c '
   echo "app pid $$: PGUSER=$PGUSER, PGPASSWORD has ${#PGPASSWORD} chars,"
   echo "  DB_CONNECTION_STRING has ${#DB_CONNECTION_STRING} chars, API_TOKEN has ${#API_TOKEN} chars"
-  f='"$dir"'/run/secrets/db.json
+  f='"$shm"'/run/secrets/db.json
   echo "  $(stat -c "%a %s bytes" "$f") in $f"'
 echo "demo: ok"

@@ -8,7 +8,7 @@ PKGS="
   build-essential make pkg-config file
   libcurl4-openssl-dev libssl-dev libcjson-dev libyaml-dev
   libcmocka-dev valgrind clang
-  python3 python3-botocore python3-pytest
+  python3 python3-botocore python3-pytest python3-yaml
   openssl ca-certificates
   postgresql postgresql-client
   musl-tools dpkg-dev

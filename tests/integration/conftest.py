@@ -102,6 +102,37 @@ def run(args, env, timeout=None, cwd=None, leak_extra=(), check_leaks=True):
     return res
 
 
+def fs_type(path):
+    """The filesystem type name of path ("tmpfs", "ext2/ext3", ...)."""
+    return subprocess.run(["stat", "-f", "-c", "%T", str(path)], check=True,
+                          capture_output=True, text=True).stdout.strip()
+
+
+@pytest.fixture
+def secret_dir(tmp_path):
+    """A fresh, private directory on tmpfs: injector refuses to write a secret file to a
+    disk filesystem unless the entry says allow_disk. /dev/shm when it is tmpfs, else a
+    tmpfs mounted for the test (needs root)."""
+    import pathlib
+    import shutil
+    import tempfile
+    if os.path.isdir("/dev/shm") and fs_type("/dev/shm") == "tmpfs":
+        d = tempfile.mkdtemp(prefix="injector-test-", dir="/dev/shm")
+        yield pathlib.Path(d)
+        shutil.rmtree(d, ignore_errors=True)
+        return
+    d = tmp_path / "tmpfs"
+    d.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0700,size=16m", "tmpfs", str(d)],
+                       capture_output=True)
+    if r.returncode != 0:
+        pytest.skip("no tmpfs: /dev/shm is not tmpfs and mount failed")
+    try:
+        yield d
+    finally:
+        subprocess.run(["umount", "-l", str(d)], check=False)
+
+
 @pytest.fixture
 def write_config(tmp_path):
     """write_config(yaml_text) -> path of a config file in the test's temp dir."""

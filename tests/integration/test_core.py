@@ -63,8 +63,8 @@ def test_each_secret_version_fetched_once(fake, base_env, write_config, probe):
     assert fake.state.stats()["requests_by_action"].get("GetSecretValue") == 2
 
 
-def test_files_whole_secret_binary_and_modes(fake, base_env, write_config, probe, tmp_path):
-    d = tmp_path / "run" / "secrets"
+def test_files_whole_secret_binary_and_modes(fake, base_env, write_config, probe, secret_dir):
+    d = secret_dir / "run" / "secrets"
     cfg = write_config(f"""
         version: 1
         files:
@@ -409,8 +409,8 @@ def test_all_or_nothing_files(fake, base_env, write_config, tmp_path):
     assert not d.exists() or list(d.rglob("*")) == []
 
 
-def test_exec_failure_removes_files(fake, base_env, write_config, tmp_path):
-    d = tmp_path / "out"
+def test_exec_failure_removes_files(fake, base_env, write_config, tmp_path, secret_dir):
+    d = secret_dir / "out"
     d.mkdir()
     cfg = write_config(f"""
         version: 1

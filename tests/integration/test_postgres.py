@@ -73,10 +73,11 @@ def test_wrong_password_in_secret_fails_login(fake, base_env, write_config, post
     assert "password authentication failed" in res.err
 
 
-def test_connection_string_from_file(fake, base_env, write_config, postgres, tmp_path):
+def test_connection_string_from_file(fake, base_env, write_config, postgres, tmp_path,
+                                     secret_dir):
     """The whole secret as a 0400 file; the app reads its JSON (like the boto3 sample)."""
     env = _psql_env(base_env, tmp_path)
-    f = tmp_path / "secrets" / "db.json"
+    f = secret_dir / "secrets" / "db.json"
     cfg = write_config(f"""
         version: 1
         files:

@@ -1,0 +1,33 @@
+/* export.h: `injector export`: resolved variables printed for another consumer, quoted for
+ * it: a POSIX shell (eval), a dotenv file (docker compose's env-file rules), JSON, or GitHub
+ * Actions' $GITHUB_ENV (heredoc form, random delimiter). The output is built whole, then
+ * written: a value that cannot be represented prints nothing at all. */
+#ifndef INJ_EXPORT_H
+#define INJ_EXPORT_H
+
+#include <stddef.h>
+
+#include "err.h"
+#include "sbuf.h"
+
+enum export_format { EXPORT_SHELL, EXPORT_DOTENV, EXPORT_JSON, EXPORT_GITHUB };
+
+/* "shell", "dotenv", "json", "github" -> the format; -1 when unknown. */
+int export_format_parse(const char *s);
+
+struct export_var {
+    const char *name;            /* a valid env name, borrowed */
+    const unsigned char *value;  /* borrowed */
+    size_t len;
+};
+
+/* Appends the n variables in format f to out (which holds secrets: the caller wipes it).
+ * INJ_E_DATA, err naming the variable (never the value), when a value cannot be represented:
+ * a NUL byte (any format), invalid UTF-8 (json, github). */
+enum inj_rc export_render(enum export_format f, const struct export_var *vars, size_t n,
+                          struct sbuf *out, struct inj_err *err);
+
+/* Writes p[0..len) to fd, looping on short writes and EINTR. INJ_E_IO on failure. */
+enum inj_rc export_write(int fd, const unsigned char *p, size_t len, struct inj_err *err);
+
+#endif

@@ -1,0 +1,180 @@
+/* fetch.c: the fetch strategy. Quotas decide it: BatchGetSecretValue allows 100 requests/s per
+ * region and account (not adjustable), GetSecretValue 10,000/s, both shared by every task. So
+ * the batch call is used where it saves round trips (2+ AWSCURRENT secrets in a region), one
+ * call after another on the one keep-alive connection, and at its first throttle or denial
+ * the rest goes through GetSecretValue, a few connections at once. */
+#include "fetch.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "http.h"
+#include "log.h"
+#include "resolve.h"
+#include "sm.h"
+
+/* Connections for GetSecretValue fan-out: enough to overlap round trips, few enough that a
+ * fleet starting at once does not multiply handshakes. */
+#define FETCH_CONNS HTTP_POOL_MAX
+
+/* BatchGetSecretValue returns only AWSCURRENT versions. */
+static int fetch_is_current(const struct ref *r)
+{
+    return !r->version_id && (!r->version_stage || !strcmp(r->version_stage, "AWSCURRENT"));
+}
+
+static int fetch_same_region(const char *a, const char *b)
+{
+    if (!a || !b)
+        return a == b;
+    return !strcmp(a, b);
+}
+
+/* Moves an item's outcome into its entry. */
+static void fetch_take(struct fetched *f, struct sm_item *it)
+{
+    f->rc = it->rc;
+    if (it->rc == INJ_OK) {
+        f->secret = it->secret; /* Transfer ownership. */
+        memset(&it->secret, 0, sizeof(it->secret));
+        log_debug("fetched %s (version %s, %zu bytes)", f->secret.arn, f->secret.version_id,
+                  f->secret.value.len);
+        return;
+    }
+    f->err = it->err;
+    sm_secret_free(&it->secret);
+}
+
+static void fetch_log_fallback(enum sm_batch_fail why, const char *region, size_t n,
+                               const struct inj_err *err)
+{
+    switch (why) {
+    case SM_BATCH_DENIED:
+        log_info("BatchGetSecretValue in %s was denied; fetching %zu secret(s) with "
+                 "GetSecretValue instead (allow secretsmanager:BatchGetSecretValue to save calls)",
+                 region, n);
+        break;
+    case SM_BATCH_THROTTLED:
+        log_info("BatchGetSecretValue in %s was throttled; fetching %zu secret(s) with "
+                 "GetSecretValue instead, sparing the batch quota",
+                 region, n);
+        break;
+    case SM_BATCH_UNSUPPORTED:
+    case SM_BATCH_FAILED:
+    default:
+        log_info("BatchGetSecretValue in %s was refused (%s); fetching %zu secret(s) with "
+                 "GetSecretValue instead",
+                 region, err->msg, n);
+        break;
+    }
+}
+
+void fetch_all(const struct sm_ctx *ctx, struct fetched *f, size_t n, size_t *api_calls)
+{
+    enum sm_fetch_mode mode = ctx->fetch_mode == SM_FETCH_UNSET ? SM_FETCH_AUTO : ctx->fetch_mode;
+    struct sm_item *items = NULL;
+    unsigned char *batched = NULL; /* 1: still to go through the batch call */
+    size_t *single = NULL;         /* entries for GetSecretValue */
+    size_t nsingle = 0;
+    size_t idx[SM_BATCH_MAX];
+    int batching = 1;
+    size_t i;
+    size_t j;
+    size_t k;
+
+    if (!n)
+        return;
+    items = calloc(n, sizeof(*items));
+    batched = calloc(n, sizeof(*batched));
+    single = calloc(n, sizeof(*single));
+    if (!items || !batched || !single) {
+        for (i = 0; i < n; i++)
+            f[i].rc = inj_err_set(&f[i].err, INJ_E_NOMEM, "out of memory");
+        goto out;
+    }
+    for (i = 0; i < n; i++)
+        batched[i] = mode != SM_FETCH_SINGLE && fetch_is_current(f[i].ref);
+    if (mode == SM_FETCH_AUTO) {
+        /* Alone in its region, a secret costs one call either way; GetSecretValue has the
+         * larger quota. */
+        for (i = 0; i < n; i++) {
+            const char *r = sm_region_for(ctx, f[i].ref);
+            size_t same = 0;
+
+            for (j = 0; j < n && batched[i]; j++)
+                if (batched[j] && fetch_same_region(r, sm_region_for(ctx, f[j].ref)))
+                    same++;
+            if (same < 2)
+                batched[i] = 0;
+        }
+    }
+    for (i = 0; i < n; i++)
+        if (!batched[i])
+            single[nsingle++] = i;
+
+    for (i = 0; i < n; i++) {
+        const char *region;
+        enum sm_batch_fail why = SM_BATCH_FAILED;
+        enum inj_rc rc;
+        size_t left = 0;
+
+        if (!batched[i])
+            continue;
+        region = sm_region_for(ctx, f[i].ref);
+        for (j = i, k = 0; j < n && k < SM_BATCH_MAX; j++) {
+            if (!batched[j] || !fetch_same_region(region, sm_region_for(ctx, f[j].ref)))
+                continue;
+            batched[j] = 0;
+            idx[k] = j;
+            memset(&items[k], 0, sizeof(items[k]));
+            items[k].ref = f[j].ref;
+            k++;
+        }
+        if (!batching) {
+            for (j = 0; j < k; j++)
+                single[nsingle++] = idx[j];
+            continue;
+        }
+        rc = sm_batch_get_secret_value(ctx, items, k, mode == SM_FETCH_AUTO, &why);
+        (*api_calls)++;
+        if (rc != INJ_OK && mode == SM_FETCH_AUTO && why != SM_BATCH_FAILED) {
+            /* Once per run: the remaining batches go the same way without asking again. */
+            for (j = i; j < n; j++)
+                left += batched[j];
+            fetch_log_fallback(why, region ? region : "(no region)", k + left, &items[0].err);
+            batching = 0;
+            for (j = 0; j < k; j++) {
+                sm_secret_free(&items[j].secret);
+                single[nsingle++] = idx[j];
+            }
+            continue;
+        }
+        for (j = 0; j < k; j++) {
+            /* A secret the batch answer could not give (a per-secret throttle or internal
+             * error, or none at all) gets its own GetSecretValue, with its own retries. */
+            if (rc == INJ_OK && mode == SM_FETCH_AUTO &&
+                (items[j].rc == INJ_E_TEMPFAIL || items[j].rc == INJ_E_UNAVAILABLE)) {
+                log_info("%s; trying GetSecretValue", items[j].err.msg);
+                sm_secret_free(&items[j].secret);
+                single[nsingle++] = idx[j];
+                continue;
+            }
+            fetch_take(&f[idx[j]], &items[j]);
+        }
+    }
+
+    if (nsingle) {
+        for (j = 0; j < nsingle; j++) {
+            memset(&items[j], 0, sizeof(items[j]));
+            items[j].ref = f[single[j]].ref;
+        }
+        sm_get_secret_values(ctx, items, nsingle, FETCH_CONNS);
+        *api_calls += nsingle;
+        for (j = 0; j < nsingle; j++)
+            fetch_take(&f[single[j]], &items[j]);
+    }
+out:
+    free(items);
+    free(batched);
+    free(single);
+}

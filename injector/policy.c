@@ -1,0 +1,451 @@
+/* policy.c: the IAM policy a config needs, from the config alone. Resources, keys and
+ * conditions are collected as sets, sorted, and printed in one fixed layout, so the same
+ * config always gives the same bytes (manifests/iam-policy.json is compared with it). */
+#include "policy.h"
+
+#include <cjson/cJSON.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ref.h"
+#include "sbuf.h"
+#include "tmpl.h"
+
+#define POLICY_MAX_BYTES (1024u * 1024u)
+
+/* A sorted-on-demand set of strings. */
+struct pol_set {
+    char **v;
+    size_t n;
+    size_t cap;
+};
+
+struct pol {
+    const struct policy_opts *opts;
+    enum sm_fetch_mode fetch; /* opts->fetch, else the config's fetch:, else auto */
+    struct pol_set secrets;   /* GetSecretValue resources */
+    struct pol_set batchable; /* "REGION RESOURCE" of AWSCURRENT fetches: what a batch can do */
+    struct pol_set keys;      /* kms key ARN patterns */
+    struct pol_set via;       /* kms:ViaService values */
+};
+
+static void pol_set_free(struct pol_set *s)
+{
+    size_t i;
+
+    for (i = 0; i < s->n; i++)
+        free(s->v[i]);
+    free(s->v);
+    memset(s, 0, sizeof(*s));
+}
+
+static int pol_set_has(const struct pol_set *s, const char *str)
+{
+    size_t i;
+
+    for (i = 0; i < s->n; i++)
+        if (!strcmp(s->v[i], str))
+            return 1;
+    return 0;
+}
+
+/* Adds a copy of str unless present. 0, or -1 when out of memory. */
+static int pol_set_add(struct pol_set *s, const char *str)
+{
+    char *copy;
+
+    if (pol_set_has(s, str))
+        return 0;
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 8;
+        char **v;
+
+        if (cap > SIZE_MAX / sizeof(*v))
+            return -1;
+        v = realloc(s->v, cap * sizeof(*v)); /* pointers to ARNs, nothing secret */
+        if (!v)
+            return -1;
+        s->v = v;
+        s->cap = cap;
+    }
+    copy = xstrdup(str);
+    if (!copy)
+        return -1;
+    s->v[s->n++] = copy;
+    return 0;
+}
+
+static int pol_strcmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void pol_set_sort(struct pol_set *s)
+{
+    if (s->n > 1)
+        qsort(s->v, s->n, sizeof(*s->v), pol_strcmp);
+}
+
+/* A full ARN ends in the 6 random characters the service appends to the name ("-Ab12Cd").
+ * Anything else is a partial ARN. A partial ARN whose name itself ends in "-" and six letters
+ * or digits is taken for a full one, as Secrets Manager itself does when it resolves it. */
+static int pol_has_suffix(const char *name)
+{
+    size_t n = strlen(name);
+    size_t i;
+
+    if (n < 8 || name[n - 7] != '-')
+        return 0;
+    for (i = n - 6; i < n; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')))
+            return 0;
+    }
+    return 1;
+}
+
+static int pol_account_valid(const char *a)
+{
+    size_t i;
+
+    if (!strcmp(a, "*"))
+        return 1;
+    if (strlen(a) != 12)
+        return 0;
+    for (i = 0; i < 12; i++)
+        if (a[i] < '0' || a[i] > '9')
+            return 0;
+    return 1;
+}
+
+/* Adds what one reference needs. what names the entry for messages ("env PGUSER"). */
+static enum inj_rc pol_add_ref(struct pol *p, const struct ref *ref, const char *what,
+                               struct inj_err *err)
+{
+    const char *part;
+    const char *region;
+    const char *account;
+    const char *stage = ref->version_stage;
+    char res[1024];
+    char buf[1100];
+    int n;
+
+    if (ref->is_arn) {
+        const char *name = strstr(ref->secret_id, ":secret:");
+
+        if (!name)
+            return inj_err_set(err, INJ_E_SOFTWARE, "%s: ARN without \":secret:\"", what);
+        part = ref->partition;
+        region = ref->region;
+        account = ref->account;
+        n = snprintf(res, sizeof(res), "%s%s", ref->secret_id,
+                     pol_has_suffix(name + 8) ? "" : "-??????");
+    } else {
+        region = p->opts->region;
+        if (!region || !*region)
+            return inj_err_set(err, INJ_E_USAGE,
+                               "%s: \"%s\" is a secret name, and its ARN needs a region: give "
+                               "--region or set region: in the config",
+                               what, ref->secret_id);
+        part = ref_region_partition(region);
+        account = p->opts->account ? p->opts->account : "*";
+        n = snprintf(res, sizeof(res), "arn:%s:secretsmanager:%s:%s:secret:%s-??????", part,
+                     region, account, ref->secret_id);
+    }
+    if (n < 0 || (size_t)n >= sizeof(res))
+        return inj_err_set(err, INJ_E_CONFIG, "%s: secret reference too long", what);
+    if (pol_set_add(&p->secrets, res) != 0)
+        return inj_err_set(err, INJ_E_NOMEM, "out of memory");
+    /* BatchGetSecretValue takes no version stage or id: only AWSCURRENT fetches batch. */
+    if (!ref->version_id && (!stage || !strcmp(stage, "AWSCURRENT"))) {
+        n = snprintf(buf, sizeof(buf), "%s ", region);
+        if (n < 0 || (size_t)n >= sizeof(buf) || strlen(res) >= sizeof(buf) - (size_t)n)
+            return inj_err_set(err, INJ_E_CONFIG, "%s: secret reference too long", what);
+        memcpy(buf + n, res, strlen(res) + 1);
+        if (pol_set_add(&p->batchable, buf) != 0)
+            return inj_err_set(err, INJ_E_NOMEM, "out of memory");
+    }
+    n = snprintf(buf, sizeof(buf), "arn:%s:kms:%s:%s:key/*", part, region, account);
+    if (n < 0 || (size_t)n >= sizeof(buf))
+        return inj_err_set(err, INJ_E_SOFTWARE, "%s: key ARN too long", what);
+    if (pol_set_add(&p->keys, buf) != 0)
+        return inj_err_set(err, INJ_E_NOMEM, "out of memory");
+    /* kms:ViaService is "SERVICE.REGION.amazonaws.com" (AWS KMS Developer Guide,
+     * "kms:ViaService"). */
+    n = snprintf(buf, sizeof(buf), "secretsmanager.%s.amazonaws.com", region);
+    if (n < 0 || (size_t)n >= sizeof(buf))
+        return inj_err_set(err, INJ_E_SOFTWARE, "%s: region too long", what);
+    if (pol_set_add(&p->via, buf) != 0)
+        return inj_err_set(err, INJ_E_NOMEM, "out of memory");
+    return INJ_OK;
+}
+
+/* 1 when key names one account and the set also has the same pattern with account "*",
+ * which covers it. */
+static int pol_key_covered(const struct pol_set *keys, const char *key)
+{
+    const char *p = key;
+    const char *acct;
+    const char *end;
+    char star[256];
+    int i;
+    int n;
+
+    for (i = 0; i < 4; i++) {
+        p = strchr(p, ':');
+        if (!p)
+            return 0;
+        p++;
+    }
+    acct = p;
+    end = strchr(acct, ':');
+    if (!end || (end - acct == 1 && *acct == '*'))
+        return 0;
+    n = snprintf(star, sizeof(star), "%.*s*%s", (int)(acct - key), key, end);
+    if (n < 0 || (size_t)n >= sizeof(star))
+        return 0;
+    return pol_set_has(keys, star);
+}
+
+/* Whether fetch.c would call BatchGetSecretValue for this config (fetch_all's rules). */
+static int pol_uses_batch(const struct pol *p)
+{
+    size_t i;
+    size_t j;
+
+    if (p->fetch == SM_FETCH_SINGLE)
+        return 0;
+    if (p->fetch == SM_FETCH_BATCH)
+        return p->batchable.n > 0;
+    /* auto: a secret alone in its region is fetched with GetSecretValue. */
+    for (i = 0; i < p->batchable.n; i++) {
+        size_t rlen = (size_t)(strchr(p->batchable.v[i], ' ') - p->batchable.v[i]);
+
+        for (j = i + 1; j < p->batchable.n; j++)
+            if (!strncmp(p->batchable.v[i], p->batchable.v[j], rlen + 1))
+                return 1;
+    }
+    return 0;
+}
+
+static cJSON *pol_strings(const struct pol_set *s, const struct pol_set *skip_covered)
+{
+    cJSON *a = cJSON_CreateArray();
+    size_t i;
+
+    if (!a)
+        return NULL;
+    for (i = 0; i < s->n; i++) {
+        cJSON *str;
+
+        if (skip_covered && pol_key_covered(skip_covered, s->v[i]))
+            continue;
+        str = cJSON_CreateString(s->v[i]);
+        if (!str || !cJSON_AddItemToArray(a, str)) {
+            cJSON_Delete(str);
+            cJSON_Delete(a);
+            return NULL;
+        }
+    }
+    return a;
+}
+
+/* One Allow statement; resource (an array or a string) and cond (may be NULL) are taken
+ * over even on failure. */
+static int pol_statement(cJSON *stmts, const char *sid, const char *action, cJSON *resource,
+                         cJSON *cond)
+{
+    cJSON *s = cJSON_CreateObject();
+
+    if (!s || !resource || !cJSON_AddItemToArray(stmts, s)) {
+        cJSON_Delete(s);
+        cJSON_Delete(resource);
+        cJSON_Delete(cond);
+        return -1;
+    }
+    if (!cJSON_AddStringToObject(s, "Sid", sid) || !cJSON_AddStringToObject(s, "Effect", "Allow") ||
+        !cJSON_AddStringToObject(s, "Action", action) ||
+        !cJSON_AddItemToObject(s, "Resource", resource)) {
+        cJSON_Delete(resource);
+        cJSON_Delete(cond);
+        return -1;
+    }
+    if (cond && !cJSON_AddItemToObject(s, "Condition", cond)) {
+        cJSON_Delete(cond);
+        return -1;
+    }
+    return 0;
+}
+
+static cJSON *pol_document(const struct pol *p)
+{
+    cJSON *doc = cJSON_CreateObject();
+    cJSON *stmts;
+    cJSON *cond = NULL;
+    cJSON *eq;
+    cJSON *via;
+
+    if (!doc || !cJSON_AddStringToObject(doc, "Version", "2012-10-17"))
+        goto fail;
+    stmts = cJSON_AddArrayToObject(doc, "Statement");
+    if (!stmts)
+        goto fail;
+    if (pol_statement(stmts, "ReadSecrets", "secretsmanager:GetSecretValue",
+                      pol_strings(&p->secrets, NULL), NULL) != 0)
+        goto fail;
+    /* "BatchGetSecretValue: no resource types" (Service Authorization Reference): Resource
+     * must be "*". It grants no secret by itself: the service checks GetSecretValue on each
+     * secret in the batch (API reference, "Required permissions"). */
+    if (pol_uses_batch(p) &&
+        pol_statement(stmts, "BatchReadSecrets", "secretsmanager:BatchGetSecretValue",
+                      cJSON_CreateString("*"), NULL) != 0)
+        goto fail;
+    cond = cJSON_CreateObject();
+    eq = cond ? cJSON_AddObjectToObject(cond, "StringEquals") : NULL;
+    via = eq ? pol_strings(&p->via, NULL) : NULL;
+    if (!via || !cJSON_AddItemToObject(eq, "kms:ViaService", via)) {
+        cJSON_Delete(via);
+        cJSON_Delete(cond);
+        goto fail;
+    }
+    if (pol_statement(stmts, "DecryptSecretsViaSecretsManager", "kms:Decrypt",
+                      pol_strings(&p->keys, &p->keys), cond) != 0)
+        goto fail;
+    return doc;
+fail:
+    cJSON_Delete(doc);
+    return NULL;
+}
+
+static int pol_indent(struct sbuf *b, int depth)
+{
+    int i;
+
+    if (sbuf_append_str(b, "\n") != SBUF_OK)
+        return -1;
+    for (i = 0; i < depth; i++)
+        if (sbuf_append_str(b, "  ") != SBUF_OK)
+            return -1;
+    return 0;
+}
+
+static int pol_quoted(struct sbuf *b, const char *s)
+{
+    cJSON *str = cJSON_CreateString(s);
+    char *text = str ? cJSON_PrintUnformatted(str) : NULL;
+    int rc = -1;
+
+    if (text && sbuf_append_str(b, text) == SBUF_OK)
+        rc = 0;
+    cJSON_free(text);
+    cJSON_Delete(str);
+    return rc;
+}
+
+/* Python's json.dumps(indent=2) layout: reviewers diff the manifest with their own tools. */
+static int pol_print(const cJSON *n, int depth, struct sbuf *b)
+{
+    const cJSON *c;
+    int obj = cJSON_IsObject(n);
+
+    if (cJSON_IsString(n))
+        return pol_quoted(b, n->valuestring);
+    if (!obj && !cJSON_IsArray(n))
+        return -1;
+    if (!n->child)
+        return sbuf_append_str(b, obj ? "{}" : "[]") == SBUF_OK ? 0 : -1;
+    if (sbuf_append_str(b, obj ? "{" : "[") != SBUF_OK)
+        return -1;
+    for (c = n->child; c; c = c->next) {
+        if (pol_indent(b, depth + 1) != 0)
+            return -1;
+        if (obj && (pol_quoted(b, c->string) != 0 || sbuf_append_str(b, ": ") != SBUF_OK))
+            return -1;
+        if (pol_print(c, depth + 1, b) != 0)
+            return -1;
+        if (c->next && sbuf_append_str(b, ",") != SBUF_OK)
+            return -1;
+    }
+    if (pol_indent(b, depth) != 0)
+        return -1;
+    return sbuf_append_str(b, obj ? "}" : "]") == SBUF_OK ? 0 : -1;
+}
+
+static enum inj_rc pol_collect(struct pol *p, const struct config *cfg, struct inj_err *err)
+{
+    enum inj_rc rc;
+    size_t i;
+    size_t j;
+    char what[300];
+
+    for (i = 0; i < cfg->n; i++) {
+        const struct entry *e = &cfg->entries[i];
+
+        (void)snprintf(what, sizeof(what), "%s %s", e->kind == ENTRY_ENV ? "env" : "file",
+                       e->name);
+        if (e->ref.secret_id) {
+            rc = pol_add_ref(p, &e->ref, what, err);
+            if (rc != INJ_OK)
+                return rc;
+        }
+        for (j = 0; e->tmpl && j < tmpl_nsources(e->tmpl); j++) {
+            rc = pol_add_ref(p, tmpl_source(e->tmpl, j), what, err);
+            if (rc != INJ_OK)
+                return rc;
+        }
+    }
+    if (!p->secrets.n)
+        return inj_err_set(err, INJ_E_CONFIG, "%s names no secret: nothing to allow",
+                           cfg->path ? cfg->path : "the config");
+    pol_set_sort(&p->secrets);
+    pol_set_sort(&p->keys);
+    pol_set_sort(&p->via);
+    return INJ_OK;
+}
+
+enum inj_rc policy_build(const struct config *cfg, const struct policy_opts *opts, char **out,
+                         struct inj_err *err)
+{
+    enum inj_rc rc = INJ_E_NOMEM;
+    struct pol p;
+    struct sbuf b = SBUF_INIT(POLICY_MAX_BYTES);
+    cJSON *doc = NULL;
+
+    *out = NULL;
+    memset(&p, 0, sizeof(p));
+    p.opts = opts;
+    p.fetch = opts->fetch != SM_FETCH_UNSET ? opts->fetch : cfg->fetch;
+    if (opts->region && *opts->region && !ref_valid_region(opts->region)) {
+        rc = inj_err_set(err, INJ_E_USAGE, "region \"%s\" is not a region (e.g. eu-central-1)",
+                         opts->region);
+        goto out;
+    }
+    if (opts->account && !pol_account_valid(opts->account)) {
+        rc = inj_err_set(err, INJ_E_USAGE,
+                         "--account %s: expected a 12-digit account id, or \"*\"",
+                         opts->account);
+        goto out;
+    }
+    rc = pol_collect(&p, cfg, err);
+    if (rc != INJ_OK)
+        goto out;
+    rc = INJ_E_NOMEM;
+    doc = pol_document(&p);
+    if (!doc || pol_print(doc, 0, &b) != 0 || sbuf_append_str(&b, "\n") != SBUF_OK) {
+        inj_err_set(err, rc, "out of memory");
+        goto out;
+    }
+    *out = (char *)b.p;
+    b.p = NULL;
+    rc = INJ_OK;
+out:
+    cJSON_Delete(doc);
+    free(b.p);
+    pol_set_free(&p.secrets);
+    pol_set_free(&p.batchable);
+    pol_set_free(&p.keys);
+    pol_set_free(&p.via);
+    return rc;
+}

@@ -1,0 +1,392 @@
+/* refresh.c: re-checking secrets for --supervise: version checks, re-fetching what moved,
+ * rewriting files and env entries whose value changed. A cycle either applies completely or
+ * leaves the values in force; it never stops the command. */
+#include "refresh.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "tmpl.h"
+
+/* Signals wait while a cycle runs (supervise.h), so a cycle is kept short: one attempt per
+ * call (the supervisor retries with its own backoff) and a budget for all calls. */
+#define REFRESH_ATTEMPT_MS 5000L
+#define REFRESH_BUDGET_MS 10000LL
+/* Credentials are re-obtained this long before they expire. */
+#define REFRESH_CREDS_MARGIN_S 300
+
+const char *refresh_stage_version(const struct sm_meta *m, const char *stage)
+{
+    size_t slen = strlen(stage);
+    size_t i;
+
+    for (i = 0; i < m->n; i++) {
+        const char *p = m->v[i].stages;
+
+        while (*p) {
+            size_t len = strcspn(p, ",");
+            if (len == slen && !strncmp(p, stage, len))
+                return m->v[i].version_id;
+            p += len;
+            if (*p == ',')
+                p++;
+        }
+    }
+    return NULL;
+}
+
+int refresh_needs_fetch(const struct sm_meta *m, const char *stage, const char *have_vid)
+{
+    const char *vid = refresh_stage_version(m, stage);
+
+    return !vid || !have_vid || strcmp(vid, have_vid) != 0;
+}
+
+int refresh_value_differs(const struct resolved *a, const struct resolved *b)
+{
+    if (a->skipped != b->skipped)
+        return 1;
+    if (a->skipped)
+        return 0;
+    return a->value.len != b->value.len ||
+           (a->value.len && memcmp(a->value.p, b->value.p, a->value.len) != 0);
+}
+
+static const char *refresh_kind(const struct entry *e)
+{
+    return e->kind == ENTRY_ENV ? "env" : "file";
+}
+
+enum inj_rc refresh_init(struct refresh *r, struct inj_err *err)
+{
+    r->nf = r->set->nf;
+    r->no_describe = calloc(r->nf ? r->nf : 1, 1);
+    if (!r->no_describe)
+        return inj_err_set(err, INJ_E_NOMEM, "out of memory");
+    r->sm.creds = r->creds;
+    r->sm.max_attempts = 1;
+    r->sm.timeout_ms = REFRESH_ATTEMPT_MS;
+    r->sm.deadline_ms = 0;
+    return INJ_OK;
+}
+
+void refresh_free(struct refresh *r)
+{
+    free(r->no_describe);
+    r->no_describe = NULL;
+    r->nf = 0;
+}
+
+/* Before the first call of a cycle: fresh credentials when the current ones are about to
+ * expire or were just refused. */
+static enum inj_rc refresh_creds(struct refresh *r, struct inj_err *err)
+{
+    struct creds fresh;
+    enum inj_rc rc;
+    time_t now = time(NULL);
+
+    if (!r->creds_stale &&
+        !(r->creds->expiration && r->creds->expiration - now < REFRESH_CREDS_MARGIN_S))
+        return INJ_OK;
+    memset(&fresh, 0, sizeof(fresh));
+    rc = creds_resolve(&r->cctx, &fresh, err);
+    if (rc != INJ_OK) {
+        inj_err_prefix(err, "re-obtaining credentials");
+        return rc;
+    }
+    creds_free(r->creds);
+    *r->creds = fresh; /* ownership moves to *r->creds */
+    memset(&fresh, 0, sizeof(fresh));
+    r->creds_stale = 0;
+    log_info("credentials re-obtained from %s", r->creds->source);
+    return INJ_OK;
+}
+
+/* Whether fetch i moved: DescribeSecret first, GetSecretValue when needed (or when
+ * DescribeSecret is denied). On a new version *out holds it and *got is 1. */
+static enum inj_rc refresh_check(struct refresh *r, size_t i, struct sm_secret *out, int *got,
+                                 struct inj_err *err)
+{
+    const struct fetched *f = &r->set->f[i];
+    const struct ref *ref = f->ref;
+    const char *stage = ref->version_stage ? ref->version_stage : "AWSCURRENT";
+    const char *have = f->rc == INJ_OK ? f->secret.version_id : NULL;
+    enum inj_rc rc;
+
+    *got = 0;
+    if (ref->version_id)
+        return INJ_OK; /* a version is immutable */
+    if (!r->no_describe[i]) {
+        struct sm_meta m;
+        int need;
+
+        rc = sm_describe_secret(&r->sm, ref, &m, err);
+        if (rc == INJ_OK) {
+            need = refresh_needs_fetch(&m, stage, have);
+            sm_meta_free(&m);
+            if (!need)
+                return INJ_OK;
+        } else if (m.denied) {
+            r->no_describe[i] = 1;
+            log_info("%s: DescribeSecret is not allowed; checking for new versions with "
+                     "GetSecretValue from now on (secretsmanager:DescribeSecret is cheaper)",
+                     ref->secret_id);
+        } else if (rc == INJ_E_MISSING && !have) {
+            return INJ_OK; /* an optional secret that still does not exist */
+        } else {
+            return rc;
+        }
+    }
+    rc = sm_get_secret_value(&r->sm, ref, out, err);
+    if (rc == INJ_E_MISSING && !have)
+        return INJ_OK;
+    if (rc != INJ_OK)
+        return rc;
+    if (have && !strcmp(out->version_id, have) && out->value.len == f->secret.value.len &&
+        (!out->value.len || !memcmp(out->value.p, f->secret.value.p, out->value.len))) {
+        sm_secret_free(out);
+        return INJ_OK;
+    }
+    *got = 1;
+    log_info("%s: new version %s (%s)", out->arn, out->version_id, stage);
+    return INJ_OK;
+}
+
+/* The first fetch an entry depends on that failed, or NULL. */
+static const struct fetched *refresh_failed_fetch(const struct resolved *r)
+{
+    size_t k;
+
+    if (r->f && r->f->rc != INJ_OK)
+        return r->f;
+    for (k = 0; r->src && r->e->tmpl && k < tmpl_nsources(r->e->tmpl); k++)
+        if (r->src[k]->rc != INJ_OK)
+            return r->src[k];
+    return NULL;
+}
+
+/* Extracts entry j of the new set; an optional entry whose key vanished keeps its old value. */
+static enum inj_rc refresh_extract(const struct resolved *old, struct resolved *nr,
+                                   struct inj_err *err)
+{
+    const struct fetched *bad = refresh_failed_fetch(nr);
+    struct inj_err e1;
+    enum inj_rc rc;
+
+    memset(&e1, 0, sizeof(e1));
+    if (bad)
+        rc = inj_err_set(&e1, bad->rc, "%s", bad->err.msg);
+    else
+        rc = resolve_extract(nr, &e1);
+    if (rc == INJ_OK)
+        return INJ_OK;
+    sbuf_wipe_free(&nr->value);
+    if (rc != INJ_E_MISSING || !nr->e->optional)
+        return inj_err_set(err, rc, "%s %s: %s", refresh_kind(nr->e), nr->e->name, e1.msg);
+    if (old->skipped) {
+        nr->skipped = 1;
+        return INJ_OK;
+    }
+    log_warn("%s %s: %s; keeping the previous value", refresh_kind(nr->e), nr->e->name,
+             e1.msg);
+    if (sbuf_append(&nr->value, old->value.p ? old->value.p : (const unsigned char *)"",
+                    old->value.len) != SBUF_OK)
+        return inj_err_set(err, INJ_E_NOMEM, "out of memory");
+    return INJ_OK;
+}
+
+/* Files first (all staged, then renamed), then env: a failure before the renames changes
+ * nothing; after them, the next cycle sees the same new versions and applies them again. */
+static enum inj_rc refresh_apply(struct refresh *r, const struct resolve_set *nset,
+                                 const unsigned char *differs, struct inj_err *err)
+{
+    struct sink_files fs;
+    enum inj_rc rc = INJ_OK;
+    size_t j;
+
+    memset(&fs, 0, sizeof(fs));
+    fs.chown = r->chown;
+    fs.uid = r->uid;
+    fs.gid = r->gid;
+    for (j = 0; j < nset->nr; j++) {
+        const struct resolved *v = &nset->r[j];
+
+        if (!differs[j] || v->skipped)
+            continue;
+        if (v->e->kind == ENTRY_ENV && v->value.len && memchr(v->value.p, '\0', v->value.len)) {
+            rc = inj_err_set(err, INJ_E_DATA,
+                             "env %s: the new value contains a NUL byte, which an environment "
+                             "variable cannot hold",
+                             v->e->name);
+            goto out;
+        }
+        if (v->e->kind != ENTRY_FILE)
+            continue;
+        rc = sink_file_stage(&fs, v->e->name, v->e->mode, v->e->allow_disk,
+                             v->value.p ? v->value.p : (const unsigned char *)"", v->value.len,
+                             err);
+        if (rc != INJ_OK) {
+            inj_err_prefix(err, "file %s", v->e->name);
+            goto out;
+        }
+    }
+    rc = sink_files_commit(&fs, err);
+    if (rc != INJ_OK)
+        goto out;
+    for (j = 0; j < nset->nr; j++) {
+        const struct resolved *v = &nset->r[j];
+
+        if (!differs[j] || v->skipped || v->e->kind != ENTRY_ENV)
+            continue;
+        /* overwrite: the variable is ours since the start. */
+        rc = sink_env_set(r->env, v->e->name, v->value.p ? v->value.p : (const unsigned char *)"",
+                          v->value.len, 1, err);
+        if (rc != INJ_OK) {
+            inj_err_prefix(err, "env %s", v->e->name);
+            goto out;
+        }
+    }
+out:
+    if (rc != INJ_OK)
+        sink_files_discard(&fs);
+    sink_files_free(&fs);
+    return rc;
+}
+
+enum inj_rc refresh_run(struct refresh *r, int *changed, struct inj_err *err)
+{
+    struct resolve_set *set = r->set;
+    struct resolve_set nset;
+    struct sm_secret *fresh = NULL;
+    unsigned char *moved = NULL;
+    unsigned char *differs = NULL;
+    enum inj_rc rc;
+    size_t nfresh = 0;
+    size_t ndiff = 0;
+    size_t i;
+
+    *changed = 0;
+    memset(&nset, 0, sizeof(nset));
+    r->cycles++;
+    if (set->nf != r->nf)
+        return inj_err_set(err, INJ_E_SOFTWARE, "refresh: the fetch plan changed");
+    rc = refresh_creds(r, err);
+    if (rc != INJ_OK)
+        return rc;
+    r->sm.deadline_ms = sm_now_ms() + REFRESH_BUDGET_MS;
+    fresh = calloc(set->nf ? set->nf : 1, sizeof(*fresh));
+    if (!fresh)
+        return inj_err_set(err, INJ_E_NOMEM, "out of memory");
+    for (i = 0; i < set->nf; i++) {
+        int got = 0;
+
+        rc = refresh_check(r, i, &fresh[i], &got, err);
+        if (rc != INJ_OK)
+            goto out;
+        nfresh += (size_t)got;
+    }
+    log_debug("refresh %lu: %zu fetch(es) checked, %zu new version(s)", r->cycles, set->nf,
+              nfresh);
+    if (!nfresh)
+        goto out;
+
+    /* A new plan (same config, so the same order) takes the new versions and, moved over
+     * for now, the unchanged ones; every entry is extracted again from it. */
+    rc = resolve_plan(r->cfg, &nset, err);
+    if (rc != INJ_OK)
+        goto out;
+    moved = calloc(set->nf ? set->nf : 1, 1);
+    differs = calloc(set->nr ? set->nr : 1, 1);
+    if (!moved || !differs) {
+        rc = inj_err_set(err, INJ_E_NOMEM, "out of memory");
+        goto out;
+    }
+    if (nset.nf != set->nf || nset.nr != set->nr) {
+        rc = inj_err_set(err, INJ_E_SOFTWARE, "refresh: the fetch plan changed");
+        goto out;
+    }
+    for (i = 0; i < nset.nf; i++) {
+        struct fetched *nf = &nset.f[i];
+        struct fetched *of = &set->f[i];
+
+        if (!ref_same_fetch(nf->ref, of->ref)) {
+            rc = inj_err_set(err, INJ_E_SOFTWARE, "refresh: the fetch plan changed");
+            goto out;
+        }
+        if (fresh[i].version_id) {
+            nf->secret = fresh[i];
+            memset(&fresh[i], 0, sizeof(fresh[i]));
+            nf->rc = INJ_OK;
+        } else {
+            nf->secret = of->secret;
+            memset(&of->secret, 0, sizeof(of->secret));
+            nf->rc = of->rc;
+            nf->err = of->err;
+            moved[i] = 1;
+        }
+    }
+    for (i = 0; i < nset.nr; i++) {
+        rc = refresh_extract(&set->r[i], &nset.r[i], err);
+        if (rc != INJ_OK)
+            goto out;
+        differs[i] = (unsigned char)refresh_value_differs(&set->r[i], &nset.r[i]);
+        ndiff += differs[i];
+    }
+    rc = refresh_apply(r, &nset, differs, err);
+    if (rc != INJ_OK)
+        goto out;
+    for (i = 0; i < nset.nr; i++)
+        if (differs[i])
+            log_info("%s %s updated (%zu bytes)", refresh_kind(nset.r[i].e), nset.r[i].e->name,
+                     nset.r[i].value.len);
+    if (!ndiff)
+        log_info("new secret version(s), but no value used here changed: nothing to do");
+    /* The new set is the one in force; the old one keeps only what was replaced. */
+    memset(moved, 0, set->nf ? set->nf : 1);
+    resolve_free(set);
+    *set = nset;
+    memset(&nset, 0, sizeof(nset));
+    *changed = ndiff > 0;
+out:
+    /* On failure the unchanged secrets go back where they came from. */
+    for (i = 0; moved && i < set->nf && i < nset.nf; i++)
+        if (moved[i]) {
+            set->f[i].secret = nset.f[i].secret;
+            memset(&nset.f[i].secret, 0, sizeof(nset.f[i].secret));
+        }
+    resolve_free(&nset);
+    for (i = 0; fresh && i < r->nf; i++)
+        sm_secret_free(&fresh[i]);
+    free(fresh);
+    free(moved);
+    free(differs);
+    return rc;
+}
+
+enum supervise_refresh_rc refresh_hook(void *ctx)
+{
+    struct refresh *r = ctx;
+    struct inj_err e;
+    enum inj_rc rc;
+    int changed = 0;
+
+    memset(&e, 0, sizeof(e));
+    rc = refresh_run(r, &changed, &e);
+    if (rc != INJ_OK) {
+        if (rc == INJ_E_NOPERM)
+            r->creds_stale = 1;
+        log_warn("refresh: %s", e.msg);
+        return SUPERVISE_FAILED;
+    }
+    return changed ? SUPERVISE_CHANGED : SUPERVISE_SAME;
+}
+
+char **refresh_hook_envp(void *ctx)
+{
+    struct refresh *r = ctx;
+
+    return sink_env_envp(r->env);
+}

@@ -1,0 +1,813 @@
+/* supervise.c: the parent process of --supervise. The signal loop is tini's (src/tini.c):
+ * block everything but the synchronous signals, collect with sigtimedwait, forward, reap with
+ * waitpid(-1, WNOHANG). Around it: the refresh timer and the on-change actions. No work is
+ * done in a signal handler; there are none. */
+#include "supervise.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <openssl/rand.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "proc.h"
+
+#define SUP_MAX_DURATION_MS (30LL * 24 * 3600 * 1000)
+#define SUP_IDLE_WAIT_MS 60000LL  /* nothing scheduled: wake up anyway now and then */
+#define SUP_DRAIN_POLL_MS 50LL    /* how often to look whether a stopped group is gone */
+#define SUP_ID_FILE_MAX (8u * 1024u * 1024u)
+#define SUP_ID_MAX 4294967294LL   /* (uid_t)-1 means "unchanged" to setresuid */
+
+/* ---- pure helpers (unit-tested) ---- */
+
+int supervise_duration_parse(const char *s, long long *ms)
+{
+    static const struct {
+        const char *unit;
+        long long ms;
+    } units[] = {
+        {"ms", 1LL}, {"s", 1000LL}, {"m", 60000LL}, {"h", 3600000LL}, {"d", 86400000LL},
+    };
+    long long total = 0;
+    const char *p = s;
+
+    if (!s || !*s)
+        return -1;
+    while (*p) {
+        const char *digits = p;
+        long long v = 0;
+        size_t ulen = 0;
+        size_t i;
+
+        while (*p >= '0' && *p <= '9') {
+            long long d = *p - '0';
+            if (v > (SUP_MAX_DURATION_MS - d) / 10)
+                return -1;
+            v = v * 10 + d;
+            p++;
+        }
+        if (p == digits)
+            return -1;
+        while (p[ulen] >= 'a' && p[ulen] <= 'z')
+            ulen++;
+        for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+            if (strlen(units[i].unit) == ulen && !strncmp(p, units[i].unit, ulen))
+                break;
+        if (i == sizeof(units) / sizeof(units[0]))
+            return -1;
+        if (v > (SUP_MAX_DURATION_MS - total) / units[i].ms)
+            return -1;
+        total += v * units[i].ms;
+        p += ulen;
+    }
+    *ms = total;
+    return 0;
+}
+
+int supervise_signal_parse(const char *s)
+{
+    static const struct {
+        const char *name;
+        int sig;
+    } sigs[] = {
+        {"HUP", SIGHUP},   {"INT", SIGINT},     {"QUIT", SIGQUIT}, {"USR1", SIGUSR1},
+        {"USR2", SIGUSR2}, {"TERM", SIGTERM},   {"WINCH", SIGWINCH}, {"ALRM", SIGALRM},
+        {"CONT", SIGCONT}, {"URG", SIGURG},
+    };
+    size_t i;
+
+    if (!s)
+        return -1;
+    if (!strncmp(s, "SIG", 3))
+        s += 3;
+    for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+        if (!strcmp(s, sigs[i].name))
+            return sigs[i].sig;
+    return -1;
+}
+
+long long supervise_jitter(long long interval_ms, uint32_t rnd)
+{
+    long long spread;
+
+    if (interval_ms <= 0)
+        return 0;
+    spread = interval_ms / 10;
+    return interval_ms - spread + (long long)((uint64_t)rnd % (uint64_t)(2 * spread + 1));
+}
+
+long long supervise_backoff(long long interval_ms, unsigned int failures, uint32_t rnd)
+{
+    long long base = 1000;
+    unsigned int i;
+
+    for (i = 1; i < failures && base < interval_ms; i++)
+        base *= 2;
+    if (base > interval_ms)
+        base = interval_ms;
+    return supervise_jitter(base, rnd);
+}
+
+/* A decimal id of exactly len bytes, or -1. */
+static long long sup_id_num(const char *s, size_t len)
+{
+    long long v = 0;
+    size_t i;
+
+    if (len == 0 || len > 10)
+        return -1;
+    for (i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v > SUP_ID_MAX ? -1 : v;
+}
+
+/* Looks up an /etc/passwd-style line (name:pw:uid:gid:...) or, with is_passwd 0, an
+ * /etc/group-style one (name:pw:gid:...), by name or (name NULL) by id. Comments, NIS
+ * "+"/"-" lines and malformed lines are skipped. Returns 1 when found. */
+static int sup_id_find(const char *buf, size_t len, int is_passwd, const char *name, long long id,
+                       long long *out_id, long long *out_gid)
+{
+    const char *p = buf;
+    const char *end = buf ? buf + len : NULL;
+
+    while (p && p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *le = nl ? nl : end;
+        const char *f[4];
+        size_t fl[4];
+        size_t nf = 0;
+        const char *q = p;
+        long long a;
+        long long b;
+
+        while (nf < 4) {
+            const char *c = memchr(q, ':', (size_t)(le - q));
+            f[nf] = q;
+            fl[nf] = (size_t)((c ? c : le) - q);
+            nf++;
+            if (!c)
+                break;
+            q = c + 1;
+        }
+        p = nl ? nl + 1 : end;
+        if (nf < (is_passwd ? 4u : 3u) || fl[0] == 0 || f[0][0] == '#' || f[0][0] == '+' ||
+            f[0][0] == '-')
+            continue;
+        a = sup_id_num(f[2], fl[2]);
+        b = is_passwd ? sup_id_num(f[3], fl[3]) : a;
+        if (a < 0 || b < 0)
+            continue;
+        if (name ? (strlen(name) == fl[0] && !memcmp(name, f[0], fl[0])) : a == id) {
+            *out_id = a;
+            *out_gid = b;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+enum inj_rc supervise_user_parse(const char *spec, const char *passwd, size_t passwd_len,
+                                 const char *group, size_t group_len, struct supervise_user *out,
+                                 struct inj_err *err)
+{
+    char user[256];
+    const char *colon = strchr(spec, ':');
+    const char *grp = colon ? colon + 1 : NULL;
+    size_t ulen = colon ? (size_t)(colon - spec) : strlen(spec);
+    long long uid = -1;
+    long long gid = -1;
+    long long ignored;
+
+    memset(out, 0, sizeof(*out));
+    if (ulen == 0 || ulen >= sizeof(user) || (grp && (!*grp || strlen(grp) >= sizeof(user))))
+        return inj_err_set(err, INJ_E_USAGE,
+                           "--user %s: expected USER[:GROUP], names or numeric ids", spec);
+    memcpy(user, spec, ulen);
+    user[ulen] = '\0';
+    if (user[0] >= '0' && user[0] <= '9') {
+        uid = sup_id_num(user, ulen);
+        if (uid < 0)
+            return inj_err_set(err, INJ_E_USAGE, "--user %s: \"%s\" is not a valid uid", spec,
+                               user);
+        if (!sup_id_find(passwd, passwd_len, 1, NULL, uid, &ignored, &gid))
+            gid = -1;
+    } else if (!sup_id_find(passwd, passwd_len, 1, user, 0, &uid, &gid)) {
+        return inj_err_set(err, INJ_E_USAGE,
+                           "--user %s: no user \"%s\" in /etc/passwd (names are looked up there "
+                           "only, not through NSS); use a numeric uid:gid",
+                           spec, user);
+    }
+    if (grp && grp[0] >= '0' && grp[0] <= '9') {
+        gid = sup_id_num(grp, strlen(grp));
+        if (gid < 0)
+            return inj_err_set(err, INJ_E_USAGE, "--user %s: \"%s\" is not a valid gid", spec,
+                               grp);
+    } else if (grp && !sup_id_find(group, group_len, 0, grp, 0, &gid, &ignored)) {
+        return inj_err_set(err, INJ_E_USAGE, "--user %s: no group \"%s\" in /etc/group", spec,
+                           grp);
+    }
+    if (gid < 0)
+        return inj_err_set(err, INJ_E_USAGE,
+                           "--user %s: uid %lld has no /etc/passwd entry to take a group from; "
+                           "give one (uid:gid)",
+                           spec, uid);
+    out->set = 1;
+    out->uid = (uid_t)uid;
+    out->gid = (gid_t)gid;
+    return INJ_OK;
+}
+
+/* Reads a small system file; a missing one reads as empty (scratch images have none). */
+static enum inj_rc sup_read_id_file(const char *path, char **out, size_t *len, struct inj_err *err)
+{
+    struct stat st;
+    size_t got = 0;
+    int fd;
+
+    *out = NULL;
+    *len = 0;
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? INJ_OK
+                               : inj_err_set(err, INJ_E_NOINPUT, "%s: %s", path, strerror(errno));
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < 0 ||
+        (unsigned long long)st.st_size > SUP_ID_FILE_MAX) {
+        (void)close(fd);
+        return inj_err_set(err, INJ_E_NOINPUT, "%s: not a regular file of at most %u bytes", path,
+                           SUP_ID_FILE_MAX);
+    }
+    *out = malloc((size_t)st.st_size + 1);
+    if (!*out) {
+        (void)close(fd);
+        return inj_err_set(err, INJ_E_NOMEM, "out of memory");
+    }
+    while (got < (size_t)st.st_size) {
+        ssize_t n = read(fd, *out + got, (size_t)st.st_size - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    (void)close(fd);
+    (*out)[got] = '\0';
+    *len = got;
+    return INJ_OK;
+}
+
+enum inj_rc supervise_user_resolve(const char *spec, struct supervise_user *out,
+                                   struct inj_err *err)
+{
+    enum inj_rc rc;
+    char *pw = NULL;
+    char *gr = NULL;
+    size_t pwlen = 0;
+    size_t grlen = 0;
+
+    rc = sup_read_id_file("/etc/passwd", &pw, &pwlen, err);
+    if (rc == INJ_OK)
+        rc = sup_read_id_file("/etc/group", &gr, &grlen, err);
+    if (rc == INJ_OK)
+        rc = supervise_user_parse(spec, pw, pwlen, gr, grlen, out, err);
+    free(pw);
+    free(gr);
+    if (rc != INJ_OK)
+        return rc;
+    if (geteuid() != 0 && (out->uid != geteuid() || out->gid != getegid()))
+        return inj_err_set(err, INJ_E_USAGE,
+                           "--user %s: switching to uid %lu gid %lu needs root (injector runs as "
+                           "uid %lu)",
+                           spec, (unsigned long)out->uid, (unsigned long)out->gid,
+                           (unsigned long)geteuid());
+    return INJ_OK;
+}
+
+enum inj_rc supervise_drop_privileges(const struct supervise_user *u, struct inj_err *err)
+{
+    uid_t ru;
+    uid_t eu;
+    uid_t su;
+    gid_t rg;
+    gid_t eg;
+    gid_t sg;
+
+    if (!u->set)
+        return INJ_OK;
+    if (geteuid() != 0 && u->uid == geteuid() && u->gid == getegid())
+        return INJ_OK; /* already that user: nothing to drop */
+    /* Groups first: once the uid is gone, so is the right to change them. */
+    if (setgroups(0, NULL) != 0)
+        return inj_err_set(err, INJ_E_NOPERM, "--user: setgroups: %s", strerror(errno));
+    if (setgid(u->gid) != 0)
+        return inj_err_set(err, INJ_E_NOPERM, "--user: setgid(%lu): %s", (unsigned long)u->gid,
+                           strerror(errno));
+    if (setuid(u->uid) != 0)
+        return inj_err_set(err, INJ_E_NOPERM, "--user: setuid(%lu): %s", (unsigned long)u->uid,
+                           strerror(errno));
+    if (getresuid(&ru, &eu, &su) != 0 || getresgid(&rg, &eg, &sg) != 0 || ru != u->uid ||
+        eu != u->uid || su != u->uid || rg != u->gid || eg != u->gid || sg != u->gid ||
+        getgroups(0, NULL) != 0)
+        return inj_err_set(err, INJ_E_NOPERM, "--user: privileges were not fully dropped");
+    if (u->uid != 0 && (setuid(0) == 0 || seteuid(0) == 0))
+        return inj_err_set(err, INJ_E_NOPERM, "--user: root could be regained after the drop");
+    return INJ_OK;
+}
+
+/* ---- the supervisor ---- */
+
+struct sup {
+    const struct supervise_opts *o;
+    const struct supervise_hooks *h;
+    sigset_t waitset;         /* blocked, collected by sigtimedwait */
+    sigset_t child_mask;      /* the mask we started with: the child's */
+    struct sigaction ttin;    /* dispositions we replaced, for the child */
+    struct sigaction ttou;
+    int fg;                   /* injector's group owned the tty: hand it to the child */
+    pid_t child;              /* the command, 0: none running */
+    int exited;               /* the command was reaped; status holds its exit code */
+    int status;
+    pid_t stopped;            /* the command being stopped for a restart */
+    int stopping;
+    long long kill_at;        /* SIGKILL the stopped command (or its group) then; 0: none */
+    pid_t draining;           /* with pgroup: the old group, still alive after its leader */
+    int terminating;          /* TERM/INT/QUIT came from outside: no more restarts */
+    pid_t hook;               /* on_change_exec, 0: none running */
+    long long hook_kill_at;
+    int hook_again;           /* another change came while the hook ran */
+    int pending_signal;
+    int pending_restart;
+    long long restart_at;
+    long long refresh_at;     /* 0: no refresh */
+    unsigned int failures;
+};
+
+static long long sup_now_ms(void)
+{
+    struct timespec ts;
+
+    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000LL + ts.tv_nsec / 1000000L;
+}
+
+static uint32_t sup_rand(void)
+{
+    uint32_t r = 0;
+
+    if (RAND_bytes((unsigned char *)&r, (int)sizeof(r)) != 1)
+        r = (uint32_t)sup_now_ms() ^ (uint32_t)getpid();
+    return r;
+}
+
+static const char *sup_cmd(const struct sup *s)
+{
+    return s->o->argv[0];
+}
+
+/* The exit code a shell would report: the status, or 128 + the signal. */
+static int sup_exit_code(int st)
+{
+    if (WIFEXITED(st))
+        return WEXITSTATUS(st);
+    if (WIFSIGNALED(st))
+        return 128 + WTERMSIG(st);
+    return 1;
+}
+
+/* tini's configure_signals: everything blocked except the synchronous signals (they are
+ * ours: a SIGSEGV here is a bug in injector), and SIGTTIN/SIGTTOU ignored, because the child
+ * gets the tty and a write to it from us must not stop us. */
+static enum inj_rc sup_block_signals(struct sup *s, struct inj_err *err)
+{
+    static const int ours[] = {SIGFPE, SIGILL,  SIGSEGV, SIGBUS, SIGABRT,
+                               SIGTRAP, SIGSYS, SIGTTIN, SIGTTOU};
+    struct sigaction ign;
+    size_t i;
+
+    if (sigfillset(&s->waitset) != 0)
+        return inj_err_set(err, INJ_E_SOFTWARE, "sigfillset: %s", strerror(errno));
+    for (i = 0; i < sizeof(ours) / sizeof(ours[0]); i++)
+        if (sigdelset(&s->waitset, ours[i]) != 0)
+            return inj_err_set(err, INJ_E_SOFTWARE, "sigdelset: %s", strerror(errno));
+    if (sigprocmask(SIG_SETMASK, &s->waitset, &s->child_mask) != 0)
+        return inj_err_set(err, INJ_E_SOFTWARE, "sigprocmask: %s", strerror(errno));
+    memset(&ign, 0, sizeof(ign));
+    ign.sa_handler = SIG_IGN;
+    (void)sigemptyset(&ign.sa_mask);
+    if (sigaction(SIGTTIN, &ign, &s->ttin) != 0 || sigaction(SIGTTOU, &ign, &s->ttou) != 0)
+        return inj_err_set(err, INJ_E_SOFTWARE, "sigaction: %s", strerror(errno));
+    return INJ_OK;
+}
+
+static void sup_write_all(int fd, const void *buf, size_t len)
+{
+    const unsigned char *p = buf;
+
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return;
+        p += n;
+        len -= (size_t)n;
+    }
+}
+
+/* The child between fork and exec: own process group (and the tty, as tini), the signal
+ * state and core limit we started with, the target user, then proc_exec. A failure is
+ * written to fd (close-on-exec: a successful exec closes it empty). */
+__attribute__((noreturn)) static void sup_child(const struct sup *s, char *const argv[],
+                                                char *const envp[], int hook, int fd)
+{
+    struct inj_err e;
+    enum inj_rc rc;
+
+    memset(&e, 0, sizeof(e));
+    if (setpgid(0, 0) != 0) {
+        rc = inj_err_set(&e, INJ_E_SOFTWARE, "setpgid: %s", strerror(errno));
+        goto fail;
+    }
+    /* Unlike tini, only when injector had the foreground: a background job must not take
+     * the terminal (tini's TODO). SIGTTOU is still ignored, so this cannot stop the child. */
+    if (!hook && s->fg)
+        (void)tcsetpgrp(STDIN_FILENO, getpgrp());
+    if (sigaction(SIGTTIN, &s->ttin, NULL) != 0 || sigaction(SIGTTOU, &s->ttou, NULL) != 0 ||
+        sigprocmask(SIG_SETMASK, &s->child_mask, NULL) != 0) {
+        rc = inj_err_set(&e, INJ_E_SOFTWARE, "restoring the signal state: %s", strerror(errno));
+        goto fail;
+    }
+    if (s->o->core)
+        (void)setrlimit(RLIMIT_CORE, s->o->core);
+    rc = supervise_drop_privileges(&s->o->user, &e);
+    if (rc == INJ_OK)
+        rc = proc_exec(argv, envp, &e);
+fail:
+    sup_write_all(fd, &e, sizeof(e));
+    _exit(inj_rc_exit(rc));
+}
+
+/* Forks and execs argv. *pid is set whenever a process was created (it must be reaped);
+ * the return code says whether exec succeeded (err from the child otherwise). */
+static enum inj_rc sup_spawn(const struct sup *s, char *const argv[], int hook, pid_t *pid,
+                             struct inj_err *err)
+{
+    char **envp = s->h && s->h->envp ? s->h->envp(s->h->ctx) : NULL;
+    struct inj_err cerr;
+    unsigned char *p = (unsigned char *)&cerr;
+    size_t got = 0;
+    int fds[2];
+
+    *pid = 0;
+    if (pipe2(fds, O_CLOEXEC) != 0)
+        return inj_err_set(err, INJ_E_SOFTWARE, "pipe: %s", strerror(errno));
+    *pid = fork();
+    if (*pid < 0) {
+        *pid = 0;
+        (void)close(fds[0]);
+        (void)close(fds[1]);
+        return inj_err_set(err, INJ_E_SOFTWARE, "fork: %s", strerror(errno));
+    }
+    if (*pid == 0) {
+        (void)close(fds[0]);
+        sup_child(s, argv, envp, hook, fds[1]);
+    }
+    (void)close(fds[1]);
+    /* Blocks until exec (the pipe closes) or failure; signals wait, blocked, meanwhile. */
+    while (got < sizeof(cerr)) {
+        ssize_t n = read(fds[0], p + got, sizeof(cerr) - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    (void)close(fds[0]);
+    if (got == 0)
+        return INJ_OK;
+    if (got != sizeof(cerr))
+        return inj_err_set(err, INJ_E_NOEXEC, "%s: could not be started", argv[0]);
+    cerr.msg[sizeof(cerr.msg) - 1] = '\0';
+    return inj_err_set(err, cerr.code, "%s", cerr.msg);
+}
+
+static pid_t sup_target(const struct sup *s, pid_t pid)
+{
+    return s->o->pgroup ? -pid : pid;
+}
+
+static void sup_on_signal(struct sup *s, const siginfo_t *info)
+{
+    int sig = info->si_signo;
+
+    if (sig == SIGCHLD)
+        return; /* tini: not forwarded; the reap below collects */
+    /* Raised by injector itself, e.g. SIGPIPE from a connection the peer closed: it is
+     * blocked here, so it would wait for us and be passed on to kill the app. */
+    if (info->si_pid == getpid() && (info->si_code == SI_USER || info->si_code == SI_TKILL)) {
+        log_debug("not forwarding signal %d raised inside injector", sig);
+        return;
+    }
+    if (sig == SIGTERM || sig == SIGINT || sig == SIGQUIT) {
+        s->terminating = 1;
+        s->pending_restart = 0;
+    }
+    if (s->child) {
+        log_debug("forwarding signal %d (%s) to %s %ld", sig, strsignal(sig),
+                  s->o->pgroup ? "process group" : "pid", (long)s->child);
+        if (kill(sup_target(s, s->child), sig) != 0 && errno != ESRCH)
+            log_warn("forwarding signal %d to pid %ld: %s", sig, (long)s->child, strerror(errno));
+    } else if (s->draining) {
+        (void)kill(-s->draining, sig);
+    }
+}
+
+/* tini's reap_zombies: everything that has exited, until 0 or ECHILD. */
+static void sup_reap(struct sup *s)
+{
+    for (;;) {
+        int st = 0;
+        pid_t p = waitpid(-1, &st, WNOHANG);
+
+        if (p == 0)
+            return;
+        if (p < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno != ECHILD)
+                log_warn("waitpid: %s", strerror(errno));
+            return;
+        }
+        if (p == s->child) {
+            s->status = sup_exit_code(st);
+            s->child = 0;
+            s->exited = 1;
+            if (WIFSIGNALED(st))
+                log_info("%s (pid %ld) was killed by signal %d (%s); exit code %d", sup_cmd(s),
+                         (long)p, WTERMSIG(st), strsignal(WTERMSIG(st)), s->status);
+            else
+                log_info("%s (pid %ld) exited with %d", sup_cmd(s), (long)p, s->status);
+        } else if (p == s->hook) {
+            s->hook = 0;
+            s->hook_kill_at = 0;
+            if (sup_exit_code(st) != 0)
+                log_warn("on_change_exec %s exited with %d", s->o->on_change_exec[0],
+                         sup_exit_code(st));
+            else
+                log_info("on_change_exec %s done", s->o->on_change_exec[0]);
+        } else {
+            log_debug("reaped orphan pid %ld", (long)p);
+        }
+    }
+}
+
+static void sup_start_hook(struct sup *s)
+{
+    struct inj_err e;
+    pid_t pid = 0;
+    enum inj_rc rc;
+
+    memset(&e, 0, sizeof(e));
+    rc = sup_spawn(s, s->o->on_change_exec, 1, &pid, &e);
+    if (pid > 0) {
+        s->hook = pid;
+        s->hook_kill_at = sup_now_ms() + s->o->restart_timeout_ms;
+    }
+    if (rc != INJ_OK)
+        log_error("on_change_exec: %s", e.msg);
+}
+
+/* The replacement after a restart's stop. A failure to exec is the child's exit code
+ * (126/127), which the loop then passes on, as in plain mode. */
+static void sup_restart_spawn(struct sup *s)
+{
+    struct inj_err e;
+    pid_t pid = 0;
+    enum inj_rc rc;
+
+    memset(&e, 0, sizeof(e));
+    s->stopping = 0;
+    s->stopped = 0;
+    s->draining = 0;
+    s->kill_at = 0;
+    /* The environment is read now, so changes seen while stopping are in already. */
+    s->pending_restart = 0;
+    s->pending_signal = 0;
+    rc = sup_spawn(s, s->o->argv, 0, &pid, &e);
+    s->child = pid;
+    if (rc != INJ_OK) {
+        log_error("restart: %s", e.msg);
+        if (!pid) {
+            s->status = inj_rc_exit(rc);
+            s->exited = 1;
+        }
+        return;
+    }
+    log_info("restarted %s (pid %ld) with the new values", sup_cmd(s), (long)pid);
+}
+
+static void sup_refresh(struct sup *s)
+{
+    enum supervise_refresh_rc rc = s->h->refresh(s->h->ctx);
+    long long now = sup_now_ms();
+
+    if (rc == SUPERVISE_FAILED) {
+        long long delay;
+
+        s->failures++;
+        delay = supervise_backoff(s->o->refresh_ms, s->failures, sup_rand());
+        log_warn("refresh failed (%u in a row); keeping the current values, next try in "
+                 "%lld ms",
+                 s->failures, delay);
+        s->refresh_at = now + delay;
+        return;
+    }
+    if (s->failures)
+        log_info("refresh works again after %u failure(s)", s->failures);
+    s->failures = 0;
+    s->refresh_at = now + supervise_jitter(s->o->refresh_ms, sup_rand());
+    if (rc != SUPERVISE_CHANGED)
+        return;
+    if (s->o->on_change_exec) {
+        if (s->hook)
+            s->hook_again = 1;
+        else
+            sup_start_hook(s);
+    }
+    switch (s->o->on_change) {
+    case SUPERVISE_ON_CHANGE_SIGNAL:
+        s->pending_signal = 1;
+        break;
+    case SUPERVISE_ON_CHANGE_RESTART:
+        if (s->pending_restart)
+            break;
+        s->pending_restart = 1;
+        s->restart_at = now + s->o->restart_delay_ms;
+        /* One more look when the window closes, so a second secret rotated right after the
+         * first is in the same restart. */
+        if (s->o->restart_delay_ms > 0 && s->restart_at < s->refresh_at)
+            s->refresh_at = s->restart_at;
+        break;
+    case SUPERVISE_ON_CHANGE_NONE:
+    default:
+        break;
+    }
+}
+
+/* Deadlines: SIGKILLs, the refresh, the on-change action. */
+static void sup_timers(struct sup *s)
+{
+    long long now = sup_now_ms();
+
+    if (s->kill_at && now >= s->kill_at) {
+        pid_t target = s->draining ? -s->draining : sup_target(s, s->stopped);
+        log_warn("%s (pid %ld) did not stop within restart_timeout (%lld ms); sending SIGKILL",
+                 sup_cmd(s), (long)s->stopped, s->o->restart_timeout_ms);
+        (void)kill(target, SIGKILL);
+        s->kill_at = 0;
+    }
+    if (s->hook && s->hook_kill_at && now >= s->hook_kill_at) {
+        log_warn("on_change_exec %s still running after %lld ms; sending SIGKILL",
+                 s->o->on_change_exec[0], s->o->restart_timeout_ms);
+        (void)kill(-s->hook, SIGKILL);
+        s->hook_kill_at = 0;
+    }
+    if (s->terminating)
+        return;
+    if (s->refresh_at && now >= s->refresh_at) {
+        sup_refresh(s);
+        now = sup_now_ms();
+    }
+    if (!s->hook && s->hook_again) {
+        s->hook_again = 0;
+        sup_start_hook(s);
+    }
+    /* The action waits for the hook: it may prepare what the app reloads. */
+    if (s->hook || !s->child || s->stopping)
+        return;
+    if (s->pending_signal) {
+        s->pending_signal = 0;
+        log_info("sending signal %d (%s) to %s (pid %ld): a secret changed",
+                 s->o->on_change_signal, strsignal(s->o->on_change_signal), sup_cmd(s),
+                 (long)s->child);
+        if (kill(sup_target(s, s->child), s->o->on_change_signal) != 0 && errno != ESRCH)
+            log_warn("signal to pid %ld: %s", (long)s->child, strerror(errno));
+    }
+    if (s->pending_restart && now >= s->restart_at) {
+        s->pending_restart = 0;
+        s->stopping = 1;
+        s->stopped = s->child;
+        s->kill_at = now + s->o->restart_timeout_ms;
+        log_info("restarting %s (pid %ld): a secret changed; sending SIGTERM", sup_cmd(s),
+                 (long)s->child);
+        if (kill(sup_target(s, s->child), SIGTERM) != 0 && errno != ESRCH)
+            log_warn("SIGTERM to pid %ld: %s", (long)s->child, strerror(errno));
+    }
+}
+
+static long long sup_next_wake(const struct sup *s, long long now)
+{
+    long long t = now + SUP_IDLE_WAIT_MS;
+
+    if (s->kill_at && s->kill_at < t)
+        t = s->kill_at;
+    if (s->hook && s->hook_kill_at && s->hook_kill_at < t)
+        t = s->hook_kill_at;
+    if (!s->terminating && s->refresh_at && s->refresh_at < t)
+        t = s->refresh_at;
+    if (!s->terminating && s->pending_restart && !s->hook && s->restart_at < t)
+        t = s->restart_at;
+    if (s->draining && now + SUP_DRAIN_POLL_MS < t)
+        t = now + SUP_DRAIN_POLL_MS;
+    return t < now ? now : t;
+}
+
+/* 1 while any process of group pgid is alive (zombies count until reaped). */
+static int sup_group_alive(pid_t pgid)
+{
+    return kill(-pgid, 0) == 0 || errno == EPERM;
+}
+
+/* Runs until the command has exited for good; returns its exit code. */
+static int sup_loop(struct sup *s)
+{
+    for (;;) {
+        long long now = sup_now_ms();
+        long long wait = sup_next_wake(s, now) - now;
+        struct timespec ts;
+        siginfo_t info;
+
+        ts.tv_sec = (time_t)(wait / 1000);
+        ts.tv_nsec = (long)(wait % 1000) * 1000000L;
+        memset(&info, 0, sizeof(info));
+        if (sigtimedwait(&s->waitset, &info, &ts) > 0)
+            sup_on_signal(s, &info);
+        else if (errno != EAGAIN && errno != EINTR)
+            log_warn("sigtimedwait: %s", strerror(errno));
+        sup_reap(s);
+        if (s->exited) {
+            s->exited = 0;
+            if (!s->stopping || s->terminating)
+                return s->status;
+            /* A restart: with --pgroup, the old group must be gone too. */
+            if (s->o->pgroup && sup_group_alive(s->stopped))
+                s->draining = s->stopped;
+            else
+                sup_restart_spawn(s);
+        }
+        if (s->draining) {
+            if (s->terminating)
+                return s->status;
+            if (!sup_group_alive(s->draining))
+                sup_restart_spawn(s);
+        }
+        if (s->exited && !s->child)
+            return s->status; /* the replacement could not even be forked */
+        sup_timers(s);
+    }
+}
+
+enum inj_rc supervise_run(const struct supervise_opts *o, const struct supervise_hooks *h,
+                          int *exit_code, struct inj_err *err)
+{
+    struct sup s;
+    enum inj_rc rc;
+    pid_t pid = 0;
+
+    memset(&s, 0, sizeof(s));
+    s.o = o;
+    s.h = h;
+    *exit_code = 0;
+    /* Orphans of the app are reparented to us, so we can reap them (PID 1 gets them anyway). */
+    if (getpid() != 1 && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0)
+        log_warn("cannot become a child subreaper (%s): orphaned processes will not be reaped",
+                 strerror(errno));
+    rc = sup_block_signals(&s, err);
+    if (rc != INJ_OK)
+        return rc;
+    s.fg = isatty(STDIN_FILENO) && tcgetpgrp(STDIN_FILENO) == getpgrp();
+    rc = sup_spawn(&s, o->argv, 0, &pid, err);
+    if (rc != INJ_OK) {
+        while (pid > 0 && waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+        return rc;
+    }
+    s.child = pid;
+    log_info("supervising %s (pid %ld)%s%s", sup_cmd(&s), (long)pid,
+             getpid() == 1 ? " as PID 1" : "", o->pgroup ? ", signals to its process group" : "");
+    if (o->refresh_ms > 0 && h && h->refresh)
+        s.refresh_at = sup_now_ms() + supervise_jitter(o->refresh_ms, sup_rand());
+    *exit_code = sup_loop(&s);
+    return INJ_OK;
+}

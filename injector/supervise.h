@@ -1,0 +1,97 @@
+/* supervise.h: injector as the command's parent (--supervise), copied from tini: all signals
+ * blocked and collected with sigtimedwait, forwarded to the child (or its process group),
+ * every zombie reaped, the child's status (or 128 + signal) passed on. Around that loop: the
+ * refresh timer, and what a changed secret triggers (signal, restart, hook). What a refresh
+ * does is the caller's, through struct supervise_hooks. */
+#ifndef INJ_SUPERVISE_H
+#define INJ_SUPERVISE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#include "err.h"
+
+enum supervise_on_change {
+    SUPERVISE_ON_CHANGE_SIGNAL = 0, /* send on_change_signal to the child (default) */
+    SUPERVISE_ON_CHANGE_RESTART,    /* stop the child (SIGTERM, then SIGKILL), start it again */
+    SUPERVISE_ON_CHANGE_NONE,       /* files only */
+};
+
+/* Who the command runs as (--user). */
+struct supervise_user {
+    int set; /* 0: keep injector's own identity */
+    uid_t uid;
+    gid_t gid;
+};
+
+enum supervise_refresh_rc {
+    SUPERVISE_SAME = 0, /* nothing the command sees changed */
+    SUPERVISE_CHANGED,  /* files rewritten; envp() returns the new environment */
+    SUPERVISE_FAILED,   /* the old values stay; retried with backoff */
+};
+
+struct supervise_hooks {
+    void *ctx;
+    /* One refresh cycle. Runs in the loop with every signal blocked: signals that arrive
+     * meanwhile are forwarded once it returns, so it must be bounded in time. */
+    enum supervise_refresh_rc (*refresh)(void *ctx);
+    /* The environment for the next start of the command or of the on_change_exec hook. */
+    char **(*envp)(void *ctx);
+};
+
+struct supervise_opts {
+    char **argv;                  /* the command (borrowed, NULL-terminated) */
+    int pgroup;                   /* forward signals to the child's process group */
+    long long refresh_ms;         /* 0: never refresh */
+    enum supervise_on_change on_change;
+    int on_change_signal;         /* for SUPERVISE_ON_CHANGE_SIGNAL */
+    char **on_change_exec;        /* NULL, or a hook run after each change (before the action) */
+    long long restart_timeout_ms; /* SIGTERM -> SIGKILL on a restart; also bounds the hook */
+    long long restart_delay_ms;   /* a restart waits this long after the first change, then
+                                     re-checks once: changes close together restart once */
+    struct supervise_user user;   /* the command and the hook run as this user */
+    const struct rlimit *core;    /* RLIMIT_CORE to give back to the child; NULL: leave */
+};
+
+/* Starts argv as a child and supervises it until it exits. Returns INJ_OK with *exit_code
+ * (the child's exit status, or 128 + the signal that killed it) once it has run; an error
+ * (err set: 127 command not found, 126 not executable, ...) only when it never ran, so the
+ * caller may undo what it prepared. Returns with every signal still blocked, so a late
+ * SIGTERM cannot kill injector between the child's exit and its own. */
+enum inj_rc supervise_run(const struct supervise_opts *o, const struct supervise_hooks *h,
+                          int *exit_code, struct inj_err *err);
+
+/* Drops to u: setgroups(0), setgid, setuid, then verifies none can be undone. For the child
+ * after fork (or just before exec in plain mode). */
+enum inj_rc supervise_drop_privileges(const struct supervise_user *u, struct inj_err *err);
+
+/* Resolves "user[:group]" (names or numbers) by reading /etc/passwd and /etc/group
+ * directly: no NSS, so it works the same in a static binary and a scratch image. */
+enum inj_rc supervise_user_resolve(const char *spec, struct supervise_user *out,
+                                   struct inj_err *err);
+
+/* The parser behind supervise_user_resolve, on file contents (passwd and group may be NULL:
+ * empty). A name resolves only through the files; a number needs no entry, but a bare
+ * uid without a passwd entry needs an explicit group. */
+enum inj_rc supervise_user_parse(const char *spec, const char *passwd, size_t passwd_len,
+                                 const char *group, size_t group_len, struct supervise_user *out,
+                                 struct inj_err *err);
+
+/* Parses a duration: one or more <digits><unit> with units ms, s, m, h, d ("50ms", "5m",
+ * "1h30m"); at most 30 days. Returns 0 with *ms set, -1 when invalid. */
+int supervise_duration_parse(const char *s, long long *ms);
+
+/* Parses a signal name ("SIGHUP" or "HUP"; the signals an app may take as "reload" or
+ * "stop"). Returns the number, or -1. */
+int supervise_signal_parse(const char *s);
+
+/* The delay before the next refresh: interval_ms +- 10%, picked by rnd (uniform). */
+long long supervise_jitter(long long interval_ms, uint32_t rnd);
+
+/* The delay after the n-th failed refresh in a row (n >= 1): 1 s doubling per failure,
+ * never more than interval_ms, +- 10%. */
+long long supervise_backoff(long long interval_ms, unsigned int failures, uint32_t rnd);
+
+#endif

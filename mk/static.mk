@@ -1,0 +1,122 @@
+# mk/static.mk: fully static musl build of injector, included from the top-level Makefile.
+#   make static-deps    OpenSSL, libcurl, libyaml, cJSON -> $(STATIC_DEPS)/{include,lib}
+#   make static         $(STATIC_BIN), from injector/*.c + build/gen/ca_fallback.c
+#   make static-check   statically linked? size <= $(STATIC_MAX_BYTES)?
+#   make static-repro   rebuild in a temp dir, compare sha256
+# Details, pins and how to bump them: docs/static-build.md.
+
+STATIC_SAVED_DEFAULT_GOAL := $(.DEFAULT_GOAL)
+
+# Debian bookworm source versions (`apt-get source PKG=VERSION`). A bump also needs the new
+# sha256 pins in scripts/static-deps.sh (pinned_sha256). bookworm-security's openssl
+# 3.0.22-1~deb12u2 is listed but its .dsc is 404 on the mirror, so 3.0.20 (bookworm 12.x).
+STATIC_OPENSSL_VERSION = 3.0.20-1~deb12u2
+STATIC_CURL_VERSION    = 7.88.1-10+deb12u15
+STATIC_LIBYAML_VERSION = 0.2.5-1
+STATIC_CJSON_VERSION   = 1.7.15-1+deb12u4
+
+STATIC_DIR       = build/static
+STATIC_DEPS      = build/static/deps
+STATIC_BIN       = $(STATIC_DIR)/injector
+STATIC_OBJDIR    = $(STATIC_DIR)/obj
+STATIC_DEPS_STAMP = $(STATIC_DEPS)/.stamp-static-deps
+STATIC_CA_C      = build/gen/ca_fallback.c
+STATIC_SRCS     ?= $(wildcard injector/*.c)
+STATIC_MAX_BYTES = 2883584
+STATIC_JOBS     ?= 2
+STATIC_CC        = musl-gcc
+
+# __DATE__/__TIME__ follow SOURCE_DATE_EPOCH: the caller's, else the last commit's time.
+STATIC_GIT_EPOCH := $(shell git log -1 --format=%ct 2>/dev/null)
+STATIC_SOURCE_DATE_EPOCH := $(or $(SOURCE_DATE_EPOCH),$(STATIC_GIT_EPOCH),1704067200)
+
+# The top-level Makefile's VERSION, if it has one, as INJ_VERSION (as its BASE_CFLAGS does).
+STATIC_VERSION_DEF = $(if $(VERSION),-DINJ_VERSION='"$(VERSION)"')
+
+# STYLE.md section 10, for musl: -Os instead of -O2; no _FORTIFY_SOURCE (glibc only, inert
+# on musl; the dynamic glibc build covers it); no PIE (musl-gcc -static-pie silently makes a
+# dynamic binary). STATIC_EXTRA_CFLAGS/STATIC_EXTRA_CPPFLAGS are hooks for the lead
+# (e.g. a version define).
+STATIC_CFLAGS = -std=c11 -Os -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wconversion -Wvla \
+  -Wstrict-prototypes -Wmissing-prototypes -Wimplicit-fallthrough \
+  -fstack-protector-strong -fstack-clash-protection -ffunction-sections -fdata-sections \
+  -ffile-prefix-map=$(CURDIR)/= $(STATIC_EXTRA_CFLAGS)
+STATIC_CPPFLAGS = -D_GNU_SOURCE -DINJ_STATIC=1 $(STATIC_VERSION_DEF) -Iinjector \
+  -isystem $(STATIC_DEPS)/include -idirafter $(STATIC_DEPS)/kernel-headers $(STATIC_EXTRA_CPPFLAGS)
+STATIC_LDFLAGS = -static -s -Wl,--gc-sections -Wl,--build-id=none \
+  -Wl,-z,relro,-z,now -Wl,-z,noexecstack -L$(STATIC_DEPS)/lib
+STATIC_LIBS = -lcurl -lssl -lcrypto -lyaml -lcjson -pthread
+
+STATIC_OBJ_OF = $(STATIC_OBJDIR)/$(basename $(notdir $(1))).o
+STATIC_OBJS = $(foreach s,$(STATIC_SRCS) $(STATIC_CA_C),$(call STATIC_OBJ_OF,$(s)))
+
+.PHONY: static static-deps static-check static-repro
+
+static-deps: $(STATIC_DEPS_STAMP)
+
+$(STATIC_DEPS_STAMP): scripts/static-deps.sh mk/static.mk
+	DEB_OPENSSL_VERSION='$(STATIC_OPENSSL_VERSION)' DEB_CURL_VERSION='$(STATIC_CURL_VERSION)' \
+	DEB_LIBYAML_VERSION='$(STATIC_LIBYAML_VERSION)' DEB_CJSON_VERSION='$(STATIC_CJSON_VERSION)' \
+	JOBS='$(STATIC_JOBS)' sh scripts/static-deps.sh $(STATIC_DEPS)
+	@touch $@
+
+# The lead's Makefile may define this rule too: whoever comes first sets the guard.
+ifndef CA_FALLBACK_RULE_DEFINED
+CA_FALLBACK_RULE_DEFINED := 1
+build/gen/ca_fallback.c: scripts/gen-ca.sh
+	@mkdir -p $(@D)
+	sh scripts/gen-ca.sh $@
+endif
+
+static: $(STATIC_BIN)
+
+define STATIC_OBJ_RULE
+$(call STATIC_OBJ_OF,$(1)): $(1) $$(STATIC_DEPS_STAMP) mk/static.mk
+	@mkdir -p $$(@D)
+	SOURCE_DATE_EPOCH=$$(STATIC_SOURCE_DATE_EPOCH) $$(STATIC_CC) $$(STATIC_CPPFLAGS) \
+	  $$(STATIC_CFLAGS) -MMD -MP -c $$< -o $$@
+endef
+$(foreach s,$(STATIC_SRCS) $(STATIC_CA_C),$(eval $(call STATIC_OBJ_RULE,$(s))))
+-include $(wildcard $(STATIC_OBJDIR)/*.d)
+
+ifneq ($(filter static static-check static-repro,$(MAKECMDGOALS)),)
+ifeq ($(strip $(STATIC_SRCS)),)
+$(error static: no injector/*.c to build yet)
+endif
+endif
+
+$(STATIC_BIN): $(STATIC_OBJS)
+	@mkdir -p $(@D)
+	SOURCE_DATE_EPOCH=$(STATIC_SOURCE_DATE_EPOCH) $(STATIC_CC) $(STATIC_CFLAGS) \
+	  $(STATIC_LDFLAGS) -o $@.tmp $(STATIC_OBJS) $(STATIC_LIBS)
+	@mv -f $@.tmp $@
+
+static-check: $(STATIC_BIN)
+	@info=$$(file -b $(STATIC_BIN)); echo "$(STATIC_BIN): $$info"; \
+	case "$$info" in *"statically linked"*) ;; \
+	*) echo "static-check: FAIL: not statically linked" >&2; exit 1 ;; esac; \
+	size=$$(wc -c < $(STATIC_BIN)); \
+	awk -v s=$$size -v m=$(STATIC_MAX_BYTES) \
+	  'BEGIN { printf "size: %d bytes (%.2f MiB), limit %d bytes (%.2f MiB)\n", \
+	           s, s / 1048576, m, m / 1048576 }'; \
+	if [ $$size -gt $(STATIC_MAX_BYTES) ]; then \
+	  echo "static-check: FAIL: larger than $(STATIC_MAX_BYTES) bytes" >&2; exit 1; fi; \
+	echo "static-check: OK"
+
+# Second build: fresh objects in a temp dir, same sources; plus a second CA generation.
+static-repro: $(STATIC_BIN) $(STATIC_CA_C)
+	@set -e; tmp=$$(mktemp -d "$${TMPDIR:-/tmp}/injector-repro.XXXXXX"); \
+	trap 'rm -rf "$$tmp"' EXIT; \
+	$(MAKE) --no-print-directory -f $(firstword $(MAKEFILE_LIST)) \
+	  STATIC_OBJDIR="$$tmp/obj" STATIC_BIN="$$tmp/injector" "$$tmp/injector"; \
+	sh scripts/gen-ca.sh "$$tmp/ca.c"; \
+	if ! cmp -s "$$tmp/ca.c" $(STATIC_CA_C); then \
+	  echo "static-repro: FAIL: scripts/gen-ca.sh output differs" >&2; exit 1; fi; \
+	a=$$(sha256sum < $(STATIC_BIN) | cut -d' ' -f1); \
+	b=$$(sha256sum < "$$tmp/injector" | cut -d' ' -f1); \
+	echo "$$a  $(STATIC_BIN)"; echo "$$b  (rebuilt from scratch in $$tmp)"; \
+	if [ "$$a" != "$$b" ]; then echo "static-repro: FAIL: builds differ" >&2; exit 1; fi; \
+	echo "static-repro: OK: identical"
+
+# Included early or late, this file never changes the top-level Makefile's default goal.
+.DEFAULT_GOAL := $(STATIC_SAVED_DEFAULT_GOAL)

@@ -1,0 +1,380 @@
+"""The bad-input matrix (issue 8): one row per way the input to injector can be wrong.
+
+Each case says what goes in (a config, faults the fake endpoint injects, environment
+changes, the command) and what must come out: the exit code and a fragment of the message
+on stderr. tests/integration/test_bad_input.py runs every row and, for every row, also
+checks that no secret value and no credential appears in stdout/stderr, that no secret
+file is left behind and that the command was not started.
+
+Placeholders in config, argv and env values (replaced by the test):
+  @RDS@   the RDS-managed secret's name        @API@  the api secret's full ARN
+  @DIR@   a private directory on tmpfs (files entries land here by default)
+  @DISK@  a directory on a disk filesystem      @RO@   a read-only tmpfs mount
+  @TINY@  a 4 KiB tmpfs                         @WW@   a world-writable dir without sticky bit
+  @LINK@  a tmpfs dir holding a symlink "db" -> elsewhere
+  @TMP@   the test's temp dir (scripts for the exec cases live here)
+  @CMD@   the default command (a probe that records it ran)
+A fragment "a|b" matches either alternative (for transport errors whose wording depends on
+timing). setup "profile:TEXT" writes TEXT to $HOME/.aws/credentials.
+"""
+from dataclasses import dataclass, field
+
+# Exit codes (README, injector/err.h).
+USAGE, DATA, NOINPUT, UNAVAILABLE, SOFTWARE, IO, TEMPFAIL, NOPERM, CONFIG = \
+    64, 65, 66, 69, 70, 74, 75, 77, 78
+NOEXEC, NOTFOUND = 126, 127
+
+ENTRY = "env:\n  PGUSER: { from: \"@RDS@\", key: username }\n"
+FILE_ENTRY = "files:\n  @DIR@/db.json: secretPostgresqlMasterUser\n"
+# A fetch that succeeds plus a file, so each failure also proves all-or-nothing.
+STD = "version: 1\n" + ENTRY + FILE_ENTRY
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    category: str
+    rc: int
+    fragment: str
+    config: str = STD            # YAML text with placeholders (ignored when raw is set)
+    raw: bytes = None            # the config file's exact bytes
+    faults: tuple = ()           # (kind, {params}) for GetSecretValue on the fake
+    secrets: tuple = ()          # (name, str or bytes) added to the fake before the run
+    env: dict = field(default_factory=dict)   # overrides; None removes the variable
+    args: tuple = ()             # extra injector options before "-c"
+    argv: tuple = ("@CMD@",)     # the command
+    setup: tuple = ()            # names of environment fixtures the case needs
+    endpoint: str = None         # "expired" | "wronghost" | "untrusted": a second fake
+    max_seconds: float = 20.0    # wall-clock bound (slow loris, bombs)
+    check_file: bool = True      # True: no file may appear in @DIR@
+
+
+def _gen_bomb():
+    # Billion laughs: nine levels of ten aliases each. libyaml keeps aliases as references
+    # (no expansion), and the config refuses them, so this must fail fast and small.
+    lines = ['version: 1', 'a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for i in range(1, 10):
+        refs = ",".join(f"*a{i - 1}" for _ in range(10))
+        lines.append(f"a{i}: &a{i} [{refs}]")
+    return "\n".join(lines) + "\n"
+
+
+def _gen_many_entries(n):
+    return "version: 1\nenv:\n" + "".join(f"  V{i}: plain/text\n" for i in range(n))
+
+
+VID_OK = "a1b2c3d4-0002-4000-8000-000000000002"
+
+CASES = [
+    # ---- YAML: syntax, structure, types ------------------------------------------------
+    Case("yaml-unclosed-flow", "yaml", CONFIG, "YAML syntax error",
+         config="version: 1\nenv: { PGUSER: plain/text\n"),
+    Case("yaml-bad-indent", "yaml", CONFIG, "YAML syntax error",
+         config="version: 1\nenv:\n    A: plain/text\n  B: plain/text\n"),
+    Case("yaml-unclosed-quote", "yaml", CONFIG, "YAML syntax error",
+         config='version: 1\nenv:\n  A: "plain/text\n'),
+    Case("yaml-tab-indent", "yaml", CONFIG, "YAML syntax error",
+         config="version: 1\nenv:\n\tA: plain/text\n"),
+    Case("yaml-tab-after-key", "yaml", CONFIG, "YAML syntax error",
+         config="version: 1\nenv:\n  A:\n\tfrom: plain/text\n"),
+    Case("yaml-alias-entry", "yaml", CONFIG, "aliases",
+         config="version: 1\nenv:\n  A: &s plain/text\n  B: *s\n"),
+    Case("yaml-alias-mapping", "yaml", CONFIG, "aliases",
+         config="version: 1\nenv:\n  A: &m { from: plain/text }\n  B: *m\n"),
+    Case("yaml-alias-bomb", "yaml", CONFIG, "aliases", config=_gen_bomb(),
+         max_seconds=5),
+    Case("yaml-undefined-alias", "yaml", CONFIG, "aliases",
+         config="version: 1\nenv:\n  A: *nothing\n"),
+    Case("yaml-deep-nesting", "yaml", CONFIG, "nested deeper than 32 levels",
+         raw=b"version: 1\nenv: " + b"[" * 100000 + b"]" * 100000 + b"\n", max_seconds=5),
+    Case("yaml-huge-document", "yaml", CONFIG, "larger than 1048576 bytes",
+         raw=b"version: 1\n" + b"# " + b"x" * (1024 * 1024) + b"\n"),
+    Case("yaml-too-many-entries", "yaml", CONFIG, "too many entries",
+         config=_gen_many_entries(10001), max_seconds=10),
+    Case("yaml-long-scalar", "yaml", CONFIG, ":3:6: A: ",
+         config="version: 1\nenv:\n  A: " + "x" * 600000 + "\n"),
+    Case("yaml-duplicate-top-key", "yaml", CONFIG, 'duplicate key "version"',
+         config="version: 1\nversion: 1\n"),
+    Case("yaml-duplicate-env-name", "yaml", CONFIG, 'duplicate key "A"',
+         config="version: 1\nenv:\n  A: plain/text\n  A: api\n"),
+    Case("yaml-duplicate-entry-field", "yaml", CONFIG, 'duplicate key "from"',
+         config="version: 1\nenv:\n  A:\n    from: plain/text\n    from: api\n"),
+    Case("yaml-duplicate-section", "yaml", CONFIG, 'duplicate key "env"',
+         config="version: 1\nenv:\n  A: plain/text\nenv:\n  B: api\n"),
+    Case("yaml-root-scalar", "yaml", CONFIG, "must be a mapping",
+         config="just a string\n"),
+    Case("yaml-root-list", "yaml", CONFIG, "must be a mapping",
+         config="- version: 1\n"),
+    Case("yaml-env-is-list", "yaml", CONFIG, "must be a mapping",
+         config="version: 1\nenv:\n  - A: plain/text\n"),
+    Case("yaml-version-list", "yaml", CONFIG, "version must be a string",
+         config="version: [1]\n"),
+    Case("yaml-version-2", "yaml", CONFIG, "unsupported config version",
+         config="version: 2\n"),
+    Case("yaml-version-missing", "yaml", CONFIG, 'missing "version: 1"',
+         config="env:\n  A: plain/text\n"),
+    Case("yaml-entry-list", "yaml", CONFIG, "not a list",
+         config="version: 1\nenv:\n  A: [plain/text]\n"),
+    Case("yaml-optional-not-bool", "yaml", CONFIG, "must be true or false",
+         config="version: 1\nenv:\n  A: { from: plain/text, optional: yes }\n"),
+    Case("yaml-allow-disk-not-bool", "yaml", CONFIG, "must be true or false",
+         config="version: 1\nfiles:\n  /run/x: { from: plain/text, allow_disk: 1 }\n"),
+    Case("yaml-mode-not-octal", "yaml", CONFIG, "octal permission bits",
+         config='version: 1\nfiles:\n  /run/x: { from: plain/text, mode: "rw" }\n'),
+    Case("yaml-mode-world-writable", "yaml", CONFIG, "world-writable",
+         config='version: 1\nfiles:\n  /run/x: { from: plain/text, mode: "0602" }\n'),
+    Case("yaml-mode-setuid", "yaml", CONFIG, "octal permission bits",
+         config='version: 1\nfiles:\n  /run/x: { from: plain/text, mode: "4400" }\n'),
+    Case("yaml-key-not-string", "yaml", CONFIG, "key must be a string",
+         config="version: 1\nenv:\n  A: { from: plain/text, key: { a: b } }\n"),
+    Case("yaml-mapping-key-not-scalar", "yaml", CONFIG, "mapping keys must be strings",
+         config="version: 1\nenv:\n  ? [a, b]\n  : plain/text\n"),
+    Case("yaml-unknown-top-key", "yaml", CONFIG, 'unknown top-level key "secrets"',
+         config="version: 1\nsecrets:\n  A: plain/text\n"),
+    Case("yaml-unknown-entry-key", "yaml", CONFIG, 'unknown key "kee"',
+         config="version: 1\nenv:\n  A: { from: plain/text, kee: x }\n"),
+    Case("yaml-file-key-in-env", "yaml", CONFIG, 'unknown key "mode"',
+         config='version: 1\nenv:\n  A: { from: plain/text, mode: "0400" }\n'),
+    Case("yaml-env-key-in-file", "yaml", CONFIG, 'unknown key "overwrite"',
+         config="version: 1\nfiles:\n  /run/x: { from: plain/text, overwrite: true }\n"),
+    Case("yaml-missing-from", "yaml", CONFIG, 'missing "from"',
+         config="version: 1\nenv:\n  A: { key: password }\n"),
+    Case("yaml-non-utf8", "yaml", CONFIG, "YAML syntax error",
+         raw=b"version: 1\nenv:\n  A: plain/\xff\xfetext\n"),
+    Case("yaml-latin1-name", "yaml", CONFIG, "YAML syntax error",
+         raw=b"version: 1\nenv:\n  CAF\xc9: plain/text\n"),
+    Case("yaml-nul-byte", "yaml", CONFIG, "",
+         raw=b"version: 1\nenv:\n  A: plain\x00/text\n"),
+    Case("yaml-escaped-nul", "yaml", CONFIG, "NUL",
+         config='version: 1\nenv:\n  A: "plain\\0/text"\n'),
+    Case("yaml-empty-file", "yaml", CONFIG, "empty", raw=b""),
+    Case("yaml-only-comments", "yaml", CONFIG, "empty", raw=b"# nothing here\n\n"),
+    Case("yaml-two-documents", "yaml", CONFIG, "more than one YAML document",
+         config="version: 1\n---\nversion: 1\n"),
+    Case("yaml-env-name-invalid", "yaml", CONFIG, "not a valid environment variable name",
+         config="version: 1\nenv:\n  1ABC: plain/text\n"),
+    Case("yaml-env-name-dash", "yaml", CONFIG, "not a valid environment variable name",
+         config="version: 1\nenv:\n  MY-VAR: plain/text\n"),
+    Case("yaml-env-ld-preload", "yaml", CONFIG, "loader/shell variable",
+         config="version: 1\nenv:\n  LD_PRELOAD: plain/text\n"),
+    Case("yaml-env-path", "yaml", CONFIG, "loader/shell variable",
+         config="version: 1\nenv:\n  PATH: plain/text\n"),
+    Case("yaml-env-bash-env", "yaml", CONFIG, "loader/shell variable",
+         config="version: 1\nenv:\n  BASH_ENV: plain/text\n"),
+    Case("yaml-file-relative", "yaml", CONFIG, "not an absolute, normalised file path",
+         config="version: 1\nfiles:\n  run/secret: plain/text\n"),
+    Case("yaml-file-dotdot", "yaml", CONFIG, "not an absolute, normalised file path",
+         config="version: 1\nfiles:\n  /run/../etc/passwd: plain/text\n"),
+    Case("yaml-file-trailing-slash", "yaml", CONFIG, "not an absolute, normalised file path",
+         config="version: 1\nfiles:\n  /run/secrets/: plain/text\n"),
+    Case("yaml-region-invalid", "yaml", CONFIG, "is not an AWS region name",
+         config="version: 1\nregion: Frankfurt\nenv:\n  A: plain/text\n"),
+    Case("config-is-directory", "yaml", NOINPUT, "not a regular file", config=None),
+
+    # ---- references ----------------------------------------------------------------------
+    Case("ref-arn-too-short", "ref", CONFIG, "bad ARN",
+         config="version: 1\nenv:\n  A: arn:aws:secretsmanager:eu-central-1:111122223333:secret\n"),
+    Case("ref-arn-wrong-partition", "ref", CONFIG, "is not in partition aws-cn",
+         config="version: 1\nenv:\n  A: arn:aws-cn:secretsmanager:eu-central-1:111122223333:"
+                "secret:api-Xy12Zz\n"),
+    Case("ref-arn-unknown-partition", "ref", CONFIG, 'unknown partition "azure"',
+         config="version: 1\nenv:\n  A: arn:azure:secretsmanager:eu-central-1:111122223333:"
+                "secret:api-Xy12Zz\n"),
+    Case("ref-arn-wrong-service", "ref", CONFIG, "not secretsmanager",
+         config="version: 1\nenv:\n  A: arn:aws:ssm:eu-central-1:111122223333:secret:api\n"),
+    Case("ref-arn-bad-account", "ref", CONFIG, "12-digit account id",
+         config="version: 1\nenv:\n  A: arn:aws:secretsmanager:eu-central-1:11112222333:"
+                "secret:api-Xy12Zz\n"),
+    Case("ref-arn-bad-region", "ref", CONFIG, "is not a region",
+         config="version: 1\nenv:\n  A: arn:aws:secretsmanager:europe:111122223333:"
+                "secret:api-Xy12Zz\n"),
+    Case("ref-arn-parameter", "ref", CONFIG, 'resource type is "parameter"',
+         config="version: 1\nenv:\n  A: arn:aws:secretsmanager:eu-central-1:111122223333:"
+                "parameter:api\n"),
+    Case("ref-arn-empty-name", "ref", CONFIG, "is not a valid secret name",
+         config="version: 1\nenv:\n  A: \"arn:aws:secretsmanager:eu-central-1:111122223333:"
+                "secret:\"\n"),
+    Case("ref-too-many-fields", "ref", CONFIG, "too many ':' fields",
+         config="version: 1\nenv:\n  A: \"api:token:AWSCURRENT:" + VID_OK + ":extra\"\n"),
+    Case("ref-name-space", "ref", CONFIG, "not a valid secret name",
+         config='version: 1\nenv:\n  A: "my secret"\n'),
+    Case("ref-name-too-long", "ref", CONFIG, "not a valid secret name",
+         config="version: 1\nenv:\n  A: " + "n" * 513 + "\n"),
+    Case("ref-empty-from", "ref", CONFIG, "empty secret reference",
+         config='version: 1\nenv:\n  A: { from: "" }\n'),
+    Case("ref-empty-key", "ref", CONFIG, "key is empty",
+         config='version: 1\nenv:\n  A: { from: api, key: "" }\n'),
+    Case("ref-key-twice", "ref", CONFIG, "json key given both",
+         config="version: 1\nenv:\n  A: { from: \"api:token\", key: token }\n"),
+    Case("ref-key-and-pointer", "ref", CONFIG, "either",
+         config="version: 1\nenv:\n  A: { from: api, key: token, pointer: /token }\n"),
+    Case("ref-bad-pointer", "ref", CONFIG, "not an RFC 6901 JSON pointer",
+         config="version: 1\nenv:\n  A: { from: api, pointer: token }\n"),
+    Case("ref-bad-pointer-escape", "ref", CONFIG, "not an RFC 6901 JSON pointer",
+         config="version: 1\nenv:\n  A: { from: api, pointer: /a~2 }\n"),
+    Case("ref-bad-version-id-compact", "ref", CONFIG, "bad version id",
+         config='version: 1\nenv:\n  A: "api:token::not-a-uuid"\n'),
+    Case("ref-bad-version-id-field", "ref", CONFIG, "version_id given twice or invalid",
+         config="version: 1\nenv:\n  A: { from: api, version_id: \"" + "z" * 65 + "\" }\n"),
+    Case("ref-bad-version-id-chars", "ref", CONFIG, "bad version id",
+         config='version: 1\nenv:\n  A: "api:token::' + "a" * 31 + '/"\n'),
+    Case("ref-bad-stage", "ref", CONFIG, "version_stage given twice or invalid",
+         config='version: 1\nenv:\n  A: { from: api, version_stage: "AWS CURRENT" }\n'),
+    Case("ref-unknown-version-id", "ref", DATA, "not found",
+         config="version: 1\nenv:\n  A: { from: api, version_id: "
+                "a1b2c3d4-9999-4000-8000-000000000009 }\n"),
+
+    # ---- service responses: every GetSecretValue / common error code -----------------------
+    *[Case(f"aws-{code}", "aws-error", rc, frag,
+           faults=(("error", {"status": status, "code": code, "message": "injected"}),),
+           env={"AWS_MAX_ATTEMPTS": "1"})
+      for code, status, rc, frag in [
+          ("DecryptionFailure", 400, NOPERM, "cannot be decrypted"),
+          ("InternalServiceError", 500, UNAVAILABLE, "HTTP 500 InternalServiceError"),
+          ("InvalidParameterException", 400, CONFIG, "rejected as invalid"),
+          ("InvalidRequestException", 400, DATA, "scheduled for deletion"),
+          ("ResourceNotFoundException", 400, DATA, "not found"),
+          ("AccessDeniedException", 400, NOPERM, "secretsmanager:GetSecretValue denied"),
+          ("IncompleteSignature", 400, NOPERM, "not authenticated"),
+          ("InternalFailure", 500, UNAVAILABLE, "HTTP 500 InternalFailure"),
+          ("InternalServiceFailure", 500, UNAVAILABLE, "HTTP 500"),
+          ("InvalidAction", 400, SOFTWARE, "does not know the action"),
+          ("InvalidClientTokenId", 403, NOPERM, "is not valid"),
+          ("NotAuthorized", 400, NOPERM, "not authorized"),
+          ("OptInRequired", 403, NOPERM, "not opted in"),
+          ("RequestExpired", 400, NOPERM, "NTP"),
+          ("ServiceUnavailable", 503, UNAVAILABLE, "HTTP 503"),
+          ("ThrottlingException", 400, TEMPFAIL, "throttled"),
+          ("ValidationError", 400, CONFIG, "rejected as invalid"),
+          ("ValidationException", 400, CONFIG, "rejected as invalid"),
+          ("UnrecognizedClientException", 400, NOPERM, "is not valid"),
+          ("ExpiredTokenException", 400, NOPERM, "has expired"),
+          ("MissingAuthenticationToken", 403, NOPERM, "not authenticated"),
+          ("InvalidSignatureException", 403, NOPERM, "signature rejected"),
+          ("SomethingNewException", 400, UNAVAILABLE, "unexpected response"),
+      ]],
+    Case("aws-kms-access-denied", "aws-error", NOPERM, "kms:Decrypt denied",
+         faults=(("kms", {"mode": "access"}),)),
+    Case("aws-no-error-body", "aws-error", UNAVAILABLE, "HTTP 418",
+         faults=(("garbage", {"status": 418, "body": ""}),)),
+
+    # ---- service responses: broken bodies and transports ----------------------------------
+    Case("resp-html-502", "response", UNAVAILABLE, "HTTP 502",
+         faults=(("html", {}),), env={"AWS_MAX_ATTEMPTS": "1"}),
+    Case("resp-html-200", "response", UNAVAILABLE, "not a JSON object",
+         faults=(("html", {"status": 200}),)),
+    Case("resp-truncated-json", "response", UNAVAILABLE, "not a JSON object",
+         faults=(("garbage", {"body": '{"ARN":"arn:x","Name":"x","SecretString":"ab'}),)),
+    Case("resp-truncated-transport", "response", UNAVAILABLE, "truncated",
+         faults=(("truncated", {}),), env={"AWS_MAX_ATTEMPTS": "1"}),
+    Case("resp-invalid-utf8", "response", UNAVAILABLE, "UTF-8",
+         faults=(("invalid_utf8", {}),)),
+    Case("resp-garbage", "response", UNAVAILABLE, "not a JSON object",
+         faults=(("garbage", {}),)),
+    Case("resp-json-array", "response", UNAVAILABLE, "not a JSON object",
+         faults=(("garbage", {"body": "[]"}),)),
+    Case("resp-no-value", "response", UNAVAILABLE, "neither SecretString nor SecretBinary",
+         faults=(("garbage", {"body": '{"ARN":"arn:x","Name":"x"}'}),)),
+    Case("resp-secretstring-number", "response", UNAVAILABLE, "neither SecretString",
+         faults=(("garbage", {"body": '{"ARN":"arn:x","Name":"x","SecretString":5}'}),)),
+    Case("resp-bad-base64", "response", DATA, "not valid base64",
+         config="version: 1\nfiles:\n  @DIR@/blob: bin/blob\n",
+         faults=(("garbage", {"body": '{"ARN":"arn:x","Name":"x","SecretBinary":"!!!!"}'}),)),
+    Case("resp-nul-value", "response", DATA, "NUL", faults=(("nul_value", {}),)),
+    Case("resp-binary-nul-to-env", "response", DATA, "NUL",
+         config="version: 1\nenv:\n  BLOB: bin/blob\n" + FILE_ENTRY),
+    Case("resp-not-json-with-key", "response", DATA, "is not JSON",
+         config="version: 1\nenv:\n  A: { from: plain/text, key: k }\n" + FILE_ENTRY),
+    Case("resp-json-not-object-with-key", "response", DATA, "not an object",
+         config="version: 1\nenv:\n  A: { from: matrix/array, key: k }\n" + FILE_ENTRY,
+         secrets=(("matrix/array", '["CANARY-MATRIX1", 2]'),)),
+    Case("resp-key-missing", "response", DATA, 'key "passwd" not found',
+         config="version: 1\nenv:\n  A: { from: \"@RDS@\", key: passwd }\n" + FILE_ENTRY),
+    Case("resp-pointer-missing", "response", DATA, "not found",
+         config="version: 1\nenv:\n  A: { from: app/nested, pointer: /db/replica }\n" + FILE_ENTRY),
+    Case("resp-secret-64k-plus-1", "response", DATA, "larger than 65536 bytes",
+         config="version: 1\nenv:\n  BIG: matrix/big\n" + FILE_ENTRY,
+         secrets=(("matrix/big", "CANARY-MATRIX2" + "x" * (64 * 1024 + 1 - 14)),)),
+    Case("resp-body-64k-plus-1-binary", "response", DATA, "too large",
+         config="version: 1\nfiles:\n  @DIR@/big: matrix/bigbin\n",
+         secrets=(("matrix/bigbin", b"CANARY-MATRIX3" + b"y" * (64 * 1024 + 1 - 14)),)),
+    Case("resp-body-oversize", "response", DATA, "larger than 131072 bytes",
+         faults=(("oversize", {"size": 128 * 1024 + 1}),)),
+    Case("resp-slow-loris", "response", TEMPFAIL, "timed out", args=("--timeout", "2"),
+         faults=(("slow_body", {"interval": 1.0}),), max_seconds=8),
+    Case("resp-slow-headers", "response", TEMPFAIL, "timed out", args=("--timeout", "1.5"),
+         faults=(("slow", {"seconds": 5}),), max_seconds=8),
+    Case("resp-reset-mid-body", "response", UNAVAILABLE, "Connection reset|truncated",
+         faults=(("reset", {}),), env={"AWS_MAX_ATTEMPTS": "1"}),
+    Case("resp-dropped", "response", UNAVAILABLE, "Empty reply from server",
+         faults=(("drop", {}),), env={"AWS_MAX_ATTEMPTS": "1"}),
+    Case("tls-expired-cert", "tls", UNAVAILABLE, "TLS failure", endpoint="expired"),
+    Case("tls-wrong-host", "tls", UNAVAILABLE, "TLS failure", endpoint="wronghost"),
+    Case("tls-untrusted-cert", "tls", UNAVAILABLE, "TLS failure", endpoint="untrusted"),
+    Case("tls-plain-http", "tls", USAGE, "only https:// endpoints",
+         env={"AWS_ENDPOINT_URL": "http://127.0.0.1:9/"}),
+
+    # ---- credentials -----------------------------------------------------------------------
+    Case("creds-expired", "creds", NOPERM, "expired", env={"@CRED@": "expired"}),
+    Case("creds-missing", "creds", NOPERM, "no AWS credentials",
+         env={"AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None,
+              "AWS_SESSION_TOKEN": None}),
+    Case("creds-secret-missing", "creds", NOPERM, "AWS_SECRET_ACCESS_KEY",
+         env={"AWS_SECRET_ACCESS_KEY": None}),
+    Case("creds-wrong-secret", "creds", NOPERM, "signature rejected",
+         env={"AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzzzzzzzzzz"}),
+    Case("creds-unknown-key-id", "creds", NOPERM, "is not valid",
+         env={"AWS_ACCESS_KEY_ID": "AKIAUNKNOWNUNKNOWN00"}),
+    Case("creds-malformed-key-id", "creds", NOPERM, "access key id has characters",
+         env={"AWS_ACCESS_KEY_ID": "not a key"}),
+    Case("creds-key-id-crlf", "creds", NOPERM, "access key id has characters",
+         env={"AWS_ACCESS_KEY_ID": "AKIAINJECTORTEST0001\r\nX-Injected: 1"}),
+    Case("creds-token-crlf", "creds", NOPERM, "session token has characters",
+         env={"AWS_SESSION_TOKEN": "tok\r\nX-Injected: 1"}),
+    Case("creds-bogus-token", "creds", NOPERM, "is not valid",
+         env={"AWS_SESSION_TOKEN": "IQoJbogus"}),
+    Case("creds-profile-malformed", "creds", NOPERM, "line 1: a [section] line must end with ]",
+         env={"AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None},
+         setup=("profile:[default\naws_access_key_id = AKIAINJECTORTEST0001\n",)),
+    Case("creds-profile-no-secret", "creds", NOPERM, "aws_secret_access_key",
+         env={"AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None},
+         setup=("profile:[default]\naws_access_key_id = AKIAINJECTORTEST0001\n",)),
+
+    # ---- exec ------------------------------------------------------------------------------
+    Case("exec-missing-absolute", "exec", NOTFOUND, "command not found",
+         argv=("/nonexistent/bin/app",)),
+    Case("exec-missing-in-path", "exec", NOTFOUND, "command not found: no-such-app-xyz",
+         argv=("no-such-app-xyz",)),
+    Case("exec-not-executable", "exec", NOEXEC, "permission denied",
+         argv=("@TMP@/noexec.sh",)),
+    Case("exec-enoexec-no-shebang", "exec", NOEXEC, "#!", argv=("@TMP@/noshebang",)),
+    Case("exec-directory", "exec", NOEXEC, "permission denied", argv=("@TMP@",)),
+    Case("exec-empty-command", "exec", USAGE, "empty command", argv=("",)),
+
+    # ---- files -----------------------------------------------------------------------------
+    Case("file-read-only-fs", "files", IO, "Read-only file system",
+         config=STD.replace("@DIR@", "@RO@"), setup=("ro",)),
+    Case("file-no-space", "files", IO, "No space left on device",
+         config="version: 1\nfiles:\n  @TINY@/big: matrix/medium\n",
+         secrets=(("matrix/medium", "CANARY-MATRIX4" + "z" * 20000),), setup=("tiny",)),
+    Case("file-existing-symlink", "files", IO, "symbolic link",
+         config="version: 1\nfiles:\n  @LINK@/db: secretPostgresqlMasterUser\n",
+         setup=("link",)),
+    Case("file-not-tmpfs", "files", CONFIG, "not on tmpfs/ramfs",
+         config="version: 1\nfiles:\n  @DISK@/db.json: secretPostgresqlMasterUser\n",
+         setup=("disk",)),
+    Case("file-world-writable-dir", "files", IO, "world-writable without the sticky bit",
+         config="version: 1\nfiles:\n  @WW@/db.json: secretPostgresqlMasterUser\n",
+         setup=("ww",)),
+    Case("file-target-is-directory", "files", IO, "not a regular file",
+         config="version: 1\nfiles:\n  @DIR@/sub: secretPostgresqlMasterUser\n",
+         setup=("subdir",), check_file=False),
+    Case("file-parent-is-file", "files", IO, "Not a directory",
+         config="version: 1\nfiles:\n  @DIR@/plainfile/db: secretPostgresqlMasterUser\n",
+         setup=("plainfile",), check_file=False),
+    Case("file-second-fails-first-removed", "files", IO, "Read-only file system",
+         config="version: 1\nfiles:\n  @DIR@/first.json: secretPostgresqlMasterUser\n"
+                "  @RO@/second.json: api\n", setup=("ro",)),
+]
+
+assert len({c.id for c in CASES}) == len(CASES), "duplicate case ids"

@@ -1,0 +1,409 @@
+"""The fetch strategy (issue 6): BatchGetSecretValue for 2+ AWSCURRENT secrets (up to 20 a
+call) over one TLS connection; GetSecretValue for version-pinned entries, for a role without
+secretsmanager:BatchGetSecretValue and when the batch call is throttled; `fetch:` and
+--fetch force either mode. The fake counts calls per action and TLS handshakes."""
+import math
+
+import pytest
+
+import seed
+from conftest import SLOW, run
+
+RDS = seed.RDS_NAME
+ARN = seed.SECRET_ARNS
+
+
+def add_secrets(fake, n, prefix="many"):
+    """n secrets "prefix/NNN" holding {"v": "value-NNN"}; returns their names."""
+    names = []
+    for i in range(n):
+        name = f"{prefix}/{i:03d}"
+        fake.state.add_secret(name, string='{"v": "value-%03d"}' % i)
+        names.append(name)
+    return names
+
+
+def env_config(names, extra=""):
+    lines = ["version: 1", extra, "env:"] if extra else ["version: 1", "env:"]
+    lines += [f"  V{i:03d}: {{ from: \"{n}\", key: v }}" for i, n in enumerate(names)]
+    return "\n".join(lines) + "\n"
+
+
+def by_action(fake):
+    return fake.state.stats()["requests_by_action"]
+
+
+def use_credential(env, fake, who):
+    for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        env.pop(k, None)
+    env.update(fake.env(credential=who))
+
+
+@pytest.mark.parametrize("n", [2, 10, 20, 21, 45, 100])
+def test_batch_calls_and_one_handshake(fake, base_env, write_config, probe, n):
+    names = add_secrets(fake, n)
+    cfg = write_config(env_config(names))
+    res = run(["-c", cfg, "--"] + probe(base_env), base_env)
+    assert res.rc == 0, res
+    env = probe.read()["env"]
+    for i in range(n):
+        assert env[f"V{i:03d}"] == "value-%03d" % i
+    assert by_action(fake) == {"BatchGetSecretValue": math.ceil(n / 20)}
+    stats = fake.state.stats()
+    assert stats["handshakes"] == 1 and stats["connections"] == 1, stats
+    # Every secret asked for exactly once, at most 20 to a call.
+    asked = [r["secret_ids"] for r in fake.state.requests]
+    assert all(len(ids) <= 20 for ids in asked)
+    assert sorted(sum(asked, [])) == sorted(names)
+
+
+def test_one_secret_uses_get_secret_value(fake, base_env, write_config, probe):
+    cfg = write_config(f"""
+        version: 1
+        env:
+          A: {{ from: "{RDS}", key: username }}
+          B: {{ from: "{RDS}", key: password }}
+        """)
+    res = run(["-c", cfg, "--"] + probe(base_env), base_env)
+    assert res.rc == 0, res
+    assert by_action(fake) == {"GetSecretValue": 1}
+
+
+def test_batch_mixes_names_arns_partial_arns_and_binary(fake, base_env, write_config, probe,
+                                                         secret_dir):
+    partial = ARN["api"].rsplit("-", 1)[0]
+    cfg = write_config(f"""
+        version: 1
+        env:
+          DB_CONNECTION_STRING: {{ from: "{ARN['dev/fcj/momentum']}", key: DB_CONNECTION_STRING }}
+          PGPASSWORD: {{ from: "{RDS}", key: password }}
+          TOKEN: {{ from: "{partial}", key: token }}
+          PLAIN: plain/text
+        files:
+          {secret_dir}/blob.bin: {{ from: bin/blob }}
+        """)
+    res = run(["-c", cfg, "--"] + probe(base_env), base_env)
+    assert res.rc == 0, res
+    env = probe.read()["env"]
+    assert env["DB_CONNECTION_STRING"] == seed.MOMENTUM_DB_URL
+    assert env["PGPASSWORD"] == seed.RDS_PASSWORD
+    assert env["TOKEN"] == seed.API_TOKEN
+    assert env["PLAIN"] == seed.PLAIN_TEXT
+    assert (secret_dir / "blob.bin").read_bytes() == seed.BLOB
+    assert by_action(fake) == {"BatchGetSecretValue": 1}
+
+
+def test_dry_run_shows_batch_metadata(fake, base_env, write_config):
+    cfg = write_config(f"""
+        version: 1
+        env:
+          PGPASSWORD: {{ from: "{RDS}", key: password }}
+          TOKEN: {{ from: api, key: token }}
+        """)
+    res = run(["--dry-run", "-c", cfg], base_env)
+    assert res.rc == 0, res
+    assert ARN[RDS] in res.out and "a1b2c3d4-0002-4000-8000-000000000002" in res.out
+    assert "AWSCURRENT" in res.out and f"{len(seed.RDS_PASSWORD)} bytes" in res.out
+    assert by_action(fake) == {"BatchGetSecretValue": 1}
+
+
+def test_per_secret_errors_name_their_entry(fake, base_env, write_config):
+    # "restricted" may not GetSecretValue on api: the batch answers that one in Errors.
+    use_credential(base_env, fake, "restricted")
+    cfg = write_config(f"""
+        version: 1
+        env:
+          API_TOKEN: {{ from: "{ARN['api']}", key: token }}
+          PGUSER: {{ from: "{RDS}", key: username }}
+          GONE: {{ from: does/not/exist, optional: true }}
+          DB: {{ from: dev/fcj/momentum, key: DB_CONNECTION_STRING }}
+        """)
+    res = run(["-c", cfg, "--", "/bin/true"], base_env)
+    assert res.rc == 77, res
+    assert by_action(fake) == {"BatchGetSecretValue": 1}
+    # The failing entry is named with the fix GetSecretValue's error would give ...
+    assert "env API_TOKEN" in res.err
+    assert "secretsmanager:GetSecretValue denied on " + ARN["api"] in res.err
+    assert "kms:Decrypt" in res.err and "task role" in res.err
+    # ... the missing optional one is skipped, and the others resolved fine.
+    assert "GONE" in res.err and "optional" in res.err
+    assert "1 of 4 entries failed" in res.err
+    assert "PGUSER" not in res.err and "env DB" not in res.err
+
+
+def test_per_secret_errors_other_entries_delivered(fake, base_env, write_config, probe):
+    cfg = write_config(f"""
+        version: 1
+        env:
+          GONE: {{ from: does/not/exist, optional: true }}
+          PGUSER: {{ from: "{RDS}", key: username }}
+          TOKEN: {{ from: api, key: token }}
+        """)
+    res = run(["-c", cfg, "--"] + probe(base_env), base_env)
+    assert res.rc == 0, res
+    env = probe.read()["env"]
+    assert env["PGUSER"] == "postgres" and env["TOKEN"] == seed.API_TOKEN and "GONE" not in env
+    assert "does/not/exist" in res.err and "not found" in res.err
+    assert by_action(fake) == {"BatchGetSecretValue": 1}
+
+
+def test_per_secret_kms_error(fake, base_env, write_config):
+    fake.state.add_fault("kms", action="BatchGetSecretValue", secret="api")
+    cfg = write_config(f"""
+        version: 1
+        env:
+          TOKEN: {{ from: api, key: token }}
+          PGUSER: {{ from: "{RDS}", key: username }}
+        """)
+    res = run(["-c", cfg, "--", "/bin/true"], base_env)
+    assert res.rc == 77, res
+    assert "env TOKEN" in res.err and "cannot be decrypted" in res.err
+    assert "1 of 2 entries failed" in res.err
+
+
+@pytest.mark.parametrize("secret,entry", [
+    ("plain/text", "TEXT: plain/text"),            # a NUL in SecretString itself
+    ("api", "TEXT: { from: api, key: token }"),   # an escaped NUL in the secret's JSON
+])
+def test_nul_in_one_batched_secret(fake, base_env, write_config, secret, entry):
+    fake.state.add_fault("nul_value", action="BatchGetSecretValue", secret=secret)
+    cfg = write_config(f"""
+        version: 1
+        env:
+          {entry}
+          PGUSER: {{ from: "{RDS}", key: username }}
+        """)
+    res = run(["-c", cfg, "--", "/bin/true"], base_env)
+    assert res.rc == 65, res
+    assert "TEXT" in res.err and "NUL" in res.err
+    assert "1 of 2 entries failed" in res.err
+
+
+@pytest.mark.parametrize("kind,code,fragment", [
+    ("garbage", 69, "not a BatchGetSecretValue answer"),
+    ("invalid_utf8", 69, "UTF-8"),
+    ("truncated", 69, "truncated"),
+    ("html", 69, "HTTP 502"),
+])
+def test_bad_batch_responses_name_every_entry(fake, base_env, write_config, kind, code,
+                                              fragment):
+    fake.state.add_fault(kind, action="BatchGetSecretValue")
+    base_env["AWS_MAX_ATTEMPTS"] = "1"
+    cfg = write_config(f"""
+        version: 1
+        env:
+          TOKEN: {{ from: api, key: token }}
+          PGUSER: {{ from: "{RDS}", key: username }}
+        """)
+    res = run(["-c", cfg, "--", "/bin/true"], base_env)
+    assert res.rc == code, res
+    assert fragment in res.err, res
+    assert "env TOKEN" in res.err and "env PGUSER" in res.err
+    assert "2 of 2 entries failed" in res.err
+
+
+def test_fallback_when_batch_is_denied(fake, base_env, write_config, probe):
+    use_credential(base_env, fake, "nobatch")
+    names = add_secrets(fake, 25)
+    cfg = write_config(env_config(names))
+    res = run(["-v", "-c", cfg, "--"] + probe(base_env), base_env)
+    assert res.rc == 0, res
+    env = probe.read()["env"]
+    assert all(env[f"V{i:03d}"] == "value-%03d" % i for i in range(25))
+    # One denied batch call, then never again: every secret through GetSecretValue.
+    assert by_action(fake) == {"BatchGetSecretValue": 1, "GetSecretValue": 25}
+    assert "denied" in res.err and "GetSecretValue instead" in res.err
+    assert res.err.count("BatchGetSecretValue in") == 1
+    assert "error" not in res.err.lower().replace("errors", "")
+
+
+def test_fallback_message_is_info_level(fake, base_env, write_config, probe):
+    use_credential(base_env, fake, "nobatch")
+    cfg = write_config(env_config(add_secrets(fake, 3)))
+    res = run(["-c", cfg, "--"] + probe(base_env), base_env)
+    assert res.rc == 0, res
+    assert res.err == ""
+
+
+def test_forced_batch_denied_is_an_error(fake, base_env, write_config):
+    use_credential(base_env, fake, "nobatch")
+    cfg = write_config(env_config(add_secrets(fake, 3)))
+    res = run(["--fetch", "batch", "-c", cfg, "--", "/bin/true"], base_env)
+    assert res.rc == 77, res
+    assert "secretsmanager:BatchGetSecretValue denied on many/000" in res.err
+    assert "3 of 3 entries failed" in res.err
+    assert by_action(fake) == {"BatchGetSecretValue": 1}
+
+
+def test_version_pinned_entries_use_get_secret_value(fake, base_env, write_config, probe):
+    cfg = write_config(f"""
+        version: 1
+        env:
+          CUR: {{ from: "{RDS}", key: password }}
+          CUR2: {{ from: "{RDS}", key: password, version_stage: AWSCURRENT }}
+          PREV: {{ from: "{RDS}", key: password, version_stage: AWSPREVIOUS }}
+          BYID: {{ from: "{RDS}", key: password, version_id: a1b2c3d4-0002-4000-8000-000000000001 }}
+          TOKEN: {{ from: api, key: token }}
+        """)
+    res = run(["-c", cfg, "--"] + probe(base_env), base_env)
+    assert res.rc == 0, res
+    env = probe.read()["env"]
+    assert env["CUR"] == env["CUR2"] == seed.RDS_PASSWORD
+    assert env["PREV"] == env["BYID"] == seed.RDS_PASSWORD_PREVIOUS
+    assert by_action(fake) == {"BatchGetSecretValue": 1, "GetSecretValue": 2}
+    batch = [r for r in fake.state.requests if r["action"] == "BatchGetSecretValue"][0]
+    assert sorted(batch["secret_ids"]) == sorted([RDS, "api"])
+
+
+def test_config_forces_single(fake, base_env, write_config, probe):
+    names = add_secrets(fake, 6)
+    cfg = write_config(env_config(names, extra="fetch: single"))
+    res = run(["-c", cfg, "--"] + probe(base_env), base_env)
+    assert res.rc == 0, res
+    assert all(probe.read()["env"][f"V{i:03d}"] == "value-%03d" % i for i in range(6))
+    assert by_action(fake) == {"GetSecretValue": 6}
+    # Concurrent, over a small pool: never more connections than the pool holds.
+    assert 1 <= fake.state.stats()["handshakes"] <= 4
+
+
+def test_flag_forces_batch_for_one_secret(fake, base_env, write_config, probe):
+    cfg = write_config(f"""
+        version: 1
+        env:
+          PGUSER: {{ from: "{RDS}", key: username }}
+        """)
+    res = run(["--fetch", "batch", "-c", cfg, "--"] + probe(base_env), base_env)
+    assert res.rc == 0, res
+    assert probe.read()["env"]["PGUSER"] == "postgres"
+    assert by_action(fake) == {"BatchGetSecretValue": 1}
+
+
+def test_flag_overrides_config(fake, base_env, write_config, probe):
+    cfg = write_config(env_config(add_secrets(fake, 3), extra="fetch: batch"))
+    res = run(["--fetch", "single", "-c", cfg, "--"] + probe(base_env), base_env)
+    assert res.rc == 0, res
+    assert by_action(fake) == {"GetSecretValue": 3}
+    fake.state.reset()
+    names = add_secrets(fake, 3)
+    cfg = write_config(env_config(names, extra="fetch: single"))
+    res = run(["--fetch", "auto", "-c", cfg, "--"] + probe(base_env), base_env)
+    assert res.rc == 0, res
+    assert by_action(fake) == {"BatchGetSecretValue": 1}
+
+
+def test_bad_fetch_mode(base_env, write_config):
+    cfg = write_config("""
+        version: 1
+        fetch: sometimes
+        env:
+          A: plain/text
+        """)
+    res = run(["check", "-c", cfg], base_env)
+    assert res.rc == 78, res
+    assert f"{cfg}:3:8:" in res.err and "auto, batch or single" in res.err
+    res = run(["--fetch", "fast", "-c", cfg, "--", "/bin/true"], base_env)
+    assert res.rc == 64, res
+    assert "--fetch fast" in res.err
+    res = run(["--help"], base_env)
+    assert "--fetch MODE" in res.out
+
+
+def test_throttled_batch_falls_back_without_retrying_it(fake, base_env, write_config, probe):
+    fake.state.add_fault("throttle", action="BatchGetSecretValue")
+    names = add_secrets(fake, 30)
+    cfg = write_config(env_config(names))
+    res = run(["-v", "-c", cfg, "--"] + probe(base_env), base_env)
+    assert res.rc == 0, res
+    assert all(probe.read()["env"][f"V{i:03d}"] == "value-%03d" % i for i in range(30))
+    # The batch quota is spared: one throttled call, no retry, no second batch.
+    assert by_action(fake) == {"BatchGetSecretValue": 1, "GetSecretValue": 30}
+    assert "throttled" in res.err and "GetSecretValue instead" in res.err
+
+
+def test_rate_limited_batch_falls_back(fake, base_env, write_config, probe):
+    # Mirrors the real quotas scaled down: the batch call is the scarce one.
+    fake.state.set_rate_limits({"BatchGetSecretValue": 1, "GetSecretValue": 500})
+    names = add_secrets(fake, 5)
+    cfg = write_config(env_config(names))
+    for _ in range(3):
+        res = run(["-c", cfg, "--"] + probe(base_env), base_env)
+        assert res.rc == 0, res
+    stats = fake.state.stats()
+    got = stats["requests_by_action"]
+    # The first run got the bucket's one token; a throttled one fell back at once.
+    assert got["BatchGetSecretValue"] == 3
+    assert got.get("GetSecretValue", 0) in (5, 10)
+    assert stats["errors_by_type"].get("ThrottlingException", 0) == got.get("GetSecretValue", 0) // 5
+
+
+def test_forced_batch_retries_throttles(fake, base_env, write_config):
+    fake.state.add_fault("throttle", action="BatchGetSecretValue")
+    base_env["AWS_MAX_ATTEMPTS"] = "2"
+    cfg = write_config(env_config(add_secrets(fake, 3), extra="fetch: batch"))
+    res = run(["-c", cfg, "--", "/bin/true"], base_env)
+    assert res.rc == 75, res
+    assert "throttled" in res.err and "2 attempt" in res.err
+    assert by_action(fake) == {"BatchGetSecretValue": 2}
+
+
+def test_concurrent_get_secret_value_retries_each_call(fake, base_env, write_config, probe):
+    fake.state.add_fault("throttle", action="GetSecretValue", count=2)
+    cfg = write_config(env_config(add_secrets(fake, 5), extra="fetch: single"))
+    res = run(["-c", cfg, "--"] + probe(base_env), base_env)
+    assert res.rc == 0, res
+    assert by_action(fake) == {"GetSecretValue": 7}
+
+
+def test_concurrent_get_secret_value_errors_name_entries(fake, base_env, write_config):
+    base_env["AWS_MAX_ATTEMPTS"] = "1"
+    fake.state.add_fault("internal", action="GetSecretValue", secret="many/001")
+    cfg = write_config(env_config(add_secrets(fake, 4), extra="fetch: single"))
+    res = run(["-c", cfg, "--", "/bin/true"], base_env)
+    assert res.rc == 69, res
+    assert "env V001: many/001" in res.err and "HTTP 500" in res.err
+    assert "1 of 4 entries failed" in res.err
+
+
+def test_batch_server_error_is_retried(fake, base_env, write_config, probe):
+    fake.state.add_fault("internal", action="BatchGetSecretValue", count=1)
+    cfg = write_config(env_config(add_secrets(fake, 3)))
+    res = run(["-c", cfg, "--"] + probe(base_env), base_env)
+    assert res.rc == 0, res
+    assert by_action(fake) == {"BatchGetSecretValue": 2}
+
+
+def test_deadline_applies_to_batch(fake, base_env, write_config):
+    fake.state.add_fault("slow", action="BatchGetSecretValue", seconds=5)
+    cfg = write_config(env_config(add_secrets(fake, 3)))
+    res = run(["--timeout", "1", "-c", cfg, "--", "/bin/true"], base_env)
+    assert res.rc == 75, res
+    assert "timed out" in res.err or "deadline" in res.err
+
+
+def test_secrets_in_two_regions_batch_per_region(fake, base_env, write_config, probe):
+    fake.state.enforce_region = False  # one fake endpoint stands in for every region
+    base_env["AWS_REGION"] = "us-west-2"
+    cfg = write_config(f"""
+        version: 1
+        env:
+          T: "{ARN['api']}:token"
+          M: {{ from: "{ARN['dev/fcj/momentum']}", key: DB_CONNECTION_STRING }}
+          U: {{ from: "{RDS}", key: username }}
+          P: plain/text
+        """)
+    res = run(["-c", cfg, "--"] + probe(base_env), base_env)
+    assert res.rc == 0, res
+    assert by_action(fake) == {"BatchGetSecretValue": 2}
+    regions = {tuple(sorted(r["secret_ids"])): r["region"] for r in fake.state.requests}
+    assert regions[tuple(sorted([ARN["api"], ARN["dev/fcj/momentum"]]))] == "eu-central-1"
+    assert regions[tuple(sorted([RDS, "plain/text"]))] == "us-west-2"
+
+
+@pytest.mark.skipif(SLOW, reason="debug log timing under a wrapper")
+def test_tls13_and_keepalive_logged(fake, base_env, write_config, probe):
+    cfg = write_config(env_config(add_secrets(fake, 41)))
+    res = run(["-vv", "-c", cfg, "--"] + probe(base_env), base_env)
+    assert res.rc == 0, res
+    assert res.err.count("1 new connection(s), TLSv1.3") == 1
+    assert res.err.count("0 new connection(s)") == 2
+    assert "3 API call(s), 1 connection(s)" in res.err

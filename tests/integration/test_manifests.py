@@ -1,0 +1,346 @@
+"""manifests/: every JSON and YAML file parses; every injector config in them (a file, an ECS
+environment variable, a Kubernetes ConfigMap) names exactly examples/app.yaml's secrets, passes
+`injector check`, gives manifests/iam-policy.json, and runs against the local endpoint; the
+command lines in them are the ones the README documents."""
+import glob
+import json
+import os
+import re
+import subprocess
+
+import pytest
+import yaml
+
+import seed
+from conftest import INJECTOR, PROBE, ROOT, assert_no_leak, run
+from dockerfile import exec_form, markdown_dockerfiles
+
+MANIFESTS = os.path.join(ROOT, "manifests")
+APP_YAML = os.path.join(ROOT, "examples", "app.yaml")
+POLICY = os.path.join(MANIFESTS, "iam-policy.json")
+BUILDSPEC = os.path.join(MANIFESTS, "buildspec.yml")
+
+
+def load(path):
+    """A manifest's documents (one for JSON, one or more for YAML)."""
+    with open(path) as f:
+        if path.endswith(".json"):
+            return [json.load(f)]
+        return [d for d in yaml.safe_load_all(f) if d is not None]
+
+
+def readme():
+    with open(os.path.join(ROOT, "README.md")) as f:
+        return f.read()
+
+
+def readme_entrypoints():
+    return [exec_form(a) for block in markdown_dockerfiles(readme()) for k, a in block
+            if k == "ENTRYPOINT"]
+
+
+def readme_cmds():
+    return [exec_form(a) for block in markdown_dockerfiles(readme()) for k, a in block
+            if k == "CMD"]
+
+
+def secret_refs(cfg):
+    """{(secret id, json key or pointer, version stage, version id)} of a parsed config, for
+    both entry forms (the compact string is ECS valueFrom / CodeBuild's form)."""
+    refs = set()
+    for section in ("env", "files"):
+        for entry in (cfg.get(section) or {}).values():
+            if isinstance(entry, str):
+                parts = entry.split(":")
+                n = 7 if entry.startswith("arn:") else 1
+                rest = parts[n:] + [""] * 3
+                ref = (":".join(parts[:n]), rest[0] or None, rest[1] or None, rest[2] or None)
+            else:
+                ref = (entry["from"], entry.get("key") or entry.get("pointer"),
+                       entry.get("version_stage"), entry.get("version_id"))
+            refs.add(ref)
+    return refs
+
+
+def app_refs():
+    with open(APP_YAML) as f:
+        return secret_refs(yaml.safe_load(f))
+
+
+def manifest_configs():
+    """[(label, YAML text)] of every injector config the manifests carry."""
+    out = []
+    td = load(os.path.join(MANIFESTS, "ecs-task-definition.json"))[0]
+    for c in td["containerDefinitions"]:
+        for e in c.get("environment", []):
+            if e["name"] == "INJECTOR_CONFIG_YAML":
+                out.append((f"ecs {c['name']} INJECTOR_CONFIG_YAML", e["value"]))
+    with open(os.path.join(MANIFESTS, "codebuild-injector.yaml")) as f:
+        out.append(("codebuild-injector.yaml", f.read()))
+    for path in sorted(glob.glob(os.path.join(MANIFESTS, "kubernetes", "*.yaml"))):
+        for doc in load(path):
+            if doc.get("kind") == "ConfigMap" and "injector.yaml" in doc.get("data", {}):
+                out.append((f"{os.path.basename(path)} {doc['metadata']['name']}",
+                            doc["data"]["injector.yaml"]))
+    return out
+
+
+def relocate(text, secret_dir):
+    """Moves every absolute file path of a config's files: section under secret_dir."""
+    cfg = yaml.safe_load(text)
+    for path in (cfg.get("files") or {}):
+        text = re.sub(r"(?m)^(\s+)" + re.escape(path) + ":", r"\g<1>" + str(secret_dir) + path
+                      + ":", text)
+    return text
+
+
+def export_exists():
+    r = subprocess.run([INJECTOR, "export", "--help"], capture_output=True, text=True,
+                       stdin=subprocess.DEVNULL)
+    return r.returncode == 0 and "injector export" in r.stdout
+
+
+# ---- every file -------------------------------------------------------------------------
+
+def test_every_manifest_parses():
+    files = sorted(p for ext in ("json", "yaml", "yml")
+                   for p in glob.glob(os.path.join(MANIFESTS, "**", f"*.{ext}"), recursive=True))
+    assert len(files) >= 7, files
+    for path in files:
+        docs = load(path)
+        assert docs and all(isinstance(d, dict) for d in docs), path
+
+
+def test_configs_name_exactly_the_example_secrets(base_env, tmp_path):
+    configs = manifest_configs()
+    assert len(configs) == 4, [label for label, _ in configs]
+    with open(POLICY) as f:
+        policy = f.read()
+    for label, text in configs:
+        assert secret_refs(yaml.safe_load(text)) == app_refs(), label
+        path = tmp_path / "cfg.yaml"
+        path.write_text(text)
+        res = run(["check", "-c", str(path)], base_env)
+        assert res.rc == 0, (label, res)
+        res = run(["policy", "-c", str(path)], base_env)
+        assert res.rc == 0, (label, res)
+        assert res.out == policy, f"{label}: its policy is not manifests/iam-policy.json"
+
+
+def test_manifest_configs_run(base_env, secret_dir, tmp_path, probe):
+    """Each config in the manifests fetches and delivers for real (files under a tmpfs)."""
+    for label, text in manifest_configs():
+        path = tmp_path / "cfg.yaml"
+        path.write_text(relocate(text, secret_dir))
+        res = run(["-c", str(path), "--"] + probe(base_env), base_env)
+        assert res.rc == 0, (label, res)
+        env = probe.read()["env"]
+        cfg = yaml.safe_load(text)
+        if "PGPASSWORD" in (cfg.get("env") or {}):
+            assert env["PGPASSWORD"] == seed.RDS_PASSWORD, label
+            assert env["DB_CONNECTION_STRING"] == seed.MOMENTUM_DB_URL, label
+        for f in cfg.get("files") or {}:
+            assert os.path.exists(f"{secret_dir}{f}"), (label, f)
+
+
+# ---- IAM ----------------------------------------------------------------------------------
+
+def test_iam_policy_is_the_generated_one(base_env):
+    res = run(["policy", "-c", APP_YAML], base_env)
+    assert res.rc == 0, res
+    with open(POLICY) as f:
+        assert f.read() == res.out, "regenerate: injector policy -c examples/app.yaml"
+
+
+def test_iam_policy_shape():
+    doc = load(POLICY)[0]
+    assert doc["Version"] == "2012-10-17"
+    st = {s["Sid"]: s for s in doc["Statement"]}
+    read = st["ReadSecrets"]
+    assert read["Effect"] == "Allow" and read["Action"] == "secretsmanager:GetSecretValue"
+    assert read["Resource"] == sorted(read["Resource"])
+    assert len(read["Resource"]) == len({r[0] for r in app_refs()})
+    for arn in read["Resource"]:
+        assert arn.startswith("arn:aws:secretsmanager:eu-central-1:"), arn
+        assert "*" not in arn.split(":secret:")[1], arn
+    # Full ARNs as written; names get the suffix wildcard.
+    assert seed.SECRET_ARNS["api"] in read["Resource"]
+    assert any(a.endswith(":secret:secretPostgresqlMasterUser-??????") for a in read["Resource"])
+    assert st["BatchReadSecrets"]["Resource"] == "*"
+    kms = st["DecryptSecretsViaSecretsManager"]
+    assert kms["Action"] == "kms:Decrypt"
+    assert kms["Condition"] == {
+        "StringEquals": {"kms:ViaService": ["secretsmanager.eu-central-1.amazonaws.com"]}}
+
+
+# ---- ECS ----------------------------------------------------------------------------------
+
+def test_ecs_task_definition():
+    td = load(os.path.join(MANIFESTS, "ecs-task-definition.json"))[0]
+    assert td["requiresCompatibilities"] == ["FARGATE"] and td["networkMode"] == "awsvpc"
+    assert re.fullmatch(r"arn:aws:iam::\d{12}:role/[\w+=,.@-]+", td["taskRoleArn"])
+    assert isinstance(td["cpu"], str) and isinstance(td["memory"], str)
+    (c,) = td["containerDefinitions"]
+    # The image's ENTRYPOINT (README: the form without -c, for a config in the environment).
+    assert "entryPoint" not in c
+    assert ["/injector", "--"] in readme_entrypoints()
+    assert c["command"] in readme_cmds()
+    # Not ECS's own secrets; Fargate has no tmpfs mounts, so files go to /dev/shm.
+    assert "secrets" not in c
+    assert "tmpfs" not in c.get("linuxParameters", {})
+    names = [e["name"] for e in c["environment"]]
+    assert "INJECTOR_CONFIG_YAML" in names and "INJECTOR_CONFIG" not in names
+    cfg = yaml.safe_load(next(e["value"] for e in c["environment"]
+                              if e["name"] == "INJECTOR_CONFIG_YAML"))
+    assert cfg["files"] and all(p.startswith("/dev/shm/") for p in cfg["files"])
+    assert c.get("readonlyRootFilesystem") is True
+    assert not c.get("user", "").startswith("0")
+
+
+def test_ecs_config_via_environment_variable(base_env, secret_dir, probe):
+    """The task definition's way: no -c, INJECTOR_CONFIG_YAML in the environment."""
+    td = load(os.path.join(MANIFESTS, "ecs-task-definition.json"))[0]
+    text = next(e["value"] for e in td["containerDefinitions"][0]["environment"]
+                if e["name"] == "INJECTOR_CONFIG_YAML")
+    env = dict(base_env, INJECTOR_CONFIG_YAML=relocate(text, secret_dir))
+    res = run(["--"] + probe(env), env)
+    assert res.rc == 0, res
+    got = probe.read()["env"]
+    assert got["PGUSER"] == "postgres" and got["API_TOKEN"] == seed.API_TOKEN
+    assert os.path.exists(f"{secret_dir}/dev/shm/secrets/db.json")
+
+
+# ---- CodeBuild ------------------------------------------------------------------------------
+
+def buildspec_commands(phase):
+    spec = load(BUILDSPEC)[0]
+    assert str(spec["version"]) == "0.2"
+    return spec["phases"][phase]["commands"]
+
+
+def test_buildspec_commands_are_the_readmes():
+    cmds = buildspec_commands("pre_build")
+    assert "injector -c manifests/codebuild-injector.yaml -- ./migrate.sh" in cmds
+    assert ('eval "$(injector export -c manifests/codebuild-injector.yaml --format shell)"'
+            in cmds)
+    text = readme()
+    for cmd in cmds:
+        if "injector" in cmd:
+            assert f"- {cmd}\n" in text, f"README does not show: {cmd}"
+    for cmd in cmds:
+        for m in re.finditer(r"-c (\S+)", cmd):
+            assert os.path.exists(os.path.join(ROOT, m.group(1))), cmd
+
+
+def test_buildspec_migrate_step(base_env, secret_dir, tmp_path):
+    """`injector -c CFG -- ./migrate.sh` as written, with a migrate.sh that records what it got."""
+    cfg = tmp_path / "codebuild-injector.yaml"
+    with open(os.path.join(MANIFESTS, "codebuild-injector.yaml")) as f:
+        cfg.write_text(relocate(f.read(), secret_dir))
+    (cmd,) = [c for c in buildspec_commands("pre_build") if c.endswith("-- ./migrate.sh")]
+    argv = cmd.split()
+    assert argv[0] == "injector"
+    argv = [a if a != "manifests/codebuild-injector.yaml" else str(cfg) for a in argv[1:]]
+    os.symlink(PROBE, tmp_path / "migrate.sh")
+    env = dict(base_env, PROBE_OUT=str(tmp_path / "probe.json"))
+    res = run(argv, env, cwd=str(tmp_path))
+    assert res.rc == 0, res
+    with open(tmp_path / "probe.json") as f:
+        got = json.load(f)["env"]
+    assert got["PGPASSWORD"] == seed.RDS_PASSWORD
+    assert got["DB_CONNECTION_STRING"] == seed.MOMENTUM_DB_URL
+
+
+def test_buildspec_export_step(base_env, secret_dir, tmp_path):
+    """The eval form in a shell, as CodeBuild runs it: later commands see the variables."""
+    if not export_exists():
+        pytest.skip("this injector has no export subcommand")
+    cfg = tmp_path / "codebuild-injector.yaml"
+    with open(os.path.join(MANIFESTS, "codebuild-injector.yaml")) as f:
+        cfg.write_text(relocate(f.read(), secret_dir))
+    (cmd,) = [c for c in buildspec_commands("pre_build") if c.startswith("eval ")]
+    cmd = cmd.replace("manifests/codebuild-injector.yaml", str(cfg))
+    if os.path.basename(INJECTOR) != "injector":
+        pytest.skip("INJECTOR_BIN is not named injector")
+    env = dict(base_env, PATH=os.path.dirname(INJECTOR) + ":" + base_env["PATH"],
+               PROBE_OUT=str(tmp_path / "probe.json"))
+    script = f"set -e\n{cmd}\nexec {PROBE}\n"
+    r = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True,
+                       timeout=60, stdin=subprocess.DEVNULL)
+    assert_no_leak(r.stdout, r.stderr)
+    assert r.returncode == 0, r.stderr
+    with open(tmp_path / "probe.json") as f:
+        got = json.load(f)["env"]
+    assert got["PGUSER"] == "postgres"
+    assert got["PGPASSWORD"] == seed.RDS_PASSWORD
+    assert got["API_TOKEN"] == seed.API_TOKEN
+
+
+# ---- Kubernetes -----------------------------------------------------------------------------
+
+def k8s(kind):
+    out = []
+    for path in sorted(glob.glob(os.path.join(MANIFESTS, "kubernetes", "*.yaml"))):
+        out += [(os.path.basename(path), d) for d in load(path) if d.get("kind") == kind]
+    return out
+
+
+def test_kubernetes_irsa_and_volumes():
+    (_, sa), = k8s("ServiceAccount")
+    role = sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"]
+    assert re.fullmatch(r"arn:aws:iam::\d{12}:role/[\w+=,.@-]+", role)
+    deployments = k8s("Deployment")
+    assert len(deployments) == 2
+    configmaps = {d["metadata"]["name"]: yaml.safe_load(d["data"]["injector.yaml"])
+                  for _, d in k8s("ConfigMap")}
+    for name, d in deployments:
+        spec = d["spec"]["template"]["spec"]
+        assert spec["serviceAccountName"] == sa["metadata"]["name"], name
+        assert d["metadata"]["namespace"] == sa["metadata"]["namespace"], name
+        assert spec["securityContext"]["runAsNonRoot"] is True
+        vols = {v["name"]: v for v in spec["volumes"]}
+        assert vols["secrets"]["emptyDir"]["medium"] == "Memory", name
+        cfg = configmaps[vols["injector-config"]["configMap"]["name"]]
+        writer = (spec.get("initContainers") or spec["containers"])[0]
+        mount = next(m["mountPath"] for m in writer["volumeMounts"] if m["name"] == "secrets")
+        assert not mount.startswith("/run/"), "a volume under /run hides the SA token mounts"
+        for f in cfg.get("files") or {}:
+            assert f.startswith(mount + "/"), (name, f)
+
+
+def test_kubernetes_command_lines_are_the_readmes():
+    entrypoints = readme_entrypoints()
+    by_file = dict(k8s("Deployment"))
+    app = by_file["deployment.yaml"]["spec"]["template"]["spec"]["containers"][0]
+    assert app["command"] in entrypoints
+    assert app["command"] == ["/injector", "-c", "/etc/injector.yaml", "--"]
+    assert app["args"] in readme_cmds()
+    init_spec = by_file["deployment-init-container.yaml"]["spec"]["template"]["spec"]
+    init = init_spec["initContainers"][0]
+    assert init["command"][:4] in entrypoints
+    assert f"command: {json.dumps(init['command'])}" in readme()
+    # The app container of the init variant needs no injector and cannot change the files.
+    app = init_spec["containers"][0]
+    assert "/injector" not in app["command"]
+    assert all(m.get("readOnly") for m in app["volumeMounts"] if m["name"] == "secrets")
+
+
+def test_kubernetes_init_container_command(base_env, secret_dir, tmp_path):
+    """The init container's command, with this build standing in for the image's /injector:
+    files in place, then `/injector version` exits 0."""
+    by_file = dict(k8s("Deployment"))
+    init = by_file["deployment-init-container.yaml"]["spec"]["template"]["spec"][
+        "initContainers"][0]
+    (text,) = [t for label, t in manifest_configs()
+               if label.startswith("deployment-init-container.yaml")]
+    cfg = tmp_path / "injector.yaml"
+    cfg.write_text(relocate(text, secret_dir))
+    argv = [str(cfg) if a == "/etc/injector.yaml" else INJECTOR if a == "/injector" else a
+            for a in init["command"][1:]]
+    res = run(argv, base_env)
+    assert res.rc == 0, res
+    assert res.out.startswith("injector "), res.out
+    with open(f"{secret_dir}/secrets/PGPASSWORD") as f:
+        assert f.read() == seed.RDS_PASSWORD
+    with open(f"{secret_dir}/secrets/DB_CONNECTION_STRING") as f:
+        assert f.read() == seed.MOMENTUM_DB_URL

@@ -1,0 +1,165 @@
+/* test_export.c: the export formats' quoting (shell, dotenv, json, github), refusals (NUL,
+ * invalid UTF-8), errors that name the variable but never the value, and the format names. */
+#include "unit.h"
+
+#include <signal.h>
+
+#include "export.h"
+
+static char *render(enum export_format f, const char *name, const char *value, size_t len,
+                    enum inj_rc want)
+{
+    struct export_var v;
+    struct sbuf out = SBUF_INIT(1u << 20);
+    struct inj_err err = UNIT_ERR_INIT;
+    enum inj_rc rc;
+    char *copy;
+
+    v.name = name;
+    v.value = (const unsigned char *)value;
+    v.len = len;
+    rc = export_render(f, &v, 1, &out, &err);
+    assert_int_equal(rc, want);
+    if (rc != INJ_OK) {
+        assert_contains(err.msg, name);
+        assert_not_contains(err.msg, "SECRET");
+        sbuf_wipe_free(&out);
+        return NULL;
+    }
+    copy = strdup(out.p ? (const char *)out.p : "");
+    assert_non_null(copy);
+    sbuf_wipe_free(&out);
+    return copy;
+}
+
+static void want(enum export_format f, const char *value, const char *expect)
+{
+    char *got = render(f, "X", value, strlen(value), INJ_OK);
+
+    assert_string_equal(got, expect);
+    free(got);
+}
+
+static void shell_single_quotes(void **state)
+{
+    (void)state;
+    want(EXPORT_SHELL, "", "export X=''\n");
+    want(EXPORT_SHELL, "plain", "export X='plain'\n");
+    want(EXPORT_SHELL, "it's", "export X='it'\\''s'\n");
+    want(EXPORT_SHELL, "''", "export X=''\\'''\\'''\n");
+    want(EXPORT_SHELL, "$HOME `id` \"q\" \\ \n\t", "export X='$HOME `id` \"q\" \\ \n\t'\n");
+}
+
+static void dotenv_quoting(void **state)
+{
+    (void)state;
+    /* No ' and no \: single quotes, literal. */
+    want(EXPORT_DOTENV, "a $b `c` \"d\"\n#e", "X='a $b `c` \"d\"\n#e'\n");
+    want(EXPORT_DOTENV, "", "X=''\n");
+    /* Otherwise double quotes with \\ \" \$ escaped. */
+    want(EXPORT_DOTENV, "it's $HOME", "X=\"it's \\$HOME\"\n");
+    want(EXPORT_DOTENV, "C:\\x\"y", "X=\"C:\\\\x\\\"y\"\n");
+}
+
+static void json_object(void **state)
+{
+    struct export_var v[2];
+    struct sbuf out = SBUF_INIT(4096);
+    struct inj_err err = UNIT_ERR_INIT;
+
+    (void)state;
+    want(EXPORT_JSON, "a\"b\\c\n\x01\xc3\xbc", "{\n  \"X\": \"a\\\"b\\\\c\\n\\u0001\xc3\xbc\"\n}\n");
+    assert_int_equal(export_render(EXPORT_JSON, v, 0, &out, &err), INJ_OK);
+    assert_string_equal((const char *)out.p, "{}\n");
+    sbuf_wipe_free(&out);
+    v[0].name = "A";
+    v[0].value = (const unsigned char *)"1";
+    v[0].len = 1;
+    v[1].name = "B";
+    v[1].value = (const unsigned char *)"2";
+    v[1].len = 1;
+    assert_int_equal(export_render(EXPORT_JSON, v, 2, &out, &err), INJ_OK);
+    assert_string_equal((const char *)out.p, "{\n  \"A\": \"1\",\n  \"B\": \"2\"\n}\n");
+    sbuf_wipe_free(&out);
+}
+
+static void github_heredoc(void **state)
+{
+    char *got;
+    char delim[64];
+    char expect[256];
+
+    (void)state;
+    got = render(EXPORT_GITHUB, "X", "a\nb", 3, INJ_OK);
+    assert_int_equal(sscanf(got, "X<<%63s", delim), 1);
+    assert_int_equal(strncmp(delim, "ghadelimiter_", 13), 0);
+    assert_int_equal(strlen(delim), 13 + 32);
+    assert_true(snprintf(expect, sizeof(expect), "X<<%s\na\nb\n%s\n", delim, delim) > 0);
+    assert_string_equal(got, expect);
+    free(got);
+}
+
+static void refusals_name_the_variable(void **state)
+{
+    (void)state;
+    assert_null(render(EXPORT_SHELL, "BLOB", "SECRET\0x", 8, INJ_E_DATA));
+    assert_null(render(EXPORT_DOTENV, "BLOB", "SECRET\0x", 8, INJ_E_DATA));
+    assert_null(render(EXPORT_JSON, "LATIN1", "SECRET\xe9", 7, INJ_E_DATA));
+    assert_null(render(EXPORT_GITHUB, "LATIN1", "SECRET\xe9", 7, INJ_E_DATA));
+    /* shell and dotenv carry any bytes but NUL */
+    free(render(EXPORT_SHELL, "LATIN1", "caf\xe9", 4, INJ_OK));
+}
+
+static void output_is_bounded(void **state)
+{
+    struct export_var v;
+    struct sbuf out = SBUF_INIT(16);
+    struct inj_err err = UNIT_ERR_INIT;
+
+    (void)state;
+    v.name = "X";
+    v.value = (const unsigned char *)"0123456789abcdef";
+    v.len = 16;
+    assert_int_equal(export_render(EXPORT_SHELL, &v, 1, &out, &err), INJ_E_DATA);
+    assert_contains(err.msg, "output larger than");
+    sbuf_wipe_free(&out);
+}
+
+static void format_names(void **state)
+{
+    (void)state;
+    assert_int_equal(export_format_parse("shell"), EXPORT_SHELL);
+    assert_int_equal(export_format_parse("dotenv"), EXPORT_DOTENV);
+    assert_int_equal(export_format_parse("json"), EXPORT_JSON);
+    assert_int_equal(export_format_parse("github"), EXPORT_GITHUB);
+    assert_int_equal(export_format_parse("Shell"), -1);
+    assert_int_equal(export_format_parse(""), -1);
+}
+
+static void write_all(void **state)
+{
+    int fds[2];
+    char buf[8];
+    struct inj_err err = UNIT_ERR_INIT;
+
+    (void)state;
+    assert_int_equal(pipe(fds), 0);
+    assert_int_equal(export_write(fds[1], (const unsigned char *)"hello", 5, &err), INJ_OK);
+    assert_int_equal(read(fds[0], buf, sizeof(buf)), 5);
+    (void)close(fds[0]);
+    assert_int_equal(export_write(fds[1], (const unsigned char *)"x", 1, &err), INJ_E_IO);
+    (void)close(fds[1]);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(shell_single_quotes),  cmocka_unit_test(dotenv_quoting),
+        cmocka_unit_test(json_object),          cmocka_unit_test(github_heredoc),
+        cmocka_unit_test(refusals_name_the_variable), cmocka_unit_test(output_is_bounded),
+        cmocka_unit_test(format_names),         cmocka_unit_test(write_all),
+    };
+
+    signal(SIGPIPE, SIG_IGN);
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

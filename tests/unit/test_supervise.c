@@ -1,0 +1,618 @@
+/* test_supervise.c: the pure pieces of supervise mode (durations, signal names, jitter and
+ * backoff bounds, /etc/passwd and /etc/group parsing, change detection, the supervise: config
+ * section), plus the supervisor loop itself on sh children, each run in a forked process
+ * because supervise_run blocks signals and becomes a subreaper. */
+#include "unit.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+
+#include "config.h"
+#include "refresh.h"
+#include "supervise.h"
+
+/* ---- durations ---- */
+
+static void duration_valid(void **state)
+{
+    static const struct {
+        const char *s;
+        long long ms;
+    } ok[] = {
+        {"50ms", 50},       {"1s", 1000},        {"5m", 300000},  {"2h", 7200000},
+        {"1d", 86400000},   {"1h30m", 5400000},  {"1m30s", 90000}, {"0s", 0},
+        {"1s500ms", 1500},  {"30d", 2592000000LL}, {"007s", 7000}, {"720h", 2592000000LL},
+    };
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        long long ms = -1;
+        assert_int_equal(supervise_duration_parse(ok[i].s, &ms), 0);
+        assert_int_equal(ms, ok[i].ms);
+    }
+}
+
+static void duration_invalid(void **state)
+{
+    static const char *const bad[] = {
+        "", "5", "m", "5x", "-5m", "5M", " 5m", "5m ", "1.5s", "31d", "30d1ms", "5mm",
+        "99999999999999999999s", "1h 30m", "+1s", "5sec", "s5", "0x10s",
+    };
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        long long ms = 42;
+        if (supervise_duration_parse(bad[i], &ms) != -1)
+            fail_msg("\"%s\" parsed as %lld", bad[i], ms);
+        assert_int_equal(ms, 42); /* untouched on failure */
+    }
+    assert_int_equal(supervise_duration_parse(NULL, NULL), -1);
+}
+
+static void signal_names(void **state)
+{
+    (void)state;
+    assert_int_equal(supervise_signal_parse("HUP"), SIGHUP);
+    assert_int_equal(supervise_signal_parse("SIGHUP"), SIGHUP);
+    assert_int_equal(supervise_signal_parse("SIGUSR1"), SIGUSR1);
+    assert_int_equal(supervise_signal_parse("USR2"), SIGUSR2);
+    assert_int_equal(supervise_signal_parse("SIGTERM"), SIGTERM);
+    assert_int_equal(supervise_signal_parse("WINCH"), SIGWINCH);
+    assert_int_equal(supervise_signal_parse("SIGKILL"), -1); /* cannot be a reload signal */
+    assert_int_equal(supervise_signal_parse("SIGSTOP"), -1);
+    assert_int_equal(supervise_signal_parse("hup"), -1);
+    assert_int_equal(supervise_signal_parse("SIG"), -1);
+    assert_int_equal(supervise_signal_parse("1"), -1);
+    assert_int_equal(supervise_signal_parse(""), -1);
+    assert_int_equal(supervise_signal_parse(NULL), -1);
+}
+
+/* ---- jitter and backoff ---- */
+
+static uint32_t lcg(uint32_t *s)
+{
+    *s = *s * 1664525u + 1013904223u;
+    return *s;
+}
+
+static void jitter_bounds(void **state)
+{
+    static const long long intervals[] = {1, 9, 10, 50, 999, 1000, 300000, 2592000000LL};
+    uint32_t seed = 12345;
+    size_t i;
+    int k;
+
+    (void)state;
+    for (i = 0; i < sizeof(intervals) / sizeof(intervals[0]); i++) {
+        long long iv = intervals[i];
+        long long lo = iv - iv / 10;
+        long long hi = iv + iv / 10;
+        int saw_lo = 0;
+        int saw_hi = 0;
+
+        assert_int_equal(supervise_jitter(iv, 0), lo);
+        assert_int_equal(supervise_jitter(iv, (uint32_t)(2 * (iv / 10))), hi);
+        assert_true(supervise_jitter(iv, UINT32_MAX) >= lo);
+        assert_true(supervise_jitter(iv, UINT32_MAX) <= hi);
+        for (k = 0; k < 20000; k++) {
+            long long j = supervise_jitter(iv, lcg(&seed));
+            assert_true(j >= lo && j <= hi);
+            assert_true(j > 0);
+            saw_lo |= j < iv;
+            saw_hi |= j > iv;
+        }
+        if (iv >= 10) /* a spread of at least 1 ms: both sides get used */
+            assert_true(saw_lo && saw_hi);
+    }
+    assert_int_equal(supervise_jitter(0, 7), 0);
+    assert_int_equal(supervise_jitter(-5, 7), 0);
+}
+
+static void backoff_grows_and_caps(void **state)
+{
+    uint32_t seed = 99;
+    unsigned int f;
+    int k;
+
+    (void)state;
+    /* 5 min interval: 1 s, 2 s, 4 s, ... then 300 s, each +-10%. */
+    for (f = 1; f <= 40; f++) {
+        long long base = 1000;
+        unsigned int i;
+
+        for (i = 1; i < f && base < 300000; i++)
+            base *= 2;
+        if (base > 300000)
+            base = 300000;
+        for (k = 0; k < 200; k++) {
+            long long b = supervise_backoff(300000, f, lcg(&seed));
+            assert_true(b >= base - base / 10 && b <= base + base / 10);
+        }
+    }
+    /* A fast test interval is never exceeded (beyond its jitter). */
+    for (f = 1; f < 10; f++)
+        for (k = 0; k < 200; k++)
+            assert_true(supervise_backoff(50, f, lcg(&seed)) <= 55);
+    assert_true(supervise_backoff(300000, 0, 0) >= 900);
+    assert_true(supervise_backoff(300000, UINT32_MAX, UINT32_MAX) <= 330000);
+}
+
+/* ---- /etc/passwd and /etc/group ---- */
+
+static const char PASSWD[] = "root:x:0:0:root:/root:/bin/bash\n"
+                             "# a comment:x:5:5\n"
+                             "+nis::::::\n"
+                             "-excluded:x:7:7::/:/bin/sh\n"
+                             "broken:x:notanumber:1:::\n"
+                             "short:x:9\n"
+                             "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"
+                             "app:x:1000:1001::/home/app:/bin/sh\n"
+                             "big:x:4294967295:1::/:/bin/sh\n"
+                             "noeol:x:1200:1201::/:/bin/sh";
+
+static const char GROUP[] = "root:x:0:\n"
+                            "nogroup:x:65534:\n"
+                            "apps:x:2000:app\n"
+                            "#hidden:x:3:\n"
+                            "bad:x:oops:\n";
+
+static void user_ok(const char *spec, const char *pw, const char *gr, unsigned long uid,
+                    unsigned long gid)
+{
+    struct supervise_user u;
+    struct inj_err err = UNIT_ERR_INIT;
+    enum inj_rc rc = supervise_user_parse(spec, pw, pw ? strlen(pw) : 0, gr, gr ? strlen(gr) : 0,
+                                          &u, &err);
+
+    if (rc != INJ_OK)
+        fail_msg("%s: %s", spec, err.msg);
+    assert_int_equal(u.set, 1);
+    assert_int_equal(u.uid, uid);
+    assert_int_equal(u.gid, gid);
+}
+
+static void user_bad(const char *spec, const char *pw, const char *gr, const char *msg)
+{
+    struct supervise_user u;
+    struct inj_err err = UNIT_ERR_INIT;
+    enum inj_rc rc = supervise_user_parse(spec, pw, pw ? strlen(pw) : 0, gr, gr ? strlen(gr) : 0,
+                                          &u, &err);
+
+    if (rc == INJ_OK)
+        fail_msg("%s: accepted as %lu:%lu", spec, (unsigned long)u.uid, (unsigned long)u.gid);
+    assert_int_equal(rc, INJ_E_USAGE);
+    assert_int_equal(u.set, 0);
+    assert_contains(err.msg, msg);
+}
+
+static void user_parse_names_and_ids(void **state)
+{
+    (void)state;
+    user_ok("nobody", PASSWD, GROUP, 65534, 65534);
+    user_ok("app", PASSWD, GROUP, 1000, 1001);          /* primary group from passwd */
+    user_ok("app:apps", PASSWD, GROUP, 1000, 2000);     /* group by name */
+    user_ok("app:3000", PASSWD, GROUP, 1000, 3000);     /* group by number, no entry needed */
+    user_ok("1000", PASSWD, GROUP, 1000, 1001);         /* uid found in passwd */
+    user_ok("4242:4243", PASSWD, GROUP, 4242, 4243);    /* neither needs an entry */
+    user_ok("0:0", PASSWD, GROUP, 0, 0);
+    user_ok("noeol", PASSWD, GROUP, 1200, 1201);        /* last line without newline */
+    user_ok("4242:4243", NULL, NULL, 4242, 4243);       /* scratch image: no files */
+    user_ok("nobody:nogroup", PASSWD, GROUP, 65534, 65534);
+}
+
+static void user_parse_rejects(void **state)
+{
+    (void)state;
+    user_bad("4242", PASSWD, GROUP, "give one (uid:gid)");
+    user_bad("ghost", PASSWD, GROUP, "no user \"ghost\"");
+    user_bad("app:ghosts", PASSWD, GROUP, "no group \"ghosts\"");
+    user_bad("", PASSWD, GROUP, "USER[:GROUP]");
+    user_bad(":", PASSWD, GROUP, "USER[:GROUP]");
+    user_bad("app:", PASSWD, GROUP, "USER[:GROUP]");
+    user_bad(":100", PASSWD, GROUP, "USER[:GROUP]");
+    user_bad("broken", PASSWD, GROUP, "no user");       /* malformed lines are skipped */
+    user_bad("short", PASSWD, GROUP, "no user");
+    user_bad("big", PASSWD, GROUP, "no user");          /* uid -1 is not an id */
+    user_bad("+nis", PASSWD, GROUP, "no user");
+    user_bad("excluded", PASSWD, GROUP, "no user");
+    user_bad("-excluded", PASSWD, GROUP, "no user");
+    user_bad("# a comment", PASSWD, GROUP, "no user");
+    user_bad("app:hidden", PASSWD, GROUP, "no group");
+    user_bad("app:bad", PASSWD, GROUP, "no group");
+    user_bad("4294967295:1", PASSWD, GROUP, "not a valid uid");
+    user_bad("99999999999:1", PASSWD, GROUP, "not a valid uid");
+    user_bad("1x:1", PASSWD, GROUP, "not a valid uid");
+    user_bad("1:4294967295", PASSWD, GROUP, "not a valid gid");
+    user_bad("1:2:3", PASSWD, GROUP, "not a valid gid");
+    user_bad("nobody", NULL, NULL, "no user");
+}
+
+static void drop_privileges(void **state)
+{
+    struct supervise_user none = {0, 0, 0};
+    struct supervise_user nobody = {1, 65534, 65534};
+    struct inj_err err = UNIT_ERR_INIT;
+    pid_t pid;
+    int st = 0;
+
+    (void)state;
+    assert_int_equal(supervise_drop_privileges(&none, &err), INJ_OK);
+    if (geteuid() != 0)
+        skip();
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        gid_t groups[4];
+        int ok = supervise_drop_privileges(&nobody, &err) == INJ_OK && getuid() == 65534 &&
+                 geteuid() == 65534 && getgid() == 65534 && getegid() == 65534 &&
+                 getgroups(4, groups) == 0 && setuid(0) != 0 && setgid(0) != 0;
+        _exit(ok ? 0 : 1);
+    }
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+/* ---- change detection ---- */
+
+static struct sm_version_stages VERSIONS[] = {
+    {"v-previous", "AWSPREVIOUS"},
+    {"v-current", "AWSCURRENT,custom"},
+    {"v-pending", "AWSPENDING"},
+    {"v-empty", ""},
+};
+
+static void stage_version_lookup(void **state)
+{
+    struct sm_meta m = {NULL, VERSIONS, 4, 0};
+    struct sm_meta none = {NULL, NULL, 0, 0};
+
+    (void)state;
+    assert_string_equal(refresh_stage_version(&m, "AWSCURRENT"), "v-current");
+    assert_string_equal(refresh_stage_version(&m, "custom"), "v-current");
+    assert_string_equal(refresh_stage_version(&m, "AWSPREVIOUS"), "v-previous");
+    assert_string_equal(refresh_stage_version(&m, "AWSPENDING"), "v-pending");
+    /* Labels match whole, not by prefix or suffix. */
+    assert_null(refresh_stage_version(&m, "AWSCUR"));
+    assert_null(refresh_stage_version(&m, "CURRENT"));
+    assert_null(refresh_stage_version(&m, "AWSCURRENT,custom"));
+    assert_null(refresh_stage_version(&m, ""));
+    assert_null(refresh_stage_version(&none, "AWSCURRENT"));
+}
+
+static void needs_fetch(void **state)
+{
+    struct sm_meta m = {NULL, VERSIONS, 4, 0};
+
+    (void)state;
+    assert_int_equal(refresh_needs_fetch(&m, "AWSCURRENT", "v-current"), 0);
+    assert_int_equal(refresh_needs_fetch(&m, "AWSPREVIOUS", "v-previous"), 0);
+    /* Rotated: AWSCURRENT moved to another version. */
+    assert_int_equal(refresh_needs_fetch(&m, "AWSCURRENT", "v-previous"), 1);
+    /* Nothing fetched yet (an optional secret that was missing). */
+    assert_int_equal(refresh_needs_fetch(&m, "AWSCURRENT", NULL), 1);
+    /* The label is on no version: GetSecretValue has to say what is wrong. */
+    assert_int_equal(refresh_needs_fetch(&m, "gone", "v-current"), 1);
+}
+
+static void set_value(struct resolved *r, const char *v, int skipped)
+{
+    memset(r, 0, sizeof(*r));
+    r->value.max = 1024;
+    r->skipped = skipped;
+    if (v)
+        assert_int_equal(sbuf_append(&r->value, v, strlen(v)), SBUF_OK);
+}
+
+static void value_differs(void **state)
+{
+    struct resolved a;
+    struct resolved b;
+
+    (void)state;
+    set_value(&a, "secret-1", 0);
+    set_value(&b, "secret-1", 0);
+    assert_int_equal(refresh_value_differs(&a, &b), 0);
+    sbuf_wipe_free(&b.value);
+    set_value(&b, "secret-2", 0);
+    assert_int_equal(refresh_value_differs(&a, &b), 1);
+    sbuf_wipe_free(&b.value);
+    set_value(&b, "secret-10", 0);
+    assert_int_equal(refresh_value_differs(&a, &b), 1);
+    sbuf_wipe_free(&b.value);
+    set_value(&b, NULL, 1);
+    assert_int_equal(refresh_value_differs(&a, &b), 1);
+    assert_int_equal(refresh_value_differs(&b, &a), 1);
+    sbuf_wipe_free(&a.value);
+    set_value(&a, NULL, 1);
+    assert_int_equal(refresh_value_differs(&a, &b), 0);
+    set_value(&a, "", 0);
+    set_value(&b, NULL, 0);
+    assert_int_equal(refresh_value_differs(&a, &b), 0);
+    sbuf_wipe_free(&a.value);
+    sbuf_wipe_free(&b.value);
+}
+
+/* ---- the supervise: config section ---- */
+
+static enum inj_rc parse(const char *yaml, struct config *c, struct inj_err *err)
+{
+    return config_parse("t.yaml", (const unsigned char *)yaml, strlen(yaml), c, err);
+}
+
+static void config_defaults_and_values(void **state)
+{
+    struct config c;
+    struct inj_err err = UNIT_ERR_INIT;
+
+    (void)state;
+    assert_int_equal(parse("version: 1\n", &c, &err), INJ_OK);
+    assert_int_equal(c.supervise.enabled, 0);
+    assert_int_equal(c.supervise.refresh_ms, 0);
+    assert_int_equal(c.supervise.on_change, SUPERVISE_ON_CHANGE_SIGNAL);
+    assert_int_equal(c.supervise.on_change_signal, SIGHUP);
+    assert_int_equal(c.supervise.restart_timeout_ms, 10000);
+    assert_int_equal(c.supervise.restart_delay_ms, 1000);
+    assert_null(c.supervise.on_change_exec);
+    config_free(&c);
+
+    assert_int_equal(parse("version: 1\nsupervise: true\n", &c, &err), INJ_OK);
+    assert_int_equal(c.supervise.enabled, 1);
+    config_free(&c);
+
+    assert_int_equal(parse("version: 1\n"
+                           "supervise:\n"
+                           "  refresh: 5m\n"
+                           "  on_change: restart\n"
+                           "  on_change_signal: SIGUSR2\n"
+                           "  on_change_exec: [/bin/reload, --fast, \"\"]\n"
+                           "  restart_timeout: 30s\n"
+                           "  restart_delay: 0s\n"
+                           "  pgroup: true\n",
+                           &c, &err),
+                     INJ_OK);
+    assert_int_equal(c.supervise.enabled, 1);
+    assert_int_equal(c.supervise.refresh_ms, 300000);
+    assert_int_equal(c.supervise.on_change, SUPERVISE_ON_CHANGE_RESTART);
+    assert_int_equal(c.supervise.on_change_signal, SIGUSR2);
+    assert_int_equal(c.supervise.restart_timeout_ms, 30000);
+    assert_int_equal(c.supervise.restart_delay_ms, 0);
+    assert_int_equal(c.supervise.pgroup, 1);
+    assert_non_null(c.supervise.on_change_exec);
+    assert_string_equal(c.supervise.on_change_exec[0], "/bin/reload");
+    assert_string_equal(c.supervise.on_change_exec[1], "--fast");
+    assert_string_equal(c.supervise.on_change_exec[2], "");
+    assert_null(c.supervise.on_change_exec[3]);
+    config_free(&c);
+
+    assert_int_equal(parse("version: 1\nsupervise: { refresh: 50ms, on_change: none }\n", &c,
+                           &err),
+                     INJ_OK);
+    assert_int_equal(c.supervise.refresh_ms, 50);
+    assert_int_equal(c.supervise.on_change, SUPERVISE_ON_CHANGE_NONE);
+    config_free(&c);
+}
+
+static void config_bad(const char *yaml, const char *msg)
+{
+    struct config c;
+    struct inj_err err = UNIT_ERR_INIT;
+
+    if (parse(yaml, &c, &err) == INJ_OK)
+        fail_msg("accepted: %s", yaml);
+    assert_int_equal(err.code, INJ_E_CONFIG);
+    assert_contains(err.msg, msg);
+}
+
+static void config_rejects(void **state)
+{
+    (void)state;
+    config_bad("version: 1\nsupervise:\n  refresh: 5m\n  restrat_timeout: 1s\n",
+               "t.yaml:4:3: unknown key \"restrat_timeout\" in supervise");
+    config_bad("version: 1\nsupervise:\n  refresh: 300\n", "t.yaml:3:12: refresh: \"300\" is not "
+                                                           "a duration");
+    config_bad("version: 1\nsupervise:\n  refresh: 0s\n", "refresh: must be more than 0");
+    config_bad("version: 1\nsupervise:\n  restart_timeout: 0ms\n",
+               "restart_timeout: must be more than 0");
+    config_bad("version: 1\nsupervise:\n  refresh: 31d\n", "at most 30d");
+    config_bad("version: 1\nsupervise:\n  on_change: reload\n",
+               "t.yaml:3:14: on_change: \"reload\" is not signal, restart or none");
+    config_bad("version: 1\nsupervise:\n  on_change_signal: KILL\n",
+               "on_change_signal: \"KILL\" is not one of");
+    config_bad("version: 1\nsupervise:\n  on_change_exec: /bin/reload\n",
+               "on_change_exec must be a list");
+    config_bad("version: 1\nsupervise:\n  on_change_exec: []\n", "must list a command");
+    config_bad("version: 1\nsupervise:\n  on_change_exec: [\"\", x]\n", "the command is empty");
+    config_bad("version: 1\nsupervise:\n  on_change_exec: [a, [b]]\n", "must be a string");
+    config_bad("version: 1\nsupervise:\n  pgroup: yes\n", "pgroup must be true or false");
+    config_bad("version: 1\nsupervise: [refresh]\n", "must be true, false or a mapping");
+    config_bad("version: 1\nsupervise: maybe\n", "supervise must be true or false");
+    config_bad("version: 1\nsupervise:\n  refresh: 1s\n  refresh: 2s\n", "duplicate key");
+    config_bad("version: 1\nsupervisor: true\n", "unknown top-level key \"supervisor\"");
+}
+
+/* ---- the supervisor loop, on sh children ---- */
+
+static char **test_envp;
+static int hook_calls;
+static enum supervise_refresh_rc hook_script[8];
+
+static enum supervise_refresh_rc fake_refresh(void *ctx)
+{
+    (void)ctx;
+    if (hook_calls < 8)
+        return hook_script[hook_calls++];
+    hook_calls++;
+    return SUPERVISE_SAME;
+}
+
+static char **fake_envp(void *ctx)
+{
+    (void)ctx;
+    return test_envp;
+}
+
+/* Runs supervise_run in a child (it blocks signals and turns us into a subreaper) and
+ * returns what it would have made injector exit with, or 1000 + rc when it failed. */
+static int supervise_in_child(struct supervise_opts *o)
+{
+    struct supervise_hooks h = {NULL, fake_refresh, fake_envp};
+    pid_t pid;
+    int st = 0;
+
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct inj_err err = UNIT_ERR_INIT;
+        int code = -1;
+        enum inj_rc rc = supervise_run(o, &h, &code, &err);
+        _exit(rc == INJ_OK ? code : 200 + (int)rc);
+    }
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    return WEXITSTATUS(st);
+}
+
+static void run_sh(const char *script, struct supervise_opts *o)
+{
+    static char *argv[4];
+
+    argv[0] = "/bin/sh";
+    argv[1] = "-c";
+    argv[2] = (char *)script;
+    argv[3] = NULL;
+    memset(o, 0, sizeof(*o));
+    o->argv = argv;
+    o->on_change_signal = SIGHUP;
+    o->restart_timeout_ms = 5000;
+    o->restart_delay_ms = 0;
+    hook_calls = 0;
+    memset(hook_script, 0, sizeof(hook_script));
+}
+
+static void loop_exit_codes(void **state)
+{
+    static char *env[] = {"PATH=/usr/bin:/bin", NULL};
+    static char *missing[] = {"no-such-command-injector-test", NULL};
+    static char *notexec[] = {"/etc/passwd", NULL};
+    struct supervise_opts o;
+
+    (void)state;
+    test_envp = env;
+    run_sh("exit 7", &o);
+    assert_int_equal(supervise_in_child(&o), 7);
+    run_sh("exit 0", &o);
+    assert_int_equal(supervise_in_child(&o), 0);
+    run_sh("kill -TERM $$", &o);
+    assert_int_equal(supervise_in_child(&o), 128 + SIGTERM);
+    run_sh("kill -KILL $$", &o);
+    assert_int_equal(supervise_in_child(&o), 128 + SIGKILL);
+    /* The command never ran: an error, not an exit code. */
+    run_sh("", &o);
+    o.argv = missing;
+    assert_int_equal(supervise_in_child(&o), 200 + INJ_E_NOTFOUND);
+    o.argv = notexec;
+    assert_int_equal(supervise_in_child(&o), 200 + INJ_E_NOEXEC);
+}
+
+/* The environment the child got comes from the envp hook, and an orphan is reaped. */
+static void loop_env_and_orphans(void **state)
+{
+    static char *env[] = {"PATH=/usr/bin:/bin", "INJ_TEST=from-hook", NULL};
+    struct supervise_opts o;
+
+    (void)state;
+    test_envp = env;
+    run_sh("test \"$INJ_TEST\" = from-hook || exit 3; (sleep 0.05 &) ; sleep 0.2; exit 4", &o);
+    assert_int_equal(supervise_in_child(&o), 4);
+}
+
+/* A change with on_change: signal sends SIGHUP once; the script exits 5 on it. */
+static void loop_change_signals(void **state)
+{
+    static char *env[] = {"PATH=/usr/bin:/bin", NULL};
+    struct supervise_opts o;
+
+    (void)state;
+    test_envp = env;
+    run_sh("trap 'exit 5' HUP; i=0; while [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done; "
+           "exit 6",
+           &o);
+    o.refresh_ms = 20;
+    hook_script[0] = SUPERVISE_FAILED; /* a failure first: nothing happens, retried */
+    hook_script[1] = SUPERVISE_SAME;
+    hook_script[2] = SUPERVISE_CHANGED;
+    assert_int_equal(supervise_in_child(&o), 5);
+    o.on_change_signal = SIGUSR1;
+    run_sh("trap 'exit 8' USR1; i=0; while [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done; "
+           "exit 6",
+           &o);
+    o.on_change_signal = SIGUSR1;
+    o.refresh_ms = 20;
+    hook_script[0] = SUPERVISE_CHANGED;
+    assert_int_equal(supervise_in_child(&o), 8);
+}
+
+/* on_change: restart stops the child with SIGTERM and starts it again. Generation 1 leaves
+ * a mark; generation 2 sees it and exits 9, which is what injector exits with. */
+static int restart_once(const char *gen1_on_term, long long timeout_ms)
+{
+    static char envbuf[400];
+    static char *env[] = {"PATH=/usr/bin:/bin", envbuf, NULL};
+    char script[512];
+    char dir[256];
+    char mark[300];
+    struct supervise_opts o;
+    int code;
+
+    unit_mkdtemp(dir, sizeof(dir));
+    unit_join(mark, sizeof(mark), dir, "mark");
+    (void)snprintf(envbuf, sizeof(envbuf), "MARK=%s", mark);
+    (void)snprintf(script, sizeof(script),
+                   "if [ -e \"$MARK\" ]; then exit 9; fi; : > \"$MARK\"; %s", gen1_on_term);
+    test_envp = env;
+    run_sh(script, &o);
+    o.refresh_ms = 20;
+    o.on_change = SUPERVISE_ON_CHANGE_RESTART;
+    o.restart_timeout_ms = timeout_ms;
+    hook_script[0] = SUPERVISE_CHANGED;
+    code = supervise_in_child(&o);
+    unit_rmtree(dir);
+    return code;
+}
+
+static void loop_change_restarts(void **state)
+{
+    (void)state;
+    /* Stops on SIGTERM. */
+    assert_int_equal(restart_once("trap 'exit 0' TERM; while :; do sleep 0.05; done", 10000), 9);
+    /* Ignores SIGTERM (inherited through exec): SIGKILL after restart_timeout. */
+    assert_int_equal(restart_once("trap '' TERM; exec sleep 30", 100), 9);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(duration_valid),
+        cmocka_unit_test(duration_invalid),
+        cmocka_unit_test(signal_names),
+        cmocka_unit_test(jitter_bounds),
+        cmocka_unit_test(backoff_grows_and_caps),
+        cmocka_unit_test(user_parse_names_and_ids),
+        cmocka_unit_test(user_parse_rejects),
+        cmocka_unit_test(drop_privileges),
+        cmocka_unit_test(stage_version_lookup),
+        cmocka_unit_test(needs_fetch),
+        cmocka_unit_test(value_differs),
+        cmocka_unit_test(config_defaults_and_values),
+        cmocka_unit_test(config_rejects),
+        cmocka_unit_test(loop_exit_codes),
+        cmocka_unit_test(loop_env_and_orphans),
+        cmocka_unit_test(loop_change_signals),
+        cmocka_unit_test(loop_change_restarts),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
