@@ -6,6 +6,7 @@
 #   make check-all    everything CI runs
 #   make demo         the main job against the bundled local endpoint
 #   make static       build/static/injector (musl, fully static; see mk/static.mk)
+#   make bench        injector vs boto3 / aws CLI / curl; make bench-storm (mk/bench.mk)
 #   make install      PREFIX=/usr/local (DESTDIR too): bin/injector, share/man/man1/injector.1
 
 VERSION     := 0.1.0
@@ -142,3 +143,5 @@ clean:
 STATIC_SRCS := $(wildcard injector/*.c) $(GEN_DOC)
 -include mk/static.mk
 include mk/fuzz.mk
+include mk/lint.mk
+-include mk/bench.mk

@@ -103,6 +103,68 @@ def measure(tool, argv, env, runs, warmup, args, workdir):
             "handshakes": c.handshakes}
 
 
+def ca_store_cost(args, env, cfg, workdir):
+    """What the system CA store costs at start: injector at N=1 with Debian's bundle (plus the
+    endpoint's CA) as a file, which OpenSSL parses whole, and as a hashed directory, from which
+    it reads only the issuer it needs (injector's default when /etc/ssl/certs is hashed)."""
+    system = "/etc/ssl/certs/ca-certificates.crt"
+    if not os.path.exists(system):
+        return []
+    big = os.path.join(workdir, "system-plus-endpoint.pem")
+    with open(big, "wb") as out:
+        for src in (system, env["AWS_CA_BUNDLE"]):
+            with open(src, "rb") as f:
+                out.write(f.read())
+    d = os.path.join(workdir, "system-plus-endpoint.d")
+    os.mkdir(d)
+    for name in os.listdir("/etc/ssl/certs"):
+        if name.endswith(".0") or name.endswith(".1"):
+            os.symlink(os.path.realpath(os.path.join("/etc/ssl/certs", name)),
+                       os.path.join(d, name))
+    h = subprocess.run(["openssl", "x509", "-hash", "-noout", "-in", env["AWS_CA_BUNDLE"]],
+                       check=True, capture_output=True, text=True).stdout.strip()
+    k = 0
+    while os.path.lexists(os.path.join(d, f"{h}.{k}")):  # OpenSSL tries .0, .1, ... in turn
+        k += 1
+    shutil.copy(env["AWS_CA_BUNDLE"], os.path.join(d, f"{h}.{k}"))
+    rows = []
+    bins = [("injector (dynamic)", args.injector)]
+    if os.access(args.static, os.X_OK):
+        bins.append(("injector (static)", args.static))
+    for label, binary in bins:
+        for how, extra in ((f"bundle file ({system} + endpoint CA)", {"AWS_CA_BUNDLE": big}),
+                           ("hashed directory (/etc/ssl/certs + endpoint CA)",
+                            {"SSL_CERT_DIR": d})):
+            e = dict(env)
+            e.pop("AWS_CA_BUNDLE")
+            e.update(extra)
+            argv = [binary, "-c", cfg, "--", TRUE]
+            print(f"bench: CA store: {label}, {how} ...", file=sys.stderr, flush=True)
+            if args.hyperfine:
+                times = time_hyperfine(argv, e, args.runs, args.warmup, workdir)
+            else:
+                times = time_loop(argv, e, args.runs, args.warmup)
+            rows.append((label, how, statistics.median(times) * 1000.0, min(times) * 1000.0,
+                         len(times)))
+    return rows
+
+
+def syscall_count(argv, env, workdir):
+    """Syscalls of one run (strace -f -c; the exec'd /bin/true's included), or None."""
+    if not shutil.which("strace"):
+        return None
+    out = os.path.join(workdir, "strace.txt")
+    r = subprocess.run(["strace", "-f", "-c", "-o", out] + argv, env=env,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if r.returncode != 0:
+        return None
+    with open(out) as f:
+        for line in f:
+            if line.rstrip().endswith(" total"):
+                return int(line.split()[3])
+    return None
+
+
 def fmt_ms(v):
     return f"{v:.1f}" if v < 100 else f"{v:.0f}"
 
@@ -234,6 +296,20 @@ def main():
                 row = measure(t, t["argv"](cfg, lst, n), env, runs, warmup, args, workdir)
                 row["n"] = n
                 rows.append(row)
+        sys_rows = []
+        true_sys = syscall_count([TRUE], env, workdir)
+        if 10 in sizes and true_sys is not None:
+            cfg10 = os.path.join(workdir, "injector-10.yaml")
+            for t in tools:
+                if t["key"].startswith("injector"):
+                    n_sys = syscall_count(t["argv"](cfg10, None, 10), env, workdir)
+                    if n_sys is not None:
+                        sys_rows.append(f"{t['label']}: {n_sys} syscalls at N=10 (strace -f -c), "
+                                        f"of which {true_sys} are {TRUE}'s after the exec")
+        ca_rows = []
+        if 1 in sizes:
+            cfg1, _ = write_inputs(workdir, names[:1], "ca")
+            ca_rows = ca_store_cost(args, env, cfg1, workdir)
         m = machine()
         ver = versions(args)
         tab = table(rows, sizes, have_static)
@@ -258,7 +334,14 @@ def main():
                 "Versions: " + "; ".join(f"{k}: {v}" for k, v in ver.items()), "",
                 tab, "", "## Targets (issue 6)", ""]
         text += [f"- {'met' if ok else 'MISSED'}: {t}" for t, ok in goals]
-        text += ["", "## Notes", ""] + [f"- {n}" for n in notes] + [""]
+        if ca_rows:
+            text += ["", "## CA store at start (N=1)", "",
+                     "The table above trusts only the endpoint's CA. In production the system "
+                     "store is used:", "",
+                     "| binary | CA store | median ms | min ms | runs |", "|---|---|---|---|---|"]
+            text += [f"| {b} | {how} | {fmt_ms(med)} | {fmt_ms(mn)} | {n} |"
+                     for b, how, med, mn, n in ca_rows]
+        text += ["", "## Notes", ""] + [f"- {n}" for n in notes + sys_rows] + [""]
         print("\n".join(text))
         with open(args.out, "w") as f:
             f.write("\n".join(text))

@@ -844,7 +844,6 @@ enum inj_rc config_parse(const char *name, const unsigned char *buf, size_t len,
     rc = cfg_refuse_aliases(name, buf, len, err);
     if (rc != INJ_OK)
         goto out;
-    rc = INJ_E_CONFIG;
     yaml_parser_set_input_string(&parser, buf, len);
     if (!yaml_parser_load(&parser, &doc)) {
         rc = cfg_yaml_error(name, &parser, buf, len, err);

@@ -250,7 +250,6 @@ enum creds_status creds_process_get(const struct creds_ctx *ctx, const char *cmd
     if (creds_split_command(cmd, &argv, &e) != INJ_OK)
         return e.code == INJ_E_NOMEM ? creds_nomem(t)
                                      : creds_fail(t, "credential_process: %s", e.msg);
-    st = CREDS_FAILED;
     if (pipe2(fds, O_CLOEXEC) != 0) {
         st = creds_fail(t, "credential_process: pipe: %s", strerror(errno));
         goto out;
@@ -287,7 +286,7 @@ enum creds_status creds_process_get(const struct creds_ctx *ctx, const char *cmd
     fds[1] = -1;
     if (en != 0) {
         pid = -1;
-        st = creds_fail(t, "credential_process: cannot run %.200s: %s", argv[0],
+        st = creds_fail(t, "credential_process %.200s: cannot run: %s", argv[0],
                         en == ENOENT ? "command not found (no shell is used; give a path or "
                                        "a command on PATH)"
                                      : strerror(en));
@@ -321,6 +320,14 @@ enum creds_status creds_process_get(const struct creds_ctx *ctx, const char *cmd
     if (WIFSIGNALED(status)) {
         st = creds_fail(t, "credential_process %.200s: killed by signal %d", argv[0],
                         WTERMSIG(status));
+        goto out;
+    }
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
+        /* Where posix_spawn cannot report a failed exec (valgrind, some libcs), the child
+         * exits 127 like a shell would. */
+        st = creds_fail(t, "credential_process %.200s: exited with status 127 (command not "
+                           "found? no shell is used; give a path or a command on PATH)",
+                        argv[0]);
         goto out;
     }
     if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {

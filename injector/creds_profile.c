@@ -122,7 +122,7 @@ static enum inj_rc ini_line(struct creds_ini *ini, char *p, unsigned long line, 
             return inj_err_set(err, INJ_E_CONFIG, "line %lu: empty section name", line);
         sec.first = ini->nkv;
         sec.line = line;
-        for (i = 0; sec.is_profile && i < ini->nsec; i++)
+        for (i = 0; sec.is_profile && ini->sec && i < ini->nsec; i++)
             if (ini->sec[i].is_profile && ini->sec[i].prefixed == sec.prefixed &&
                 !strcmp(ini->sec[i].name, sec.name))
                 return inj_err_set(err, INJ_E_CONFIG,
@@ -364,9 +364,9 @@ static int prof_has_static(const struct creds_ini *ini, const struct creds_ini_s
            creds_ini_get(ini, s, "aws_secret_access_key");
 }
 
-static enum creds_status prof_static(const struct prof *p, const char *name,
-                                     const struct creds_ini *ini, const struct creds_ini_sec *s,
-                                     const char *path, struct creds *out, struct creds_try *t)
+static enum creds_status prof_static(const char *name, const struct creds_ini *ini,
+                                     const struct creds_ini_sec *s, const char *path,
+                                     struct creds *out, struct creds_try *t)
 {
     const char *id = creds_ini_get(ini, s, "aws_access_key_id");
     const char *secret = creds_ini_get(ini, s, "aws_secret_access_key");
@@ -374,7 +374,6 @@ static enum creds_status prof_static(const struct prof *p, const char *name,
     char source[64];
     char what[160];
 
-    (void)p;
     if (!token)
         token = creds_ini_get(ini, s, "aws_security_token"); /* boto2's name */
     (void)snprintf(what, sizeof(what), "%s [%s]", path, name);
@@ -397,14 +396,14 @@ static enum creds_status prof_plain(const struct prof *p, const char *name, stru
     char source[64];
 
     if (sc && prof_has_static(&p->cred, sc))
-        return prof_static(p, name, &p->cred, sc, p->cred_path, out, t);
+        return prof_static(name, &p->cred, sc, p->cred_path, out, t);
     proc = prof_get(p, name, "credential_process");
     if (proc) {
         (void)snprintf(source, sizeof(source), "profile %s (credential_process)", name);
         return creds_process_get(p->ctx, proc, source, out, t);
     }
     if (sf && prof_has_static(&p->conf, sf))
-        return prof_static(p, name, &p->conf, sf, p->conf_path, out, t);
+        return prof_static(name, &p->conf, sf, p->conf_path, out, t);
     if (prof_get(p, name, "sso_session") || prof_get(p, name, "sso_start_url") ||
         prof_get(p, name, "sso_account_id"))
         return creds_fail(t, "profile \"%s\" uses IAM Identity Center (SSO), which injector "

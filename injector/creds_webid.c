@@ -59,7 +59,7 @@ enum creds_status creds_sts_endpoint(const struct creds_ctx *ctx, char *url, siz
             return creds_fail(t, "%s=%s: only https:// endpoints are allowed", var, ov);
         w = snprintf(url, n, "%s%s", ov, strchr(ov + 8, '/') ? "" : "/");
     } else if (region) {
-        /* Regional endpoints: the SDKs' default since 2022 (AWS_STS_REGIONAL_ENDPOINTS). */
+        /* Regional, as current SDKs default to (AWS_STS_REGIONAL_ENDPOINTS=regional). */
         w = snprintf(url, n, "https://sts.%s.%s/", region, creds_sts_suffix(region));
     } else {
         w = snprintf(url, n, "https://sts.amazonaws.com/");
@@ -164,7 +164,7 @@ static enum creds_status creds_sts_body(const struct creds_role *r, const char *
 }
 
 /* What to do about an STS error code. */
-static const char *creds_sts_hint(const char *action, const char *code, int web)
+static const char *creds_sts_hint(const char *code, int web)
 {
     if (!strcmp(code, "AccessDenied"))
         return web ? "check the role's trust policy: it must allow "
@@ -191,7 +191,6 @@ static const char *creds_sts_hint(const char *action, const char *code, int web)
     if (!strcmp(code, "ValidationError"))
         return "a parameter was rejected (duration_seconds may exceed the role's maximum "
                "session duration)";
-    (void)action;
     return "see the STS documentation for this error";
 }
 
@@ -332,7 +331,7 @@ static enum creds_status creds_sts_call(const struct creds_ctx *ctx, const char 
     else
         st = creds_fail(t, "STS %s for %s: %s: %s; %s", action, role_arn, clean_code,
                         clean_msg[0] ? clean_msg : "(no message)",
-                        creds_sts_hint(action, clean_code, src == NULL));
+                        creds_sts_hint(clean_code, src == NULL));
 out:
     wipe_free_str(code);
     wipe_free_str(msg);

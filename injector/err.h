@@ -30,6 +30,11 @@ struct inj_err {
 /* Sets err (if not NULL) and returns code. fmt is ours, never input. */
 enum inj_rc inj_err_set(struct inj_err *err, enum inj_rc code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+#ifdef __clang_analyzer__
+/* scan-build and clang-tidy see one file at a time: tell them inj_err_set returns `code`, or
+ * every `return inj_err_set(err, INJ_E_..., ...)` looks like it might return INJ_OK. */
+#define inj_err_set(err, code, ...) (inj_err_set((err), (code), __VA_ARGS__), (code))
+#endif
 
 /* Prefixes the message already in err with "prefix: " (keeps the code). */
 void inj_err_prefix(struct inj_err *err, const char *fmt, ...)

@@ -40,8 +40,9 @@ struct http_resp {
 /* What the CA trust store is, for `injector version` and errors. */
 const char *http_ca_source(const struct http *h);
 
-/* Creates a client. CA: AWS_CA_BUNDLE, SSL_CERT_FILE, the usual system bundle
- * paths, else the bundle compiled into the binary. Proxies via the usual variables. */
+/* Creates a client. CA: AWS_CA_BUNDLE, SSL_CERT_FILE, SSL_CERT_DIR, the system's hashed
+ * directory /etc/ssl/certs (read lazily), the usual system bundle paths, else the bundle
+ * compiled into the binary. Proxies via the usual variables. */
 enum inj_rc http_new(struct http **out, struct inj_err *err);
 void http_free(struct http *h);
 

@@ -505,7 +505,7 @@ int main(int argc, char **argv)
     }
     if (r.cli.cmd == CLI_HELP) {
         if (r.cli.help_topic)
-            fputs(inj_doc_config, stdout); /* docs/config.md, compiled in */
+            (void)fputs(inj_doc_config, stdout); /* docs/config.md, compiled in */
         else
             cli_usage(stdout);
         return 0;

@@ -29,6 +29,7 @@ struct pol {
     struct pol_set batchable; /* "REGION RESOURCE" of AWSCURRENT fetches: what a batch can do */
     struct pol_set keys;      /* kms key ARN patterns */
     struct pol_set via;       /* kms:ViaService values */
+    int describe;             /* supervise.refresh: versions are checked with DescribeSecret */
 };
 
 static void pol_set_free(struct pol_set *s)
@@ -295,6 +296,11 @@ static cJSON *pol_document(const struct pol *p)
     if (pol_statement(stmts, "ReadSecrets", "secretsmanager:GetSecretValue",
                       pol_strings(&p->secrets, NULL), NULL) != 0)
         goto fail;
+    /* supervise.refresh checks for new versions with DescribeSecret (docs/supervise.md). */
+    if (p->describe &&
+        pol_statement(stmts, "CheckSecretVersions", "secretsmanager:DescribeSecret",
+                      pol_strings(&p->secrets, NULL), NULL) != 0)
+        goto fail;
     /* "BatchGetSecretValue: no resource types" (Service Authorization Reference): Resource
      * must be "*". It grants no secret by itself: the service checks GetSecretValue on each
      * secret in the batch (API reference, "Required permissions"). */
@@ -417,6 +423,7 @@ enum inj_rc policy_build(const struct config *cfg, const struct policy_opts *opt
     memset(&p, 0, sizeof(p));
     p.opts = opts;
     p.fetch = opts->fetch != SM_FETCH_UNSET ? opts->fetch : cfg->fetch;
+    p.describe = cfg->supervise.refresh_ms > 0;
     if (opts->region && *opts->region && !ref_valid_region(opts->region)) {
         rc = inj_err_set(err, INJ_E_USAGE, "region \"%s\" is not a region (e.g. eu-central-1)",
                          opts->region);

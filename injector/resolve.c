@@ -16,7 +16,7 @@ void resolve_free(struct resolve_set *s)
 
     for (i = 0; i < s->nf; i++)
         sm_secret_free(&s->f[i].secret);
-    for (i = 0; i < s->nr; i++) {
+    for (i = 0; s->r && i < s->nr; i++) {
         sbuf_wipe_free(&s->r[i].value);
         free(s->r[i].src);
     }
@@ -106,7 +106,7 @@ static enum inj_rc resolve_render(struct resolved *r, struct inj_err *err)
             return inj_err_set(err, INJ_E_NOMEM, "out of memory");
     }
     resolve_input(r->f, &dot);
-    for (k = 0; k < n; k++)
+    for (k = 0; r->src && k < n; k++)
         resolve_input(r->src[k], &src[k]);
     rc = tmpl_render(e->tmpl, &dot, src, &r->value, err);
     if (rc != INJ_OK)

@@ -132,7 +132,7 @@ void sink_env_free(struct sink_env *e)
 {
     size_t i;
 
-    for (i = 0; e->vars && i < e->n; i++)
+    for (i = 0; e->vars && e->ours && i < e->n; i++)
         if (e->ours[i])
             wipe_free_str(e->vars[i]);
     free(e->vars);

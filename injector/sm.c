@@ -148,7 +148,7 @@ static void sm_parse_fault(const struct http_resp *resp, struct sm_fault *f)
     if (resp->body.p && jx_utf8_valid(resp->body.p, resp->body.len))
         root = cJSON_ParseWithLength((const char *)resp->body.p, resp->body.len);
     t = root ? cJSON_GetObjectItemCaseSensitive(root, "__type") : NULL;
-    code = cJSON_IsString(t) ? t->valuestring : resp->amzn_error_type;
+    code = t && cJSON_IsString(t) ? t->valuestring : resp->amzn_error_type;
     hash = strrchr(code, '#');
     if (hash)
         code = hash + 1;
@@ -156,7 +156,7 @@ static void sm_parse_fault(const struct http_resp *resp, struct sm_fault *f)
     m = root ? cJSON_GetObjectItemCaseSensitive(root, "message") : NULL;
     if (!cJSON_IsString(m) && root)
         m = cJSON_GetObjectItemCaseSensitive(root, "Message");
-    if (cJSON_IsString(m))
+    if (m && cJSON_IsString(m))
         sm_clean_msg(m->valuestring, f->msg, sizeof(f->msg));
     cJSON_Delete(root);
 }
@@ -672,9 +672,9 @@ out:
         sm_meta_free(out);
         /* sm_fault_to_err words AccessDeniedException / NotAuthorized this way (same file);
          * the caller then checks with GetSecretValue instead. */
-        out->denied = rc == INJ_E_NOPERM && (strstr(err->msg, "secretsmanager:DescribeSecret "
-                                                              "denied") ||
-                                             strstr(err->msg, "not authorized"));
+        out->denied = rc == INJ_E_NOPERM && err &&
+                      (strstr(err->msg, "secretsmanager:DescribeSecret denied") ||
+                       strstr(err->msg, "not authorized"));
     }
     return rc;
 }
@@ -1048,11 +1048,11 @@ static enum inj_rc sm_batch_fail_all(struct sm_item *items, size_t n, enum inj_r
 /* Spreads a BatchGetSecretValue answer over the items: SecretValues by ARN or name, Errors
  * by SecretId, each error worded as GetSecretValue's would be (the batch call needs
  * secretsmanager:GetSecretValue on every secret, and its per-secret errors are those). */
-static enum inj_rc sm_batch_parse(const struct sm_ctx *ctx, const char *region,
-                                  const struct http_resp *resp, struct sm_item *items, size_t n)
+enum inj_rc sm_parse_batch(const struct sm_ctx *ctx, const char *region,
+                           const struct http_resp *resp, struct sm_item *items, size_t n)
 {
     enum inj_rc rc = INJ_E_UNAVAILABLE;
-    unsigned char nul[SM_BATCH_MAX * 2];
+    unsigned char nul[SM_BATCH_MAX * 2] = {0};
     unsigned char done[SM_BATCH_MAX];
     cJSON *root = NULL;
     const cJSON *vals;
@@ -1064,6 +1064,12 @@ static enum inj_rc sm_batch_parse(const struct sm_ctx *ctx, const char *region,
     size_t i;
 
     memset(done, 0, sizeof(done));
+    if (n > SM_BATCH_MAX)
+        return sm_batch_fail_all(items, n, INJ_E_SOFTWARE, "internal error: batch too large");
+    for (i = 0; i < n; i++) {
+        memset(&items[i].secret, 0, sizeof(items[i].secret));
+        items[i].rc = INJ_E_SOFTWARE;
+    }
     if (!resp->body.p || !jx_utf8_valid(resp->body.p, resp->body.len))
         return sm_batch_fail_all(items, n, rc, "Secrets Manager response is not valid UTF-8 JSON");
     root = cJSON_ParseWithLength((const char *)resp->body.p, resp->body.len);
@@ -1141,6 +1147,9 @@ static enum inj_rc sm_batch_parse(const struct sm_ctx *ctx, const char *region,
                                       items[i].ref->secret_id, region);
     rc = INJ_OK;
 out:
+    for (i = 0; i < n; i++)
+        if (items[i].rc != INJ_OK)
+            sm_secret_free(&items[i].secret);
     cJSON_Delete(root);
     return rc;
 }
@@ -1218,7 +1227,7 @@ enum inj_rc sm_batch_get_secret_value(const struct sm_ctx *ctx, struct sm_item *
         rc = items[0].rc;
         goto out;
     }
-    rc = sm_batch_parse(ctx, op.region, &op.resp, items, n);
+    rc = sm_parse_batch(ctx, op.region, &op.resp, items, n);
     goto out;
 nomem:
     rc = sm_batch_fail_all(items, n, INJ_E_NOMEM, "out of memory");

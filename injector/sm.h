@@ -117,6 +117,13 @@ enum sm_batch_fail {
 enum inj_rc sm_batch_get_secret_value(const struct sm_ctx *ctx, struct sm_item *items, size_t n,
                                       int spare_quota, enum sm_batch_fail *why);
 
+/* Spreads a BatchGetSecretValue 200 answer over items[0..n) (n <= SM_BATCH_MAX; their refs
+ * set): SecretValues by ARN, name or partial ARN, Errors by SecretId, the rest "answered
+ * neither". Returns INJ_OK unless the answer as a whole is unusable (each item then carries
+ * that). Items that failed hold no secret. Separate for the fuzz harness and unit tests. */
+enum inj_rc sm_parse_batch(const struct sm_ctx *ctx, const char *region,
+                           const struct http_resp *resp, struct sm_item *items, size_t n);
+
 /* GetSecretValue for each of items[0..n), concurrently over at most conns connections; each
  * call retries on its own as sm_get_secret_value does and ends the same way. */
 void sm_get_secret_values(const struct sm_ctx *ctx, struct sm_item *items, size_t n,

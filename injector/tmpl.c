@@ -153,7 +153,7 @@ static enum inj_rc tmpl_path(struct tmpl_parser *p, struct tmpl_node *nd)
             rc = tmpl_string(p, &seg, &seglen);
             if (rc != INJ_OK)
                 return rc;
-            if (memchr(seg, '\0', seglen)) {
+            if (!seg || memchr(seg, '\0', seglen)) {
                 free(seg);
                 return tmpl_perr(p, seg_at, "a key cannot contain a NUL");
             }

@@ -103,7 +103,7 @@ static enum xml_rc xml_next_tag(const char *doc, size_t len, size_t *pos, struct
             if (t->kind == XML_T_END)
                 return XML_BAD;
             quote = c;
-        } else if (c == '<') {
+        } else if (c == '<') { /* NOLINT(bugprone-branch-clone): not the same reason */
             return XML_BAD;
         } else if (c == '>') {
             if (doc[i - 1] == '/' && t->kind == XML_T_START)

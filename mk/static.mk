@@ -35,14 +35,16 @@ STATIC_VERSION_DEF = $(if $(VERSION),-DINJ_VERSION='"$(VERSION)"')
 
 # STYLE.md section 10, for musl: -Os instead of -O2; no _FORTIFY_SOURCE (glibc only, inert
 # on musl; the dynamic glibc build covers it); no PIE (musl-gcc -static-pie silently makes a
-# dynamic binary). STATIC_EXTRA_CFLAGS/STATIC_EXTRA_CPPFLAGS are hooks for the lead
-# (e.g. a version define).
+# dynamic binary); no unwind tables, as for the libraries (size; only debuggers read them).
+# STATIC_EXTRA_CFLAGS and STATIC_EXTRA_CPPFLAGS are hooks (e.g. -DINJ_DEBUG=1).
 STATIC_CFLAGS = -std=c11 -Os -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wconversion -Wvla \
   -Wstrict-prototypes -Wmissing-prototypes -Wimplicit-fallthrough \
   -fstack-protector-strong -fstack-clash-protection -ffunction-sections -fdata-sections \
-  -ffile-prefix-map=$(CURDIR)/= $(STATIC_EXTRA_CFLAGS)
+  -fno-asynchronous-unwind-tables -fno-unwind-tables -ffile-prefix-map=$(CURDIR)/= \
+  $(STATIC_EXTRA_CFLAGS)
 STATIC_CPPFLAGS = -D_GNU_SOURCE -DINJ_STATIC=1 $(STATIC_VERSION_DEF) -Iinjector \
-  -isystem $(STATIC_DEPS)/include -idirafter $(STATIC_DEPS)/kernel-headers $(STATIC_EXTRA_CPPFLAGS)
+  -isystem $(STATIC_DEPS)/include -idirafter $(STATIC_DEPS)/kernel-headers \
+  $(STATIC_EXTRA_CPPFLAGS)
 STATIC_LDFLAGS = -static -s -Wl,--gc-sections -Wl,--build-id=none \
   -Wl,-z,relro,-z,now -Wl,-z,noexecstack -L$(STATIC_DEPS)/lib
 STATIC_LIBS = -lcurl -lssl -lcrypto -lyaml -lcjson -pthread

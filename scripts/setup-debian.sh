@@ -13,6 +13,7 @@ PKGS="
   postgresql postgresql-client
   musl-tools dpkg-dev
   mandoc
+  curl time jq hyperfine python3-boto3 awscli strace
 "
 missing=""
 for p in $PKGS; do

@@ -49,12 +49,15 @@ pinned_sha256() {
     esac
 }
 
-# OpenSSL: TLS 1.2/1.3, RSA/ECDSA, ECDHE, AES-GCM, SHA-2 is all AWS needs.
+# OpenSSL: TLS 1.2/1.3, RSA/ECDSA, ECDHE, AES-GCM, SHA-2 is all AWS needs. Error strings stay
+# (without them: "error:0A00042E:lib(20)::reason(1070)"). The last line (not in the
+# prototype): file:line in error records, CMP, AES-SIV, NPN, SSL_trace; -65 KB together.
 OPENSSL_OPTS="no-shared no-tests no-engine no-dso no-async no-afalgeng no-deprecated
 no-legacy no-ssl3 no-tls1 no-tls1_1 no-dtls no-srp no-comp no-cms no-ts no-ocsp no-ct no-srtp
 no-idea no-seed no-rc2 no-rc4 no-md4 no-mdc2 no-whirlpool no-bf no-cast no-camellia no-aria
 no-sm2 no-sm3 no-sm4 no-siphash no-ec2m no-gost no-des no-dsa no-dh no-scrypt no-blake2
-no-rmd160 no-ocb no-cmac no-poly1305 no-chacha no-ui-console no-autoload-config"
+no-rmd160 no-ocb no-cmac no-poly1305 no-chacha no-ui-console no-autoload-config
+no-filenames no-cmp no-siv no-nextprotoneg no-ssl-trace"
 # Baked into libcrypto as OPENSSLDIR/ENGINESDIR/MODULESDIR: a path that exists in no image,
 # so no openssl.cnf, cert dir or module is ever read from the image.
 OPENSSL_PREFIX=/nonexistent-injector-ssl
@@ -73,10 +76,11 @@ CURL_OPTS="--disable-shared --enable-static --disable-dependency-tracking
 --without-libidn2 --without-libssh2 --without-librtmp --without-hyper --without-libgsasl
 --without-gssapi"
 
-# Size flags (pair with the final link's --gc-sections) plus the stack hardening Debian's own
-# builds of these libraries get from dpkg-buildflags: about +49 KB on the final binary.
-DEP_CFLAGS="-Os -ffunction-sections -fdata-sections"
-DEP_CFLAGS="$DEP_CFLAGS -fstack-protector-strong -fstack-clash-protection"
+# Size flags (pair with the final link's --gc-sections); no unwind tables (.eh_frame was 10%
+# of the binary; C on musl never unwinds: only debuggers and profilers read it); and the stack
+# hardening Debian's own builds of these libraries get from dpkg-buildflags (+49 KB).
+DEP_CFLAGS="-Os -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables"
+DEP_CFLAGS="$DEP_CFLAGS -fno-unwind-tables -fstack-protector-strong -fstack-clash-protection"
 
 # A clean, predictable environment: nothing from the caller's make or shell leaks into
 # configure (a top-level Makefile exporting CFLAGS=-Werror would break curl's checks).

@@ -179,6 +179,23 @@ def sm_seeds():
     return [o if isinstance(o, bytes) else o.encode() for o in out]
 
 
+def sm_batch_seeds():
+    """BatchGetSecretValue answers for the ids fuzz_sm_batch_parse.c asks for."""
+    vals = [json.loads(b) for b in sm_seeds()[:12] if b.startswith(b"{\"ARN")]
+    errs = [{"SecretId": "does/not/exist", "ErrorCode": "ResourceNotFoundException",
+             "Message": sm_server.MSG_NOT_FOUND},
+            {"SecretId": "bin/blob", "ErrorCode": "AccessDeniedException",
+             "Message": "User: x is not authorized to perform: secretsmanager:GetSecretValue"}]
+    out = [sm_server.encode_json({"SecretValues": vals, "Errors": errs}),
+           sm_server.encode_json({"SecretValues": vals[:2], "Errors": []}, ascii_only=True),
+           sm_server.encode_json({"SecretValues": [], "Errors": errs}),
+           b'{"SecretValues":[{"ARN":"a","Name":"bin/blob","SecretString":"x\\u0000"}]}',
+           b'{"SecretValues":[{"Name":"SecretString","SecretString" : "a\u0000b"}]}',
+           b'{"SecretValues":{},"Errors":[]}', b"{}", b"[]",
+           b'{"SecretValues":[{"ARN":"x","SecretString":"a","SecretString":"b"}]}']
+    return out
+
+
 INI = [
     b"[default]\naws_access_key_id = AKIAINJECTORTEST0001\naws_secret_access_key = abc/def+ghi\n",
     b"[default]\r\naws_access_key_id=AKIA\r\naws_secret_access_key=x\r\naws_session_token=t\r\n",
@@ -245,7 +262,7 @@ def tmpl_seeds():
 TARGETS = {
     "config_parse": config_seeds, "ref_parse": ref_seeds, "jx_extract": jx_seeds,
     "sm_parse": sm_seeds, "creds_ini": ini_seeds, "creds_json": creds_json_seeds,
-    "xml_text": xml_seeds, "tmpl_parse": tmpl_seeds,
+    "xml_text": xml_seeds, "tmpl_parse": tmpl_seeds, "sm_batch_parse": sm_batch_seeds,
 }
 
 

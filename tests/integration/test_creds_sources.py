@@ -4,6 +4,10 @@ fetch is signed with them; the Secrets Manager fake knows only those keys. conft
 every output for the canaries in keys and tokens."""
 import os
 import textwrap
+import urllib.error
+import urllib.request
+
+import pytest
 
 
 from creds_fakes import (IMDS_CREDS, assert_signed_with, cenv, container, dry_run,  # noqa: F401
@@ -286,3 +290,21 @@ def test_imds_ipv6_endpoint_mode(fake, cenv, imds, write_config):
     assert res.rc == 0, res
     assert {r["host"] for r in imds.requests} == {"[fd00:ec2::254]"}
     assert_signed_with(fake, c)
+
+
+def test_imds_fake_is_v2_only(imds):
+    # The fake itself: without a token GETs are refused, and a token needs the TTL header,
+    # so the IMDS tests above could not pass with an IMDSv1 client.
+    imds.serve("r", mint("v1"))
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(imds.url + IMDS_CREDS, timeout=5)
+    assert e.value.code == 401
+    put = urllib.request.Request(imds.url + "/latest/api/token", method="PUT", data=b"")
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(put, timeout=5)
+    assert e.value.code == 400
+    put.add_header("X-aws-ec2-metadata-token-ttl-seconds", "60")
+    tok = urllib.request.urlopen(put, timeout=5).read().decode()
+    get = urllib.request.Request(imds.url + IMDS_CREDS,
+                                 headers={"X-aws-ec2-metadata-token": tok})
+    assert urllib.request.urlopen(get, timeout=5).read() == b"r"

@@ -10,7 +10,7 @@ import stat
 import pytest
 
 import seed
-from conftest import ROOT, run
+from conftest import ROOT, SLOW, run
 from dockerfile import dockerfile_stages, exec_form, markdown_dockerfiles, parse_copy
 
 RDS = {"username": "postgres", "password": seed.RDS_PASSWORD}
@@ -70,17 +70,19 @@ def relocated(name, secret_dir, tmp_path):
 def test_example_runs(name, base_env, secret_dir, tmp_path, probe):
     want = EXPECT[name]
     cfg = relocated(name, secret_dir, tmp_path)
-    res = run(["check", "-c", cfg], base_env)
-    assert res.rc == 0, res
-    res = run(["policy", "-c", cfg], base_env)
-    assert res.rc == 0, res
-    json.loads(res.out)
-    res = run(["--dry-run", "-c", cfg], base_env)
-    assert res.rc == 0, res
-    for var in want.get("env", {}):
-        assert f"env {var}: " in res.out, res.out
-    for path in want.get("files", {}):
-        assert f"file {secret_dir}{path}: " in res.out, res.out
+    # Under valgrind (3 s a run) only the real run: the others are offline or read-only.
+    if not SLOW:
+        res = run(["check", "-c", cfg], base_env)
+        assert res.rc == 0, res
+        res = run(["policy", "-c", cfg], base_env)
+        assert res.rc == 0, res
+        json.loads(res.out)
+        res = run(["--dry-run", "-c", cfg], base_env)
+        assert res.rc == 0, res
+        for var in want.get("env", {}):
+            assert f"env {var}: " in res.out, res.out
+        for path in want.get("files", {}):
+            assert f"file {secret_dir}{path}: " in res.out, res.out
     res = run(["-c", cfg, "--"] + probe(base_env), base_env)
     assert res.rc == 0, res
     got = probe.read()["env"]

@@ -321,19 +321,19 @@ def test_throttled_batch_falls_back_without_retrying_it(fake, base_env, write_co
 
 
 def test_rate_limited_batch_falls_back(fake, base_env, write_config, probe):
-    # Mirrors the real quotas scaled down: the batch call is the scarce one.
-    fake.state.set_rate_limits({"BatchGetSecretValue": 1, "GetSecretValue": 500})
+    # The batch call is the scarce one (as its real quota is): one token, refilled too slowly
+    # to matter here; GetSecretValue has plenty.
+    fake.state.set_rate_limits({"BatchGetSecretValue": 0.001, "GetSecretValue": 500})
     names = add_secrets(fake, 5)
     cfg = write_config(env_config(names))
     for _ in range(3):
         res = run(["-c", cfg, "--"] + probe(base_env), base_env)
         assert res.rc == 0, res
+        assert all(probe.read()["env"][f"V{i:03d}"] == "value-%03d" % i for i in range(5))
     stats = fake.state.stats()
-    got = stats["requests_by_action"]
-    # The first run got the bucket's one token; a throttled one fell back at once.
-    assert got["BatchGetSecretValue"] == 3
-    assert got.get("GetSecretValue", 0) in (5, 10)
-    assert stats["errors_by_type"].get("ThrottlingException", 0) == got.get("GetSecretValue", 0) // 5
+    # The first run got the token; the other two were throttled once and fell back at once.
+    assert stats["requests_by_action"] == {"BatchGetSecretValue": 3, "GetSecretValue": 10}
+    assert stats["errors_by_type"] == {"ThrottlingException": 2}
 
 
 def test_forced_batch_retries_throttles(fake, base_env, write_config):
@@ -407,3 +407,29 @@ def test_tls13_and_keepalive_logged(fake, base_env, write_config, probe):
     assert res.err.count("1 new connection(s), TLSv1.3") == 1
     assert res.err.count("0 new connection(s)") == 2
     assert "3 API call(s), 1 connection(s)" in res.err
+
+
+def test_hashed_ca_directory(fake, base_env, write_config, probe, tmp_path):
+    # A hashed directory is read lazily (only the issuers a chain needs), unlike a bundle,
+    # which OpenSSL parses whole on every start.
+    import subprocess
+    h = subprocess.run(["openssl", "x509", "-hash", "-noout", "-in", fake.ca_file],
+                       check=True, capture_output=True, text=True).stdout.strip()
+    good = tmp_path / "certs"
+    good.mkdir()
+    (good / f"{h}.0").write_bytes(open(fake.ca_file, "rb").read())
+    del base_env["AWS_CA_BUNDLE"]
+    base_env["SSL_CERT_DIR"] = str(good)
+    cfg = write_config(f"""
+        version: 1
+        env:
+          PGUSER: {{ from: "{RDS}", key: username }}
+        """)
+    res = run(["-c", cfg, "--"] + probe(base_env), base_env)
+    assert res.rc == 0, res
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    base_env["SSL_CERT_DIR"] = str(empty)
+    res = run(["-c", cfg, "--", "/bin/true"], base_env)
+    assert res.rc == 69, res
+    assert "TLS" in res.err and f"directory {empty} (SSL_CERT_DIR)" in res.err

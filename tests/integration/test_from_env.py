@@ -80,9 +80,9 @@ def test_unresolvable_reference_is_an_error_app_not_started(fake, base_env, prob
 
 def test_reserved_names_and_check(fake, base_env, probe):
     env = dict(base_env)
-    env["LD_PRELOAD"] = "sm://api#token"
+    env["NODE_OPTIONS"] = "sm://api#token"
     res = run(["--from-env", "--"] + probe(env), env)
-    assert res.rc == 78 and "LD_PRELOAD holds a secret reference" in res.err
+    assert res.rc == 78 and "NODE_OPTIONS holds a secret reference" in res.err
     env = dict(base_env)
     env["A"] = "sm://api#token"
     env["B"] = f"sm://api?version_stage=AWSCURRENT#other"

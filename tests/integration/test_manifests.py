@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 import seed
-from conftest import INJECTOR, PROBE, ROOT, assert_no_leak, run
+from conftest import INJECTOR, PROBE, ROOT, SLOW, assert_no_leak, run
 from dockerfile import exec_form, markdown_dockerfiles
 
 MANIFESTS = os.path.join(ROOT, "manifests")
@@ -120,8 +120,9 @@ def test_configs_name_exactly_the_example_secrets(base_env, tmp_path):
         assert secret_refs(yaml.safe_load(text)) == app_refs(), label
         path = tmp_path / "cfg.yaml"
         path.write_text(text)
-        res = run(["check", "-c", str(path)], base_env)
-        assert res.rc == 0, (label, res)
+        if not SLOW:  # policy parses and validates too; valgrind costs 3 s a run
+            res = run(["check", "-c", str(path)], base_env)
+            assert res.rc == 0, (label, res)
         res = run(["policy", "-c", str(path)], base_env)
         assert res.rc == 0, (label, res)
         assert res.out == policy, f"{label}: its policy is not manifests/iam-policy.json"

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 
 #include "config.h"
+#include "policy.h"
 #include "refresh.h"
 #include "supervise.h"
 
@@ -433,6 +434,40 @@ static void config_rejects(void **state)
     config_bad("version: 1\nsupervisor: true\n", "unknown top-level key \"supervisor\"");
 }
 
+/* injector policy grants DescribeSecret when the config refreshes, and only then. */
+static void policy_describe_with_refresh(void **state)
+{
+    static const char *const yaml[] = {
+        "version: 1\nregion: eu-central-1\nenv:\n  A: { from: api, key: token }\n",
+        "version: 1\nregion: eu-central-1\nsupervise: { refresh: 5m }\n"
+        "env:\n  A: { from: api, key: token }\n",
+    };
+    struct policy_opts opts;
+    size_t i;
+
+    (void)state;
+    memset(&opts, 0, sizeof(opts));
+    opts.fetch = SM_FETCH_UNSET;
+    opts.region = "eu-central-1";
+    for (i = 0; i < 2; i++) {
+        struct config c;
+        struct inj_err err = UNIT_ERR_INIT;
+        char *text = NULL;
+
+        assert_int_equal(parse(yaml[i], &c, &err), INJ_OK);
+        assert_int_equal(policy_build(&c, &opts, &text, &err), INJ_OK);
+        if (i)
+            assert_contains(text,
+                            "\"Action\": \"secretsmanager:DescribeSecret\",\n"
+                            "      \"Resource\": [\n"
+                            "        \"arn:aws:secretsmanager:eu-central-1:*:secret:api-??????\"");
+        else
+            assert_not_contains(text, "DescribeSecret");
+        free(text);
+        config_free(&c);
+    }
+}
+
 /* ---- the supervisor loop, on sh children ---- */
 
 static char **test_envp;
@@ -608,6 +643,7 @@ int main(void)
         cmocka_unit_test(value_differs),
         cmocka_unit_test(config_defaults_and_values),
         cmocka_unit_test(config_rejects),
+        cmocka_unit_test(policy_describe_with_refresh),
         cmocka_unit_test(loop_exit_codes),
         cmocka_unit_test(loop_env_and_orphans),
         cmocka_unit_test(loop_change_signals),

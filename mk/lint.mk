@@ -1,0 +1,28 @@
+# mk/lint.mk: static analysis, included from the top-level Makefile; `make lint` must be clean
+# (it is part of check-all).
+#   make lint           all three below
+#   make lint-cppcheck  cppcheck --enable=warning,portability; suppressions in .cppcheck-suppressions
+#   make lint-tidy      clang-tidy with .clang-tidy (bugprone-*, cert-*, clang-analyzer-*)
+#   make lint-scan      scan-build over the build (report in $(BUILD)/scan-report when it fails)
+# Tools: cppcheck, clang-tidy, clang-tools (scan-build), all from Debian.
+
+LINT_DEFS := -std=c11 -D_GNU_SOURCE -DINJ_VERSION='"$(VERSION)"' -Iinjector
+CPPCHECK  := cppcheck --enable=warning,portability --std=c11 --error-exitcode=1 --inline-suppr \
+             --quiet --suppressions-list=.cppcheck-suppressions $(LINT_DEFS)
+
+.PHONY: lint lint-cppcheck lint-tidy lint-scan
+
+lint: lint-cppcheck lint-tidy lint-scan
+
+lint-cppcheck:
+	$(CPPCHECK) injector tests/fuzz
+
+# Two files at a time (the machines have two cores); any finding fails (WarningsAsErrors).
+lint-tidy:
+	printf '%s\n' $(SRC) | xargs -P2 -I{} clang-tidy --quiet {} -- $(LINT_DEFS)
+
+# A separate build dir, so every file is compiled (and analysed) afresh.
+lint-scan:
+	rm -rf $(BUILD)/scan $(BUILD)/scan-report
+	scan-build --use-cc=clang --status-bugs -o $(BUILD)/scan-report \
+	  $(MAKE) --no-print-directory BUILD=$(BUILD)/scan $(BUILD)/scan/injector
