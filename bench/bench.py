@@ -227,7 +227,8 @@ def versions(args):
             return (r.stdout or r.stderr).strip().splitlines()[0]
         except (OSError, IndexError, subprocess.TimeoutExpired):
             return "unavailable"
-    out = {"injector": first_line([args.injector, "version"]),
+    out = {"injector": first_line([args.injector, "version"]) + f" ({args.injector}"
+                       + (f", static: {args.static})" if os.access(args.static, os.X_OK) else ")"),
            "curl": first_line([args.curl, "--version"]),
            "boto3": first_line([PY, "-c", "import boto3, botocore, sys; print('boto3', "
                                 "boto3.__version__, 'botocore', botocore.__version__, "

@@ -121,7 +121,8 @@ void fetch_all(const struct sm_ctx *ctx, struct fetched *f, size_t n, size_t *ap
         if (!batched[i])
             continue;
         region = sm_region_for(ctx, f[i].ref);
-        for (j = i, k = 0; j < n && k < SM_BATCH_MAX; j++) {
+        k = 0;
+        for (j = i; j < n && k < SM_BATCH_MAX; j++) {
             if (!batched[j] || !fetch_same_region(region, sm_region_for(ctx, f[j].ref)))
                 continue;
             batched[j] = 0;

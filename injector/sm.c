@@ -999,7 +999,8 @@ static size_t sm_scan_nul(const unsigned char *p, size_t len, unsigned char *nul
             i++;
             continue;
         }
-        start = ++i;
+        i++;
+        start = i;
         while (i < len && p[i] != '"') {
             if (p[i] == '\\') {
                 if (len - i >= 6 && !memcmp(p + i + 1, "u0000", 5))

@@ -49,6 +49,8 @@ STATIC_LDFLAGS = -static -s -Wl,--gc-sections -Wl,--build-id=none \
   -Wl,-z,relro,-z,now -Wl,-z,noexecstack -L$(STATIC_DEPS)/lib
 STATIC_LIBS = -lcurl -lssl -lcrypto -lyaml -lcjson -pthread
 
+# VERSION and STATIC_SRCS live there: objects rebuild when it changes.
+STATIC_TOP_MAKEFILE := $(firstword $(MAKEFILE_LIST))
 STATIC_OBJ_OF = $(STATIC_OBJDIR)/$(basename $(notdir $(1))).o
 STATIC_OBJS = $(foreach s,$(STATIC_SRCS) $(STATIC_CA_C),$(call STATIC_OBJ_OF,$(s)))
 
@@ -73,7 +75,7 @@ endif
 static: $(STATIC_BIN)
 
 define STATIC_OBJ_RULE
-$(call STATIC_OBJ_OF,$(1)): $(1) $$(STATIC_DEPS_STAMP) mk/static.mk
+$(call STATIC_OBJ_OF,$(1)): $(1) $$(STATIC_DEPS_STAMP) mk/static.mk $$(STATIC_TOP_MAKEFILE)
 	@mkdir -p $$(@D)
 	SOURCE_DATE_EPOCH=$$(STATIC_SOURCE_DATE_EPOCH) $$(STATIC_CC) $$(STATIC_CPPFLAGS) \
 	  $$(STATIC_CFLAGS) -MMD -MP -c $$< -o $$@
@@ -109,7 +111,7 @@ static-check: $(STATIC_BIN)
 static-repro: $(STATIC_BIN) $(STATIC_CA_C)
 	@set -e; tmp=$$(mktemp -d "$${TMPDIR:-/tmp}/injector-repro.XXXXXX"); \
 	trap 'rm -rf "$$tmp"' EXIT; \
-	$(MAKE) --no-print-directory -f $(firstword $(MAKEFILE_LIST)) \
+	$(MAKE) --no-print-directory -f $(STATIC_TOP_MAKEFILE) \
 	  STATIC_OBJDIR="$$tmp/obj" STATIC_BIN="$$tmp/injector" "$$tmp/injector"; \
 	sh scripts/gen-ca.sh "$$tmp/ca.c"; \
 	if ! cmp -s "$$tmp/ca.c" $(STATIC_CA_C); then \

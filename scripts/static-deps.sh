@@ -146,7 +146,7 @@ ensure_deb_src() {
 
 ensure_packages() {
     missing=""
-    for p in musl-tools dpkg-dev linux-libc-dev gcc make perl; do
+    for p in musl-tools dpkg-dev linux-libc-dev gcc make perl file; do
         if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed'; then
             missing="$missing $p"
         fi
@@ -192,7 +192,8 @@ verify() { # verify FILE: sha256 against the pin; fails loudly
     [ -n "$want" ] || die "no sha256 pinned for $(basename "$f"): add it to pinned_sha256 in $0"
     got=$(sha256sum "$f" | cut -d' ' -f1)
     if [ "$got" != "$want" ]; then
-        die "sha256 MISMATCH for $f: got $got, pinned $want"
+        die "sha256 MISMATCH for $f: got $got, pinned $want" \
+            "(a bad download: delete the file and rerun; a changed upstream: investigate)"
     fi
 }
 

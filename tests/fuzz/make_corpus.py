@@ -214,6 +214,9 @@ def ini_seeds():
     for i, t in enumerate(INI):
         out.append(bytes([i & 1]) + t)
     out += [bytes([0]) + s for s in unit("test_creds.c") if b"[" in s and b"=" in s]
+    cmds = [b"/usr/bin/get-creds --profile \"a b\" 'c d' e\\ f", b"a", b"  ", b"'", b"\"x\\\"y\"",
+            b"x\\", b"'' \"\" a"]
+    out += [bytes([2]) + c for c in cmds]
     return out
 
 

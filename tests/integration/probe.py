@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 """The app injector execs in tests: records what it was given (pid, argv, env, cwd, umask,
-core limit) as JSON into the file named by PROBE_OUT, then exits with PROBE_EXIT (default 0).
+core limit, dumpable) as JSON into the file named by PROBE_OUT, then exits with PROBE_EXIT
+(default 0).
 Writing to a file rather than stdout keeps the app's view apart from injector's own output,
 which the tests grep for leaked secrets."""
+import ctypes
 import json
 import os
 import resource
@@ -18,6 +20,8 @@ record = {
     "cwd": os.getcwd(),
     "umask": mask,
     "core": list(resource.getrlimit(resource.RLIMIT_CORE)),
+    # prctl(PR_GET_DUMPABLE): execve resets it, so the app is debuggable again.
+    "dumpable": ctypes.CDLL(None, use_errno=True).prctl(3, 0, 0, 0, 0),
 }
 if out:
     with open(out, "w", encoding="utf-8", errors="surrogateescape") as f:

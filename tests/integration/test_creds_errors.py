@@ -141,7 +141,7 @@ def test_web_identity_sts_retries_5xx(fake, cenv, sts, write_config, tmp_path):
     sts.fail("InternalFailure", "try again", status=500, count=2)
     env = dict(cenv, AWS_WEB_IDENTITY_TOKEN_FILE=str(tmp_path / "t"), AWS_ROLE_ARN=ROLE)
     res = dry_run(env, write_config, [c, token])
-    assert res.rc == 0, res
+    assert res.rc == 0, (res, sts.requests)
     assert [r["status"] for r in sts.requests] == [500, 500, 200]
 
 

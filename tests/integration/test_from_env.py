@@ -13,7 +13,7 @@ def test_references_replaced_without_config(fake, base_env, probe):
         # The ECS compact form, exactly as a task definition's valueFrom.
         "PGPASSWORD": f"{ARN[RDS]}:password::",
         "PGPASSWORD_PREV": f"{ARN[RDS]}:password:AWSPREVIOUS:",
-        "API_TOKEN": f"sm://api#token",
+        "API_TOKEN": "sm://api#token",
         "NESTED": "sm://app/nested#/db/primary/password",
         "PREV": f"sm://{RDS}?version_stage=AWSPREVIOUS#password",
         "BY_ARN": f"sm://{ARN['api']}#token",
@@ -85,7 +85,7 @@ def test_reserved_names_and_check(fake, base_env, probe):
     assert res.rc == 78 and "NODE_OPTIONS holds a secret reference" in res.err
     env = dict(base_env)
     env["A"] = "sm://api#token"
-    env["B"] = f"sm://api?version_stage=AWSCURRENT#other"
+    env["B"] = "sm://api?version_stage=AWSCURRENT#other"
     res = run(["check", "--from-env"], env)
     assert res.rc == 0, res
     assert "--from-env: OK (2 entries, 1 secret fetch)" in res.out

@@ -63,7 +63,8 @@ static void sm_uri_forms(void **state)
              "arn:aws:secretsmanager:eu-central-1:111122223333:secret:api-Xy12Zz", "token", NULL,
              NULL, NULL);
     /* The ECS compact form. */
-    parse_ok("arn:aws:secretsmanager:eu-central-1:111122223333:secret:api-Xy12Zz:token:AWSPREVIOUS:",
+    parse_ok("arn:aws:secretsmanager:eu-central-1:111122223333:secret:api-Xy12Zz"
+             ":token:AWSPREVIOUS:",
              "arn:aws:secretsmanager:eu-central-1:111122223333:secret:api-Xy12Zz", "token", NULL,
              "AWSPREVIOUS", NULL);
 }

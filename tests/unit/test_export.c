@@ -68,7 +68,8 @@ static void json_object(void **state)
     struct inj_err err = UNIT_ERR_INIT;
 
     (void)state;
-    want(EXPORT_JSON, "a\"b\\c\n\x01\xc3\xbc", "{\n  \"X\": \"a\\\"b\\\\c\\n\\u0001\xc3\xbc\"\n}\n");
+    want(EXPORT_JSON, "a\"b\\c\n\x01\xc3\xbc",
+         "{\n  \"X\": \"a\\\"b\\\\c\\n\\u0001\xc3\xbc\"\n}\n");
     assert_int_equal(export_render(EXPORT_JSON, v, 0, &out, &err), INJ_OK);
     assert_string_equal((const char *)out.p, "{}\n");
     sbuf_wipe_free(&out);
