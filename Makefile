@@ -1,9 +1,9 @@
 # injector: build, test, demo. See README.md.
 #   make              build/injector (dynamic, against Debian's -dev packages)
-#   make check        unit + integration tests
+#   make check        unit + integration tests, 30 s of each fuzz target (mk/fuzz.mk)
 #   make check-asan   the same suite against an ASan+UBSan build
 #   make check-valgrind  the same suite under valgrind memcheck
-#   make check-all    everything CI runs
+#   make check-all    everything CI runs (+ make lint: cppcheck, clang-tidy, scan-build)
 #   make demo         the main job against the bundled local endpoint
 #   make static       build/static/injector (musl, fully static; see mk/static.mk)
 #   make bench        injector vs boto3 / aws CLI / curl; make bench-storm (mk/bench.mk)
@@ -108,7 +108,7 @@ check-unit: $(UNIT_BIN)
 check-integration: $(BUILD)/injector
 	INJECTOR_BIN=$(CURDIR)/$(BUILD)/injector $(PYTEST) tests/fake tests/integration
 
-check: check-unit check-integration
+check: check-unit check-integration fuzz-smoke
 
 check-asan: $(BUILD)/asan/injector $(AUNIT_BIN)
 	@set -e; for t in $(AUNIT_BIN); do echo "== $$t (asan)"; $$t; done
@@ -119,7 +119,8 @@ check-valgrind: $(BUILD)/injector $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t (valgrind)"; $(VALGRIND) $$t; done
 	INJECTOR_BIN=$(CURDIR)/$(BUILD)/injector INJECTOR_WRAPPER="$(VALGRIND)" $(PYTEST) tests/integration
 
-check-all: check check-asan check-valgrind
+# The static binary first: the image (FROM scratch chroot) tests run it, and refuse to skip in CI.
+check-all: static static-check check check-asan check-valgrind lint
 
 demo: $(BUILD)/injector
 	sh scripts/demo.sh $(BUILD)/injector

@@ -1,7 +1,7 @@
 # mk/lint.mk: static analysis, included from the top-level Makefile; `make lint` must be clean
 # (it is part of check-all).
 #   make lint           all three below
-#   make lint-cppcheck  cppcheck --enable=warning,portability; suppressions in .cppcheck-suppressions
+#   make lint-cppcheck  cppcheck --enable=warning,portability (suppressions: .cppcheck-suppressions)
 #   make lint-tidy      clang-tidy with .clang-tidy (bugprone-*, cert-*, clang-analyzer-*)
 #   make lint-scan      scan-build over the build (report in $(BUILD)/scan-report when it fails)
 # Tools: cppcheck, clang-tidy, clang-tools (scan-build), all from Debian.

@@ -8,6 +8,7 @@ PKGS="
   build-essential make pkg-config file
   libcurl4-openssl-dev libssl-dev libcjson-dev libyaml-dev
   libcmocka-dev valgrind clang
+  cppcheck clang-tidy clang-tools
   python3 python3-botocore python3-pytest python3-yaml
   openssl ca-certificates
   postgresql postgresql-client

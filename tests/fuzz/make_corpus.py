@@ -121,7 +121,8 @@ def config_seeds():
     out += [s for s in unit("test_config.c") if b"version" in s or b"env" in s]
     out.append(b"version: 1\nregion: eu-central-1\nenv:\n"
                b"  A: { from: api, key: token, optional: true, overwrite: true }\n"
-               b"  B: { from: app/nested, pointer: /db/primary/password, version_stage: AWSPREVIOUS }\n"
+               b"  B: { from: app/nested, pointer: /db/primary/password,\n"
+               b"       version_stage: AWSPREVIOUS }\n"
                b"  C: \"rds!db-1:password::a1b2c3d4-0002-4000-8000-000000000002\"\n"
                b"  D: { from: x, template: \"{{ .a | urlencode }}\", encoding: base64 }\n"
                b"files:\n  /run/secrets/a: { from: api, mode: \"0440\", allow_disk: true }\n")

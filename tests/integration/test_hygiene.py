@@ -24,8 +24,9 @@ NOBODY = 65534
 RDS = seed.RDS_NAME
 ARN = seed.SECRET_ARNS
 
-pytestmark = pytest.mark.skipif(bool(WRAPPER), reason="under a wrapper (valgrind) the process "
-                                "under test is the wrapper, not injector")
+# Under a wrapper (valgrind) the process under test is the wrapper, not injector.
+real_process = pytest.mark.skipif(bool(WRAPPER), reason="injector runs under a wrapper")
+as_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run injector as nobody")
 
 
 def _as_nobody(core_unlimited=True):
@@ -94,6 +95,8 @@ def _reap(proc):
     return status
 
 
+@real_process
+@as_root
 def test_not_readable_by_same_user_while_holding_secrets(fake, base_env, public_dir):
     # Control: an ordinary process of nobody's IS readable by another process of nobody's.
     sleeper = subprocess.Popen(["sleep", "30"], preexec_fn=_as_nobody())
@@ -116,7 +119,7 @@ def test_not_readable_by_same_user_while_holding_secrets(fake, base_env, public_
         # Secrets are never in injector's own argv or environment.
         cmdline = open(f"/proc/{proc.pid}/cmdline", "rb").read()
         environ = open(f"/proc/{proc.pid}/environ", "rb").read()  # root may read it
-        given = [base_env.get("AWS_SECRET_ACCESS_KEY") or "", base_env.get("AWS_SESSION_TOKEN") or ""]
+        given = [base_env.get(k) or "" for k in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")]
         for v in SENSITIVE:
             if any(v in g for g in given):
                 continue  # the credentials were given to it in its environment
@@ -128,6 +131,8 @@ def test_not_readable_by_same_user_while_holding_secrets(fake, base_env, public_
         proc.stderr.close()
 
 
+@real_process
+@as_root
 def test_no_core_dump_on_abort_while_holding_secrets(fake, base_env, public_dir):
     # Control: on this machine an ordinary process dumps core on SIGABRT (core_pattern, limits).
     ctl_dir = os.path.join(public_dir, "control")
@@ -151,6 +156,7 @@ def test_no_core_dump_on_abort_while_holding_secrets(fake, base_env, public_dir)
                     "check above is vacuous here")
 
 
+@real_process
 def test_app_gets_its_core_limit_and_dumpability_back(fake, base_env, write_config, probe):
     cfg = write_config(f"""
         version: 1
