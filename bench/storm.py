@@ -31,6 +31,8 @@ def main():
     ap.add_argument("--single-rps", type=float, default=500.0)
     ap.add_argument("--injector", default=os.path.join(ROOT, "build", "injector"))
     ap.add_argument("--fetch", default=None, help="pass --fetch MODE to every process")
+    ap.add_argument("--max-attempts", type=int, default=None,
+                    help="AWS_MAX_ATTEMPTS for every process (default: standard mode's 3)")
     args = ap.parse_args()
     if not os.access(args.injector, os.X_OK):
         die(f"{args.injector} not built (make)")
@@ -40,6 +42,8 @@ def main():
                                       "GetSecretValue": args.single_rps})
     try:
         env = clean_env(fake, os.path.join(workdir, "home"))
+        if args.max_attempts:
+            env["AWS_MAX_ATTEMPTS"] = str(args.max_attempts)
         names = seed_secrets(fake, args.secrets)
         cfg, _ = write_inputs(workdir, names, "storm")
         logs = os.path.join(workdir, "logs")
@@ -91,7 +95,8 @@ def main():
         print(f"storm: {args.procs} injector processes, {args.parallel} at a time, "
               f"{args.secrets} secrets each; endpoint limits BatchGetSecretValue "
               f"{args.batch_rps:g}/s, GetSecretValue {args.single_rps:g}/s "
-              f"(the real 100/s and 10,000/s scaled down alike)")
+              f"(the real 100/s and 10,000/s scaled down alike); "
+              f"AWS_MAX_ATTEMPTS {env.get('AWS_MAX_ATTEMPTS', 'unset (3)')}")
         print(f"storm: {m['cpu']}, {m['nproc']} CPU(s), load {load0} -> {loadavg()}, {m['date']}")
         print(f"storm: {args.procs - len(failed)} of {args.procs} succeeded in {total:.1f} s")
         print(f"storm: start latency p50 {percentile(lat, 50) * 1000:.0f} ms, "
