@@ -4,6 +4,7 @@
 #include "http.h"
 
 #include <curl/curl.h>
+#include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/ssl.h>
 #include <stdint.h>
@@ -314,6 +315,20 @@ static const char *http_host_of(const char *url, char *buf, size_t n)
     return buf;
 }
 
+/* libcurl's sockets are not close-on-exec: without this, a kept-alive connection would be
+ * inherited by a credential_process helper or, in supervise mode, by the app itself. */
+static int http_on_sockopt(void *ud, curl_socket_t fd, curlsocktype purpose)
+{
+    int flags;
+
+    (void)ud;
+    (void)purpose;
+    flags = fcntl(fd, F_GETFD);
+    if (flags < 0 || fcntl(fd, F_SETFD, flags | FD_CLOEXEC) < 0)
+        return CURL_SOCKOPT_ERROR;
+    return CURL_SOCKOPT_OK;
+}
+
 static int http_retryable(CURLcode cc)
 {
     switch (cc) {
@@ -399,6 +414,7 @@ static enum inj_rc http_xfer_setup(struct http *h, struct http_xfer *x)
     SETOPT(CURLOPT_SHARE, h->share);
     SETOPT(CURLOPT_URL, req->url);
     SETOPT(CURLOPT_NOSIGNAL, 1L);
+    SETOPT(CURLOPT_SOCKOPTFUNCTION, http_on_sockopt);
     SETOPT(CURLOPT_ERRORBUFFER, x->errbuf);
     SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
     SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);

@@ -22,7 +22,14 @@ record = {
     "core": list(resource.getrlimit(resource.RLIMIT_CORE)),
     # prctl(PR_GET_DUMPABLE): execve resets it, so the app is debuggable again.
     "dumpable": ctypes.CDLL(None, use_errno=True).prctl(3, 0, 0, 0, 0),
+    # Open descriptors: nothing of injector's (sockets, temp files) may reach the app.
+    "fds": {},
 }
+for fd in os.listdir("/proc/self/fd"):
+    try:
+        record["fds"][fd] = os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        pass
 if out:
     with open(out, "w", encoding="utf-8", errors="surrogateescape") as f:
         json.dump(record, f)

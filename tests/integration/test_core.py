@@ -561,3 +561,20 @@ def test_region_mismatch_with_endpoint_is_named(fake, base_env, write_config):
     res = run(["-c", cfg, "--", "/bin/true"], base_env)
     assert res.rc == 77, res
     assert "signed for region us-west-2" in res.err
+
+
+@pytest.mark.parametrize("mode", [[], ["--supervise"]])
+def test_app_inherits_no_sockets(fake, base_env, write_config, probe, mode):
+    """No connection of injector's (kept alive for reuse) leaks into the app: not in plain
+    exec mode, and not in supervise mode, where injector stays alive as the parent."""
+    cfg = write_config(f"""
+        version: 1
+        env:
+          U: {{ from: "{RDS}", key: username }}
+          P: {{ from: "{RDS}", key: password }}
+          T: "{ARN['api']}:token"
+        """)
+    res = run(mode + ["-c", cfg, "--"] + probe(base_env), base_env)
+    assert res.rc == 0, res
+    fds = probe.read()["fds"]
+    assert not [t for t in fds.values() if t.startswith("socket:")], fds
