@@ -147,9 +147,7 @@ static const cJSON *jx_walk(const cJSON *node, const char *ptr)
     return node;
 }
 
-/* 1 when the JSON text holds the escape \u0000 (preceded by an even run of backslashes, so
- * it is an escape and not a literal backslash followed by "u0000"). */
-static int jx_has_escaped_nul(const unsigned char *s, size_t n)
+int jx_has_escaped_nul(const unsigned char *s, size_t n)
 {
     size_t i;
 

@@ -33,6 +33,10 @@ void jx_list_keys(const unsigned char *json, size_t len, char *buf, size_t n);
 /* 1 when p is a syntactically valid JSON pointer ("" or "/..." with ~0 ~1 escapes only). */
 int jx_pointer_valid(const char *p);
 
+/* 1 when the JSON text s[0..n) holds the escape \u0000 (after an even run of backslashes, so
+ * an escape and not a literal backslash followed by "u0000"): cJSON would cut a string there. */
+int jx_has_escaped_nul(const unsigned char *s, size_t n);
+
 /* 1 when s[0..n) is valid UTF-8 (no overlongs, no surrogates). */
 int jx_utf8_valid(const unsigned char *s, size_t n);
 

@@ -508,8 +508,8 @@ enum inj_rc sm_parse_value(const struct http_resp *resp, const char *id, struct 
                     id);
         goto out;
     }
-    rc = sm_parse_secret(root, memmem(resp->body.p, resp->body.len, "\\u0000", 6) != NULL, id,
-                         out, err);
+    /* Not memmem("\\u0000"): that also matches "\\\\u0000", a literal backslash in a value. */
+    rc = sm_parse_secret(root, jx_has_escaped_nul(resp->body.p, resp->body.len), id, out, err);
 out:
     cJSON_Delete(root);
     return rc;

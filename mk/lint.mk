@@ -6,7 +6,7 @@
 #   make lint-scan      scan-build over the build (report in $(BUILD)/scan-report when it fails)
 # Tools: cppcheck, clang-tidy, clang-tools (scan-build), all from Debian.
 
-LINT_DEFS := -std=c11 -D_GNU_SOURCE -DINJ_VERSION='"$(VERSION)"' -Iinjector
+LINT_DEFS := -D_GNU_SOURCE -DINJ_VERSION='"$(VERSION)"' -Iinjector
 CPPCHECK  := cppcheck --enable=warning,portability --std=c11 --error-exitcode=1 --inline-suppr \
              --quiet --suppressions-list=.cppcheck-suppressions $(LINT_DEFS)
 
@@ -19,7 +19,7 @@ lint-cppcheck:
 
 # Two files at a time (the machines have two cores); any finding fails (WarningsAsErrors).
 lint-tidy:
-	printf '%s\n' $(SRC) | xargs -P2 -I{} clang-tidy --quiet {} -- $(LINT_DEFS)
+	printf '%s\n' $(SRC) | xargs -P2 -I{} clang-tidy --quiet {} -- -std=c11 $(LINT_DEFS)
 
 # A separate build dir, so every file is compiled (and analysed) afresh.
 lint-scan:

@@ -235,3 +235,17 @@ def test_sticky_world_writable_dir_is_fine(fake, base_env, write_config, secret_
     res = run(["-c", cfg, "--"] + probe(base_env), base_env)
     assert res.rc == 0, res
     assert (d / "db.json").exists()
+
+
+def test_literal_backslash_u0000_is_not_a_nul(fake, base_env, write_config, probe):
+    """Only the JSON escape \\u0000 is a NUL; a backslash followed by "u0000" is text."""
+    value = "C:\\u0000dir\\\\u0000x-CANARY-MATRIX5"
+    fake.state.add_secret("matrix/backslash", string=value)
+    fake.state.add_secret("matrix/backslash-json", string='{"p": "C:\\\\u0000dir"}')
+    # One secret per run: a single fetch is a GetSecretValue, several may be one batch call.
+    for var, entry, want in (("WHOLE", "matrix/backslash", value),
+                             ("KEYED", "{ from: matrix/backslash-json, key: p }", "C:\\u0000dir")):
+        cfg = write_config(f"version: 1\nenv:\n  {var}: {entry}\n")
+        res = run(["-c", cfg, "--"] + probe(base_env), base_env)
+        assert res.rc == 0, res
+        assert probe.read()["env"][var] == want
