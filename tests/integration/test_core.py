@@ -297,9 +297,11 @@ def test_transient_throttle_is_retried(fake, base_env, write_config, probe):
         env:
           PGUSER: {{ from: "{RDS}", key: username }}
         """)
-    res = run(["-c", cfg, "--"] + probe(base_env), base_env)
+    res = run(["-v", "-c", cfg, "--"] + probe(base_env), base_env)
     assert res.rc == 0, res
-    assert fake.state.stats()["requests_by_action"]["GetSecretValue"] == 2
+    log = [(r["status"], r["error_type"], r["conn"]) for r in fake.state.requests]
+    assert fake.state.stats()["requests_by_action"]["GetSecretValue"] == 2, (log, res.err)
+    assert res.err.count("retrying (attempt 2 of 3)") == 1, res.err
 
 
 def test_persistent_throttle_exits_75_after_max_attempts(fake, base_env, write_config):
