@@ -43,7 +43,10 @@ AUNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/asan/tests/%,$(UNIT_SRC))
 
 # pytest options; e.g. make check PYTEST_ARGS='-k dry_run'
 PYTEST_ARGS ?=
-PYTEST := $(PYTHON) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+# One pytest worker per CPU (python3-pytest-xdist): valgrind and ASan runs are CPU-bound.
+# Each worker starts its own local endpoint; JOBS=1 runs serially.
+JOBS ?= auto
+PYTEST := $(PYTHON) -m pytest -q -p no:cacheprovider -n $(JOBS) $(PYTEST_ARGS)
 
 VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect \
             --errors-for-leak-kinds=definite,indirect --track-fds=no
