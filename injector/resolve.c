@@ -82,6 +82,18 @@ static const char *resolve_kind(const struct entry *e)
     return e->kind == ENTRY_ENV ? "env" : "file";
 }
 
+/* Extraction messages start with the entry name; this makes them read "env NAME: ..." like
+ * the fetch failures ("env NAME: <secret>: ..."), so every entry error has one shape. */
+static void resolve_prefix_kind(const struct entry *e, struct inj_err *err)
+{
+    char old[sizeof(err->msg)];
+
+    memcpy(old, err->msg, sizeof(old));
+    old[sizeof(old) - 1] = '\0';
+    if (snprintf(err->msg, sizeof(err->msg), "%s %s", resolve_kind(e), old) < 0)
+        err->msg[0] = '\0';
+}
+
 static void resolve_input(const struct fetched *f, struct tmpl_input *in)
 {
     in->p = f->secret.value.p;
@@ -225,7 +237,7 @@ enum inj_rc resolve_all(const struct config *cfg, const struct sm_ctx *ctx,
         } else {
             rc = resolve_extract(r, &e1);
             if (rc != INJ_OK)
-                inj_err_prefix(&e1, "%s", resolve_kind(r->e));
+                resolve_prefix_kind(r->e, &e1);
         }
         if (rc == INJ_OK)
             continue;

@@ -168,7 +168,7 @@ def test_missing_field_fails_at_fetch_app_not_started(fake, base_env, write_conf
     assert run(["check", "-c", cfg], base_env).rc == 0
     res = run(["-c", cfg, "--"] + probe(base_env), base_env)
     assert res.rc == 65, res
-    assert "env: DATABASE_URL: template {{ .hots }}: not found in secret " \
+    assert "env DATABASE_URL: template {{ .hots }}: not found in secret " \
            + seed.SECRET_ARNS["secretPostgresqlMasterUser"] in res.err
     assert "the keys at the top are: username, password, engine, host, port, dbname" in res.err
     assert not probe.path.exists()
