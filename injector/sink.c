@@ -193,6 +193,10 @@ static enum inj_rc sink_make_parents(struct sink_files *fs, const char *path, st
         if (mkdir(dir, 0700) == 0) {
             if (sink_remember_dir(fs, dir) != INJ_OK)
                 return inj_err_set(err, INJ_E_NOMEM, "out of memory");
+            /* Exactly 0700 whatever the umask (a umask of 0777 would leave it unusable). */
+            if (chmod(dir, 0700) != 0)
+                return inj_err_set(err, INJ_E_IO, "%s: cannot set mode 0700 on %s: %s", path,
+                                   dir, strerror(errno));
             if (fs->chown && chown(dir, fs->uid, fs->gid) != 0)
                 return inj_err_set(err, INJ_E_IO, "%s: cannot give directory %s to uid %lu: %s",
                                    path, dir, (unsigned long)fs->uid, strerror(errno));

@@ -407,7 +407,8 @@ static void files_parents_created_0700(void **state)
     char sub[512];
     struct sink_files fs;
     struct inj_err err = UNIT_ERR_INIT;
-    mode_t old = umask(0022);
+    /* The directory mode must not depend on the umask, not even a umask of 0777. */
+    mode_t old = umask(0777);
 
     (void)state;
     memset(&fs, 0, sizeof(fs));
