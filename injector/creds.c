@@ -319,11 +319,23 @@ void creds_clean_msg(const char *in, size_t in_len, const char *secret, char *ou
 
     if (!n)
         return;
+    out[0] = '\0';
+    /* Look in the whole input, not the bounded copy: a long token would not fit the copy and
+     * its prefix would go out. Any 16-byte piece of the secret counts as an echo. */
+    if (in && secret && *secret) {
+        size_t slen = strlen(secret);
+        size_t win = slen < 16 ? slen : 16;
+        size_t k;
+
+        for (k = 0; k + win <= slen; k += win)
+            if (memmem(in, in_len, secret + k, win))
+                return;
+        if (slen > win && memmem(in, in_len, secret + slen - win, win))
+            return;
+    }
     for (i = 0; in && i < in_len && in[i] && j + 1 < n; i++)
         out[j++] = (in[i] >= 0x20 && in[i] < 0x7f) ? in[i] : '?';
     out[j] = '\0';
-    if (secret && *secret && strstr(out, secret))
-        out[0] = '\0';
 }
 
 void creds_sleep_ms(long ms)
