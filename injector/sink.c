@@ -40,8 +40,10 @@ static size_t sink_env_find(const struct sink_env *e, const char *name)
     size_t len = strlen(name);
     size_t i;
 
+    /* A bare "NAME" (no '=') can come in through execve; it names the variable too. */
     for (i = 0; i < e->n; i++)
-        if (!strncmp(e->vars[i], name, len) && e->vars[i][len] == '=')
+        if (!strncmp(e->vars[i], name, len) &&
+            (e->vars[i][len] == '=' || e->vars[i][len] == '\0'))
             return i;
     return SIZE_MAX;
 }

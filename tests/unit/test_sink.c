@@ -71,6 +71,23 @@ static void env_init_empty(void **state)
     sink_env_free(&e);
 }
 
+/* execve can pass "NAME" without '='; unset must find it (--pristine loops until the name
+ * is gone, so a miss here would hang). */
+static void env_unset_bare_name(void **state)
+{
+    char *base[] = {"A=1", "INJECTOR_BARE", "B=2", NULL};
+    struct sink_env e;
+    struct inj_err err = UNIT_ERR_INIT;
+
+    (void)state;
+    assert_int_equal(sink_env_init(&e, base, &err), INJ_OK);
+    sink_env_unset(&e, "INJECTOR_BARE");
+    assert_string_equal(sink_env_envp(&e)[0], "A=1");
+    assert_string_equal(sink_env_envp(&e)[1], "B=2");
+    assert_null(sink_env_envp(&e)[2]);
+    sink_env_free(&e);
+}
+
 static void env_set_new(void **state)
 {
     char *base[] = {(char *)"AB=1", (char *)"A", NULL};
@@ -723,6 +740,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(env_init_copies_base),
         cmocka_unit_test(env_init_empty),
+        cmocka_unit_test(env_unset_bare_name),
         cmocka_unit_test(env_set_new),
         cmocka_unit_test(env_set_uses_length),
         cmocka_unit_test(env_existing_refused_without_overwrite),
