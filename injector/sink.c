@@ -35,15 +35,16 @@ enum inj_rc sink_env_init(struct sink_env *e, char *const *base, struct inj_err 
     return INJ_OK;
 }
 
-static size_t sink_env_find(const struct sink_env *e, const char *name)
+/* Finds "NAME=..."; with bare, also a "NAME" without '=' (execve can pass one: getenv
+ * ignores it, but a variable that is dropped must be dropped in that form too). */
+static size_t sink_env_find(const struct sink_env *e, const char *name, int bare)
 {
     size_t len = strlen(name);
     size_t i;
 
-    /* A bare "NAME" (no '=') can come in through execve; it names the variable too. */
     for (i = 0; i < e->n; i++)
         if (!strncmp(e->vars[i], name, len) &&
-            (e->vars[i][len] == '=' || e->vars[i][len] == '\0'))
+            (e->vars[i][len] == '=' || (bare && e->vars[i][len] == '\0')))
             return i;
     return SIZE_MAX;
 }
@@ -59,12 +60,12 @@ static void sink_env_drop(struct sink_env *e, size_t i)
 
 void sink_env_unset(struct sink_env *e, const char *name)
 {
-    size_t i = sink_env_find(e, name);
+    size_t i = sink_env_find(e, name, 1);
 
     /* An environment may hold a name more than once (execve allows it): drop every copy. */
     while (i != SIZE_MAX) {
         sink_env_drop(e, i);
-        i = sink_env_find(e, name);
+        i = sink_env_find(e, name, 1);
     }
 }
 
@@ -80,7 +81,7 @@ enum inj_rc sink_env_set(struct sink_env *e, const char *name, const unsigned ch
                            "%s: the value contains a NUL byte, which an environment variable "
                            "cannot hold; write it to a file instead",
                            name);
-    i = sink_env_find(e, name);
+    i = sink_env_find(e, name, 0);
     if (i != SIZE_MAX && !overwrite)
         return inj_err_set(err, INJ_E_CONFIG,
                            "%s is already set in the environment; unset it or add "
@@ -89,7 +90,7 @@ enum inj_rc sink_env_set(struct sink_env *e, const char *name, const unsigned ch
     /* Every copy: a second "NAME=old" left behind would be the one getenv finds. */
     while (i != SIZE_MAX) {
         sink_env_drop(e, i);
-        i = sink_env_find(e, name);
+        i = sink_env_find(e, name, 0);
     }
     if (e->n >= e->cap) {
         /* Grow by copying pointers: the strings themselves do not move. */
