@@ -334,6 +334,7 @@ struct sup {
     sigset_t child_mask;      /* the mask we started with: the child's */
     struct sigaction ttin;    /* dispositions we replaced, for the child */
     struct sigaction ttou;
+    struct sigaction chld;    /* SIGCHLD as inherited (SIG_IGN would auto-reap our child) */
     int fg;                   /* injector's group owned the tty: hand it to the child */
     pid_t child;              /* the command, 0: none running */
     int exited;               /* the command was reaped; status holds its exit code */
@@ -407,6 +408,11 @@ static enum inj_rc sup_block_signals(struct sup *s, struct inj_err *err)
     (void)sigemptyset(&ign.sa_mask);
     if (sigaction(SIGTTIN, &ign, &s->ttin) != 0 || sigaction(SIGTTOU, &ign, &s->ttou) != 0)
         return inj_err_set(err, INJ_E_SOFTWARE, "sigaction: %s", strerror(errno));
+    /* Started with SIGCHLD ignored, the kernel would reap the child itself and we would never
+     * learn that it exited: take the default, give the child what we inherited. */
+    ign.sa_handler = SIG_DFL;
+    if (sigaction(SIGCHLD, &ign, &s->chld) != 0)
+        return inj_err_set(err, INJ_E_SOFTWARE, "sigaction: %s", strerror(errno));
     return INJ_OK;
 }
 
@@ -444,7 +450,7 @@ __attribute__((noreturn)) static void sup_child(const struct sup *s, char *const
     if (!hook && s->fg)
         (void)tcsetpgrp(STDIN_FILENO, getpgrp());
     if (sigaction(SIGTTIN, &s->ttin, NULL) != 0 || sigaction(SIGTTOU, &s->ttou, NULL) != 0 ||
-        sigprocmask(SIG_SETMASK, &s->child_mask, NULL) != 0) {
+        sigaction(SIGCHLD, &s->chld, NULL) != 0 || sigprocmask(SIG_SETMASK, &s->child_mask, NULL) != 0) {
         rc = inj_err_set(&e, INJ_E_SOFTWARE, "restoring the signal state: %s", strerror(errno));
         goto fail;
     }

@@ -657,3 +657,22 @@ def test_soak_memory_flat_over_1000_refresh_cycles(fake, write_config, sv, secre
     assert inj.finish(leak_extra=tuple(vals)) == 0
     if not VALGRIND:
         assert rss_end - rss_start <= 512, (rss_start, rss_end)
+
+
+def test_exit_status_when_started_with_sigchld_ignored(fake, write_config, base_env):
+    """A parent that ignores SIGCHLD passes that on; the kernel would then reap the child by
+    itself and a supervisor waiting for it would wait forever."""
+    import subprocess
+    from conftest import INJECTOR, WRAPPER, SLOW, assert_no_leak
+    cfg = write_config("""
+        version: 1
+        env:
+          API_TOKEN: { from: api, key: token }
+        """)
+    proc = subprocess.run(
+        WRAPPER + [INJECTOR, "-c", cfg, "--supervise", "--", "/bin/sh", "-c",
+                   'trap "" CHLD 2>/dev/null; exit 3'],
+        env=base_env, capture_output=True, text=True, timeout=240 if SLOW else 30,
+        preexec_fn=lambda: signal.signal(signal.SIGCHLD, signal.SIG_IGN))
+    assert proc.returncode == 3, proc.stderr
+    assert_no_leak(proc.stdout, proc.stderr)
