@@ -147,8 +147,10 @@ static int proc_wait(pid_t pid, long long deadline_ms, int *status)
         if (r == pid)
             return 1;
         if (r < 0 && errno != EINTR) {
-            *status = 0;
-            return 1; /* not ours any more (someone reaped it): nothing to wait for */
+            /* Reaped by someone else (an inherited SIGCHLD = SIG_IGN makes the kernel do
+             * it): the exit status is lost, so it cannot count as a success. */
+            *status = 1 << 8;
+            return 1;
         }
         if (proc_now_ms() >= deadline_ms) {
             proc_kill_reap(pid, status);
