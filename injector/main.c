@@ -4,6 +4,7 @@
 #include <curl/curl.h>
 #include <openssl/crypto.h>
 #include <openssl/ssl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,8 @@ struct run {
     struct sink_files files;
     struct rlimit core_saved;
     int core_saved_ok;
+    struct sigaction chld_saved; /* SIGCHLD as inherited; the app gets it back */
+    int chld_saved_ok;
     const char *region;       /* main_region's answer, worked out once */
     int region_done;
     char region_buf[64];      /* a region from the profile or IMDS */
@@ -64,11 +67,25 @@ static void main_harden(struct run *r)
     (void)setrlimit(RLIMIT_CORE, &zero);
 }
 
+/* An inherited SIGCHLD = SIG_IGN makes the kernel reap our children (credential_process)
+ * before we can read their status: use the default while we run, as SDKs' runtimes do. */
+static void main_sigchld_default(struct run *r)
+{
+    struct sigaction dfl;
+
+    memset(&dfl, 0, sizeof(dfl));
+    dfl.sa_handler = SIG_DFL;
+    (void)sigemptyset(&dfl.sa_mask);
+    r->chld_saved_ok = sigaction(SIGCHLD, &dfl, &r->chld_saved) == 0;
+}
+
 /* The app gets the core limit it would have had without us. */
 static void main_unharden(const struct run *r)
 {
     if (r->core_saved_ok)
         (void)setrlimit(RLIMIT_CORE, &r->core_saved);
+    if (r->chld_saved_ok)
+        (void)sigaction(SIGCHLD, &r->chld_saved, NULL);
 }
 
 static void main_log_level(const struct cli *cli)
@@ -395,6 +412,9 @@ static enum inj_rc main_supervise(struct run *r, const struct creds_ctx *cctx,
         http_free(r->http);
         r->http = NULL;
     }
+    /* supervise_run saves the disposition it finds for the app: let it find the inherited one. */
+    if (r->chld_saved_ok)
+        (void)sigaction(SIGCHLD, &r->chld_saved, NULL);
     rc = supervise_run(&o, &h, &r->exit_code, err);
     if (rc != INJ_OK) {
         /* The command never ran: undo the files, as plain mode does. */
@@ -497,6 +517,7 @@ int main(int argc, char **argv)
     memset(&r, 0, sizeof(r));
     memset(&err, 0, sizeof(err));
     main_harden(&r);
+    main_sigchld_default(&r);
     rc = cli_parse(argc, argv, &r.cli, &err);
     main_log_level(&r.cli);
     if (rc != INJ_OK) {
