@@ -88,6 +88,17 @@ enum creds_status creds_fail(struct creds_try *t, const char *fmt, ...)
     return st;
 }
 
+enum creds_status creds_fail_code(struct creds_try *t, enum inj_rc code, const char *fmt, ...)
+{
+    enum creds_status st;
+    va_list ap;
+
+    va_start(ap, fmt);
+    st = creds_vset(t, code, fmt, ap);
+    va_end(ap);
+    return st;
+}
+
 enum creds_status creds_nomem(struct creds_try *t)
 {
     t->why.code = INJ_E_NOMEM;
@@ -488,7 +499,9 @@ enum inj_rc creds_chain_message(const struct creds_try *tries, size_t n, int fai
                            "no AWS credentials found: %s; set credentials for one of these "
                            "sources (see docs/credentials.md)",
                            list);
-    code = tries[failed].why.code == INJ_E_NOMEM ? INJ_E_NOMEM : INJ_E_NOPERM;
+    /* The failing source's own code: a network failure (69) or a broken file (78) is not an
+     * access problem (77); NOPERM when a provider did not say. */
+    code = tries[failed].why.code != INJ_OK ? tries[failed].why.code : INJ_E_NOPERM;
     if (failed == 0)
         return inj_err_set(err, code, "AWS credentials from %s: %s", tries[failed].label,
                            tries[failed].why.msg);

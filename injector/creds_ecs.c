@@ -243,13 +243,13 @@ enum creds_status creds_ecs_get(const struct creds_ctx *ctx, struct creds *out,
             break;
         if (attempt >= ECS_ATTEMPTS || (rc != INJ_OK && !resp.retryable)) {
             if (rc != INJ_OK)
-                st = creds_fail(t, "%s (%s): %s (%d attempt%s)", origin,
+                st = creds_fail_code(t, rc, "%s (%s): %s (%d attempt%s)", origin,
                                 rel ? "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"
                                     : "AWS_CONTAINER_CREDENTIALS_FULL_URI",
                                 e.msg, attempt, attempt == 1 ? "" : "s");
             else
-                st = creds_fail(t, "%s: HTTP %ld after %d attempts", origin, resp.status,
-                                attempt);
+                st = creds_fail_code(t, INJ_E_UNAVAILABLE, "%s: HTTP %ld after %d attempts",
+                                     origin, resp.status, attempt);
             goto out;
         }
         creds_sleep_ms(100L * attempt);

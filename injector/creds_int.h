@@ -45,6 +45,10 @@ enum creds_status creds_skip(struct creds_try *t, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 enum creds_status creds_fail(struct creds_try *t, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Same, with the exit code the failure deserves (network: INJ_E_UNAVAILABLE, throttled or
+ * timed out: INJ_E_TEMPFAIL, a broken file: INJ_E_CONFIG); creds_fail means INJ_E_NOPERM. */
+enum creds_status creds_fail_code(struct creds_try *t, enum inj_rc code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 enum creds_status creds_nomem(struct creds_try *t);
 
 /* Copies id/secret/token (token may be NULL) into *out and names the source. Values must be

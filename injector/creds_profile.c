@@ -302,7 +302,7 @@ static enum creds_status prof_load_one(const char *path, int config_file, struct
     if (rc == INJ_E_NOMEM)
         return creds_nomem(t);
     if (rc != INJ_OK)
-        return creds_fail(t, "%s: %s", path, e.msg);
+        return creds_fail_code(t, rc, "%s: %s", path, e.msg);
     *have = 1;
     return CREDS_OK;
 }

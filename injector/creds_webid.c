@@ -299,8 +299,8 @@ static enum creds_status creds_sts_call(const struct creds_ctx *ctx, const char 
                 creds_sleep_ms(200L << attempt);
                 continue;
             }
-            st = creds_fail(t, "STS %s for %s: %s (%d attempt%s)", action, role_arn, e.msg,
-                            attempt, attempt == 1 ? "" : "s");
+            st = creds_fail_code(t, rc, "STS %s for %s: %s (%d attempt%s)", action, role_arn,
+                                 e.msg, attempt, attempt == 1 ? "" : "s");
             goto out;
         }
         if (resp.status == 200) {

@@ -333,7 +333,7 @@ CASES = [
          env={"AWS_SESSION_TOKEN": "tok\r\nX-Injected: 1"}),
     Case("creds-bogus-token", "creds", NOPERM, "is not valid",
          env={"AWS_SESSION_TOKEN": "IQoJbogus"}),
-    Case("creds-profile-malformed", "creds", NOPERM, "line 1: a [section] line must end with ]",
+    Case("creds-profile-malformed", "creds", CONFIG, "line 1: a [section] line must end with ]",
          env={"AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None},
          setup=("profile:[default\naws_access_key_id = AKIAINJECTORTEST0001\n",)),
     Case("creds-profile-no-secret", "creds", NOPERM, "aws_secret_access_key",

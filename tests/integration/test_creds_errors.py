@@ -10,8 +10,8 @@ from creds_fakes import (cenv, closed_port, container, dry_run, imds, mint,  # n
 ROLE = "arn:aws:iam::111122223333:role/app-role"
 
 
-def _fails(res, *parts):
-    assert res.rc == 77, res
+def _fails(res, *parts, code=77):
+    assert res.rc == code, res
     # One line, from main.c's error print.
     lines = [ln for ln in res.err.splitlines() if "error:" in ln]
     assert len(lines) == 1, res.err
@@ -176,7 +176,7 @@ def test_profile_file_syntax_error(cenv, write_config):
         {c['secret_access_key']}
         """)
     _fails(dry_run(cenv, write_config, [c]),
-           f'profile "default": {path}: line 4: expected `name = value`')
+           f'profile "default": {path}: line 4: expected `name = value`', code=78)
 
 
 def test_profile_sso_not_supported(cenv, write_config):
@@ -290,7 +290,7 @@ def test_container_refused(cenv, write_config):
     env = dict(cenv, AWS_CONTAINER_CREDENTIALS_FULL_URI=f"http://127.0.0.1:{port}/creds")
     _fails(dry_run(env, write_config),
            f"container: http://127.0.0.1:{port} (AWS_CONTAINER_CREDENTIALS_FULL_URI): "
-           f"127.0.0.1:{port}: cannot connect", "(3 attempts)")
+           f"127.0.0.1:{port}: cannot connect", "(3 attempts)", code=69)
 
 
 def test_container_token_file_missing(cenv, container, write_config, tmp_path):
