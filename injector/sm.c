@@ -201,10 +201,19 @@ static long sm_backoff_ms(int attempt)
     return (long)(r % (unsigned int)(ceiling + 1));
 }
 
-static void sm_backoff(int attempt)
+/* Sleeps the backoff, but never past the --timeout deadline (the next attempt then sees it). */
+static void sm_backoff(const struct sm_ctx *ctx, int attempt)
 {
     long ms = sm_backoff_ms(attempt);
     struct timespec ts;
+
+    if (ctx->deadline_ms) {
+        long long left = ctx->deadline_ms - sm_now_ms();
+        if (left < 0)
+            left = 0;
+        if (left < ms)
+            ms = (long)left;
+    }
 
     ts.tv_sec = ms / 1000;
     ts.tv_nsec = (ms % 1000) * 1000000L;
@@ -365,7 +374,7 @@ static enum inj_rc sm_call(const struct sm_ctx *ctx, const char *region, const c
             if (resp->retryable && attempt < ctx->max_attempts) {
                 log_info("%s: %s; retrying (attempt %d of %d)", id, err->msg, attempt + 1,
                          ctx->max_attempts);
-                sm_backoff(attempt);
+                sm_backoff(ctx, attempt);
                 continue;
             }
             inj_err_prefix(err, "%s: %s in %s (after %d attempt(s))", id, action, region,
@@ -378,7 +387,7 @@ static enum inj_rc sm_call(const struct sm_ctx *ctx, const char *region, const c
         if (sm_fault_retryable(resp->status, fault.type) && attempt < ctx->max_attempts) {
             log_info("%s: %s answered HTTP %ld %s; retrying (attempt %d of %d)", id, action,
                      resp->status, fault.type, attempt + 1, ctx->max_attempts);
-            sm_backoff(attempt);
+            sm_backoff(ctx, attempt);
             continue;
         }
         rc = sm_fault_to_err(ctx, id, region, action, resp, &fault, attempt, err);
@@ -841,6 +850,12 @@ static void sm_run_ops(const struct sm_ctx *ctx, struct sm_op *ops, size_t n, si
 
             if (op->end != SM_OP_PENDING)
                 continue;
+            /* A backoff that ends past the deadline would only wait to give up. */
+            if (ctx->deadline_ms && op->ready_ms > now && op->ready_ms >= ctx->deadline_ms) {
+                op->rc = INJ_E_TEMPFAIL;
+                op->end = SM_OP_DEADLINE;
+                continue;
+            }
             if (op->ready_ms > now) {
                 if (!wake || op->ready_ms < wake)
                     wake = op->ready_ms;

@@ -580,3 +580,26 @@ def test_app_inherits_no_sockets(fake, base_env, write_config, probe, mode):
     assert res.rc == 0, res
     fds = probe.read()["fds"]
     assert not [t for t in fds.values() if t.startswith("socket:")], fds
+
+
+@pytest.mark.parametrize("fetch", ["single", "batch"])
+def test_deadline_during_backoff_gives_up_without_spinning(fake, base_env, write_config, fetch):
+    """Backoffs longer than what is left of --timeout end the run at the deadline; the wait
+    is a sleep, not a loop (checked with the CPU time the run used, not its wall time)."""
+    import resource
+    from conftest import SLOW
+    fake.state.add_fault("internal")
+    base_env["AWS_MAX_ATTEMPTS"] = "20"
+    cfg = write_config(f"""
+        version: 1
+        env:
+          A: {{ from: "{RDS}", key: username }}
+          B: {{ from: "{ARN['api']}", key: token }}
+        """)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    res = run(["--fetch", fetch, "--timeout", "1", "-c", cfg, "--", "/bin/true"], base_env)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    assert res.rc == 75, res
+    if not SLOW:
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        assert cpu < 0.5, f"{cpu:.2f} s of CPU while waiting out backoffs"
