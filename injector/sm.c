@@ -428,7 +428,18 @@ static enum inj_rc sm_decode_binary(const char *b64, struct sbuf *out)
         pad++;
     if ((size_t)n < pad)
         goto out;
-    rc = sbuf_append(out, tmp, (size_t)n - pad) == SBUF_OK ? INJ_OK : INJ_E_DATA;
+    switch (sbuf_append(out, tmp, (size_t)n - pad)) {
+    case SBUF_OK:
+        rc = INJ_OK;
+        break;
+    case SBUF_NOMEM:
+        rc = INJ_E_NOMEM;
+        break;
+    case SBUF_TOOBIG:
+    default:
+        rc = INJ_E_DATA;
+        break;
+    }
 out:
     wipe_free(tmp, len / 4 * 3 + 1);
     return rc;
@@ -478,15 +489,25 @@ static enum inj_rc sm_parse_secret(const cJSON *root, int has_nul, const char *i
                              id);
             goto out;
         }
-        if (sbuf_append_str(&out->value, s->valuestring) != SBUF_OK) {
+        switch (sbuf_append_str(&out->value, s->valuestring)) {
+        case SBUF_OK:
+            break;
+        case SBUF_TOOBIG:
             rc = inj_err_set(err, INJ_E_DATA, "%s: secret value larger than %u bytes", id,
                              SM_MAX_SECRET);
+            goto out;
+        case SBUF_NOMEM:
+        default:
+            rc = inj_err_set(err, INJ_E_NOMEM, "out of memory");
             goto out;
         }
     } else if (cJSON_IsString(b)) {
         rc = sm_decode_binary(b->valuestring, &out->value);
         if (rc != INJ_OK) {
-            inj_err_set(err, rc, "%s: SecretBinary is not valid base64 or too large", id);
+            if (rc == INJ_E_NOMEM)
+                inj_err_set(err, rc, "out of memory");
+            else
+                inj_err_set(err, rc, "%s: SecretBinary is not valid base64 or too large", id);
             goto out;
         }
         out->binary = 1;

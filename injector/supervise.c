@@ -257,7 +257,15 @@ static enum inj_rc sup_read_id_file(const char *path, char **out, size_t *len, s
         ssize_t n = read(fd, *out + got, (size_t)st.st_size - got);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n <= 0)
+        if (n < 0) {
+            /* A partial /etc/passwd could resolve --user to the wrong account: refuse. */
+            enum inj_rc rc = inj_err_set(err, INJ_E_NOINPUT, "%s: %s", path, strerror(errno));
+            (void)close(fd);
+            free(*out);
+            *out = NULL;
+            return rc;
+        }
+        if (n == 0)
             break;
         got += (size_t)n;
     }
