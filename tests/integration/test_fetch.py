@@ -349,9 +349,10 @@ def test_forced_batch_retries_throttles(fake, base_env, write_config):
 def test_concurrent_get_secret_value_retries_each_call(fake, base_env, write_config, probe):
     fake.state.add_fault("throttle", action="GetSecretValue", count=2)
     cfg = write_config(env_config(add_secrets(fake, 5), extra="fetch: single"))
-    res = run(["-c", cfg, "--"] + probe(base_env), base_env)
+    res = run(["-v", "-c", cfg, "--"] + probe(base_env), base_env)
     assert res.rc == 0, res
-    assert by_action(fake) == {"GetSecretValue": 7}
+    log = [(r["secret_ids"], r["status"], r["error_type"], r["conn"]) for r in fake.state.requests]
+    assert by_action(fake) == {"GetSecretValue": 7}, (log, res.err)
 
 
 def test_concurrent_get_secret_value_errors_name_entries(fake, base_env, write_config):

@@ -381,7 +381,7 @@ static void profile_broken_file(void **state)
 
     (void)state;
     write_aws("credentials", "[default]\naws_access_key_id = AKIA\n" SECRET "\n");
-    assert_int_equal(resolve(&c, msg, sizeof(msg)), INJ_E_NOPERM);
+    assert_int_equal(resolve(&c, msg, sizeof(msg)), INJ_E_CONFIG);
     assert_contains(msg, "/.aws/credentials: line 3: expected `name = value`");
 }
 
