@@ -324,6 +324,11 @@ class FakeState:
         self.account = account
         self._conn_seq = 0
         self._fault_seq = 0
+        # Access keys handed out by isolate() and replaced since: requests signed with them
+        # come from processes of earlier tests and are neither logged nor counted.
+        self._retired = set()
+        self._strays = 0
+        self._isolated = None     # the default credential isolate() minted, kept over resets
         self._reset_locked()
 
     # -- reset / seed ------------------------------------------------------
@@ -365,6 +370,8 @@ class FakeState:
             self._secrets[sec.arn] = sec
         self._creds = {}                            # access key id -> dict
         for name, c in seed.CREDENTIALS.items():
+            if name == seed.DEFAULT_CREDENTIAL and self._isolated:
+                c = dict(c, **self._isolated)
             self._add_credential_locked(name, **c)
 
     # -- clock -------------------------------------------------------------
@@ -635,8 +642,34 @@ class FakeState:
         with self.lock:
             self._control += 1
 
+    def isolate(self):
+        """Gives the "default" credential a fresh access key (its secret holds a canary) and
+        retires the earlier ones: a process left over from an earlier test (still retrying or
+        refreshing against this shared endpoint) cannot show up in this test's log or counters.
+        Returns the new access key id."""
+        with self.lock:
+            old = self._find_cred(seed.DEFAULT_CREDENTIAL)
+            if old is not None:
+                self._retired.add(old["access_key_id"])
+                del self._creds[old["access_key_id"]]
+            akid = "AKIA" + uuid.uuid4().hex[:16].upper()
+            secret = (seed.canary("isolated-" + akid) + "/" + uuid.uuid4().hex)[:40]
+            self._isolated = {"access_key_id": akid, "secret_access_key": secret}
+            c = dict(seed.CREDENTIALS[seed.DEFAULT_CREDENTIAL], **self._isolated)
+            self._add_credential_locked(seed.DEFAULT_CREDENTIAL, **c)
+            return akid
+
+    @property
+    def strays(self):
+        """Requests signed with retired keys (not in the log or the counters)."""
+        with self.lock:
+            return self._strays
+
     def record(self, entry):
         with self.lock:
+            if entry.get("access_key_id") in self._retired:
+                self._strays += 1
+                return
             self._total += 1
             self._by_action[entry.get("action") or "<none>"] += 1
             if entry.get("error_type"):

@@ -59,6 +59,8 @@ def sm(tmp_path_factory):
 @pytest.fixture
 def fake(sm):
     sm.reset()
+    # A fresh default key per test: leftovers of earlier tests cannot touch its counters.
+    sm.state.isolate()
     yield sm
     sm.reset()
 
