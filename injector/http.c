@@ -329,6 +329,16 @@ static int http_on_sockopt(void *ud, curl_socket_t fd, curlsocktype purpose)
     return CURL_SOCKOPT_OK;
 }
 
+/* OpenSSL keeps the last decrypted record in its read buffer unless told to cleanse it; on a
+ * kept-alive connection (supervise mode) that would be a secret held indefinitely. */
+static CURLcode http_on_ssl_ctx(CURL *c, void *ssl_ctx, void *ud)
+{
+    (void)c;
+    (void)ud;
+    (void)SSL_CTX_set_options((SSL_CTX *)ssl_ctx, SSL_OP_CLEANSE_PLAINTEXT);
+    return CURLE_OK;
+}
+
 static int http_retryable(CURLcode cc)
 {
     switch (cc) {
@@ -415,6 +425,7 @@ static enum inj_rc http_xfer_setup(struct http *h, struct http_xfer *x)
     SETOPT(CURLOPT_URL, req->url);
     SETOPT(CURLOPT_NOSIGNAL, 1L);
     SETOPT(CURLOPT_SOCKOPTFUNCTION, http_on_sockopt);
+    SETOPT(CURLOPT_SSL_CTX_FUNCTION, http_on_ssl_ctx);
     SETOPT(CURLOPT_ERRORBUFFER, x->errbuf);
     SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
     SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);

@@ -29,6 +29,7 @@
 #include "resolve.h"
 #include "sink.h"
 #include "sm.h"
+#include "wipemem.h"
 #include "supervise.h"
 
 extern char **environ;
@@ -514,6 +515,8 @@ int main(int argc, char **argv)
     struct inj_err err;
     enum inj_rc rc;
 
+    /* First: OpenSSL's heap (keys, decrypted records) is wiped on free from here on. */
+    (void)wipemem_install_openssl();
     memset(&r, 0, sizeof(r));
     memset(&err, 0, sizeof(err));
     main_harden(&r);
@@ -533,8 +536,9 @@ int main(int argc, char **argv)
     }
     /* No openssl.cnf: OPENSSL_CONF must not be able to change TLS policy under us. */
     (void)OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        log_error("cannot initialise libcurl");
+    /* libcurl's copies of the secret key, tokens and request headers: wiped on free too. */
+    if (wipemem_curl_global_init(&err) != INJ_OK) {
+        log_error("%s", err.msg);
         return inj_rc_exit(INJ_E_SOFTWARE);
     }
     jx_init();

@@ -659,6 +659,10 @@ def test_soak_memory_flat_over_1000_refresh_cycles(fake, write_config, sv, secre
         assert rss_end - rss_start <= 512, (rss_start, rss_end)
 
 
+@pytest.mark.skipif(os.environ.get("INJECTOR_SANITIZED") == "1",
+                    reason="the ASan runtime's sigaction interceptor does not let a program "
+                           "change SIGCHLD here (strace shows no rt_sigaction call); the plain "
+                           "and valgrind runs cover this")
 def test_exit_status_when_started_with_sigchld_ignored(fake, write_config, base_env):
     """A parent that ignores SIGCHLD passes that on; the kernel would then reap the child by
     itself and a supervisor waiting for it would wait forever."""
