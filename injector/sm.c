@@ -545,12 +545,29 @@ out:
     return rc;
 }
 
+/* The GetSecretValue request body for ref; NULL when out of memory. */
+static char *sm_get_body(const struct ref *ref)
+{
+    cJSON *req = cJSON_CreateObject();
+    char *body = NULL;
+
+    if (!req || !cJSON_AddStringToObject(req, "SecretId", ref->secret_id))
+        goto out;
+    if (ref->version_id && !cJSON_AddStringToObject(req, "VersionId", ref->version_id))
+        goto out;
+    if (ref->version_stage && !cJSON_AddStringToObject(req, "VersionStage", ref->version_stage))
+        goto out;
+    body = cJSON_PrintUnformatted(req);
+out:
+    cJSON_Delete(req);
+    return body;
+}
+
 enum inj_rc sm_get_secret_value(const struct sm_ctx *ctx, const struct ref *ref,
                                 struct sm_secret *out, struct inj_err *err)
 {
     enum inj_rc rc = INJ_E_NOMEM;
     const char *region = sm_region_for(ctx, ref);
-    cJSON *req = NULL;
     char *body = NULL;
     struct http_resp resp;
 
@@ -564,14 +581,7 @@ enum inj_rc sm_get_secret_value(const struct sm_ctx *ctx, const struct ref *ref,
                          ref->secret_id);
         goto out;
     }
-    req = cJSON_CreateObject();
-    if (!req || !cJSON_AddStringToObject(req, "SecretId", ref->secret_id))
-        goto nomem;
-    if (ref->version_id && !cJSON_AddStringToObject(req, "VersionId", ref->version_id))
-        goto nomem;
-    if (ref->version_stage && !cJSON_AddStringToObject(req, "VersionStage", ref->version_stage))
-        goto nomem;
-    body = cJSON_PrintUnformatted(req);
+    body = sm_get_body(ref);
     if (!body)
         goto nomem;
     rc = sm_call(ctx, region, "GetSecretValue", ref->secret_id, body, &resp, err);
@@ -584,7 +594,6 @@ nomem:
 out:
     http_resp_free(&resp);
     cJSON_free(body);
-    cJSON_Delete(req);
     if (rc != INJ_OK)
         sm_secret_free(out);
     return rc;
@@ -946,23 +955,6 @@ static enum inj_rc sm_no_region(const struct ref *ref, struct inj_err *err)
                        "%s: no AWS region: set region in the config, --region, AWS_REGION, or "
                        "use the secret's full ARN",
                        ref->secret_id);
-}
-
-static char *sm_get_body(const struct ref *ref)
-{
-    cJSON *req = cJSON_CreateObject();
-    char *body = NULL;
-
-    if (!req || !cJSON_AddStringToObject(req, "SecretId", ref->secret_id))
-        goto out;
-    if (ref->version_id && !cJSON_AddStringToObject(req, "VersionId", ref->version_id))
-        goto out;
-    if (ref->version_stage && !cJSON_AddStringToObject(req, "VersionStage", ref->version_stage))
-        goto out;
-    body = cJSON_PrintUnformatted(req);
-out:
-    cJSON_Delete(req);
-    return body;
 }
 
 void sm_get_secret_values(const struct sm_ctx *ctx, struct sm_item *items, size_t n,
