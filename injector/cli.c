@@ -15,6 +15,7 @@ void cli_usage(FILE *f)
           "       injector check [-c FILE] [--from-env]\n"
           "       injector export [-c FILE] [--from-env] --format FORMAT [--force]\n"
           "       injector policy -c FILE [--region REGION] [--account ID]\n"
+          "                      [--failover-regions LIST]\n"
           "       injector help [config]\n"
           "       injector version\n"
           "\n"
@@ -31,6 +32,10 @@ void cli_usage(FILE *f)
           "                      (AWS_ACCESS_KEY_ID, AWS_CONTAINER_*, ...) or INJECTOR_*\n"
           "      --region REGION AWS region for secret names (default: config, AWS_REGION,\n"
           "                      AWS_DEFAULT_REGION; a full ARN's own region always wins)\n"
+          "      --failover-regions LIST  regions holding replicas of the secrets\n"
+          "                      (eu-west-1,us-east-1): read there, in order, when a secret's\n"
+          "                      region is unreachable or answers 5xx; replaces the config's\n"
+          "                      failover_regions (entries' own lists still win)\n"
           "      --account ID    policy: the account of secret names and partial ARNs\n"
           "                      (default: *, any account)\n"
           "      --dry-run       fetch everything and print what would be set (names, ARNs,\n"
@@ -97,10 +102,12 @@ void cli_usage(FILE *f)
 enum inj_rc cli_parse(int argc, char **argv, struct cli *out, struct inj_err *err)
 {
     enum { OPT_REGION = 256, OPT_DRY_RUN, OPT_TIMEOUT, OPT_ACCOUNT, OPT_FROM_ENV, OPT_PRISTINE,
-           OPT_FORMAT, OPT_FORCE, OPT_FETCH, OPT_SUPERVISE, OPT_PGROUP, OPT_REFRESH, OPT_USER };
+           OPT_FORMAT, OPT_FORCE, OPT_FETCH, OPT_SUPERVISE, OPT_PGROUP, OPT_REFRESH, OPT_USER,
+           OPT_FAILOVER };
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},
         {"region", required_argument, NULL, OPT_REGION},
+        {"failover-regions", required_argument, NULL, OPT_FAILOVER},
         {"account", required_argument, NULL, OPT_ACCOUNT},
         {"dry-run", no_argument, NULL, OPT_DRY_RUN},
         {"timeout", required_argument, NULL, OPT_TIMEOUT},
@@ -153,6 +160,11 @@ enum inj_rc cli_parse(int argc, char **argv, struct cli *out, struct inj_err *er
             break;
         case OPT_REGION:
             out->region = optarg;
+            break;
+        case OPT_FAILOVER:
+            if (ref_regions_parse(optarg, &out->failover, err) != INJ_OK)
+                return INJ_E_USAGE;
+            out->has_failover = 1;
             break;
         case OPT_ACCOUNT:
             out->account = optarg;

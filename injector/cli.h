@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "err.h"
+#include "ref.h"
 #include "sm.h"
 
 enum cli_cmd { CLI_RUN, CLI_CHECK, CLI_VERSION, CLI_HELP, CLI_POLICY, CLI_EXPORT };
@@ -18,6 +19,8 @@ struct cli {
     int force;            /* export --force: print to a terminal too */
     const char *help_topic; /* `help TOPIC`: "config", or NULL */
     const char *region;   /* --region */
+    struct ref_regions failover; /* --failover-regions: replaces the config's list */
+    int has_failover;
     const char *account;  /* policy --account */
     int dry_run;
     long timeout_ms;      /* --timeout: overall deadline for fetching; 0: none */

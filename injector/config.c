@@ -183,6 +183,55 @@ static enum inj_rc cfg_strdup(struct cfg_parse *p, const yaml_node_t *n, const c
     return INJ_OK;
 }
 
+const struct ref_regions *config_failover(const struct config *c, const struct entry *e)
+{
+    return e->has_failover ? &e->failover : &c->failover;
+}
+
+/* failover_regions: [REGION, ...] (an empty list is allowed: no failover). who: the entry's
+ * name, NULL at the top level. */
+static enum inj_rc cfg_failover(struct cfg_parse *p, const yaml_node_t *n, const char *who,
+                                struct ref_regions *out)
+{
+    yaml_node_item_t *it;
+    const char *why;
+
+    memset(out, 0, sizeof(*out));
+    if (n->type != YAML_SEQUENCE_NODE)
+        return cfg_errf(p, n, INJ_E_CONFIG,
+                        "%s%sfailover_regions must be a list of regions ([eu-west-1]), not %s",
+                        who ? who : "", who ? ": " : "", cfg_kind(n));
+    for (it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+        yaml_node_t *v = cfg_node(p, *it, n);
+        const char *s = v ? cfg_scalar(p, v, "failover_regions") : NULL;
+
+        if (!s)
+            return INJ_E_CONFIG;
+        why = ref_regions_why(out, s);
+        if (why)
+            return cfg_errf(p, v, INJ_E_CONFIG, "%s%sfailover_regions: \"%s\" %s",
+                            who ? who : "", who ? ": " : "", s, why);
+        (void)ref_regions_add(out, s);
+    }
+    return INJ_OK;
+}
+
+/* A replica of an ARN's secret lives in the ARN's partition: failover into another one
+ * would need other credentials and another account. */
+static enum inj_rc cfg_failover_partition(struct cfg_parse *p, const yaml_node_t *n,
+                                          const struct entry *e, const struct ref_regions *l)
+{
+    size_t i;
+
+    for (i = 0; e->ref.is_arn && i < l->n; i++)
+        if (strcmp(ref_region_partition(l->v[i]), e->ref.partition) != 0)
+            return cfg_errf(p, n, INJ_E_CONFIG,
+                            "%s: failover region %s is in partition %s, the secret's ARN in %s; "
+                            "a replica stays in its partition",
+                            e->name, l->v[i], ref_region_partition(l->v[i]), e->ref.partition);
+    return INJ_OK;
+}
+
 /* Checks the mapping for duplicate keys (libyaml keeps them all). */
 static enum inj_rc cfg_check_dups(struct cfg_parse *p, const yaml_node_t *map)
 {
@@ -303,6 +352,7 @@ static enum inj_rc cfg_entry(struct cfg_parse *p, const yaml_node_t *key, const 
     char *vid = NULL;
     char *tmpl_text = NULL;
     const yaml_node_t *tmpl_node = NULL;
+    const yaml_node_t *failover_node = NULL;
     yaml_node_pair_t *pair;
 
     e->line = key->start_mark.line + 1;
@@ -351,6 +401,10 @@ static enum inj_rc cfg_entry(struct cfg_parse *p, const yaml_node_t *key, const 
                 rc = cfg_strdup(p, v, "template", &tmpl_text);
             } else if (!strcmp(kn, "encoding")) {
                 rc = cfg_encoding(p, v, e);
+            } else if (!strcmp(kn, "failover_regions")) {
+                failover_node = v;
+                e->has_failover = 1;
+                rc = cfg_failover(p, v, e->name, &e->failover);
             } else if (!strcmp(kn, "overwrite") && e->kind == ENTRY_ENV) {
                 rc = cfg_bool(p, v, "overwrite", &e->overwrite);
             } else if (!strcmp(kn, "allow_reserved") && e->kind == ENTRY_ENV) {
@@ -362,7 +416,8 @@ static enum inj_rc cfg_entry(struct cfg_parse *p, const yaml_node_t *key, const 
             } else {
                 rc = cfg_errf(p, k, INJ_E_CONFIG,
                               "%s: unknown key \"%s\" in a %s entry (known: from, key, pointer, "
-                              "version_stage, version_id, optional, template, encoding, %s)",
+                              "version_stage, version_id, optional, template, encoding, "
+                              "failover_regions, %s)",
                               e->name, kn, what,
                               e->kind == ENTRY_ENV ? "overwrite, allow_reserved"
                                                    : "mode, allow_disk");
@@ -438,6 +493,11 @@ static enum inj_rc cfg_entry(struct cfg_parse *p, const yaml_node_t *key, const 
         }
         e->ref.version_id = vid;
         vid = NULL;
+    }
+    if (failover_node) {
+        rc = cfg_failover_partition(p, failover_node, e, &e->failover);
+        if (rc != INJ_OK)
+            goto out;
     }
     rc = INJ_OK;
 out:
@@ -672,6 +732,8 @@ static enum inj_rc cfg_root(struct cfg_parse *p, const yaml_node_t *root)
     enum inj_rc rc;
     yaml_node_pair_t *pair;
     const yaml_node_t *version_node = NULL;
+    const yaml_node_t *failover_node = NULL;
+    size_t i;
 
     if (root->type != YAML_MAPPING_NODE)
         return cfg_errf(p, root, INJ_E_CONFIG, "the config must be a mapping, not %s",
@@ -705,6 +767,11 @@ static enum inj_rc cfg_root(struct cfg_parse *p, const yaml_node_t *root)
             if (!ref_valid_region(p->cfg->region))
                 return cfg_errf(p, v, INJ_E_CONFIG, "\"%s\" is not an AWS region name",
                                 p->cfg->region);
+        } else if (!strcmp(kn, "failover_regions")) {
+            rc = cfg_failover(p, v, NULL, &p->cfg->failover);
+            if (rc != INJ_OK)
+                return rc;
+            failover_node = v;
         } else if (!strcmp(kn, "fetch")) {
             const char *s = cfg_scalar(p, v, "fetch");
             if (!s)
@@ -731,13 +798,20 @@ static enum inj_rc cfg_root(struct cfg_parse *p, const yaml_node_t *root)
                 return rc;
         } else {
             return cfg_errf(p, k, INJ_E_CONFIG,
-                            "unknown top-level key \"%s\" (known: version, region, fetch, env, "
-                            "files, child_env, supervise)",
+                            "unknown top-level key \"%s\" (known: version, region, "
+                            "failover_regions, fetch, env, files, child_env, supervise)",
                             kn);
         }
     }
     if (!version_node)
         return cfg_errf(p, root, INJ_E_CONFIG, "missing \"version: 1\"");
+    for (i = 0; failover_node && i < p->cfg->n; i++) {
+        if (p->cfg->entries[i].has_failover)
+            continue;
+        rc = cfg_failover_partition(p, failover_node, &p->cfg->entries[i], &p->cfg->failover);
+        if (rc != INJ_OK)
+            return rc;
+    }
     return INJ_OK;
 }
 

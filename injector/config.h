@@ -30,6 +30,9 @@ struct entry {
     struct tmpl *tmpl;    /* template: compiled (tmpl.h), NULL: none. Without "from" the ref
                              above is the template's first `secret "ID"` */
     int encoding_base64;  /* encoding: base64: the value is base64-encoded (binary into env) */
+    struct ref_regions failover; /* failover_regions: replaces the config's; valid when
+                                    has_failover (an empty list turns failover off) */
+    int has_failover;
     unsigned long line;   /* where the entry's name is, 1-based */
     unsigned long col;
 };
@@ -52,6 +55,8 @@ struct config {
     char *path;           /* as given, for messages */
     char *region;         /* NULL: not set */
     enum sm_fetch_mode fetch; /* fetch: auto|batch|single; SM_FETCH_UNSET: not given */
+    struct ref_regions failover; /* failover_regions: where replicas are read when a secret's
+                                    region is down; entries may replace it */
     struct entry *entries;
     size_t n;
     int drop_aws_credentials; /* child_env: { drop_aws_credentials: true } (= --pristine) */
@@ -66,6 +71,9 @@ enum inj_rc config_parse(const char *name, const unsigned char *buf, size_t len,
                          struct config *out, struct inj_err *err);
 
 void config_free(struct config *c);
+
+/* The failover regions of an entry: its own list, else the config's. */
+const struct ref_regions *config_failover(const struct config *c, const struct entry *e);
 
 /* 1 when name matches [A-Za-z_][A-Za-z0-9_]* (at most 255 bytes). */
 int config_env_name_valid(const char *name);

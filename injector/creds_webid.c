@@ -10,28 +10,11 @@
 #include "creds_int.h"
 #include "http.h"
 #include "log.h"
+#include "ref.h"
 #include "xml.h"
 
 #define STS_ATTEMPTS 3
 #define STS_TIMEOUT_MS 10000L
-
-static const char *creds_sts_suffix(const char *region)
-{
-    static const struct {
-        const char *prefix;
-        const char *suffix;
-    } parts[] = {
-        {"cn-", "amazonaws.com.cn"},     {"us-isob-", "sc2s.sgov.gov"},
-        {"us-isof-", "csp.hci.ic.gov"},  {"us-iso-", "c2s.ic.gov"},
-        {"eu-isoe-", "cloud.adc-e.uk"},  {"eusc-", "amazonaws.eu"},
-    };
-    size_t i;
-
-    for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
-        if (!strncmp(region, parts[i].prefix, strlen(parts[i].prefix)))
-            return parts[i].suffix;
-    return "amazonaws.com";
-}
 
 enum creds_status creds_sts_endpoint(const struct creds_ctx *ctx, char *url, size_t n,
                                      char *sign_region, size_t rn, struct creds_try *t)
@@ -60,7 +43,7 @@ enum creds_status creds_sts_endpoint(const struct creds_ctx *ctx, char *url, siz
         w = snprintf(url, n, "%s%s", ov, strchr(ov + 8, '/') ? "" : "/");
     } else if (region) {
         /* Regional, as current SDKs default to (AWS_STS_REGIONAL_ENDPOINTS=regional). */
-        w = snprintf(url, n, "https://sts.%s.%s/", region, creds_sts_suffix(region));
+        w = snprintf(url, n, "https://sts.%s.%s/", region, ref_region_dns_suffix(region));
     } else {
         w = snprintf(url, n, "https://sts.amazonaws.com/");
     }

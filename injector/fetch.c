@@ -5,11 +5,13 @@
  * the rest goes through GetSecretValue, a few connections at once. */
 #include "fetch.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "http.h"
 #include "log.h"
+#include "ref.h"
 #include "resolve.h"
 #include "sm.h"
 
@@ -34,6 +36,7 @@ static int fetch_same_region(const char *a, const char *b)
 static void fetch_take(struct fetched *f, struct sm_item *it)
 {
     f->rc = it->rc;
+    f->region_down = it->rc != INJ_OK && it->region_down;
     if (it->rc == INJ_OK) {
         f->secret = it->secret; /* Transfer ownership. */
         memset(&it->secret, 0, sizeof(it->secret));
@@ -69,7 +72,8 @@ static void fetch_log_fallback(enum sm_batch_fail why, const char *region, size_
     }
 }
 
-void fetch_all(const struct sm_ctx *ctx, struct fetched *f, size_t n, size_t *api_calls)
+/* One pass over f[0..n): batches where they save calls, GetSecretValue for the rest. */
+static void fetch_pass(const struct sm_ctx *ctx, struct fetched *f, size_t n, size_t *api_calls)
 {
     enum sm_fetch_mode mode = ctx->fetch_mode == SM_FETCH_UNSET ? SM_FETCH_AUTO : ctx->fetch_mode;
     struct sm_item *items = NULL;
@@ -178,4 +182,128 @@ out:
     free(items);
     free(batched);
     free(single);
+}
+
+/* With --timeout, what is left of it is shared evenly by the regions still to try, so that a
+ * primary region that hangs leaves time for its replicas. */
+static long long fetch_share(const struct sm_ctx *ctx, size_t regions_left)
+{
+    long long now;
+    long long left;
+
+    if (!ctx->deadline_ms || regions_left <= 1)
+        return ctx->deadline_ms;
+    now = sm_now_ms();
+    left = ctx->deadline_ms - now;
+    if (left <= 0)
+        return ctx->deadline_ms;
+    return now + left / (long long)regions_left;
+}
+
+/* Whether f is read from its replica in failover region number round, and which region. */
+static const char *fetch_replica_region(const struct sm_ctx *ctx, const struct fetched *f,
+                                        size_t round)
+{
+    const char *primary = sm_region_for(ctx, f->ref);
+    const char *region;
+
+    if (f->rc == INJ_OK || !f->region_down || round >= f->failover.n)
+        return NULL;
+    region = f->failover.v[round];
+    if (primary && !strcmp(region, primary))
+        return NULL; /* its own region, which just failed */
+    if (primary && strcmp(ref_region_partition(region), ref_region_partition(primary)) != 0) {
+        log_warn("%s: failover region %s is not in %s's partition; skipped", f->ref->secret_id,
+                 region, primary);
+        return NULL;
+    }
+    return region;
+}
+
+/* The replica's failure joins the primary's in f->err; f->rc stays the primary's. */
+static void fetch_add_failure(struct fetched *f, const char *region, const struct inj_err *err)
+{
+    char msg[sizeof(f->err.msg)];
+    int n;
+
+    n = snprintf(msg, sizeof(msg), "%s; replica in %s: %s", f->err.msg, region, err->msg);
+    if (n < 0)
+        return;
+    memcpy(f->err.msg, msg, sizeof(msg));
+}
+
+/* Round `round` of failover: each secret whose region was down (and every replica tried so
+ * far failed) is read from its next failover region, all of them in one pass. */
+static void fetch_failover(const struct sm_ctx *ctx, struct fetched *f, size_t n, size_t round,
+                           size_t rounds, size_t *api_calls)
+{
+    struct sm_ctx pass = *ctx;
+    struct fetched *rf = calloc(n, sizeof(*rf));
+    struct ref *refs = calloc(n, sizeof(*refs));
+    size_t *idx = calloc(n, sizeof(*idx));
+    size_t m = 0;
+    size_t i;
+    size_t k;
+
+    if (!rf || !refs || !idx) {
+        log_error("out of memory; no failover");
+        goto out;
+    }
+    for (i = 0; i < n; i++) {
+        const char *region = fetch_replica_region(ctx, &f[i], round);
+        struct inj_err err;
+
+        if (!region)
+            continue;
+        if (ref_replica(f[i].ref, region, &refs[m], &err) != INJ_OK) {
+            fetch_add_failure(&f[i], region, &err);
+            continue;
+        }
+        log_warn("%s; trying its replica in %s", f[i].err.msg, region);
+        rf[m].ref = &refs[m];
+        rf[m].rc = INJ_E_SOFTWARE;
+        idx[m++] = i;
+    }
+    if (!m)
+        goto out;
+    pass.deadline_ms = fetch_share(ctx, rounds - round);
+    fetch_pass(&pass, rf, m, api_calls);
+    for (k = 0; k < m; k++) {
+        struct fetched *o = &f[idx[k]];
+
+        if (rf[k].rc != INJ_OK) {
+            fetch_add_failure(o, refs[k].region, &rf[k].err);
+            continue;
+        }
+        log_warn("%s: read from its replica in %s (version %s): %s was down", o->ref->secret_id,
+                 refs[k].region, rf[k].secret.version_id,
+                 sm_region_for(ctx, o->ref) ? sm_region_for(ctx, o->ref) : "its region");
+        o->secret = rf[k].secret; /* Transfer ownership. */
+        memset(&rf[k].secret, 0, sizeof(rf[k].secret));
+        o->rc = INJ_OK;
+        o->region_down = 0;
+    }
+out:
+    for (k = 0; rf && k < m; k++)
+        sm_secret_free(&rf[k].secret);
+    for (k = 0; refs && k < m; k++)
+        ref_free(&refs[k]);
+    free(rf);
+    free(refs);
+    free(idx);
+}
+
+void fetch_all(const struct sm_ctx *ctx, struct fetched *f, size_t n, size_t *api_calls)
+{
+    struct sm_ctx pass = *ctx;
+    size_t rounds = 0;
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (f[i].failover.n > rounds)
+            rounds = f[i].failover.n;
+    pass.deadline_ms = fetch_share(ctx, rounds + 1);
+    fetch_pass(&pass, f, n, api_calls);
+    for (i = 0; i < rounds; i++)
+        fetch_failover(ctx, f, n, i, rounds, api_calls);
 }

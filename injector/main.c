@@ -317,6 +317,8 @@ static enum inj_rc main_config(struct run *r, struct inj_err *err)
                            "no config: give -c FILE, set INJECTOR_CONFIG or INJECTOR_CONFIG_YAML, "
                            "or use --from-env (see injector --help)");
     }
+    if (rc == INJ_OK && r->cli.has_failover)
+        r->cfg.failover = r->cli.failover;
     if (rc != INJ_OK || !r->cli.from_env)
         return rc;
     rc = childenv_add_refs(&r->cfg, environ, &added, err);

@@ -144,7 +144,7 @@ static enum inj_rc pol_add_ref(struct pol *p, const struct ref *ref, const char 
         n = snprintf(res, sizeof(res), "%s%s", ref->secret_id,
                      pol_has_suffix(name + 8) ? "" : "-??????");
     } else {
-        region = p->opts->region;
+        region = ref->region[0] ? ref->region : p->opts->region;
         if (!region || !*region)
             return inj_err_set(err, INJ_E_USAGE,
                                "%s: \"%s\" is a secret name, and its ARN needs a region: give "
@@ -379,6 +379,32 @@ static int pol_print(const cJSON *n, int depth, struct sbuf *b)
     return sbuf_append_str(b, obj ? "}" : "]") == SBUF_OK ? 0 : -1;
 }
 
+/* What ref needs, and the same for its replicas in each failover region. */
+static enum inj_rc pol_add_ref_replicas(struct pol *p, const struct ref *ref,
+                                        const struct ref_regions *failover, const char *what,
+                                        struct inj_err *err)
+{
+    const char *primary = ref->is_arn ? ref->region : p->opts->region;
+    enum inj_rc rc = pol_add_ref(p, ref, what, err);
+    struct ref replica;
+    size_t i;
+
+    for (i = 0; rc == INJ_OK && i < failover->n; i++) {
+        const char *region = failover->v[i];
+
+        /* fetch.c skips these too: the region itself, and other partitions. */
+        if (primary && *primary &&
+            (!strcmp(region, primary) ||
+             strcmp(ref_region_partition(region), ref_region_partition(primary)) != 0))
+            continue;
+        rc = ref_replica(ref, region, &replica, err);
+        if (rc == INJ_OK)
+            rc = pol_add_ref(p, &replica, what, err);
+        ref_free(&replica);
+    }
+    return rc;
+}
+
 static enum inj_rc pol_collect(struct pol *p, const struct config *cfg, struct inj_err *err)
 {
     enum inj_rc rc;
@@ -392,12 +418,13 @@ static enum inj_rc pol_collect(struct pol *p, const struct config *cfg, struct i
         (void)snprintf(what, sizeof(what), "%s %s", e->kind == ENTRY_ENV ? "env" : "file",
                        e->name);
         if (e->ref.secret_id) {
-            rc = pol_add_ref(p, &e->ref, what, err);
+            rc = pol_add_ref_replicas(p, &e->ref, config_failover(cfg, e), what, err);
             if (rc != INJ_OK)
                 return rc;
         }
         for (j = 0; e->tmpl && j < tmpl_nsources(e->tmpl); j++) {
-            rc = pol_add_ref(p, tmpl_source(e->tmpl, j), what, err);
+            rc = pol_add_ref_replicas(p, tmpl_source(e->tmpl, j), config_failover(cfg, e), what,
+                                      err);
             if (rc != INJ_OK)
                 return rc;
         }

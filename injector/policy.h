@@ -17,10 +17,12 @@ struct policy_opts {
  * JSON text laid out like Python's json.dumps(indent=2) plus a newline; *out is owned by the
  * caller (free). Statements: secretsmanager:GetSecretValue on exactly those secrets (a full
  * ARN as written; a name or partial ARN as
- * arn:PARTITION:secretsmanager:REGION:ACCOUNT:secret:NAME-??????);
+ * arn:PARTITION:secretsmanager:REGION:ACCOUNT:secret:NAME-??????), and their replicas in
+ * each of the entry's failover regions;
  * secretsmanager:BatchGetSecretValue on "*" when fetch.c would call it (auto: two or more
  * AWSCURRENT secrets in one region; batch: any AWSCURRENT secret; single: never). The action
- * has no resource type, and each secret in a batch is still checked against GetSecretValue; kms:Decrypt on the secrets' regions' keys, only via Secrets Manager
+ * has no resource type, and each secret in a batch is still checked against GetSecretValue;
+ * kms:Decrypt on the secrets' regions' keys, only via Secrets Manager
  * (kms:ViaService). INJ_E_USAGE when a name needs a region and none is known, or the account
  * is not 12 digits or "*"; INJ_E_CONFIG when the config names no secret. */
 enum inj_rc policy_build(const struct config *cfg, const struct policy_opts *opts, char **out,

@@ -104,26 +104,53 @@ int ref_valid_region(const char *s)
     return dashes >= 2;
 }
 
+/* Partitions other than "aws", by region prefix (longest prefixes first where they
+ * overlap), with their endpoints' DNS suffix. The one table for ARNs, Secrets Manager and
+ * STS endpoints and IAM conditions. */
+static const struct {
+    const char *prefix;
+    const char *partition;
+    const char *suffix;
+} ref_partitions[] = {
+    {"cn-", "aws-cn", "amazonaws.com.cn"},   {"us-gov-", "aws-us-gov", "amazonaws.com"},
+    {"us-isob-", "aws-iso-b", "sc2s.sgov.gov"}, {"us-isof-", "aws-iso-f", "csp.hci.ic.gov"},
+    {"us-iso-", "aws-iso", "c2s.ic.gov"},    {"eu-isoe-", "aws-iso-e", "cloud.adc-e.uk"},
+    {"eusc-", "aws-eusc", "amazonaws.eu"},
+};
+#define REF_NPARTITIONS (sizeof(ref_partitions) / sizeof(ref_partitions[0]))
+
+static size_t ref_partition_index(const char *region)
+{
+    size_t i;
+
+    for (i = 0; i < REF_NPARTITIONS; i++)
+        if (!strncmp(region, ref_partitions[i].prefix, strlen(ref_partitions[i].prefix)))
+            return i;
+    return REF_NPARTITIONS;
+}
+
 const char *ref_region_partition(const char *region)
 {
-    if (!strncmp(region, "cn-", 3))
-        return "aws-cn";
-    if (!strncmp(region, "us-gov-", 7))
-        return "aws-us-gov";
-    if (!strncmp(region, "us-isob-", 8))
-        return "aws-iso-b";
-    if (!strncmp(region, "us-iso-", 7))
-        return "aws-iso";
-    return "aws";
+    size_t i = ref_partition_index(region);
+
+    return i < REF_NPARTITIONS ? ref_partitions[i].partition : "aws";
+}
+
+const char *ref_region_dns_suffix(const char *region)
+{
+    size_t i = ref_partition_index(region);
+
+    return i < REF_NPARTITIONS ? ref_partitions[i].suffix : "amazonaws.com";
 }
 
 static int ref_known_partition(const char *p)
 {
-    static const char *const parts[] = {"aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b"};
     size_t i;
 
-    for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
-        if (!strcmp(p, parts[i]))
+    if (!strcmp(p, "aws"))
+        return 1;
+    for (i = 0; i < REF_NPARTITIONS; i++)
+        if (!strcmp(p, ref_partitions[i].partition))
             return 1;
     return 0;
 }
@@ -135,6 +162,116 @@ void ref_free(struct ref *r)
     free(r->version_stage);
     free(r->version_id);
     memset(r, 0, sizeof(*r));
+}
+
+int ref_regions_add(struct ref_regions *l, const char *region)
+{
+    size_t i;
+
+    for (i = 0; i < l->n; i++)
+        if (!strcmp(l->v[i], region))
+            return 0;
+    if (l->n == REF_MAX_FAILOVER || strlen(region) >= sizeof(l->v[0]))
+        return -1;
+    memcpy(l->v[l->n++], region, strlen(region) + 1);
+    return 0;
+}
+
+/* Why region cannot join the failover list l, or NULL. */
+const char *ref_regions_why(const struct ref_regions *l, const char *region)
+{
+    size_t i;
+
+    if (!ref_valid_region(region))
+        return "is not an AWS region name";
+    for (i = 0; i < l->n; i++)
+        if (!strcmp(l->v[i], region))
+            return "is listed twice";
+    if (l->n == REF_MAX_FAILOVER)
+        return "is one region too many (at most 4)";
+    return NULL;
+}
+
+enum inj_rc ref_regions_parse(const char *list, struct ref_regions *out, struct inj_err *err)
+{
+    char region[64];
+    const char *p = list;
+    const char *why;
+    size_t len;
+
+    memset(out, 0, sizeof(*out));
+    while (*p) {
+        len = strcspn(p, ",");
+        if (len == 0 || len >= sizeof(region))
+            return inj_err_set(err, INJ_E_USAGE,
+                               "--failover-regions %s: expected regions separated by commas "
+                               "(eu-west-1,us-east-1)",
+                               list);
+        memcpy(region, p, len);
+        region[len] = '\0';
+        why = ref_regions_why(out, region);
+        if (why)
+            return inj_err_set(err, INJ_E_USAGE, "--failover-regions: \"%s\" %s", region, why);
+        (void)ref_regions_add(out, region);
+        p += len;
+        if (*p == ',' && !*++p)
+            return inj_err_set(err, INJ_E_USAGE, "--failover-regions %s: trailing comma", list);
+    }
+    return INJ_OK;
+}
+
+static enum inj_rc ref_dup_opt(char **dst, const char *src)
+{
+    *dst = NULL;
+    if (!src)
+        return INJ_OK;
+    *dst = xstrdup(src);
+    return *dst ? INJ_OK : INJ_E_NOMEM;
+}
+
+enum inj_rc ref_replica(const struct ref *src, const char *region, struct ref *out,
+                        struct inj_err *err)
+{
+    const char *p = src->secret_id;
+    size_t head = 0;
+    const char *tail = src->secret_id;
+    size_t len;
+    int i;
+
+    memset(out, 0, sizeof(*out));
+    if (!ref_valid_region(region) || strlen(region) >= sizeof(out->region))
+        return inj_err_set(err, INJ_E_CONFIG, "\"%s\" is not a region", region);
+    if (src->is_arn) {
+        /* arn:PARTITION:secretsmanager:REGION:ACCOUNT:secret:NAME: swap the fourth field. */
+        for (i = 0; i < 3 && p; i++) {
+            p = strchr(p, ':');
+            if (p)
+                p++;
+        }
+        tail = p ? strchr(p, ':') : NULL;
+        if (!tail)
+            return inj_err_set(err, INJ_E_SOFTWARE, "%s: not an ARN", src->secret_id);
+        head = (size_t)(p - src->secret_id);
+    }
+    len = head + (src->is_arn ? strlen(region) : 0) + strlen(tail);
+    out->secret_id = malloc(len + 1);
+    if (!out->secret_id)
+        goto nomem;
+    memcpy(out->secret_id, src->secret_id, head);
+    (void)snprintf(out->secret_id + head, len + 1 - head, "%s%s", src->is_arn ? region : "",
+                   tail);
+    if (ref_dup_opt(&out->json_key, src->json_key) != INJ_OK ||
+        ref_dup_opt(&out->version_stage, src->version_stage) != INJ_OK ||
+        ref_dup_opt(&out->version_id, src->version_id) != INJ_OK)
+        goto nomem;
+    memcpy(out->region, region, strlen(region) + 1);
+    memcpy(out->partition, src->partition, sizeof(out->partition));
+    memcpy(out->account, src->account, sizeof(out->account));
+    out->is_arn = src->is_arn;
+    return INJ_OK;
+nomem:
+    ref_free(out);
+    return inj_err_set(err, INJ_E_NOMEM, "out of memory");
 }
 
 /* Splits at ':' in place; returns the number of fields, or -1 when there are too many. */
@@ -173,8 +310,8 @@ static enum inj_rc ref_check_arn(char **f, struct ref *r, struct inj_err *err)
 
     if (!ref_known_partition(f[1]))
         return inj_err_set(err, INJ_E_CONFIG,
-                           "bad ARN: unknown partition \"%s\" (expected aws, aws-cn or "
-                           "aws-us-gov)",
+                           "bad ARN: unknown partition \"%s\" (expected aws, aws-cn, "
+                           "aws-us-gov or another AWS partition)",
                            f[1]);
     if (strcmp(f[2], "secretsmanager") != 0)
         return inj_err_set(err, INJ_E_CONFIG,

@@ -3,6 +3,8 @@
 #ifndef INJ_REF_H
 #define INJ_REF_H
 
+#include <stddef.h>
+
 #include "err.h"
 
 struct ref {
@@ -10,7 +12,7 @@ struct ref {
     char *json_key;      /* NULL: none */
     char *version_stage; /* NULL: AWSCURRENT (the service default) */
     char *version_id;    /* NULL: none */
-    char region[32];     /* from a full ARN, "" otherwise */
+    char region[32];     /* from a full ARN (or set by ref_replica), "" otherwise */
     char partition[16];  /* from a full ARN, "" otherwise */
     char account[16];    /* from a full ARN, "" otherwise */
     int is_arn;
@@ -29,6 +31,29 @@ int ref_valid_region(const char *s);
 
 /* The partition a region belongs to: "aws", "aws-cn", "aws-us-gov", ... */
 const char *ref_region_partition(const char *region);
+/* The DNS suffix of a region's endpoints: "amazonaws.com", "amazonaws.com.cn", ... */
+const char *ref_region_dns_suffix(const char *region);
+
+/* Regions that hold replicas of a secret (failover_regions), in the order they are tried. */
+#define REF_MAX_FAILOVER 4
+struct ref_regions {
+    char v[REF_MAX_FAILOVER][32];
+    size_t n;
+};
+
+/* Adds region unless present; -1 when the list is full. */
+int ref_regions_add(struct ref_regions *l, const char *region);
+/* Why region cannot join l ("is listed twice", ...), or NULL when it can. */
+const char *ref_regions_why(const struct ref_regions *l, const char *region);
+/* Parses "eu-west-1,us-east-1" (--failover-regions) into *out: valid, distinct regions, at
+ * most REF_MAX_FAILOVER; "" is the empty list. */
+enum inj_rc ref_regions_parse(const char *list, struct ref_regions *out, struct inj_err *err);
+
+/* The same secret in another region, for reading its replica there: a full or partial ARN
+ * gets region in place of its own; a name keeps its id and carries region (sm_region_for
+ * uses it). out is owned (ref_free). */
+enum inj_rc ref_replica(const struct ref *src, const char *region, struct ref *out,
+                        struct inj_err *err);
 
 /* 1 when two references name the same fetch (same secret id, stage and version id). */
 int ref_same_fetch(const struct ref *a, const struct ref *b);

@@ -25,18 +25,25 @@ void resolve_free(struct resolve_set *s)
     memset(s, 0, sizeof(*s));
 }
 
-/* The planned fetch for ref, added when it is new (out->f has room for every ref). */
-static struct fetched *resolve_fetch_for(struct resolve_set *out, const struct ref *ref)
+/* The planned fetch for ref, added when it is new (out->f has room for every ref). Entries
+ * that share it pool their failover regions. */
+static struct fetched *resolve_fetch_for(struct resolve_set *out, const struct ref *ref,
+                                         const struct ref_regions *failover)
 {
+    struct fetched *f = NULL;
     size_t j;
 
-    for (j = 0; j < out->nf; j++)
+    for (j = 0; j < out->nf && !f; j++)
         if (ref_same_fetch(out->f[j].ref, ref))
-            return &out->f[j];
-    out->f[j].ref = ref;
-    out->f[j].rc = INJ_E_SOFTWARE;
-    out->nf++;
-    return &out->f[j];
+            f = &out->f[j];
+    if (!f) {
+        f = &out->f[out->nf++];
+        f->ref = ref;
+        f->rc = INJ_E_SOFTWARE;
+    }
+    for (j = 0; j < failover->n; j++)
+        (void)ref_regions_add(&f->failover, failover->v[j]); /* a full list keeps the first 4 */
+    return f;
 }
 
 enum inj_rc resolve_plan(const struct config *cfg, struct resolve_set *out, struct inj_err *err)
@@ -61,7 +68,7 @@ enum inj_rc resolve_plan(const struct config *cfg, struct resolve_set *out, stru
         struct resolved *r = &out->r[i];
 
         r->e = e;
-        r->f = resolve_fetch_for(out, &e->ref);
+        r->f = resolve_fetch_for(out, &e->ref, config_failover(cfg, e));
         r->value.max = SM_MAX_SECRET * 2;
         out->nr++;
         if (e->tmpl && tmpl_nsources(e->tmpl)) {
@@ -71,7 +78,8 @@ enum inj_rc resolve_plan(const struct config *cfg, struct resolve_set *out, stru
                 return inj_err_set(err, INJ_E_NOMEM, "out of memory");
             }
             for (k = 0; k < tmpl_nsources(e->tmpl); k++)
-                r->src[k] = resolve_fetch_for(out, tmpl_source(e->tmpl, k));
+                r->src[k] = resolve_fetch_for(out, tmpl_source(e->tmpl, k),
+                                              config_failover(cfg, e));
         }
     }
     return INJ_OK;

@@ -16,6 +16,9 @@ struct fetched {
     struct sm_secret secret;
     enum inj_rc rc;           /* INJ_OK when secret is valid */
     struct inj_err err;
+    struct ref_regions failover; /* replicas to read when ref's region is down: the failover
+                                    regions of every entry using this fetch, in order */
+    int region_down;          /* rc says the region is down (struct sm_item) */
 };
 
 struct resolved {

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "creds.h"
@@ -77,29 +78,22 @@ static long sm_attempt_timeout(const struct sm_ctx *ctx)
 
 const char *sm_region_for(const struct sm_ctx *ctx, const struct ref *ref)
 {
-    if (ref->is_arn && ref->region[0])
+    if (ref->region[0])
         return ref->region;
     return ctx->region;
 }
 
-static const char *sm_dns_suffix(const char *partition)
-{
-    if (!strcmp(partition, "aws-cn"))
-        return "amazonaws.com.cn";
-    if (!strcmp(partition, "aws-iso"))
-        return "c2s.ic.gov";
-    if (!strcmp(partition, "aws-iso-b"))
-        return "sc2s.sgov.gov";
-    return "amazonaws.com";
-}
-
 enum inj_rc sm_endpoint_url(const char *region, char *buf, size_t n, struct inj_err *err)
 {
-    const char *v = getenv("AWS_ENDPOINT_URL_SECRETS_MANAGER");
+    const char *ignore = getenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS");
+    const char *v = NULL;
     int len;
 
-    if (!v || !*v)
-        v = getenv("AWS_ENDPOINT_URL");
+    if (!ignore || strcasecmp(ignore, "true") != 0) {
+        v = getenv("AWS_ENDPOINT_URL_SECRETS_MANAGER");
+        if (!v || !*v)
+            v = getenv("AWS_ENDPOINT_URL");
+    }
     if (v && *v) {
         /* TLS is not optional: an http:// endpoint would send the token and get the secret
          * in clear text. */
@@ -113,7 +107,7 @@ enum inj_rc sm_endpoint_url(const char *region, char *buf, size_t n, struct inj_
                                "no AWS region: set region in the config, --region, AWS_REGION "
                                "or use full secret ARNs");
         len = snprintf(buf, n, "https://secretsmanager.%s.%s", region,
-                       sm_dns_suffix(ref_region_partition(region)));
+                       ref_region_dns_suffix(region));
     }
     if (len < 0 || (size_t)len >= n)
         return inj_err_set(err, INJ_E_USAGE, "endpoint URL too long");
@@ -949,6 +943,26 @@ static enum inj_rc sm_op_error(const struct sm_ctx *ctx, const struct sm_op *op,
     }
 }
 
+/* Did op fail because its region is down? Unreachable or timing out (a retryable transport
+ * failure on the last attempt), 5xx answers, or out of time. Not: 4xx answers (access, not
+ * found, throttling, KMS), TLS failures, malformed answers: a replica would not help. */
+static int sm_op_region_down(const struct sm_op *op)
+{
+    switch (op->end) {
+    case SM_OP_TRANSPORT:
+        return op->resp.retryable;
+    case SM_OP_FAULT:
+        return op->resp.status >= 500;
+    case SM_OP_DEADLINE:
+        return 1;
+    case SM_OP_OK:
+    case SM_OP_SETUP:
+    case SM_OP_PENDING:
+    default:
+        return 0;
+    }
+}
+
 static enum inj_rc sm_no_region(const struct ref *ref, struct inj_err *err)
 {
     return inj_err_set(err, INJ_E_USAGE,
@@ -967,6 +981,7 @@ void sm_get_secret_values(const struct sm_ctx *ctx, struct sm_item *items, size_
     for (i = 0; i < n; i++) {
         memset(&items[i].secret, 0, sizeof(items[i].secret));
         items[i].rc = INJ_E_SOFTWARE;
+        items[i].region_down = 0;
     }
     ops = calloc(n ? n : 1, sizeof(*ops));
     if (!ops) {
@@ -1000,6 +1015,7 @@ void sm_get_secret_values(const struct sm_ctx *ctx, struct sm_item *items, size_
                                          &items[i].secret, &items[i].err);
         else
             items[i].rc = sm_op_error(ctx, &ops[i], items[i].ref->secret_id, &items[i].err);
+        items[i].region_down = sm_op_region_down(&ops[i]);
         if (items[i].rc != INJ_OK)
             sm_secret_free(&items[i].secret);
         sm_op_free(&ops[i]);
@@ -1098,6 +1114,7 @@ enum inj_rc sm_parse_batch(const struct sm_ctx *ctx, const char *region,
     for (i = 0; i < n; i++) {
         memset(&items[i].secret, 0, sizeof(items[i].secret));
         items[i].rc = INJ_E_SOFTWARE;
+        items[i].region_down = 0;
     }
     if (!resp->body.p || !jx_utf8_valid(resp->body.p, resp->body.len))
         return sm_batch_fail_all(items, n, rc, "Secrets Manager response is not valid UTF-8 JSON");
@@ -1218,6 +1235,7 @@ enum inj_rc sm_batch_get_secret_value(const struct sm_ctx *ctx, struct sm_item *
     for (i = 0; i < n; i++) {
         memset(&items[i].secret, 0, sizeof(items[i].secret));
         items[i].rc = INJ_E_SOFTWARE;
+        items[i].region_down = 0;
     }
     if (!n || n > SM_BATCH_MAX)
         return sm_batch_fail_all(items, n, INJ_E_SOFTWARE, "internal error: bad batch size");
@@ -1251,8 +1269,10 @@ enum inj_rc sm_batch_get_secret_value(const struct sm_ctx *ctx, struct sm_item *
     sm_run_ops(ctx, &op, 1, 1);
     if (op.end != SM_OP_OK) {
         *why = sm_batch_why(&op);
-        for (i = 0; i < n; i++)
+        for (i = 0; i < n; i++) {
             items[i].rc = sm_op_error(ctx, &op, items[i].ref->secret_id, &items[i].err);
+            items[i].region_down = sm_op_region_down(&op);
+        }
         rc = items[0].rc;
         goto out;
     }

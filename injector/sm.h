@@ -56,10 +56,12 @@ struct sm_secret {
 enum inj_rc sm_retry_config(struct sm_ctx *ctx, struct inj_err *err);
 
 /* The Secrets Manager endpoint URL for a region: AWS_ENDPOINT_URL_SECRETS_MANAGER, then
- * AWS_ENDPOINT_URL, then https://secretsmanager.REGION.<partition's DNS suffix>. */
+ * AWS_ENDPOINT_URL (both ignored when AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true), then
+ * https://secretsmanager.REGION.<partition's DNS suffix>. */
 enum inj_rc sm_endpoint_url(const char *region, char *buf, size_t n, struct inj_err *err);
 
-/* The region a reference is fetched from: a full ARN's own region, else ctx->region. */
+/* The region a reference is fetched from: its own (a full ARN's, or a replica's from
+ * ref_replica), else ctx->region. */
 const char *sm_region_for(const struct sm_ctx *ctx, const struct ref *ref);
 
 /* GetSecretValue for ref (secret id, version stage, version id). out is owned by the caller
@@ -98,6 +100,8 @@ struct sm_item {
     struct sm_secret secret;  /* owned on INJ_OK (sm_secret_free), empty otherwise */
     enum inj_rc rc;
     struct inj_err err;       /* names ref->secret_id and the fix, as sm_get_secret_value's */
+    int region_down;          /* failed because the region is down (unreachable, timing out,
+                                 5xx after every attempt, out of time): a replica may answer */
 };
 
 /* Why a BatchGetSecretValue call failed as a whole: what GetSecretValue may do instead. */

@@ -573,6 +573,62 @@ static void region_field(void **state)
     bad("version: 1\nregion: ''\n", "app.yaml:2:9: \"\" is not an AWS region name");
 }
 
+static void failover_regions(void **state)
+{
+    struct config c;
+    const struct entry *e;
+
+    (void)state;
+    ok("version: 1\n"
+       "failover_regions: [eu-west-1, us-east-1]\n"
+       "env:\n"
+       "  A: prod/a\n"
+       "  B: { from: prod/b, failover_regions: [us-west-2] }\n"
+       "  C: { from: prod/c, failover_regions: [] }\n"
+       "  D: { from: \"" ARN_MOMENTUM "\", failover_regions: [eu-west-1] }\n",
+       &c);
+    assert_int_equal(c.failover.n, 2);
+    assert_string_equal(c.failover.v[0], "eu-west-1");
+    assert_string_equal(c.failover.v[1], "us-east-1");
+    /* The config's list, unless the entry has its own (an empty one turns failover off). */
+    e = find(&c, "A");
+    assert_false(e->has_failover);
+    assert_ptr_equal(config_failover(&c, e), &c.failover);
+    e = find(&c, "B");
+    assert_true(e->has_failover);
+    assert_int_equal(config_failover(&c, e)->n, 1);
+    assert_string_equal(config_failover(&c, e)->v[0], "us-west-2");
+    e = find(&c, "C");
+    assert_true(e->has_failover);
+    assert_int_equal(config_failover(&c, e)->n, 0);
+    config_free(&c);
+
+    ok("version: 1\nenv:\n  A: prod/a\n", &c);
+    assert_int_equal(c.failover.n, 0);
+    assert_int_equal(config_failover(&c, &c.entries[0])->n, 0);
+    config_free(&c);
+
+    bad("version: 1\nfailover_regions: eu-west-1\n",
+        "app.yaml:2:19: failover_regions must be a list of regions ([eu-west-1]), not a scalar");
+    bad("version: 1\nfailover_regions: [eu-west-1, Ireland]\n",
+        "app.yaml:2:31: failover_regions: \"Ireland\" is not an AWS region name");
+    bad("version: 1\nfailover_regions: [eu-west-1, eu-west-1]\n",
+        "app.yaml:2:31: failover_regions: \"eu-west-1\" is listed twice");
+    bad("version: 1\nfailover_regions: [eu-west-1, eu-west-2, eu-west-3, eu-north-1, us-east-1]\n",
+        "failover_regions: \"us-east-1\" is one region too many (at most 4)");
+    bad("version: 1\nfailover_regions: [[eu-west-1]]\n",
+        "app.yaml:2:20: failover_regions must be a string, not a list");
+    bad("version: 1\nenv:\n  A: { from: prod/a, failover_regions: {eu-west-1: 1} }\n",
+        "app.yaml:3:40: A: failover_regions must be a list of regions");
+    /* A replica stays in its ARN's partition: the entry's own list, and the config's. */
+    bad("version: 1\nenv:\n  D: { from: \"" ARN_MOMENTUM "\", failover_regions: [cn-north-1] }\n",
+        "D: failover region cn-north-1 is in partition aws-cn, the secret's ARN in aws");
+    bad("version: 1\nfailover_regions: [us-gov-west-1]\nenv:\n  D: \"" ARN_MOMENTUM "\"\n",
+        "app.yaml:2:19: D: failover region us-gov-west-1 is in partition aws-us-gov");
+    bad("version: 1\nfailover_regions: [eu-west-1]\nfailover_regions: [eu-west-2]\n",
+        "duplicate key");
+}
+
 static void too_many_entries(void **state)
 {
     size_t n = 10001;
@@ -727,6 +783,7 @@ int main(void)
         cmocka_unit_test(versions_in_two_places),
         cmocka_unit_test(bad_references_carry_position),
         cmocka_unit_test(region_field),
+        cmocka_unit_test(failover_regions),
         cmocka_unit_test(too_many_entries),
         cmocka_unit_test(load_from_file),
         cmocka_unit_test(load_missing_and_not_regular),

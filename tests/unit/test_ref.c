@@ -390,6 +390,114 @@ static void region_partition(void **state)
     assert_string_equal(ref_region_partition("us-gov-west-1"), "aws-us-gov");
     assert_string_equal(ref_region_partition("us-iso-east-1"), "aws-iso");
     assert_string_equal(ref_region_partition("us-isob-east-1"), "aws-iso-b");
+    assert_string_equal(ref_region_partition("us-isof-south-1"), "aws-iso-f");
+    assert_string_equal(ref_region_partition("eu-isoe-west-1"), "aws-iso-e");
+    assert_string_equal(ref_region_partition("eusc-de-east-1"), "aws-eusc");
+    /* One table: endpoints, STS and kms:ViaService use the same suffixes. */
+    assert_string_equal(ref_region_dns_suffix("eu-central-1"), "amazonaws.com");
+    assert_string_equal(ref_region_dns_suffix("us-gov-west-1"), "amazonaws.com");
+    assert_string_equal(ref_region_dns_suffix("cn-northwest-1"), "amazonaws.com.cn");
+    assert_string_equal(ref_region_dns_suffix("us-iso-east-1"), "c2s.ic.gov");
+    assert_string_equal(ref_region_dns_suffix("us-isob-east-1"), "sc2s.sgov.gov");
+    assert_string_equal(ref_region_dns_suffix("us-isof-south-1"), "csp.hci.ic.gov");
+    assert_string_equal(ref_region_dns_suffix("eu-isoe-west-1"), "cloud.adc-e.uk");
+    assert_string_equal(ref_region_dns_suffix("eusc-de-east-1"), "amazonaws.eu");
+    /* An ARN in any of them parses. */
+    {
+        struct ref r;
+
+        parse_ok("arn:aws-iso-f:secretsmanager:us-isof-south-1:" ACCT ":secret:x", &r);
+        assert_string_equal(r.partition, "aws-iso-f");
+        ref_free(&r);
+    }
+}
+
+/* The same secret in another region: the ARN's region field swapped, everything else kept. */
+static void replica_refs(void **state)
+{
+    struct inj_err err = UNIT_ERR_INIT;
+    struct ref r;
+    struct ref x;
+
+    (void)state;
+    parse_ok(ARN_EU ":password:AWSPREVIOUS:" UUID, &r);
+    assert_int_equal(ref_replica(&r, "eu-west-1", &x, &err), INJ_OK);
+    assert_string_equal(x.secret_id,
+                        "arn:aws:secretsmanager:eu-west-1:" ACCT ":secret:dev/fcj/momentum-Ab12Cd");
+    assert_string_equal(x.region, "eu-west-1");
+    assert_string_equal(x.partition, "aws");
+    assert_string_equal(x.account, ACCT);
+    assert_true(x.is_arn);
+    assert_string_equal(x.json_key, "password");
+    assert_string_equal(x.version_stage, "AWSPREVIOUS");
+    assert_string_equal(x.version_id, UUID);
+    /* A replica is a different fetch from its primary. */
+    assert_false(ref_same_fetch(&r, &x));
+    ref_free(&x);
+    ref_free(&r);
+
+    /* A partial ARN (no random suffix) and a name whose region field looks like one. */
+    parse_ok("arn:aws:secretsmanager:us-east-1:" ACCT ":secret:us-east-1", &r);
+    assert_int_equal(ref_replica(&r, "us-west-2", &x, &err), INJ_OK);
+    assert_string_equal(x.secret_id, "arn:aws:secretsmanager:us-west-2:" ACCT ":secret:us-east-1");
+    assert_null(x.json_key);
+    assert_null(x.version_stage);
+    ref_free(&x);
+    ref_free(&r);
+
+    /* A name keeps its id and carries the region. */
+    parse_ok("rds!db-8fcc3794-ab80-4353-86fb-641f99a65793:username", &r);
+    assert_int_equal(ref_replica(&r, "eu-west-1", &x, &err), INJ_OK);
+    assert_string_equal(x.secret_id, "rds!db-8fcc3794-ab80-4353-86fb-641f99a65793");
+    assert_string_equal(x.region, "eu-west-1");
+    assert_false(x.is_arn);
+    assert_string_equal(x.json_key, "username");
+    ref_free(&x);
+
+    assert_int_equal(ref_replica(&r, "not a region", &x, &err), INJ_E_CONFIG);
+    assert_null(x.secret_id);
+    ref_free(&r);
+}
+
+static void region_lists(void **state)
+{
+    struct inj_err err = UNIT_ERR_INIT;
+    struct ref_regions l;
+
+    (void)state;
+    assert_int_equal(ref_regions_parse("eu-west-1,us-east-1", &l, &err), INJ_OK);
+    assert_int_equal(l.n, 2);
+    assert_string_equal(l.v[0], "eu-west-1");
+    assert_string_equal(l.v[1], "us-east-1");
+    assert_int_equal(ref_regions_parse("", &l, &err), INJ_OK);
+    assert_int_equal(l.n, 0);
+    assert_int_equal(ref_regions_parse("eu-west-1,eu-west-2,eu-west-3,eu-north-1", &l, &err),
+                     INJ_OK);
+    assert_int_equal(l.n, REF_MAX_FAILOVER);
+
+    assert_int_equal(ref_regions_parse("eu-west-1,eu-west-2,eu-west-3,eu-north-1,us-east-1", &l,
+                                       &err),
+                     INJ_E_USAGE);
+    assert_contains(err.msg, "one region too many");
+    assert_int_equal(ref_regions_parse("eu-west-1,eu-west-1", &l, &err), INJ_E_USAGE);
+    assert_contains(err.msg, "\"eu-west-1\" is listed twice");
+    assert_int_equal(ref_regions_parse("eu-west-1,Frankfurt", &l, &err), INJ_E_USAGE);
+    assert_contains(err.msg, "\"Frankfurt\" is not an AWS region name");
+    assert_int_equal(ref_regions_parse("eu-west-1,", &l, &err), INJ_E_USAGE);
+    assert_contains(err.msg, "trailing comma");
+    assert_int_equal(ref_regions_parse(",eu-west-1", &l, &err), INJ_E_USAGE);
+    assert_int_equal(ref_regions_parse("eu-west-1,,us-east-1", &l, &err), INJ_E_USAGE);
+
+    /* add: duplicates are no-ops, a full list refuses. */
+    memset(&l, 0, sizeof(l));
+    assert_int_equal(ref_regions_add(&l, "eu-west-1"), 0);
+    assert_int_equal(ref_regions_add(&l, "eu-west-1"), 0);
+    assert_int_equal(l.n, 1);
+    assert_int_equal(ref_regions_add(&l, "eu-west-2"), 0);
+    assert_int_equal(ref_regions_add(&l, "eu-west-3"), 0);
+    assert_int_equal(ref_regions_add(&l, "eu-north-1"), 0);
+    assert_int_equal(ref_regions_add(&l, "us-east-1"), -1);
+    assert_int_equal(l.n, REF_MAX_FAILOVER);
 }
 
 static void same_fetch(void **state)
@@ -470,6 +578,8 @@ int main(void)
         cmocka_unit_test(bad_version_stage),
         cmocka_unit_test(region_validator),
         cmocka_unit_test(region_partition),
+        cmocka_unit_test(replica_refs),
+        cmocka_unit_test(region_lists),
         cmocka_unit_test(same_fetch),
         cmocka_unit_test(free_is_idempotent),
     };
