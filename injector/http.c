@@ -4,6 +4,7 @@
 #include "http.h"
 
 #include <curl/curl.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/ssl.h>
@@ -148,8 +149,60 @@ found_dir:
     return INJ_OK;
 }
 
+/* Open descriptors below HTTP_FDS_MAX, from /proc/self/fd (its own descriptor left out). */
+#define HTTP_FDS_MAX 1024
+struct http_fds {
+    unsigned char bit[HTTP_FDS_MAX / 8];
+};
+
+static int http_fds_read(struct http_fds *s)
+{
+    DIR *d = opendir("/proc/self/fd");
+    const struct dirent *e;
+    long fd;
+
+    memset(s, 0, sizeof(*s));
+    if (!d)
+        return -1;
+    while ((e = readdir(d)) != NULL) {
+        char *end = NULL;
+
+        fd = strtol(e->d_name, &end, 10);
+        if (*end || end == e->d_name || fd < 0 || fd >= HTTP_FDS_MAX || fd == dirfd(d))
+            continue;
+        s->bit[fd / 8] = (unsigned char)(s->bit[fd / 8] | (1u << (fd % 8)));
+    }
+    (void)closedir(d);
+    return 0;
+}
+
+/* libcurl's multi handle opens a socketpair (its wakeup channel) without close-on-exec in the
+ * versions Debian ships and we build: it would leak into credential_process children and, in
+ * supervise mode with refresh, into the app. Every descriptor that was not open before gets
+ * FD_CLOEXEC. Without /proc nothing can be told apart and nothing changes. */
+static void http_cloexec_new(const struct http_fds *before)
+{
+    struct http_fds after;
+    int fd;
+    int flags;
+
+    if (http_fds_read(&after) != 0)
+        return;
+    for (fd = 0; fd < HTTP_FDS_MAX; fd++) {
+        unsigned char m = (unsigned char)(1u << (fd % 8));
+
+        if (!(after.bit[fd / 8] & m) || (before->bit[fd / 8] & m))
+            continue;
+        flags = fcntl(fd, F_GETFD);
+        if (flags >= 0 && !(flags & FD_CLOEXEC))
+            (void)fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+    }
+}
+
 enum inj_rc http_new(struct http **out, struct inj_err *err)
 {
+    struct http_fds fds;
+    int have_fds;
     enum inj_rc rc = INJ_E_NOMEM;
     struct http *h = NULL;
     CURLMcode mc;
@@ -163,9 +216,12 @@ enum inj_rc http_new(struct http **out, struct inj_err *err)
     rc = http_pick_ca(h, err);
     if (rc != INJ_OK)
         goto out;
+    have_fds = http_fds_read(&fds) == 0;
     h->curl = curl_easy_init();
     h->multi = curl_multi_init();
     h->share = curl_share_init();
+    if (have_fds)
+        http_cloexec_new(&fds);
     if (!h->curl || !h->multi || !h->share) {
         rc = inj_err_set(err, INJ_E_NOMEM, "cannot initialise libcurl");
         goto out;

@@ -565,10 +565,11 @@ def test_region_mismatch_with_endpoint_is_named(fake, base_env, write_config):
     assert "signed for region us-west-2" in res.err
 
 
-@pytest.mark.parametrize("mode", [[], ["--supervise"]])
+@pytest.mark.parametrize("mode", [[], ["--supervise"], ["--supervise", "--refresh", "1h"]])
 def test_app_inherits_no_sockets(fake, base_env, write_config, probe, mode):
     """No connection of injector's (kept alive for reuse) leaks into the app: not in plain
-    exec mode, and not in supervise mode, where injector stays alive as the parent."""
+    exec mode, and not in supervise mode, where injector stays alive as the parent (with
+    --refresh it keeps its HTTPS client, libcurl's wakeup socketpair included)."""
     cfg = write_config(f"""
         version: 1
         env:

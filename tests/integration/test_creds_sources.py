@@ -90,7 +90,14 @@ def test_profile_credential_process(fake, cenv, write_config, tmp_path):
     helper.write_text(textwrap.dedent(f"""\
         #!/usr/bin/python3
         import json, sys
-        open({str(argv_out)!r}, "w").write(json.dumps(sys.argv[1:]))
+        import os
+        fds = {{}}
+        for fd in os.listdir("/proc/self/fd"):
+            try:
+                fds[fd] = os.readlink("/proc/self/fd/" + fd)
+            except OSError:  # the directory's own descriptor, closed by now
+                pass
+        open({str(argv_out)!r}, "w").write(json.dumps([sys.argv[1:], fds]))
         print(json.dumps({{"Version": 1, "AccessKeyId": {c['access_key_id']!r},
                           "SecretAccessKey": {c['secret_access_key']!r},
                           "SessionToken": {c['session_token']!r},
@@ -107,7 +114,10 @@ def test_profile_credential_process(fake, cenv, write_config, tmp_path):
     assert "AWS credentials from profile proc (credential_process)" in res.err
     # Split like botocore (shlex), run without a shell: no expansion, no command separator.
     import json
-    assert json.loads(argv_out.read_text()) == ["--role", "a b", 'c"d', "$HOME;true"]
+    argv, fds = json.loads(argv_out.read_text())
+    assert argv == ["--role", "a b", 'c"d', "$HOME;true"]
+    # Nothing of injector's own leaks into the helper: no sockets (libcurl's included).
+    assert not [t for t in fds.values() if t.startswith("socket:")], fds
     assert_signed_with(fake, c)
 
 
