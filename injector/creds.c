@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "creds_int.h"
+#include "http.h"
 #include "log.h"
 
 /* The order of issue 4 (Java/Go SDK order; botocore puts profile role_arn before web
@@ -357,6 +358,30 @@ void creds_sleep_ms(long ms)
     ts.tv_nsec = (ms % 1000) * 1000000L;
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
         ;
+}
+
+long creds_time_left_ms(const struct creds_ctx *ctx, long want_ms)
+{
+    struct timespec ts;
+    long long left;
+
+    if (!ctx->deadline_ms)
+        return want_ms;
+    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
+    left = ctx->deadline_ms - ((long long)ts.tv_sec * 1000LL + ts.tv_nsec / 1000000L);
+    if (left <= 0)
+        return 0;
+    return left < want_ms ? (long)left : want_ms;
+}
+
+int creds_req_time(const struct creds_ctx *ctx, struct http_req *req, long want_ms,
+                   long connect_ms)
+{
+    req->timeout_ms = creds_time_left_ms(ctx, want_ms);
+    req->connect_timeout_ms = connect_ms ? creds_time_left_ms(ctx, connect_ms) : 0;
+    if (req->timeout_ms && !req->connect_timeout_ms && ctx->deadline_ms)
+        req->connect_timeout_ms = req->timeout_ms < 3000L ? req->timeout_ms : 3000L;
+    return req->timeout_ms > 0;
 }
 
 /* cJSON frees without wiping; its strings here are keys and tokens. */

@@ -228,10 +228,14 @@ enum creds_status creds_ecs_get(const struct creds_ctx *ctx, struct creds *out,
     req.method = "GET";
     req.url = url;
     req.headers = headers;
-    req.connect_timeout_ms = ECS_CONNECT_MS;
-    req.timeout_ms = ECS_TIMEOUT_MS;
     req.max_response = CREDS_MAX_JSON;
+    memset(&e, 0, sizeof(e));
     for (attempt = 1;; attempt++) {
+        if (!creds_req_time(ctx, &req, ECS_TIMEOUT_MS, ECS_CONNECT_MS)) {
+            st = creds_fail_code(t, INJ_E_TEMPFAIL, "%s: %.700s%sno time left for attempt %d "
+                                 "(--timeout)", origin, e.msg, e.msg[0] ? "; " : "", attempt);
+            goto out;
+        }
         memset(&e, 0, sizeof(e));
         http_resp_free(&resp);
         rc = http_do(ctx->http, &req, &resp, &e);

@@ -126,11 +126,19 @@ static enum inj_rc imds_request(struct imds *m, const char *method, const char *
     req.method = method;
     req.url = url;
     req.headers = headers;
-    req.connect_timeout_ms = m->timeout_ms;
-    req.timeout_ms = m->timeout_ms;
     req.max_response = CREDS_MAX_JSON;
     for (*tries = 1;; (*tries)++) {
         http_resp_free(resp);
+        if (!creds_req_time(m->ctx, &req, m->timeout_ms, m->timeout_ms)) {
+            char prev[sizeof(e->msg)];
+
+            if (*tries == 1)
+                return inj_err_set(e, INJ_E_TEMPFAIL, "out of time (--timeout)");
+            memcpy(prev, e->msg, sizeof(prev));
+            (*tries)--;
+            return inj_err_set(e, INJ_E_TEMPFAIL, "%.900s; no time left to retry (--timeout)",
+                               prev);
+        }
         rc = http_do(m->ctx->http, &req, resp, e);
         if (rc == INJ_OK && resp->status < 500)
             return INJ_OK;

@@ -10,6 +10,8 @@
 #include "err.h"
 #include "sbuf.h"
 
+struct http_req;
+
 /* aws-c-auth moves on after any failure; we stop at a source that is configured but broken
  * (CREDS_FAILED) rather than quietly fall through to, say, the instance role. */
 enum creds_status { CREDS_OK = 0, CREDS_NOT_HERE, CREDS_FAILED };
@@ -98,6 +100,13 @@ int creds_region_ok(const char *r);
 
 /* Bounded pause between retries (EINTR-safe). */
 void creds_sleep_ms(long ms);
+/* want_ms cut to what is left before ctx->deadline_ms (want_ms when there is none); 0 when
+ * the deadline has passed. */
+long creds_time_left_ms(const struct creds_ctx *ctx, long want_ms);
+/* Sets req's timeouts to want_ms / connect_ms (0: http's default) cut to the deadline;
+ * 0 when no time is left. */
+int creds_req_time(const struct creds_ctx *ctx, struct http_req *req, long want_ms,
+                   long connect_ms);
 
 /* --- providers --- */
 enum creds_status creds_env_get(const struct creds_ctx *ctx, struct creds *out,

@@ -294,15 +294,16 @@ enum creds_status creds_process_get(const struct creds_ctx *ctx, const char *cmd
                                      : strerror(en));
         goto out;
     }
-    deadline = proc_now_ms() + secs * 1000LL;
+    deadline = proc_now_ms() + creds_time_left_ms(ctx, secs * 1000L);
     en = proc_read(fds[0], deadline, &buf);
     if (en) {
         proc_kill_reap(pid, &status);
         pid = -1;
         if (en == ETIMEDOUT)
             st = creds_fail(t, "credential_process %.200s: no answer within %ld s (set "
-                               "INJECTOR_CREDENTIAL_PROCESS_TIMEOUT to wait longer)",
-                            argv[0], secs);
+                               "INJECTOR_CREDENTIAL_PROCESS_TIMEOUT to wait longer)%s",
+                            argv[0], secs,
+                            creds_time_left_ms(ctx, 1) ? "" : ", or --timeout ran out first");
         else if (en == EFBIG)
             st = creds_fail(t, "credential_process %.200s: output larger than %u bytes",
                             argv[0], CREDS_MAX_JSON);

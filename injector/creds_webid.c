@@ -267,9 +267,16 @@ static enum creds_status creds_sts_call(const struct creds_ctx *ctx, const char 
     req.body_len = body->len;
     req.sigv4 = src ? sigv4 : NULL;
     req.creds = src;
-    req.timeout_ms = STS_TIMEOUT_MS;
     req.max_response = CREDS_MAX_STS;
+    memset(&e, 0, sizeof(e));
     for (attempt = 1;; attempt++) {
+        if (!creds_req_time(ctx, &req, STS_TIMEOUT_MS, 0)) {
+            st = creds_fail_code(t, INJ_E_TEMPFAIL,
+                                 "STS %s for %s: %.600s%sno time left for attempt %d "
+                                 "(--timeout)",
+                                 action, role_arn, e.msg, e.msg[0] ? "; " : "", attempt);
+            goto out;
+        }
         memset(&e, 0, sizeof(e));
         http_resp_free(&resp);
         rc = http_do(ctx->http, &req, &resp, &e);

@@ -46,6 +46,7 @@ struct run {
     int core_saved_ok;
     struct sigaction chld_saved; /* SIGCHLD as inherited; the app gets it back */
     int chld_saved_ok;
+    long long deadline_ms;    /* --timeout: the end of the whole run's fetching; 0: none */
     const char *region;       /* main_region's answer, worked out once */
     int region_done;
     char region_buf[64];      /* a region from the profile or IMDS */
@@ -135,6 +136,7 @@ static const char *main_region(struct run *r)
     }
     memset(&cctx, 0, sizeof(cctx));
     cctx.http = r->http;
+    cctx.deadline_ms = r->deadline_ms;
     for (i = 0; i < r->cfg.n; i++)
         if (!r->cfg.entries[i].ref.is_arn || !r->cfg.entries[i].ref.region[0])
             cctx.imds_region = 1;
@@ -463,9 +465,13 @@ static enum inj_rc main_run(struct run *r, struct inj_err *err)
     rc = http_new(&r->http, err);
     if (rc != INJ_OK)
         return rc;
+    /* --timeout covers the whole run: region lookup, credentials, then the fetches. */
+    if (r->cli.timeout_ms)
+        r->deadline_ms = sm_now_ms() + r->cli.timeout_ms;
     memset(&cctx, 0, sizeof(cctx));
     cctx.http = r->http;
     cctx.region = main_region(r);
+    cctx.deadline_ms = r->deadline_ms;
     rc = creds_resolve(&cctx, &r->creds, err);
     if (rc != INJ_OK)
         return rc;
@@ -475,8 +481,7 @@ static enum inj_rc main_run(struct run *r, struct inj_err *err)
     sctx.creds = &r->creds;
     sctx.region = main_region(r);
     sctx.fetch_mode = r->cli.fetch != SM_FETCH_UNSET ? r->cli.fetch : r->cfg.fetch;
-    if (r->cli.timeout_ms)
-        sctx.deadline_ms = sm_now_ms() + r->cli.timeout_ms;
+    sctx.deadline_ms = r->deadline_ms;
     rc = sm_retry_config(&sctx, err);
     if (rc != INJ_OK)
         return rc;

@@ -273,10 +273,12 @@ enum inj_rc refresh_run(struct refresh *r, int *changed, struct inj_err *err)
     r->cycles++;
     if (set->nf != r->nf)
         return inj_err_set(err, INJ_E_SOFTWARE, "refresh: the fetch plan changed");
+    /* One budget for the cycle: re-obtaining credentials included. */
+    r->sm.deadline_ms = sm_now_ms() + REFRESH_BUDGET_MS;
+    r->cctx.deadline_ms = r->sm.deadline_ms;
     rc = refresh_creds(r, err);
     if (rc != INJ_OK)
         return rc;
-    r->sm.deadline_ms = sm_now_ms() + REFRESH_BUDGET_MS;
     fresh = calloc(set->nf ? set->nf : 1, sizeof(*fresh));
     if (!fresh)
         return inj_err_set(err, INJ_E_NOMEM, "out of memory");
