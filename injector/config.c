@@ -226,8 +226,8 @@ static enum inj_rc cfg_failover_partition(struct cfg_parse *p, const yaml_node_t
     for (i = 0; e->ref.is_arn && i < l->n; i++)
         if (strcmp(ref_region_partition(l->v[i]), e->ref.partition) != 0)
             return cfg_errf(p, n, INJ_E_CONFIG,
-                            "%s: failover region %s is in partition %s, the secret's ARN in %s; "
-                            "a replica stays in its partition",
+                            "%s: failover_regions: %s is in partition %s, the secret's ARN in "
+                            "%s; a replica stays in its partition",
                             e->name, l->v[i], ref_region_partition(l->v[i]), e->ref.partition);
     return INJ_OK;
 }

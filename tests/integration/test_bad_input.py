@@ -175,12 +175,12 @@ def test_bad_input(case, world, tmp_path):
     before = _snapshot(watched)
     victim = os.path.join(ph["@DIR@"], "victim")
 
-    t0 = time.monotonic()
     extra = [env[k] for k in SENSITIVE_ENV if env.get(k)]
     # The faults are GetSecretValue's; with 2+ secrets injector would batch instead.
     fetch = ["--fetch", "single"] if case.faults else []
-    res = run(list(case.args) + fetch + ["-c", str(cfg), "--"] + argv, env, leak_extra=extra)
-    took = time.monotonic() - t0
+    # A hang guard, not a speed test: a case that never ends is killed and fails here.
+    res = run(list(case.args) + fetch + ["-c", str(cfg), "--"] + argv, env, leak_extra=extra,
+              timeout=case.max_seconds * (6 if SLOW else 3))
 
     assert res.rc == case.rc, res
     assert any(f in res.err for f in _sub(case.fragment, ph).split("|")), res
@@ -194,8 +194,6 @@ def test_bad_input(case, world, tmp_path):
         assert not new, f"files left behind: {new}"
     if os.path.exists(victim):
         assert open(victim).read() == "not a secret\n", "a symlink was followed"
-    bound = case.max_seconds * (6 if SLOW else 1)
-    assert took < bound, f"took {took:.1f}s (bound {bound}s)"
 
 
 def test_matrix_size_and_coverage():

@@ -1,9 +1,7 @@
 """What injector says when credentials cannot be had: one test per message. All exit 77 and
 print no key or token (conftest.run checks every run for canaries; the tokens here carry
 them)."""
-import time
 
-from conftest import SLOW
 from creds_fakes import (cenv, closed_port, container, dry_run, imds, mint,  # noqa: F401
                          register, sts, write_aws)
 
@@ -225,10 +223,9 @@ def test_credential_process_bad_output(cenv, write_config, tmp_path):
 def test_credential_process_timeout(cenv, write_config):
     write_aws(cenv, "config", "[default]\ncredential_process = /bin/sleep 30\n")
     env = dict(cenv, INJECTOR_CREDENTIAL_PROCESS_TIMEOUT="1")
-    start = time.monotonic()
-    _fails(dry_run(env, write_config),
+    # The helper sleeps 30 s; the run is killed (and fails) if injector waits for it.
+    _fails(dry_run(env, write_config, timeout=20),
            "credential_process /bin/sleep: no answer within 1 s")
-    assert time.monotonic() - start < (30 if SLOW else 5)
 
 
 def test_credential_process_not_found(cenv, write_config):

@@ -622,9 +622,9 @@ static void failover_regions(void **state)
         "app.yaml:3:40: A: failover_regions must be a list of regions");
     /* A replica stays in its ARN's partition: the entry's own list, and the config's. */
     bad("version: 1\nenv:\n  D: { from: \"" ARN_MOMENTUM "\", failover_regions: [cn-north-1] }\n",
-        "D: failover region cn-north-1 is in partition aws-cn, the secret's ARN in aws");
+        "D: failover_regions: cn-north-1 is in partition aws-cn, the secret's ARN in aws");
     bad("version: 1\nfailover_regions: [us-gov-west-1]\nenv:\n  D: \"" ARN_MOMENTUM "\"\n",
-        "app.yaml:2:19: D: failover region us-gov-west-1 is in partition aws-us-gov");
+        "app.yaml:2:19: D: failover_regions: us-gov-west-1 is in partition aws-us-gov");
     bad("version: 1\nfailover_regions: [eu-west-1]\nfailover_regions: [eu-west-2]\n",
         "duplicate key");
 }
