@@ -375,6 +375,29 @@ CASES = [
     Case("file-second-fails-first-removed", "files", IO, "Read-only file system",
          config="version: 1\nfiles:\n  @DIR@/first.json: secretPostgresqlMasterUser\n"
                 "  @RO@/second.json: api\n", setup=("ro",)),
+
+    # ---- failover regions (validated with the config, before any fetch) ----------------------
+    Case("yaml-failover-not-list", "yaml", CONFIG, "failover_regions must be a list",
+         config="version: 1\nfailover_regions: eu-west-1\n" + ENTRY + FILE_ENTRY),
+    Case("yaml-failover-not-strings", "yaml", CONFIG, "failover_regions must be a string",
+         config="version: 1\nfailover_regions: [eu-west-1, { r: us-east-1 }]\n" + ENTRY
+                + FILE_ENTRY),
+    Case("yaml-failover-bad-region", "yaml", CONFIG,
+         'failover_regions: "Ireland" is not an AWS region name',
+         config="version: 1\nfailover_regions: [Ireland]\n" + ENTRY + FILE_ENTRY),
+    Case("yaml-failover-duplicate", "yaml", CONFIG,
+         'failover_regions: "eu-west-1" is listed twice',
+         config="version: 1\nfailover_regions: [eu-west-1, us-east-1, eu-west-1]\n" + ENTRY
+                + FILE_ENTRY),
+    Case("yaml-failover-too-many", "yaml", CONFIG, "(at most 4)",
+         config="version: 1\nfailover_regions: [eu-west-1, eu-west-2, eu-west-3, us-east-1, "
+                "us-east-2]\n" + ENTRY + FILE_ENTRY),
+    Case("yaml-failover-entry-not-list", "yaml", CONFIG, "A: failover_regions must be a list",
+         config="version: 1\nenv:\n  A: { from: plain/text, failover_regions: eu-west-1 }\n"
+                + FILE_ENTRY),
+    Case("ref-failover-other-partition", "ref", CONFIG, "failover_regions",
+         config="version: 1\nenv:\n  A: { from: \"@API@\", failover_regions: [cn-north-1] }\n"
+                + FILE_ENTRY),
 ]
 
 assert len({c.id for c in CASES}) == len(CASES), "duplicate case ids"

@@ -28,10 +28,11 @@ same port: GET /__fake/stats, /__fake/requests, /__fake/faults; POST
 /__fake/reset, /__fake/fault, /__fake/clear_faults, /__fake/rate_limit,
 /__fake/clock, /__fake/put_secret_value, /__fake/add_secret.
 
-Faults: state.add_fault(kind, action=None, secret=None, count=None, **params).
+Faults: state.add_fault(kind, action=None, secret=None, count=None, region=None, **params).
 They apply to authenticated, well-formed requests for the three actions, first
-matching fault first; `secret` matches any id form (and a batch naming it); count
-None means until removed. Every kind takes `delay` (seconds to wait first).
+matching fault first; `secret` matches any id form (and a batch naming it); `region`
+only requests signed for that region (primary or replica); count None means until
+removed. Every kind takes `delay` (seconds to wait first).
   throttle      400 ThrottlingException "Rate exceeded"
   internal      500 InternalServiceError
   unavailable   503 ServiceUnavailableException
@@ -57,6 +58,12 @@ None means until removed. Every kind takes `delay` (seconds to wait first).
                 mode "decrypt" (default) DecryptionFailure, mode "access"
                 AccessDeniedException naming kms:Decrypt; `message` overrides
 Rate limits: state.set_rate_limit(action, rps, burst=None) / set_rate_limits({...}).
+
+Replica regions: state.replica_regions = ["eu-west-1", ...] serves requests signed for
+those regions too (even with enforce_region), as if every secret were replicated there:
+names resolve as usual, full and partial ARNs must carry the replica region, and every
+ARN in the answer carries it; values and version ids are the primary's. A (region, name)
+pair in state.unreplicated is missing from that replica (ResourceNotFoundException).
 
 Nothing here logs request bodies or secret values; per-request logging is off.
 Must run on Debian's /usr/bin/python3 with python3-botocore.
@@ -269,11 +276,12 @@ class Secret:
 
 
 class Fault:
-    def __init__(self, fid, kind, action, secret, count, params):
+    def __init__(self, fid, kind, action, secret, count, params, region=None):
         self.id = fid
         self.kind = kind
         self.action = action
         self.secret = secret
+        self.region = region            # None: any region
         self.remaining = count          # None: until removed
         self.params = params
         self.fired = 0
@@ -281,7 +289,8 @@ class Fault:
 
     def as_dict(self):
         return {"id": self.id, "kind": self.kind, "action": self.action, "secret": self.secret,
-                "remaining": self.remaining, "fired": self.fired, "params": dict(self.params)}
+                "region": self.region, "remaining": self.remaining, "fired": self.fired,
+                "params": dict(self.params)}
 
 
 class _Bucket:
@@ -310,6 +319,9 @@ class FakeState:
       clock_skew_seconds  server clock = real clock + this (Date header, SigV4 window)
       max_skew_seconds    allowed X-Amz-Date distance (300, like AWS)
       enforce_region      reject credential scopes for other regions (True)
+      replica_regions     regions served as replicas of every secret ([]; see the
+                          module docstring)
+      unreplicated        {(region, secret name)} missing from that replica (empty)
       qualified_error_types  "__type" as "com.amazon.coral.service#Code" etc. (False)
       error_type_header   also send x-amzn-ErrorType (False)
       require_signed_token  refuse a session token that is not a signed header (False:
@@ -342,6 +354,8 @@ class FakeState:
         self.clock_skew_seconds = 0.0
         self.max_skew_seconds = 300.0
         self.enforce_region = True
+        self.replica_regions = []
+        self.unreplicated = set()
         self.qualified_error_types = False
         self.error_type_header = False
         self.require_signed_token = False
@@ -443,14 +457,34 @@ class FakeState:
 
     # -- secrets -----------------------------------------------------------
 
-    def _resolve(self, secret_id):
-        """Secret for a name, full ARN, or partial ARN (no -XXXXXX suffix); else None."""
+    def replica(self, region):
+        """region when requests signed for it are served as a replica, else None."""
+        return region if region != self.region and region in self.replica_regions else None
+
+    def _arn_in(self, arn, region):
+        """arn as seen in `region` (a replica: its region component replaced)."""
+        if self.replica(region) is None:
+            return arn
+        parts = arn.split(":", 4)
+        parts[3] = region
+        return ":".join(parts)
+
+    def _resolve(self, secret_id, region=None):
+        """Secret for a name, full ARN, or partial ARN (no -XXXXXX suffix); else None.
+        region: the request's; in a replica region ARNs must name that region."""
         if not isinstance(secret_id, str) or not secret_id:
             return None
+        prefix = f"arn:aws:secretsmanager:{self.region}:{self.account}:secret:"
+        replica = self.replica(region)
+        if replica is not None and secret_id.startswith("arn:"):
+            # A replica knows its secrets by ARNs of its own region only.
+            here = f"arn:aws:secretsmanager:{replica}:{self.account}:secret:"
+            if not secret_id.startswith(here):
+                return None
+            secret_id = prefix + secret_id[len(here):]
         sec = self._secrets.get(secret_id)
         if sec:
             return sec
-        prefix = f"arn:aws:secretsmanager:{self.region}:{self.account}:secret:"
         if secret_id.startswith("arn:"):
             if not secret_id.startswith(prefix):
                 return None
@@ -535,11 +569,12 @@ class FakeState:
 
     # -- faults --------------------------------------------------------------
 
-    def add_fault(self, kind, action=None, secret=None, count=None, **params):
-        """Adds a fault; returns its id. kind: see FAULT_KINDS. action/secret restrict
-        which requests match (secret: name or any ARN form; a batch matches when any
-        of its ids is that secret). count: how many matching requests (None: all until
-        removed). params depend on kind: see the module docstring."""
+    def add_fault(self, kind, action=None, secret=None, count=None, region=None, **params):
+        """Adds a fault; returns its id. kind: see FAULT_KINDS. action/secret/region
+        restrict which requests match (secret: name or any ARN form; a batch matches when
+        any of its ids is that secret; region: the request's credential scope). count: how
+        many matching requests (None: all until removed). params depend on kind: see the
+        module docstring."""
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; one of {', '.join(FAULT_KINDS)}")
         if count is not None and int(count) < 1:
@@ -547,7 +582,8 @@ class FakeState:
         with self.lock:
             self._fault_seq += 1
             self._faults.append(Fault(self._fault_seq, kind, action, secret,
-                                      int(count) if count is not None else None, params))
+                                      int(count) if count is not None else None, params,
+                                      region))
             return self._fault_seq
 
     def remove_fault(self, fault_id):
@@ -563,18 +599,20 @@ class FakeState:
         with self.lock:
             return [f.as_dict() for f in self._faults]
 
-    def take_fault(self, action, secret_ids, kinds):
+    def take_fault(self, action, secret_ids, kinds, region=None):
         """Atomically finds the first fault of `kinds` matching, counts it down, returns
-        a snapshot (or None)."""
+        a snapshot (or None). region: the request's credential scope region."""
         with self.lock:
             arns = set()
             for sid in secret_ids:
-                sec = self._resolve(sid)
+                sec = self._resolve(sid, region)
                 arns.add(sec.arn if sec else sid)
             for f in self._faults:
                 if f.kind not in kinds:
                     continue
                 if f.action is not None and f.action != action:
+                    continue
+                if f.region is not None and f.region != region:
                     continue
                 if f.secret is not None:
                     sec = self._resolve(f.secret)
@@ -582,10 +620,12 @@ class FakeState:
                         continue
                 f.fired += 1
                 self._faults_fired[f.kind] += 1
-                snap = Fault(f.id, f.kind, f.action, f.secret, f.remaining, dict(f.params))
+                snap = Fault(f.id, f.kind, f.action, f.secret, f.remaining, dict(f.params),
+                             f.region)
                 if f.secret is not None:
                     sec = self._resolve(f.secret)
-                    snap.secret_arn = sec.arn if sec else f.secret
+                    # As the answer names it (nul_value picks its entry by ARN).
+                    snap.secret_arn = self._arn_in(sec.arn, region) if sec else f.secret
                 if f.remaining is not None:
                     f.remaining -= 1
                     if f.remaining <= 0:
@@ -785,7 +825,7 @@ def verify_sigv4(state, method, raw_path, headers, body):
     if service != SERVICE:
         raise fail(front_error("InvalidSignatureException",
                                f"Credential should be scoped to correct service: '{SERVICE}'. "))
-    if state.enforce_region and region != state.region:
+    if state.enforce_region and region != state.region and not state.replica(region):
         raise fail(front_error("InvalidSignatureException",
                                f"Credential should be scoped to a valid region, not '{region}'. "))
     if scope_date != amz_date[:8]:
@@ -888,8 +928,8 @@ def _kms_error(cred, fault):
     return sm_error("DecryptionFailure", fault.params.get("message") or MSG_DECRYPTION)
 
 
-def _value_entry(sec, v):
-    out = {"ARN": sec.arn, "Name": sec.name, "VersionId": v.version_id}
+def _value_entry(sec, v, arn):
+    out = {"ARN": arn, "Name": sec.name, "VersionId": v.version_id}
     if v.binary is not None:
         out["SecretBinary"] = base64.b64encode(v.binary).decode()
     else:
@@ -901,10 +941,21 @@ def _value_entry(sec, v):
 
 class Operations:
     """The three actions, against FakeState. Each returns a response dict or raises
-    AwsError. `cred` is the verified credential."""
+    AwsError. `cred` is the verified credential; `region` the request's (a replica
+    region: ARNs carry it, unreplicated secrets are missing)."""
 
-    def __init__(self, state):
+    def __init__(self, state, region=None):
         self.state = state
+        self.region = region
+
+    def _find(self, secret_id):
+        """The secret as this request's region sees it (None: not found there)."""
+        st = self.state
+        sec = st._resolve(secret_id, self.region)
+        if sec is not None and st.replica(self.region) and \
+                (self.region, sec.name) in st.unreplicated:
+            return None
+        return sec
 
     def _get_version(self, sec, version_id, stage):
         if version_id is not None:
@@ -930,7 +981,7 @@ class Operations:
         """(entry dict) for one secret, or raises AwsError; shared by Get and Batch."""
         st = self.state
         with st.lock:
-            sec = st._resolve(secret_id)
+            sec = self._find(secret_id)
             if sec is not None and ("GetSecretValue", sec.arn) in cred["denied"]:
                 raise _access_denied(cred, "GetSecretValue", secret_id)
             if sec is None:
@@ -939,12 +990,12 @@ class Operations:
                 raise sm_error("ResourceNotFoundException", MSG_NOT_FOUND)
             v = self._get_version(sec, version_id, stage)
             arn = sec.arn
-        kms = st.take_fault(action, [arn], SECRET_FAULTS)
+        kms = st.take_fault(action, [arn], SECRET_FAULTS, self.region)
         if kms is not None:
             raise _kms_error(cred, kms)
         with st.lock:
             sec.last_accessed = st.now()
-            return _value_entry(sec, v)
+            return _value_entry(sec, v, st._arn_in(arn, self.region))
 
     def GetSecretValue(self, cred, params):
         sid = _check_string(params, "SecretId", "secretId", 1, 2048, True)
@@ -956,12 +1007,12 @@ class Operations:
         sid = _check_string(params, "SecretId", "secretId", 1, 2048, True)
         st = self.state
         with st.lock:
-            sec = st._resolve(sid)
+            sec = self._find(sid)
             if sec is not None and ("DescribeSecret", sec.arn) in cred["denied"]:
                 raise _access_denied(cred, "DescribeSecret", sid)
             if sec is None:
                 raise sm_error("ResourceNotFoundException", MSG_NOT_FOUND)
-            out = {"ARN": sec.arn, "Name": sec.name}
+            out = {"ARN": st._arn_in(sec.arn, self.region), "Name": sec.name}
             if sec.description is not None:
                 out["Description"] = sec.description
             if sec.kms_key_id is not None:
@@ -1245,7 +1296,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 raise front_error("SerializationException",
                                   "Start of structure or map found where not expected.")
 
-            fault = st.take_fault(action, entry["secret_ids"], REQUEST_FAULTS)
+            fault = st.take_fault(action, entry["secret_ids"], REQUEST_FAULTS, entry["region"])
             if fault is not None:
                 entry["fault"] = fault.kind
                 # Any fault may carry "delay"; "slow" is a delay before a normal answer.
@@ -1267,7 +1318,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if action in cred["denied_actions"]:
                 raise _access_denied(cred, action, params.get("SecretId")
                                      if action != "BatchGetSecretValue" else None)
-            result = getattr(Operations(st), action)(cred, params)
+            result = getattr(Operations(st, entry["region"]), action)(cred, params)
             payload = self._encode_success(result, fault)
         except _Answered:
             pass
