@@ -381,6 +381,21 @@ def test_every_region_down(replicated, base_env, write_config):
     assert {r["action"] for r in replicated.state.requests} == {"BatchGetSecretValue"}
 
 
+def test_connection_refused_fails_over(fake, base_env, write_config):
+    """Unreachable (connection refused) counts as down. One endpoint stands in for every
+    region here, so the replica is refused too: the point is that it was tried."""
+    from creds_fakes import closed_port
+    base_env["AWS_ENDPOINT_URL"] = f"https://127.0.0.1:{closed_port()}"
+    base_env["AWS_MAX_ATTEMPTS"] = "1"
+    cfg = single_config(write_config, regions=[EW])
+    res = run(["-c", cfg, "--", "/bin/true"], base_env)
+    assert res.rc == 69, res
+    assert f"trying its replica in {EW}" in res.err, res
+    line = next(l for l in res.err.splitlines() if "env A" in l and "error" in l)
+    assert "cannot connect" in line and f"replica in {EW}:" in line, res
+    assert line.count("cannot connect") == 2, line
+
+
 # ---- --timeout is shared between the regions -------------------------------------------------
 
 # A primary that hangs much longer than the whole --timeout; the replica answers at once.
