@@ -3,6 +3,7 @@
 
 #include <cjson/cJSON.h>
 #include <malloc.h>
+#include <math.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -222,6 +223,10 @@ enum jx_rc jx_extract(const unsigned char *json, size_t len, const char *key, co
     if (cJSON_IsString(v)) {
         src = sbuf_append_str(out, v->valuestring);
     } else {
+        rc = jx_numbers_text((cJSON *)v); /* in root, which is ours */
+        if (rc != JX_OK)
+            goto out;
+        rc = JX_NOMEM;
         text = cJSON_PrintUnformatted(v);
         if (!text)
             goto out;
@@ -238,6 +243,56 @@ out:
         jx_free(text);
     cJSON_Delete(root);
     return rc;
+}
+
+/* One number's text: the shortest of %.15g, %.16g, %.17g that reads back as the same double
+ * (cJSON's own printer accepts a 15-digit text that is only close: 1234567890123456 would
+ * come out as 1.23456789012346e+15); integers as integers. NULL when inexact. */
+static char *jx_number_text(double d, char *buf, size_t n)
+{
+    int prec;
+
+    if (!isfinite(d) || fabs(d) >= 9007199254740992.0) /* 2^53: the source may have had more */
+        return NULL;
+    if (d == floor(d)) {
+        (void)snprintf(buf, n, "%.0f", d);
+        return buf;
+    }
+    for (prec = 15; prec <= 17; prec++) {
+        (void)snprintf(buf, n, "%.*g", prec, d);
+        if (strtod(buf, NULL) == d)
+            return buf;
+    }
+    return buf;
+}
+
+enum jx_rc jx_numbers_text(struct cJSON *v)
+{
+    cJSON *it;
+    char buf[64];
+    char *raw;
+
+    if (cJSON_IsNumber(v)) {
+        if (!jx_number_text(v->valuedouble, buf, sizeof(buf)))
+            return JX_INEXACT;
+        raw = cJSON_malloc(strlen(buf) + 1);
+        if (!raw)
+            return JX_NOMEM;
+        memcpy(raw, buf, strlen(buf) + 1);
+        v->type = cJSON_Raw;
+        v->valuestring = raw;
+        return JX_OK;
+    }
+    if (!cJSON_IsObject(v) && !cJSON_IsArray(v))
+        return JX_OK;
+    cJSON_ArrayForEach(it, v)
+    {
+        enum jx_rc rc = jx_numbers_text(it);
+
+        if (rc != JX_OK)
+            return rc;
+    }
+    return JX_OK;
 }
 
 void jx_list_keys(const unsigned char *json, size_t len, char *buf, size_t n)

@@ -15,16 +15,27 @@ enum jx_rc {
     JX_NOMEM,
     JX_TOOBIG,
     JX_NUL,        /* the JSON holds an escaped NUL (\u0000), which cJSON would truncate */
+    JX_INEXACT,    /* the value holds a number a double cannot carry exactly */
 };
+
+struct cJSON;
 
 /* Installs the wiping allocator into cJSON; idempotent. */
 void jx_init(void);
 
 /* Extracts from json[0..len) the value at `key` (top-level) or `pointer` (RFC 6901), at most
  * one of them non-NULL; with neither, fails with JX_MISSING. Strings are copied raw; other
- * values (numbers, booleans, null, objects, arrays) as compact JSON text. */
+ * values (numbers, booleans, null, objects, arrays) as compact JSON text (JX_INEXACT when a
+ * number in it cannot be carried exactly: jx_numbers_text). */
 enum jx_rc jx_extract(const unsigned char *json, size_t len, const char *key, const char *pointer,
                       struct sbuf *out);
+
+/* Turns every number in v (and below it) into raw JSON text that reads back as the same
+ * value, so that cJSON_Print* gives it exactly: integers as integers, other numbers in the
+ * shortest form that round-trips. JX_INEXACT for a number a double cannot carry (infinite,
+ * or 2^53 and beyond in magnitude, where the source may have had more digits, e.g. IDs):
+ * refused rather than passed on altered. */
+enum jx_rc jx_numbers_text(struct cJSON *v);
 
 /* Writes the top-level keys of a JSON object (names only, never values) into buf as
  * "a, b, c", truncated to fit; "" when not an object. For "key missing" messages. */

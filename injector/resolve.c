@@ -196,6 +196,12 @@ static enum inj_rc resolve_extract_raw(struct resolved *r, struct inj_err *err)
                            "%s: secret %s holds a NUL character (\\u0000), which cannot be passed "
                            "on",
                            e->name, s->arn);
+    case JX_INEXACT:
+        return inj_err_set(err, INJ_E_DATA,
+                           "%s: %s \"%s\" in secret %s holds a number too large to pass on "
+                           "exactly (beyond 2^53, or out of range); store it in the secret as a "
+                           "JSON string (\"12345678901234567890\")",
+                           e->name, e->ref.json_key ? "key" : "pointer", what, s->arn);
     case JX_TOOBIG:
         return inj_err_set(err, INJ_E_DATA, "%s: value too large", e->name);
     case JX_NOMEM:

@@ -633,6 +633,8 @@ static enum inj_rc tmpl_root(struct tmpl_render_ctx *c, const struct tmpl_node *
         return inj_err_set(c->err, INJ_E_DATA,
                            "template {{ %s }}: secret %s holds a NUL character (\\u0000)",
                            nd->expr, in->arn);
+    case JX_INEXACT: /* the whole secret as a value: only its fields are used here */
+        break;
     case JX_TOOBIG:
     case JX_NOMEM:
     default:
@@ -720,6 +722,23 @@ static enum inj_rc tmpl_field(struct tmpl_render_ctx *c, const struct tmpl_node 
     }
     if (cJSON_IsString(node))
         return tmpl_sb(sbuf_append_str(&v->b, node->valuestring));
+    switch (jx_numbers_text((cJSON *)node)) { /* the tree is this render's own copy */
+    case JX_OK:
+        break;
+    case JX_INEXACT:
+        return inj_err_set(c->err, INJ_E_DATA,
+                           "template {{ %s }}: secret %s holds a number there too large to pass "
+                           "on exactly (beyond 2^53, or out of range); store it as a JSON string",
+                           nd->expr, in->arn);
+    case JX_NOT_JSON:
+    case JX_NOT_OBJECT:
+    case JX_MISSING:
+    case JX_NOMEM:
+    case JX_TOOBIG:
+    case JX_NUL:
+    default:
+        return inj_err_set(c->err, INJ_E_NOMEM, "out of memory");
+    }
     text = cJSON_PrintUnformatted(node);
     if (!text)
         return INJ_E_NOMEM;

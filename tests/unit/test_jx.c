@@ -76,6 +76,41 @@ static void non_strings_are_compact_json(void **state)
     want_value("arr", NULL, "[\"zero\",\"one\",{\"x\":\"deep\"}]");
 }
 
+/* A number cJSON's double would round (an integer beyond 2^53, an overflow) is refused, not
+ * printed altered; the largest exact integers and ordinary decimals pass. */
+static void inexact_numbers_refused(void **state)
+{
+    struct sbuf out = SBUF_INIT(4096);
+
+    (void)state;
+    assert_int_equal(extract_rc(S("{\"id\":9007199254740993}"), "id", NULL), JX_INEXACT);
+    assert_int_equal(extract_rc(S("{\"id\":12345678901234567890}"), "id", NULL), JX_INEXACT);
+    assert_int_equal(extract_rc(S("{\"id\":-9007199254740993}"), "id", NULL), JX_INEXACT);
+    assert_int_equal(extract_rc(S("{\"x\":1e400}"), "x", NULL), JX_INEXACT);
+    /* Nested inside the value asked for, too. */
+    assert_int_equal(extract_rc(S("{\"o\":{\"a\":[1,{\"b\":9007199254740993}]}}"), "o", NULL),
+                     JX_INEXACT);
+    assert_int_equal(extract_rc(S("{\"o\":[9007199254740993]}"), NULL, "/o"), JX_INEXACT);
+    /* Elsewhere in the secret it does not matter. */
+    assert_int_equal(extract_rc(S("{\"id\":9007199254740993,\"u\":\"x\"}"), "u", NULL), JX_OK);
+    /* 2^53 - 1 and decimals come through as written. */
+    assert_int_equal(jx_extract(S("{\"n\":9007199254740991}"), "n", NULL, &out), JX_OK);
+    assert_string_equal((const char *)out.p, "9007199254740991");
+    sbuf_wipe_free(&out);
+    assert_int_equal(jx_extract(S("{\"n\":[0.1,-2.5,1e-7]}"), "n", NULL, &out), JX_OK);
+    assert_string_equal((const char *)out.p, "[0.1,-2.5,1e-07]");
+    sbuf_wipe_free(&out);
+    /* cJSON's own printer would give 1.23456789012346e+15 (close is equal enough for it). */
+    assert_int_equal(jx_extract(S("{\"id\":1234567890123456}"), "id", NULL, &out), JX_OK);
+    assert_string_equal((const char *)out.p, "1234567890123456");
+    sbuf_wipe_free(&out);
+    assert_int_equal(jx_extract(S("{\"o\":{\"id\":4294967297,\"f\":0.12345678901234567}}"), "o",
+                                NULL, &out),
+                     JX_OK);
+    assert_string_equal((const char *)out.p, "{\"id\":4294967297,\"f\":0.12345678901234566}");
+    sbuf_wipe_free(&out);
+}
+
 static void pointers(void **state)
 {
     (void)state;
@@ -409,6 +444,7 @@ int main(void)
         cmocka_unit_test(key_strings_are_raw),
         cmocka_unit_test(key_is_case_sensitive_and_missing),
         cmocka_unit_test(non_strings_are_compact_json),
+        cmocka_unit_test(inexact_numbers_refused),
         cmocka_unit_test(pointers),
         cmocka_unit_test(pointer_escape_order),
         cmocka_unit_test(empty_pointer_is_whole_document),

@@ -11,7 +11,8 @@ static const char pg_secret[] =
     "\"host\":\"db.example.com\",\"port\":5432,\"dbname\":\"app\",\"ssl\":true,"
     "\"none\":null,\"empty\":\"\","
     "\"nested\":{\"a\":{\"b\":\"deep-SECRETNEST\"},\"list\":[\"zero\",{\"x\":\"ex\"}]},"
-    "\"odd/key\":\"slash\",\"quote\\\"key\":\"q\"}";
+    "\"odd/key\":\"slash\",\"quote\\\"key\":\"q\","
+    "\"id\":1234567890123456,\"huge\":[9007199254740993]}";
 
 static struct tmpl_input in_of(const char *s)
 {
@@ -95,6 +96,11 @@ static void plain_text_and_fields(void **state)
     want("{{ .nested.a }}", "{\"b\":\"deep-SECRETNEST\"}");
     want("{{ \"{{\" }} literal {{ \"}}\" }}", "{{ literal }}");
     want("{{\n  .dbname\n}}", "app");
+    /* Numbers as written (cJSON's printer would give 1.23456789012346e+15)... */
+    want("{{ .id }}", "1234567890123456");
+    /* ...or, past what a double carries exactly, refused, not rounded. */
+    want_err("{{ .huge }}", INJ_E_DATA, "too large to pass on exactly");
+    want_err("{{ .huge.0 }}", INJ_E_DATA, "too large to pass on exactly");
 }
 
 static void whole_secret_with_dot(void **state)
