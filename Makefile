@@ -29,7 +29,7 @@ CFLAGS   ?= -O2 -g
 ALL_CFLAGS := $(BASE_CFLAGS) $(HARDEN) -fPIE $(CFLAGS)
 LDFLAGS  ?=
 ALL_LDFLAGS := -pie -Wl,-z,relro,-z,now -Wl,-z,noexecstack $(LDFLAGS)
-LIBS     := -lcurl -lssl -lcrypto -lyaml -lcjson -pthread
+LIBS     := -lcurl -lssl -lcrypto -lyaml -lcjson -lm -pthread
 ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 OBJ      := $(patsubst injector/%.c,$(BUILD)/obj/%.o,$(SRC)) $(BUILD)/obj/ca_fallback.o \

@@ -47,7 +47,7 @@ STATIC_CPPFLAGS = -D_GNU_SOURCE -DINJ_STATIC=1 $(STATIC_VERSION_DEF) -Iinjector 
   $(STATIC_EXTRA_CPPFLAGS)
 STATIC_LDFLAGS = -static -s -Wl,--gc-sections -Wl,--build-id=none \
   -Wl,-z,relro,-z,now -Wl,-z,noexecstack -L$(STATIC_DEPS)/lib
-STATIC_LIBS = -lcurl -lssl -lcrypto -lyaml -lcjson -pthread
+STATIC_LIBS = -lcurl -lssl -lcrypto -lyaml -lcjson -lm -pthread
 
 # VERSION and STATIC_SRCS live there: objects rebuild when it changes.
 STATIC_TOP_MAKEFILE := $(firstword $(MAKEFILE_LIST))
