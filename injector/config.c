@@ -216,19 +216,38 @@ static enum inj_rc cfg_failover(struct cfg_parse *p, const yaml_node_t *n, const
     return INJ_OK;
 }
 
+const char *config_failover_misfit(const struct entry *e, const struct ref_regions *l,
+                                   const char **partition)
+{
+    size_t i;
+    size_t k;
+    size_t nsrc = e->tmpl ? tmpl_nsources(e->tmpl) : 0;
+
+    for (k = 0; k <= nsrc; k++) {
+        const struct ref *r = k == 0 ? &e->ref : tmpl_source(e->tmpl, k - 1);
+
+        for (i = 0; r->is_arn && i < l->n; i++)
+            if (strcmp(ref_region_partition(l->v[i]), r->partition) != 0) {
+                *partition = r->partition;
+                return l->v[i];
+            }
+    }
+    return NULL;
+}
+
 /* A replica of an ARN's secret lives in the ARN's partition: failover into another one
  * would need other credentials and another account. */
 static enum inj_rc cfg_failover_partition(struct cfg_parse *p, const yaml_node_t *n,
                                           const struct entry *e, const struct ref_regions *l)
 {
-    size_t i;
+    const char *part = NULL;
+    const char *region = config_failover_misfit(e, l, &part);
 
-    for (i = 0; e->ref.is_arn && i < l->n; i++)
-        if (strcmp(ref_region_partition(l->v[i]), e->ref.partition) != 0)
-            return cfg_errf(p, n, INJ_E_CONFIG,
-                            "%s: failover_regions: %s is in partition %s, the secret's ARN in "
-                            "%s; a replica stays in its partition",
-                            e->name, l->v[i], ref_region_partition(l->v[i]), e->ref.partition);
+    if (region)
+        return cfg_errf(p, n, INJ_E_CONFIG,
+                        "%s: failover_regions: %s is in partition %s, the secret's ARN in "
+                        "%s; a replica stays in its partition",
+                        e->name, region, ref_region_partition(region), part);
     return INJ_OK;
 }
 

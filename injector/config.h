@@ -75,6 +75,11 @@ void config_free(struct config *c);
 /* The failover regions of an entry: its own list, else the config's. */
 const struct ref_regions *config_failover(const struct config *c, const struct entry *e);
 
+/* The first region of l outside the partition of a full ARN that e reads (its `from` or a
+ * template's `secret "ARN"`), that ARN's partition in *partition; NULL when all fit. */
+const char *config_failover_misfit(const struct entry *e, const struct ref_regions *l,
+                                   const char **partition);
+
 /* 1 when name matches [A-Za-z_][A-Za-z0-9_]* (at most 255 bytes). */
 int config_env_name_valid(const char *name);
 /* 1 when a secret may not set name without allow_reserved (PATH, LD_*, ...). */

@@ -233,7 +233,7 @@ enum creds_status creds_ecs_get(const struct creds_ctx *ctx, struct creds *out,
     for (attempt = 1;; attempt++) {
         if (!creds_req_time(ctx, &req, ECS_TIMEOUT_MS, ECS_CONNECT_MS)) {
             st = creds_fail_code(t, INJ_E_TEMPFAIL, "%s: %.700s%sno time left for attempt %d "
-                                 "(--timeout)", origin, e.msg, e.msg[0] ? "; " : "", attempt);
+                                 DEADLINE_WHY, origin, e.msg, e.msg[0] ? "; " : "", attempt);
             goto out;
         }
         memset(&e, 0, sizeof(e));
@@ -256,7 +256,7 @@ enum creds_status creds_ecs_get(const struct creds_ctx *ctx, struct creds *out,
                                      origin, resp.status, attempt);
             goto out;
         }
-        creds_sleep_ms(100L * attempt);
+        creds_sleep_ms(creds_time_left_ms(ctx, 100L * attempt));
     }
     if (resp.status != 200) {
         creds_clean_msg((const char *)resp.body.p, resp.body.len, tok, body_msg,

@@ -133,10 +133,10 @@ static enum inj_rc imds_request(struct imds *m, const char *method, const char *
             char prev[sizeof(e->msg)];
 
             if (*tries == 1)
-                return inj_err_set(e, INJ_E_TEMPFAIL, "out of time (--timeout)");
+                return inj_err_set(e, INJ_E_TEMPFAIL, "out of time " DEADLINE_WHY);
             memcpy(prev, e->msg, sizeof(prev));
             (*tries)--;
-            return inj_err_set(e, INJ_E_TEMPFAIL, "%.900s; no time left to retry (--timeout)",
+            return inj_err_set(e, INJ_E_TEMPFAIL, "%.900s; no time left to retry " DEADLINE_WHY,
                                prev);
         }
         rc = http_do(m->ctx->http, &req, resp, e);
@@ -153,6 +153,10 @@ static enum creds_status imds_transport_fail(const struct imds *m, const struct 
 {
     if (e->code == INJ_E_NOMEM)
         return creds_nomem(t);
+    /* Out of time is not "no IMDS here": the run ends with 75, not "no credentials". */
+    if (!creds_time_left_ms(m->ctx, 1))
+        return creds_fail_code(t, INJ_E_TEMPFAIL, "%s (%d attempt%s)", e->msg, tries,
+                               tries == 1 ? "" : "s");
     /* The token answer comes back with the instance's hop limit (default 1 on older
      * instances): one docker bridge more and it never arrives, while IMDSv1 would work. */
     return creds_skip(t, "%s (%d attempt%s of %ld s)%s", e->msg, tries, tries == 1 ? "" : "s",

@@ -100,6 +100,8 @@ int creds_region_ok(const char *r);
 
 /* Bounded pause between retries (EINTR-safe). */
 void creds_sleep_ms(long ms);
+/* The end of messages about running out of time. */
+#define DEADLINE_WHY "(deadline: --timeout, or a refresh cycle's 10 s)"
 /* want_ms cut to what is left before ctx->deadline_ms (want_ms when there is none); 0 when
  * the deadline has passed. */
 long creds_time_left_ms(const struct creds_ctx *ctx, long want_ms);

@@ -240,6 +240,7 @@ enum creds_status creds_process_get(const struct creds_ctx *ctx, const char *cmd
     sigset_t none;
     sigset_t all;
     long long deadline;
+    long wait_ms;
     long secs;
     pid_t pid = -1;
     int status = 0;
@@ -249,6 +250,10 @@ enum creds_status creds_process_get(const struct creds_ctx *ctx, const char *cmd
     st = proc_timeout(ctx, &secs, t);
     if (st != CREDS_OK)
         return st;
+    wait_ms = creds_time_left_ms(ctx, secs * 1000L);
+    if (!wait_ms)
+        return creds_fail_code(t, INJ_E_TEMPFAIL,
+                               "credential_process: not started, no time left (deadline)");
     if (creds_split_command(cmd, &argv, &e) != INJ_OK)
         return e.code == INJ_E_NOMEM ? creds_nomem(t)
                                      : creds_fail(t, "credential_process: %s", e.msg);
@@ -294,16 +299,20 @@ enum creds_status creds_process_get(const struct creds_ctx *ctx, const char *cmd
                                      : strerror(en));
         goto out;
     }
-    deadline = proc_now_ms() + creds_time_left_ms(ctx, secs * 1000L);
+    deadline = proc_now_ms() + wait_ms;
     en = proc_read(fds[0], deadline, &buf);
     if (en) {
         proc_kill_reap(pid, &status);
         pid = -1;
         if (en == ETIMEDOUT)
-            st = creds_fail(t, "credential_process %.200s: no answer within %ld s (set "
-                               "INJECTOR_CREDENTIAL_PROCESS_TIMEOUT to wait longer)%s",
-                            argv[0], secs,
-                            creds_time_left_ms(ctx, 1) ? "" : ", or --timeout ran out first");
+            st = wait_ms < secs * 1000L
+                     ? creds_fail_code(t, INJ_E_TEMPFAIL,
+                                       "credential_process %.200s: no answer within %ld ms, "
+                                       "all the time left (deadline)",
+                                       argv[0], wait_ms)
+                     : creds_fail(t, "credential_process %.200s: no answer within %ld s (set "
+                                     "INJECTOR_CREDENTIAL_PROCESS_TIMEOUT to wait longer)",
+                                  argv[0], secs);
         else if (en == EFBIG)
             st = creds_fail(t, "credential_process %.200s: output larger than %u bytes",
                             argv[0], CREDS_MAX_JSON);

@@ -273,7 +273,7 @@ static enum creds_status creds_sts_call(const struct creds_ctx *ctx, const char 
         if (!creds_req_time(ctx, &req, STS_TIMEOUT_MS, 0)) {
             st = creds_fail_code(t, INJ_E_TEMPFAIL,
                                  "STS %s for %s: %.600s%sno time left for attempt %d "
-                                 "(--timeout)",
+                                 DEADLINE_WHY,
                                  action, role_arn, e.msg, e.msg[0] ? "; " : "", attempt);
             goto out;
         }
@@ -286,7 +286,7 @@ static enum creds_status creds_sts_call(const struct creds_ctx *ctx, const char 
         }
         if (rc != INJ_OK) {
             if (resp.retryable && attempt < STS_ATTEMPTS) {
-                creds_sleep_ms(200L << attempt);
+                creds_sleep_ms(creds_time_left_ms(ctx, 200L << attempt));
                 continue;
             }
             st = creds_fail_code(t, rc, "STS %s for %s: %s (%d attempt%s)", action, role_arn,
@@ -306,7 +306,7 @@ static enum creds_status creds_sts_call(const struct creds_ctx *ctx, const char 
         if (!creds_sts_retryable(resp.status, code ? code : "") || attempt >= STS_ATTEMPTS)
             break;
         log_debug("STS %s: HTTP %ld, retrying", action, resp.status);
-        creds_sleep_ms(200L << attempt);
+        creds_sleep_ms(creds_time_left_ms(ctx, 200L << attempt));
     }
     if (xml_text((const char *)resp.body.p, resp.body.len, "Message", 1024, &msg) != XML_OK)
         msg = NULL;

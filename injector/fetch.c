@@ -72,7 +72,8 @@ static void fetch_log_fallback(enum sm_batch_fail why, const char *region, size_
     }
 }
 
-/* One pass over f[0..n): batches where they save calls, GetSecretValue for the rest. */
+/* One pass over f[0..n): batches where they save calls, GetSecretValue for the rest; each
+ * secret within its own f[i].deadline_ms. */
 static void fetch_pass(const struct sm_ctx *ctx, struct fetched *f, size_t n, size_t *api_calls)
 {
     enum sm_fetch_mode mode = ctx->fetch_mode == SM_FETCH_UNSET ? SM_FETCH_AUTO : ctx->fetch_mode;
@@ -133,6 +134,7 @@ static void fetch_pass(const struct sm_ctx *ctx, struct fetched *f, size_t n, si
             idx[k] = j;
             memset(&items[k], 0, sizeof(items[k]));
             items[k].ref = f[j].ref;
+            items[k].deadline_ms = f[j].deadline_ms;
             k++;
         }
         if (!batching) {
@@ -143,7 +145,7 @@ static void fetch_pass(const struct sm_ctx *ctx, struct fetched *f, size_t n, si
         rc = sm_batch_get_secret_value(ctx, items, k, mode == SM_FETCH_AUTO, &why);
         (*api_calls)++;
         if (rc != INJ_OK && mode == SM_FETCH_AUTO && why != SM_BATCH_FAILED) {
-            /* Once per run: the remaining batches go the same way without asking again. */
+            /* Once per pass: the remaining batches go the same way without asking again. */
             for (j = i; j < n; j++)
                 left += batched[j];
             fetch_log_fallback(why, region ? region : "(no region)", k + left, &items[0].err);
@@ -172,6 +174,7 @@ static void fetch_pass(const struct sm_ctx *ctx, struct fetched *f, size_t n, si
         for (j = 0; j < nsingle; j++) {
             memset(&items[j], 0, sizeof(items[j]));
             items[j].ref = f[single[j]].ref;
+            items[j].deadline_ms = f[single[j]].deadline_ms;
         }
         sm_get_secret_values(ctx, items, nsingle, FETCH_CONNS);
         *api_calls += nsingle;
@@ -226,7 +229,8 @@ static void fetch_add_failure(struct fetched *f, const char *region, const struc
     char msg[sizeof(f->err.msg)];
     int n;
 
-    n = snprintf(msg, sizeof(msg), "%s; replica in %s: %s", f->err.msg, region, err->msg);
+    /* Each region's reason, cut short enough that four still fit after the primary's. */
+    n = snprintf(msg, sizeof(msg), "%s; replica in %s: %.160s", f->err.msg, region, err->msg);
     if (n < 0)
         return;
     memcpy(f->err.msg, msg, sizeof(msg));
@@ -235,9 +239,8 @@ static void fetch_add_failure(struct fetched *f, const char *region, const struc
 /* Round `round` of failover: each secret whose region was down (and every replica tried so
  * far failed) is read from its next failover region, all of them in one pass. */
 static void fetch_failover(const struct sm_ctx *ctx, struct fetched *f, size_t n, size_t round,
-                           size_t rounds, size_t *api_calls)
+                           size_t *api_calls)
 {
-    struct sm_ctx pass = *ctx;
     struct fetched *rf = calloc(n, sizeof(*rf));
     struct ref *refs = calloc(n, sizeof(*refs));
     size_t *idx = calloc(n, sizeof(*idx));
@@ -262,12 +265,13 @@ static void fetch_failover(const struct sm_ctx *ctx, struct fetched *f, size_t n
         log_warn("%s; trying its replica in %s", f[i].err.msg, region);
         rf[m].ref = &refs[m];
         rf[m].rc = INJ_E_SOFTWARE;
+        /* This region and the ones after it in the secret's own list share what is left. */
+        rf[m].deadline_ms = fetch_share(ctx, f[i].failover.n - round);
         idx[m++] = i;
     }
     if (!m)
         goto out;
-    pass.deadline_ms = fetch_share(ctx, rounds - round);
-    fetch_pass(&pass, rf, m, api_calls);
+    fetch_pass(ctx, rf, m, api_calls);
     for (k = 0; k < m; k++) {
         struct fetched *o = &f[idx[k]];
 
@@ -293,17 +297,33 @@ out:
     free(idx);
 }
 
+/* With --timeout spent, the secrets still down say that their replicas were not tried. */
+static int fetch_out_of_time(const struct sm_ctx *ctx, struct fetched *f, size_t n, size_t round)
+{
+    struct inj_err note;
+    size_t i;
+
+    if (!ctx->deadline_ms || sm_now_ms() < ctx->deadline_ms)
+        return 0;
+    inj_err_set(&note, INJ_E_TEMPFAIL, "not tried, the --timeout deadline passed");
+    for (i = 0; i < n; i++)
+        if (fetch_replica_region(ctx, &f[i], round))
+            fetch_add_failure(&f[i], f[i].failover.v[round], &note);
+    return 1;
+}
+
 void fetch_all(const struct sm_ctx *ctx, struct fetched *f, size_t n, size_t *api_calls)
 {
-    struct sm_ctx pass = *ctx;
     size_t rounds = 0;
     size_t i;
 
-    for (i = 0; i < n; i++)
+    for (i = 0; i < n; i++) {
         if (f[i].failover.n > rounds)
             rounds = f[i].failover.n;
-    pass.deadline_ms = fetch_share(ctx, rounds + 1);
-    fetch_pass(&pass, f, n, api_calls);
-    for (i = 0; i < rounds; i++)
-        fetch_failover(ctx, f, n, i, rounds, api_calls);
+        /* A secret with replicas leaves its replicas their share of --timeout. */
+        f[i].deadline_ms = fetch_share(ctx, f[i].failover.n + 1);
+    }
+    fetch_pass(ctx, f, n, api_calls);
+    for (i = 0; i < rounds && !fetch_out_of_time(ctx, f, n, i); i++)
+        fetch_failover(ctx, f, n, i, api_calls);
 }

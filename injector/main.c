@@ -319,8 +319,24 @@ static enum inj_rc main_config(struct run *r, struct inj_err *err)
                            "no config: give -c FILE, set INJECTOR_CONFIG or INJECTOR_CONFIG_YAML, "
                            "or use --from-env (see injector --help)");
     }
-    if (rc == INJ_OK && r->cli.has_failover)
+    if (rc == INJ_OK && r->cli.has_failover) {
+        size_t i;
+
         r->cfg.failover = r->cli.failover;
+        for (i = 0; i < r->cfg.n; i++) {
+            const struct entry *e = &r->cfg.entries[i];
+            const char *part = NULL;
+            const char *region = e->has_failover
+                                     ? NULL
+                                     : config_failover_misfit(e, &r->cfg.failover, &part);
+
+            if (region)
+                return inj_err_set(err, INJ_E_USAGE,
+                                   "--failover-regions: %s is in partition %s, but %s reads a "
+                                   "secret by an ARN in %s; a replica stays in its partition",
+                                   region, ref_region_partition(region), e->name, part);
+        }
+    }
     if (rc != INJ_OK || !r->cli.from_env)
         return rc;
     rc = childenv_add_refs(&r->cfg, environ, &added, err);

@@ -26,6 +26,7 @@ struct pol {
     const struct policy_opts *opts;
     enum sm_fetch_mode fetch; /* opts->fetch, else the config's fetch:, else auto */
     struct pol_set secrets;   /* GetSecretValue resources */
+    struct pol_set primaries; /* the same without replicas: DescribeSecret resources */
     struct pol_set batchable; /* "REGION RESOURCE" of AWSCURRENT fetches: what a batch can do */
     struct pol_set keys;      /* kms key ARN patterns */
     struct pol_set via;       /* kms:ViaService values */
@@ -122,8 +123,8 @@ static int pol_account_valid(const char *a)
 }
 
 /* Adds what one reference needs. what names the entry for messages ("env PGUSER"). */
-static enum inj_rc pol_add_ref(struct pol *p, const struct ref *ref, const char *what,
-                               struct inj_err *err)
+static enum inj_rc pol_add_ref(struct pol *p, const struct ref *ref, int replica,
+                               const char *what, struct inj_err *err)
 {
     const char *part;
     const char *region;
@@ -157,7 +158,7 @@ static enum inj_rc pol_add_ref(struct pol *p, const struct ref *ref, const char 
     }
     if (n < 0 || (size_t)n >= sizeof(res))
         return inj_err_set(err, INJ_E_CONFIG, "%s: secret reference too long", what);
-    if (pol_set_add(&p->secrets, res) != 0)
+    if (pol_set_add(&p->secrets, res) != 0 || (!replica && pol_set_add(&p->primaries, res) != 0))
         return inj_err_set(err, INJ_E_NOMEM, "out of memory");
     /* BatchGetSecretValue takes no version stage or id: only AWSCURRENT fetches batch. */
     if (!ref->version_id && (!stage || !strcmp(stage, "AWSCURRENT"))) {
@@ -296,10 +297,11 @@ static cJSON *pol_document(const struct pol *p)
     if (pol_statement(stmts, "ReadSecrets", "secretsmanager:GetSecretValue",
                       pol_strings(&p->secrets, NULL), NULL) != 0)
         goto fail;
-    /* supervise.refresh checks for new versions with DescribeSecret (docs/supervise.md). */
+    /* supervise.refresh checks for new versions with DescribeSecret (docs/supervise.md), in
+     * each secret's own region only. */
     if (p->describe &&
         pol_statement(stmts, "CheckSecretVersions", "secretsmanager:DescribeSecret",
-                      pol_strings(&p->secrets, NULL), NULL) != 0)
+                      pol_strings(&p->primaries, NULL), NULL) != 0)
         goto fail;
     /* "BatchGetSecretValue: no resource types" (Service Authorization Reference): Resource
      * must be "*". It grants no secret by itself: the service checks GetSecretValue on each
@@ -385,7 +387,7 @@ static enum inj_rc pol_add_ref_replicas(struct pol *p, const struct ref *ref,
                                         struct inj_err *err)
 {
     const char *primary = ref->is_arn ? ref->region : p->opts->region;
-    enum inj_rc rc = pol_add_ref(p, ref, what, err);
+    enum inj_rc rc = pol_add_ref(p, ref, 0, what, err);
     struct ref replica;
     size_t i;
 
@@ -399,7 +401,7 @@ static enum inj_rc pol_add_ref_replicas(struct pol *p, const struct ref *ref,
             continue;
         rc = ref_replica(ref, region, &replica, err);
         if (rc == INJ_OK)
-            rc = pol_add_ref(p, &replica, what, err);
+            rc = pol_add_ref(p, &replica, 1, what, err);
         ref_free(&replica);
     }
     return rc;
@@ -433,6 +435,7 @@ static enum inj_rc pol_collect(struct pol *p, const struct config *cfg, struct i
         return inj_err_set(err, INJ_E_CONFIG, "%s names no secret: nothing to allow",
                            cfg->path ? cfg->path : "the config");
     pol_set_sort(&p->secrets);
+    pol_set_sort(&p->primaries);
     pol_set_sort(&p->keys);
     pol_set_sort(&p->via);
     return INJ_OK;
@@ -478,6 +481,7 @@ out:
     cJSON_Delete(doc);
     free(b.p);
     pol_set_free(&p.secrets);
+    pol_set_free(&p.primaries);
     pol_set_free(&p.batchable);
     pol_set_free(&p.keys);
     pol_set_free(&p.via);

@@ -9,6 +9,8 @@
 #include "sbuf.h"
 
 #define REF_MAX_FIELDS 10
+#define REF_STR2(x) #x
+#define REF_STR(x) REF_STR2(x)
 
 static int ref_streq(const char *a, const char *b)
 {
@@ -188,7 +190,7 @@ const char *ref_regions_why(const struct ref_regions *l, const char *region)
         if (!strcmp(l->v[i], region))
             return "is listed twice";
     if (l->n == REF_MAX_FAILOVER)
-        return "is one region too many (at most 4)";
+        return "is one region too many (at most " REF_STR(REF_MAX_FAILOVER) ")";
     return NULL;
 }
 

@@ -26,10 +26,12 @@ void resolve_free(struct resolve_set *s)
 }
 
 /* The planned fetch for ref, added when it is new (out->f has room for every ref). Entries
- * that share it pool their failover regions. */
+ * that share it pool their failover regions, up to REF_MAX_FAILOVER, first listed first; an
+ * entry's explicit `failover_regions: []` turns failover off for the secret. */
 static struct fetched *resolve_fetch_for(struct resolve_set *out, const struct ref *ref,
-                                         const struct ref_regions *failover)
+                                         const struct config *cfg, const struct entry *e)
 {
+    const struct ref_regions *failover = config_failover(cfg, e);
     struct fetched *f = NULL;
     size_t j;
 
@@ -41,7 +43,11 @@ static struct fetched *resolve_fetch_for(struct resolve_set *out, const struct r
         f->ref = ref;
         f->rc = INJ_E_SOFTWARE;
     }
-    for (j = 0; j < failover->n; j++)
+    if (e->has_failover && !e->failover.n) {
+        f->failover_off = 1;
+        f->failover.n = 0;
+    }
+    for (j = 0; !f->failover_off && j < failover->n; j++)
         (void)ref_regions_add(&f->failover, failover->v[j]); /* a full list keeps the first 4 */
     return f;
 }
@@ -68,7 +74,7 @@ enum inj_rc resolve_plan(const struct config *cfg, struct resolve_set *out, stru
         struct resolved *r = &out->r[i];
 
         r->e = e;
-        r->f = resolve_fetch_for(out, &e->ref, config_failover(cfg, e));
+        r->f = resolve_fetch_for(out, &e->ref, cfg, e);
         r->value.max = SM_MAX_SECRET * 2;
         out->nr++;
         if (e->tmpl && tmpl_nsources(e->tmpl)) {
@@ -78,8 +84,7 @@ enum inj_rc resolve_plan(const struct config *cfg, struct resolve_set *out, stru
                 return inj_err_set(err, INJ_E_NOMEM, "out of memory");
             }
             for (k = 0; k < tmpl_nsources(e->tmpl); k++)
-                r->src[k] = resolve_fetch_for(out, tmpl_source(e->tmpl, k),
-                                              config_failover(cfg, e));
+                r->src[k] = resolve_fetch_for(out, tmpl_source(e->tmpl, k), cfg, e);
         }
     }
     return INJ_OK;

@@ -18,7 +18,9 @@ struct fetched {
     struct inj_err err;
     struct ref_regions failover; /* replicas to read when ref's region is down: the failover
                                     regions of every entry using this fetch, in order */
+    int failover_off;         /* an entry using it said failover_regions: [] */
     int region_down;          /* rc says the region is down (struct sm_item) */
+    long long deadline_ms;    /* fetch.c: this secret's deadline in the current pass */
 };
 
 struct resolved {

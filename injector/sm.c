@@ -61,16 +61,16 @@ long long sm_now_ms(void)
     return (long long)ts.tv_sec * 1000LL + ts.tv_nsec / 1000000L;
 }
 
-/* The attempt's timeout: the per-request one, cut to what is left of the deadline.
+/* The attempt's timeout: the per-request one, cut to what is left of deadline (0: none).
  * Returns 0 when the deadline has passed. */
-static long sm_attempt_timeout(const struct sm_ctx *ctx)
+static long sm_attempt_timeout(const struct sm_ctx *ctx, long long deadline)
 {
     long t = ctx->timeout_ms ? ctx->timeout_ms : 10000L;
     long long left;
 
-    if (!ctx->deadline_ms)
+    if (!deadline)
         return t;
-    left = ctx->deadline_ms - sm_now_ms();
+    left = deadline - sm_now_ms();
     if (left <= 0)
         return 0;
     return left < t ? (long)left : t;
@@ -358,7 +358,7 @@ static enum inj_rc sm_call(const struct sm_ctx *ctx, const char *region, const c
 
     for (attempt = 1;; attempt++) {
         http_resp_free(resp);
-        req.timeout_ms = sm_attempt_timeout(ctx);
+        req.timeout_ms = sm_attempt_timeout(ctx, ctx->deadline_ms);
         if (req.timeout_ms == 0)
             return inj_err_set(err, INJ_E_TEMPFAIL,
                                "%s: %s in %s: the --timeout deadline passed after %d attempt(s)",
@@ -751,6 +751,8 @@ struct sm_op {
     const char *id;           /* for log lines */
     char *body;               /* owned (cJSON_free) */
     int spare_throttle;       /* a throttle ends the call instead of being retried */
+    long long deadline_ms;    /* no attempt starts after it; 0: none */
+    int last_down;            /* the last attempt failed as a region that is down does */
     size_t max_response;
     char url[512];
     char sigv4[96];
@@ -805,6 +807,7 @@ static void sm_op_prepare(struct sm_op *op, const struct sm_ctx *ctx)
 /* Decides what an attempt's answer means for op: done, or another attempt after a backoff. */
 static void sm_op_outcome(const struct sm_ctx *ctx, struct sm_op *op, enum inj_rc rc)
 {
+    op->last_down = rc != INJ_OK ? op->resp.retryable : op->resp.status >= 500;
     if (rc != INJ_OK) {
         if (op->resp.retryable && op->attempts < ctx->max_attempts) {
             log_info("%s: %s; retrying (attempt %d of %d)", op->id, op->err.msg,
@@ -875,7 +878,7 @@ static void sm_run_ops(const struct sm_ctx *ctx, struct sm_op *ops, size_t n, si
             if (op->end != SM_OP_PENDING)
                 continue;
             /* A backoff that ends past the deadline would only wait to give up. */
-            if (ctx->deadline_ms && op->ready_ms > now && op->ready_ms >= ctx->deadline_ms) {
+            if (op->deadline_ms && op->ready_ms > now && op->ready_ms >= op->deadline_ms) {
                 op->rc = INJ_E_TEMPFAIL;
                 op->end = SM_OP_DEADLINE;
                 continue;
@@ -885,7 +888,7 @@ static void sm_run_ops(const struct sm_ctx *ctx, struct sm_op *ops, size_t n, si
                     wake = op->ready_ms;
                 continue;
             }
-            op->req.timeout_ms = sm_attempt_timeout(ctx);
+            op->req.timeout_ms = sm_attempt_timeout(ctx, op->deadline_ms);
             if (op->req.timeout_ms == 0) {
                 op->rc = INJ_E_TEMPFAIL;
                 op->end = SM_OP_DEADLINE;
@@ -902,8 +905,10 @@ static void sm_run_ops(const struct sm_ctx *ctx, struct sm_op *ops, size_t n, si
             break;
         if (!k) {
             /* Nothing to send before the earliest backoff ends (or the deadline). */
-            if (ctx->deadline_ms && wake > ctx->deadline_ms)
-                wake = ctx->deadline_ms;
+            for (i = 0; i < n; i++)
+                if (ops[i].end == SM_OP_PENDING && ops[i].deadline_ms &&
+                    wake > ops[i].deadline_ms)
+                    wake = ops[i].deadline_ms;
             sm_sleep_ms(wake - now);
             continue;
         }
@@ -944,8 +949,9 @@ static enum inj_rc sm_op_error(const struct sm_ctx *ctx, const struct sm_op *op,
 }
 
 /* Did op fail because its region is down? Unreachable or timing out (a retryable transport
- * failure on the last attempt), 5xx answers, or out of time. Not: 4xx answers (access, not
- * found, throttling, KMS), TLS failures, malformed answers: a replica would not help. */
+ * failure on the last attempt), 5xx answers, or out of time after such a failure. Not: 4xx
+ * answers (access, not found, throttling, KMS), DNS and TLS failures, malformed answers: a
+ * replica would not help. */
 static int sm_op_region_down(const struct sm_op *op)
 {
     switch (op->end) {
@@ -954,7 +960,9 @@ static int sm_op_region_down(const struct sm_op *op)
     case SM_OP_FAULT:
         return op->resp.status >= 500;
     case SM_OP_DEADLINE:
-        return 1;
+        /* Out of time waiting to retry: down if the last attempt failed as down
+         * (not after a throttle), or if there was no time for any attempt. */
+        return !op->attempts || op->last_down;
     case SM_OP_OK:
     case SM_OP_SETUP:
     case SM_OP_PENDING:
@@ -993,6 +1001,7 @@ void sm_get_secret_values(const struct sm_ctx *ctx, struct sm_item *items, size_
         struct sm_op *op = &ops[i];
 
         op->action = "GetSecretValue";
+        op->deadline_ms = items[i].deadline_ms ? items[i].deadline_ms : ctx->deadline_ms;
         op->region = sm_region_for(ctx, items[i].ref);
         op->id = items[i].ref->secret_id;
         op->max_response = SM_MAX_RESPONSE;
@@ -1240,6 +1249,17 @@ enum inj_rc sm_batch_get_secret_value(const struct sm_ctx *ctx, struct sm_item *
     if (!n || n > SM_BATCH_MAX)
         return sm_batch_fail_all(items, n, INJ_E_SOFTWARE, "internal error: bad batch size");
     op.action = "BatchGetSecretValue";
+    /* One request for all: the latest of their deadlines (none when one has none). */
+    for (i = 0; i < n; i++) {
+        long long d = items[i].deadline_ms ? items[i].deadline_ms : ctx->deadline_ms;
+
+        if (!d) {
+            op.deadline_ms = 0;
+            break;
+        }
+        if (d > op.deadline_ms)
+            op.deadline_ms = d;
+    }
     op.region = sm_region_for(ctx, items[0].ref);
     if (!op.region || !*op.region) {
         for (i = 0; i < n; i++)

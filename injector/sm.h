@@ -97,6 +97,8 @@ void sm_meta_free(struct sm_meta *m);
 /* One secret of a many-at-once fetch and its outcome. */
 struct sm_item {
     const struct ref *ref;    /* borrowed */
+    long long deadline_ms;    /* this secret's own deadline (its share of --timeout when it
+                                 has failover regions); 0: ctx->deadline_ms */
     struct sm_secret secret;  /* owned on INJ_OK (sm_secret_free), empty otherwise */
     enum inj_rc rc;
     struct inj_err err;       /* names ref->secret_id and the fix, as sm_get_secret_value's */

@@ -58,7 +58,9 @@ def test_timeout_bounds_the_credential_chain(cenv, imds, write_config):
     imds.delay = 30
     env = dict(_imds_on(cenv, imds.url), AWS_METADATA_SERVICE_TIMEOUT="20")
     res = dry_run(env, write_config, args=("-v", "--timeout", "1.5"), timeout=60)
-    _fails(res, "IMDS: 127.0.0.1:", "timed out", "no time left to retry (--timeout)", code=77)
+    # Out of time is exit 75, not "no credentials" (77).
+    _fails(res, "IMDS: 127.0.0.1:", "timed out", "no time left to retry (deadline: --timeout",
+           code=75)
     assert [r["method"] for r in imds.requests] == ["PUT"]
 
 

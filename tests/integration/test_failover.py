@@ -414,6 +414,39 @@ def test_hanging_primary_leaves_time_for_the_replica(replicated, base_env, write
     assert [r["status"] for r in reqs(replicated, EW)] == [200]
 
 
+def test_secret_without_replicas_keeps_the_whole_timeout(replicated, base_env, write_config,
+                                                          probe):
+    """Shares are per secret: a slow secret that has no failover regions still gets all of
+    --timeout, though another secret in the same run has a replica (and so a half share)."""
+    replicated.state.add_fault("slow", secret=RDS, region=PRIMARY, seconds=TIMEOUT * 0.6)
+    base_env["AWS_MAX_ATTEMPTS"] = "1"
+    cfg = write_config(f"""
+        version: 1
+        region: {PRIMARY}
+        env:
+          SLOW: {{ from: "{RDS}", key: username }}
+          TOKEN: {{ from: "{ARN['api']}", key: token, failover_regions: [{EW}] }}
+        """)
+    res = run(["--fetch", "single", "--timeout", str(TIMEOUT), "-c", cfg, "--"] +
+              probe(base_env), base_env)
+    assert res.rc == 0, res
+    env = probe.read()["env"]
+    assert env["SLOW"] == PGUSER and env["TOKEN"] == TOKEN
+    assert reqs(replicated, EW) == []
+
+
+def test_throttled_out_of_time_is_not_down(replicated, base_env, write_config):
+    """Throttling that outlasts the secret's share of --timeout is not a region outage: no
+    replica is asked."""
+    replicated.state.add_fault("throttle", region=PRIMARY)
+    base_env["AWS_MAX_ATTEMPTS"] = "10"
+    cfg = single_config(write_config, regions=[EW])
+    res = run(["--timeout", "2", "-c", cfg, "--", "/bin/true"], base_env)
+    assert res.rc == 75, res
+    assert reqs(replicated, EW) == [], replicated.state.requests
+    assert "replica" not in res.err
+
+
 def test_hanging_primary_and_first_replica(replicated, base_env, write_config, probe):
     primary_down(replicated, "slow", seconds=HANG)
     replicated.state.add_fault("slow", region=EW, seconds=HANG)
@@ -495,13 +528,57 @@ def test_invalid_failover_regions_flag(base_env, write_config, flag, fragment):
     assert "--failover-regions" in res.err and fragment in res.err, res
 
 
-# ---- policy ------------------------------------------------------------------------------------
-
-def policy_doc(tmp_path, write_config):
-    """`injector policy` for a config with failover regions (offline: no credentials)."""
+def test_empty_list_on_a_sharing_entry_turns_failover_off(replicated, base_env, write_config):
+    """Two entries read the same secret; one says failover_regions: []: the secret is not
+    read from a replica for either."""
+    primary_down(replicated)
+    base_env["AWS_MAX_ATTEMPTS"] = "1"
     cfg = write_config(f"""
         version: 1
         region: {PRIMARY}
+        env:
+          U: {{ from: "{RDS}", key: username, failover_regions: [{EW}] }}
+          P: {{ from: "{RDS}", key: password, failover_regions: [] }}
+        """)
+    res = run(["-c", cfg, "--", "/bin/true"], base_env)
+    assert res.rc == 69, res
+    assert reqs(replicated, EW) == []
+
+
+def test_flag_region_outside_an_arn_partition(base_env, write_config):
+    cfg = write_config(f"""
+        version: 1
+        region: {PRIMARY}
+        env:
+          A: {{ from: "{ARN['api']}", key: token }}
+        """)
+    res = run(["--failover-regions", "cn-north-1", "-c", cfg, "--", "/bin/true"], base_env)
+    assert res.rc == 64, res
+    assert "cn-north-1 is in partition aws-cn, but A reads a secret by an ARN in aws" in res.err
+
+
+def test_template_arn_outside_the_partition(base_env, write_config):
+    cfg = write_config(f"""
+        version: 1
+        region: {PRIMARY}
+        env:
+          URL:
+            from: "{RDS}"
+            template: '{{{{ .username }}}}:{{{{ secret "{ARN['api']}" .token }}}}'
+            failover_regions: [us-gov-west-1]
+        """)
+    res = run(["check", "-c", cfg], base_env)
+    assert res.rc == 78, res
+    assert "URL: failover_regions: us-gov-west-1 is in partition aws-us-gov" in res.err
+
+
+# ---- policy ------------------------------------------------------------------------------------
+
+def policy_doc(tmp_path, write_config, extra=""):
+    """`injector policy` for a config with failover regions (offline: no credentials)."""
+    cfg = write_config(f"""
+        version: 1
+        region: {PRIMARY}{extra}
         failover_regions: [{EW}, {UE}]
         env:
           A: "{ARN['api']}:token::"
@@ -541,3 +618,14 @@ def test_policy_kms_keys_cover_the_replica_regions(tmp_path, write_config):
     for region in (PRIMARY, EW, UE):
         key = f"arn:aws:kms:{region}:{seed.ACCOUNT}:key/5e1f3a2b-7c4d-4e8f-9a0b-1c2d3e4f5a6b"
         assert any(fnmatch.fnmatchcase(key, k) for k in keys), (region, keys)
+
+
+def test_policy_describe_secret_only_in_the_secrets_own_regions(tmp_path, write_config):
+    """supervise.refresh checks versions in each secret's own region, never on a replica."""
+    doc = policy_doc(tmp_path, write_config, extra="\n        supervise: { refresh: 5m }")
+    desc = next(s for s in doc["Statement"] if s["Action"] == "secretsmanager:DescribeSecret")
+    get = next(s for s in doc["Statement"] if s["Action"] == "secretsmanager:GetSecretValue")
+    assert desc["Resource"] and all(f":{PRIMARY}:" in r for r in desc["Resource"]), desc
+    assert any(f":{EW}:" in r for r in get["Resource"]), get
+    assert len(desc["Resource"]) < len(get["Resource"])
+
