@@ -807,7 +807,12 @@ static void sm_op_prepare(struct sm_op *op, const struct sm_ctx *ctx)
 /* Decides what an attempt's answer means for op: done, or another attempt after a backoff. */
 static void sm_op_outcome(const struct sm_ctx *ctx, struct sm_op *op, enum inj_rc rc)
 {
-    op->last_down = rc != INJ_OK ? op->resp.retryable : op->resp.status >= 500;
+    /* A later attempt that timed out because the deadline left it under a second says
+     * nothing new about the region (after throttles, say): the earlier verdict stands. */
+    if (rc == INJ_OK)
+        op->last_down = op->resp.status >= 500;
+    else if (!(rc == INJ_E_TEMPFAIL && op->attempts > 1 && op->req.timeout_ms < 1000L))
+        op->last_down = op->resp.retryable;
     if (rc != INJ_OK) {
         if (op->resp.retryable && op->attempts < ctx->max_attempts) {
             log_info("%s: %s; retrying (attempt %d of %d)", op->id, op->err.msg,
@@ -956,7 +961,7 @@ static int sm_op_region_down(const struct sm_op *op)
 {
     switch (op->end) {
     case SM_OP_TRANSPORT:
-        return op->resp.retryable;
+        return op->last_down;
     case SM_OP_FAULT:
         return op->resp.status >= 500;
     case SM_OP_DEADLINE:

@@ -441,7 +441,7 @@ def test_throttled_out_of_time_is_not_down(replicated, base_env, write_config):
     replicated.state.add_fault("throttle", region=PRIMARY)
     base_env["AWS_MAX_ATTEMPTS"] = "10"
     cfg = single_config(write_config, regions=[EW])
-    res = run(["--timeout", "2", "-c", cfg, "--", "/bin/true"], base_env)
+    res = run(["--timeout", str(TIMEOUT // 2), "-c", cfg, "--", "/bin/true"], base_env)
     assert res.rc == 75, res
     assert reqs(replicated, EW) == [], replicated.state.requests
     assert "replica" not in res.err
