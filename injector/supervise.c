@@ -441,7 +441,10 @@ static void sup_write_all(int fd, const void *buf, size_t len)
 
 /* The child between fork and exec: own process group (and the tty, as tini), the signal
  * state and core limit we started with, the target user, then proc_exec. A failure is
- * written to fd (close-on-exec: a successful exec closes it empty). */
+ * written to fd (close-on-exec: a successful exec closes it empty). injector has one thread
+ * when it forks (libcurl joins its resolver thread when a lookup ends; nothing else starts
+ * threads), so the child may format that failure with snprintf/strerror, which are not
+ * async-signal-safe and would not be allowed after fork in a multi-threaded process. */
 __attribute__((noreturn)) static void sup_child(const struct sup *s, char *const argv[],
                                                 char *const envp[], int hook, int fd)
 {
