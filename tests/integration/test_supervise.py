@@ -197,6 +197,29 @@ def test_exit_status_propagation(fake, write_config, base_env, tmp_path, script,
         inj.cleanup()
 
 
+def test_injector_has_one_thread_when_it_forks(fake, write_config, base_env, tmp_path):
+    """The forked child formats its own exec error (supervise.c): fine only because the
+    parent is single-threaded then, libcurl's resolver thread included. With --refresh the
+    HTTPS client stays alive; the child counts its parent's threads."""
+    if WRAPPER:
+        pytest.skip("valgrind runs the program on its own threads")
+    cfg = write_config("""
+        version: 1
+        env:
+          API_TOKEN: { from: api, key: token }
+        """)
+    out = tmp_path / "threads"
+    env = dict(base_env, AWS_ENDPOINT_URL=base_env["AWS_ENDPOINT_URL"].replace("127.0.0.1",
+                                                                                 "localhost"))
+    inj = Injector(["-c", cfg, "--supervise", "--refresh", "1h", "--", "/bin/sh", "-c",
+                    f"ls /proc/$PPID/task | wc -l > {out}"], env, str(tmp_path))
+    try:
+        assert inj.finish() == 0, inj.err
+    finally:
+        inj.cleanup()
+    assert out.read_text().strip() == "1"
+
+
 def test_exit_status_from_a_signal_forwarded_to_a_child_without_handler(fake, write_config,
                                                                        base_env, tmp_path):
     cfg = write_config("version: 1\n")
