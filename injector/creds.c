@@ -19,6 +19,7 @@
 #include "creds_int.h"
 #include "http.h"
 #include "log.h"
+#include "mono.h"
 
 /* The order of issue 4 (Java/Go SDK order; botocore puts profile role_arn before web
  * identity). Container and IMDS are exclusive: a configured container endpoint either answers
@@ -350,25 +351,13 @@ void creds_clean_msg(const char *in, size_t in_len, const char *secret, char *ou
     out[j] = '\0';
 }
 
-void creds_sleep_ms(long ms)
-{
-    struct timespec ts;
-
-    ts.tv_sec = ms / 1000;
-    ts.tv_nsec = (ms % 1000) * 1000000L;
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
 long creds_time_left_ms(const struct creds_ctx *ctx, long want_ms)
 {
-    struct timespec ts;
     long long left;
 
     if (!ctx->deadline_ms)
         return want_ms;
-    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
-    left = ctx->deadline_ms - ((long long)ts.tv_sec * 1000LL + ts.tv_nsec / 1000000L);
+    left = ctx->deadline_ms - mono_ms();
     if (left <= 0)
         return 0;
     return left < want_ms ? (long)left : want_ms;

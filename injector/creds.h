@@ -27,7 +27,7 @@ struct creds_ctx {
     const char *(*env)(const char *name);
     int imds_region;          /* creds_region_fallback may ask IMDS (costs up to 2 s when
                                  there is no IMDS; set it only when a region is needed) */
-    long long deadline_ms;    /* CLOCK_MONOTONIC ms (sm_now_ms) after which no provider
+    long long deadline_ms;    /* mono_ms() after which no provider
                                  request or helper runs; timeouts are cut to it. 0: none */
 };
 

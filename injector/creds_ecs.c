@@ -12,6 +12,7 @@
 #include "creds_int.h"
 #include "http.h"
 #include "log.h"
+#include "mono.h"
 
 #define ECS_HOST "http://169.254.170.2"
 #define ECS_ATTEMPTS 3
@@ -256,7 +257,7 @@ enum creds_status creds_ecs_get(const struct creds_ctx *ctx, struct creds *out,
                                      origin, resp.status, attempt);
             goto out;
         }
-        creds_sleep_ms(creds_time_left_ms(ctx, 100L * attempt));
+        mono_sleep_ms(creds_time_left_ms(ctx, 100L * attempt));
     }
     if (resp.status != 200) {
         creds_clean_msg((const char *)resp.body.p, resp.body.len, tok, body_msg,

@@ -99,7 +99,6 @@ enum inj_rc creds_chain_message(const struct creds_try *tries, size_t n, int fai
 int creds_region_ok(const char *r);
 
 /* Bounded pause between retries (EINTR-safe). */
-void creds_sleep_ms(long ms);
 /* The end of messages about running out of time. */
 #define DEADLINE_WHY "(deadline: --timeout, or a refresh cycle's 10 s)"
 /* want_ms cut to what is left before ctx->deadline_ms (want_ms when there is none); 0 when

@@ -20,6 +20,7 @@
 
 #include "creds_int.h"
 #include "log.h"
+#include "mono.h"
 
 extern char **environ;
 
@@ -121,14 +122,6 @@ fail:
     return rc;
 }
 
-static long long proc_now_ms(void)
-{
-    struct timespec ts;
-
-    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000LL + ts.tv_nsec / 1000000L;
-}
-
 static void proc_kill_reap(pid_t pid, int *status)
 {
     (void)kill(pid, SIGKILL);
@@ -152,11 +145,11 @@ static int proc_wait(pid_t pid, long long deadline_ms, int *status)
             *status = 1 << 8;
             return 1;
         }
-        if (proc_now_ms() >= deadline_ms) {
+        if (mono_ms() >= deadline_ms) {
             proc_kill_reap(pid, status);
             return 0;
         }
-        creds_sleep_ms(10);
+        mono_sleep_ms(10);
     }
 }
 
@@ -190,7 +183,7 @@ static int proc_read(int fd, long long deadline_ms, struct sbuf *out)
     int e = 0;
 
     for (;;) {
-        left = deadline_ms - proc_now_ms();
+        left = deadline_ms - mono_ms();
         if (left <= 0) {
             e = ETIMEDOUT;
             break;
@@ -299,7 +292,7 @@ enum creds_status creds_process_get(const struct creds_ctx *ctx, const char *cmd
                                      : strerror(en));
         goto out;
     }
-    deadline = proc_now_ms() + wait_ms;
+    deadline = mono_ms() + wait_ms;
     en = proc_read(fds[0], deadline, &buf);
     if (en) {
         proc_kill_reap(pid, &status);

@@ -10,6 +10,7 @@
 #include "creds_int.h"
 #include "http.h"
 #include "log.h"
+#include "mono.h"
 #include "ref.h"
 #include "xml.h"
 
@@ -286,7 +287,7 @@ static enum creds_status creds_sts_call(const struct creds_ctx *ctx, const char 
         }
         if (rc != INJ_OK) {
             if (resp.retryable && attempt < STS_ATTEMPTS) {
-                creds_sleep_ms(creds_time_left_ms(ctx, 200L << attempt));
+                mono_sleep_ms(creds_time_left_ms(ctx, 200L << attempt));
                 continue;
             }
             st = creds_fail_code(t, rc, "STS %s for %s: %s (%d attempt%s)", action, role_arn,
@@ -306,7 +307,7 @@ static enum creds_status creds_sts_call(const struct creds_ctx *ctx, const char 
         if (!creds_sts_retryable(resp.status, code ? code : "") || attempt >= STS_ATTEMPTS)
             break;
         log_debug("STS %s: HTTP %ld, retrying", action, resp.status);
-        creds_sleep_ms(creds_time_left_ms(ctx, 200L << attempt));
+        mono_sleep_ms(creds_time_left_ms(ctx, 200L << attempt));
     }
     if (xml_text((const char *)resp.body.p, resp.body.len, "Message", 1024, &msg) != XML_OK)
         msg = NULL;

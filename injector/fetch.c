@@ -11,6 +11,7 @@
 
 #include "http.h"
 #include "log.h"
+#include "mono.h"
 #include "ref.h"
 #include "resolve.h"
 #include "sm.h"
@@ -196,7 +197,7 @@ static long long fetch_share(const struct sm_ctx *ctx, size_t regions_left)
 
     if (!ctx->deadline_ms || regions_left <= 1)
         return ctx->deadline_ms;
-    now = sm_now_ms();
+    now = mono_ms();
     left = ctx->deadline_ms - now;
     if (left <= 0)
         return ctx->deadline_ms;
@@ -303,7 +304,7 @@ static int fetch_out_of_time(const struct sm_ctx *ctx, struct fetched *f, size_t
     struct inj_err note;
     size_t i;
 
-    if (!ctx->deadline_ms || sm_now_ms() < ctx->deadline_ms)
+    if (!ctx->deadline_ms || mono_ms() < ctx->deadline_ms)
         return 0;
     inj_err_set(&note, INJ_E_TEMPFAIL, "not tried, the --timeout deadline passed");
     for (i = 0; i < n; i++)

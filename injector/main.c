@@ -23,6 +23,7 @@
 #include "http.h"
 #include "jx.h"
 #include "log.h"
+#include "mono.h"
 #include "policy.h"
 #include "proc.h"
 #include "refresh.h"
@@ -483,7 +484,7 @@ static enum inj_rc main_run(struct run *r, struct inj_err *err)
         return rc;
     /* --timeout covers the whole run: region lookup, credentials, then the fetches. */
     if (r->cli.timeout_ms)
-        r->deadline_ms = sm_now_ms() + r->cli.timeout_ms;
+        r->deadline_ms = mono_ms() + r->cli.timeout_ms;
     memset(&cctx, 0, sizeof(cctx));
     cctx.http = r->http;
     cctx.region = main_region(r);

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "mono.h"
 #include "tmpl.h"
 
 /* Signals wait while a cycle runs (supervise.h), so a cycle is kept short: one attempt per
@@ -274,7 +275,7 @@ enum inj_rc refresh_run(struct refresh *r, int *changed, struct inj_err *err)
     if (set->nf != r->nf)
         return inj_err_set(err, INJ_E_SOFTWARE, "refresh: the fetch plan changed");
     /* One budget for the cycle: re-obtaining credentials included. */
-    r->sm.deadline_ms = sm_now_ms() + REFRESH_BUDGET_MS;
+    r->sm.deadline_ms = mono_ms() + REFRESH_BUDGET_MS;
     r->cctx.deadline_ms = r->sm.deadline_ms;
     rc = refresh_creds(r, err);
     if (rc != INJ_OK)

@@ -16,6 +16,7 @@
 #include "http.h"
 #include "jx.h"
 #include "log.h"
+#include "mono.h"
 
 #define SM_BACKOFF_CAP_MS 20000L
 
@@ -53,14 +54,6 @@ enum inj_rc sm_retry_config(struct sm_ctx *ctx, struct inj_err *err)
     return INJ_OK;
 }
 
-long long sm_now_ms(void)
-{
-    struct timespec ts;
-
-    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000LL + ts.tv_nsec / 1000000L;
-}
-
 /* The attempt's timeout: the per-request one, cut to what is left of deadline (0: none).
  * Returns 0 when the deadline has passed. */
 static long sm_attempt_timeout(const struct sm_ctx *ctx, long long deadline)
@@ -70,7 +63,7 @@ static long sm_attempt_timeout(const struct sm_ctx *ctx, long long deadline)
 
     if (!deadline)
         return t;
-    left = deadline - sm_now_ms();
+    left = deadline - mono_ms();
     if (left <= 0)
         return 0;
     return left < t ? (long)left : t;
@@ -199,20 +192,15 @@ static long sm_backoff_ms(int attempt)
 static void sm_backoff(const struct sm_ctx *ctx, int attempt)
 {
     long ms = sm_backoff_ms(attempt);
-    struct timespec ts;
 
     if (ctx->deadline_ms) {
-        long long left = ctx->deadline_ms - sm_now_ms();
+        long long left = ctx->deadline_ms - mono_ms();
         if (left < 0)
             left = 0;
         if (left < ms)
             ms = (long)left;
     }
-
-    ts.tv_sec = ms / 1000;
-    ts.tv_nsec = (ms % 1000) * 1000000L;
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
+    mono_sleep_ms(ms);
 }
 
 static enum inj_rc sm_fault_to_err(const struct sm_ctx *ctx, const char *id, const char *region,
@@ -817,7 +805,7 @@ static void sm_op_outcome(const struct sm_ctx *ctx, struct sm_op *op, enum inj_r
         if (op->resp.retryable && op->attempts < ctx->max_attempts) {
             log_info("%s: %s; retrying (attempt %d of %d)", op->id, op->err.msg,
                      op->attempts + 1, ctx->max_attempts);
-            op->ready_ms = sm_now_ms() + sm_backoff_ms(op->attempts);
+            op->ready_ms = mono_ms() + sm_backoff_ms(op->attempts);
             return;
         }
         op->rc = rc;
@@ -835,23 +823,11 @@ static void sm_op_outcome(const struct sm_ctx *ctx, struct sm_op *op, enum inj_r
         !(op->spare_throttle && sm_is_throttle(op->fault.type))) {
         log_info("%s: %s answered HTTP %ld %s; retrying (attempt %d of %d)", op->id, op->action,
                  op->resp.status, op->fault.type, op->attempts + 1, ctx->max_attempts);
-        op->ready_ms = sm_now_ms() + sm_backoff_ms(op->attempts);
+        op->ready_ms = mono_ms() + sm_backoff_ms(op->attempts);
         return;
     }
     op->rc = INJ_E_UNAVAILABLE;
     op->end = SM_OP_FAULT;
-}
-
-static void sm_sleep_ms(long long ms)
-{
-    struct timespec ts;
-
-    if (ms <= 0)
-        return;
-    ts.tv_sec = (time_t)(ms / 1000);
-    ts.tv_nsec = (long)(ms % 1000) * 1000000L;
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
 }
 
 /* Runs every pending op to its end, at most conns at once, each with its own retries. */
@@ -874,7 +850,7 @@ static void sm_run_ops(const struct sm_ctx *ctx, struct sm_op *ops, size_t n, si
         goto out;
     }
     for (;;) {
-        now = sm_now_ms();
+        now = mono_ms();
         wake = 0;
         k = 0;
         for (i = 0; i < n; i++) {
@@ -914,7 +890,7 @@ static void sm_run_ops(const struct sm_ctx *ctx, struct sm_op *ops, size_t n, si
                 if (ops[i].end == SM_OP_PENDING && ops[i].deadline_ms &&
                     wake > ops[i].deadline_ms)
                     wake = ops[i].deadline_ms;
-            sm_sleep_ms(wake - now);
+            mono_sleep_ms(wake - now);
             continue;
         }
         (void)http_do_many(ctx->http, calls, k, conns);

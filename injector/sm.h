@@ -36,12 +36,9 @@ struct sm_ctx {
     const char *region;       /* borrowed: region for names and partial ARNs */
     int max_attempts;         /* >= 1 */
     long timeout_ms;          /* per attempt; 0: http default */
-    long long deadline_ms;    /* CLOCK_MONOTONIC ms after which no attempt starts; 0: none */
+    long long deadline_ms;    /* mono_ms() after which no attempt starts; 0: none */
     enum sm_fetch_mode fetch_mode; /* for fetch.c; UNSET means auto */
 };
-
-/* Milliseconds on CLOCK_MONOTONIC, for deadlines. */
-long long sm_now_ms(void);
 
 struct sm_secret {
     char *arn;

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "mono.h"
 #include "proc.h"
 
 #define SUP_MAX_DURATION_MS (30LL * 24 * 3600 * 1000)
@@ -362,20 +363,12 @@ struct sup {
     unsigned int failures;
 };
 
-static long long sup_now_ms(void)
-{
-    struct timespec ts;
-
-    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000LL + ts.tv_nsec / 1000000L;
-}
-
 static uint32_t sup_rand(void)
 {
     uint32_t r = 0;
 
     if (RAND_bytes((unsigned char *)&r, (int)sizeof(r)) != 1)
-        r = (uint32_t)sup_now_ms() ^ (uint32_t)getpid();
+        r = (uint32_t)mono_ms() ^ (uint32_t)getpid();
     return r;
 }
 
@@ -599,7 +592,7 @@ static void sup_start_hook(struct sup *s)
     rc = sup_spawn(s, s->o->on_change_exec, 1, &pid, &e);
     if (pid > 0) {
         s->hook = pid;
-        s->hook_kill_at = sup_now_ms() + s->o->restart_timeout_ms;
+        s->hook_kill_at = mono_ms() + s->o->restart_timeout_ms;
     }
     if (rc != INJ_OK)
         log_error("on_change_exec: %s", e.msg);
@@ -637,7 +630,7 @@ static void sup_restart_spawn(struct sup *s)
 static void sup_refresh(struct sup *s)
 {
     enum supervise_refresh_rc rc = s->h->refresh(s->h->ctx);
-    long long now = sup_now_ms();
+    long long now = mono_ms();
 
     if (rc == SUPERVISE_FAILED) {
         long long delay;
@@ -685,7 +678,7 @@ static void sup_refresh(struct sup *s)
 /* Deadlines: SIGKILLs, the refresh, the on-change action. */
 static void sup_timers(struct sup *s)
 {
-    long long now = sup_now_ms();
+    long long now = mono_ms();
 
     if (s->kill_at && now >= s->kill_at) {
         pid_t target = s->draining ? -s->draining : sup_target(s, s->stopped);
@@ -704,7 +697,7 @@ static void sup_timers(struct sup *s)
         return;
     if (s->refresh_at && now >= s->refresh_at) {
         sup_refresh(s);
-        now = sup_now_ms();
+        now = mono_ms();
     }
     if (!s->hook && s->hook_again) {
         s->hook_again = 0;
@@ -760,7 +753,7 @@ static int sup_group_alive(pid_t pgid)
 static int sup_loop(struct sup *s)
 {
     for (;;) {
-        long long now = sup_now_ms();
+        long long now = mono_ms();
         long long wait = sup_next_wake(s, now) - now;
         struct timespec ts;
         siginfo_t info;
@@ -824,7 +817,7 @@ enum inj_rc supervise_run(const struct supervise_opts *o, const struct supervise
     log_info("supervising %s (pid %ld)%s%s", sup_cmd(&s), (long)pid,
              getpid() == 1 ? " as PID 1" : "", o->pgroup ? ", signals to its process group" : "");
     if (o->refresh_ms > 0 && h && h->refresh)
-        s.refresh_at = sup_now_ms() + supervise_jitter(o->refresh_ms, sup_rand());
+        s.refresh_at = mono_ms() + supervise_jitter(o->refresh_ms, sup_rand());
     *exit_code = sup_loop(&s);
     return INJ_OK;
 }
