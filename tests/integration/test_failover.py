@@ -435,6 +435,27 @@ def test_secret_without_replicas_keeps_the_whole_timeout(replicated, base_env, w
     assert reqs(replicated, EW) == []
 
 
+def test_no_replica_is_tried_after_the_timeout(replicated, base_env, write_config):
+    """The failover round starts when the first pass ends; if a secret without replicas held
+    that pass up to the end of --timeout, the replica is not tried, and the error says so."""
+    replicated.state.add_fault("slow", secret=RDS, region=PRIMARY, seconds=HANG)
+    replicated.state.add_fault("internal", secret=ARN["api"], region=PRIMARY)
+    base_env["AWS_MAX_ATTEMPTS"] = "1"
+    cfg = write_config(f"""
+        version: 1
+        region: {PRIMARY}
+        env:
+          SLOW: {{ from: "{RDS}", key: username }}
+          TOKEN: {{ from: "{ARN['api']}", key: token, failover_regions: [{EW}] }}
+        """)
+    res = run(["--fetch", "single", "--timeout", str(TIMEOUT), "-c", cfg, "--", "/bin/true"],
+              base_env)
+    assert res.rc == 75, res
+    line = next(l for l in res.err.splitlines() if "env TOKEN" in l and "error" in l)
+    assert f"replica in {EW}: not tried, the --timeout deadline passed" in line, res
+    assert reqs(replicated, EW) == []
+
+
 def test_throttled_out_of_time_is_not_down(replicated, base_env, write_config):
     """Throttling that outlasts the secret's share of --timeout is not a region outage: no
     replica is asked."""
