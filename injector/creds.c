@@ -20,6 +20,7 @@
 #include "http.h"
 #include "log.h"
 #include "mono.h"
+#include "ref.h"
 
 /* The order of issue 4 (Java/Go SDK order; botocore puts profile role_arn before web
  * identity). Container and IMDS are exclusive: a configured container endpoint either answers
@@ -550,23 +551,13 @@ enum inj_rc creds_resolve(const struct creds_ctx *ctx, struct creds *out, struct
     return creds_chain_message(tries, CREDS_NCHAIN, -1, err);
 }
 
-int creds_region_ok(const char *r)
-{
-    size_t n = 0;
-
-    for (; r[n]; n++)
-        if (!((r[n] >= 'a' && r[n] <= 'z') || (r[n] >= '0' && r[n] <= '9') || r[n] == '-'))
-            return 0;
-    return n > 0 && n < 64;
-}
-
 enum inj_rc creds_region_fallback(const struct creds_ctx *ctx, char *buf, size_t n)
 {
     if (n < 64)
         return INJ_E_SOFTWARE;
     buf[0] = '\0';
     creds_profile_region(ctx, buf, n);
-    if (buf[0] && creds_region_ok(buf)) {
+    if (buf[0] && ref_valid_region(buf)) {
         log_debug("region %s from the profile", buf);
         return INJ_OK;
     }
@@ -576,7 +567,7 @@ enum inj_rc creds_region_fallback(const struct creds_ctx *ctx, char *buf, size_t
     if (!ctx->imds_region)
         return INJ_OK;
     creds_imds_region(ctx, buf, n);
-    if (buf[0] && creds_region_ok(buf)) {
+    if (buf[0] && ref_valid_region(buf)) {
         log_debug("region %s from IMDS placement", buf);
         return INJ_OK;
     }

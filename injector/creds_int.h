@@ -95,8 +95,6 @@ enum creds_status creds_parse_json(const unsigned char *buf, size_t len,
 enum inj_rc creds_chain_message(const struct creds_try *tries, size_t n, int failed,
                                 struct inj_err *err);
 
-/* 1 when r can go into a host name as a region ([a-z0-9-], 1 to 63 bytes). */
-int creds_region_ok(const char *r);
 
 /* Bounded pause between retries (EINTR-safe). */
 /* The end of messages about running out of time. */

@@ -32,7 +32,7 @@ enum creds_status creds_sts_endpoint(const struct creds_ctx *ctx, char *url, siz
             ov = creds_getenv(ctx, var);
         }
     }
-    if (region && !creds_region_ok(region))
+    if (region && !ref_valid_region(region))
         return creds_fail(t, "region \"%.64s\" is not a region name", region);
     w = snprintf(sign_region, rn, "%s", region ? region : "us-east-1");
     if (w < 0 || (size_t)w >= rn)
