@@ -210,18 +210,16 @@ static const char *fetch_replica_region(const struct sm_ctx *ctx, const struct f
 {
     const char *primary = sm_region_for(ctx, f->ref);
     const char *region;
+    const char *skip;
 
     if (f->rc == INJ_OK || !f->region_down || round >= f->failover.n)
         return NULL;
     region = f->failover.v[round];
-    if (primary && !strcmp(region, primary))
-        return NULL; /* its own region, which just failed */
-    if (primary && strcmp(ref_region_partition(region), ref_region_partition(primary)) != 0) {
+    skip = ref_replica_skip(primary, region);
+    if (skip && !strcmp(skip, "partition"))
         log_warn("%s: failover region %s is not in %s's partition; skipped", f->ref->secret_id,
                  region, primary);
-        return NULL;
-    }
-    return region;
+    return skip ? NULL : region; /* "own": the region that just failed */
 }
 
 /* The replica's failure joins the primary's in f->err; f->rc stays the primary's. */

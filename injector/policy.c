@@ -394,10 +394,8 @@ static enum inj_rc pol_add_ref_replicas(struct pol *p, const struct ref *ref,
     for (i = 0; rc == INJ_OK && i < failover->n; i++) {
         const char *region = failover->v[i];
 
-        /* fetch.c skips these too: the region itself, and other partitions. */
-        if (primary && *primary &&
-            (!strcmp(region, primary) ||
-             strcmp(ref_region_partition(region), ref_region_partition(primary)) != 0))
+        /* fetch.c skips the same ones: the region itself, and other partitions. */
+        if (ref_replica_skip(primary, region))
             continue;
         rc = ref_replica(ref, region, &replica, err);
         if (rc == INJ_OK)

@@ -222,6 +222,17 @@ enum inj_rc ref_regions_parse(const char *list, struct ref_regions *out, struct 
     return INJ_OK;
 }
 
+const char *ref_replica_skip(const char *primary, const char *region)
+{
+    if (!primary || !*primary)
+        return NULL;
+    if (!strcmp(region, primary))
+        return "own";
+    if (strcmp(ref_region_partition(region), ref_region_partition(primary)) != 0)
+        return "partition";
+    return NULL;
+}
+
 static enum inj_rc ref_dup_opt(char **dst, const char *src)
 {
     *dst = NULL;

@@ -49,6 +49,10 @@ const char *ref_regions_why(const struct ref_regions *l, const char *region);
  * most REF_MAX_FAILOVER; "" is the empty list. */
 enum inj_rc ref_regions_parse(const char *list, struct ref_regions *out, struct inj_err *err);
 
+/* Why a secret in region primary has no replica to read in region, or NULL when it may:
+ * "own" (region is primary itself) or "partition" (another partition). NULL primary: NULL. */
+const char *ref_replica_skip(const char *primary, const char *region);
+
 /* The same secret in another region, for reading its replica there: a full or partial ARN
  * gets region in place of its own; a name keeps its id and carries region (sm_region_for
  * uses it). out is owned (ref_free). */
