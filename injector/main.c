@@ -217,8 +217,10 @@ static enum inj_rc main_pristine(struct sink_env *env, struct inj_err *err)
     return INJ_OK;
 }
 
-/* Puts every value where it goes: env into r->env, files staged then committed. */
-static enum inj_rc main_deliver(struct run *r, struct inj_err *err)
+/* Puts every value where it goes: env into r->env, files staged then committed. With
+ * check_only (--dry-run) files are only checked, so that a dry run fails where the real run
+ * would, having written nothing. */
+static enum inj_rc main_deliver(struct run *r, int check_only, struct inj_err *err)
 {
     enum inj_rc rc;
     size_t i;
@@ -241,6 +243,8 @@ static enum inj_rc main_deliver(struct run *r, struct inj_err *err)
         if (e->kind == ENTRY_ENV) {
             rc = sink_env_set(&r->env, e->name, v->value.p, v->value.len, e->overwrite, err);
             nenv++;
+        } else if (check_only) {
+            rc = sink_file_check(e->name, e->allow_disk, err);
         } else {
             rc = sink_file_stage(&r->files, e->name, e->mode, e->allow_disk, v->value.p,
                                  v->value.len, err);
@@ -249,9 +253,13 @@ static enum inj_rc main_deliver(struct run *r, struct inj_err *err)
             inj_err_prefix(err, "%s %s", e->kind == ENTRY_ENV ? "env" : "file", e->name);
             return rc;
         }
+        if (check_only)
+            continue;
         log_info("%s %s <- %s (%zu bytes)", e->kind == ENTRY_ENV ? "env" : "file", e->name,
                  v->f->secret.arn, v->value.len);
     }
+    if (check_only)
+        return INJ_OK;
     rc = sink_files_commit(&r->files, err);
     if (rc != INJ_OK)
         return rc;
@@ -509,10 +517,12 @@ static enum inj_rc main_run(struct run *r, struct inj_err *err)
     if (r->cli.cmd == CLI_EXPORT)
         return main_export(r, err);
     if (r->cli.dry_run) {
-        main_print_dry_run(&r->set);
-        return INJ_OK;
+        rc = main_deliver(r, 1, err);
+        if (rc == INJ_OK)
+            main_print_dry_run(&r->set);
+        return rc;
     }
-    rc = main_deliver(r, err);
+    rc = main_deliver(r, 0, err);
     if (rc != INJ_OK) {
         sink_files_abort(&r->files);
         return rc;

@@ -218,6 +218,21 @@ static enum inj_rc sink_make_parents(struct sink_files *fs, const char *path, st
 #define SINK_TMPFS_MAGIC 0x01021994UL
 #define SINK_RAMFS_MAGIC 0x858458f6UL
 
+/* A secret on disk outlives the container and ends up in snapshots and backups. */
+static enum inj_rc sink_check_fs(const char *path, const char *dir, const struct statfs *sfs,
+                                 int allow_disk, struct inj_err *err)
+{
+    unsigned long fstype = (unsigned long)sfs->f_type;
+
+    if (allow_disk || fstype == SINK_TMPFS_MAGIC || fstype == SINK_RAMFS_MAGIC)
+        return INJ_OK;
+    return inj_err_set(err, INJ_E_CONFIG,
+                       "%s: %s is not on tmpfs/ramfs (filesystem type 0x%lx), so the secret "
+                       "would be written to disk; mount a tmpfs there (Kubernetes: emptyDir "
+                       "medium Memory) or add \"allow_disk: true\" to the entry",
+                       path, dir, fstype);
+}
+
 /* Where the secret is about to land, before any byte of it is written: a symlink at the
  * target, a directory anyone can swap files in, or a disk (a secret on disk outlives the
  * container and ends up in snapshots and backups). */
@@ -228,7 +243,6 @@ static enum inj_rc sink_check_target(const char *path, int allow_disk, struct in
     const char *slash = strrchr(path, '/');
     struct stat st;
     struct statfs sfs;
-    unsigned long fstype;
     int fd = -1;
     int n;
 
@@ -253,15 +267,10 @@ static enum inj_rc sink_check_target(const char *path, int allow_disk, struct in
                     path, dir);
         goto out;
     }
-    fstype = (unsigned long)sfs.f_type;
-    if (!allow_disk && fstype != SINK_TMPFS_MAGIC && fstype != SINK_RAMFS_MAGIC) {
-        rc = inj_err_set(err, INJ_E_CONFIG,
-                         "%s: %s is not on tmpfs/ramfs (filesystem type 0x%lx), so the secret "
-                         "would be written to disk; mount a tmpfs there (Kubernetes: emptyDir "
-                         "medium Memory) or add \"allow_disk: true\" to the entry",
-                         path, dir, fstype);
+    rc = sink_check_fs(path, dir, &sfs, allow_disk, err);
+    if (rc != INJ_OK)
         goto out;
-    }
+    rc = INJ_E_IO;
     if (lstat(path, &st) == 0) {
         if (S_ISLNK(st.st_mode)) {
             inj_err_set(err, INJ_E_IO, "%s: is a symbolic link; refusing to replace it", path);
@@ -279,6 +288,50 @@ static enum inj_rc sink_check_target(const char *path, int allow_disk, struct in
 out:
     (void)close(fd);
     return rc;
+}
+
+enum inj_rc sink_file_check(const char *path, int allow_disk, struct inj_err *err)
+{
+    char dir[4096];
+    char *slash;
+    struct stat st;
+    struct statfs sfs;
+    int parent = 1;
+    int e = 0;
+    int n;
+
+    if (path[0] != '/')
+        return inj_err_set(err, INJ_E_CONFIG, "%s: not an absolute path", path);
+    n = snprintf(dir, sizeof(dir), "%s", path);
+    if (n < 0 || (size_t)n >= sizeof(dir))
+        return inj_err_set(err, INJ_E_CONFIG, "%s: path too long", path);
+    /* The parent, else the nearest ancestor that exists: the directories sink_make_parents
+     * would create live on that one's filesystem. */
+    for (;;) {
+        slash = strrchr(dir, '/');
+        if (slash == dir)
+            dir[1] = '\0';
+        else
+            *slash = '\0';
+        if (stat(dir, &st) == 0 || errno != ENOENT || !strcmp(dir, "/"))
+            break;
+        parent = 0;
+    }
+    if (stat(dir, &st) != 0)
+        e = errno;
+    else if (!S_ISDIR(st.st_mode))
+        e = ENOTDIR;
+    else if (access(dir, W_OK | X_OK) != 0)
+        e = errno;
+    if (e)
+        return inj_err_set(err, INJ_E_IO, "%s: cannot create a file under %s: %s", path, dir,
+                           strerror(e));
+    if (parent)
+        return sink_check_target(path, allow_disk, err);
+    if (statfs(dir, &sfs) != 0)
+        return inj_err_set(err, INJ_E_IO, "%s: cannot inspect directory %s: %s", path, dir,
+                           strerror(errno));
+    return sink_check_fs(path, dir, &sfs, allow_disk, err);
 }
 
 enum inj_rc sink_file_stage(struct sink_files *fs, const char *path, unsigned int mode,

@@ -51,6 +51,9 @@ struct sink_files {
 enum inj_rc sink_file_stage(struct sink_files *fs, const char *path, unsigned int mode,
                             int allow_disk, const unsigned char *data, size_t len,
                             struct inj_err *err);
+/* --dry-run: refuses what sink_file_stage would refuse (the same messages and codes), and a
+ * directory it could not create the file in; creates and writes nothing. */
+enum inj_rc sink_file_check(const char *path, int allow_disk, struct inj_err *err);
 /* Renames every staged file into place and fsyncs the directories. */
 enum inj_rc sink_files_commit(struct sink_files *fs, struct inj_err *err);
 /* Removes staged temp files, files committed so far and directories we created. */

@@ -18,10 +18,11 @@ done
 . "$dir/sm/env"
 echo "== injector check (offline validation)"
 "$BIN" check -c examples/app.yaml
-echo "== injector --dry-run (what would be injected; lengths only)"
-"$BIN" --dry-run -c examples/app.yaml
-echo "== injector -- app (env + a 0400 file on a temp dir, then exec)"
+# /run here is not the tmpfs a container has: the file goes to a temp dir on /dev/shm.
 sed "s#/run/secrets/db.json#$shm/run/secrets/db.json#" examples/app.yaml > "$dir/app.yaml"
+echo "== injector --dry-run (what would be injected, every target checked; lengths only)"
+"$BIN" --dry-run -c "$dir/app.yaml"
+echo "== injector -- app (env + a 0400 file on a temp dir, then exec)"
 "$BIN" -c "$dir/app.yaml" -- sh -c '
   echo "app pid $$: PGUSER=$PGUSER, PGPASSWORD has ${#PGPASSWORD} chars,"
   echo "  DB_CONNECTION_STRING has ${#DB_CONNECTION_STRING} chars, API_TOKEN has ${#API_TOKEN} chars"

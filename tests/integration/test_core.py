@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 import seed
-from conftest import INJECTOR, PROBE, run
+from conftest import INJECTOR, PROBE, fs_type, run
 
 RDS = seed.RDS_NAME
 ARN = seed.SECRET_ARNS
@@ -129,13 +129,14 @@ def test_codebuild_form_and_partial_arn(fake, base_env, write_config, probe):
     assert env["PARTIAL"] == seed.API_TOKEN
 
 
-def test_dry_run_prints_metadata_never_values(fake, base_env, write_config):
+def test_dry_run_prints_metadata_never_values(fake, base_env, write_config, secret_dir):
+    target = os.path.join(secret_dir, "not", "yet", "db.json")
     cfg = write_config(f"""
         version: 1
         env:
           PGPASSWORD: {{ from: "{RDS}", key: password }}
         files:
-          /nonexistent/dir/db.json: {{ from: secretPostgresqlMasterUser }}
+          {target}: {{ from: secretPostgresqlMasterUser }}
         """)
     res = run(["--dry-run", "-c", cfg], base_env)
     assert res.rc == 0, res
@@ -143,7 +144,9 @@ def test_dry_run_prints_metadata_never_values(fake, base_env, write_config):
     assert "a1b2c3d4-0002-4000-8000-000000000002" in res.out
     assert "AWSCURRENT" in res.out
     assert f"{len(seed.RDS_PASSWORD)} bytes" in res.out
-    assert not os.path.exists("/nonexistent/dir/db.json")
+    # Checked, not written: not even the directories the real run would create.
+    assert not os.path.exists(os.path.join(secret_dir, "not"))
+    assert os.listdir(secret_dir) == []
 
 
 def test_dry_run_fails_when_real_run_would(fake, base_env, write_config):
@@ -154,6 +157,45 @@ def test_dry_run_fails_when_real_run_would(fake, base_env, write_config):
         """)
     res = run(["--dry-run", "-c", cfg], base_env)
     assert res.rc == 65, res
+
+
+@pytest.mark.parametrize("case", ["env_already_set", "nul_in_env", "file_not_on_tmpfs",
+                                  "file_dir_missing_on_disk", "file_is_symlink"])
+def test_dry_run_exit_code_is_the_real_runs(fake, base_env, write_config, tmp_path, secret_dir,
+                                            case):
+    """--dry-run fails exactly where the real run fails (same exit code, same message) and,
+    unlike the real run, leaves nothing behind."""
+    env = dict(base_env)
+    if case == "env_already_set":
+        env["PGUSER"] = "someone"
+        body = f'env:\n  PGUSER: {{ from: "{RDS}", key: username }}'
+        fragment = "PGUSER is already set"
+    elif case == "nul_in_env":
+        body = "env:\n  BLOB: bin/blob"
+        fragment = "NUL"
+    elif case == "file_not_on_tmpfs":
+        if fs_type(str(tmp_path)) in ("tmpfs", "ramfs"):
+            pytest.skip("the temp directory is on tmpfs here")
+        body = f"files:\n  {tmp_path}/db.json: secretPostgresqlMasterUser"
+        fragment = "not on tmpfs/ramfs"
+    elif case == "file_dir_missing_on_disk":
+        if fs_type(str(tmp_path)) in ("tmpfs", "ramfs"):
+            pytest.skip("the temp directory is on tmpfs here")
+        body = f"files:\n  {tmp_path}/new/dir/db.json: secretPostgresqlMasterUser"
+        fragment = "not on tmpfs/ramfs"
+    else:
+        os.symlink("/dev/null", os.path.join(secret_dir, "db.json"))
+        body = f"files:\n  {secret_dir}/db.json: secretPostgresqlMasterUser"
+        fragment = "symbolic link"
+    cfg = write_config("version: 1\n" + body + "\n")
+    before = sorted(os.listdir(tmp_path)), sorted(os.listdir(secret_dir))
+    dry = run(["--dry-run", "-c", cfg], env)
+    assert sorted(os.listdir(tmp_path)) == before[0] and sorted(os.listdir(secret_dir)) == before[1]
+    real = run(["-c", cfg, "--", "/bin/true"], env)
+    assert real.rc not in (0, None), real
+    assert dry.rc == real.rc, (dry, real)
+    assert fragment in dry.err and fragment in real.err, (dry, real)
+    assert dry.out == ""
 
 
 def test_optional_missing_secret_and_key_are_skipped(fake, base_env, write_config, probe):
