@@ -76,12 +76,14 @@ import copy
 import datetime
 import decimal
 import email.utils
+import functools
 import hashlib
 import hmac
 import http
 import http.server
 import json
 import os
+import re
 import secrets as _random
 import signal
 import socket
@@ -185,6 +187,7 @@ class Epoch(float):
     """A timestamp; serialized the way AWS JSON services do (1.700000000123E9)."""
 
 
+@functools.lru_cache(maxsize=1024)
 def _aws_epoch(value):
     # Shortest round-trip digits, in Java Double.toString's scientific form, which is
     # what the real service emits; clients must parse exponents.
@@ -197,34 +200,33 @@ def _aws_epoch(value):
     return ("-" if sign else "") + f"{mant}E{d.adjusted()}"
 
 
+_EPOCH_MARK = uuid.uuid4().hex  # placeholders for timestamps; no secret can guess it
+_EPOCH_RE = re.compile(f'"{_EPOCH_MARK}([0-9]+)"')
+
+
 def encode_json(obj, ascii_only=False, epoch_style="aws"):
-    """Compact JSON as UTF-8 bytes, with AWS-style timestamps."""
-    out = []
+    """Compact JSON as UTF-8 bytes, with AWS-style timestamps. One json.dumps call for the
+    whole answer (a call per value cost half a millisecond for a 20-secret batch): each
+    timestamp goes in as a placeholder string and its text replaces the quoted placeholder."""
+    stamps = []
 
-    def enc(o):
-        if isinstance(o, Epoch):
-            out.append(_aws_epoch(o) if epoch_style == "aws" else repr(float(o)))
-        elif isinstance(o, dict):
-            out.append("{")
-            for i, (k, v) in enumerate(o.items()):
-                if i:
-                    out.append(",")
-                out.append(json.dumps(str(k), ensure_ascii=ascii_only))
-                out.append(":")
-                enc(v)
-            out.append("}")
-        elif isinstance(o, (list, tuple)):
-            out.append("[")
-            for i, v in enumerate(o):
-                if i:
-                    out.append(",")
-                enc(v)
-            out.append("]")
-        else:
-            out.append(json.dumps(o, ensure_ascii=ascii_only))
+    def mark(o):
+        t = type(o)
+        if t is str or t is int or o is None or t is bool:
+            return o
+        if t is Epoch:
+            stamps.append(_aws_epoch(o) if epoch_style == "aws" else repr(float(o)))
+            return f"{_EPOCH_MARK}{len(stamps) - 1}"
+        if isinstance(o, dict):
+            return {str(k): mark(v) for k, v in o.items()}
+        if isinstance(o, (list, tuple)):
+            return [mark(v) for v in o]
+        return o
 
-    enc(obj)
-    return "".join(out).encode("utf-8")
+    text = json.dumps(mark(obj), ensure_ascii=ascii_only, separators=(",", ":"))
+    if stamps:
+        text = _EPOCH_RE.sub(lambda m: stamps[int(m.group(1))], text)
+    return text.encode("utf-8")
 
 
 def _amz_date(ts):
