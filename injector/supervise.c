@@ -352,7 +352,7 @@ struct sup {
     int stopping;
     long long kill_at;        /* SIGKILL the stopped command (or its group) then; 0: none */
     pid_t draining;           /* with pgroup: the old group, still alive after its leader */
-    int terminating;          /* TERM/INT/QUIT came from outside: no more restarts */
+    int terminating;          /* TERM/INT came from outside: no refresh, no restarts */
     pid_t hook;               /* on_change_exec, 0: none running */
     long long hook_kill_at;
     int hook_again;           /* another change came while the hook ran */
@@ -529,7 +529,9 @@ static void sup_on_signal(struct sup *s, const siginfo_t *info)
         log_debug("not forwarding signal %d raised inside injector", sig);
         return;
     }
-    if (sig == SIGTERM || sig == SIGINT || sig == SIGQUIT) {
+    /* Not SIGQUIT: a JVM answers it with a thread dump and carries on, and its secrets
+     * must keep being refreshed (a Go program dies of it, and then injector exits too). */
+    if (sig == SIGTERM || sig == SIGINT) {
         s->terminating = 1;
         s->pending_restart = 0;
     }

@@ -356,6 +356,32 @@ def test_rotation_rewrites_the_file_and_sends_sighup(fake, write_config, sv, sec
     assert inj.finish(leak_extra=(v1, v2)) == 0
 
 
+def test_refresh_goes_on_after_a_sigquit_the_app_survives(fake, write_config, sv, secret_dir):
+    """SIGQUIT is a JVM's thread-dump request: forwarded, and the app keeps running, so its
+    secrets must keep being refreshed (only TERM/INT mean the app is being stopped)."""
+    v1, v2 = value("quit-1"), value("quit-2")
+    fake.state.add_secret("quit/app", string=json.dumps({"token": v1}))
+    d = secret_dir / "quit"
+    cfg = write_config(f"""
+        version: 1
+        supervise:
+          refresh: 50ms
+        files:
+          {d}/token: {{ from: quit/app, key: token }}
+        """)
+    inj, log = sv(["-c", cfg], {"APP_FILE": str(d / "token")})
+    assert wait_for("start", lambda: log.events("start"), inj)[0]["file"] == v1
+    inj.kill(signal.SIGQUIT)
+    wait_for("SIGQUIT at the app", lambda: log.signals() == ["SIGQUIT"], inj)
+    n = describe_calls(fake)
+    wait_for("refresh cycles after SIGQUIT", lambda: describe_calls(fake) >= n + 3, inj)
+    fake.state.put_secret_value("quit/app", json.dumps({"token": v2}))
+    wait_for("SIGHUP after rotation", lambda: log.signals() == ["SIGQUIT", "SIGHUP"], inj)
+    assert (d / "token").read_text() == v2
+    inj.kill(signal.SIGTERM)
+    assert inj.finish(leak_extra=(v1, v2)) == 0
+
+
 def test_restart_mode_replaces_env_values_once(fake, write_config, sv):
     a1, a2 = value("rs-a1"), value("rs-a2")
     b1, b2 = value("rs-b1"), value("rs-b2")
