@@ -32,6 +32,10 @@ static const char *const reserved_env[] = {
     "GCONV_PATH", "HOSTALIASES", "LOCALDOMAIN", "RES_OPTIONS", "NLSPATH", "LOCPATH",
     "MALLOC_CHECK_", "MALLOC_TRACE", "PYTHONPATH", "PYTHONSTARTUP", "PERL5LIB", "PERL5OPT",
     "RUBYLIB", "RUBYOPT", "NODE_OPTIONS", "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", "PROMPT_COMMAND",
+    /* glibc's loader reads GLIBC_TUNABLES (CVE-2023-4911); the rest choose where an
+     * interpreter loads code from, or a shell's start-up files. */
+    "GLIBC_TUNABLES", "PYTHONHOME", "PYTHONUSERBASE", "PERLLIB", "NODE_PATH", "ZDOTDIR",
+    "JDK_JAVA_OPTIONS", "CLASSPATH",
 };
 
 int config_env_name_valid(const char *name)

@@ -172,8 +172,7 @@ static int sm_is_throttle(const char *type)
            !strcmp(type, "RequestLimitExceeded");
 }
 
-/* Full-jitter exponential backoff (AWS standard retry mode): rand * min(cap, 2^(n-1) s). */
-static long sm_backoff_ms(int attempt)
+long sm_backoff_ms(int attempt)
 {
     unsigned int r = 0;
     long ceiling = 1000L;

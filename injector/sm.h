@@ -51,6 +51,9 @@ struct sm_secret {
 
 /* Fills ctx->max_attempts from AWS_MAX_ATTEMPTS / AWS_RETRY_MODE (standard: 3, legacy: 5). */
 enum inj_rc sm_retry_config(struct sm_ctx *ctx, struct inj_err *err);
+/* The wait before retry number attempt (1 = the first retry): full-jitter exponential
+ * backoff as in AWS standard retry mode, uniform in [0, min(2^(attempt-1) s, 20 s)]. */
+long sm_backoff_ms(int attempt);
 
 /* The Secrets Manager endpoint URL for a region: AWS_ENDPOINT_URL_SECRETS_MANAGER, then
  * AWS_ENDPOINT_URL (both ignored when AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true), then

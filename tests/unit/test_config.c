@@ -360,7 +360,9 @@ static void reserved_names(void **state)
     static const char *const reserved[] = {"PATH", "LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT",
                                            "IFS", "BASH_ENV", "ENV", "PYTHONPATH", "NODE_OPTIONS",
                                            "DYLD_INSERT_LIBRARIES", "GCONV_PATH", "PS4",
-                                           "JAVA_TOOL_OPTIONS", "PERL5OPT"};
+                                           "JAVA_TOOL_OPTIONS", "PERL5OPT", "GLIBC_TUNABLES",
+                                           "PYTHONHOME", "PERLLIB", "NODE_PATH", "ZDOTDIR",
+                                           "JDK_JAVA_OPTIONS", "BASH_FUNC_x%%"};
     static const char *const plain[] = {"PATH_X", "MYPATH", "LD", "HOME", "path", "DB_PASSWORD"};
     size_t i;
     struct config c;

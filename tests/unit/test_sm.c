@@ -231,6 +231,36 @@ static void too_many_items(void **state)
     assert_int_equal(parse("{}", ids, SM_BATCH_MAX + 1, refs, items), INJ_E_SOFTWARE);
 }
 
+/* Full jitter, doubling, capped: every wait in [0, ceiling]; over 2000 draws both ends of
+ * the range are reached (a fixed or half-jitter backoff would not reach the bottom tenth;
+ * the chance that a correct one misses either tenth is 2 * 0.9^2000, about 1e-91). */
+static void backoff_full_jitter_doubling_capped(void **state)
+{
+    static const long ceiling[] = {1000, 2000, 4000, 8000, 16000, 20000, 20000, 20000};
+    size_t i;
+    int k;
+
+    (void)state;
+    for (i = 0; i < sizeof(ceiling) / sizeof(ceiling[0]); i++) {
+        long lo = ceiling[i];
+        long hi = 0;
+
+        for (k = 0; k < 2000; k++) {
+            long ms = sm_backoff_ms((int)i + 1);
+            if (ms < 0 || ms > ceiling[i])
+                fail_msg("attempt %zu: %ld ms outside [0, %ld]", i + 1, ms, ceiling[i]);
+            if (ms < lo)
+                lo = ms;
+            if (ms > hi)
+                hi = ms;
+        }
+        if (lo > ceiling[i] / 10 || hi < ceiling[i] - ceiling[i] / 10)
+            fail_msg("attempt %zu: draws span only [%ld, %ld] of [0, %ld]", i + 1, lo, hi,
+                     ceiling[i]);
+    }
+    assert_true(sm_backoff_ms(40) <= 20000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -242,6 +272,7 @@ int main(void)
         cmocka_unit_test(invalid_utf8),
         cmocka_unit_test(entries_of_the_wrong_shape),
         cmocka_unit_test(too_many_items),
+        cmocka_unit_test(backoff_full_jitter_doubling_capped),
     };
 
     jx_init();

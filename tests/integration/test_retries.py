@@ -1,0 +1,115 @@
+"""Retry policy (AWS standard retry mode) against the fake endpoint: what is retried (transport
+failures, 5xx, throttling), what never is (client errors), how many attempts AWS_RETRY_MODE and
+AWS_MAX_ATTEMPTS allow. Counts come from the endpoint's request log, not from our own output.
+Backoffs are real (full jitter, up to 1 s then 2 s ...): no test here asserts a duration."""
+import pytest
+
+import seed
+from conftest import run
+
+RDS = seed.RDS_NAME
+
+
+@pytest.fixture
+def cfg(write_config):
+    return write_config(f"""
+        version: 1
+        env:
+          PGUSER: {{ from: "{RDS}", key: username }}
+        """)
+
+
+def gets(fake):
+    return fake.state.stats()["requests_by_action"].get("GetSecretValue", 0)
+
+
+@pytest.mark.parametrize("kind", ["reset", "drop", "truncated", "unavailable", "internal"])
+def test_transport_and_server_failures_are_retried(fake, base_env, cfg, probe, kind):
+    """Connection reset in the middle of the answer, a request read and never answered, a
+    body shorter than its Content-Length, 503 and 500: each once, then the second attempt
+    succeeds."""
+    fake.state.add_fault(kind, action="GetSecretValue", count=1)
+    res = run(["-v", "-c", cfg, "--"] + probe(base_env), base_env)
+    assert res.rc == 0, res
+    assert probe.read()["env"]["PGUSER"] == "postgres"
+    assert gets(fake) == 2, fake.state.requests
+    assert "retrying (attempt 2 of 3)" in res.err, res.err
+
+
+def test_two_failures_still_succeed_with_three_attempts(fake, base_env, cfg, probe):
+    fake.state.add_fault("reset", action="GetSecretValue", count=2)
+    res = run(["-c", cfg, "--"] + probe(base_env), base_env)
+    assert res.rc == 0, res
+    assert gets(fake) == 3
+
+
+def test_gives_up_after_three_attempts_by_default(fake, base_env, cfg):
+    fake.state.add_fault("reset", action="GetSecretValue")
+    res = run(["-c", cfg, "--", "/bin/true"], base_env)
+    assert res.rc == 69, res
+    assert "after 3 attempt(s)" in res.err, res.err
+    assert gets(fake) == 3
+
+
+@pytest.mark.parametrize("mode,attempts", [("legacy", 5), ("standard", 3), ("adaptive", 3)])
+def test_retry_mode_sets_the_attempts(fake, base_env, cfg, mode, attempts):
+    """legacy mode allows 5 attempts, standard and adaptive 3 (adaptive's client-side rate
+    limiter is not implemented: it behaves as standard)."""
+    fake.state.add_fault("unavailable", action="GetSecretValue")
+    base_env["AWS_RETRY_MODE"] = mode
+    res = run(["-c", cfg, "--", "/bin/true"], base_env, timeout=120)
+    assert res.rc == 69, res
+    assert gets(fake) == attempts
+    assert f"{attempts} attempt" in res.err, res.err
+
+
+def test_legacy_mode_outlasts_three_failures(fake, base_env, cfg, probe):
+    fake.state.add_fault("unavailable", action="GetSecretValue", count=3)
+    base_env["AWS_RETRY_MODE"] = "legacy"
+    res = run(["-c", cfg, "--"] + probe(base_env), base_env, timeout=120)
+    assert res.rc == 0, res
+    assert gets(fake) == 4
+
+
+def test_max_attempts_beats_retry_mode(fake, base_env, cfg):
+    fake.state.add_fault("unavailable", action="GetSecretValue")
+    base_env["AWS_RETRY_MODE"] = "legacy"
+    base_env["AWS_MAX_ATTEMPTS"] = "2"
+    res = run(["-c", cfg, "--", "/bin/true"], base_env)
+    assert res.rc == 69, res
+    assert gets(fake) == 2
+
+
+@pytest.mark.parametrize("var,value,fragment", [
+    ("AWS_RETRY_MODE", "aggressive", "AWS_RETRY_MODE=aggressive: expected standard, adaptive or legacy"),
+    ("AWS_MAX_ATTEMPTS", "0", "AWS_MAX_ATTEMPTS=0: expected 1 to 20"),
+    ("AWS_MAX_ATTEMPTS", "3x", "AWS_MAX_ATTEMPTS=3x: expected 1 to 20"),
+])
+def test_bad_retry_settings_are_usage_errors(fake, base_env, cfg, var, value, fragment):
+    base_env[var] = value
+    res = run(["-c", cfg, "--", "/bin/true"], base_env)
+    assert res.rc == 64, res
+    assert fragment in res.err, res.err
+    assert gets(fake) == 0
+
+
+def test_not_found_is_never_retried(fake, base_env, write_config):
+    base_env["AWS_MAX_ATTEMPTS"] = "5"
+    cfg = write_config("""
+        version: 1
+        env:
+          GONE: { from: does/not/exist, key: k }
+        """)
+    res = run(["-c", cfg, "--", "/bin/true"], base_env)
+    assert res.rc == 65, res
+    assert "does/not/exist" in res.err
+    assert gets(fake) == 1, fake.state.requests
+
+
+def test_access_denied_is_never_retried(fake, base_env, cfg):
+    base_env["AWS_MAX_ATTEMPTS"] = "5"
+    fake.state.deny("default", "GetSecretValue")
+    res = run(["-c", cfg, "--", "/bin/true"], base_env)
+    assert res.rc == 77, res
+    assert "secretsmanager:GetSecretValue" in res.err, res.err
+    assert gets(fake) == 1, fake.state.requests
