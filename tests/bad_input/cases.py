@@ -143,7 +143,7 @@ CASES = [
          raw=b"version: 1\nenv:\n  A: plain/\xff\xfetext\n"),
     Case("yaml-latin1-name", "yaml", CONFIG, "YAML syntax error",
          raw=b"version: 1\nenv:\n  CAF\xc9: plain/text\n"),
-    Case("yaml-nul-byte", "yaml", CONFIG, "",
+    Case("yaml-nul-byte", "yaml", CONFIG, "control characters are not allowed",
          raw=b"version: 1\nenv:\n  A: plain\x00/text\n"),
     Case("yaml-escaped-nul", "yaml", CONFIG, "NUL",
          config='version: 1\nenv:\n  A: "plain\\0/text"\n'),
