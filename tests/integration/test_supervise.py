@@ -421,6 +421,94 @@ def test_restart_mode_replaces_env_values_once(fake, write_config, sv):
     assert inj.finish(leak_extra=(a1, a2, b1, b2)) == 0
 
 
+def test_changes_within_restart_delay_cause_one_restart(fake, write_config, sv):
+    """Two rotations seen by two different refresh cycles, inside restart_delay: one restart,
+    with both new values (without the window the first change would restart at once)."""
+    a1, a2 = value("win-a1"), value("win-a2")
+    b1, b2 = value("win-b1"), value("win-b2")
+    fake.state.add_secret("win/a", string=a1)
+    fake.state.add_secret("win/b", string=b1)
+    window = "20s" if SLOW else "4s"
+    cfg = write_config(f"""
+        version: 1
+        supervise:
+          refresh: 50ms
+          on_change: restart
+          restart_delay: {window}
+        env:
+          A: {{ from: win/a }}
+          B: {{ from: win/b }}
+        """)
+    inj, log = sv(["-c", cfg], {"APP_ENV": "A,B"})
+    first = wait_for("start", lambda: log.events("start"), inj)[0]
+    assert first["env"] == {"A": a1, "B": b1}
+    gets_a = calls(fake, "GetSecretValue", "win/a")
+    fake.state.put_secret_value("win/a", a2)
+    wait_for("A's new value fetched", lambda: calls(fake, "GetSecretValue", "win/a") > gets_a, inj)
+    gets_b = calls(fake, "GetSecretValue", "win/b")
+    fake.state.put_secret_value("win/b", b2)
+    wait_for("B's new value fetched", lambda: calls(fake, "GetSecretValue", "win/b") > gets_b, inj)
+    starts = wait_for("restart", lambda: len(log.events("start")) >= 2 and log.events("start"),
+                      inj)
+    assert len(starts) == 2 and starts[1]["env"] == {"A": a2, "B": b2}, starts
+    n = describe_calls(fake)
+    wait_for("more refresh cycles", lambda: describe_calls(fake) >= n + 10, inj)
+    assert len(log.events("start")) == 2
+    inj.kill(signal.SIGTERM)
+    assert inj.finish(leak_extra=(a1, a2, b1, b2)) == 0
+
+
+def test_restart_timeout_kills_an_app_that_ignores_sigterm(fake, write_config, sv):
+    v1, v2 = value("kill-1"), value("kill-2")
+    fake.state.add_secret("kill/app", string=v1)
+    cfg = write_config("""
+        version: 1
+        supervise:
+          refresh: 50ms
+          on_change: restart
+          restart_delay: 0s
+          restart_timeout: 300ms
+        env:
+          TOKEN: { from: kill/app }
+        """)
+    # The app records SIGTERM and carries on; only SIGUSR2 ends it.
+    inj, log = sv(["-c", cfg], {"APP_ENV": "TOKEN", "APP_EXIT_ON": "SIGUSR2"})
+    first = wait_for("start", lambda: log.events("start"), inj)[0]
+    fake.state.put_secret_value("kill/app", v2)
+    starts = wait_for("restart", lambda: len(log.events("start")) >= 2 and log.events("start"),
+                      inj)
+    assert starts[1]["env"] == {"TOKEN": v2}
+    assert starts[1]["prev_alive"] is False
+    old = [e for e in log.events() if e["pid"] == first["pid"]]
+    assert [e["event"] for e in old] == ["start", "signal"] and old[1]["sig"] == "SIGTERM", old
+    assert "did not stop within restart_timeout" in inj.stderr_text()
+    inj.kill(signal.SIGUSR2)
+    assert inj.finish(leak_extra=(v1, v2)) == 0
+
+
+def test_on_change_none_rewrites_files_only(fake, write_config, sv, secret_dir):
+    v1, v2 = value("none-1"), value("none-2")
+    fake.state.add_secret("none/app", string=v1)
+    d = secret_dir / "none"
+    cfg = write_config(f"""
+        version: 1
+        supervise:
+          refresh: 50ms
+          on_change: none
+        files:
+          {d}/token: {{ from: none/app }}
+        """)
+    inj, log = sv(["-c", cfg], {"APP_FILE": str(d / "token")})
+    assert wait_for("start", lambda: log.events("start"), inj)[0]["file"] == v1
+    fake.state.put_secret_value("none/app", v2)
+    wait_for("file rewritten", lambda: (d / "token").read_text() == v2, inj)
+    n = describe_calls(fake)
+    wait_for("more refresh cycles", lambda: describe_calls(fake) >= n + 10, inj)
+    assert log.events("signal") == [] and len(log.events("start")) == 1
+    inj.kill(signal.SIGTERM)
+    assert inj.finish(leak_extra=(v1, v2)) == 0
+
+
 def test_on_change_exec_hook_runs_before_the_signal(fake, write_config, sv, tmp_path):
     v1, v2 = value("hook-1"), value("hook-2")
     fake.state.add_secret("hook/app", string=v1)
