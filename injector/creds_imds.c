@@ -2,6 +2,7 @@
  * role name, then its credentials (and the placement region for the region chain). Short
  * timeouts so a laptop without IMDS fails fast.
  * https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/configuring-instance-metadata-service.html */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -201,9 +202,11 @@ static enum creds_status imds_token(struct imds *m, struct creds_try *t)
         st = creds_skip(t, "token request: HTTP %ld from %s", resp.status, m->base);
         goto out;
     }
+    /* An IMDSv2 token is base64 text; anything else (an HTML page from a proxy or a
+     * captive portal) is not one, and must not be sent back as a header. */
     tok = creds_trim(imds_body(&resp));
     for (c = (const unsigned char *)tok; *c; c++)
-        if (*c <= 0x20 || *c >= 0x7f)
+        if (!isalnum(*c) && !strchr("+/=-_", *c))
             break;
     if (!*tok || *c) {
         st = creds_skip(t, "%s answered the token request with something that is not a token",

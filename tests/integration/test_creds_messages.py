@@ -316,7 +316,8 @@ def test_imds_5xx_retried(cenv, imds, write_config):
 
 
 @pytest.mark.parametrize("body", ["<html>\n<body>Welcome to the portal</body>\n</html>", "   \n",
-                                  "CANARY-tok\x01en"])
+                                  "CANARY-tok\x01en", "<html><body>Portal</body></html>",
+                                  "token;with,punctuation"])
 def test_imds_token_not_a_token(cenv, odd_imds, write_config, body):
     odd_imds.token_body = body
     _fails(dry_run(_imds_on(cenv, odd_imds.url), write_config),
