@@ -2,6 +2,7 @@
 page and README.md list the same options and exit codes; `injector help config` prints
 docs/config.md exactly; `make install` installs the binary and the man page; the README's
 troubleshooting headings are messages the C sources really print."""
+import json
 import os
 import re
 import shutil
@@ -182,3 +183,39 @@ def test_make_install(tmp_path):
                                                                 "MANWIDTH": "80"})
         if r.returncode == 0:
             assert "--pristine" in re.sub(r".\x08", "", r.stdout)
+
+
+def _ecs_snippets(text):
+    """Every ```json block that holds ECS containerDefinitions (or a piece of one)."""
+    for block in re.findall(r"```json\n(.*?)```", text, re.S):
+        if '"entryPoint"' not in block:
+            continue
+        body = block.strip()
+        if not body.startswith("{"):
+            body = "{" + body + "}"
+        yield json.loads(body)
+
+
+def _containers(doc):
+    return doc.get("containerDefinitions", [doc]) if isinstance(doc, dict) else []
+
+
+@pytest.mark.parametrize("path", [README, os.path.join(ROOT, "docs", "supervise.md")])
+def test_ecs_examples_in_docs_parse_and_their_configs_check(path, base_env, tmp_path):
+    """The ECS snippets are valid JSON; injector is their entry point; an inline config
+    (INJECTOR_CONFIG_YAML) passes `injector check`, and a --supervise one refreshes."""
+    seen = 0
+    for doc in _ecs_snippets(_read(path)):
+        for c in _containers(doc):
+            assert "injector" in c["entryPoint"][0], c["entryPoint"]
+            assert c["entryPoint"][-1] == "--", c["entryPoint"]
+            for var in c.get("environment", []):
+                if var["name"] != "INJECTOR_CONFIG_YAML":
+                    continue
+                env = dict(base_env, INJECTOR_CONFIG_YAML=var["value"])
+                res = run(["check"], env)
+                assert res.rc == 0, (path, res)
+                if "--supervise" in c["entryPoint"]:
+                    assert "refresh:" in var["value"]
+                seen += 1
+    assert seen >= 1, f"{path}: no ECS example with an inline config"
