@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -374,6 +375,7 @@ enum inj_rc sink_file_stage(struct sink_files *fs, const char *path, unsigned in
     fs->v[fs->n].path = xstrdup(path);
     fs->v[fs->n].tmp = xstrdup(tmp);
     fs->v[fs->n].committed = 0;
+    fs->v[fs->n].old_fd = -1;
     if (!fs->v[fs->n].path || !fs->v[fs->n].tmp) {
         free(fs->v[fs->n].path);
         free(fs->v[fs->n].tmp);
@@ -420,11 +422,58 @@ static void sink_fsync_dir(const char *path)
     (void)close(fd);
 }
 
+/* The regular file at path, open for reading, or -1. */
+static int sink_open_old(const char *path)
+{
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+
+    if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
+        (void)close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+/* Puts the replaced file back at f->path: its content (from the still open old inode), mode
+ * and owner, through a temp file and a rename. 0 on success. */
+static int sink_restore(const struct sink_file *f)
+{
+    unsigned char buf[4096];
+    struct stat st;
+    off_t off = 0;
+    ssize_t n = 0;
+    int fd;
+    int ok = 0;
+
+    if (fstat(f->old_fd, &st) != 0)
+        return -1;
+    fd = open(f->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -1;
+    if ((fchown(fd, st.st_uid, st.st_gid) == 0 || geteuid() != 0) &&
+        fchmod(fd, st.st_mode & 07777) == 0) {
+        while ((n = pread(f->old_fd, buf, sizeof(buf), off)) > 0 &&
+               sink_write_all(fd, buf, (size_t)n) == 0)
+            off += n;
+        ok = n == 0 && fsync(fd) == 0;
+    }
+    OPENSSL_cleanse(buf, sizeof(buf));
+    if (close(fd) != 0)
+        ok = 0;
+    if (ok && rename(f->tmp, f->path) == 0)
+        return 0;
+    (void)unlink(f->tmp);
+    return -1;
+}
+
 enum inj_rc sink_files_commit(struct sink_files *fs, struct inj_err *err)
 {
     size_t i;
 
     for (i = 0; i < fs->n; i++) {
+        if (fs->v[i].old_fd < 0)
+            fs->v[i].old_fd = sink_open_old(fs->v[i].path);
         if (rename(fs->v[i].tmp, fs->v[i].path) != 0)
             return inj_err_set(err, INJ_E_IO, "%s: cannot move the file into place: %s",
                                fs->v[i].path, strerror(errno));
@@ -438,8 +487,14 @@ void sink_files_abort(struct sink_files *fs)
 {
     size_t i;
 
-    for (i = 0; i < fs->n; i++)
-        (void)unlink(fs->v[i].committed ? fs->v[i].path : fs->v[i].tmp);
+    for (i = 0; i < fs->n; i++) {
+        const struct sink_file *f = &fs->v[i];
+
+        if (!f->committed)
+            (void)unlink(f->tmp);
+        else if (f->old_fd < 0 || sink_restore(f) != 0)
+            (void)unlink(f->path); /* never leave the new secret behind */
+    }
     for (i = fs->ndirs; i > 0; i--)
         (void)rmdir(fs->dirs[i - 1]);
 }
@@ -460,6 +515,8 @@ void sink_files_free(struct sink_files *fs)
     for (i = 0; i < fs->n; i++) {
         free(fs->v[i].path);
         free(fs->v[i].tmp);
+        if (fs->v[i].old_fd >= 0)
+            (void)close(fs->v[i].old_fd);
     }
     for (i = 0; i < fs->ndirs; i++)
         free(fs->dirs[i]);

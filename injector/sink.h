@@ -30,6 +30,8 @@ struct sink_file {
     char *path;
     char *tmp;         /* staged temp file in the same directory */
     int committed;
+    int old_fd;        /* the file the commit replaced, or -1: sink_files_abort puts its
+                          content back; close-on-exec, closed by sink_files_free */
 };
 
 struct sink_files {
@@ -56,7 +58,8 @@ enum inj_rc sink_file_stage(struct sink_files *fs, const char *path, unsigned in
 enum inj_rc sink_file_check(const char *path, int allow_disk, struct inj_err *err);
 /* Renames every staged file into place and fsyncs the directories. */
 enum inj_rc sink_files_commit(struct sink_files *fs, struct inj_err *err);
-/* Removes staged temp files, files committed so far and directories we created. */
+/* Removes staged temp files, files committed so far and directories we created; a committed
+ * file that replaced one gets the old content, mode and owner back. */
 void sink_files_abort(struct sink_files *fs);
 /* After a failed refresh: removes the staged temp files not yet committed; files already
  * renamed into place stay (they replaced a file the command was using). */

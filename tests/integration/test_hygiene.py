@@ -245,6 +245,34 @@ def test_secrets_only_in_configured_files(fake, base_env, write_config, probe, t
     assert _scan(new_tmp, set()) == []
 
 
+def test_exec_failure_puts_back_the_files_it_replaced(fake, base_env, write_config, secret_dir):
+    """All or nothing also for files that were there before: after an exec failure the old
+    content, mode and owner are back, a new file is gone, and no temp file is left."""
+    old = secret_dir / "db.json"
+    old.write_bytes(b"the previous version\n")
+    os.chmod(old, 0o440)
+    os.chown(old, os.getuid(), os.getgid())
+    before = os.stat(old)
+    cfg = write_config(f"""
+        version: 1
+        files:
+          {old}: secretPostgresqlMasterUser
+          {secret_dir}/new.json: "{ARN['api']}:token"
+        """)
+    res = run(["-c", cfg, "--", "/nonexistent/app"], base_env)
+    assert res.rc == 127, res
+    assert old.read_bytes() == b"the previous version\n"
+    after = os.stat(old)
+    assert (after.st_mode & 0o7777, after.st_uid, after.st_gid) == \
+        (before.st_mode & 0o7777, before.st_uid, before.st_gid)
+    assert sorted(os.listdir(secret_dir)) == ["db.json"]
+    # The same run with a command that exists replaces it.
+    res = run(["-c", cfg, "--", "/bin/true"], base_env)
+    assert res.rc == 0, res
+    assert old.read_bytes() != b"the previous version\n"
+    assert sorted(os.listdir(secret_dir)) == ["db.json", "new.json"]
+
+
 def test_failed_run_leaves_no_secret_anywhere(fake, base_env, write_config, tmp_path, secret_dir):
     cwd = tmp_path / "cwd"
     cwd.mkdir()
