@@ -1596,7 +1596,8 @@ def make_certs(state_dir, cert_mode="normal"):
     if cert_mode == "wronghost":
         cn, san = "wrong.example.com", "DNS:wrong.example.com"
     else:
-        cn, san = "localhost", "DNS:localhost,IP:127.0.0.1"
+        # sm.injector.test: a name only an /etc/hosts line resolves (the image test's DNS).
+        cn, san = "localhost", "DNS:localhost,DNS:sm.injector.test,IP:127.0.0.1"
     exts = (f"subjectAltName={san}\nbasicConstraints=critical,CA:FALSE\n"
             "keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n"
             "subjectKeyIdentifier=hash\n")

@@ -310,6 +310,31 @@ def test_compiled_in_ca_is_used_without_any_ca_file(fake, image, rootfs):
     assert not (rootfs / "out" / "report").exists(), "the app must not start"
 
 
+@pytest.mark.parametrize("hosts_line", [True, False])
+def test_names_resolve_from_etc_hosts_in_the_image(fake, image, rootfs, hosts_line):
+    """musl's resolver in the static binary reads the image's /etc/hosts (what ECS and Docker
+    write into every container): the endpoint by name works with the line, and without it
+    fails as a name that does not resolve (no resolv.conf: musl asks 127.0.0.1:53, where
+    nothing answers, until the 3 s connect timeout)."""
+    env = image_env(fake, True, rootfs)
+    env["AWS_ENDPOINT_URL"] = env["AWS_ENDPOINT_URL"].replace("127.0.0.1", "sm.injector.test")
+    env["AWS_MAX_ATTEMPTS"] = "1"
+    (rootfs / "etc").mkdir()
+    (rootfs / "etc" / "hosts").write_text(
+        "127.0.0.1 localhost\n" + ("127.0.0.1 sm.injector.test\n" if hosts_line else ""))
+    rc, out, err, _ = run_in_image(
+        rootfs, image, ["--timeout", "20", "-c", CONFIG_IN_IMAGE, "--", "/probe", "/out/report",
+                        "env:PGUSER"], env)
+    if hosts_line:
+        assert rc == 0, (rc, out, err)
+        assert read_report(str(rootfs / "out" / "report"))["env"]["PGUSER"] == "postgres"
+    else:
+        assert rc != 0, (rc, out, err)
+        assert "sm.injector.test" in err, err
+        assert "cannot resolve host" in err or "Resolving timed out" in err, err
+        assert not (rootfs / "out" / "report").exists()
+
+
 def test_image_default_cmd(fake, image, rootfs):
     """`docker run IMAGE` with no arguments: ENTRYPOINT + CMD."""
     env = image_env(fake, False, rootfs)
