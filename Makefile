@@ -123,7 +123,8 @@ check-valgrind: $(BUILD)/injector $(UNIT_BIN)
 	INJECTOR_BIN=$(CURDIR)/$(BUILD)/injector INJECTOR_WRAPPER="$(VALGRIND)" $(PYTEST) tests/integration
 
 # The static binary first: the image (FROM scratch chroot) tests run it, and refuse to skip in CI.
-check-all: static static-check check check-asan check-valgrind lint
+# static-repro rebuilds it in a temp dir (same libraries) and fails unless the bytes are equal.
+check-all: static static-check static-repro check check-asan check-valgrind lint
 
 demo: $(BUILD)/injector
 	sh scripts/demo.sh $(BUILD)/injector
