@@ -99,6 +99,10 @@ static-check: $(STATIC_BIN)
 	@info=$$(file -b $(STATIC_BIN)); echo "$(STATIC_BIN): $$info"; \
 	case "$$info" in *"statically linked"*) ;; \
 	*) echo "static-check: FAIL: not statically linked" >&2; exit 1 ;; esac; \
+	case "$$info" in *", stripped"*) ;; \
+	*) echo "static-check: FAIL: not stripped" >&2; exit 1 ;; esac; \
+	if grep -q -e nsswitch.conf -e 'libnss_' $(STATIC_BIN); then \
+	  echo "static-check: FAIL: NSS (nsswitch.conf/libnss_*) referenced" >&2; exit 1; fi; \
 	size=$$(wc -c < $(STATIC_BIN)); \
 	awk -v s=$$size -v m=$(STATIC_MAX_BYTES) \
 	  'BEGIN { printf "size: %d bytes (%.2f MiB), limit %d bytes (%.2f MiB)\n", \
