@@ -18,7 +18,7 @@ import time
 import pytest
 
 import seed
-from conftest import INJECTOR, PROBE, SENSITIVE, WRAPPER, run
+from conftest import INJECTOR, PROBE, SENSITIVE, WRAPPER, assert_no_leak, run
 
 NOBODY = 65534
 RDS = seed.RDS_NAME
@@ -127,8 +127,10 @@ def test_not_readable_by_same_user_while_holding_secrets(fake, base_env, public_
     finally:
         proc.kill()
         _reap(proc)
+        out, err = proc.stdout.read(), proc.stderr.read()
         proc.stdout.close()
         proc.stderr.close()
+    assert_no_leak(out.decode("utf-8", "replace"), err.decode("utf-8", "replace"))
 
 
 @real_process
@@ -146,8 +148,10 @@ def test_no_core_dump_on_abort_while_holding_secrets(fake, base_env, public_dir)
     proc, work = _start_hanging(fake, base_env, public_dir)
     proc.send_signal(signal.SIGABRT)
     status = _reap(proc)
+    out, err = proc.stdout.read(), proc.stderr.read()
     proc.stdout.close()
     proc.stderr.close()
+    assert_no_leak(out.decode("utf-8", "replace"), err.decode("utf-8", "replace"))
     assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGABRT
     assert not os.WCOREDUMP(status), "injector dumped core while holding secrets"
     assert not [f for f in os.listdir(work) if f.startswith("core")]
@@ -172,6 +176,8 @@ def test_app_gets_its_core_limit_and_dumpability_back(fake, base_env, write_conf
         proc = subprocess.run([INJECTOR, "-c", cfg, "--"] + argv, env=base_env,
                               capture_output=True, preexec_fn=pre, timeout=60)
         assert proc.returncode == 0, proc.stderr
+        assert_no_leak(proc.stdout.decode("utf-8", "replace"),
+                       proc.stderr.decode("utf-8", "replace"))
         got = probe.read()
         assert got["core"] == [soft, hard]
         assert got["dumpable"] == 1, "the app was left non-dumpable"
