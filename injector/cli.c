@@ -69,7 +69,7 @@ void cli_usage(FILE *f)
           "    AWS_SESSION_TOKEN, AWS_CREDENTIAL_EXPIRATION\n"
           "  2 AWS_WEB_IDENTITY_TOKEN_FILE, AWS_ROLE_ARN,\n"
           "    AWS_ROLE_SESSION_NAME                        web identity via STS (EKS IRSA)\n"
-          "  3 AWS_PROFILE, AWS_SHARED_CREDENTIALS_FILE,\n"
+          "  3 AWS_PROFILE (AWS_DEFAULT_PROFILE), AWS_SHARED_CREDENTIALS_FILE,\n"
           "    AWS_CONFIG_FILE, HOME                        profile: keys, role_arn,\n"
           "                                                 credential_process (no SSO)\n"
           "    INJECTOR_CREDENTIAL_PROCESS_TIMEOUT          its limit in s (default 60)\n"

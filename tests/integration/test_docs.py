@@ -219,3 +219,20 @@ def test_ecs_examples_in_docs_parse_and_their_configs_check(path, base_env, tmp_
                     assert "refresh:" in var["value"]
                 seen += 1
     assert seen >= 1, f"{path}: no ECS example with an inline config"
+
+
+def test_every_variable_injector_reads_is_documented():
+    """Each AWS_*/INJECTOR_*/SSL_*/HTTPS_PROXY name in the sources is in --help and in
+    README's tables (childenv.c only lists names to drop, it reads none)."""
+    names = set()
+    for f in os.listdir(os.path.join(ROOT, "injector")):
+        if f.endswith(".c") and f != "childenv.c":
+            text = _read(os.path.join(ROOT, "injector", f))
+            names |= set(re.findall(r'"((?:AWS|INJECTOR|SSL)_[A-Z0-9_]*[A-Z0-9]|HTTPS_PROXY)"',
+                                    text))
+    assert len(names) > 30, names
+    readme = _read(README)
+    # --help writes NAME[_SUFFIX] for NAME and NAME_SUFFIX.
+    helptext = re.sub(r"\b([A-Z0-9_]+)\[(_[A-Z0-9_]+)\]", r"\1 \1\2", _help())
+    assert {n for n in names if not re.search(rf"\b{n}\b", helptext)} == set()
+    assert {n for n in names if f"`{n}`" not in readme} == set()
