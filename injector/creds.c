@@ -500,7 +500,9 @@ enum inj_rc creds_chain_message(const struct creds_try *tries, size_t n, int fai
                                 struct inj_err *err)
 {
     char list[sizeof(err->msg)];
+    char after[128];
     size_t len = 0;
+    size_t alen = 0;
     size_t i;
     size_t upto = failed < 0 ? n : (size_t)failed;
     enum inj_rc code;
@@ -517,11 +519,19 @@ enum inj_rc creds_chain_message(const struct creds_try *tries, size_t n, int fai
     /* The failing source's own code: a network failure (69) or a broken file (78) is not an
      * access problem (77); NOPERM when a provider did not say. */
     code = tries[failed].why.code != INJ_OK ? tries[failed].why.code : INJ_E_NOPERM;
-    if (failed == 0)
-        return inj_err_set(err, code, "AWS credentials from %s: %s", tries[failed].label,
-                           tries[failed].why.msg);
-    return inj_err_set(err, code, "AWS credentials from %s: %s (skipped before it: %s)",
-                       tries[failed].label, tries[failed].why.msg, list);
+    /* The sources after it were not asked: say so, so the message still names all five. */
+    after[0] = '\0';
+    for (i = (size_t)failed + 1; i < n; i++) {
+        int w = snprintf(after + alen, sizeof(after) - alen, "%s%s", alen ? ", " : "",
+                         tries[i].label);
+        if (w < 0 || (size_t)w >= sizeof(after) - alen)
+            break;
+        alen += (size_t)w;
+    }
+    return inj_err_set(err, code, "AWS credentials from %s: %s (%s%s%s%s%s)",
+                       tries[failed].label, tries[failed].why.msg,
+                       failed ? "skipped before it: " : "", failed ? list : "",
+                       failed && alen ? "; " : "", alen ? "not tried after it: " : "", after);
 }
 
 enum inj_rc creds_resolve(const struct creds_ctx *ctx, struct creds *out, struct inj_err *err)
@@ -532,8 +542,9 @@ enum inj_rc creds_resolve(const struct creds_ctx *ctx, struct creds *out, struct
 
     memset(out, 0, sizeof(*out));
     memset(tries, 0, sizeof(tries));
-    for (i = 0; i < CREDS_NCHAIN; i++) {
+    for (i = 0; i < CREDS_NCHAIN; i++)
         (void)snprintf(tries[i].label, sizeof(tries[i].label), "%s", creds_chain[i].name);
+    for (i = 0; i < CREDS_NCHAIN; i++) {
         st = creds_chain[i].get(ctx, out, &tries[i]);
         switch (st) {
         case CREDS_OK:

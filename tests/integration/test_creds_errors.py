@@ -110,7 +110,8 @@ def test_web_identity_token_file_missing(cenv, write_config, tmp_path):
     _fails(dry_run(env, write_config),
            f"AWS credentials from web identity: web identity token file {tmp_path}/nope: "
            "No such file or directory",
-           "(skipped before it: env: AWS_ACCESS_KEY_ID not set)")
+           "(skipped before it: env: AWS_ACCESS_KEY_ID not set; not tried after it: profile, "
+           "container, IMDS)")
 
 
 def test_web_identity_token_without_role(cenv, write_config, tmp_path):

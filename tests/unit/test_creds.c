@@ -761,7 +761,8 @@ static void failure_stops_the_chain(void **state)
     env_set("AWS_ACCESS_KEY_ID", "AKIAENV");
     assert_int_equal(resolve(&c, msg, sizeof(msg)), INJ_E_NOPERM);
     assert_string_equal(msg, "AWS credentials from env: AWS_ACCESS_KEY_ID is set but "
-                             "AWS_SECRET_ACCESS_KEY is not");
+                             "AWS_SECRET_ACCESS_KEY is not (not tried after it: web identity, "
+                             "profile, container, IMDS)");
     env_set("AWS_ACCESS_KEY_ID", NULL);
     unit_rmtree(home);
     assert_int_equal(mkdir(home, 0700), 0);
@@ -772,14 +773,16 @@ static void failure_stops_the_chain(void **state)
                          "http:// may only go to loopback");
     assert_contains(msg, "(skipped before it: env: AWS_ACCESS_KEY_ID not set; web identity: ");
     assert_contains(msg, "profile \"default\": no ");
-    assert_not_contains(msg, "IMDS");
+    /* IMDS is named as not tried, and was not (it would have answered 'disabled'). */
+    assert_contains(msg, "; not tried after it: IMDS)");
+    assert_not_contains(msg, "IMDS:");
     /* A token file without a role is broken, not absent (botocore agrees). */
     env_set("AWS_CONTAINER_CREDENTIALS_FULL_URI", NULL);
     env_set("AWS_WEB_IDENTITY_TOKEN_FILE", "/nonexistent/token");
     assert_int_equal(resolve(&c, msg, sizeof(msg)), INJ_E_NOPERM);
     assert_contains(msg, "AWS credentials from web identity: AWS_WEB_IDENTITY_TOKEN_FILE is set "
                          "but AWS_ROLE_ARN is not (skipped before it: env: AWS_ACCESS_KEY_ID "
-                         "not set)");
+                         "not set; not tried after it: profile, container, IMDS)");
 }
 
 static void message_truncates(void **state)
