@@ -444,6 +444,11 @@ static enum inj_rc http_map_curl_error(CURLcode cc, const char *host, const char
                            host, d);
     case CURLE_PARTIAL_FILE:
         return inj_err_set(err, INJ_E_UNAVAILABLE, "%s: response truncated (%s)", host, d);
+    case CURLE_PROXY:
+        return inj_err_set(err, INJ_E_UNAVAILABLE,
+                           "%s: the proxy refused or failed the tunnel (%s); check HTTPS_PROXY "
+                           "and NO_PROXY",
+                           host, d);
     default:
         return inj_err_set(err, INJ_E_UNAVAILABLE, "%s: request failed: %s", host, d);
     }
