@@ -419,6 +419,12 @@ static enum inj_rc http_map_curl_error(CURLcode cc, const char *host, const char
 {
     const char *d = detail[0] ? detail : curl_easy_strerror(cc);
 
+    /* libcurl 7.88 reports a proxy that refuses the CONNECT as a receive error. */
+    if (cc == CURLE_PROXY || strstr(d, "CONNECT tunnel failed") || strstr(d, "from proxy"))
+        return inj_err_set(err, INJ_E_UNAVAILABLE,
+                           "%s: the proxy refused or failed the tunnel (%s); check HTTPS_PROXY "
+                           "and NO_PROXY",
+                           host, d);
     switch (cc) {
     case CURLE_OPERATION_TIMEDOUT:
         return inj_err_set(err, INJ_E_TEMPFAIL, "%s: timed out (%s)", host, d);
@@ -444,11 +450,6 @@ static enum inj_rc http_map_curl_error(CURLcode cc, const char *host, const char
                            host, d);
     case CURLE_PARTIAL_FILE:
         return inj_err_set(err, INJ_E_UNAVAILABLE, "%s: response truncated (%s)", host, d);
-    case CURLE_PROXY:
-        return inj_err_set(err, INJ_E_UNAVAILABLE,
-                           "%s: the proxy refused or failed the tunnel (%s); check HTTPS_PROXY "
-                           "and NO_PROXY",
-                           host, d);
     default:
         return inj_err_set(err, INJ_E_UNAVAILABLE, "%s: request failed: %s", host, d);
     }
