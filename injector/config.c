@@ -256,25 +256,73 @@ static enum inj_rc cfg_failover_partition(struct cfg_parse *p, const yaml_node_t
 }
 
 /* Checks the mapping for duplicate keys (libyaml keeps them all). */
+struct cfg_key {
+    const char *s;
+    size_t i;
+};
+
+static int cfg_key_cmp(const void *a, const void *b)
+{
+    const struct cfg_key *x = a;
+    const struct cfg_key *y = b;
+    int c = strcmp(x->s, y->s);
+
+    if (c)
+        return c;
+    return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* Refuses a mapping whose keys are not strings or repeat: the repeat earliest in the file is
+ * named, with the line of its first occurrence. Sorted, not pairwise: a 10000-entry section
+ * must not cost 50 million comparisons before its size is refused. */
 static enum inj_rc cfg_check_dups(struct cfg_parse *p, const yaml_node_t *map)
 {
-    yaml_node_pair_t *a;
-    yaml_node_pair_t *b;
+    size_t n = (size_t)(map->data.mapping.pairs.top - map->data.mapping.pairs.start);
+    const yaml_node_pair_t *pairs = map->data.mapping.pairs.start;
+    const yaml_node_t *ka;
+    const yaml_node_t *kb;
+    struct cfg_key *keys;
+    size_t first = 0;
+    size_t dup = SIZE_MAX;
+    size_t dup_first = 0;
+    size_t i;
 
-    for (a = map->data.mapping.pairs.start; a < map->data.mapping.pairs.top; a++) {
-        const yaml_node_t *ka = yaml_document_get_node(p->doc, a->key);
-        if (!ka || ka->type != YAML_SCALAR_NODE)
+    if (n < 2) {
+        ka = n ? yaml_document_get_node(p->doc, pairs[0].key) : NULL;
+        if (n && (!ka || ka->type != YAML_SCALAR_NODE))
             return cfg_errf(p, ka ? ka : map, INJ_E_CONFIG, "mapping keys must be strings");
-        for (b = map->data.mapping.pairs.start; b < a; b++) {
-            const yaml_node_t *kb = yaml_document_get_node(p->doc, b->key);
-            if (kb && kb->type == YAML_SCALAR_NODE &&
-                !strcmp((const char *)ka->data.scalar.value, (const char *)kb->data.scalar.value))
-                return cfg_errf(p, ka, INJ_E_CONFIG, "duplicate key \"%s\" (first at line %lu)",
-                                (const char *)ka->data.scalar.value,
-                                (unsigned long)kb->start_mark.line + 1);
+        return INJ_OK;
+    }
+    keys = calloc(n, sizeof(*keys));
+    if (!keys)
+        return inj_err_set(p->err, INJ_E_NOMEM, "out of memory");
+    for (i = 0; i < n; i++) {
+        ka = yaml_document_get_node(p->doc, pairs[i].key);
+        if (!ka || ka->type != YAML_SCALAR_NODE) {
+            free(keys);
+            return cfg_errf(p, ka ? ka : map, INJ_E_CONFIG, "mapping keys must be strings");
+        }
+        keys[i].s = (const char *)ka->data.scalar.value;
+        keys[i].i = i;
+    }
+    qsort(keys, n, sizeof(*keys), cfg_key_cmp);
+    for (i = 1; i < n; i++) {
+        if (strcmp(keys[i].s, keys[first].s) != 0) {
+            first = i;
+            continue;
+        }
+        if (keys[i].i < dup) {
+            dup = keys[i].i;
+            dup_first = keys[first].i;
         }
     }
-    return INJ_OK;
+    free(keys);
+    if (dup == SIZE_MAX)
+        return INJ_OK;
+    ka = yaml_document_get_node(p->doc, pairs[dup].key);
+    kb = yaml_document_get_node(p->doc, pairs[dup_first].key);
+    return cfg_errf(p, ka, INJ_E_CONFIG, "duplicate key \"%s\" (first at line %lu)",
+                    (const char *)ka->data.scalar.value, (unsigned long)kb->start_mark.line + 1);
 }
 
 static enum inj_rc cfg_mode(struct cfg_parse *p, const yaml_node_t *n, unsigned int *out)
@@ -537,19 +585,19 @@ static enum inj_rc cfg_section(struct cfg_parse *p, const yaml_node_t *map, enum
     enum inj_rc rc;
     yaml_node_pair_t *pair;
     size_t count;
-    size_t i;
     struct entry *grown;
     const char *what = kind == ENTRY_ENV ? "env" : "files";
 
     if (map->type != YAML_MAPPING_NODE)
         return cfg_errf(p, map, INJ_E_CONFIG, "\"%s\" must be a mapping of %s to secrets, not %s",
                         what, kind == ENTRY_ENV ? "variable names" : "file paths", cfg_kind(map));
-    rc = cfg_check_dups(p, map);
-    if (rc != INJ_OK)
-        return rc;
     count = (size_t)(map->data.mapping.pairs.top - map->data.mapping.pairs.start);
     if (count > 10000)
         return cfg_errf(p, map, INJ_E_CONFIG, "too many entries in \"%s\"", what);
+    /* One env and one files section: a repeated key here is the only duplicate entry. */
+    rc = cfg_check_dups(p, map);
+    if (rc != INJ_OK)
+        return rc;
     /* realloc(p, 0) may free p and return NULL: an empty section must not get there. */
     if (count == 0)
         return INJ_OK;
@@ -578,9 +626,6 @@ static enum inj_rc cfg_section(struct cfg_parse *p, const yaml_node_t *map, enum
                             "\"%s\" is not an absolute, normalised file path (no \"..\", \".\", "
                             "\"//\" or trailing \"/\")",
                             name);
-        for (i = 0; i < p->cfg->n; i++)
-            if (p->cfg->entries[i].kind == kind && !strcmp(p->cfg->entries[i].name, name))
-                return cfg_errf(p, k, INJ_E_CONFIG, "duplicate %s entry \"%s\"", what, name);
         memset(e, 0, sizeof(*e));
         e->kind = kind;
         e->name = xstrdup(name);
