@@ -14,7 +14,8 @@ output, which the tests grep for secrets):
 Environment: APP_LOG (required), APP_ENV (comma-separated names to record), APP_FILE (a file
 to read at start and after each signal), APP_EXIT_ON (signal name that ends it, default
 SIGTERM), APP_EXIT_CODE (default 0), APP_ORPHANS (how many orphans to leave), APP_GROUP_CHILD
-(1: a child in the same process group that records its signals too), APP_PSQL (port)."""
+(1: a child in the same process group that records its signals too; APP_GROUP_CHILD_EXIT_ON:
+its own APP_EXIT_ON), APP_PSQL (port)."""
 import json
 import os
 import signal
@@ -67,6 +68,21 @@ def previous_alive():
     return os.path.exists(f"/proc/{prev}")
 
 
+def earlier_alive():
+    """Pids of every process (app or group child) that started before this one and still
+    exists: with --pgroup, a restart must wait for the whole old group."""
+    pids = []
+    try:
+        with open(LOG) as f:
+            for line in f:
+                ev = json.loads(line)
+                if ev.get("event") == "start" and os.path.exists(f"/proc/{ev['pid']}"):
+                    pids.append(ev["pid"])
+    except FileNotFoundError:
+        pass
+    return pids
+
+
 def on_signal(signo, frame):
     name = signal.Signals(signo).name
     if name == EXIT_ON:
@@ -103,8 +119,10 @@ def main():
     prev = previous_alive()
     for name in SIGNALS:
         signal.signal(getattr(signal, name), on_signal)
+    alive = earlier_alive()
     if os.environ.get("APP_GROUP_CHILD") and WHO == "app":
-        env = dict(os.environ, APP_WHO="groupchild", APP_GROUP_CHILD="")
+        env = dict(os.environ, APP_WHO="groupchild", APP_GROUP_CHILD="",
+                   APP_EXIT_ON=os.environ.get("APP_GROUP_CHILD_EXIT_ON", EXIT_ON))
         subprocess.Popen([sys.executable, os.path.abspath(__file__)], env=env)
     env = {n: os.environ.get(n) for n in os.environ.get("APP_ENV", "").split(",") if n}
     if os.environ.get("APP_PSQL"):
@@ -115,7 +133,8 @@ def main():
         record(event="psql", ok=r.returncode == 0, out=r.stdout.strip(),
                err=r.stderr.strip()[-300:])
     record(event="start", ppid=os.getppid(), pgid=os.getpgrp(), uid=os.getuid(),
-           gid=os.getgid(), groups=os.getgroups(), env=env, file=read_file(), prev_alive=prev)
+           gid=os.getgid(), groups=os.getgroups(), env=env, file=read_file(), prev_alive=prev,
+           alive_before=alive)
     if os.environ.get("APP_TRY_ROOT"):
         try:
             os.setuid(0)

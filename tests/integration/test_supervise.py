@@ -134,6 +134,17 @@ def sv(tmp_path, base_env):
     yield _start
     for inj in started:
         inj.cleanup()
+    # A failed test leaves its apps behind when injector is killed: end them too (only a
+    # process that is still this test's app: a pid may have been reused since).
+    for name in os.listdir(logdir):
+        log = os.path.join(logdir, name)
+        for ev in AppLog(log).events("start", who=None):
+            try:
+                with open(f"/proc/{ev['pid']}/environ", "rb") as f:
+                    if f"APP_LOG={log}".encode() in f.read().split(b"\0"):
+                        os.kill(ev["pid"], signal.SIGKILL)
+            except OSError:
+                pass
     shutil.rmtree(logdir, ignore_errors=True)
 
 
@@ -282,6 +293,45 @@ def test_process_group_gets_signals_with_pgroup(fake, write_config, sv):
     inj.kill(signal.SIGTERM)
     assert inj.finish() == 0
     wait_for("group child exit", lambda: log.signals("groupchild") == ["SIGUSR1", "SIGTERM"])
+
+
+def test_restart_with_pgroup_waits_for_the_whole_old_group(fake, write_config, sv):
+    """--pgroup + on_change: restart: the old group gets SIGTERM; a member that ignores it is
+    killed after restart_timeout; only then does the new app start (nothing of the old
+    generation is alive when it does)."""
+    v1, v2 = value("pg-1"), value("pg-2")
+    fake.state.add_secret("pg/app", string=v1)
+    cfg = write_config("""
+        version: 1
+        supervise:
+          refresh: 50ms
+          on_change: restart
+          restart_delay: 0s
+          restart_timeout: 300ms
+        env:
+          TOKEN: { from: pg/app }
+        """)
+    inj, log = sv(["-c", cfg, "--pgroup"], {"APP_ENV": "TOKEN", "APP_GROUP_CHILD": "1",
+                                            "APP_GROUP_CHILD_EXIT_ON": "SIGUSR2"})
+    wait_for("app and group child", lambda: log.events("start") and
+             log.events("start", who="groupchild"), inj)
+    old_child = log.events("start", who="groupchild")[0]["pid"]
+    fake.state.put_secret_value("pg/app", v2)
+    starts = wait_for("restart", lambda: len(log.events("start")) >= 2 and log.events("start"),
+                      inj)
+    assert starts[1]["env"] == {"TOKEN": v2}
+    assert starts[1]["alive_before"] == [], starts[1]   # the old group child too
+    # The old group child got the SIGTERM and outlived it, until the SIGKILL.
+    assert [e["sig"] for e in log.events("signal", who="groupchild")
+            if e["pid"] == old_child] == ["SIGTERM"]
+    assert "did not stop within restart_timeout" in inj.stderr_text()
+    wait_for("new group child", lambda: len(log.events("start", who="groupchild")) == 2, inj)
+    new_child = log.events("start", who="groupchild")[1]["pid"]
+    inj.kill(signal.SIGUSR2)                    # ends the new group child (the app records it)
+    wait_for("new group child exit", lambda: any(
+        e["pid"] == new_child for e in log.events("exit", who="groupchild")), inj)
+    inj.kill(signal.SIGTERM)
+    assert inj.finish(leak_extra=(v1, v2)) == 0
 
 
 def test_reaps_orphans_as_subreaper(fake, write_config, sv):
