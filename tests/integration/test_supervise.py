@@ -2,12 +2,16 @@
 records what it receives (signals, environment, file contents, orphans) in a JSON-lines log.
 Waiting is by condition with generous bounds (nothing asserts how long anything took).
 Every injector output is grepped for secrets, as conftest.run does."""
+import fcntl
 import json
 import os
+import pty
+import select
 import shutil
 import signal
 import subprocess
 import tempfile
+import termios
 import time
 
 import pytest
@@ -332,6 +336,66 @@ def test_restart_with_pgroup_waits_for_the_whole_old_group(fake, write_config, s
         e["pid"] == new_child for e in log.events("exit", who="groupchild")), inj)
     inj.kill(signal.SIGTERM)
     assert inj.finish(leak_extra=(v1, v2)) == 0
+
+
+def _proc_state(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()[0]
+
+
+def test_terminal_goes_to_the_app_and_ctrl_z_stops_the_app_not_injector(fake, write_config,
+                                                                          base_env, tmp_path):
+    """With a controlling terminal (a pty here) the app gets its own process group, which
+    becomes the terminal's foreground group: ^Z stops the app, injector keeps running (its
+    SIGTTIN/SIGTTOU are ignored), and SIGCONT sent to injector resumes the app (tini)."""
+    cfg = write_config("version: 1\n")
+    log = tmp_path / "app.jsonl"
+    env = dict(base_env, APP_LOG=str(log))
+    master, slave = pty.openpty()
+
+    def ctty():
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    p = subprocess.Popen(WRAPPER + [INJECTOR, "-c", cfg, "--supervise", "--", PY, APP], env=env,
+                         stdin=slave, stdout=slave, stderr=slave, start_new_session=True,
+                         preexec_fn=ctty)
+    os.close(slave)
+    applog = AppLog(str(log))
+    out = bytearray()
+
+    def drain():
+        while select.select([master], [], [], 0)[0]:
+            try:
+                out.extend(os.read(master, 4096))
+            except OSError:
+                return
+
+    try:
+        app = wait_for("app start", lambda: drain() or applog.events("start"))[0]
+        assert app["pgid"] == app["pid"] != p.pid
+        # The app's group has the terminal now; injector's does not.
+        wait_for("foreground", lambda: os.tcgetpgrp(master) == app["pgid"])
+        os.write(master, b"\x1a")                # ^Z: SIGTSTP to the foreground group
+        wait_for("app stopped", lambda: drain() or _proc_state(app["pid"]) == "T")
+        assert _proc_state(p.pid) != "T" and p.poll() is None
+        os.kill(p.pid, signal.SIGCONT)          # forwarded to the app
+        wait_for("app running", lambda: drain() or _proc_state(app["pid"]) != "T")
+        os.kill(p.pid, signal.SIGTERM)
+        assert p.wait(timeout=BOUND) == 0
+        drain()
+        assert_no_leak(out.decode("utf-8", "replace"))
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        os.close(master)
+        for ev in applog.events("start"):
+            try:
+                with open(f"/proc/{ev['pid']}/environ", "rb") as f:
+                    if f"APP_LOG={log}".encode() in f.read().split(b"\0"):
+                        os.kill(ev["pid"], signal.SIGKILL)
+            except OSError:
+                pass
 
 
 def test_reaps_orphans_as_subreaper(fake, write_config, sv):
