@@ -335,6 +335,29 @@ def test_names_resolve_from_etc_hosts_in_the_image(fake, image, rootfs, hosts_li
         assert not (rootfs / "out" / "report").exists()
 
 
+@pytest.mark.parametrize("bundle", [
+    "/etc/ssl/certs/ca-certificates.crt",                  # Debian, Ubuntu, Alpine
+    "/etc/pki/tls/certs/ca-bundle.crt",                    # RHEL, Amazon Linux
+    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",   # RHEL's extracted trust
+    "/etc/ssl/ca-bundle.pem",                              # SUSE
+    "/etc/ssl/cert.pem",                                   # Alpine, BSDs
+])
+def test_system_ca_bundle_of_each_distribution(fake, image, rootfs, bundle):
+    """The static binary copied into another distribution's image finds that image's CA
+    bundle with no variable set (here the bundle holds the fake's CA, so only a bundle found
+    at that path lets the fetch succeed; the compiled-in one would refuse it)."""
+    env = image_env(fake, False, rootfs)
+    target = rootfs / bundle.lstrip("/")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(fake.ca_file, target)
+    rc, out, err, _ = run_in_image(rootfs, image, ["version"], env)
+    assert rc == 0 and f"ca file {bundle}" in out, (rc, out, err)
+    rc, out, err, _ = run_in_image(
+        rootfs, image, ["-c", CONFIG_IN_IMAGE, "--", "/probe", "/out/report", "env:PGUSER"], env)
+    assert rc == 0, (rc, out, err)
+    assert read_report(str(rootfs / "out" / "report"))["env"]["PGUSER"] == "postgres"
+
+
 def test_image_default_cmd(fake, image, rootfs):
     """`docker run IMAGE` with no arguments: ENTRYPOINT + CMD."""
     env = image_env(fake, False, rootfs)
