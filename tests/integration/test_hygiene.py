@@ -251,6 +251,37 @@ def test_secrets_only_in_configured_files(fake, base_env, write_config, probe, t
     assert _scan(new_tmp, set()) == []
 
 
+@pytest.mark.skipif(not shutil.which("strace") or bool(WRAPPER), reason="needs strace, no wrapper")
+def test_mode_and_owner_are_set_before_the_first_byte(fake, base_env, write_config, secret_dir,
+                                                      tmp_path):
+    """The staged file is created 0400-or-stricter, then fchown/fchmod, and only then is the
+    secret written: no moment where it is readable by anyone else (strace, no payloads)."""
+    cfg = write_config(f"""
+        version: 1
+        files:
+          {secret_dir}/db.json: {{ from: secretPostgresqlMasterUser, mode: "0440" }}
+        """)
+    trace = tmp_path / "strace.txt"
+    r = subprocess.run(["strace", "-f", "-s", "0", "-e", "trace=openat,fchmod,fchown,write",
+                        "-o", str(trace), INJECTOR, "-c", cfg, "--", "/bin/true"],
+                       env=base_env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert_no_leak(r.stdout, r.stderr)
+    lines = trace.read_text().splitlines()
+    trace.unlink()
+    opened = [i for i, ln in enumerate(lines) if ".db.json.injector-" in ln and "O_CREAT" in ln]
+    assert len(opened) == 1, lines
+    ln = lines[opened[0]]
+    assert "O_EXCL" in ln and "O_NOFOLLOW" in ln, ln
+    mode = int(ln.split("O_CREAT")[1].split(",")[-1].split(")")[0].strip(), 8)
+    assert mode & 0o077 == 0, ln             # created private, whatever the umask
+    fd = ln.rsplit("=", 1)[1].strip()
+    later = lines[opened[0] + 1:]
+    chmod = next(i for i, x in enumerate(later) if x.split(None, 1)[1].startswith(f"fchmod({fd},"))
+    write = next(i for i, x in enumerate(later) if x.split(None, 1)[1].startswith(f"write({fd},"))
+    assert "0440" in later[chmod] and chmod < write, later[:write + 1]
+
+
 def test_exec_failure_puts_back_the_files_it_replaced(fake, base_env, write_config, secret_dir):
     """All or nothing also for files that were there before: after an exec failure the old
     content, mode and owner are back, a new file is gone, and no temp file is left."""
