@@ -2,6 +2,8 @@
 failures, 5xx, throttling), what never is (client errors), how many attempts AWS_RETRY_MODE and
 AWS_MAX_ATTEMPTS allow. Counts come from the endpoint's request log, not from our own output.
 Backoffs are real (full jitter, up to 1 s then 2 s ...): no test here asserts a duration."""
+import re
+
 import pytest
 
 import seed
@@ -113,3 +115,15 @@ def test_access_denied_is_never_retried(fake, base_env, cfg):
     assert res.rc == 77, res
     assert "secretsmanager:GetSecretValue" in res.err, res.err
     assert gets(fake) == 1, fake.state.requests
+
+
+def test_per_request_timeout_is_ten_seconds_without_timeout_flag(fake, base_env, cfg):
+    """No --timeout: a request that gets no answer ends at the 10 s per-request timeout
+    (libcurl's message names it), it is not waited on forever."""
+    fake.state.add_fault("slow", action="GetSecretValue", count=1, seconds=40)
+    base_env["AWS_MAX_ATTEMPTS"] = "1"
+    res = run(["-c", cfg, "--", "/bin/true"], base_env, timeout=120)
+    assert res.rc == 75, res
+    assert "timed out" in res.err, res.err
+    assert re.search(r"timed out after 10\d{3} milliseconds", res.err), res.err
+    assert fake.state.stats()["faults_fired"].get("slow") == 1   # one attempt, held open
