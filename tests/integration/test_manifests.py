@@ -18,6 +18,7 @@ from dockerfile import exec_form, markdown_dockerfiles
 MANIFESTS = os.path.join(ROOT, "manifests")
 APP_YAML = os.path.join(ROOT, "examples", "app.yaml")
 POLICY = os.path.join(MANIFESTS, "iam-policy.json")
+ACCOUNT = "111122223333"  # the account of the example ARNs (seed 004)
 BUILDSPEC = os.path.join(MANIFESTS, "buildspec.yml")
 
 
@@ -123,7 +124,7 @@ def test_configs_name_exactly_the_example_secrets(base_env, tmp_path):
         if not SLOW:  # policy parses and validates too; valgrind costs 3 s a run
             res = run(["check", "-c", str(path)], base_env)
             assert res.rc == 0, (label, res)
-        res = run(["policy", "-c", str(path)], base_env)
+        res = run(["policy", "-c", str(path), "--account", ACCOUNT], base_env)
         assert res.rc == 0, (label, res)
         assert res.out == policy, f"{label}: its policy is not manifests/iam-policy.json"
 
@@ -147,10 +148,13 @@ def test_manifest_configs_run(base_env, secret_dir, tmp_path, probe):
 # ---- IAM ----------------------------------------------------------------------------------
 
 def test_iam_policy_is_the_generated_one(base_env):
-    res = run(["policy", "-c", APP_YAML], base_env)
+    res = run(["policy", "-c", APP_YAML, "--account", ACCOUNT], base_env)
     assert res.rc == 0, res
     with open(POLICY) as f:
-        assert f.read() == res.out, "regenerate: injector policy -c examples/app.yaml"
+        assert f.read() == res.out, ("regenerate: injector policy -c examples/app.yaml "
+                                     f"--account {ACCOUNT}")
+    # Least privilege: no wildcard account anywhere (names get the task's account).
+    assert ":*:" not in res.out
 
 
 def test_iam_policy_shape():
