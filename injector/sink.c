@@ -318,12 +318,10 @@ enum inj_rc sink_file_check(const char *path, int allow_disk, struct inj_err *er
             break;
         parent = 0;
     }
-    if (stat(dir, &st) != 0)
+    if (stat(dir, &st) != 0 || (S_ISDIR(st.st_mode) && access(dir, W_OK | X_OK) != 0))
         e = errno;
     else if (!S_ISDIR(st.st_mode))
         e = ENOTDIR;
-    else if (access(dir, W_OK | X_OK) != 0)
-        e = errno;
     if (e)
         return inj_err_set(err, INJ_E_IO, "%s: cannot create a file under %s: %s", path, dir,
                            strerror(e));
