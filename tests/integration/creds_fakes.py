@@ -673,6 +673,17 @@ def dry_run(env, write_config, creds=(), config=CONFIG, args=("-v",), timeout=No
     return run(list(args) + ["--dry-run", "-c", cfg], env, timeout=timeout, leak_extra=extra)
 
 
+def fails_with(res, *parts, code=77):
+    """Exit code `code` and exactly one "error:" line (main.c's error print) holding every
+    part; returns the line."""
+    assert res.rc == code, res
+    lines = [ln for ln in res.err.splitlines() if "error:" in ln]
+    assert len(lines) == 1, res.err
+    for p in parts:
+        assert p in lines[0], lines[0]
+    return lines[0]
+
+
 def assert_signed_with(sm, creds):
     """Every Secrets Manager request was signed with these keys, and at least one happened."""
     reqs = [r for r in sm.state.requests if r.get("action")]

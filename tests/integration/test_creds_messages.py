@@ -13,22 +13,12 @@ import pytest
 
 from conftest import SLOW
 from creds_fakes import (_Base, _Handler, _sts_creds_xml, STS_NS, cenv,  # noqa: F401
-                         container, dry_run, imds, mint, sts, write_aws)
+                         container, dry_run, fails_with, imds, mint, sts, write_aws)
 
 ROLE = "arn:aws:iam::111122223333:role/app-role"
 IMDS_CREDS = "/latest/meta-data/iam/security-credentials/"
 # The run() hang guard for tests that involve --timeout: generous, never asserted on.
 GUARD = 240 if SLOW else 60
-
-
-def _fails(res, *parts, code=77):
-    """Exit code `code` and one "error:" line holding every part; returns the line."""
-    assert res.rc == code, res
-    lines = [ln for ln in res.err.splitlines() if "error:" in ln]
-    assert len(lines) == 1, res.err
-    for p in parts:
-        assert p in lines[0], lines[0]
-    return lines[0]
 
 
 def _imds_on(env, url):
@@ -52,16 +42,16 @@ def _token_file(tmp_path, token="eyJ.CANARY-webid.sig"):
 def test_web_identity_role_without_token_file(cenv, write_config):
     # A skip, not a failure: it shows in the "no AWS credentials found" list.
     env = dict(cenv, AWS_ROLE_ARN=ROLE)
-    _fails(dry_run(env, write_config),
-           "no AWS credentials found: env: AWS_ACCESS_KEY_ID not set; "
-           "web identity: AWS_ROLE_ARN is set but AWS_WEB_IDENTITY_TOKEN_FILE is not; ")
+    fails_with(dry_run(env, write_config),
+               "no AWS credentials found: env: AWS_ACCESS_KEY_ID not set; "
+               "web identity: AWS_ROLE_ARN is set but AWS_WEB_IDENTITY_TOKEN_FILE is not; ")
 
 
 def test_web_identity_role_arn_not_an_arn(cenv, sts, write_config, tmp_path):
     env = dict(cenv, AWS_WEB_IDENTITY_TOKEN_FILE=_token_file(tmp_path),
                AWS_ROLE_ARN="app-role")
-    _fails(dry_run(env, write_config),
-           'AWS credentials from web identity: role ARN "app-role" is not an IAM role ARN')
+    fails_with(dry_run(env, write_config),
+               'AWS credentials from web identity: role ARN "app-role" is not an IAM role ARN')
     assert sts.requests == []
 
 
@@ -69,9 +59,9 @@ def test_web_identity_role_arn_not_an_arn(cenv, sts, write_config, tmp_path):
 def test_web_identity_session_name_rejected(cenv, sts, write_config, tmp_path, name):
     env = dict(cenv, AWS_WEB_IDENTITY_TOKEN_FILE=_token_file(tmp_path), AWS_ROLE_ARN=ROLE,
                AWS_ROLE_SESSION_NAME=name)
-    _fails(dry_run(env, write_config),
-           f'AWS credentials from web identity: role session name "{name[:64]}": '
-           "2 to 64 of A-Z a-z 0-9 _+=,.@-")
+    fails_with(dry_run(env, write_config),
+               f'AWS credentials from web identity: role session name "{name[:64]}": '
+               "2 to 64 of A-Z a-z 0-9 _+=,.@-")
     assert sts.requests == []
 
 
@@ -86,9 +76,9 @@ def test_sts_answer_without_credentials(cenv, sts, write_config, tmp_path, monke
     token = "eyJ.CANARY-nocreds.sig"
     env = dict(cenv, AWS_WEB_IDENTITY_TOKEN_FILE=_token_file(tmp_path, token),
                AWS_ROLE_ARN=ROLE)
-    _fails(dry_run(env, write_config, [token]),
-           "AWS credentials from web identity: STS AssumeRoleWithWebIdentity answer: "
-           "no Credentials element (not an STS answer?)")
+    fails_with(dry_run(env, write_config, [token]),
+               "AWS credentials from web identity: STS AssumeRoleWithWebIdentity answer: "
+               "no Credentials element (not an STS answer?)")
     assert [r["status"] for r in sts.requests] == [200]
 
 
@@ -99,9 +89,9 @@ def test_sts_answer_with_bad_expiration(cenv, sts, write_config, tmp_path, monke
     token = "eyJ.CANARY-badexp.sig"
     env = dict(cenv, AWS_WEB_IDENTITY_TOKEN_FILE=_token_file(tmp_path, token),
                AWS_ROLE_ARN=ROLE)
-    _fails(dry_run(env, write_config, [c, token]),
-           "AWS credentials from web identity: STS AssumeRoleWithWebIdentity answer: "
-           "Expiration is not an ISO 8601 time")
+    fails_with(dry_run(env, write_config, [c, token]),
+               "AWS credentials from web identity: STS AssumeRoleWithWebIdentity answer: "
+               "Expiration is not an ISO 8601 time")
     assert [r["status"] for r in sts.requests] == [200]
 
 
@@ -109,8 +99,8 @@ def test_sts_region_not_a_region_name(cenv, sts, write_config, tmp_path):
     # The region goes into the regional STS host name and the signing scope: checked first.
     env = dict(cenv, AWS_WEB_IDENTITY_TOKEN_FILE=_token_file(tmp_path), AWS_ROLE_ARN=ROLE,
                AWS_REGION="Europe/Berlin")
-    _fails(dry_run(env, write_config),
-           'AWS credentials from web identity: region "Europe/Berlin" is not a region name')
+    fails_with(dry_run(env, write_config),
+               'AWS credentials from web identity: region "Europe/Berlin" is not a region name')
     assert sts.requests == []
 
 
@@ -124,10 +114,10 @@ def test_profile_login_session_not_supported(cenv, write_config):
         login_session = arn:aws:iam::111122223333:user/dev
         region = eu-central-1
         """)
-    _fails(dry_run(dict(cenv, AWS_PROFILE="dev"), write_config),
-           'AWS credentials from profile "dev": profile "dev" uses an `aws login` session, '
-           "which injector does not support",
-           "aws configure export-credentials --profile dev --format env")
+    fails_with(dry_run(dict(cenv, AWS_PROFILE="dev"), write_config),
+               'AWS credentials from profile "dev": profile "dev" uses an `aws login` session, '
+               "which injector does not support",
+               "aws configure export-credentials --profile dev --format env")
 
 
 def test_profile_web_identity_token_file_without_role(cenv, sts, write_config, tmp_path):
@@ -135,9 +125,9 @@ def test_profile_web_identity_token_file_without_role(cenv, sts, write_config, t
         [default]
         web_identity_token_file = {_token_file(tmp_path)}
         """)
-    _fails(dry_run(cenv, write_config),
-           'AWS credentials from profile "default": profile "default" has '
-           "web_identity_token_file but no role_arn")
+    fails_with(dry_run(cenv, write_config),
+               'AWS credentials from profile "default": profile "default" has '
+               "web_identity_token_file but no role_arn")
     assert sts.requests == []
 
 
@@ -148,9 +138,9 @@ def test_profile_source_profile_not_found(cenv, sts, write_config):
         source_profile = x
         """)
     cred = conf[:-len("config")] + "credentials"
-    _fails(dry_run(cenv, write_config),
-           f'AWS credentials from profile "default": profile "default": source_profile "x" '
-           f"not found in {cred} or {conf}")
+    fails_with(dry_run(cenv, write_config),
+               f'AWS credentials from profile "default": profile "default": source_profile "x" '
+               f"not found in {cred} or {conf}")
     assert sts.requests == []
 
 
@@ -161,9 +151,9 @@ def test_profile_own_source_profile_without_keys(cenv, sts, write_config, tmp_pa
         source_profile = default
         credential_process = {tmp_path}/never-run
         """)
-    _fails(dry_run(cenv, write_config),
-           'AWS credentials from profile "default": profile "default" is its own '
-           "source_profile but has no keys")
+    fails_with(dry_run(cenv, write_config),
+               'AWS credentials from profile "default": profile "default" is its own '
+               "source_profile but has no keys")
     assert sts.requests == []
 
 
@@ -177,10 +167,10 @@ def test_profile_too_many_source_profile_hops(cenv, sts, write_config):
     text += (f"[profile p8]\naws_access_key_id = {base['access_key_id']}\n"
              f"aws_secret_access_key = {base['secret_access_key']}\n")
     write_aws(cenv, "config", text)
-    line = _fails(dry_run(cenv, write_config, [base]),
-                  'AWS credentials from profile "default": source_profile "p1": '
-                  'source_profile "p2": ',
-                  'source_profile "p7": more than 8 source_profile hops')
+    line = fails_with(dry_run(cenv, write_config, [base]),
+                      'AWS credentials from profile "default": source_profile "p1": '
+                      'source_profile "p2": ',
+                      'source_profile "p7": more than 8 source_profile hops')
     assert 'source_profile "p8"' not in line
     assert sts.requests == []
 
@@ -197,9 +187,9 @@ def test_profile_duration_seconds_out_of_range(cenv, sts, write_config, value):
         source_profile = base
         duration_seconds = {value}
         """)
-    _fails(dry_run(cenv, write_config, [base]),
-           f'AWS credentials from profile "default": profile "default": duration_seconds '
-           f"{value}: expected 900 to 43200")
+    fails_with(dry_run(cenv, write_config, [base]),
+               f'AWS credentials from profile "default": profile "default": duration_seconds '
+               f"{value}: expected 900 to 43200")
     assert sts.requests == []
 
 
@@ -211,9 +201,9 @@ def test_container_token_file_empty(cenv, container, write_config, tmp_path):
     (tmp_path / "token").write_text(" \n")
     env = dict(cenv, AWS_CONTAINER_CREDENTIALS_FULL_URI=container.url + "/creds",
                AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE=str(tmp_path / "token"))
-    _fails(dry_run(env, write_config),
-           "AWS credentials from container: AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: "
-           "the token is empty")
+    fails_with(dry_run(env, write_config),
+               "AWS credentials from container: AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: "
+               "the token is empty")
     assert container.requests == []
 
 
@@ -229,8 +219,8 @@ def test_container_token_with_control_characters(cenv, container, write_config, 
         env[where] = str(tmp_path / "token")
     else:
         env[where] = token
-    _fails(dry_run(env, write_config, [token, "CANARY-ctl-token"]),
-           f"AWS credentials from container: {where}: the token has control characters")
+    fails_with(dry_run(env, write_config, [token, "CANARY-ctl-token"]),
+               f"AWS credentials from container: {where}: the token has control characters")
     assert container.requests == []
 
 
@@ -239,18 +229,18 @@ def test_container_token_with_control_characters(cenv, container, write_config, 
 def test_container_relative_uri_with_spaces(cenv, container, write_config, uri):
     # Checked before any request (http_proxy would show one to 169.254.170.2).
     env = dict(cenv, AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=uri, http_proxy=container.url)
-    _fails(dry_run(env, write_config),
-           "AWS credentials from container: AWS_CONTAINER_CREDENTIALS_RELATIVE_URI has spaces "
-           "or control characters")
+    fails_with(dry_run(env, write_config),
+               "AWS credentials from container: AWS_CONTAINER_CREDENTIALS_RELATIVE_URI has spaces "
+               "or control characters")
     assert container.requests == []
 
 
 def test_container_404_hint(cenv, container, write_config):
     container.serve("/creds", mint("elsewhere"))
     env = dict(cenv, AWS_CONTAINER_CREDENTIALS_FULL_URI=container.url + "/no-such-creds")
-    _fails(dry_run(env, write_config),
-           f"AWS credentials from container: {container.url}: HTTP 404",
-           "no credentials at this URI: is a task role (or Pod Identity association) set?")
+    fails_with(dry_run(env, write_config),
+               f"AWS credentials from container: {container.url}: HTTP 404",
+               "no credentials at this URI: is a task role (or Pod Identity association) set?")
     assert [r["status"] for r in container.requests] == [404]
 
 
@@ -259,9 +249,9 @@ def test_container_5xx_after_retries(cenv, container, write_config):
     container.status = 503
     env = dict(cenv, AWS_CONTAINER_CREDENTIALS_FULL_URI=container.url + "/creds")
     # A network-side failure: 69, not "access denied" 77.
-    _fails(dry_run(env, write_config),
-           f"AWS credentials from container: {container.url}: HTTP 503 after 3 attempts",
-           code=69)
+    fails_with(dry_run(env, write_config),
+               f"AWS credentials from container: {container.url}: HTTP 503 after 3 attempts",
+               code=69)
     assert [r["status"] for r in container.requests] == [503, 503, 503]
 
 
@@ -300,17 +290,17 @@ def odd_imds():
 def test_imds_token_other_status(cenv, imds, write_config):
     # Not 403/404/405 (which have their own messages) and not 5xx (retried): one PUT, skipped.
     imds.token_status = 400
-    _fails(dry_run(_imds_on(cenv, imds.url), write_config),
-           "no AWS credentials found: ",
-           f"IMDS: token request: HTTP 400 from {imds.url}")
+    fails_with(dry_run(_imds_on(cenv, imds.url), write_config),
+               "no AWS credentials found: ",
+               f"IMDS: token request: HTTP 400 from {imds.url}")
     assert [(r["method"], r["status"]) for r in imds.requests] == [("PUT", 400)]
 
 
 def test_imds_5xx_retried(cenv, imds, write_config):
     imds.token_status = 500
     env = dict(_imds_on(cenv, imds.url), AWS_METADATA_SERVICE_NUM_ATTEMPTS="3")
-    _fails(dry_run(env, write_config),
-           "no AWS credentials found: ", f"IMDS: token request: HTTP 500 from {imds.url}")
+    fails_with(dry_run(env, write_config),
+               "no AWS credentials found: ", f"IMDS: token request: HTTP 500 from {imds.url}")
     # Every attempt AWS_METADATA_SERVICE_NUM_ATTEMPTS allows, and no GET without a token.
     assert [(r["method"], r["status"]) for r in imds.requests] == [("PUT", 500)] * 3
 
@@ -320,19 +310,19 @@ def test_imds_5xx_retried(cenv, imds, write_config):
                                   "token;with,punctuation"])
 def test_imds_token_not_a_token(cenv, odd_imds, write_config, body):
     odd_imds.token_body = body
-    _fails(dry_run(_imds_on(cenv, odd_imds.url), write_config),
-           "no AWS credentials found: ",
-           f"IMDS: {odd_imds.url} answered the token request with something that is not a "
-           "token")
+    fails_with(dry_run(_imds_on(cenv, odd_imds.url), write_config),
+               "no AWS credentials found: ",
+               f"IMDS: {odd_imds.url} answered the token request with something that is not a "
+               "token")
     assert [r["method"] for r in odd_imds.requests] == ["PUT"]
 
 
 @pytest.mark.parametrize("role", ["app role", "app/role", "r" * 129])
 def test_imds_invalid_role_name(cenv, imds, write_config, role):
     imds.serve(role, mint("badrole"))
-    _fails(dry_run(_imds_on(cenv, imds.url), write_config),
-           f"AWS credentials from IMDS: the role name from {IMDS_CREDS} is not an IAM role "
-           "name")
+    fails_with(dry_run(_imds_on(cenv, imds.url), write_config),
+               f"AWS credentials from IMDS: the role name from {IMDS_CREDS} is not an IAM role "
+               "name")
     # The listing was read; the role's credentials were never asked for.
     assert [r["path"] for r in imds.requests] == ["/latest/api/token", IMDS_CREDS]
 
@@ -340,25 +330,25 @@ def test_imds_invalid_role_name(cenv, imds, write_config, role):
 def test_imds_role_credentials_http_error(cenv, imds, write_config):
     # The role is listed but its credentials are not there.
     imds.serve("app-role", None)
-    _fails(dry_run(_imds_on(cenv, imds.url), write_config),
-           "AWS credentials from IMDS: role app-role: HTTP 404")
+    fails_with(dry_run(_imds_on(cenv, imds.url), write_config),
+               "AWS credentials from IMDS: role app-role: HTTP 404")
     assert [r["path"] for r in imds.requests] == ["/latest/api/token", IMDS_CREDS,
                                                   IMDS_CREDS + "app-role"]
 
 
 @pytest.mark.parametrize("ep", ["169.254.169.254", "ftp://169.254.169.254"])
 def test_imds_bad_endpoint(cenv, write_config, ep):
-    _fails(dry_run(_imds_on(cenv, ep), write_config),
-           f"AWS credentials from IMDS: AWS_EC2_METADATA_SERVICE_ENDPOINT={ep}: expected "
-           "http://HOST[:PORT]")
+    fails_with(dry_run(_imds_on(cenv, ep), write_config),
+               f"AWS credentials from IMDS: AWS_EC2_METADATA_SERVICE_ENDPOINT={ep}: expected "
+               "http://HOST[:PORT]")
 
 
 def test_imds_bad_endpoint_mode(cenv, imds, write_config):
     env = dict(cenv, AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE="IPv5", http_proxy=imds.url)
     env.pop("AWS_EC2_METADATA_DISABLED")
-    _fails(dry_run(env, write_config),
-           "AWS credentials from IMDS: AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE=IPv5: expected "
-           "IPv4 or IPv6")
+    fails_with(dry_run(env, write_config),
+               "AWS credentials from IMDS: AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE=IPv5: expected "
+               "IPv4 or IPv6")
     assert imds.requests == []
 
 
@@ -372,8 +362,8 @@ def test_imds_bad_endpoint_mode(cenv, imds, write_config):
 ])
 def test_imds_bad_timeout_or_attempts(cenv, imds, write_config, var, value, bounds):
     env = dict(_imds_on(cenv, imds.url), **{var: value})
-    _fails(dry_run(env, write_config),
-           f"AWS credentials from IMDS: {var}={value}: expected {bounds}")
+    fails_with(dry_run(env, write_config),
+               f"AWS credentials from IMDS: {var}={value}: expected {bounds}")
     assert imds.requests == []
 
 
@@ -396,7 +386,7 @@ def test_credential_process_not_started_when_out_of_time(cenv, imds, write_confi
     env.pop("AWS_DEFAULT_REGION", None)
     res = dry_run(env, write_config, args=("-v", "--timeout", "1"), timeout=GUARD)
     # Out of time: 75, not 77.
-    _fails(res, 'AWS credentials from profile "default": credential_process: not started, '
+    fails_with(res, 'AWS credentials from profile "default": credential_process: not started, '
                 "no time left (deadline)", code=75)
     assert not started.exists()
     assert imds.requests and imds.requests[0]["method"] == "PUT"
@@ -408,7 +398,7 @@ def test_credential_process_wait_cut_by_deadline(cenv, write_config):
     write_aws(cenv, "config", "[default]\ncredential_process = /bin/sleep 60\n")
     res = dry_run(cenv, write_config, args=("-v", "--timeout", "5" if SLOW else "2"),
                   timeout=GUARD)
-    line = _fails(res, 'AWS credentials from profile "default": credential_process '
+    line = fails_with(res, 'AWS credentials from profile "default": credential_process '
                        "/bin/sleep: no answer within ", code=75)
     assert re.search(r"no answer within \d+ ms, all the time left \(deadline\)", line), line
     assert "INJECTOR_CREDENTIAL_PROCESS_TIMEOUT" not in line

@@ -120,6 +120,18 @@ class AppLog:
                 and e.get("sig")]
 
 
+def kill_leftover_apps(log):
+    """A failed test leaves its apps behind when injector is killed: ends every process that
+    logged a start to `log` and is still that app (its pid may have been reused since)."""
+    for ev in AppLog(log).events("start", who=None):
+        try:
+            with open(f"/proc/{ev['pid']}/environ", "rb") as f:
+                if f"APP_LOG={log}".encode() in f.read().split(b"\0"):
+                    os.kill(ev["pid"], signal.SIGKILL)
+        except OSError:
+            pass
+
+
 @pytest.fixture
 def sv(tmp_path, base_env):
     """sv(args, config_text=None, **app_env) -> (Injector, AppLog). The app is sv_app.py."""
@@ -138,17 +150,8 @@ def sv(tmp_path, base_env):
     yield _start
     for inj in started:
         inj.cleanup()
-    # A failed test leaves its apps behind when injector is killed: end them too (only a
-    # process that is still this test's app: a pid may have been reused since).
     for name in os.listdir(logdir):
-        log = os.path.join(logdir, name)
-        for ev in AppLog(log).events("start", who=None):
-            try:
-                with open(f"/proc/{ev['pid']}/environ", "rb") as f:
-                    if f"APP_LOG={log}".encode() in f.read().split(b"\0"):
-                        os.kill(ev["pid"], signal.SIGKILL)
-            except OSError:
-                pass
+        kill_leftover_apps(os.path.join(logdir, name))
     shutil.rmtree(logdir, ignore_errors=True)
 
 
@@ -389,13 +392,7 @@ def test_terminal_goes_to_the_app_and_ctrl_z_stops_the_app_not_injector(fake, wr
             p.kill()
             p.wait()
         os.close(master)
-        for ev in applog.events("start"):
-            try:
-                with open(f"/proc/{ev['pid']}/environ", "rb") as f:
-                    if f"APP_LOG={log}".encode() in f.read().split(b"\0"):
-                        os.kill(ev["pid"], signal.SIGKILL)
-            except OSError:
-                pass
+        kill_leftover_apps(str(log))
 
 
 def test_reaps_orphans_as_subreaper(fake, write_config, sv):
