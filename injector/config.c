@@ -287,13 +287,7 @@ static enum inj_rc cfg_check_dups(struct cfg_parse *p, const yaml_node_t *map)
     size_t dup_first = 0;
     size_t i;
 
-    if (n < 2) {
-        ka = n ? yaml_document_get_node(p->doc, pairs[0].key) : NULL;
-        if (n && (!ka || ka->type != YAML_SCALAR_NODE))
-            return cfg_errf(p, ka ? ka : map, INJ_E_CONFIG, "mapping keys must be strings");
-        return INJ_OK;
-    }
-    keys = calloc(n, sizeof(*keys));
+    keys = calloc(n ? n : 1, sizeof(*keys));
     if (!keys)
         return inj_err_set(p->err, INJ_E_NOMEM, "out of memory");
     for (i = 0; i < n; i++) {

@@ -298,6 +298,7 @@ enum inj_rc sink_file_check(const char *path, int allow_disk, struct inj_err *er
     struct stat st;
     struct statfs sfs;
     int parent = 1;
+    int found;
     int e = 0;
     int n;
 
@@ -314,11 +315,12 @@ enum inj_rc sink_file_check(const char *path, int allow_disk, struct inj_err *er
             dir[1] = '\0';
         else
             *slash = '\0';
-        if (stat(dir, &st) == 0 || errno != ENOENT || !strcmp(dir, "/"))
+        found = stat(dir, &st) == 0;
+        if (found || errno != ENOENT || !strcmp(dir, "/"))
             break;
         parent = 0;
     }
-    if (stat(dir, &st) != 0 || (S_ISDIR(st.st_mode) && access(dir, W_OK | X_OK) != 0))
+    if (!found || (S_ISDIR(st.st_mode) && access(dir, W_OK | X_OK) != 0))
         e = errno;
     else if (!S_ISDIR(st.st_mode))
         e = ENOTDIR;
