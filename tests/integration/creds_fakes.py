@@ -694,11 +694,16 @@ def assert_signed_with(sm, creds):
         assert r["token_signed"] is (True if creds.get("session_token") else None), r
 
 
+# Sockets that hold the ports closed_port() hands out, for the life of the test process.
+_RESERVED = []
+
+
 def closed_port():
-    """A 127.0.0.1 port nobody listens on."""
+    """A 127.0.0.1 port nobody listens on, reserved rather than assumed free: the socket stays
+    bound (not listening, so a connect is refused) until the process ends, so no test server
+    started later, in this worker or another, can be given the same port."""
     import socket
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    _RESERVED.append(s)
+    return s.getsockname()[1]
