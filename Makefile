@@ -14,7 +14,7 @@ CC          ?= cc
 PYTHON      := /usr/bin/python3
 BUILD       := build
 SRC         := $(wildcard injector/*.c)
-HDR         := $(wildcard injector/*.h)
+
 LIB_SRC     := $(filter-out injector/main.c,$(SRC))
 GEN_CA      := $(BUILD)/gen/ca_fallback.c
 # `injector help config` prints docs/config.md: one source of truth, compiled in.
@@ -61,9 +61,12 @@ $(GEN_CA): scripts/gen-ca.sh
 	@mkdir -p $(dir $@)
 	sh scripts/gen-ca.sh $@
 
-$(BUILD)/obj/%.o: injector/%.c $(HDR) Makefile
+# -MMD -MP: each object depends on the headers it includes (build/**/*.d), not on all of them.
+DEPFLAGS := -MMD -MP
+
+$(BUILD)/obj/%.o: injector/%.c Makefile
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
 $(BUILD)/obj/ca_fallback.o: $(GEN_CA)
 	@mkdir -p $(dir $@)
@@ -84,9 +87,9 @@ $(BUILD)/asan/obj/doc_config.o: $(GEN_DOC)
 $(BUILD)/injector: $(OBJ)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/asan/obj/%.o: injector/%.c $(HDR) Makefile
+$(BUILD)/asan/obj/%.o: injector/%.c Makefile
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE_CFLAGS) $(ASAN_FLAGS) -c -o $@ $<
+	$(CC) $(BASE_CFLAGS) $(ASAN_FLAGS) $(DEPFLAGS) -c -o $@ $<
 
 $(BUILD)/asan/obj/ca_fallback.o: $(GEN_CA)
 	@mkdir -p $(dir $@)
@@ -95,13 +98,13 @@ $(BUILD)/asan/obj/ca_fallback.o: $(GEN_CA)
 $(BUILD)/asan/injector: $(AOBJ)
 	$(CC) $(ASAN_FLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB_OBJ) tests/unit/unit.h
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE_CFLAGS) -O1 -g -Wno-missing-prototypes -o $@ $< $(LIB_OBJ) -lcmocka $(LIBS)
+	$(CC) $(BASE_CFLAGS) $(DEPFLAGS) -O1 -g -Wno-missing-prototypes -o $@ $< $(LIB_OBJ) -lcmocka $(LIBS)
 
-$(BUILD)/asan/tests/test_%: tests/unit/test_%.c $(ALIB_OBJ) tests/unit/unit.h
+$(BUILD)/asan/tests/test_%: tests/unit/test_%.c $(ALIB_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE_CFLAGS) $(ASAN_FLAGS) -Wno-missing-prototypes -o $@ $< $(ALIB_OBJ) -lcmocka $(LIBS)
+	$(CC) $(BASE_CFLAGS) $(ASAN_FLAGS) $(DEPFLAGS) -Wno-missing-prototypes -o $@ $< $(ALIB_OBJ) -lcmocka $(LIBS)
 
 unit-bins: $(UNIT_BIN)
 
@@ -147,6 +150,8 @@ clean:
 # The static build compiles the generated doc too (mk/static.mk reads STATIC_SRCS).
 STATIC_SRCS := $(wildcard injector/*.c) $(GEN_DOC)
 -include mk/static.mk
+# The header dependencies -MMD wrote (none before the first build).
+-include $(wildcard $(BUILD)/obj/*.d $(BUILD)/asan/obj/*.d $(BUILD)/tests/*.d $(BUILD)/asan/tests/*.d)
 include mk/fuzz.mk
 include mk/lint.mk
 -include mk/bench.mk

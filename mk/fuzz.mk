@@ -28,9 +28,11 @@ FUZZ_BINS          := $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_TARGETS))
 
 .PHONY: fuzz fuzz-smoke fuzz-bins
 
-$(FUZZ_DIR)/obj/%.o: injector/%.c $(HDR) mk/fuzz.mk
+$(FUZZ_DIR)/obj/%.o: injector/%.c mk/fuzz.mk
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -fsanitize=fuzzer-no-link -c -o $@ $<
+
+-include $(wildcard $(FUZZ_DIR)/obj/*.d)
 
 $(FUZZ_DIR)/obj/ca_fallback.o: $(GEN_CA)
 	@mkdir -p $(dir $@)

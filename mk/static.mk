@@ -37,8 +37,8 @@ STATIC_VERSION_DEF = $(if $(VERSION),-DINJ_VERSION='"$(VERSION)"')
 # on musl; the dynamic glibc build covers it); no PIE (musl-gcc -static-pie silently makes a
 # dynamic binary); no unwind tables, as for the libraries (size; only debuggers read them).
 # STATIC_EXTRA_CFLAGS and STATIC_EXTRA_CPPFLAGS are hooks (e.g. -DINJ_DEBUG=1).
-STATIC_CFLAGS = -std=c11 -Os -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wconversion -Wvla \
-  -Wstrict-prototypes -Wmissing-prototypes -Wimplicit-fallthrough \
+# $(WARN) is the top-level Makefile's one warning list.
+STATIC_CFLAGS = -std=c11 -Os $(WARN) \
   -fstack-protector-strong -fstack-clash-protection -ffunction-sections -fdata-sections \
   -fno-asynchronous-unwind-tables -fno-unwind-tables -ffile-prefix-map=$(CURDIR)/= \
   $(STATIC_EXTRA_CFLAGS)
