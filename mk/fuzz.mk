@@ -3,6 +3,7 @@
 #   make fuzz         every target for FUZZ_SECONDS (default 300) each
 #   make fuzz-smoke   every target for FUZZ_SMOKE_SECONDS (default 30) each (part of make check)
 #   make fuzz-bins    build the harnesses only
+#   FUZZ_JOBS=n       targets run n at a time (default: one per CPU)
 #   make fuzz FUZZ_TARGETS=jx_extract FUZZ_SECONDS=3600   one target, longer
 # Seeds: tests/fuzz/corpus/<target>/ (read-only here; regenerate with
 # tests/fuzz/make_corpus.py). What libFuzzer finds goes to build/fuzz/corpus/<target>/; a crash
@@ -48,27 +49,37 @@ $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_LIB)
 
 fuzz-bins: $(FUZZ_BINS)
 
-# $(1): seconds per target. Fails on the first crash, leak or invariant violation.
-define FUZZ_RUN
-	@set -e; for t in $(FUZZ_TARGETS); do \
-	  mkdir -p $(FUZZ_DIR)/corpus/$$t tests/fuzz/corpus/$$t; \
-	  dict=; [ -f tests/fuzz/dict/$$t.dict ] && dict=-dict=tests/fuzz/dict/$$t.dict; \
-	  if ASAN_OPTIONS=detect_leaks=1 $(FUZZ_DIR)/fuzz_$$t -max_total_time=$(1) \
-	      -max_len=$(FUZZ_MAX_LEN) -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-	      -artifact_prefix=$(FUZZ_DIR)/crash-$$t- $$dict \
-	      $(FUZZ_DIR)/corpus/$$t tests/fuzz/corpus/$$t > $(FUZZ_DIR)/$$t.log 2>&1; then \
-	    runs=$$(sed -n 's/^stat::number_of_executed_units: *//p' $(FUZZ_DIR)/$$t.log); \
-	    eps=$$(sed -n 's/^stat::average_exec_per_sec: *//p' $(FUZZ_DIR)/$$t.log); \
-	    cov=$$(grep -o 'cov: [0-9]*' $(FUZZ_DIR)/$$t.log | tail -1); \
-	    printf 'fuzz %-13s ok: %s runs in %s s, %s exec/s, %s\n' $$t "$$runs" $(1) "$$eps" "$$cov"; \
-	  else \
-	    echo "fuzz $$t FAILED (log: $(FUZZ_DIR)/$$t.log)"; tail -40 $(FUZZ_DIR)/$$t.log; exit 1; \
-	  fi; \
-	done
-endef
+# One target for $(FUZZ_RUN_SECONDS) s: fails on the first crash, leak or invariant violation.
+# Its output goes to build/fuzz/<target>.log and one summary line (the log's tail on failure),
+# so targets run side by side (-j) without mixing their output.
+FUZZ_RUN_SECONDS ?= $(FUZZ_SMOKE_SECONDS)
+# Targets at once: each libFuzzer run keeps one core busy.
+FUZZ_JOBS          ?= $(shell nproc 2>/dev/null || echo 2)
 
+.PHONY: $(addprefix fuzz-run-,$(FUZZ_TARGETS))
+$(addprefix fuzz-run-,$(FUZZ_TARGETS)): fuzz-run-%: $(FUZZ_DIR)/fuzz_%
+	@set -e; t=$*; \
+	mkdir -p $(FUZZ_DIR)/corpus/$$t tests/fuzz/corpus/$$t; \
+	dict=; [ -f tests/fuzz/dict/$$t.dict ] && dict=-dict=tests/fuzz/dict/$$t.dict; \
+	if ASAN_OPTIONS=detect_leaks=1 $(FUZZ_DIR)/fuzz_$$t -max_total_time=$(FUZZ_RUN_SECONDS) \
+	    -max_len=$(FUZZ_MAX_LEN) -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+	    -artifact_prefix=$(FUZZ_DIR)/crash-$$t- $$dict \
+	    $(FUZZ_DIR)/corpus/$$t tests/fuzz/corpus/$$t > $(FUZZ_DIR)/$$t.log 2>&1; then \
+	  runs=$$(sed -n 's/^stat::number_of_executed_units: *//p' $(FUZZ_DIR)/$$t.log); \
+	  eps=$$(sed -n 's/^stat::average_exec_per_sec: *//p' $(FUZZ_DIR)/$$t.log); \
+	  cov=$$(grep -o 'cov: [0-9]*' $(FUZZ_DIR)/$$t.log | tail -1); \
+	  printf 'fuzz %-13s ok: %s runs in %s s, %s exec/s, %s\n' $$t "$$runs" \
+	    $(FUZZ_RUN_SECONDS) "$$eps" "$$cov"; \
+	else \
+	  { echo "fuzz $$t FAILED (log: $(FUZZ_DIR)/$$t.log)"; tail -40 $(FUZZ_DIR)/$$t.log; } >&2; \
+	  exit 1; \
+	fi
+
+# The harnesses are built first (their shared archive once), then run FUZZ_JOBS at a time.
 fuzz: $(FUZZ_BINS)
-	$(call FUZZ_RUN,$(FUZZ_SECONDS))
+	@$(MAKE) --no-print-directory -j$(FUZZ_JOBS) FUZZ_RUN_SECONDS=$(FUZZ_SECONDS) \
+	  $(addprefix fuzz-run-,$(FUZZ_TARGETS))
 
 fuzz-smoke: $(FUZZ_BINS)
-	$(call FUZZ_RUN,$(FUZZ_SMOKE_SECONDS))
+	@$(MAKE) --no-print-directory -j$(FUZZ_JOBS) FUZZ_RUN_SECONDS=$(FUZZ_SMOKE_SECONDS) \
+	  $(addprefix fuzz-run-,$(FUZZ_TARGETS))
