@@ -6,6 +6,8 @@
 #   make lint-scan      scan-build over the build (report in $(BUILD)/scan-report when it fails)
 # Tools: cppcheck, clang-tidy, clang-tools (scan-build), all from Debian.
 
+# Files analysed at once (the machines have two cores).
+LINT_JOBS := $(shell nproc 2>/dev/null || echo 2)
 LINT_DEFS := -D_GNU_SOURCE -DINJ_VERSION='"$(VERSION)"' -Iinjector
 CPPCHECK  := cppcheck --enable=warning,portability --std=c11 --error-exitcode=1 --inline-suppr \
              --quiet --suppressions-list=.cppcheck-suppressions $(LINT_DEFS)
@@ -17,12 +19,12 @@ lint: lint-cppcheck lint-tidy lint-scan
 lint-cppcheck:
 	$(CPPCHECK) injector tests/fuzz
 
-# Two files at a time (the machines have two cores); any finding fails (WarningsAsErrors).
+# LINT_JOBS files at a time; any finding fails (WarningsAsErrors).
 lint-tidy:
-	printf '%s\n' $(SRC) | xargs -P2 -I{} clang-tidy --quiet {} -- -std=c11 $(LINT_DEFS)
+	printf '%s\n' $(SRC) | xargs -P$(LINT_JOBS) -I{} clang-tidy --quiet {} -- -std=c11 $(LINT_DEFS)
 
 # A separate build dir, so every file is compiled (and analysed) afresh.
 lint-scan:
 	rm -rf $(BUILD)/scan $(BUILD)/scan-report
 	scan-build --use-cc=clang --status-bugs -o $(BUILD)/scan-report \
-	  $(MAKE) --no-print-directory BUILD=$(BUILD)/scan $(BUILD)/scan/injector
+	  $(MAKE) --no-print-directory -j$(LINT_JOBS) BUILD=$(BUILD)/scan $(BUILD)/scan/injector
