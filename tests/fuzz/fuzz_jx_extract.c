@@ -37,7 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     json = nul + 1;
     jlen = size - (size_t)(json - data);
-    rc = jx_extract(json, jlen, mode == 0 ? sel : NULL, mode == 1 ? sel : NULL, &out);
+    rc = jx_extract(json, jlen, mode == 0 ? sel : NULL, mode == 1 ? sel : NULL, &out, NULL);
     if (rc == JX_OK) {
         FUZZ_ASSERT(out.p && out.p[out.len] == '\0');
         FUZZ_ASSERT(mode != 1 || jx_pointer_valid(sel));

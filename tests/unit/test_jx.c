@@ -20,7 +20,7 @@ static const char doc[] =
 static void want_value(const char *key, const char *pointer, const char *want)
 {
     struct sbuf out = SBUF_INIT(4096);
-    enum jx_rc rc = jx_extract((const unsigned char *)doc, strlen(doc), key, pointer, &out);
+    enum jx_rc rc = jx_extract((const unsigned char *)doc, strlen(doc), key, pointer, &out, NULL);
 
     if (rc != JX_OK)
         fail_msg("key %s pointer %s: rc %d", key ? key : "-", pointer ? pointer : "-", (int)rc);
@@ -33,7 +33,7 @@ static enum jx_rc extract_rc(const unsigned char *json, size_t len, const char *
                              const char *pointer)
 {
     struct sbuf out = SBUF_INIT(4096);
-    enum jx_rc rc = jx_extract(json, len, key, pointer, &out);
+    enum jx_rc rc = jx_extract(json, len, key, pointer, &out, NULL);
 
     if (rc != JX_OK)
         assert_int_equal(out.len, 0);
@@ -94,18 +94,18 @@ static void inexact_numbers_refused(void **state)
     /* Elsewhere in the secret it does not matter. */
     assert_int_equal(extract_rc(S("{\"id\":9007199254740993,\"u\":\"x\"}"), "u", NULL), JX_OK);
     /* 2^53 - 1 and decimals come through as written. */
-    assert_int_equal(jx_extract(S("{\"n\":9007199254740991}"), "n", NULL, &out), JX_OK);
+    assert_int_equal(jx_extract(S("{\"n\":9007199254740991}"), "n", NULL, &out, NULL), JX_OK);
     assert_string_equal((const char *)out.p, "9007199254740991");
     sbuf_wipe_free(&out);
-    assert_int_equal(jx_extract(S("{\"n\":[0.1,-2.5,1e-7]}"), "n", NULL, &out), JX_OK);
+    assert_int_equal(jx_extract(S("{\"n\":[0.1,-2.5,1e-7]}"), "n", NULL, &out, NULL), JX_OK);
     assert_string_equal((const char *)out.p, "[0.1,-2.5,1e-07]");
     sbuf_wipe_free(&out);
     /* cJSON's own printer would give 1.23456789012346e+15 (close is equal enough for it). */
-    assert_int_equal(jx_extract(S("{\"id\":1234567890123456}"), "id", NULL, &out), JX_OK);
+    assert_int_equal(jx_extract(S("{\"id\":1234567890123456}"), "id", NULL, &out, NULL), JX_OK);
     assert_string_equal((const char *)out.p, "1234567890123456");
     sbuf_wipe_free(&out);
     assert_int_equal(jx_extract(S("{\"o\":{\"id\":4294967297,\"f\":0.12345678901234567}}"), "o",
-                                NULL, &out),
+                                NULL, &out, NULL),
                      JX_OK);
     assert_string_equal((const char *)out.p, "{\"id\":4294967297,\"f\":0.12345678901234566}");
     sbuf_wipe_free(&out);
@@ -136,10 +136,10 @@ static void pointer_escape_order(void **state)
     struct sbuf out = SBUF_INIT(64);
 
     (void)state;
-    assert_int_equal(jx_extract(S(j), NULL, "/~01", &out), JX_OK);
+    assert_int_equal(jx_extract(S(j), NULL, "/~01", &out, NULL), JX_OK);
     assert_string_equal((char *)out.p, "tilde-one");
     sbuf_wipe_free(&out);
-    assert_int_equal(jx_extract(S(j), NULL, "/~1", &out), JX_OK);
+    assert_int_equal(jx_extract(S(j), NULL, "/~1", &out, NULL), JX_OK);
     assert_string_equal((char *)out.p, "slash");
     sbuf_wipe_free(&out);
 }
@@ -151,11 +151,11 @@ static void empty_pointer_is_whole_document(void **state)
     struct sbuf out = SBUF_INIT(64);
 
     (void)state;
-    assert_int_equal(jx_extract(S(j), NULL, "", &out), JX_OK);
+    assert_int_equal(jx_extract(S(j), NULL, "", &out, NULL), JX_OK);
     assert_string_equal((char *)out.p, "{\"a\":[1,true],\"b\":\"x\"}");
     sbuf_wipe_free(&out);
     /* A whole document that is a string is the raw string. */
-    assert_int_equal(jx_extract(S("\"just a string\""), NULL, "", &out), JX_OK);
+    assert_int_equal(jx_extract(S("\"just a string\""), NULL, "", &out, NULL), JX_OK);
     assert_string_equal((char *)out.p, "just a string");
     sbuf_wipe_free(&out);
 }
@@ -282,7 +282,7 @@ static void escaped_nul(void **state)
     /* An escaped backslash followed by the letters u0000 is not a NUL. */
     {
         struct sbuf out = SBUF_INIT(64);
-        assert_int_equal(jx_extract(S("{\"a\":\"x\\\\u0000\"}"), "a", NULL, &out), JX_OK);
+        assert_int_equal(jx_extract(S("{\"a\":\"x\\\\u0000\"}"), "a", NULL, &out, NULL), JX_OK);
         assert_string_equal((char *)out.p, "x\\u0000");
         sbuf_wipe_free(&out);
     }
@@ -295,11 +295,11 @@ static void oversize_value(void **state)
     struct sbuf out = SBUF_INIT(4);
 
     (void)state;
-    assert_int_equal(jx_extract(S("{\"a\":\"12345\"}"), "a", NULL, &out), JX_TOOBIG);
+    assert_int_equal(jx_extract(S("{\"a\":\"12345\"}"), "a", NULL, &out, NULL), JX_TOOBIG);
     sbuf_wipe_free(&out);
-    assert_int_equal(jx_extract(S("{\"a\":123456}"), "a", NULL, &out), JX_TOOBIG);
+    assert_int_equal(jx_extract(S("{\"a\":123456}"), "a", NULL, &out, NULL), JX_TOOBIG);
     sbuf_wipe_free(&out);
-    assert_int_equal(jx_extract(S("{\"a\":\"1234\"}"), "a", NULL, &out), JX_OK);
+    assert_int_equal(jx_extract(S("{\"a\":\"1234\"}"), "a", NULL, &out, NULL), JX_OK);
     assert_string_equal((char *)out.p, "1234");
     sbuf_wipe_free(&out);
 }
@@ -309,7 +309,7 @@ static void empty_string_value(void **state)
     struct sbuf out = SBUF_INIT(4);
 
     (void)state;
-    assert_int_equal(jx_extract(S("{\"a\":\"\"}"), "a", NULL, &out), JX_OK);
+    assert_int_equal(jx_extract(S("{\"a\":\"\"}"), "a", NULL, &out, NULL), JX_OK);
     assert_int_equal(out.len, 0);
     sbuf_wipe_free(&out);
 }
