@@ -1,10 +1,12 @@
-/* jx.c: JSON value extraction with cJSON; every cJSON allocation is wiped before free. */
+/* jx.c: reading a secret's JSON with cJSON: strict parse (no NUL, UTF-8 only, no duplicate
+ * keys), steps by key and pointer, exact emission. Every cJSON allocation is wiped before free. */
 #include "jx.h"
 
 #include <cjson/cJSON.h>
 #include <malloc.h>
 #include <math.h>
 #include <openssl/crypto.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,26 +130,6 @@ static int jx_index(const char *t, int *out)
     return 1;
 }
 
-static const cJSON *jx_walk(const cJSON *node, const char *ptr)
-{
-    char tok[1024];
-    int ok;
-    int idx;
-
-    while (node && *ptr == '/') {
-        ptr = jx_token(ptr + 1, tok, sizeof(tok), &ok);
-        if (!ok)
-            return NULL;
-        if (cJSON_IsObject(node))
-            node = cJSON_GetObjectItemCaseSensitive(node, tok);
-        else if (cJSON_IsArray(node) && jx_index(tok, &idx))
-            node = cJSON_GetArrayItem(node, idx);
-        else
-            return NULL;
-    }
-    return node;
-}
-
 int jx_has_escaped_nul(const unsigned char *s, size_t n)
 {
     size_t i;
@@ -163,86 +145,6 @@ int jx_has_escaped_nul(const unsigned char *s, size_t n)
             return 1;
     }
     return 0;
-}
-
-enum jx_rc jx_extract(const unsigned char *json, size_t len, const char *key, const char *pointer,
-                      struct sbuf *out)
-{
-    enum jx_rc rc = JX_NOMEM;
-    cJSON *root = NULL;
-    const cJSON *v;
-    char *text = NULL;
-    const char *end = NULL;
-    enum sbuf_rc src;
-
-    jx_init();
-    /* Without a leading '/' the walk would stop at once and hand out the whole secret. */
-    if (pointer && !jx_pointer_valid(pointer)) {
-        rc = JX_MISSING;
-        goto out;
-    }
-    /* A raw NUL is never JSON; cJSON would take it inside a string and cut the value there,
-     * and the trailing-whitespace check below would take it for the end of the text. */
-    if (len && memchr(json, '\0', len)) {
-        rc = JX_NOT_JSON;
-        goto out;
-    }
-    root = cJSON_ParseWithLengthOpts((const char *)json, len, &end, 0);
-    if (!root || (size_t)(end - (const char *)json) < len) {
-        /* Trailing bytes other than whitespace also mean "not one JSON value". */
-        size_t off = root ? (size_t)(end - (const char *)json) : 0;
-        int trailing_ok = root != NULL;
-        for (; root && off < len; off++)
-            if (!strchr(" \t\r\n", json[off]))
-                trailing_ok = 0;
-        if (!trailing_ok) {
-            rc = JX_NOT_JSON;
-            goto out;
-        }
-    }
-    if (jx_has_escaped_nul(json, len)) {
-        rc = JX_NUL;
-        goto out;
-    }
-    if (key) {
-        if (!cJSON_IsObject(root)) {
-            rc = JX_NOT_OBJECT;
-            goto out;
-        }
-        v = cJSON_GetObjectItemCaseSensitive(root, key);
-    } else if (pointer) {
-        v = jx_walk(root, pointer);
-    } else {
-        rc = JX_MISSING;
-        goto out;
-    }
-    if (!v) {
-        rc = JX_MISSING;
-        goto out;
-    }
-    if (cJSON_IsString(v)) {
-        src = sbuf_append_str(out, v->valuestring);
-    } else {
-        rc = jx_numbers_text((cJSON *)v); /* in root, which is ours */
-        if (rc != JX_OK)
-            goto out;
-        rc = JX_NOMEM;
-        text = cJSON_PrintUnformatted(v);
-        if (!text)
-            goto out;
-        src = sbuf_append_str(out, text);
-    }
-    if (src == SBUF_TOOBIG)
-        rc = JX_TOOBIG;
-    else if (src != SBUF_OK)
-        rc = JX_NOMEM;
-    else
-        rc = JX_OK;
-out:
-    if (text)
-        jx_free(text);
-    cJSON_Delete(root);
-    return rc;
 }
 
 /* One number's text: the shortest of %.15g, %.16g, %.17g that reads back as the same double
@@ -266,7 +168,9 @@ static char *jx_number_text(double d, char *buf, size_t n)
     return buf;
 }
 
-enum jx_rc jx_numbers_text(struct cJSON *v)
+/* Turns every number in v (and below it) into raw JSON text that reads back as the same
+ * value, so that cJSON_Print* gives it exactly (cJSON_Raw nodes print as they are). */
+static enum jx_rc jx_numbers_text(cJSON *v)
 {
     cJSON *it;
     char buf[64];
@@ -295,28 +199,280 @@ enum jx_rc jx_numbers_text(struct cJSON *v)
     return JX_OK;
 }
 
-void jx_list_keys(const unsigned char *json, size_t len, char *buf, size_t n)
+/* Copies src[0..n) into dst (cap bytes), printable ASCII as is and every other byte as '?', so
+ * that a key name cannot carry control characters into a message; "..." marks a cut. */
+static void jx_clean(char *dst, size_t cap, const char *src, size_t n, int cut)
 {
-    cJSON *root;
+    size_t i;
+
+    if (!cap)
+        return;
+    if (n >= cap) {
+        n = cap - 1;
+        cut = 1;
+    }
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)src[i];
+        dst[i] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+    }
+    dst[n] = '\0';
+    if (cut && cap >= 4)
+        memcpy(dst + (n > cap - 4 ? cap - 4 : n), "...", 4);
+}
+
+/* The pointer of the object being checked, for the message; cut marks a path too long. */
+struct jx_path {
+    char p[2 * JX_DUP_AT];
+    size_t len;
+    int cut;
+};
+
+/* Appends "/tok" to the path, escaped per RFC 6901 (~ as ~0, / as ~1). */
+static void jx_path_push(struct jx_path *pa, const char *tok)
+{
+    const char *s;
+
+    if (pa->cut || pa->len + 2 > sizeof(pa->p)) {
+        pa->cut = 1;
+        return;
+    }
+    pa->p[pa->len++] = '/';
+    for (s = tok; *s; s++) {
+        size_t need = (*s == '~' || *s == '/') ? 2 : 1;
+        if (pa->len + need + 1 > sizeof(pa->p)) {
+            pa->cut = 1;
+            break;
+        }
+        if (need == 2) {
+            pa->p[pa->len++] = '~';
+            pa->p[pa->len++] = *s == '~' ? '0' : '1';
+        } else {
+            pa->p[pa->len++] = *s;
+        }
+    }
+    pa->p[pa->len] = '\0';
+}
+
+static int jx_name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* JX_DUPLICATE when an object's members repeat a name. Sorting the names costs n log n, where
+ * comparing every pair would make a 64 KiB secret of short keys slow. */
+static enum jx_rc jx_object_dups(const cJSON *obj, const struct jx_path *pa, struct jx_dup *dup)
+{
+    const cJSON *it;
+    const char **names;
+    size_t n = 0;
+    size_t i = 0;
+    enum jx_rc rc = JX_OK;
+
+    cJSON_ArrayForEach(it, obj)
+        n++;
+    if (n < 2)
+        return JX_OK;
+    if (n > SIZE_MAX / sizeof(*names))
+        return JX_NOMEM;
+    names = malloc(n * sizeof(*names));
+    if (!names)
+        return JX_NOMEM;
+    cJSON_ArrayForEach(it, obj)
+        names[i++] = it->string ? it->string : "";
+    qsort(names, n, sizeof(*names), jx_name_cmp);
+    for (i = 1; i < n && rc == JX_OK; i++) {
+        if (strcmp(names[i - 1], names[i]) != 0)
+            continue;
+        rc = JX_DUPLICATE;
+        if (dup) {
+            jx_clean(dup->key, sizeof(dup->key), names[i], strlen(names[i]), 0);
+            jx_clean(dup->at, sizeof(dup->at), pa->p, pa->len, pa->cut);
+        }
+    }
+    free(names); /* pointers to names only, no values */
+    return rc;
+}
+
+/* Checks every object at or below node, outer ones first. The depth is bounded by cJSON's
+ * nesting limit (CJSON_NESTING_LIMIT, 1000). */
+static enum jx_rc jx_dups(const cJSON *node, struct jx_path *pa, struct jx_dup *dup)
+{
+    const cJSON *it;
+    enum jx_rc rc = JX_OK;
+    int idx = 0;
+
+    if (cJSON_IsObject(node))
+        rc = jx_object_dups(node, pa, dup);
+    else if (!cJSON_IsArray(node))
+        return JX_OK;
+    cJSON_ArrayForEach(it, node)
+    {
+        size_t was = pa->len;
+        int wascut = pa->cut;
+        char num[16];
+
+        if (rc != JX_OK)
+            break;
+        if (cJSON_IsObject(node)) {
+            jx_path_push(pa, it->string ? it->string : "");
+        } else {
+            (void)snprintf(num, sizeof(num), "%d", idx++);
+            jx_path_push(pa, num);
+        }
+        rc = jx_dups(it, pa, dup);
+        pa->len = was;
+        pa->cut = wascut;
+        pa->p[was] = '\0';
+    }
+    return rc;
+}
+
+enum jx_rc jx_parse(const unsigned char *json, size_t len, cJSON **root, struct jx_dup *dup)
+{
+    enum jx_rc rc = JX_NOT_JSON;
+    cJSON *r = NULL;
+    const char *end = NULL;
+    struct jx_path pa;
+    size_t off;
+
+    *root = NULL;
+    jx_init();
+    /* A raw NUL is never JSON; cJSON would take it inside a string and cut the value there,
+     * and the trailing-whitespace check below would take it for the end of the text. */
+    if (len && memchr(json, '\0', len))
+        goto out;
+    if (!jx_utf8_valid(json, len)) /* RFC 8259 section 8.1: JSON text is UTF-8 */
+        goto out;
+    r = cJSON_ParseWithLengthOpts((const char *)json, len, &end, 0);
+    if (!r)
+        goto out;
+    /* Trailing bytes other than whitespace also mean "not one JSON value". */
+    for (off = (size_t)(end - (const char *)json); off < len; off++)
+        if (!strchr(" \t\r\n", json[off]))
+            goto out;
+    rc = JX_NUL;
+    if (jx_has_escaped_nul(json, len))
+        goto out;
+    memset(&pa, 0, sizeof(pa));
+    rc = jx_dups(r, &pa, dup);
+    if (rc != JX_OK)
+        goto out;
+    *root = r;
+    r = NULL;
+out:
+    cJSON_Delete(r);
+    return rc;
+}
+
+cJSON *jx_step(cJSON *node, const char *tok)
+{
+    int idx;
+
+    if (cJSON_IsObject(node))
+        return cJSON_GetObjectItemCaseSensitive(node, tok);
+    if (cJSON_IsArray(node) && jx_index(tok, &idx))
+        return cJSON_GetArrayItem(node, idx);
+    return NULL;
+}
+
+cJSON *jx_at(cJSON *node, const char *pointer)
+{
+    char tok[1024];
+    int ok;
+
+    /* Without a leading '/' the walk would stop at once and hand out the whole secret. */
+    if (!jx_pointer_valid(pointer))
+        return NULL;
+    while (node && *pointer == '/') {
+        pointer = jx_token(pointer + 1, tok, sizeof(tok), &ok);
+        if (!ok)
+            return NULL;
+        node = jx_step(node, tok);
+    }
+    return node;
+}
+
+enum jx_rc jx_emit(cJSON *v, struct sbuf *out, int *json)
+{
+    enum jx_rc rc;
+    enum sbuf_rc src;
+    char *text;
+
+    if (cJSON_IsString(v)) {
+        src = sbuf_append_str(out, v->valuestring);
+    } else {
+        rc = jx_numbers_text(v);
+        if (rc != JX_OK)
+            return rc;
+        text = cJSON_PrintUnformatted(v);
+        if (!text)
+            return JX_NOMEM;
+        src = sbuf_append_str(out, text);
+        jx_free(text);
+        if (json)
+            *json = 1;
+    }
+    if (src == SBUF_TOOBIG)
+        return JX_TOOBIG;
+    return src == SBUF_OK ? JX_OK : JX_NOMEM;
+}
+
+enum jx_rc jx_extract(const unsigned char *json, size_t len, const char *key, const char *pointer,
+                      struct sbuf *out, struct jx_dup *dup)
+{
+    enum jx_rc rc;
+    cJSON *root = NULL;
+    cJSON *v;
+
+    if (!key && !pointer)
+        return JX_MISSING;
+    if (pointer && !jx_pointer_valid(pointer))
+        return JX_MISSING;
+    rc = jx_parse(json, len, &root, dup);
+    if (rc != JX_OK)
+        return rc;
+    v = key ? jx_step(root, key) : jx_at(root, pointer);
+    if (key && !cJSON_IsObject(root))
+        rc = JX_NOT_OBJECT;
+    else if (!v)
+        rc = JX_MISSING;
+    else
+        rc = jx_emit(v, out, NULL);
+    cJSON_Delete(root);
+    return rc;
+}
+
+void jx_keys(const cJSON *obj, char *buf, size_t n)
+{
     const cJSON *it;
     size_t off = 0;
 
     if (!n)
         return;
     buf[0] = '\0';
+    if (!cJSON_IsObject(obj))
+        return;
+    cJSON_ArrayForEach(it, obj)
+    {
+        const char *name = it->string ? it->string : "";
+        size_t len = strlen(name);
+        size_t sep = off ? 2 : 0;
+
+        if (sep + len >= n - off)
+            break;
+        memcpy(buf + off, ", ", sep);
+        off += sep;
+        jx_clean(buf + off, len + 1, name, len, 0);
+        off += len;
+    }
+}
+
+void jx_list_keys(const unsigned char *json, size_t len, char *buf, size_t n)
+{
+    cJSON *root;
+
     jx_init();
     root = cJSON_ParseWithLength((const char *)json, len);
-    if (!cJSON_IsObject(root))
-        goto out;
-    cJSON_ArrayForEach(it, root)
-    {
-        int w = snprintf(buf + off, n - off, "%s%s", off ? ", " : "", it->string);
-        if (w < 0 || (size_t)w >= n - off) {
-            buf[off] = '\0';
-            break;
-        }
-        off += (size_t)w;
-    }
-out:
+    jx_keys(root, buf, n);
     cJSON_Delete(root);
 }

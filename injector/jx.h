@@ -1,5 +1,6 @@
-/* jx.h: extracting a value from a secret's JSON: a top-level key or an RFC 6901 pointer.
- * cJSON's allocations are wiped on free (jx installs the hooks), since they hold values. */
+/* jx.h: the one reader of a secret's JSON: parse (strictly), step by key or RFC 6901 pointer,
+ * emit a value. tmpl and resolve both go through it. cJSON's allocations are wiped on free (jx
+ * installs the hooks), since they hold values. */
 #ifndef INJ_JX_H
 #define INJ_JX_H
 
@@ -16,6 +17,17 @@ enum jx_rc {
     JX_TOOBIG,
     JX_NUL,        /* the JSON holds an escaped NUL (\u0000), which cJSON would truncate */
     JX_INEXACT,    /* the value holds a number a double cannot carry exactly */
+    JX_DUPLICATE,  /* an object in the JSON holds a key twice: struct jx_dup names it */
+};
+
+/* A key found twice in one object, as messages name it: the key and the RFC 6901 pointer of
+ * the object holding it ("" at the top). Bytes other than printable ASCII read '?', and both
+ * are cut to fit (ending "..."). Key names are not secret; no value ever lands here. */
+#define JX_DUP_KEY 64
+#define JX_DUP_AT 128
+struct jx_dup {
+    char key[JX_DUP_KEY];
+    char at[JX_DUP_AT];
 };
 
 struct cJSON;
@@ -23,22 +35,42 @@ struct cJSON;
 /* Installs the wiping allocator into cJSON; idempotent. */
 void jx_init(void);
 
+/* Parses json[0..len) into *root (owned: cJSON_Delete, which wipes). Refuses, with *root NULL:
+ * JX_NOT_JSON for what is not exactly one JSON value in UTF-8 (a raw NUL, invalid UTF-8, bytes
+ * other than whitespace after it); JX_NUL for a \u0000 escape; JX_DUPLICATE when any object,
+ * at any depth, holds a key twice (consumers disagree on which one wins: Python, Go and JS
+ * take the last, cJSON the first), naming it in *dup (may be NULL); JX_NOMEM. */
+enum jx_rc jx_parse(const unsigned char *json, size_t len, struct cJSON **root,
+                    struct jx_dup *dup);
+
+/* One step down from node: an object's member named tok (case-sensitive), or an array's
+ * element at the index tok (RFC 6901: "0" or digits without a leading zero). NULL when there
+ * is none or node is a scalar. */
+struct cJSON *jx_step(struct cJSON *node, const char *tok);
+
+/* The value at the RFC 6901 pointer below node ("" is node itself). NULL when the pointer
+ * names nothing or is not a valid pointer. */
+struct cJSON *jx_at(struct cJSON *node, const char *pointer);
+
+/* Appends v to out: a string raw, anything else (number, boolean, null, object, array) as
+ * compact JSON text, and then sets *json (may be NULL) to 1. Numbers come out exactly or not
+ * at all: v's numbers are rewritten in place as their text, JX_INEXACT for one a double
+ * cannot carry (infinite, or 2^53 and beyond in magnitude, where the source may have had more
+ * digits, e.g. IDs). JX_TOOBIG past out's max, JX_NOMEM. */
+enum jx_rc jx_emit(struct cJSON *v, struct sbuf *out, int *json);
+
 /* Extracts from json[0..len) the value at `key` (top-level) or `pointer` (RFC 6901), at most
- * one of them non-NULL; with neither, fails with JX_MISSING. Strings are copied raw; other
- * values (numbers, booleans, null, objects, arrays) as compact JSON text (JX_INEXACT when a
- * number in it cannot be carried exactly: jx_numbers_text). */
+ * one of them non-NULL; with neither, fails with JX_MISSING. jx_parse, then jx_step or jx_at,
+ * then jx_emit: the errors are theirs (JX_NOT_OBJECT for a key asked of a non-object). dup
+ * (may be NULL) names a duplicated key on JX_DUPLICATE. */
 enum jx_rc jx_extract(const unsigned char *json, size_t len, const char *key, const char *pointer,
-                      struct sbuf *out);
+                      struct sbuf *out, struct jx_dup *dup);
 
-/* Turns every number in v (and below it) into raw JSON text that reads back as the same
- * value, so that cJSON_Print* gives it exactly: integers as integers, other numbers in the
- * shortest form that round-trips. JX_INEXACT for a number a double cannot carry (infinite,
- * or 2^53 and beyond in magnitude, where the source may have had more digits, e.g. IDs):
- * refused rather than passed on altered. */
-enum jx_rc jx_numbers_text(struct cJSON *v);
+/* Writes the member names of the object obj (names only, never values) into buf as
+ * "a, b, c", non-printable bytes as '?', truncated to fit; "" when not an object. */
+void jx_keys(const struct cJSON *obj, char *buf, size_t n);
 
-/* Writes the top-level keys of a JSON object (names only, never values) into buf as
- * "a, b, c", truncated to fit; "" when not an object. For "key missing" messages. */
+/* jx_keys of the top level of the JSON text json[0..len). For "key missing" messages. */
 void jx_list_keys(const unsigned char *json, size_t len, char *buf, size_t n);
 
 /* 1 when p is a syntactically valid JSON pointer ("" or "/..." with ~0 ~1 escapes only). */

@@ -167,6 +167,7 @@ static enum inj_rc resolve_extract_raw(struct resolved *r, struct inj_err *err)
     const struct sm_secret *s = &r->f->secret;
     const char *what = e->ref.json_key ? e->ref.json_key : e->pointer;
     char keys[256];
+    struct jx_dup dup;
     enum jx_rc jr;
 
     if (e->tmpl)
@@ -177,7 +178,8 @@ static enum inj_rc resolve_extract_raw(struct resolved *r, struct inj_err *err)
             return inj_err_set(err, INJ_E_NOMEM, "out of memory");
         return INJ_OK;
     }
-    jr = jx_extract(s->value.p, s->value.len, e->ref.json_key, e->pointer, &r->value);
+    memset(&dup, 0, sizeof(dup));
+    jr = jx_extract(s->value.p, s->value.len, e->ref.json_key, e->pointer, &r->value, &dup);
     switch (jr) {
     case JX_OK:
         return INJ_OK;
@@ -207,6 +209,13 @@ static enum inj_rc resolve_extract_raw(struct resolved *r, struct inj_err *err)
                            "exactly (beyond 2^53, or out of range); store it in the secret as a "
                            "JSON string (\"12345678901234567890\")",
                            e->name, e->ref.json_key ? "key" : "pointer", what, s->arn);
+    case JX_DUPLICATE:
+        return inj_err_set(err, INJ_E_DATA,
+                           "%s: secret %s has the key \"%s\" twice in %s%s; a secret with "
+                           "duplicate keys is ambiguous (Python, Go and JS take the last, others "
+                           "the first): keep one",
+                           e->name, s->arn, dup.key, dup.at[0] ? "the object at " : "its top level",
+                           dup.at);
     case JX_TOOBIG:
         return inj_err_set(err, INJ_E_DATA, "%s: value too large", e->name);
     case JX_NOMEM:

@@ -604,27 +604,23 @@ static const struct tmpl_input *tmpl_input_of(const struct tmpl_render_ctx *c, i
     return src < 0 ? c->dot : &c->src[src];
 }
 
-/* The secret's JSON tree, parsed on first use. jx_extract is the gatekeeper: it refuses what
- * is not exactly one JSON value, raw NULs and \u0000 escapes (which cJSON would cut at). */
+/* The secret's JSON tree, parsed on first use by jx_parse, the gatekeeper: it refuses what is
+ * not exactly one JSON value, NULs and duplicate keys. */
 static enum inj_rc tmpl_root(struct tmpl_render_ctx *c, const struct tmpl_node *nd, cJSON **out)
 {
     const struct tmpl_input *in = tmpl_input_of(c, nd->src);
     size_t slot = nd->src < 0 ? 0 : (size_t)nd->src + 1;
-    struct sbuf tmp = SBUF_INIT(0);
-    enum jx_rc jr;
+    struct jx_dup dup;
 
     if (c->roots[slot]) {
         *out = c->roots[slot];
         return INJ_OK;
     }
-    jr = jx_extract(in->p, in->len, NULL, "", &tmp);
-    sbuf_wipe_free(&tmp);
-    switch (jr) {
+    memset(&dup, 0, sizeof(dup));
+    switch (jx_parse(in->p, in->len, &c->roots[slot], &dup)) {
     case JX_OK:
         break;
     case JX_NOT_JSON:
-    case JX_NOT_OBJECT:
-    case JX_MISSING:
         return inj_err_set(c->err, INJ_E_DATA,
                            "template {{ %s }}: secret %s is not JSON, so it has no fields; use "
                            "{{ %s }} for the whole secret",
@@ -633,69 +629,30 @@ static enum inj_rc tmpl_root(struct tmpl_render_ctx *c, const struct tmpl_node *
         return inj_err_set(c->err, INJ_E_DATA,
                            "template {{ %s }}: secret %s holds a NUL character (\\u0000)",
                            nd->expr, in->arn);
-    case JX_INEXACT: /* the whole secret as a value: only its fields are used here */
-        break;
+    case JX_DUPLICATE:
+        return inj_err_set(c->err, INJ_E_DATA,
+                           "template {{ %s }}: secret %s has the key \"%s\" twice in %s%s; a "
+                           "secret with duplicate keys is ambiguous (Python, Go and JS take the "
+                           "last, others the first): keep one",
+                           nd->expr, in->arn, dup.key,
+                           dup.at[0] ? "the object at " : "its top level", dup.at);
+    case JX_NOT_OBJECT:
+    case JX_MISSING:
+    case JX_INEXACT:
     case JX_TOOBIG:
     case JX_NOMEM:
     default:
         return inj_err_set(c->err, INJ_E_NOMEM, "out of memory");
     }
-    c->roots[slot] = cJSON_ParseWithLength((const char *)in->p, in->len);
-    if (!c->roots[slot])
-        return inj_err_set(c->err, INJ_E_NOMEM, "out of memory");
     *out = c->roots[slot];
     return INJ_OK;
-}
-
-/* "a, b, c": the member names of an object (names only), for "not found" messages. */
-static void tmpl_keys(const cJSON *obj, char *buf, size_t n)
-{
-    const cJSON *it;
-    size_t off = 0;
-
-    buf[0] = '\0';
-    if (!cJSON_IsObject(obj)) {
-        (void)snprintf(buf, n, "(%s, not an object)",
-                       cJSON_IsArray(obj) ? "an array" : "a scalar");
-        return;
-    }
-    cJSON_ArrayForEach(it, obj)
-    {
-        int w = snprintf(buf + off, n - off, "%s%s", off ? ", " : "", it->string);
-        if (w < 0 || (size_t)w >= n - off) {
-            buf[off] = '\0';
-            break;
-        }
-        off += (size_t)w;
-    }
-    if (!off)
-        (void)snprintf(buf, n, "(none)");
-}
-
-static int tmpl_index(const char *s, int *out)
-{
-    long v = 0;
-
-    if (!*s || (s[0] == '0' && s[1]))
-        return 0;
-    for (; *s; s++) {
-        if (*s < '0' || *s > '9')
-            return 0;
-        v = v * 10 + (*s - '0');
-        if (v > 1000000)
-            return 0;
-    }
-    *out = (int)v;
-    return 1;
 }
 
 static enum inj_rc tmpl_field(struct tmpl_render_ctx *c, const struct tmpl_node *nd,
                               struct tmpl_val *v)
 {
     const struct tmpl_input *in = tmpl_input_of(c, nd->src);
-    const cJSON *node;
-    cJSON *root = NULL;
-    char *text = NULL;
+    cJSON *node = NULL;
     enum inj_rc rc;
     size_t k;
 
@@ -703,74 +660,52 @@ static enum inj_rc tmpl_field(struct tmpl_render_ctx *c, const struct tmpl_node 
         return inj_err_set(c->err, INJ_E_SOFTWARE, "template {{ %s }}: no input", nd->expr);
     if (!nd->npath)
         return tmpl_sb(sbuf_append(&v->b, in->p ? in->p : (const unsigned char *)"", in->len));
-    rc = tmpl_root(c, nd, &root);
+    rc = tmpl_root(c, nd, &node);
     if (rc != INJ_OK)
         return rc;
-    node = root;
-    for (k = 0; k < nd->npath && node; k++) {
-        int idx;
-        if (cJSON_IsObject(node))
-            node = cJSON_GetObjectItemCaseSensitive(node, nd->path[k]);
-        else if (cJSON_IsArray(node) && tmpl_index(nd->path[k], &idx))
-            node = cJSON_GetArrayItem(node, idx);
-        else
-            node = NULL;
-    }
+    for (k = 0; k < nd->npath && node; k++)
+        node = jx_step(node, nd->path[k]);
     if (!node) {
         v->missing = 1;
         return INJ_OK;
     }
-    if (cJSON_IsString(node))
-        return tmpl_sb(sbuf_append_str(&v->b, node->valuestring));
-    switch (jx_numbers_text((cJSON *)node)) { /* the tree is this render's own copy */
+    switch (jx_emit(node, &v->b, &v->json)) { /* the tree is this render's own copy */
     case JX_OK:
-        break;
+        return INJ_OK;
     case JX_INEXACT:
         return inj_err_set(c->err, INJ_E_DATA,
                            "template {{ %s }}: secret %s holds a number there too large to pass "
                            "on exactly (beyond 2^53, or out of range); store it as a JSON string",
                            nd->expr, in->arn);
+    case JX_TOOBIG:
+        return INJ_E_DATA; /* tmpl_eval names the action */
     case JX_NOT_JSON:
     case JX_NOT_OBJECT:
     case JX_MISSING:
-    case JX_NOMEM:
-    case JX_TOOBIG:
     case JX_NUL:
+    case JX_DUPLICATE:
+    case JX_NOMEM:
     default:
-        return inj_err_set(c->err, INJ_E_NOMEM, "out of memory");
-    }
-    text = cJSON_PrintUnformatted(node);
-    if (!text)
         return INJ_E_NOMEM;
-    v->json = 1;
-    rc = tmpl_sb(sbuf_append_str(&v->b, text));
-    wipe_free_str(text);
-    return rc;
+    }
 }
 
 static enum inj_rc tmpl_missing(struct tmpl_render_ctx *c, const struct tmpl_node *nd)
 {
     const struct tmpl_input *in = tmpl_input_of(c, nd->src);
-    cJSON *root = NULL;
-    const cJSON *node;
+    cJSON *node = NULL;
     size_t k;
     char keys[256];
     char where[256];
     size_t off = 0;
 
     /* Walk again to name the deepest object that exists and list its keys. */
-    if (tmpl_root(c, nd, &root) != INJ_OK)
+    if (tmpl_root(c, nd, &node) != INJ_OK)
         return c->err->code;
-    node = root;
     where[0] = '\0';
     for (k = 0; k + 1 < nd->npath; k++) {
-        const cJSON *next = NULL;
-        int idx;
+        cJSON *next = jx_step(node, nd->path[k]);
         int w;
-        if (cJSON_IsObject(node))
-            next = cJSON_GetObjectItemCaseSensitive(node, nd->path[k]);
-        else if (cJSON_IsArray(node) && tmpl_index(nd->path[k], &idx))
-            next = cJSON_GetArrayItem(node, idx);
         if (!next)
             break;
         node = next;
@@ -778,7 +713,12 @@ static enum inj_rc tmpl_missing(struct tmpl_render_ctx *c, const struct tmpl_nod
         if (w > 0 && (size_t)w < sizeof(where) - off)
             off += (size_t)w;
     }
-    tmpl_keys(node, keys, sizeof(keys));
+    jx_keys(node, keys, sizeof(keys));
+    if (!cJSON_IsObject(node))
+        (void)snprintf(keys, sizeof(keys), "(%s, not an object)",
+                       cJSON_IsArray(node) ? "an array" : "a scalar");
+    else if (!keys[0])
+        (void)snprintf(keys, sizeof(keys), "(none)");
     return inj_err_set(c->err, INJ_E_MISSING,
                        "template {{ %s }}: not found in secret %s (version %s); the keys %s%s "
                        "are: %s; add | default \"...\" if it may be absent",

@@ -44,8 +44,9 @@ struct tmpl_input {
 /* Renders t, appending to out. dot is the entry's own secret (may be NULL when
  * !tmpl_uses_dot(t)); src has tmpl_nsources(t) elements. Fails with INJ_E_MISSING when a
  * field is missing and no `default` follows (err names the field, the secret's ARN and the
- * keys it has), INJ_E_DATA when a field is asked of a secret that is not JSON or a filter
- * cannot encode the value, INJ_E_NOMEM. On failure out may hold a partial value: the caller
+ * keys it has), INJ_E_DATA when a field is asked of a secret that is not JSON (jx_parse: also
+ * NUL, and any key repeated in an object, naming it and where) or a filter cannot encode the
+ * value, INJ_E_NOMEM. On failure out may hold a partial value: the caller
  * wipes it. */
 enum inj_rc tmpl_render(const struct tmpl *t, const struct tmpl_input *dot,
                         const struct tmpl_input *src, struct sbuf *out, struct inj_err *err);

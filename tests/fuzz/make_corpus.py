@@ -260,7 +260,16 @@ def tmpl_seeds():
     out = [b"postgresql://{{ .username | urlencode }}:{{ .password | urlencode }}@{{ .host }}/db",
            b"{{ secret \"api\" .token }}", b"{{ . }}", b"{{ .port | json }}", b"{{", b"}}",
            b"{{ .a | base64 }}"]
-    return out + [s for s in unit("test_tmpl.c") if b"{{" in s or b"}}" in s]
+    out += [s for s in unit("test_tmpl.c") if b"{{" in s or b"}}" in s]
+    # A template, NUL, then the secret it renders against (fuzz_tmpl_parse.c).
+    secrets = [s for s in unit("test_tmpl.c") if s[:1] in (b"{", b"[")][:20]
+    secrets += [b'{"db":{"u":"x","u":"y"}}', b'{"l":[{"x":1},{"x":2,"x":3}]}', b"plain"]
+    temps = [b"{{ .password | urlencode }}", b"{{ .db.u }}", b"{{ .l.1.x | json }}",
+             b"{{ .nested.list.1 | json }}", b'{{ .nope | default "d" }}',
+             b'{{ secret "api" .token }}', b"{{ .id }}:{{ .huge }}"]
+    for i, js in enumerate(secrets):
+        out.append(temps[i % len(temps)] + b"\0" + js)
+    return out
 
 
 TARGETS = {

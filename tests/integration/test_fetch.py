@@ -179,6 +179,45 @@ def test_nul_in_one_batched_secret(fake, base_env, write_config, secret, entry):
     assert "1 of 2 entries failed" in res.err
 
 
+@pytest.mark.parametrize("entry,secret,dup", [
+    ("{ from: fetch/dup, key: password }",
+     '{"password": "CANARY-FDUP1", "password": "CANARY-FDUP2"}',
+     'the key "password" twice in its top level'),
+    ("{ from: fetch/dup, pointer: /db/u }",
+     '{"db": {"u": "CANARY-FDUP1", "u": "CANARY-FDUP2"}}',
+     'the key "u" twice in the object at /db'),
+    ("{ from: fetch/dup, pointer: /db/u }",
+     '{"db": {"u": "CANARY-FDUP1"}, "db": {"u": "CANARY-FDUP2"}}',
+     'the key "db" twice in its top level'),
+    ("{ from: fetch/dup, key: user }",
+     '{"user": "u", "old": {"p": "CANARY-FDUP1", "p": "CANARY-FDUP2"}}',
+     'the key "p" twice in the object at /old'),
+    ("{ from: fetch/dup, pointer: /db }",
+     '{"db": {"p": "CANARY-FDUP1", "p": "CANARY-FDUP2"}}',
+     'the key "p" twice in the object at /db'),
+    ("{ from: fetch/dup, pointer: /hosts/1/p }",
+     '{"hosts": [{"p": "CANARY-FDUP1"}, {"p": "CANARY-FDUP2", "p": "CANARY-FDUP3"}]}',
+     'the key "p" twice in the object at /hosts/1'),
+])
+@pytest.mark.parametrize("mode", ["batch", "single"])
+def test_duplicate_keys_in_secret(fake, base_env, write_config, probe, entry, secret, dup, mode):
+    """A secret whose JSON repeats a key is refused (exit 65), naming the entry, the secret
+    and the key, never a value: consumers disagree on which of the two wins."""
+    arn = fake.state.add_secret("fetch/dup", string=secret)
+    cfg = write_config(f"""
+        version: 1
+        env:
+          DUP: {entry}
+          PGUSER: {{ from: "{RDS}", key: username }}
+        """)
+    res = run(["--fetch", mode, "-c", cfg, "--"] + probe(base_env), base_env)
+    assert res.rc == 65, res
+    assert f"env DUP: secret {arn} has {dup}" in res.err, res
+    assert "1 of 2 entries failed" in res.err
+    assert "CANARY-" not in res.out + res.err
+    assert not probe.path.exists()
+
+
 @pytest.mark.parametrize("kind,code,fragment", [
     ("garbage", 69, "not a BatchGetSecretValue answer"),
     ("invalid_utf8", 69, "UTF-8"),

@@ -202,6 +202,50 @@ def test_fields_of_non_json_secret(fake, base_env, write_config, probe):
     assert not probe.path.exists()
 
 
+@pytest.mark.parametrize("secret,template,dup", [
+    ('{"password": "CANARY-TDUP1", "password": "CANARY-TDUP2"}', "{{ .password }}",
+     'the key "password" twice in its top level'),
+    ('{"db": {"u": "CANARY-TDUP1", "u": "CANARY-TDUP2"}}', "{{ .db.u | urlencode }}",
+     'the key "u" twice in the object at /db'),
+    ('{"db": {"u": "CANARY-TDUP1"}, "db": {"u": "CANARY-TDUP2"}}', "{{ .db.u }}",
+     'the key "db" twice in its top level'),
+    ('{"a": "x", "b": [{"c": "CANARY-TDUP1", "c": "CANARY-TDUP2"}]}', "{{ .a }}",
+     'the key "c" twice in the object at /b/0'),
+    ('{"o": {"k": "CANARY-TDUP1", "k": "CANARY-TDUP2"}}', "{{ .o | json }}",
+     'the key "k" twice in the object at /o'),
+])
+def test_duplicate_keys_refused(fake, base_env, write_config, probe, secret, template, dup):
+    """Python, Go and JS take the last of two equal keys, cJSON the first: refused, exit 65,
+    naming the key and the secret; optional does not skip it (the secret is wrong, not
+    absent)."""
+    arn = fake.state.add_secret("tmpl/dup", string=secret)
+    cfg = write_config(f"""
+        version: 1
+        env:
+          DUP: {{ from: tmpl/dup, template: "{template}", optional: true }}
+          PGUSER: {{ from: "{seed.RDS_NAME}", key: username }}
+        """)
+    res = run(["-c", cfg, "--"] + probe(base_env), base_env)
+    assert res.rc == 65, res
+    assert f"env DUP: template {template}: secret {arn} has {dup}" in res.err, res
+    assert "CANARY-" not in res.out + res.err
+    assert not probe.path.exists()
+
+
+def test_duplicate_keys_in_another_secret(fake, base_env, write_config, probe):
+    arn = fake.state.add_secret("tmpl/dup2", string='{"t": "CANARY-TDUP3", "t": "CANARY-TDUP4"}')
+    cfg = write_config("""
+        version: 1
+        env:
+          TOKEN: { template: '{{ secret "tmpl/dup2" .t }}' }
+        """)
+    res = run(["-c", cfg, "--"] + probe(base_env), base_env)
+    assert res.rc == 65, res
+    assert f'secret {arn} has the key "t" twice' in res.err, res
+    assert "CANARY-" not in res.out + res.err
+    assert not probe.path.exists()
+
+
 def test_secret_binary_into_env_with_encoding_base64(fake, base_env, write_config, probe):
     cfg = write_config("""
         version: 1

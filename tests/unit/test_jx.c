@@ -1,7 +1,10 @@
 /* test_jx.c: extracting values from a secret's JSON: top-level keys, RFC 6901 pointers,
  * non-string values as compact JSON, refusals (not JSON, not an object, missing, escaped NUL,
- * trailing garbage), the UTF-8 validator and the key list for messages. */
+ * trailing garbage, duplicate keys), jx_parse/jx_step/jx_at/jx_emit on their own, the UTF-8
+ * validator and the key list for messages. */
 #include "unit.h"
+
+#include <cjson/cJSON.h>
 
 #include "jx.h"
 #include "sbuf.h"
@@ -20,7 +23,7 @@ static const char doc[] =
 static void want_value(const char *key, const char *pointer, const char *want)
 {
     struct sbuf out = SBUF_INIT(4096);
-    enum jx_rc rc = jx_extract((const unsigned char *)doc, strlen(doc), key, pointer, &out);
+    enum jx_rc rc = jx_extract((const unsigned char *)doc, strlen(doc), key, pointer, &out, NULL);
 
     if (rc != JX_OK)
         fail_msg("key %s pointer %s: rc %d", key ? key : "-", pointer ? pointer : "-", (int)rc);
@@ -33,7 +36,7 @@ static enum jx_rc extract_rc(const unsigned char *json, size_t len, const char *
                              const char *pointer)
 {
     struct sbuf out = SBUF_INIT(4096);
-    enum jx_rc rc = jx_extract(json, len, key, pointer, &out);
+    enum jx_rc rc = jx_extract(json, len, key, pointer, &out, NULL);
 
     if (rc != JX_OK)
         assert_int_equal(out.len, 0);
@@ -94,18 +97,18 @@ static void inexact_numbers_refused(void **state)
     /* Elsewhere in the secret it does not matter. */
     assert_int_equal(extract_rc(S("{\"id\":9007199254740993,\"u\":\"x\"}"), "u", NULL), JX_OK);
     /* 2^53 - 1 and decimals come through as written. */
-    assert_int_equal(jx_extract(S("{\"n\":9007199254740991}"), "n", NULL, &out), JX_OK);
+    assert_int_equal(jx_extract(S("{\"n\":9007199254740991}"), "n", NULL, &out, NULL), JX_OK);
     assert_string_equal((const char *)out.p, "9007199254740991");
     sbuf_wipe_free(&out);
-    assert_int_equal(jx_extract(S("{\"n\":[0.1,-2.5,1e-7]}"), "n", NULL, &out), JX_OK);
+    assert_int_equal(jx_extract(S("{\"n\":[0.1,-2.5,1e-7]}"), "n", NULL, &out, NULL), JX_OK);
     assert_string_equal((const char *)out.p, "[0.1,-2.5,1e-07]");
     sbuf_wipe_free(&out);
     /* cJSON's own printer would give 1.23456789012346e+15 (close is equal enough for it). */
-    assert_int_equal(jx_extract(S("{\"id\":1234567890123456}"), "id", NULL, &out), JX_OK);
+    assert_int_equal(jx_extract(S("{\"id\":1234567890123456}"), "id", NULL, &out, NULL), JX_OK);
     assert_string_equal((const char *)out.p, "1234567890123456");
     sbuf_wipe_free(&out);
     assert_int_equal(jx_extract(S("{\"o\":{\"id\":4294967297,\"f\":0.12345678901234567}}"), "o",
-                                NULL, &out),
+                                NULL, &out, NULL),
                      JX_OK);
     assert_string_equal((const char *)out.p, "{\"id\":4294967297,\"f\":0.12345678901234566}");
     sbuf_wipe_free(&out);
@@ -136,10 +139,10 @@ static void pointer_escape_order(void **state)
     struct sbuf out = SBUF_INIT(64);
 
     (void)state;
-    assert_int_equal(jx_extract(S(j), NULL, "/~01", &out), JX_OK);
+    assert_int_equal(jx_extract(S(j), NULL, "/~01", &out, NULL), JX_OK);
     assert_string_equal((char *)out.p, "tilde-one");
     sbuf_wipe_free(&out);
-    assert_int_equal(jx_extract(S(j), NULL, "/~1", &out), JX_OK);
+    assert_int_equal(jx_extract(S(j), NULL, "/~1", &out, NULL), JX_OK);
     assert_string_equal((char *)out.p, "slash");
     sbuf_wipe_free(&out);
 }
@@ -151,11 +154,11 @@ static void empty_pointer_is_whole_document(void **state)
     struct sbuf out = SBUF_INIT(64);
 
     (void)state;
-    assert_int_equal(jx_extract(S(j), NULL, "", &out), JX_OK);
+    assert_int_equal(jx_extract(S(j), NULL, "", &out, NULL), JX_OK);
     assert_string_equal((char *)out.p, "{\"a\":[1,true],\"b\":\"x\"}");
     sbuf_wipe_free(&out);
     /* A whole document that is a string is the raw string. */
-    assert_int_equal(jx_extract(S("\"just a string\""), NULL, "", &out), JX_OK);
+    assert_int_equal(jx_extract(S("\"just a string\""), NULL, "", &out, NULL), JX_OK);
     assert_string_equal((char *)out.p, "just a string");
     sbuf_wipe_free(&out);
 }
@@ -282,7 +285,7 @@ static void escaped_nul(void **state)
     /* An escaped backslash followed by the letters u0000 is not a NUL. */
     {
         struct sbuf out = SBUF_INIT(64);
-        assert_int_equal(jx_extract(S("{\"a\":\"x\\\\u0000\"}"), "a", NULL, &out), JX_OK);
+        assert_int_equal(jx_extract(S("{\"a\":\"x\\\\u0000\"}"), "a", NULL, &out, NULL), JX_OK);
         assert_string_equal((char *)out.p, "x\\u0000");
         sbuf_wipe_free(&out);
     }
@@ -295,11 +298,11 @@ static void oversize_value(void **state)
     struct sbuf out = SBUF_INIT(4);
 
     (void)state;
-    assert_int_equal(jx_extract(S("{\"a\":\"12345\"}"), "a", NULL, &out), JX_TOOBIG);
+    assert_int_equal(jx_extract(S("{\"a\":\"12345\"}"), "a", NULL, &out, NULL), JX_TOOBIG);
     sbuf_wipe_free(&out);
-    assert_int_equal(jx_extract(S("{\"a\":123456}"), "a", NULL, &out), JX_TOOBIG);
+    assert_int_equal(jx_extract(S("{\"a\":123456}"), "a", NULL, &out, NULL), JX_TOOBIG);
     sbuf_wipe_free(&out);
-    assert_int_equal(jx_extract(S("{\"a\":\"1234\"}"), "a", NULL, &out), JX_OK);
+    assert_int_equal(jx_extract(S("{\"a\":\"1234\"}"), "a", NULL, &out, NULL), JX_OK);
     assert_string_equal((char *)out.p, "1234");
     sbuf_wipe_free(&out);
 }
@@ -309,7 +312,7 @@ static void empty_string_value(void **state)
     struct sbuf out = SBUF_INIT(4);
 
     (void)state;
-    assert_int_equal(jx_extract(S("{\"a\":\"\"}"), "a", NULL, &out), JX_OK);
+    assert_int_equal(jx_extract(S("{\"a\":\"\"}"), "a", NULL, &out, NULL), JX_OK);
     assert_int_equal(out.len, 0);
     sbuf_wipe_free(&out);
 }
@@ -401,6 +404,147 @@ static void utf8_invalid(void **state)
     assert_false(jx_utf8_valid((const unsigned char *)"\xf0\x9f\x98\x80", 3));
 }
 
+/* Extracts expecting JX_DUPLICATE; checks the key and where it was found, and that out stays
+ * empty. */
+static void want_dup(const char *json, const char *key, const char *pointer, const char *dkey,
+                     const char *dat)
+{
+    struct sbuf out = SBUF_INIT(4096);
+    struct jx_dup dup;
+    enum jx_rc rc;
+
+    memset(&dup, 0, sizeof(dup));
+    rc = jx_extract((const unsigned char *)json, strlen(json), key, pointer, &out, &dup);
+    if (rc != JX_DUPLICATE)
+        fail_msg("%s (%s): rc %d, want JX_DUPLICATE", json, key ? key : pointer, (int)rc);
+    assert_int_equal(out.len, 0);
+    assert_string_equal(dup.key, dkey);
+    assert_string_equal(dup.at, dat);
+    assert_not_contains(dup.key, "SECRET");
+    assert_not_contains(dup.at, "SECRET");
+    sbuf_wipe_free(&out);
+}
+
+/* A repeated key is refused wherever it stands: the lookup's own key, an object on the
+ * pointer's way, one beside it, inside an extracted object, in an array of objects. */
+static void duplicate_keys(void **state)
+{
+    (void)state;
+    want_dup("{\"password\":\"a-SECRET1\",\"password\":\"b-SECRET2\"}", "password", NULL,
+             "password", "");
+    want_dup("{\"password\":\"a-SECRET1\",\"password\":\"b-SECRET2\"}", NULL, "/password",
+             "password", "");
+    /* nested, on the way */
+    want_dup("{\"db\":{\"u\":\"SECRET1\",\"u\":\"SECRET2\"}}", NULL, "/db/u", "u", "/db");
+    want_dup("{\"db\":{\"u\":\"SECRET1\"},\"db\":{\"u\":\"SECRET2\"}}", NULL, "/db/u", "db", "");
+    /* off the way: the whole document is checked */
+    want_dup("{\"a\":\"x\",\"b\":{\"c\":\"SECRET1\",\"c\":\"SECRET2\"}}", "a", NULL, "c", "/b");
+    want_dup("{\"a\":\"x\",\"z\":1,\"z\":2}", NULL, "/a", "z", "");
+    /* in a value extracted whole */
+    want_dup("{\"o\":{\"k\":\"SECRET1\",\"k\":\"SECRET2\"}}", "o", NULL, "k", "/o");
+    want_dup("{\"o\":{\"k\":\"SECRET1\",\"k\":\"SECRET2\"}}", NULL, "", "k", "/o");
+    /* arrays of objects */
+    want_dup("{\"list\":[{\"x\":1},{\"y\":\"SECRET1\",\"y\":\"SECRET2\"}]}", NULL, "/list/0/x",
+             "y", "/list/1");
+    want_dup("[[{\"a\":1,\"b\":2,\"a\":3}]]", NULL, "/0/0/b", "a", "/0/0");
+    /* the path is written as a pointer: ~ and / escaped */
+    want_dup("{\"a/b\":{\"m~n\":{\"k\":1,\"k\":2}}}", NULL, "/x", "k", "/a~1b/m~0n");
+    /* the first of several objects with duplicates: outer ones first */
+    want_dup("{\"in\":{\"q\":1,\"q\":2},\"out\":1,\"out\":2}", "in", NULL, "out", "");
+    /* an escape that decodes to the same name is the same key */
+    want_dup("{\"k\":1,\"\\u006b\":2}", "k", NULL, "k", "");
+}
+
+static void duplicate_key_names_are_cleaned(void **state)
+{
+    char json[512];
+    char want[JX_DUP_KEY];
+
+    (void)state;
+    /* control characters and non-ASCII bytes read '?' (\u00e9 is two bytes in UTF-8) */
+    want_dup("{\"p\\u0001\\u001b[31m\":1,\"p\\u0001\\u001b[31m\":2}", "x", NULL, "p??[31m", "");
+    want_dup("{\"\\u00e9\":{\"\\n\":1,\"\\n\":2}}", "x", NULL, "?", "/??");
+    /* a long name is cut, and says so */
+    memset(want, 'k', sizeof(want));
+    (void)snprintf(json, sizeof(json), "{\"%.200s\":1,\"%.200s\":2}",
+                   "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk"
+                   "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk",
+                   "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk"
+                   "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk");
+    memcpy(want + sizeof(want) - 4, "...", 4);
+    want_dup(json, "x", NULL, want, "");
+}
+
+/* The same name in different objects, or differing only in case, is no duplicate; nor is a
+ * large object of distinct names. */
+static void distinct_keys_are_fine(void **state)
+{
+    struct sbuf big = SBUF_INIT(0);
+    struct sbuf out = SBUF_INIT(64);
+    char k[32];
+    int i;
+
+    (void)state;
+    assert_int_equal(extract_rc(S("{\"a\":{\"k\":1},\"b\":{\"k\":2},\"k\":3}"), "k", NULL), JX_OK);
+    assert_int_equal(extract_rc(S("{\"k\":1,\"K\":2}"), "K", NULL), JX_OK);
+    assert_int_equal(extract_rc(S("[{\"k\":1},{\"k\":2}]"), NULL, "/1/k"), JX_OK);
+    assert_int_equal(sbuf_append_str(&big, "{"), SBUF_OK);
+    for (i = 0; i < 5000; i++) {
+        (void)snprintf(k, sizeof(k), "%s\"k%d\":%d", i ? "," : "", 4999 - i, i);
+        assert_int_equal(sbuf_append_str(&big, k), SBUF_OK);
+    }
+    assert_int_equal(sbuf_append_str(&big, "}"), SBUF_OK);
+    assert_int_equal(jx_extract(big.p, big.len, "k0", NULL, &out, NULL), JX_OK);
+    assert_string_equal((const char *)out.p, "4999");
+    sbuf_wipe_free(&out);
+    big.p[big.len - 1] = ',';
+    assert_int_equal(sbuf_append_str(&big, "\"k77\":0}"), SBUF_OK);
+    assert_int_equal(jx_extract(big.p, big.len, "k0", NULL, &out, NULL), JX_DUPLICATE);
+    sbuf_wipe_free(&out);
+    sbuf_wipe_free(&big);
+}
+
+/* The pieces jx_extract is made of, as tmpl uses them. */
+static void parse_step_emit(void **state)
+{
+    struct cJSON *root = NULL;
+    struct cJSON *v;
+    struct sbuf out = SBUF_INIT(4096);
+    struct jx_dup dup;
+    int json = 0;
+    char keys[64];
+
+    (void)state;
+    assert_int_equal(jx_parse(S("{\"a\":\"\xff\"}"), &root, NULL), JX_NOT_JSON); /* not UTF-8 */
+    assert_null(root);
+    assert_int_equal(jx_parse(S("{\"a\":1,\"a\":2}"), &root, NULL), JX_DUPLICATE); /* no dup */
+    assert_null(root);
+    assert_int_equal(jx_parse(S("{\"a\":1,\"a\":2}"), &root, &dup), JX_DUPLICATE);
+    assert_string_equal(dup.key, "a");
+    assert_int_equal(jx_parse(S("{\"o\":{\"l\":[1,\"two\",{\"t\":true}]}}"), &root, NULL), JX_OK);
+    assert_non_null(root);
+    v = jx_step(jx_step(jx_step(root, "o"), "l"), "1");
+    assert_int_equal(jx_emit(v, &out, &json), JX_OK);
+    assert_string_equal((const char *)out.p, "two");
+    assert_int_equal(json, 0);
+    sbuf_wipe_free(&out);
+    assert_null(jx_step(v, "0"));                             /* into a string */
+    assert_null(jx_step(jx_step(root, "o"), "L"));            /* case-sensitive */
+    assert_null(jx_step(jx_step(jx_step(root, "o"), "l"), "01"));
+    assert_null(jx_at(root, "o/l"));                          /* not a pointer */
+    v = jx_at(root, "/o/l/2");
+    assert_int_equal(jx_emit(v, &out, &json), JX_OK);
+    assert_string_equal((const char *)out.p, "{\"t\":true}");
+    assert_int_equal(json, 1);
+    sbuf_wipe_free(&out);
+    assert_true(jx_at(root, "") == root);
+    jx_keys(root, keys, sizeof(keys));
+    assert_string_equal(keys, "o");
+    jx_keys(jx_at(root, "/o/l"), keys, sizeof(keys));
+    assert_string_equal(keys, "");
+    cJSON_Delete(root);
+}
+
 static void list_keys(void **state)
 {
     char buf[64];
@@ -417,6 +561,9 @@ static void list_keys(void **state)
     assert_string_equal(buf, "");
     jx_list_keys(S(""), buf, sizeof(buf));
     assert_string_equal(buf, "");
+    /* names reach messages: control characters and non-ASCII bytes read '?' */
+    jx_list_keys(S("{\"a\\u001bb\":1,\"\\u00e9\":2}"), buf, sizeof(buf));
+    assert_string_equal(buf, "a?b, ??");
 }
 
 /* Truncation drops whole keys; the buffer stays terminated. */
@@ -461,6 +608,10 @@ int main(void)
         cmocka_unit_test(deep_nesting),
         cmocka_unit_test(utf8_valid),
         cmocka_unit_test(utf8_invalid),
+        cmocka_unit_test(duplicate_keys),
+        cmocka_unit_test(duplicate_key_names_are_cleaned),
+        cmocka_unit_test(distinct_keys_are_fine),
+        cmocka_unit_test(parse_step_emit),
         cmocka_unit_test(list_keys),
         cmocka_unit_test(list_keys_truncates),
     };

@@ -1,7 +1,8 @@
 /* test_tmpl.c: the template language: syntax errors found at parse time (with columns),
  * field lookup (nested, arrays, quoted keys), other secrets, the filters (urlencode with
- * every URI-special character and non-ASCII, json, base64, default), missing fields and
- * non-JSON secrets at render time, and that no message ever carries a value. */
+ * every URI-special character and non-ASCII, json, base64, default), missing fields,
+ * non-JSON secrets and duplicate keys at render time, and that no message ever carries a
+ * value. */
 #include "unit.h"
 
 #include "tmpl.h"
@@ -225,6 +226,71 @@ static void fields_of_a_non_json_secret(void **state)
     tmpl_free(t);
 }
 
+/* Renders text against dot (and srcs), expecting INJ_E_DATA naming the duplicated key, the
+ * place it was found and the secret, and no value. */
+static void want_dup(const char *text, const char *json, const struct tmpl_input *srcs,
+                     const char *needle)
+{
+    struct tmpl *t = NULL;
+    struct inj_err err = UNIT_ERR_INIT;
+    struct sbuf out = SBUF_INIT(TMPL_MAX_VALUE);
+    struct tmpl_input dot = in_of(json);
+
+    assert_int_equal(tmpl_parse(text, &t, &err), INJ_OK);
+    if (tmpl_render(t, &dot, srcs, &out, &err) != INJ_E_DATA)
+        fail_msg("%s on %s: rc %d: %s", text, json, (int)err.code, err.msg);
+    assert_contains(err.msg, needle);
+    assert_contains(err.msg, "secret arn:aws:secretsmanager:eu-central-1:111122223333:secret:");
+    assert_contains(err.msg, "duplicate keys is ambiguous");
+    assert_not_contains(err.msg, "SECRETDUP");
+    sbuf_wipe_free(&out);
+    tmpl_free(t);
+}
+
+static void duplicate_keys_refused(void **state)
+{
+    struct tmpl_input srcs[1];
+
+    (void)state;
+    want_dup("{{ .password }}", "{\"password\":\"a-SECRETDUP\",\"password\":\"b-SECRETDUP\"}",
+             NULL, "{{ .password }}: secret arn:aws:");
+    want_dup("{{ .password }}", "{\"password\":\"a-SECRETDUP\",\"password\":\"b-SECRETDUP\"}",
+             NULL, "has the key \"password\" twice in its top level");
+    want_dup("{{ .db.u | urlencode }}", "{\"db\":{\"u\":\"SECRETDUP1\",\"u\":\"SECRETDUP2\"}}",
+             NULL, "the key \"u\" twice in the object at /db");
+    want_dup("{{ .db.u }}", "{\"db\":{\"u\":\"SECRETDUP1\"},\"db\":{\"u\":\"SECRETDUP2\"}}", NULL,
+             "the key \"db\" twice in its top level");
+    /* off the path, in an object taken whole, in an array of objects */
+    want_dup("{{ .a }}", "{\"a\":\"x\",\"b\":{\"c\":\"SECRETDUP1\",\"c\":\"SECRETDUP2\"}}", NULL,
+             "\"c\" twice in the object at /b");
+    want_dup("{{ .o | json }}", "{\"o\":{\"k\":\"SECRETDUP1\",\"k\":\"SECRETDUP2\"}}", NULL,
+             "\"k\" twice in the object at /o");
+    want_dup("{{ .l.0.x }}", "{\"l\":[{\"x\":1},{\"y\":\"SECRETDUP1\",\"y\":\"SECRETDUP2\"}]}",
+             NULL, "\"y\" twice in the object at /l/1");
+    /* a default does not hide it: the secret is refused, not the field missing */
+    want_dup("{{ .nope | default \"d\" }}", "{\"k\":\"SECRETDUP1\",\"k\":\"SECRETDUP2\"}", NULL,
+             "\"k\" twice");
+    /* another secret's fields */
+    srcs[0] = in_of("{\"token\":\"SECRETDUP1\",\"token\":\"SECRETDUP2\"}");
+    want_dup("{{ secret \"api\" .token }}", "{}", srcs,
+             "{{ secret \"api\" .token }}: secret arn:aws:");
+    /* the whole secret is passed on as it is, unparsed: nothing is looked up in it */
+    {
+        char buf[256];
+        struct tmpl *t = NULL;
+        struct inj_err err = UNIT_ERR_INIT;
+        struct sbuf out = SBUF_INIT(4096);
+        struct tmpl_input dot = in_of("{\"k\":1,\"k\":2}");
+
+        assert_int_equal(tmpl_parse("{{ . }}", &t, &err), INJ_OK);
+        assert_int_equal(tmpl_render(t, &dot, NULL, &out, &err), INJ_OK);
+        (void)snprintf(buf, sizeof(buf), "%s", (const char *)out.p);
+        assert_string_equal(buf, "{\"k\":1,\"k\":2}");
+        sbuf_wipe_free(&out);
+        tmpl_free(t);
+    }
+}
+
 static void other_secrets(void **state)
 {
     char buf[4096];
@@ -370,6 +436,7 @@ int main(void)
         cmocka_unit_test(default_filter),
         cmocka_unit_test(missing_fields_fail_at_render),
         cmocka_unit_test(fields_of_a_non_json_secret),
+        cmocka_unit_test(duplicate_keys_refused),
         cmocka_unit_test(other_secrets),
         cmocka_unit_test(syntax_errors_at_parse_time),
         cmocka_unit_test(parse_limits),
