@@ -240,9 +240,9 @@ static void unknown_keys(void **state)
     bad("version: 1\nsecrets: {}\n", " files");
     bad("version: 1\nEnv: {}\n", "app.yaml:2:1: unknown top-level key \"Env\"");
     bad("version: 1\nenv:\n  A:\n    from: x\n    kye: y\n",
-        "app.yaml:5:5: A: unknown key \"kye\" in a env entry");
+        "app.yaml:5:5: A: unknown key \"kye\" in an env entry");
     bad("version: 1\nenv:\n  A: {from: x, mode: '0400'}\n",
-        "app.yaml:3:16: A: unknown key \"mode\" in a env entry (known: from, key, pointer, "
+        "app.yaml:3:16: A: unknown key \"mode\" in an env entry (known: from, key, pointer, "
         "version_stage, version_id, optional, ");
     bad("version: 1\nenv:\n  A: {from: x, mode: '0400'}\n", "overwrite, allow_reserved");
     bad("version: 1\nfiles:\n  /a: {from: x, overwrite: true}\n",
