@@ -985,15 +985,67 @@ static enum inj_rc cfg_yaml_error(const char *name, const yaml_parser_t *ps,
                        ps->context ? ps->context : "");
 }
 
-/* The loaded document resolves an alias to its anchor's node and forgets where the alias was,
- * so aliases are looked for in the event stream first, to point at the "*name" itself. Syntax
- * errors are left to the loader, which reports them. */
-static enum inj_rc cfg_refuse_aliases(const char *name, const unsigned char *buf, size_t len,
-                                      struct inj_err *err)
+/* The explicit tag of a node event, NULL when it has none (a "!" alone counts as one). */
+static const yaml_char_t *cfg_event_tag(const yaml_event_t *ev)
+{
+    switch (ev->type) {
+    case YAML_SCALAR_EVENT:
+        return ev->data.scalar.tag;
+    case YAML_SEQUENCE_START_EVENT:
+        return ev->data.sequence_start.tag;
+    case YAML_MAPPING_START_EVENT:
+        return ev->data.mapping_start.tag;
+    case YAML_NO_EVENT:
+    case YAML_STREAM_START_EVENT:
+    case YAML_STREAM_END_EVENT:
+    case YAML_DOCUMENT_START_EVENT:
+    case YAML_DOCUMENT_END_EVENT:
+    case YAML_ALIAS_EVENT:
+    case YAML_SEQUENCE_END_EVENT:
+    case YAML_MAPPING_END_EVENT:
+    default:
+        return NULL;
+    }
+}
+
+/* The tag as it was most likely written ("tag:yaml.org,2002:binary" as "!!binary"), cut to
+ * printable ASCII for the message. */
+static void cfg_tag_text(const yaml_char_t *tag, char *out, size_t size)
+{
+    static const char core[] = "tag:yaml.org,2002:";
+    const char *t = (const char *)tag;
+    size_t n = 0;
+
+    if (!strncmp(t, core, sizeof(core) - 1)) {
+        t += sizeof(core) - 1;
+        out[n++] = '!';
+        out[n++] = '!';
+    }
+    for (; *t && n + 4 < size; t++)
+        out[n++] = *t > ' ' && *t < 0x7f && *t != '"' ? *t : '?';
+    if (*t) {
+        out[n++] = '.';
+        out[n++] = '.';
+        out[n++] = '.';
+    }
+    out[n] = '\0';
+}
+
+/* What the loaded document cannot tell, looked for in the event stream first. The document
+ * resolves an alias to its anchor's node and forgets where the alias was, and keeps a tag
+ * without saying whether it was written or implied; both are refused here, pointing at the
+ * "*name" or the tag itself. A tag is refused whatever it is (!!binary, !!python/object:...,
+ * !custom, "!", and the core schema's own !!str, !!int, !!map...): the config reads every
+ * value as plain text, so a tag could only be ignored, and a strict config ignores nothing.
+ * Syntax errors are left to the loader, which reports them. */
+static enum inj_rc cfg_scan_events(const char *name, const unsigned char *buf, size_t len,
+                                   struct inj_err *err)
 {
     enum inj_rc rc = INJ_OK;
     yaml_parser_t ps;
     yaml_event_t ev;
+    const yaml_char_t *tag;
+    char text[72];
     int done = 0;
     int depth = 0;
 
@@ -1001,23 +1053,32 @@ static enum inj_rc cfg_refuse_aliases(const char *name, const unsigned char *buf
         return inj_err_set(err, INJ_E_NOMEM, "out of memory");
     yaml_parser_set_input_string(&ps, buf, len);
     while (!done && yaml_parser_parse(&ps, &ev)) {
+        unsigned long line = (unsigned long)ev.start_mark.line + 1;
+        unsigned long col = (unsigned long)ev.start_mark.column + 1;
+
         if (ev.type == YAML_SEQUENCE_START_EVENT || ev.type == YAML_MAPPING_START_EVENT)
             depth++;
         else if (ev.type == YAML_SEQUENCE_END_EVENT || ev.type == YAML_MAPPING_END_EVENT)
             depth--;
-        if (ev.type == YAML_ALIAS_EVENT)
+        tag = cfg_event_tag(&ev);
+        if (ev.type == YAML_ALIAS_EVENT) {
             rc = inj_err_set(err, INJ_E_CONFIG,
                              "%s:%lu:%lu: YAML aliases (*name) are not supported; write the "
                              "value out",
-                             name, (unsigned long)ev.start_mark.line + 1,
-                             (unsigned long)ev.start_mark.column + 1);
-        /* libyaml's scanner rescans every open flow level per token (quadratic: 100000
-         * "[" took minutes) and its loader recurses: stop deep nesting here, in one pass. */
-        else if (depth > CONFIG_MAX_DEPTH)
+                             name, line, col);
+        } else if (tag) {
+            cfg_tag_text(tag, text, sizeof(text));
             rc = inj_err_set(err, INJ_E_CONFIG,
-                             "%s:%lu:%lu: nested deeper than %d levels; a config needs 4",
-                             name, (unsigned long)ev.start_mark.line + 1,
-                             (unsigned long)ev.start_mark.column + 1, CONFIG_MAX_DEPTH);
+                             "%s:%lu:%lu: YAML tag \"%s\" is not supported; the config takes "
+                             "plain values: remove the tag",
+                             name, line, col, text);
+        } else if (depth > CONFIG_MAX_DEPTH) {
+            /* libyaml's scanner rescans every open flow level per token (quadratic: 100000
+             * "[" took minutes) and its loader recurses: stop deep nesting here, in one pass. */
+            rc = inj_err_set(err, INJ_E_CONFIG,
+                             "%s:%lu:%lu: nested deeper than %d levels; a config needs 4", name,
+                             line, col, CONFIG_MAX_DEPTH);
+        }
         done = rc != INJ_OK || ev.type == YAML_STREAM_END_EVENT;
         yaml_event_delete(&ev);
     }
@@ -1056,7 +1117,7 @@ enum inj_rc config_parse(const char *name, const unsigned char *buf, size_t len,
         goto out;
     }
     have_parser = 1;
-    rc = cfg_refuse_aliases(name, buf, len, err);
+    rc = cfg_scan_events(name, buf, len, err);
     if (rc != INJ_OK)
         goto out;
     yaml_parser_set_input_string(&parser, buf, len);
