@@ -330,13 +330,13 @@ struct cfg_arg;
  * Sections are tables of these; what concerns two keys at once is checked after the walk. */
 struct cfg_field {
     const char *key;
-    yaml_node_type_t type; /* YAML_NO_NODE: any kind, the handler checks */
-    const char *must;      /* a list or mapping: "KEY must be ..." when the kind is wrong */
-    unsigned int only;     /* 0: known in every section using the table; else a mask bit */
-    size_t off;            /* cfg_set_bool, cfg_set_duration: where in the object */
-    long long arg;         /* cfg_set_duration: the least value (ms); cfg_root_entries: kind */
+    const char *must; /* a list or mapping: "KEY must be ..." when the kind is wrong */
+    size_t off;       /* cfg_set_bool, cfg_set_duration: where in the object */
+    long long arg;    /* cfg_set_duration: the least value (ms); cfg_root_entries: kind */
     /* NULL: nothing to set, the walker only records the value (struct cfg_walk). */
     enum inj_rc (*set)(struct cfg_parse *p, const struct cfg_arg *a);
+    yaml_node_type_t type; /* YAML_NO_NODE: any kind, the handler checks */
+    unsigned int only;     /* 0: known in every section using the table; else a mask bit */
 };
 
 /* What a handler gets. */
