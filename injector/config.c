@@ -988,24 +988,13 @@ static enum inj_rc cfg_yaml_error(const char *name, const yaml_parser_t *ps,
 /* The explicit tag of a node event, NULL when it has none (a "!" alone counts as one). */
 static const yaml_char_t *cfg_event_tag(const yaml_event_t *ev)
 {
-    switch (ev->type) {
-    case YAML_SCALAR_EVENT:
+    if (ev->type == YAML_SCALAR_EVENT)
         return ev->data.scalar.tag;
-    case YAML_SEQUENCE_START_EVENT:
+    if (ev->type == YAML_SEQUENCE_START_EVENT)
         return ev->data.sequence_start.tag;
-    case YAML_MAPPING_START_EVENT:
+    if (ev->type == YAML_MAPPING_START_EVENT)
         return ev->data.mapping_start.tag;
-    case YAML_NO_EVENT:
-    case YAML_STREAM_START_EVENT:
-    case YAML_STREAM_END_EVENT:
-    case YAML_DOCUMENT_START_EVENT:
-    case YAML_DOCUMENT_END_EVENT:
-    case YAML_ALIAS_EVENT:
-    case YAML_SEQUENCE_END_EVENT:
-    case YAML_MAPPING_END_EVENT:
-    default:
-        return NULL;
-    }
+    return NULL;
 }
 
 /* The tag as it was most likely written ("tag:yaml.org,2002:binary" as "!!binary"), cut to
