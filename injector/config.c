@@ -155,36 +155,25 @@ static const char *cfg_scalar(struct cfg_parse *p, const yaml_node_t *n, const c
     return v;
 }
 
-static enum inj_rc cfg_bool(struct cfg_parse *p, const yaml_node_t *n, const char *what, int *out)
+/* s: the text of n, already checked by cfg_scalar. */
+static enum inj_rc cfg_bool(struct cfg_parse *p, const yaml_node_t *n, const char *s,
+                            const char *what, int *out)
 {
-    const char *v = cfg_scalar(p, n, what);
-
-    if (!v)
-        return INJ_E_CONFIG;
-    if (!strcmp(v, "true")) {
+    if (!strcmp(s, "true")) {
         *out = 1;
         return INJ_OK;
     }
-    if (!strcmp(v, "false")) {
+    if (!strcmp(s, "false")) {
         *out = 0;
         return INJ_OK;
     }
-    return cfg_errf(p, n, INJ_E_CONFIG, "%s must be true or false, not \"%s\"", what, v);
+    return cfg_errf(p, n, INJ_E_CONFIG, "%s must be true or false, not \"%s\"", what, s);
 }
 
-static enum inj_rc cfg_strdup(struct cfg_parse *p, const yaml_node_t *n, const char *what,
-                              char **out)
+/* The text of a scalar the walker has checked, NULL for a key that was not given. */
+static const char *cfg_text(const yaml_node_t *n)
 {
-    const char *v = cfg_scalar(p, n, what);
-
-    if (!v)
-        return INJ_E_CONFIG;
-    if (*out)
-        return cfg_errf(p, n, INJ_E_CONFIG, "%s given twice", what);
-    *out = xstrdup(v);
-    if (!*out)
-        return inj_err_set(p->err, INJ_E_NOMEM, "out of memory");
-    return INJ_OK;
+    return n ? (const char *)n->data.scalar.value : NULL;
 }
 
 const struct ref_regions *config_failover(const struct config *c, const struct entry *e)
@@ -201,10 +190,6 @@ static enum inj_rc cfg_failover(struct cfg_parse *p, const yaml_node_t *n, const
     const char *why;
 
     memset(out, 0, sizeof(*out));
-    if (n->type != YAML_SEQUENCE_NODE)
-        return cfg_errf(p, n, INJ_E_CONFIG,
-                        "%s%sfailover_regions must be a list of regions ([eu-west-1]), not %s",
-                        who ? who : "", who ? ": " : "", cfg_kind(n));
     for (it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
         yaml_node_t *v = cfg_node(p, *it, n);
         const char *s = v ? cfg_scalar(p, v, "failover_regions") : NULL;
@@ -319,28 +304,259 @@ static enum inj_rc cfg_check_dups(struct cfg_parse *p, const yaml_node_t *map)
                     (const char *)ka->data.scalar.value, (unsigned long)kb->start_mark.line + 1);
 }
 
-static enum inj_rc cfg_mode(struct cfg_parse *p, const yaml_node_t *n, unsigned int *out)
+/* The one mapping walker: refuses keys that are not strings or repeat, then calls fn for each
+ * key and value in file order until one fails. */
+static enum inj_rc cfg_map_each(struct cfg_parse *p, const yaml_node_t *map,
+                                enum inj_rc (*fn)(struct cfg_parse *p, const yaml_node_t *k,
+                                                  const yaml_node_t *v, void *ctx),
+                                void *ctx)
 {
-    const char *v = cfg_scalar(p, n, "mode");
+    const yaml_node_pair_t *pair;
+    enum inj_rc rc = cfg_check_dups(p, map);
+
+    for (pair = map->data.mapping.pairs.start;
+         rc == INJ_OK && pair < map->data.mapping.pairs.top; pair++) {
+        yaml_node_t *k = cfg_node(p, pair->key, map);
+        yaml_node_t *v = k ? cfg_node(p, pair->value, k) : NULL;
+
+        rc = v ? fn(p, k, v, ctx) : INJ_E_CONFIG;
+    }
+    return rc;
+}
+
+struct cfg_arg;
+
+/* One key of a section (a mapping with fixed keys): the kind of node it takes and what sets it.
+ * Sections are tables of these; what concerns two keys at once is checked after the walk. */
+struct cfg_field {
+    const char *key;
+    const char *must; /* a list or mapping: "KEY must be ..." when the kind is wrong */
+    size_t off;       /* cfg_set_bool, cfg_set_duration: where in the object */
+    long long arg;    /* cfg_set_duration: the least value (ms); cfg_root_entries: kind */
+    /* NULL: nothing to set, the walker only records the value (struct cfg_walk). */
+    enum inj_rc (*set)(struct cfg_parse *p, const struct cfg_arg *a);
+    yaml_node_type_t type; /* YAML_NO_NODE: any kind, the handler checks */
+    unsigned int only;     /* 0: known in every section using the table; else a mask bit */
+};
+
+/* What a handler gets. */
+struct cfg_arg {
+    const struct cfg_field *f;
+    const yaml_node_t *v; /* the value */
+    const char *s;        /* its text when f->type is YAML_SCALAR_NODE, else NULL */
+    void *obj;            /* what the section sets */
+};
+
+struct cfg_section {
+    const struct cfg_field *fields;
+    size_t n;
+    unsigned int mask; /* fields whose `only` is outside it are unknown here */
+    const char *adj;   /* unknown-key message: "unknown top-level key" */
+    const char *where; /* unknown-key message: "unknown key \"x\" in supervise" */
+};
+
+struct cfg_walk {
+    const struct cfg_section *sec;
+    const char *who;         /* the entry's name, NULL outside entries */
+    void *obj;               /* what the handlers set */
+    const yaml_node_t **got; /* NULL, or got[i]: the value of fields[i], NULL when not given */
+};
+
+#define CFG_ONLY_ENV (1u << ENTRY_ENV)
+#define CFG_ONLY_FILE (1u << ENTRY_FILE)
+#define CFG_FIELDS(t) (t), sizeof(t) / sizeof((t)[0])
+
+static int cfg_field_known(const struct cfg_section *sec, const struct cfg_field *f)
+{
+    return !f->only || (f->only & sec->mask);
+}
+
+static enum inj_rc cfg_unknown_key(struct cfg_parse *p, const yaml_node_t *k,
+                                   const struct cfg_walk *w)
+{
+    char known[512] = "";
+    size_t len = 0;
+    size_t i;
+
+    for (i = 0; i < w->sec->n; i++) {
+        const struct cfg_field *f = &w->sec->fields[i];
+        int n;
+
+        if (!cfg_field_known(w->sec, f))
+            continue;
+        n = snprintf(known + len, sizeof(known) - len, "%s%s", len ? ", " : "", f->key);
+        if (n < 0 || (size_t)n >= sizeof(known) - len)
+            break;
+        len += (size_t)n;
+    }
+    return cfg_errf(p, k, INJ_E_CONFIG, "%s%sunknown %skey \"%s\"%s (known: %s)",
+                    w->who ? w->who : "", w->who ? ": " : "", w->sec->adj,
+                    (const char *)k->data.scalar.value, w->sec->where, known);
+}
+
+/* One key of a section: find its field, check the value's kind, record it, set it. */
+static enum inj_rc cfg_field_pair(struct cfg_parse *p, const yaml_node_t *k, const yaml_node_t *v,
+                                  void *ctx)
+{
+    const struct cfg_walk *w = ctx;
+    const struct cfg_field *f = NULL;
+    struct cfg_arg a;
+    const char *kn = (const char *)k->data.scalar.value;
+    const char *s = NULL;
+    size_t i;
+
+    for (i = 0; i < w->sec->n; i++) {
+        if (cfg_field_known(w->sec, &w->sec->fields[i]) && !strcmp(kn, w->sec->fields[i].key)) {
+            f = &w->sec->fields[i];
+            break;
+        }
+    }
+    if (!f)
+        return cfg_unknown_key(p, k, w);
+    if (f->type == YAML_SCALAR_NODE) {
+        s = cfg_scalar(p, v, f->key);
+        if (!s)
+            return INJ_E_CONFIG;
+    } else if (f->type != YAML_NO_NODE && v->type != f->type) {
+        return cfg_errf(p, v, INJ_E_CONFIG, "%s%s%s, not %s", w->who ? w->who : "",
+                        w->who ? ": " : "", f->must, cfg_kind(v));
+    }
+    if (w->got)
+        w->got[i] = v;
+    a = (struct cfg_arg){ f, v, s, w->obj };
+    return f->set ? f->set(p, &a) : INJ_OK;
+}
+
+/* Walks the section `map` (a mapping) with the handlers of sec, setting obj. */
+static enum inj_rc cfg_walk(struct cfg_parse *p, const yaml_node_t *map,
+                            const struct cfg_section *sec, const char *who, void *obj,
+                            const yaml_node_t **got)
+{
+    struct cfg_walk w = { sec, who, obj, got };
+
+    return cfg_map_each(p, map, cfg_field_pair, &w);
+}
+
+static enum inj_rc cfg_set_bool(struct cfg_parse *p, const struct cfg_arg *a)
+{
+    return cfg_bool(p, a->v, a->s, a->f->key, (int *)(void *)((char *)a->obj + a->f->off));
+}
+
+static enum inj_rc cfg_set_duration(struct cfg_parse *p, const struct cfg_arg *a)
+{
+    long long *out = (long long *)(void *)((char *)a->obj + a->f->off);
+
+    if (supervise_duration_parse(a->s, out) != 0)
+        return cfg_errf(p, a->v, INJ_E_CONFIG,
+                        "%s: \"%s\" is not a duration like 50ms, 30s, 5m or 1h30m (at most 30d)",
+                        a->f->key, a->s);
+    if (*out < a->f->arg)
+        return cfg_errf(p, a->v, INJ_E_CONFIG, "%s: must be more than 0", a->f->key);
+    return INJ_OK;
+}
+
+/* ---- entries -------------------------------------------------------------------------- */
+
+static enum inj_rc cfg_entry_key(struct cfg_parse *p, const struct cfg_arg *a)
+{
+    const struct entry *e = a->obj;
+
+    if (!*a->s)
+        return cfg_errf(p, a->v, INJ_E_CONFIG, "%s: key is empty", e->name);
+    return INJ_OK;
+}
+
+static enum inj_rc cfg_entry_pointer(struct cfg_parse *p, const struct cfg_arg *a)
+{
+    struct entry *e = a->obj;
+
+    if (!jx_pointer_valid(a->s))
+        return cfg_errf(p, a->v, INJ_E_CONFIG,
+                        "%s: pointer \"%s\" is not an RFC 6901 JSON pointer (\"/a/b\", ~0 for ~, "
+                        "~1 for /)",
+                        e->name, a->s);
+    e->pointer = xstrdup(a->s);
+    if (!e->pointer)
+        return inj_err_set(p->err, INJ_E_NOMEM, "out of memory");
+    return INJ_OK;
+}
+
+/* encoding: raw (the default) or base64. */
+static enum inj_rc cfg_entry_encoding(struct cfg_parse *p, const struct cfg_arg *a)
+{
+    struct entry *e = a->obj;
+
+    if (strcmp(a->s, "raw") != 0 && strcmp(a->s, "base64") != 0)
+        return cfg_errf(p, a->v, INJ_E_CONFIG, "%s: encoding must be raw or base64, not \"%s\"",
+                        e->name, a->s);
+    e->encoding_base64 = !strcmp(a->s, "base64");
+    return INJ_OK;
+}
+
+static enum inj_rc cfg_entry_failover(struct cfg_parse *p, const struct cfg_arg *a)
+{
+    struct entry *e = a->obj;
+
+    e->has_failover = 1;
+    return cfg_failover(p, a->v, e->name, &e->failover);
+}
+
+static enum inj_rc cfg_entry_mode(struct cfg_parse *p, const struct cfg_arg *a)
+{
+    struct entry *e = a->obj;
     char *end = NULL;
     unsigned long m;
 
-    if (!v)
-        return INJ_E_CONFIG;
     errno = 0;
-    m = strtoul(v, &end, 8);
-    if (errno || !*v || *end || m > 0777)
-        return cfg_errf(p, n, INJ_E_CONFIG,
+    m = strtoul(a->s, &end, 8);
+    if (errno || !*a->s || *end || m > 0777)
+        return cfg_errf(p, a->v, INJ_E_CONFIG,
                         "mode must be octal permission bits like \"0400\" (no setuid/sticky), "
                         "not \"%s\"",
-                        v);
+                        a->s);
     if (m & 0002)
-        return cfg_errf(p, n, INJ_E_CONFIG, "mode %s makes a secret world-writable", v);
+        return cfg_errf(p, a->v, INJ_E_CONFIG, "mode %s makes a secret world-writable", a->s);
     if (!(m & 0400))
-        return cfg_errf(p, n, INJ_E_CONFIG, "mode %s does not let the owner read the file", v);
-    *out = (unsigned int)m;
+        return cfg_errf(p, a->v, INJ_E_CONFIG, "mode %s does not let the owner read the file",
+                        a->s);
+    e->mode = (unsigned int)m;
     return INJ_OK;
 }
+
+/* The keys of an entry's mapping, in the order the unknown-key message lists them. from, key,
+ * version_stage, version_id and template are only recorded: cfg_entry reads them together. */
+enum { EF_FROM, EF_KEY, EF_POINTER, EF_STAGE, EF_VID, EF_OPTIONAL, EF_TEMPLATE, EF_ENCODING,
+       EF_FAILOVER, EF_OVERWRITE, EF_RESERVED, EF_MODE, EF_DISK, EF_N };
+
+static const struct cfg_field entry_fields[EF_N] = {
+    [EF_FROM] = { .key = "from", .type = YAML_SCALAR_NODE },
+    [EF_KEY] = { .key = "key", .type = YAML_SCALAR_NODE, .set = cfg_entry_key },
+    [EF_POINTER] = { .key = "pointer", .type = YAML_SCALAR_NODE, .set = cfg_entry_pointer },
+    [EF_STAGE] = { .key = "version_stage", .type = YAML_SCALAR_NODE },
+    [EF_VID] = { .key = "version_id", .type = YAML_SCALAR_NODE },
+    [EF_OPTIONAL] = { .key = "optional", .type = YAML_SCALAR_NODE,
+                      .off = offsetof(struct entry, optional), .set = cfg_set_bool },
+    [EF_TEMPLATE] = { .key = "template", .type = YAML_SCALAR_NODE },
+    [EF_ENCODING] = { .key = "encoding", .type = YAML_SCALAR_NODE, .set = cfg_entry_encoding },
+    [EF_FAILOVER] = { .key = "failover_regions", .type = YAML_SEQUENCE_NODE,
+                      .must = "failover_regions must be a list of regions ([eu-west-1])",
+                      .set = cfg_entry_failover },
+    [EF_OVERWRITE] = { .key = "overwrite", .type = YAML_SCALAR_NODE, .only = CFG_ONLY_ENV,
+                       .off = offsetof(struct entry, overwrite), .set = cfg_set_bool },
+    [EF_RESERVED] = { .key = "allow_reserved", .type = YAML_SCALAR_NODE, .only = CFG_ONLY_ENV,
+                      .off = offsetof(struct entry, allow_reserved), .set = cfg_set_bool },
+    [EF_MODE] = { .key = "mode", .type = YAML_SCALAR_NODE, .only = CFG_ONLY_FILE,
+                  .set = cfg_entry_mode },
+    [EF_DISK] = { .key = "allow_disk", .type = YAML_SCALAR_NODE, .only = CFG_ONLY_FILE,
+                  .off = offsetof(struct entry, allow_disk), .set = cfg_set_bool },
+};
+
+static const struct cfg_section env_entry_section = {
+    CFG_FIELDS(entry_fields), CFG_ONLY_ENV, "", " in an env entry"
+};
+static const struct cfg_section file_entry_section = {
+    CFG_FIELDS(entry_fields), CFG_ONLY_FILE, "", " in a files entry"
+};
 
 static int cfg_path_valid(const char *path)
 {
@@ -362,29 +578,16 @@ static int cfg_path_valid(const char *path)
     return !strstr(path, "//");
 }
 
-/* encoding: raw (the default) or base64. */
-static enum inj_rc cfg_encoding(struct cfg_parse *p, const yaml_node_t *n, struct entry *e)
-{
-    const char *v = cfg_scalar(p, n, "encoding");
-
-    if (!v)
-        return INJ_E_CONFIG;
-    if (strcmp(v, "raw") != 0 && strcmp(v, "base64") != 0)
-        return cfg_errf(p, n, INJ_E_CONFIG, "%s: encoding must be raw or base64, not \"%s\"",
-                        e->name, v);
-    e->encoding_base64 = !strcmp(v, "base64");
-    return INJ_OK;
-}
-
 /* Compiles the entry's template (syntax, filters and `secret "ID"` references are checked
  * here, so `injector check` reports them). Without "from", the template's first secret
- * becomes the entry's reference (*from), and `.field` has nothing to read. */
+ * becomes the entry's reference (*from, borrowed from e->tmpl), and `.field` has nothing to
+ * read. */
 static enum inj_rc cfg_template(struct cfg_parse *p, const yaml_node_t *n, struct entry *e,
-                                const char *text, char **from)
+                                const char **from)
 {
     enum inj_rc rc;
 
-    rc = tmpl_parse(text, &e->tmpl, p->err);
+    rc = tmpl_parse(cfg_text(n), &e->tmpl, p->err);
     if (rc != INJ_OK)
         return cfg_errf(p, n, rc, "%s: %s", e->name, p->err->msg);
     if (*from)
@@ -398,479 +601,355 @@ static enum inj_rc cfg_template(struct cfg_parse *p, const yaml_node_t *n, struc
         return cfg_errf(p, n, INJ_E_CONFIG,
                         "%s: the template uses no secret; add \"from\" or {{ secret \"ID\" }}",
                         e->name);
-    *from = xstrdup(tmpl_source_text(e->tmpl, 0));
-    if (!*from)
+    *from = tmpl_source_text(e->tmpl, 0);
+    return INJ_OK;
+}
+
+/* *out = a copy of s (NULL: leaves *out alone). */
+static enum inj_rc cfg_dup(struct cfg_parse *p, const char *s, char **out)
+{
+    if (!s)
+        return INJ_OK;
+    *out = xstrdup(s);
+    if (!*out)
         return inj_err_set(p->err, INJ_E_NOMEM, "out of memory");
     return INJ_OK;
 }
 
-/* Applies the fields of one entry's mapping (or its compact string) to e. */
+/* One entry: its mapping (or compact string) walked into e, then what concerns several keys:
+ * the reference from "from" or the template, and key/pointer/version against it. */
 static enum inj_rc cfg_entry(struct cfg_parse *p, const yaml_node_t *key, const yaml_node_t *val,
                              struct entry *e)
 {
+    const yaml_node_t *got[EF_N] = { NULL };
+    const yaml_node_t *from_node;
+    const char *from;
+    const char *key_field;
+    const char *stage;
+    const char *vid;
     enum inj_rc rc;
-    const char *what = e->kind == ENTRY_ENV ? "env" : "files";
-    const yaml_node_t *from_node = NULL;
-    char *from = NULL;
-    char *key_field = NULL;
-    char *stage = NULL;
-    char *vid = NULL;
-    char *tmpl_text = NULL;
-    const yaml_node_t *tmpl_node = NULL;
-    const yaml_node_t *failover_node = NULL;
-    yaml_node_pair_t *pair;
 
     e->line = key->start_mark.line + 1;
     e->col = key->start_mark.column + 1;
     e->mode = 0400;
     if (val->type == YAML_SCALAR_NODE) {
-        from_node = val;
-        rc = cfg_strdup(p, val, "from", &from);
-        if (rc != INJ_OK)
-            goto out;
+        if (!cfg_scalar(p, val, "from"))
+            return INJ_E_CONFIG;
+        got[EF_FROM] = val;
     } else if (val->type == YAML_MAPPING_NODE) {
-        rc = cfg_check_dups(p, val);
+        rc = cfg_walk(p, val, e->kind == ENTRY_ENV ? &env_entry_section : &file_entry_section,
+                      e->name, e, got);
         if (rc != INJ_OK)
-            goto out;
-        for (pair = val->data.mapping.pairs.start; pair < val->data.mapping.pairs.top; pair++) {
-            yaml_node_t *k = cfg_node(p, pair->key, val);
-            yaml_node_t *v = k ? cfg_node(p, pair->value, k) : NULL;
-            const char *kn;
-
-            rc = INJ_E_CONFIG;
-            if (!v)
-                goto out;
-            kn = (const char *)k->data.scalar.value;
-            if (!strcmp(kn, "from")) {
-                from_node = v;
-                rc = cfg_strdup(p, v, "from", &from);
-            } else if (!strcmp(kn, "key")) {
-                rc = cfg_strdup(p, v, "key", &key_field);
-                if (rc == INJ_OK && !*key_field)
-                    rc = cfg_errf(p, v, INJ_E_CONFIG, "%s: key is empty", e->name);
-            } else if (!strcmp(kn, "pointer")) {
-                rc = cfg_strdup(p, v, "pointer", &e->pointer);
-                if (rc == INJ_OK && !jx_pointer_valid(e->pointer))
-                    rc = cfg_errf(p, v, INJ_E_CONFIG,
-                                  "%s: pointer \"%s\" is not an RFC 6901 JSON pointer (\"/a/b\", "
-                                  "~0 for ~, ~1 for /)",
-                                  e->name, e->pointer);
-            } else if (!strcmp(kn, "version_stage")) {
-                rc = cfg_strdup(p, v, "version_stage", &stage);
-            } else if (!strcmp(kn, "version_id")) {
-                rc = cfg_strdup(p, v, "version_id", &vid);
-            } else if (!strcmp(kn, "optional")) {
-                rc = cfg_bool(p, v, "optional", &e->optional);
-            } else if (!strcmp(kn, "template")) {
-                tmpl_node = v;
-                rc = cfg_strdup(p, v, "template", &tmpl_text);
-            } else if (!strcmp(kn, "encoding")) {
-                rc = cfg_encoding(p, v, e);
-            } else if (!strcmp(kn, "failover_regions")) {
-                failover_node = v;
-                e->has_failover = 1;
-                rc = cfg_failover(p, v, e->name, &e->failover);
-            } else if (!strcmp(kn, "overwrite") && e->kind == ENTRY_ENV) {
-                rc = cfg_bool(p, v, "overwrite", &e->overwrite);
-            } else if (!strcmp(kn, "allow_reserved") && e->kind == ENTRY_ENV) {
-                rc = cfg_bool(p, v, "allow_reserved", &e->allow_reserved);
-            } else if (!strcmp(kn, "mode") && e->kind == ENTRY_FILE) {
-                rc = cfg_mode(p, v, &e->mode);
-            } else if (!strcmp(kn, "allow_disk") && e->kind == ENTRY_FILE) {
-                rc = cfg_bool(p, v, "allow_disk", &e->allow_disk);
-            } else {
-                rc = cfg_errf(p, k, INJ_E_CONFIG,
-                              "%s: unknown key \"%s\" in a %s entry (known: from, key, pointer, "
-                              "version_stage, version_id, optional, template, encoding, "
-                              "failover_regions, %s)",
-                              e->name, kn, what,
-                              e->kind == ENTRY_ENV ? "overwrite, allow_reserved"
-                                                   : "mode, allow_disk");
-            }
-            if (rc != INJ_OK)
-                goto out;
-        }
+            return rc;
     } else {
-        rc = cfg_errf(p, val, INJ_E_CONFIG,
-                      "%s: expected a secret reference or a mapping with \"from\", not %s",
-                      e->name, cfg_kind(val));
-        goto out;
+        return cfg_errf(p, val, INJ_E_CONFIG,
+                        "%s: expected a secret reference or a mapping with \"from\", not %s",
+                        e->name, cfg_kind(val));
     }
-    if (tmpl_text) {
-        if (!from && (stage || vid)) {
-            rc = cfg_errf(p, val, INJ_E_CONFIG,
-                          "%s: version_stage/version_id need \"from\"; inside a template write "
-                          "secret \"ID::STAGE\"",
-                          e->name);
-            goto out;
-        }
+    from_node = got[EF_FROM];
+    from = cfg_text(from_node);
+    key_field = cfg_text(got[EF_KEY]);
+    stage = cfg_text(got[EF_STAGE]);
+    vid = cfg_text(got[EF_VID]);
+    if (got[EF_TEMPLATE]) {
+        if (!from && (stage || vid))
+            return cfg_errf(p, val, INJ_E_CONFIG,
+                            "%s: version_stage/version_id need \"from\"; inside a template "
+                            "write secret \"ID::STAGE\"",
+                            e->name);
         if (!from_node)
-            from_node = tmpl_node;
-        rc = cfg_template(p, tmpl_node, e, tmpl_text, &from);
+            from_node = got[EF_TEMPLATE];
+        rc = cfg_template(p, got[EF_TEMPLATE], e, &from);
         if (rc != INJ_OK)
-            goto out;
+            return rc;
     }
-    if (!from) {
-        rc = cfg_errf(p, val, INJ_E_CONFIG, "%s: missing \"from\" (the secret name or ARN)",
-                      e->name);
-        goto out;
-    }
+    if (!from)
+        return cfg_errf(p, val, INJ_E_CONFIG, "%s: missing \"from\" (the secret name or ARN)",
+                        e->name);
     rc = ref_parse(from, &e->ref, p->err);
-    if (rc != INJ_OK) {
-        cfg_errf(p, from_node, rc, "%s: %s", e->name, p->err->msg);
-        goto out;
-    }
-    rc = INJ_E_CONFIG;
-    if (key_field && e->ref.json_key) {
-        cfg_errf(p, from_node, rc, "%s: json key given both in \"from\" and in \"key\"", e->name);
-        goto out;
-    }
-    if (key_field) {
-        e->ref.json_key = key_field;
-        key_field = NULL;
-    }
-    if (e->tmpl && (e->pointer || e->ref.json_key)) {
-        cfg_errf(p, val, rc,
-                 "%s: a template reads its own fields: write {{ .key }} in it instead of "
-                 "\"key\"/\"pointer\"",
-                 e->name);
-        goto out;
-    }
-    if (e->pointer && e->ref.json_key) {
-        cfg_errf(p, val, rc, "%s: give either \"key\" or \"pointer\", not both", e->name);
-        goto out;
-    }
-    if (stage) {
-        if (e->ref.version_stage || !ref_valid_stage(stage)) {
-            cfg_errf(p, val, rc, "%s: version_stage given twice or invalid", e->name);
-            goto out;
-        }
-        e->ref.version_stage = stage;
-        stage = NULL;
-    }
-    if (vid) {
-        if (e->ref.version_id || !ref_valid_version_id(vid)) {
-            cfg_errf(p, val, rc,
-                     "%s: version_id given twice or invalid (expected 32-64 letters, digits or "
-                     "'-', e.g. a UUID)",
-                     e->name);
-            goto out;
-        }
-        e->ref.version_id = vid;
-        vid = NULL;
-    }
-    if (failover_node) {
-        rc = cfg_failover_partition(p, failover_node, e, &e->failover);
-        if (rc != INJ_OK)
-            goto out;
-    }
-    rc = INJ_OK;
-out:
-    free(tmpl_text);
-    free(from);
-    free(key_field);
-    free(stage);
-    free(vid);
-    return rc;
-}
-
-static enum inj_rc cfg_section(struct cfg_parse *p, const yaml_node_t *map, enum entry_kind kind)
-{
-    enum inj_rc rc;
-    yaml_node_pair_t *pair;
-    size_t count;
-    struct entry *grown;
-    const char *what = kind == ENTRY_ENV ? "env" : "files";
-
-    if (map->type != YAML_MAPPING_NODE)
-        return cfg_errf(p, map, INJ_E_CONFIG, "\"%s\" must be a mapping of %s to secrets, not %s",
-                        what, kind == ENTRY_ENV ? "variable names" : "file paths", cfg_kind(map));
-    count = (size_t)(map->data.mapping.pairs.top - map->data.mapping.pairs.start);
-    if (count > 10000)
-        return cfg_errf(p, map, INJ_E_CONFIG, "too many entries in \"%s\"", what);
-    /* One env and one files section: a repeated key here is the only duplicate entry. */
-    rc = cfg_check_dups(p, map);
+    if (rc != INJ_OK)
+        return cfg_errf(p, from_node, rc, "%s: %s", e->name, p->err->msg);
+    if (key_field && e->ref.json_key)
+        return cfg_errf(p, from_node, INJ_E_CONFIG,
+                        "%s: json key given both in \"from\" and in \"key\"", e->name);
+    rc = cfg_dup(p, key_field, &e->ref.json_key);
     if (rc != INJ_OK)
         return rc;
-    /* realloc(p, 0) may free p and return NULL: an empty section must not get there. */
-    if (count == 0)
-        return INJ_OK;
-    grown = realloc(p->cfg->entries, (p->cfg->n + count) * sizeof(*grown));
-    if (!grown)
-        return inj_err_set(p->err, INJ_E_NOMEM, "out of memory");
-    p->cfg->entries = grown;
-    for (pair = map->data.mapping.pairs.start; pair < map->data.mapping.pairs.top; pair++) {
-        yaml_node_t *k = cfg_node(p, pair->key, map);
-        yaml_node_t *v = k ? cfg_node(p, pair->value, k) : NULL;
-        struct entry *e = &p->cfg->entries[p->cfg->n];
-        const char *name;
-
-        if (!v)
-            return INJ_E_CONFIG;
-        name = cfg_scalar(p, k, kind == ENTRY_ENV ? "a variable name" : "a file path");
-        if (!name)
-            return INJ_E_CONFIG;
-        if (kind == ENTRY_ENV && !config_env_name_valid(name))
-            return cfg_errf(p, k, INJ_E_CONFIG,
-                            "\"%s\" is not a valid environment variable name "
-                            "([A-Za-z_][A-Za-z0-9_]*)",
-                            name);
-        if (kind == ENTRY_FILE && !cfg_path_valid(name))
-            return cfg_errf(p, k, INJ_E_CONFIG,
-                            "\"%s\" is not an absolute, normalised file path (no \"..\", \".\", "
-                            "\"//\" or trailing \"/\")",
-                            name);
-        memset(e, 0, sizeof(*e));
-        e->kind = kind;
-        e->name = xstrdup(name);
-        if (!e->name)
-            return inj_err_set(p->err, INJ_E_NOMEM, "out of memory");
-        p->cfg->n++; /* owned by the config from here on, freed with it on error */
-        rc = cfg_entry(p, k, v, e);
-        if (rc != INJ_OK)
-            return rc;
-        if (kind == ENTRY_ENV && !e->allow_reserved && config_env_name_reserved(name))
-            return cfg_errf(p, k, INJ_E_CONFIG,
-                            "%s: refusing to set a loader/shell variable from a secret; add "
-                            "\"allow_reserved: true\" to the entry if you mean it",
-                            name);
-    }
+    if (e->tmpl && (e->pointer || e->ref.json_key))
+        return cfg_errf(p, val, INJ_E_CONFIG,
+                        "%s: a template reads its own fields: write {{ .key }} in it instead of "
+                        "\"key\"/\"pointer\"",
+                        e->name);
+    if (e->pointer && e->ref.json_key)
+        return cfg_errf(p, val, INJ_E_CONFIG, "%s: give either \"key\" or \"pointer\", not both",
+                        e->name);
+    if (stage && (e->ref.version_stage || !ref_valid_stage(stage)))
+        return cfg_errf(p, val, INJ_E_CONFIG, "%s: version_stage given twice or invalid",
+                        e->name);
+    rc = cfg_dup(p, stage, &e->ref.version_stage);
+    if (rc != INJ_OK)
+        return rc;
+    if (vid && (e->ref.version_id || !ref_valid_version_id(vid)))
+        return cfg_errf(p, val, INJ_E_CONFIG,
+                        "%s: version_id given twice or invalid (expected 32-64 letters, digits "
+                        "or '-', e.g. a UUID)",
+                        e->name);
+    rc = cfg_dup(p, vid, &e->ref.version_id);
+    if (rc != INJ_OK)
+        return rc;
+    if (got[EF_FAILOVER])
+        return cfg_failover_partition(p, got[EF_FAILOVER], e, &e->failover);
     return INJ_OK;
 }
 
-/* child_env: what the command's environment keeps of injector's own. */
-static enum inj_rc cfg_child_env(struct cfg_parse *p, const yaml_node_t *map)
+/* One key of env or files: a name or path, and its entry. */
+static enum inj_rc cfg_section_pair(struct cfg_parse *p, const yaml_node_t *k,
+                                    const yaml_node_t *v, void *ctx)
 {
+    enum entry_kind kind = *(const enum entry_kind *)ctx;
+    struct entry *e = &p->cfg->entries[p->cfg->n];
+    const char *name;
     enum inj_rc rc;
-    yaml_node_pair_t *pair;
 
-    if (map->type != YAML_MAPPING_NODE)
-        return cfg_errf(p, map, INJ_E_CONFIG, "\"child_env\" must be a mapping, not %s",
-                        cfg_kind(map));
-    rc = cfg_check_dups(p, map);
-    if (rc != INJ_OK)
-        return rc;
-    for (pair = map->data.mapping.pairs.start; pair < map->data.mapping.pairs.top; pair++) {
-        yaml_node_t *k = cfg_node(p, pair->key, map);
-        yaml_node_t *v = k ? cfg_node(p, pair->value, k) : NULL;
-        const char *kn;
-
-        if (!v)
-            return INJ_E_CONFIG;
-        kn = (const char *)k->data.scalar.value;
-        if (strcmp(kn, "drop_aws_credentials") != 0)
-            return cfg_errf(p, k, INJ_E_CONFIG,
-                            "unknown key \"%s\" in child_env (known: drop_aws_credentials)", kn);
-        rc = cfg_bool(p, v, "drop_aws_credentials", &p->cfg->drop_aws_credentials);
-        if (rc != INJ_OK)
-            return rc;
-    }
-    return INJ_OK;
-}
-
-static enum inj_rc cfg_duration(struct cfg_parse *p, const yaml_node_t *n, const char *what,
-                                long long min_ms, long long *out)
-{
-    const char *v = cfg_scalar(p, n, what);
-
-    if (!v)
+    name = cfg_scalar(p, k, kind == ENTRY_ENV ? "a variable name" : "a file path");
+    if (!name)
         return INJ_E_CONFIG;
-    if (supervise_duration_parse(v, out) != 0)
-        return cfg_errf(p, n, INJ_E_CONFIG,
-                        "%s: \"%s\" is not a duration like 50ms, 30s, 5m or 1h30m (at most 30d)",
-                        what, v);
-    if (*out < min_ms)
-        return cfg_errf(p, n, INJ_E_CONFIG, "%s: must be more than 0", what);
+    if (kind == ENTRY_ENV && !config_env_name_valid(name))
+        return cfg_errf(p, k, INJ_E_CONFIG,
+                        "\"%s\" is not a valid environment variable name "
+                        "([A-Za-z_][A-Za-z0-9_]*)",
+                        name);
+    if (kind == ENTRY_FILE && !cfg_path_valid(name))
+        return cfg_errf(p, k, INJ_E_CONFIG,
+                        "\"%s\" is not an absolute, normalised file path (no \"..\", \".\", "
+                        "\"//\" or trailing \"/\")",
+                        name);
+    memset(e, 0, sizeof(*e));
+    e->kind = kind;
+    e->name = xstrdup(name);
+    if (!e->name)
+        return inj_err_set(p->err, INJ_E_NOMEM, "out of memory");
+    p->cfg->n++; /* owned by the config from here on, freed with it on error */
+    rc = cfg_entry(p, k, v, e);
+    if (rc != INJ_OK)
+        return rc;
+    if (kind == ENTRY_ENV && !e->allow_reserved && config_env_name_reserved(name))
+        return cfg_errf(p, k, INJ_E_CONFIG,
+                        "%s: refusing to set a loader/shell variable from a secret; add "
+                        "\"allow_reserved: true\" to the entry if you mean it",
+                        name);
     return INJ_OK;
 }
+
+/* env: or files: (f->arg is the entry kind), a mapping of names to entries. */
+static enum inj_rc cfg_root_entries(struct cfg_parse *p, const struct cfg_arg *a)
+{
+    enum entry_kind kind = a->f->arg == ENTRY_ENV ? ENTRY_ENV : ENTRY_FILE;
+    size_t count = (size_t)(a->v->data.mapping.pairs.top - a->v->data.mapping.pairs.start);
+    struct entry *grown;
+
+    if (count > 10000)
+        return cfg_errf(p, a->v, INJ_E_CONFIG, "too many entries in \"%s\"", a->f->key);
+    /* realloc(p, 0) may free p and return NULL: an empty section must not get there. */
+    if (count > 0) {
+        grown = realloc(p->cfg->entries, (p->cfg->n + count) * sizeof(*grown));
+        if (!grown)
+            return inj_err_set(p->err, INJ_E_NOMEM, "out of memory");
+        p->cfg->entries = grown;
+    }
+    /* One env and one files section: a repeated key here is the only duplicate entry. */
+    return cfg_map_each(p, a->v, cfg_section_pair, &kind);
+}
+
+/* ---- child_env: what the command's environment keeps of injector's own ---------------- */
+
+static const struct cfg_field child_env_fields[] = {
+    { .key = "drop_aws_credentials", .type = YAML_SCALAR_NODE,
+      .off = offsetof(struct config, drop_aws_credentials), .set = cfg_set_bool },
+};
+
+static const struct cfg_section child_env_section = {
+    CFG_FIELDS(child_env_fields), 0, "", " in child_env"
+};
+
+static enum inj_rc cfg_root_child_env(struct cfg_parse *p, const struct cfg_arg *a)
+{
+    return cfg_walk(p, a->v, &child_env_section, NULL, a->obj, NULL);
+}
+
+/* ---- supervise: true|false, or a mapping of its settings (docs/supervise.md) ----------- */
 
 /* A command as a list: [cmd, arg...]; no shell. */
-static enum inj_rc cfg_argv(struct cfg_parse *p, const yaml_node_t *n, const char *what,
-                            char ***out)
+static enum inj_rc cfg_sv_exec(struct cfg_parse *p, const struct cfg_arg *a)
 {
+    struct config_supervise *sv = a->obj;
     yaml_node_item_t *it;
-    size_t count;
+    size_t count = (size_t)(a->v->data.sequence.items.top - a->v->data.sequence.items.start);
     size_t i = 0;
 
-    if (n->type != YAML_SEQUENCE_NODE)
-        return cfg_errf(p, n, INJ_E_CONFIG, "%s must be a list [command, arg...], not %s", what,
-                        cfg_kind(n));
-    count = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
     if (count == 0 || count > 256)
-        return cfg_errf(p, n, INJ_E_CONFIG, "%s must list a command and at most 255 arguments",
-                        what);
-    *out = calloc(count + 1, sizeof(**out));
-    if (!*out)
+        return cfg_errf(p, a->v, INJ_E_CONFIG, "%s must list a command and at most 255 arguments",
+                        a->f->key);
+    sv->on_change_exec = calloc(count + 1, sizeof(*sv->on_change_exec));
+    if (!sv->on_change_exec)
         return inj_err_set(p->err, INJ_E_NOMEM, "out of memory");
-    for (it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
-        yaml_node_t *v = cfg_node(p, *it, n);
-        const char *s = v ? cfg_scalar(p, v, what) : NULL;
+    for (it = a->v->data.sequence.items.start; it < a->v->data.sequence.items.top; it++) {
+        yaml_node_t *v = cfg_node(p, *it, a->v);
+        const char *arg = v ? cfg_scalar(p, v, a->f->key) : NULL;
 
-        if (!s)
+        if (!arg)
             return INJ_E_CONFIG;
-        if (i == 0 && !*s)
-            return cfg_errf(p, v, INJ_E_CONFIG, "%s: the command is empty", what);
-        (*out)[i] = xstrdup(s);
-        if (!(*out)[i])
+        if (i == 0 && !*arg)
+            return cfg_errf(p, v, INJ_E_CONFIG, "%s: the command is empty", a->f->key);
+        sv->on_change_exec[i] = xstrdup(arg);
+        if (!sv->on_change_exec[i])
             return inj_err_set(p->err, INJ_E_NOMEM, "out of memory");
         i++;
     }
     return INJ_OK;
 }
 
-/* supervise: true|false, or a mapping of its settings (docs/supervise.md). */
-static enum inj_rc cfg_supervise(struct cfg_parse *p, const yaml_node_t *node)
+static enum inj_rc cfg_sv_on_change(struct cfg_parse *p, const struct cfg_arg *a)
 {
-    struct config_supervise *s = &p->cfg->supervise;
-    enum inj_rc rc = INJ_OK;
-    yaml_node_pair_t *pair;
+    struct config_supervise *sv = a->obj;
 
-    if (node->type == YAML_SCALAR_NODE)
-        return cfg_bool(p, node, "supervise", &s->enabled);
-    if (node->type != YAML_MAPPING_NODE)
-        return cfg_errf(p, node, INJ_E_CONFIG,
-                        "\"supervise\" must be true, false or a mapping, not %s", cfg_kind(node));
-    rc = cfg_check_dups(p, node);
-    if (rc != INJ_OK)
-        return rc;
-    s->enabled = 1;
-    for (pair = node->data.mapping.pairs.start; pair < node->data.mapping.pairs.top; pair++) {
-        yaml_node_t *k = cfg_node(p, pair->key, node);
-        yaml_node_t *v = k ? cfg_node(p, pair->value, k) : NULL;
-        const char *kn;
-        const char *sv;
-
-        if (!v)
-            return INJ_E_CONFIG;
-        kn = (const char *)k->data.scalar.value;
-        if (!strcmp(kn, "refresh")) {
-            rc = cfg_duration(p, v, kn, 1, &s->refresh_ms);
-        } else if (!strcmp(kn, "restart_timeout")) {
-            rc = cfg_duration(p, v, kn, 1, &s->restart_timeout_ms);
-        } else if (!strcmp(kn, "restart_delay")) {
-            rc = cfg_duration(p, v, kn, 0, &s->restart_delay_ms);
-        } else if (!strcmp(kn, "pgroup")) {
-            rc = cfg_bool(p, v, kn, &s->pgroup);
-        } else if (!strcmp(kn, "on_change_exec")) {
-            rc = cfg_argv(p, v, kn, &s->on_change_exec);
-        } else if (!strcmp(kn, "on_change")) {
-            sv = cfg_scalar(p, v, kn);
-            if (!sv)
-                return INJ_E_CONFIG;
-            if (!strcmp(sv, "signal"))
-                s->on_change = SUPERVISE_ON_CHANGE_SIGNAL;
-            else if (!strcmp(sv, "restart"))
-                s->on_change = SUPERVISE_ON_CHANGE_RESTART;
-            else if (!strcmp(sv, "none"))
-                s->on_change = SUPERVISE_ON_CHANGE_NONE;
-            else
-                rc = cfg_errf(p, v, INJ_E_CONFIG,
-                              "on_change: \"%s\" is not signal, restart or none", sv);
-        } else if (!strcmp(kn, "on_change_signal")) {
-            sv = cfg_scalar(p, v, kn);
-            if (!sv)
-                return INJ_E_CONFIG;
-            s->on_change_signal = supervise_signal_parse(sv);
-            if (s->on_change_signal < 0)
-                rc = cfg_errf(p, v, INJ_E_CONFIG,
-                              "on_change_signal: \"%s\" is not one of HUP, INT, QUIT, TERM, USR1, "
-                              "USR2, WINCH, ALRM, CONT, URG (SIG prefix optional)",
-                              sv);
-        } else {
-            rc = cfg_errf(p, k, INJ_E_CONFIG,
-                          "unknown key \"%s\" in supervise (known: refresh, on_change, "
-                          "on_change_signal, on_change_exec, restart_timeout, restart_delay, "
-                          "pgroup)",
-                          kn);
-        }
-        if (rc != INJ_OK)
-            return rc;
-    }
+    if (!strcmp(a->s, "signal"))
+        sv->on_change = SUPERVISE_ON_CHANGE_SIGNAL;
+    else if (!strcmp(a->s, "restart"))
+        sv->on_change = SUPERVISE_ON_CHANGE_RESTART;
+    else if (!strcmp(a->s, "none"))
+        sv->on_change = SUPERVISE_ON_CHANGE_NONE;
+    else
+        return cfg_errf(p, a->v, INJ_E_CONFIG, "on_change: \"%s\" is not signal, restart or none",
+                        a->s);
     return INJ_OK;
 }
 
+static enum inj_rc cfg_sv_signal(struct cfg_parse *p, const struct cfg_arg *a)
+{
+    struct config_supervise *sv = a->obj;
+
+    sv->on_change_signal = supervise_signal_parse(a->s);
+    if (sv->on_change_signal < 0)
+        return cfg_errf(p, a->v, INJ_E_CONFIG,
+                        "on_change_signal: \"%s\" is not one of HUP, INT, QUIT, TERM, USR1, USR2, "
+                        "WINCH, ALRM, CONT, URG (SIG prefix optional)",
+                        a->s);
+    return INJ_OK;
+}
+
+static const struct cfg_field supervise_fields[] = {
+    { .key = "refresh", .type = YAML_SCALAR_NODE,
+      .off = offsetof(struct config_supervise, refresh_ms), .arg = 1, .set = cfg_set_duration },
+    { .key = "on_change", .type = YAML_SCALAR_NODE, .set = cfg_sv_on_change },
+    { .key = "on_change_signal", .type = YAML_SCALAR_NODE, .set = cfg_sv_signal },
+    { .key = "on_change_exec", .type = YAML_SEQUENCE_NODE,
+      .must = "on_change_exec must be a list [command, arg...]", .set = cfg_sv_exec },
+    { .key = "restart_timeout", .type = YAML_SCALAR_NODE,
+      .off = offsetof(struct config_supervise, restart_timeout_ms), .arg = 1,
+      .set = cfg_set_duration },
+    { .key = "restart_delay", .type = YAML_SCALAR_NODE,
+      .off = offsetof(struct config_supervise, restart_delay_ms), .arg = 0,
+      .set = cfg_set_duration },
+    { .key = "pgroup", .type = YAML_SCALAR_NODE, .off = offsetof(struct config_supervise, pgroup),
+      .set = cfg_set_bool },
+};
+
+static const struct cfg_section supervise_section = {
+    CFG_FIELDS(supervise_fields), 0, "", " in supervise"
+};
+
+static enum inj_rc cfg_root_supervise(struct cfg_parse *p, const struct cfg_arg *a)
+{
+    struct config_supervise *sv = &((struct config *)a->obj)->supervise;
+    const char *s;
+
+    if (a->v->type == YAML_SCALAR_NODE) {
+        s = cfg_scalar(p, a->v, a->f->key);
+        return s ? cfg_bool(p, a->v, s, a->f->key, &sv->enabled) : INJ_E_CONFIG;
+    }
+    if (a->v->type != YAML_MAPPING_NODE)
+        return cfg_errf(p, a->v, INJ_E_CONFIG,
+                        "\"supervise\" must be true, false or a mapping, not %s", cfg_kind(a->v));
+    sv->enabled = 1;
+    return cfg_walk(p, a->v, &supervise_section, NULL, sv, NULL);
+}
+
+/* ---- the top level --------------------------------------------------------------------- */
+
+static enum inj_rc cfg_root_version(struct cfg_parse *p, const struct cfg_arg *a)
+{
+    if (strcmp(a->s, "1") != 0)
+        return cfg_errf(p, a->v, INJ_E_CONFIG,
+                        "unsupported config version \"%s\" (this injector reads version 1)", a->s);
+    ((struct config *)a->obj)->version = 1;
+    return INJ_OK;
+}
+
+static enum inj_rc cfg_root_region(struct cfg_parse *p, const struct cfg_arg *a)
+{
+    if (!ref_valid_region(a->s))
+        return cfg_errf(p, a->v, INJ_E_CONFIG, "\"%s\" is not an AWS region name", a->s);
+    return cfg_dup(p, a->s, &((struct config *)a->obj)->region);
+}
+
+static enum inj_rc cfg_root_failover(struct cfg_parse *p, const struct cfg_arg *a)
+{
+    return cfg_failover(p, a->v, NULL, &((struct config *)a->obj)->failover);
+}
+
+static enum inj_rc cfg_root_fetch(struct cfg_parse *p, const struct cfg_arg *a)
+{
+    struct config *c = a->obj;
+
+    c->fetch = sm_fetch_mode_parse(a->s);
+    if (c->fetch == SM_FETCH_UNSET)
+        return cfg_errf(p, a->v, INJ_E_CONFIG, "fetch must be auto, batch or single, not \"%s\"",
+                        a->s);
+    return INJ_OK;
+}
+
+enum { TF_VERSION, TF_REGION, TF_FAILOVER, TF_FETCH, TF_ENV, TF_FILES, TF_CHILD_ENV,
+       TF_SUPERVISE, TF_N };
+
+static const struct cfg_field root_fields[TF_N] = {
+    [TF_VERSION] = { .key = "version", .type = YAML_SCALAR_NODE, .set = cfg_root_version },
+    [TF_REGION] = { .key = "region", .type = YAML_SCALAR_NODE, .set = cfg_root_region },
+    [TF_FAILOVER] = { .key = "failover_regions", .type = YAML_SEQUENCE_NODE,
+                      .must = "failover_regions must be a list of regions ([eu-west-1])",
+                      .set = cfg_root_failover },
+    [TF_FETCH] = { .key = "fetch", .type = YAML_SCALAR_NODE, .set = cfg_root_fetch },
+    [TF_ENV] = { .key = "env", .type = YAML_MAPPING_NODE,
+                 .must = "\"env\" must be a mapping of variable names to secrets",
+                 .arg = ENTRY_ENV, .set = cfg_root_entries },
+    [TF_FILES] = { .key = "files", .type = YAML_MAPPING_NODE,
+                   .must = "\"files\" must be a mapping of file paths to secrets",
+                   .arg = ENTRY_FILE, .set = cfg_root_entries },
+    [TF_CHILD_ENV] = { .key = "child_env", .type = YAML_MAPPING_NODE,
+                       .must = "\"child_env\" must be a mapping", .set = cfg_root_child_env },
+    [TF_SUPERVISE] = { .key = "supervise", .type = YAML_NO_NODE, .set = cfg_root_supervise },
+};
+
+static const struct cfg_section root_section = { CFG_FIELDS(root_fields), 0, "top-level ", "" };
+
 static enum inj_rc cfg_root(struct cfg_parse *p, const yaml_node_t *root)
 {
+    const yaml_node_t *got[TF_N] = { NULL };
     enum inj_rc rc;
-    yaml_node_pair_t *pair;
-    const yaml_node_t *version_node = NULL;
-    const yaml_node_t *failover_node = NULL;
     size_t i;
 
     if (root->type != YAML_MAPPING_NODE)
         return cfg_errf(p, root, INJ_E_CONFIG, "the config must be a mapping, not %s",
                         cfg_kind(root));
-    rc = cfg_check_dups(p, root);
+    rc = cfg_walk(p, root, &root_section, NULL, p->cfg, got);
     if (rc != INJ_OK)
         return rc;
-    for (pair = root->data.mapping.pairs.start; pair < root->data.mapping.pairs.top; pair++) {
-        yaml_node_t *k = cfg_node(p, pair->key, root);
-        yaml_node_t *v = k ? cfg_node(p, pair->value, k) : NULL;
-        const char *kn;
-
-        if (!v)
-            return INJ_E_CONFIG;
-        kn = (const char *)k->data.scalar.value;
-        if (!strcmp(kn, "version")) {
-            const char *s = cfg_scalar(p, v, "version");
-            if (!s)
-                return INJ_E_CONFIG;
-            if (strcmp(s, "1") != 0)
-                return cfg_errf(p, v, INJ_E_CONFIG,
-                                "unsupported config version \"%s\" (this injector reads version "
-                                "1)",
-                                s);
-            p->cfg->version = 1;
-            version_node = v;
-        } else if (!strcmp(kn, "region")) {
-            rc = cfg_strdup(p, v, "region", &p->cfg->region);
-            if (rc != INJ_OK)
-                return rc;
-            if (!ref_valid_region(p->cfg->region))
-                return cfg_errf(p, v, INJ_E_CONFIG, "\"%s\" is not an AWS region name",
-                                p->cfg->region);
-        } else if (!strcmp(kn, "failover_regions")) {
-            rc = cfg_failover(p, v, NULL, &p->cfg->failover);
-            if (rc != INJ_OK)
-                return rc;
-            failover_node = v;
-        } else if (!strcmp(kn, "fetch")) {
-            const char *s = cfg_scalar(p, v, "fetch");
-            if (!s)
-                return INJ_E_CONFIG;
-            p->cfg->fetch = sm_fetch_mode_parse(s);
-            if (p->cfg->fetch == SM_FETCH_UNSET)
-                return cfg_errf(p, v, INJ_E_CONFIG,
-                                "fetch must be auto, batch or single, not \"%s\"", s);
-        } else if (!strcmp(kn, "env")) {
-            rc = cfg_section(p, v, ENTRY_ENV);
-            if (rc != INJ_OK)
-                return rc;
-        } else if (!strcmp(kn, "files")) {
-            rc = cfg_section(p, v, ENTRY_FILE);
-            if (rc != INJ_OK)
-                return rc;
-        } else if (!strcmp(kn, "child_env")) {
-            rc = cfg_child_env(p, v);
-            if (rc != INJ_OK)
-                return rc;
-        } else if (!strcmp(kn, "supervise")) {
-            rc = cfg_supervise(p, v);
-            if (rc != INJ_OK)
-                return rc;
-        } else {
-            return cfg_errf(p, k, INJ_E_CONFIG,
-                            "unknown top-level key \"%s\" (known: version, region, "
-                            "failover_regions, fetch, env, files, child_env, supervise)",
-                            kn);
-        }
-    }
-    if (!version_node)
+    if (!got[TF_VERSION])
         return cfg_errf(p, root, INJ_E_CONFIG, "missing \"version: 1\"");
-    for (i = 0; failover_node && i < p->cfg->n; i++) {
+    for (i = 0; got[TF_FAILOVER] && i < p->cfg->n; i++) {
         if (p->cfg->entries[i].has_failover)
             continue;
-        rc = cfg_failover_partition(p, failover_node, &p->cfg->entries[i], &p->cfg->failover);
+        rc = cfg_failover_partition(p, got[TF_FAILOVER], &p->cfg->entries[i], &p->cfg->failover);
         if (rc != INJ_OK)
             return rc;
     }
@@ -906,15 +985,56 @@ static enum inj_rc cfg_yaml_error(const char *name, const yaml_parser_t *ps,
                        ps->context ? ps->context : "");
 }
 
-/* The loaded document resolves an alias to its anchor's node and forgets where the alias was,
- * so aliases are looked for in the event stream first, to point at the "*name" itself. Syntax
- * errors are left to the loader, which reports them. */
-static enum inj_rc cfg_refuse_aliases(const char *name, const unsigned char *buf, size_t len,
-                                      struct inj_err *err)
+/* The explicit tag of a node event, NULL when it has none (a "!" alone counts as one). */
+static const yaml_char_t *cfg_event_tag(const yaml_event_t *ev)
+{
+    if (ev->type == YAML_SCALAR_EVENT)
+        return ev->data.scalar.tag;
+    if (ev->type == YAML_SEQUENCE_START_EVENT)
+        return ev->data.sequence_start.tag;
+    if (ev->type == YAML_MAPPING_START_EVENT)
+        return ev->data.mapping_start.tag;
+    return NULL;
+}
+
+/* The tag as it was most likely written ("tag:yaml.org,2002:binary" as "!!binary"), cut to
+ * printable ASCII for the message. */
+static void cfg_tag_text(const yaml_char_t *tag, char *out, size_t size)
+{
+    static const char core[] = "tag:yaml.org,2002:";
+    const char *t = (const char *)tag;
+    size_t n = 0;
+
+    if (!strncmp(t, core, sizeof(core) - 1)) {
+        t += sizeof(core) - 1;
+        out[n++] = '!';
+        out[n++] = '!';
+    }
+    for (; *t && n + 4 < size; t++)
+        out[n++] = *t > ' ' && *t < 0x7f && *t != '"' ? *t : '?';
+    if (*t) {
+        out[n++] = '.';
+        out[n++] = '.';
+        out[n++] = '.';
+    }
+    out[n] = '\0';
+}
+
+/* What the loaded document cannot tell, looked for in the event stream first. The document
+ * resolves an alias to its anchor's node and forgets where the alias was, and keeps a tag
+ * without saying whether it was written or implied; both are refused here, pointing at the
+ * "*name" or the tag itself. A tag is refused whatever it is (!!binary, !!python/object:...,
+ * !custom, "!", and the core schema's own !!str, !!int, !!map...): the config reads every
+ * value as plain text, so a tag could only be ignored, and a strict config ignores nothing.
+ * Syntax errors are left to the loader, which reports them. */
+static enum inj_rc cfg_scan_events(const char *name, const unsigned char *buf, size_t len,
+                                   struct inj_err *err)
 {
     enum inj_rc rc = INJ_OK;
     yaml_parser_t ps;
     yaml_event_t ev;
+    const yaml_char_t *tag;
+    char text[72];
     int done = 0;
     int depth = 0;
 
@@ -922,23 +1042,32 @@ static enum inj_rc cfg_refuse_aliases(const char *name, const unsigned char *buf
         return inj_err_set(err, INJ_E_NOMEM, "out of memory");
     yaml_parser_set_input_string(&ps, buf, len);
     while (!done && yaml_parser_parse(&ps, &ev)) {
+        unsigned long line = (unsigned long)ev.start_mark.line + 1;
+        unsigned long col = (unsigned long)ev.start_mark.column + 1;
+
         if (ev.type == YAML_SEQUENCE_START_EVENT || ev.type == YAML_MAPPING_START_EVENT)
             depth++;
         else if (ev.type == YAML_SEQUENCE_END_EVENT || ev.type == YAML_MAPPING_END_EVENT)
             depth--;
-        if (ev.type == YAML_ALIAS_EVENT)
+        tag = cfg_event_tag(&ev);
+        if (ev.type == YAML_ALIAS_EVENT) {
             rc = inj_err_set(err, INJ_E_CONFIG,
                              "%s:%lu:%lu: YAML aliases (*name) are not supported; write the "
                              "value out",
-                             name, (unsigned long)ev.start_mark.line + 1,
-                             (unsigned long)ev.start_mark.column + 1);
-        /* libyaml's scanner rescans every open flow level per token (quadratic: 100000
-         * "[" took minutes) and its loader recurses: stop deep nesting here, in one pass. */
-        else if (depth > CONFIG_MAX_DEPTH)
+                             name, line, col);
+        } else if (tag) {
+            cfg_tag_text(tag, text, sizeof(text));
             rc = inj_err_set(err, INJ_E_CONFIG,
-                             "%s:%lu:%lu: nested deeper than %d levels; a config needs 4",
-                             name, (unsigned long)ev.start_mark.line + 1,
-                             (unsigned long)ev.start_mark.column + 1, CONFIG_MAX_DEPTH);
+                             "%s:%lu:%lu: YAML tag \"%s\" is not supported; the config takes "
+                             "plain values: remove the tag",
+                             name, line, col, text);
+        } else if (depth > CONFIG_MAX_DEPTH) {
+            /* libyaml's scanner rescans every open flow level per token (quadratic: 100000
+             * "[" took minutes) and its loader recurses: stop deep nesting here, in one pass. */
+            rc = inj_err_set(err, INJ_E_CONFIG,
+                             "%s:%lu:%lu: nested deeper than %d levels; a config needs 4", name,
+                             line, col, CONFIG_MAX_DEPTH);
+        }
         done = rc != INJ_OK || ev.type == YAML_STREAM_END_EVENT;
         yaml_event_delete(&ev);
     }
@@ -977,7 +1106,7 @@ enum inj_rc config_parse(const char *name, const unsigned char *buf, size_t len,
         goto out;
     }
     have_parser = 1;
-    rc = cfg_refuse_aliases(name, buf, len, err);
+    rc = cfg_scan_events(name, buf, len, err);
     if (rc != INJ_OK)
         goto out;
     yaml_parser_set_input_string(&parser, buf, len);

@@ -169,6 +169,26 @@ CASES = [
          config="version: 1\nfiles:\n  /run/secrets/: plain/text\n"),
     Case("yaml-region-invalid", "yaml", CONFIG, "is not an AWS region name",
          config="version: 1\nregion: Frankfurt\nenv:\n  A: plain/text\n"),
+    # Explicit YAML tags are refused where they stand (issue 21): scalar, mapping and sequence
+    # tags, the non-specific "!", the core schema's own !!str. Each config would otherwise
+    # fetch (the tag ignored), so the exit code proves the refusal.
+    Case("yaml-tag-binary", "yaml", CONFIG, 'matrix.yaml:3:11: YAML tag "!!binary"',
+         config="version: 1\nenv:\n  PGUSER: !!binary cGxhaW4vdGV4dA==\n" + FILE_ENTRY),
+    Case("yaml-tag-python-object", "yaml", CONFIG,
+         'matrix.yaml:3:11: YAML tag "!!python/object/apply:os.system"',
+         config='version: 1\nenv:\n  PGUSER: !!python/object/apply:os.system ["id"]\n'
+                + FILE_ENTRY),
+    Case("yaml-tag-str", "yaml", CONFIG, 'matrix.yaml:3:11: YAML tag "!!str"',
+         config='version: 1\nenv:\n  PGUSER: !!str "@RDS@:username"\n' + FILE_ENTRY),
+    Case("yaml-tag-nonspecific", "yaml", CONFIG, 'matrix.yaml:3:11: YAML tag "!"',
+         config='version: 1\nenv:\n  PGUSER: ! "@RDS@:username"\n' + FILE_ENTRY),
+    Case("yaml-tag-local-mapping", "yaml", CONFIG, 'matrix.yaml:3:11: YAML tag "!custom"',
+         config="version: 1\nenv:\n  PGUSER: !custom { from: \"@RDS@\", key: username }\n"
+                + FILE_ENTRY),
+    Case("yaml-tag-root-map", "yaml", CONFIG, 'matrix.yaml:1:5: YAML tag "!!map"',
+         config="--- !!map\n" + STD),
+    Case("yaml-tag-sequence", "yaml", CONFIG, 'matrix.yaml:2:19: YAML tag "!!seq"',
+         config="version: 1\nfailover_regions: !!seq []\n" + ENTRY + FILE_ENTRY),
     Case("config-is-directory", "yaml", NOINPUT, "not a regular file", config=None),
 
     # ---- references ----------------------------------------------------------------------

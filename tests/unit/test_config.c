@@ -240,9 +240,9 @@ static void unknown_keys(void **state)
     bad("version: 1\nsecrets: {}\n", " files");
     bad("version: 1\nEnv: {}\n", "app.yaml:2:1: unknown top-level key \"Env\"");
     bad("version: 1\nenv:\n  A:\n    from: x\n    kye: y\n",
-        "app.yaml:5:5: A: unknown key \"kye\" in a env entry");
+        "app.yaml:5:5: A: unknown key \"kye\" in an env entry");
     bad("version: 1\nenv:\n  A: {from: x, mode: '0400'}\n",
-        "app.yaml:3:16: A: unknown key \"mode\" in a env entry (known: from, key, pointer, "
+        "app.yaml:3:16: A: unknown key \"mode\" in an env entry (known: from, key, pointer, "
         "version_stage, version_id, optional, ");
     bad("version: 1\nenv:\n  A: {from: x, mode: '0400'}\n", "overwrite, allow_reserved");
     bad("version: 1\nfiles:\n  /a: {from: x, overwrite: true}\n",
@@ -401,6 +401,47 @@ static void aliases_refused(void **state)
     bad("version: &v 1\nenv:\n  A: {from: *v}\n", "app.yaml:3:13: YAML aliases");
     /* An alias to an anchor that does not exist. */
     bad("version: 1\nenv:\n  A: *nope\n", "app.yaml:3:6");
+}
+
+/* Every explicit tag is refused where it stands (issue 21): the config reads plain values
+ * only, so a tag could only be ignored. */
+static void tags_refused(void **state)
+{
+    (void)state;
+    /* scalar tags: a foreign type, a language object, a local tag, the core schema's own */
+    bad("version: 1\nenv:\n  A: !!binary cGxhaW4vdGV4dA==\n",
+        "app.yaml:3:6: YAML tag \"!!binary\" is not supported");
+    bad("version: 1\nenv:\n  A: !!python/object:os.system x\n",
+        "app.yaml:3:6: YAML tag \"!!python/object:os.system\" is not supported");
+    bad("version: 1\nenv:\n  A: !custom x\n", "app.yaml:3:6: YAML tag \"!custom\"");
+    bad("version: 1\nenv:\n  A: !!str plain/text\n", "app.yaml:3:6: YAML tag \"!!str\"");
+    bad("version: !!int 1\n", "app.yaml:1:10: YAML tag \"!!int\"");
+    bad("version: 1\nsupervise: !!bool true\n", "app.yaml:2:12: YAML tag \"!!bool\"");
+    /* the non-specific tag "!" (a plain scalar that must not be resolved) */
+    bad("version: 1\nenv:\n  A: ! plain/text\n", "app.yaml:3:6: YAML tag \"!\"");
+    /* on a key, in a flow mapping, a quoted scalar */
+    bad("version: 1\nenv:\n  !!str A: x\n", "app.yaml:3:3: YAML tag \"!!str\"");
+    bad("version: 1\nenv:\n  A: {from: x, key: !!str \"k\"}\n",
+        "app.yaml:3:21: YAML tag \"!!str\"");
+    /* mapping and sequence tags: the root, a section, a list, a flow list */
+    bad("!!map\nversion: 1\n", "app.yaml:1:1: YAML tag \"!!map\"");
+    bad("--- !!map\nversion: 1\n", "app.yaml:1:5: YAML tag \"!!map\"");
+    bad("version: 1\nenv: !!omap\n  A: x\n", "app.yaml:2:6: YAML tag \"!!omap\"");
+    bad("version: 1\nenv: !custom {A: x}\n", "app.yaml:2:6: YAML tag \"!custom\"");
+    bad("version: 1\nfailover_regions: !!seq [eu-west-1]\n",
+        "app.yaml:2:19: YAML tag \"!!seq\"");
+    bad("version: 1\nsupervise:\n  on_change_exec: !!set\n    - /bin/true\n",
+        "app.yaml:3:19: YAML tag \"!!set\"");
+    bad("version: 1\nsupervise:\n  on_change_exec: [! /bin/true]\n",
+        "app.yaml:3:20: YAML tag \"!\"");
+    /* verbatim and %TAG-declared tags; after an anchor */
+    bad("version: 1\nenv:\n  A: !<tag:example.com,2000:x> x\n",
+        "app.yaml:3:6: YAML tag \"tag:example.com,2000:x\"");
+    bad("%TAG !e! tag:example.com,2000:app/\n---\nversion: !e!v 1\n",
+        "app.yaml:3:10: YAML tag \"tag:example.com,2000:app/v\"");
+    bad("version: 1\nenv:\n  A: &a !!str x\n", "app.yaml:3:6: YAML tag \"!!str\"");
+    /* the tag is shown cut to printable ASCII */
+    bad("version: 1\nenv:\n  A: !%C3%A9 x\n", "app.yaml:3:6: YAML tag \"!??\"");
 }
 
 static void multiple_documents(void **state)
@@ -775,6 +816,7 @@ int main(void)
         cmocka_unit_test(env_name_length),
         cmocka_unit_test(reserved_names),
         cmocka_unit_test(aliases_refused),
+        cmocka_unit_test(tags_refused),
         cmocka_unit_test(multiple_documents),
         cmocka_unit_test(syntax_errors),
         cmocka_unit_test(non_utf8),
