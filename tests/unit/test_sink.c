@@ -432,7 +432,7 @@ static void files_parents_created_0700(void **state)
     unit_mkdtemp(dir, sizeof(dir));
     unit_join(path, sizeof(path), dir, "a/b/c/secret");
     assert_int_equal(sink_file_stage(&fs, path, 0400, 1, V("x"), &err), INJ_OK);
-    assert_int_equal(fs.ndirs, 3);
+    assert_int_equal(fs.nmade, 3);
     unit_join(sub, sizeof(sub), dir, "a");
     assert_int_equal(mode_of(sub) & 07777, 0700);
     assert_true(S_ISDIR(mode_of(sub)));
@@ -446,7 +446,7 @@ static void files_parents_created_0700(void **state)
     /* A second file in an existing directory creates nothing. */
     unit_join(path, sizeof(path), dir, "a/b/other");
     assert_int_equal(sink_file_stage(&fs, path, 0400, 1, V("y"), &err), INJ_OK);
-    assert_int_equal(fs.ndirs, 0);
+    assert_int_equal(fs.nmade, 0);
     sink_files_abort(&fs);
     sink_files_free(&fs);
     unit_join(sub, sizeof(sub), dir, "a/b");
@@ -663,7 +663,7 @@ static void files_bad_targets(void **state)
     assert_int_equal(mkdir(open_dir, 0700), 0);
     assert_int_equal(chmod(open_dir, 0777), 0);
     unit_join(path, sizeof(path), dir, "open/f");
-    assert_int_equal(sink_file_stage(&fs, path, 0400, 1, V("x"), &err), INJ_E_IO);
+    assert_int_equal(sink_file_stage(&fs, path, 0400, 1, V("x"), &err), INJ_E_CONFIG);
     assert_contains(err.msg, "world-writable");
     /* ... with the sticky bit it is fine (like /tmp). */
     assert_int_equal(chmod(open_dir, 01777), 0);
@@ -691,7 +691,7 @@ static void files_path_too_long(void **state)
     path[4999] = '\0';
     assert_int_equal(sink_file_stage(&fs, path, 0400, 1, V("x"), &err), INJ_E_CONFIG);
     assert_int_equal(fs.n, 0);
-    assert_int_equal(fs.ndirs, 0);
+    assert_int_equal(fs.nmade, 0);
     sink_files_abort(&fs);
     sink_files_free(&fs);
     free(path);
