@@ -1,5 +1,5 @@
-/* sink.c: building the child's environment and writing secret files atomically
- * (temp file in the target directory, O_EXCL|O_NOFOLLOW, fsync, rename). */
+/* sink.c: building the child's environment and writing secret files atomically through
+ * directory descriptors walked from "/" (temp file, O_EXCL|O_NOFOLLOW, fsync, renameat). */
 #include "sink.h"
 
 #include <errno.h>
