@@ -244,7 +244,7 @@ static enum inj_rc main_deliver(struct run *r, int check_only, struct inj_err *e
             rc = sink_env_set(&r->env, e->name, v->value.p, v->value.len, e->overwrite, err);
             nenv++;
         } else if (check_only) {
-            rc = sink_file_check(e->name, e->allow_disk, err);
+            rc = sink_file_check(&r->files, e->name, e->allow_disk, err);
         } else {
             rc = sink_file_stage(&r->files, e->name, e->mode, e->allow_disk, v->value.p,
                                  v->value.len, err);
@@ -418,8 +418,10 @@ static enum inj_rc main_supervise(struct run *r, const struct creds_ctx *cctx,
     o.user = r->user;
     o.core = r->core_saved_ok ? &r->core_saved : NULL;
     r->refresh.env = &r->env;
+    r->refresh.files = &r->files;
     h.ctx = &r->refresh;
     h.envp = refresh_hook_envp;
+    h.started = refresh_hook_started;
     if (o.refresh_ms > 0) {
         r->refresh.cfg = &r->cfg;
         r->refresh.set = &r->set;

@@ -209,6 +209,7 @@ static enum inj_rc refresh_apply(struct refresh *r, const struct resolve_set *ns
     size_t j;
 
     memset(&fs, 0, sizeof(fs));
+    fs.anchors = r->files;
     fs.chown = r->chown;
     fs.uid = r->uid;
     fs.gid = r->gid;
@@ -392,4 +393,13 @@ char **refresh_hook_envp(void *ctx)
     struct refresh *r = ctx;
 
     return sink_env_envp(r->env);
+}
+
+/* The command runs: the replaced files kept to undo a failed start are not needed any more. */
+void refresh_hook_started(void *ctx)
+{
+    struct refresh *r = ctx;
+
+    if (r->files)
+        sink_files_release_old(r->files);
 }

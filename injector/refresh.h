@@ -22,6 +22,8 @@ struct refresh {
     const struct config *cfg;
     struct resolve_set *set;    /* the values in force (resolve_all's); replaced on a change */
     struct sink_env *env;       /* the command's environment; updated on a change */
+    struct sink_files *files;   /* the files written at start: a rewrite goes into the
+                                   directory inode validated then (sink.h anchors) */
     struct creds *creds;        /* re-resolved in place when near expiration */
     struct creds_ctx cctx;      /* for re-resolving */
     struct sm_ctx sm;           /* copied; refresh_init points .creds at creds, sets timeouts */
@@ -46,6 +48,7 @@ enum inj_rc refresh_run(struct refresh *r, int *changed, struct inj_err *err);
 /* The struct supervise_hooks functions; ctx is a struct refresh. */
 enum supervise_refresh_rc refresh_hook(void *ctx);
 char **refresh_hook_envp(void *ctx);
+void refresh_hook_started(void *ctx);
 
 /* Pure pieces (unit-tested). The version id that carries stage in m, or NULL. */
 const char *refresh_stage_version(const struct sm_meta *m, const char *stage);

@@ -1,5 +1,5 @@
-/* sink.c: building the child's environment and writing secret files atomically
- * (temp file in the target directory, O_EXCL|O_NOFOLLOW, fsync, rename). */
+/* sink.c: building the child's environment and writing secret files atomically through
+ * directory descriptors walked from "/" (temp file, O_EXCL|O_NOFOLLOW, fsync, renameat). */
 #include "sink.h"
 
 #include <errno.h>
@@ -14,6 +14,7 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "sbuf.h"
 
 enum inj_rc sink_env_init(struct sink_env *e, char *const *base, struct inj_err *err)
@@ -158,66 +159,11 @@ static int sink_write_all(int fd, const unsigned char *p, size_t len)
     return 0;
 }
 
-static enum inj_rc sink_remember_dir(struct sink_files *fs, const char *dir)
-{
-    char **nd = malloc((fs->ndirs + 1) * sizeof(*nd));
-    char *d = xstrdup(dir);
-
-    if (!nd || !d) {
-        free(nd);
-        free(d);
-        return INJ_E_NOMEM;
-    }
-    if (fs->ndirs)
-        memcpy(nd, fs->dirs, fs->ndirs * sizeof(*nd));
-    free(fs->dirs);
-    fs->dirs = nd;
-    fs->dirs[fs->ndirs++] = d;
-    return INJ_OK;
-}
-
-/* mkdir -p for the parent of path, 0700 for what we create. */
-static enum inj_rc sink_make_parents(struct sink_files *fs, const char *path, struct inj_err *err)
-{
-    char dir[4096];
-    char *p;
-    int n = snprintf(dir, sizeof(dir), "%s", path);
-
-    if (n < 0 || (size_t)n >= sizeof(dir))
-        return inj_err_set(err, INJ_E_CONFIG, "%s: path too long", path);
-    p = strrchr(dir, '/');
-    if (!p || p == dir)
-        return INJ_OK;
-    *p = '\0';
-    for (p = dir + 1;; p++) {
-        char saved = *p;
-        if (*p != '/' && *p != '\0')
-            continue;
-        *p = '\0';
-        if (mkdir(dir, 0700) == 0) {
-            if (sink_remember_dir(fs, dir) != INJ_OK)
-                return inj_err_set(err, INJ_E_NOMEM, "out of memory");
-            /* Exactly 0700 whatever the umask (a umask of 0777 would leave it unusable). */
-            if (chmod(dir, 0700) != 0)
-                return inj_err_set(err, INJ_E_IO, "%s: cannot set mode 0700 on %s: %s", path,
-                                   dir, strerror(errno));
-            if (fs->chown && chown(dir, fs->uid, fs->gid) != 0)
-                return inj_err_set(err, INJ_E_IO, "%s: cannot give directory %s to uid %lu: %s",
-                                   path, dir, (unsigned long)fs->uid, strerror(errno));
-        } else if (errno != EEXIST) {
-            return inj_err_set(err, INJ_E_IO, "%s: cannot create directory %s: %s", path, dir,
-                               strerror(errno));
-        }
-        *p = saved;
-        if (saved == '\0')
-            break;
-    }
-    return INJ_OK;
-}
-
 /* statfs(2) f_type values (linux/magic.h, spelled out: musl builds lack kernel headers). */
 #define SINK_TMPFS_MAGIC 0x01021994UL
 #define SINK_RAMFS_MAGIC 0x858458f6UL
+
+#define SINK_WALK_OPEN (O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
 
 /* A secret on disk outlives the container and ends up in snapshots and backups. */
 static enum inj_rc sink_check_fs(const char *path, const char *dir, const struct statfs *sfs,
@@ -234,105 +180,376 @@ static enum inj_rc sink_check_fs(const char *path, const char *dir, const struct
                        path, dir, fstype);
 }
 
-/* Where the secret is about to land, before any byte of it is written: a symlink at the
- * target, a directory anyone can swap files in, or a disk (a secret on disk outlives the
- * container and ends up in snapshots and backups). */
-static enum inj_rc sink_check_target(const char *path, int allow_disk, struct inj_err *err)
+/* A directory that was there before us: whoever can change what is in it could swap our
+ * files or the directories below it. Root, we and the app's user (app_uid) may own it; a
+ * group/world-writable one needs the sticky bit (/tmp, /dev/shm). */
+static enum inj_rc sink_check_dir(const char *path, const char *dir, const struct stat *st,
+                                  uid_t app_uid, struct inj_err *err)
 {
-    enum inj_rc rc = INJ_E_IO;
-    char dir[4096];
-    const char *slash = strrchr(path, '/');
+    if (st->st_uid != 0 && st->st_uid != geteuid() && st->st_uid != app_uid)
+        return inj_err_set(err, INJ_E_CONFIG,
+                           "%s: directory %s is owned by uid %lu, neither root, injector's "
+                           "user nor the app's, who could swap what is in it; use a directory "
+                           "owned by root or by the app's user",
+                           path, dir, (unsigned long)st->st_uid);
+    if ((st->st_mode & (S_IWGRP | S_IWOTH)) && !(st->st_mode & S_ISVTX))
+        return inj_err_set(err, INJ_E_CONFIG,
+                           "%s: directory %s (owner uid %lu, mode %04lo) is %s-writable without "
+                           "the sticky bit, so others could replace the file; use a private "
+                           "directory",
+                           path, dir, (unsigned long)st->st_uid,
+                           (unsigned long)(st->st_mode & 07777),
+                           (st->st_mode & S_IWOTH) ? "world" : "group");
+    return INJ_OK;
+}
+
+/* The next component of dir from *off: dir[*start..*start+*len]; 0 at the end (empty ones
+ * skipped). */
+static int sink_next_component(const char *dir, size_t *off, size_t *start, size_t *len)
+{
+    size_t i = *off;
+
+    while (dir[i] == '/')
+        i++;
+    if (!dir[i])
+        return 0;
+    *start = i;
+    while (dir[i] && dir[i] != '/')
+        i++;
+    *len = i - *start;
+    *off = i;
+    return 1;
+}
+
+static enum inj_rc sink_remember_made(struct sink_files *fs, int parent, const char *name,
+                                      struct inj_err *err)
+{
+    struct sink_made *nm = realloc(fs->made, (fs->nmade + 1) * sizeof(*nm));
+    char *n = NULL;
+    int fd;
+
+    if (!nm)
+        return inj_err_set(err, INJ_E_NOMEM, "out of memory");
+    fs->made = nm;
+    n = xstrdup(name);
+    if (!n)
+        return inj_err_set(err, INJ_E_NOMEM, "out of memory");
+    fd = fcntl(parent, F_DUPFD_CLOEXEC, 0);
+    if (fd < 0) {
+        free(n);
+        return inj_err_set(err, INJ_E_IO, "cannot keep a directory descriptor: %s",
+                           strerror(errno));
+    }
+    fs->made[fs->nmade].parent_fd = fd;
+    fs->made[fs->nmade].name = n;
+    fs->nmade++;
+    return INJ_OK;
+}
+
+/* Creates name in parent and sets it up through its own descriptor, never by name: mode 0700,
+ * or 0750 with the app's group under --user; the owner stays us. Returns the directory's fd
+ * (-1 with err set). A directory swapped in by someone else between mkdirat and openat is
+ * refused (it is not ours), a symlink is not followed. */
+static int sink_mkdir(struct sink_files *fs, int parent, const char *name, const char *path,
+                      const char *dir, struct inj_err *err)
+{
+    struct stat st;
+    mode_t mode = fs->chown ? 0750 : 0700;
+    int fd;
+
+    if (mkdirat(parent, name, 0700) != 0) {
+        inj_err_set(err, INJ_E_IO, "%s: cannot create directory %s: %s", path, dir,
+                    strerror(errno));
+        return -1;
+    }
+    if (sink_remember_made(fs, parent, name, err) != INJ_OK)
+        return -1;
+    fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        inj_err_set(err, INJ_E_IO, "%s: cannot open directory %s just created: %s", path, dir,
+                    strerror(errno));
+        return -1;
+    }
+    if (fstat(fd, &st) != 0 || st.st_uid != geteuid()) {
+        inj_err_set(err, INJ_E_IO, "%s: directory %s was replaced while being created", path,
+                    dir);
+        goto fail;
+    }
+    /* Exactly this mode whatever the umask (a umask of 0777 would leave it unusable). */
+    if (fs->chown && fchown(fd, (uid_t)-1, fs->gid) != 0) {
+        inj_err_set(err, INJ_E_IO, "%s: cannot give directory %s to group %lu: %s", path, dir,
+                    (unsigned long)fs->gid, strerror(errno));
+        goto fail;
+    }
+    if (fchmod(fd, mode) != 0) {
+        inj_err_set(err, INJ_E_IO, "%s: cannot set mode %04lo on %s: %s", path,
+                    (unsigned long)mode, dir, strerror(errno));
+        goto fail;
+    }
+    return fd;
+fail:
+    (void)close(fd);
+    return -1;
+}
+
+/* Walks dir (absolute) from "/" one component at a time, never following a symlink, checking
+ * every directory that was already there (sink_check_dir). With fs (staging) a missing one is
+ * created (sink_mkdir); without (--dry-run) the walk stops there: *missing is set, and
+ * reached names the last directory that exists, whose fd is returned. Returns the fd of dir
+ * (close-on-exec), or -1 with err set. */
+static int sink_walk(struct sink_files *fs, uid_t app_uid, const char *path, const char *dir,
+                     char *reached, size_t reached_size, int *missing, struct inj_err *err)
+{
+    char cur[4096];
+    char name[256];
+    size_t off = 0;
+    size_t start;
+    size_t len;
+    struct stat st;
+    int created = 0;
+    int fd = open("/", SINK_WALK_OPEN);
+
+    if (missing)
+        *missing = 0;
+    cur[0] = '\0';
+    if (fd < 0) {
+        inj_err_set(err, INJ_E_IO, "%s: cannot open /: %s", path, strerror(errno));
+        return -1;
+    }
+    if (fstat(fd, &st) != 0) {
+        inj_err_set(err, INJ_E_IO, "%s: cannot inspect /: %s", path, strerror(errno));
+        goto fail;
+    }
+    if (sink_check_dir(path, "/", &st, app_uid, err) != INJ_OK)
+        goto fail;
+    while (sink_next_component(dir, &off, &start, &len)) {
+        size_t clen = strlen(cur);
+        int next;
+
+        if (len >= sizeof(name) || clen + 1 + len >= sizeof(cur)) {
+            inj_err_set(err, INJ_E_CONFIG, "%s: path too long", path);
+            goto fail;
+        }
+        memcpy(name, dir + start, len);
+        name[len] = '\0';
+        if (!strcmp(name, ".") || !strcmp(name, "..")) {
+            inj_err_set(err, INJ_E_CONFIG, "%s: not a normalised path (\".\" or \"..\")", path);
+            goto fail;
+        }
+        cur[clen] = '/';
+        memcpy(cur + clen + 1, name, len + 1);
+        next = created ? -1 : openat(fd, name, SINK_WALK_OPEN);
+        if (next < 0 && (created || errno == ENOENT)) {
+            if (!fs) {
+                /* --dry-run: what mkdirat would say, without creating. */
+                if (faccessat(fd, ".", W_OK | X_OK, 0) != 0) {
+                    inj_err_set(err, INJ_E_IO, "%s: cannot create directory %s: %s", path, cur,
+                                strerror(errno));
+                    goto fail;
+                }
+                *missing = 1;
+                break;
+            }
+            next = sink_mkdir(fs, fd, name, path, cur, err);
+            if (next < 0)
+                goto fail;
+            created = 1;
+        } else if (next < 0) {
+            int e = errno;
+
+            if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+                inj_err_set(err, INJ_E_CONFIG,
+                            "%s: %s is a symbolic link; links are not followed on the way to a "
+                            "secret file: give the real path",
+                            path, cur);
+            else
+                inj_err_set(err, INJ_E_IO, "%s: cannot open directory %s: %s", path, cur,
+                            strerror(e == ELOOP ? ENOTDIR : e));
+            goto fail;
+        } else if (fstat(next, &st) != 0) {
+            inj_err_set(err, INJ_E_IO, "%s: cannot inspect directory %s: %s", path, cur,
+                        strerror(errno));
+            (void)close(next);
+            goto fail;
+        } else if (sink_check_dir(path, cur, &st, app_uid, err) != INJ_OK) {
+            (void)close(next);
+            goto fail;
+        }
+        (void)close(fd);
+        fd = next;
+    }
+    if (reached) {
+        int n = snprintf(reached, reached_size, "%s", cur[0] ? cur : "/");
+        if (n < 0 || (size_t)n >= reached_size) {
+            inj_err_set(err, INJ_E_CONFIG, "%s: path too long", path);
+            goto fail;
+        }
+    }
+    return fd;
+fail:
+    (void)close(fd);
+    return -1;
+}
+
+/* Where the secret is about to land, before any byte of it is written: a disk (a secret on
+ * disk outlives the container and ends up in snapshots and backups) or something other than a
+ * regular file at the name (a symlink is never followed nor replaced). */
+static enum inj_rc sink_check_target(const char *path, const char *dir, int dfd,
+                                     const char *name, int allow_disk, struct inj_err *err)
+{
     struct stat st;
     struct statfs sfs;
-    int fd = -1;
-    int n;
+    enum inj_rc rc;
 
-    if (!slash)
-        return inj_err_set(err, INJ_E_CONFIG, "%s: not an absolute path", path);
-    n = snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
-    if (n < 0 || (size_t)n >= sizeof(dir))
-        return inj_err_set(err, INJ_E_CONFIG, "%s: path too long", path);
-    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return inj_err_set(err, INJ_E_IO, "%s: cannot open directory %s: %s", path, dir,
+    if (fstatfs(dfd, &sfs) != 0)
+        return inj_err_set(err, INJ_E_IO, "%s: cannot inspect directory %s: %s", path, dir,
                            strerror(errno));
-    if (fstat(fd, &st) != 0 || fstatfs(fd, &sfs) != 0) {
-        inj_err_set(err, INJ_E_IO, "%s: cannot inspect directory %s: %s", path, dir,
-                    strerror(errno));
-        goto out;
-    }
-    if ((st.st_mode & S_IWOTH) && !(st.st_mode & S_ISVTX)) {
-        inj_err_set(err, INJ_E_IO,
-                    "%s: directory %s is world-writable without the sticky bit, so anyone "
-                    "could replace the file; use a private directory",
-                    path, dir);
-        goto out;
-    }
     rc = sink_check_fs(path, dir, &sfs, allow_disk, err);
     if (rc != INJ_OK)
-        goto out;
-    rc = INJ_E_IO;
-    if (lstat(path, &st) == 0) {
-        if (S_ISLNK(st.st_mode)) {
-            inj_err_set(err, INJ_E_IO, "%s: is a symbolic link; refusing to replace it", path);
-            goto out;
-        }
-        if (!S_ISREG(st.st_mode)) {
-            inj_err_set(err, INJ_E_IO, "%s: exists and is not a regular file", path);
-            goto out;
-        }
+        return rc;
+    if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        if (S_ISLNK(st.st_mode))
+            return inj_err_set(err, INJ_E_IO, "%s: is a symbolic link; refusing to replace it",
+                               path);
+        if (!S_ISREG(st.st_mode))
+            return inj_err_set(err, INJ_E_IO, "%s: exists and is not a regular file", path);
     } else if (errno != ENOENT) {
-        inj_err_set(err, INJ_E_IO, "%s: %s", path, strerror(errno));
-        goto out;
+        return inj_err_set(err, INJ_E_IO, "%s: %s", path, strerror(errno));
     }
-    rc = INJ_OK;
-out:
+    return INJ_OK;
+}
+
+/* Splits path into its directory (into dir) and the name in it. */
+static enum inj_rc sink_split(const char *path, char *dir, size_t size, const char **name,
+                              struct inj_err *err)
+{
+    const char *slash = strrchr(path, '/');
+    int n;
+
+    if (path[0] != '/' || !slash)
+        return inj_err_set(err, INJ_E_CONFIG, "%s: not an absolute path", path);
+    if (!slash[1])
+        return inj_err_set(err, INJ_E_CONFIG, "%s: names a directory, not a file", path);
+    if (strlen(path) >= size || strlen(slash + 1) > 255)
+        return inj_err_set(err, INJ_E_CONFIG, "%s: path too long", path);
+    n = snprintf(dir, size, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    if (n < 0 || (size_t)n >= size)
+        return inj_err_set(err, INJ_E_CONFIG, "%s: path too long", path);
+    *name = slash + 1;
+    return INJ_OK;
+}
+
+/* The app's user: who may own a directory on the way besides root and us. */
+static uid_t sink_app_uid(const struct sink_files *fs)
+{
+    return fs && fs->chown ? fs->uid : geteuid();
+}
+
+enum inj_rc sink_file_check(const struct sink_files *fs, const char *path, int allow_disk,
+                            struct inj_err *err)
+{
+    enum inj_rc rc;
+    char dir[4096];
+    char reached[4096];
+    const char *name = NULL;
+    struct statfs sfs;
+    int missing = 0;
+    int fd;
+
+    rc = sink_split(path, dir, sizeof(dir), &name, err);
+    if (rc != INJ_OK)
+        return rc;
+    fd = sink_walk(NULL, sink_app_uid(fs), path, dir, reached, sizeof(reached), &missing, err);
+    if (fd < 0)
+        return err->code;
+    if (!missing) {
+        rc = sink_check_target(path, dir, fd, name, allow_disk, err);
+    } else if (fstatfs(fd, &sfs) != 0) {
+        /* The directories the real run creates live on the nearest existing one's fs. */
+        rc = inj_err_set(err, INJ_E_IO, "%s: cannot inspect directory %s: %s", path, reached,
+                         strerror(errno));
+    } else {
+        rc = sink_check_fs(path, reached, &sfs, allow_disk, err);
+    }
     (void)close(fd);
     return rc;
 }
 
-enum inj_rc sink_file_check(const char *path, int allow_disk, struct inj_err *err)
+static struct sink_dir *sink_find_dir(struct sink_files *fs, const char *dir)
 {
-    char dir[4096];
-    char *slash;
-    struct stat st;
-    struct statfs sfs;
-    int parent = 1;
-    int found;
-    int e = 0;
-    int n;
+    size_t i;
 
-    if (path[0] != '/')
-        return inj_err_set(err, INJ_E_CONFIG, "%s: not an absolute path", path);
-    n = snprintf(dir, sizeof(dir), "%s", path);
-    if (n < 0 || (size_t)n >= sizeof(dir))
-        return inj_err_set(err, INJ_E_CONFIG, "%s: path too long", path);
-    /* The parent, else the nearest ancestor that exists: the directories sink_make_parents
-     * would create live on that one's filesystem. */
-    for (;;) {
-        slash = strrchr(dir, '/');
-        if (slash == dir)
-            dir[1] = '\0';
-        else
-            *slash = '\0';
-        found = stat(dir, &st) == 0;
-        if (found || errno != ENOENT || !strcmp(dir, "/"))
-            break;
-        parent = 0;
+    for (i = 0; fs && i < fs->ndirs; i++)
+        if (!strcmp(fs->dirs[i].path, dir))
+            return &fs->dirs[i];
+    return NULL;
+}
+
+/* A directory validated at start whose path now leads elsewhere (or nowhere): the app renamed
+ * or replaced something on the way. Writes keep going into the validated inode (docs/security.md
+ * section 4); this only says so, once. */
+static void sink_warn_moved(struct sink_dir *d)
+{
+    struct inj_err e;
+    struct stat st;
+    int fd;
+    int same = 0;
+
+    if (d->moved_warned)
+        return;
+    memset(&e, 0, sizeof(e));
+    fd = open(d->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        same = fstat(fd, &st) == 0 && st.st_dev == d->dev && st.st_ino == d->ino;
+        (void)close(fd);
     }
-    if (!found || (S_ISDIR(st.st_mode) && access(dir, W_OK | X_OK) != 0))
-        e = errno;
-    else if (!S_ISDIR(st.st_mode))
-        e = ENOTDIR;
-    if (e)
-        return inj_err_set(err, INJ_E_IO, "%s: cannot create a file under %s: %s", path, dir,
-                           strerror(e));
-    if (parent)
-        return sink_check_target(path, allow_disk, err);
-    if (statfs(dir, &sfs) != 0)
-        return inj_err_set(err, INJ_E_IO, "%s: cannot inspect directory %s: %s", path, dir,
-                           strerror(errno));
-    return sink_check_fs(path, dir, &sfs, allow_disk, err);
+    if (same)
+        return;
+    d->moved_warned = 1;
+    log_warn("%s no longer leads to the directory checked at start (moved or replaced); "
+             "files keep going into that directory, not where the path leads now",
+             d->path);
+}
+
+/* The directory for path: one already walked (ours, or the anchors' from the start), else
+ * walked now and remembered. */
+static struct sink_dir *sink_dir_for(struct sink_files *fs, const char *path, const char *dir,
+                                     struct inj_err *err)
+{
+    struct sink_dir *d = sink_find_dir(fs, dir);
+    struct sink_dir *nd;
+    struct stat st;
+    char *p;
+    int fd;
+
+    if (d)
+        return d;
+    d = sink_find_dir(fs->anchors, dir);
+    if (d) {
+        sink_warn_moved(d);
+        return d;
+    }
+    fd = sink_walk(fs, sink_app_uid(fs), path, dir, NULL, 0, NULL, err);
+    if (fd < 0)
+        return NULL;
+    p = xstrdup(dir);
+    nd = realloc(fs->dirs, (fs->ndirs + 1) * sizeof(*nd));
+    if (nd)
+        fs->dirs = nd;
+    if (!p || !nd || fstat(fd, &st) != 0) {
+        inj_err_set(err, p && nd ? INJ_E_IO : INJ_E_NOMEM, "%s: cannot keep directory %s: %s",
+                    path, dir, p && nd ? strerror(errno) : "out of memory");
+        free(p);
+        (void)close(fd);
+        return NULL;
+    }
+    d = &fs->dirs[fs->ndirs++];
+    memset(d, 0, sizeof(*d));
+    d->path = p;
+    d->fd = fd;
+    d->dev = st.st_dev;
+    d->ino = st.st_ino;
+    return d;
 }
 
 enum inj_rc sink_file_stage(struct sink_files *fs, const char *path, unsigned int mode,
@@ -341,92 +558,86 @@ enum inj_rc sink_file_stage(struct sink_files *fs, const char *path, unsigned in
 {
     enum inj_rc rc = INJ_E_IO;
     struct sink_file *nv = NULL;
+    struct sink_file *f;
+    const struct sink_dir *d;
+    char dir[4096];
     char tmp[4200];
     unsigned char rnd[6];
-    const char *slash = strrchr(path, '/');
+    const char *name = NULL;
     int fd = -1;
     int n;
 
-    if (!slash)
-        return inj_err_set(err, INJ_E_CONFIG, "%s: not an absolute path", path);
-    rc = sink_make_parents(fs, path, err);
+    rc = sink_split(path, dir, sizeof(dir), &name, err);
     if (rc != INJ_OK)
         return rc;
-    rc = sink_check_target(path, allow_disk, err);
+    d = sink_dir_for(fs, path, dir, err);
+    if (!d)
+        return err->code;
+    rc = sink_check_target(path, dir, d->fd, name, allow_disk, err);
     if (rc != INJ_OK)
         return rc;
     if (RAND_bytes(rnd, sizeof(rnd)) != 1)
         return inj_err_set(err, INJ_E_SOFTWARE, "no randomness for a temp file name");
-    n = snprintf(tmp, sizeof(tmp), "%.*s/.%s.injector-%02x%02x%02x%02x%02x%02x",
-                 (int)(slash - path), path, slash + 1, rnd[0], rnd[1], rnd[2], rnd[3], rnd[4],
+    n = snprintf(tmp, sizeof(tmp), "%s%s.%s.injector-%02x%02x%02x%02x%02x%02x",
+                 strcmp(dir, "/") ? dir : "", "/", name, rnd[0], rnd[1], rnd[2], rnd[3], rnd[4],
                  rnd[5]);
     if (n < 0 || (size_t)n >= sizeof(tmp))
         return inj_err_set(err, INJ_E_CONFIG, "%s: path too long", path);
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, (mode_t)(mode & 0700));
-    if (fd < 0)
-        return inj_err_set(err, INJ_E_IO, "%s: cannot create a file in its directory: %s", path,
-                           strerror(errno));
     nv = realloc(fs->v, (fs->n + 1) * sizeof(*nv));
-    if (!nv) {
-        rc = inj_err_set(err, INJ_E_NOMEM, "out of memory");
-        goto fail;
-    }
+    if (!nv)
+        return inj_err_set(err, INJ_E_NOMEM, "out of memory");
     fs->v = nv;
-    fs->v[fs->n].path = xstrdup(path);
-    fs->v[fs->n].tmp = xstrdup(tmp);
-    fs->v[fs->n].committed = 0;
-    fs->v[fs->n].old_fd = -1;
-    if (!fs->v[fs->n].path || !fs->v[fs->n].tmp) {
-        free(fs->v[fs->n].path);
-        free(fs->v[fs->n].tmp);
-        rc = inj_err_set(err, INJ_E_NOMEM, "out of memory");
-        goto fail;
+    f = &fs->v[fs->n];
+    memset(f, 0, sizeof(*f));
+    f->path = xstrdup(path);
+    f->tmp = xstrdup(tmp);
+    f->old_fd = -1;
+    f->dir_fd = d->fd;
+    if (!f->path || !f->tmp) {
+        free(f->path);
+        free(f->tmp);
+        return inj_err_set(err, INJ_E_NOMEM, "out of memory");
+    }
+    f->name = f->path + (name - path);
+    f->tmpname = strrchr(f->tmp, '/') + 1;
+    fd = openat(f->dir_fd, f->tmpname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                (mode_t)(mode & 0700));
+    if (fd < 0) {
+        rc = inj_err_set(err, INJ_E_IO, "%s: cannot create a file in its directory: %s", path,
+                         strerror(errno));
+        free(f->path);
+        free(f->tmp);
+        return rc;
     }
     fs->n++;
     /* The mode is exact (umask ignored) and applied before any byte of the secret lands. */
     if ((fs->chown && fchown(fd, fs->uid, fs->gid) != 0) || fchmod(fd, (mode_t)mode) != 0 ||
         sink_write_all(fd, data, len) != 0 || fsync(fd) != 0) {
         rc = inj_err_set(err, INJ_E_IO, "%s: cannot write: %s", path, strerror(errno));
-        goto fail_registered;
-    }
-    if (close(fd) != 0) {
-        fd = -1;
-        rc = inj_err_set(err, INJ_E_IO, "%s: cannot write: %s", path, strerror(errno));
-        goto fail_registered;
-    }
-    return INJ_OK;
-fail:
-    (void)unlink(tmp);
-fail_registered:
-    if (fd >= 0)
         (void)close(fd);
-    return rc;
+        return rc;
+    }
+    if (close(fd) != 0)
+        return inj_err_set(err, INJ_E_IO, "%s: cannot write: %s", path, strerror(errno));
+    return INJ_OK;
 }
 
-static void sink_fsync_dir(const char *path)
+/* O_PATH descriptors cannot be fsynced: the directory itself, opened through one. */
+static void sink_fsync_dir(int dfd)
 {
-    char dir[4096];
-    const char *slash = strrchr(path, '/');
-    int fd;
-    int n;
+    int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-    if (!slash)
-        return;
-    n = snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
-    if (n < 0 || (size_t)n >= sizeof(dir))
-        return;
-    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return;
     (void)fsync(fd);
     (void)close(fd);
 }
 
-/* The regular file at path, open for reading, or -1. */
-static int sink_open_old(const char *path)
+/* The regular file at name in dfd, open for reading, or -1. */
+static int sink_open_old(int dfd, const char *name)
 {
     struct stat st;
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 
     if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
         (void)close(fd);
@@ -436,7 +647,7 @@ static int sink_open_old(const char *path)
 }
 
 /* Puts the replaced file back at f->path: its content (from the still open old inode), mode
- * and owner, through a temp file and a rename. 0 on success. */
+ * and owner, through a temp file and a rename, all in f->dir_fd. 0 on success. */
 static int sink_restore(const struct sink_file *f)
 {
     unsigned char buf[4096];
@@ -448,7 +659,8 @@ static int sink_restore(const struct sink_file *f)
 
     if (fstat(f->old_fd, &st) != 0)
         return -1;
-    fd = open(f->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    fd = openat(f->dir_fd, f->tmpname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                0600);
     if (fd < 0)
         return -1;
     if ((fchown(fd, st.st_uid, st.st_gid) == 0 || geteuid() != 0) &&
@@ -461,9 +673,9 @@ static int sink_restore(const struct sink_file *f)
     OPENSSL_cleanse(buf, sizeof(buf));
     if (close(fd) != 0)
         ok = 0;
-    if (ok && rename(f->tmp, f->path) == 0)
+    if (ok && renameat(f->dir_fd, f->tmpname, f->dir_fd, f->name) == 0)
         return 0;
-    (void)unlink(f->tmp);
+    (void)unlinkat(f->dir_fd, f->tmpname, 0);
     return -1;
 }
 
@@ -472,13 +684,15 @@ enum inj_rc sink_files_commit(struct sink_files *fs, struct inj_err *err)
     size_t i;
 
     for (i = 0; i < fs->n; i++) {
-        if (fs->v[i].old_fd < 0)
-            fs->v[i].old_fd = sink_open_old(fs->v[i].path);
-        if (rename(fs->v[i].tmp, fs->v[i].path) != 0)
+        struct sink_file *f = &fs->v[i];
+
+        if (f->old_fd < 0)
+            f->old_fd = sink_open_old(f->dir_fd, f->name);
+        if (renameat(f->dir_fd, f->tmpname, f->dir_fd, f->name) != 0)
             return inj_err_set(err, INJ_E_IO, "%s: cannot move the file into place: %s",
-                               fs->v[i].path, strerror(errno));
-        fs->v[i].committed = 1;
-        sink_fsync_dir(fs->v[i].path);
+                               f->path, strerror(errno));
+        f->committed = 1;
+        sink_fsync_dir(f->dir_fd);
     }
     return INJ_OK;
 }
@@ -491,12 +705,12 @@ void sink_files_abort(struct sink_files *fs)
         const struct sink_file *f = &fs->v[i];
 
         if (!f->committed)
-            (void)unlink(f->tmp);
+            (void)unlinkat(f->dir_fd, f->tmpname, 0);
         else if (f->old_fd < 0 || sink_restore(f) != 0)
-            (void)unlink(f->path); /* never leave the new secret behind */
+            (void)unlinkat(f->dir_fd, f->name, 0); /* never leave the new secret behind */
     }
-    for (i = fs->ndirs; i > 0; i--)
-        (void)rmdir(fs->dirs[i - 1]);
+    for (i = fs->nmade; i > 0; i--)
+        (void)unlinkat(fs->made[i - 1].parent_fd, fs->made[i - 1].name, AT_REMOVEDIR);
 }
 
 void sink_files_discard(struct sink_files *fs)
@@ -505,22 +719,39 @@ void sink_files_discard(struct sink_files *fs)
 
     for (i = 0; i < fs->n; i++)
         if (!fs->v[i].committed)
-            (void)unlink(fs->v[i].tmp);
+            (void)unlinkat(fs->v[i].dir_fd, fs->v[i].tmpname, 0);
+}
+
+void sink_files_release_old(struct sink_files *fs)
+{
+    size_t i;
+
+    for (i = 0; i < fs->n; i++) {
+        if (fs->v[i].old_fd >= 0)
+            (void)close(fs->v[i].old_fd);
+        fs->v[i].old_fd = -1;
+    }
 }
 
 void sink_files_free(struct sink_files *fs)
 {
     size_t i;
 
+    sink_files_release_old(fs);
     for (i = 0; i < fs->n; i++) {
         free(fs->v[i].path);
         free(fs->v[i].tmp);
-        if (fs->v[i].old_fd >= 0)
-            (void)close(fs->v[i].old_fd);
     }
-    for (i = 0; i < fs->ndirs; i++)
-        free(fs->dirs[i]);
+    for (i = 0; i < fs->ndirs; i++) {
+        free(fs->dirs[i].path);
+        (void)close(fs->dirs[i].fd);
+    }
+    for (i = 0; i < fs->nmade; i++) {
+        free(fs->made[i].name);
+        (void)close(fs->made[i].parent_fd);
+    }
     free(fs->v);
     free(fs->dirs);
+    free(fs->made);
     memset(fs, 0, sizeof(*fs));
 }

@@ -816,6 +816,8 @@ enum inj_rc supervise_run(const struct supervise_opts *o, const struct supervise
         return rc;
     }
     s.child = pid;
+    if (h && h->started)
+        h->started(h->ctx);
     log_info("supervising %s (pid %ld)%s%s", sup_cmd(&s), (long)pid,
              getpid() == 1 ? " as PID 1" : "", o->pgroup ? ", signals to its process group" : "");
     if (o->refresh_ms > 0 && h && h->refresh)

@@ -39,6 +39,9 @@ struct supervise_hooks {
     enum supervise_refresh_rc (*refresh)(void *ctx);
     /* The environment for the next start of the command or of the on_change_exec hook. */
     char **(*envp)(void *ctx);
+    /* NULL, or called once the command has been exec'd (what is kept to undo a start that
+     * fails can go). */
+    void (*started)(void *ctx);
 };
 
 struct supervise_opts {

@@ -12,6 +12,8 @@ Placeholders in config, argv and env values (replaced by the test):
   @DISK@  a directory on a disk filesystem      @RO@   a read-only tmpfs mount
   @TINY@  a 4 KiB tmpfs                         @WW@   a world-writable dir without sticky bit
   @LINK@  a tmpfs dir holding a symlink "db" -> elsewhere
+  @GW@    a group-writable dir without sticky bit   @ALIEN@ a dir owned by uid 65534 (a third user)
+  @LINKDIR@ a symlink to a tmpfs dir (the parent of a file entry)
   @TMP@   the test's temp dir (scripts for the exec cases live here)
   @CMD@   the default command (a probe that records it ran)
 A fragment "a|b" matches either alternative (for transport errors whose wording depends on
@@ -402,9 +404,19 @@ CASES = [
     Case("file-not-tmpfs", "files", CONFIG, "not on tmpfs/ramfs",
          config="version: 1\nfiles:\n  @DISK@/db.json: secretPostgresqlMasterUser\n",
          setup=("disk",)),
-    Case("file-world-writable-dir", "files", IO, "world-writable without the sticky bit",
+    Case("file-world-writable-dir", "files", CONFIG, "world-writable without the sticky bit",
          config="version: 1\nfiles:\n  @WW@/db.json: secretPostgresqlMasterUser\n",
          setup=("ww",)),
+    Case("file-group-writable-dir", "files", CONFIG, "@GW@ (owner uid 0, mode 0770) is "
+         "group-writable without the sticky bit",
+         config="version: 1\nfiles:\n  @GW@/db.json: secretPostgresqlMasterUser\n",
+         setup=("gw",)),
+    Case("file-third-user-dir", "files", CONFIG, "directory @ALIEN@ is owned by uid 65534",
+         config="version: 1\nfiles:\n  @ALIEN@/sub/db.json: secretPostgresqlMasterUser\n",
+         setup=("alien",)),
+    Case("file-parent-is-symlink", "files", CONFIG, "@LINKDIR@ is a symbolic link",
+         config="version: 1\nfiles:\n  @LINKDIR@/db.json: secretPostgresqlMasterUser\n",
+         setup=("linkdir",)),
     Case("file-target-is-directory", "files", IO, "not a regular file",
          config="version: 1\nfiles:\n  @DIR@/sub: secretPostgresqlMasterUser\n",
          setup=("subdir",), check_file=False),

@@ -104,6 +104,21 @@ def world(fake, base_env, tmp_path, secret_dir, alt_endpoints):
             d.mkdir()
             d.chmod(0o777)  # world-writable, no sticky bit
             ph["@WW@"] = str(d)
+        if "gw" in case.setup:
+            d = secret_dir / "gw"
+            d.mkdir()
+            d.chmod(0o770)  # group-writable, no sticky bit
+            ph["@GW@"] = str(d)
+        if "alien" in case.setup:
+            d = secret_dir / "alien"
+            d.mkdir()
+            os.chown(d, 65534, 65534)  # neither root (injector, the app) nor anyone else here
+            ph["@ALIEN@"] = str(d)
+        if "linkdir" in case.setup:
+            target = secret_dir / "linked"
+            target.mkdir()
+            os.symlink(target, secret_dir / "linkdir")
+            ph["@LINKDIR@"] = str(secret_dir / "linkdir")
         if "subdir" in case.setup:
             (secret_dir / "sub").mkdir()
         if "plainfile" in case.setup:
@@ -171,7 +186,8 @@ def test_bad_input(case, world, tmp_path):
     started = tmp_path / "started.json"
     env["PROBE_OUT"] = str(started)
     argv = [_sub(a, ph) for a in case.argv]
-    watched = [ph[k] for k in ("@DIR@", "@RO@", "@TINY@", "@WW@", "@LINK@", "@DISK@") if k in ph]
+    watched = [ph[k] for k in ("@DIR@", "@RO@", "@TINY@", "@WW@", "@LINK@", "@DISK@", "@GW@",
+                               "@ALIEN@") if k in ph]
     before = _snapshot(watched)
     victim = os.path.join(ph["@DIR@"], "victim")
 

@@ -432,7 +432,7 @@ static void files_parents_created_0700(void **state)
     unit_mkdtemp(dir, sizeof(dir));
     unit_join(path, sizeof(path), dir, "a/b/c/secret");
     assert_int_equal(sink_file_stage(&fs, path, 0400, 1, V("x"), &err), INJ_OK);
-    assert_int_equal(fs.ndirs, 3);
+    assert_int_equal(fs.nmade, 3);
     unit_join(sub, sizeof(sub), dir, "a");
     assert_int_equal(mode_of(sub) & 07777, 0700);
     assert_true(S_ISDIR(mode_of(sub)));
@@ -446,7 +446,7 @@ static void files_parents_created_0700(void **state)
     /* A second file in an existing directory creates nothing. */
     unit_join(path, sizeof(path), dir, "a/b/other");
     assert_int_equal(sink_file_stage(&fs, path, 0400, 1, V("y"), &err), INJ_OK);
-    assert_int_equal(fs.ndirs, 0);
+    assert_int_equal(fs.nmade, 0);
     sink_files_abort(&fs);
     sink_files_free(&fs);
     unit_join(sub, sizeof(sub), dir, "a/b");
@@ -663,7 +663,7 @@ static void files_bad_targets(void **state)
     assert_int_equal(mkdir(open_dir, 0700), 0);
     assert_int_equal(chmod(open_dir, 0777), 0);
     unit_join(path, sizeof(path), dir, "open/f");
-    assert_int_equal(sink_file_stage(&fs, path, 0400, 1, V("x"), &err), INJ_E_IO);
+    assert_int_equal(sink_file_stage(&fs, path, 0400, 1, V("x"), &err), INJ_E_CONFIG);
     assert_contains(err.msg, "world-writable");
     /* ... with the sticky bit it is fine (like /tmp). */
     assert_int_equal(chmod(open_dir, 01777), 0);
@@ -691,7 +691,7 @@ static void files_path_too_long(void **state)
     path[4999] = '\0';
     assert_int_equal(sink_file_stage(&fs, path, 0400, 1, V("x"), &err), INJ_E_CONFIG);
     assert_int_equal(fs.n, 0);
-    assert_int_equal(fs.ndirs, 0);
+    assert_int_equal(fs.nmade, 0);
     sink_files_abort(&fs);
     sink_files_free(&fs);
     free(path);
@@ -735,6 +735,200 @@ static void files_allow_disk(void **state)
     }
 }
 
+/* The walk from "/" follows no symlink anywhere on the way: a link as the parent or as an
+ * ancestor is refused (exit 78), nothing is created behind it, and --dry-run says the same. */
+static void files_walk_symlink_component_refused(void **state)
+{
+    char dir[256];
+    char real[512];
+    char link[512];
+    char path[512];
+    struct sink_files fs;
+    struct inj_err err = UNIT_ERR_INIT;
+    struct inj_err err2 = UNIT_ERR_INIT;
+
+    (void)state;
+    memset(&fs, 0, sizeof(fs));
+    unit_mkdtemp(dir, sizeof(dir));
+    unit_join(real, sizeof(real), dir, "real");
+    assert_int_equal(mkdir(real, 0700), 0);
+    unit_join(link, sizeof(link), dir, "link");
+    assert_int_equal(symlink(real, link), 0);
+    /* The parent itself. */
+    unit_join(path, sizeof(path), dir, "link/f");
+    assert_int_equal(sink_file_stage(&fs, path, 0400, 1, V("x"), &err), INJ_E_CONFIG);
+    assert_contains(err.msg, link);
+    assert_contains(err.msg, "is a symbolic link");
+    assert_int_equal(sink_file_check(&fs, path, 1, &err2), INJ_E_CONFIG);
+    assert_string_equal(err.msg, err2.msg);
+    /* An ancestor, with missing directories below it. */
+    unit_join(path, sizeof(path), dir, "link/a/b/f");
+    assert_int_equal(sink_file_stage(&fs, path, 0400, 1, V("x"), &err), INJ_E_CONFIG);
+    assert_contains(err.msg, "is a symbolic link");
+    assert_int_equal(sink_file_check(&fs, path, 1, &err2), INJ_E_CONFIG);
+    assert_string_equal(err.msg, err2.msg);
+    assert_int_equal(fs.n, 0);
+    assert_int_equal(fs.nmade, 0);
+    assert_int_equal(unit_count_entries(real), 0);
+    sink_files_abort(&fs);
+    sink_files_free(&fs);
+    unit_rmtree(dir);
+}
+
+/* Missing components are created and recorded; --dry-run creates none of them. With chown
+ * (--user) they stay ours, 0750 with the app's group; without, 0700. */
+static void files_walk_creates_missing(void **state)
+{
+    char dir[256];
+    char path[512];
+    char sub[512];
+    struct sink_files fs;
+    struct inj_err err = UNIT_ERR_INIT;
+    mode_t old = umask(0777);
+    struct stat st;
+
+    (void)state;
+    memset(&fs, 0, sizeof(fs));
+    fs.chown = 1;
+    fs.uid = geteuid();
+    fs.gid = getegid();
+    unit_mkdtemp(dir, sizeof(dir));
+    unit_join(path, sizeof(path), dir, "x/y/secret");
+    assert_int_equal(sink_file_check(&fs, path, 1, &err), INJ_OK);
+    assert_int_equal(unit_count_entries(dir), 0);
+    assert_int_equal(sink_file_stage(&fs, path, 0400, 1, V("x"), &err), INJ_OK);
+    assert_int_equal(fs.nmade, 2);
+    assert_int_equal(fs.ndirs, 1);
+    unit_join(sub, sizeof(sub), dir, "x");
+    assert_int_equal(lstat(sub, &st), 0);
+    assert_true(S_ISDIR(st.st_mode));
+    assert_int_equal(st.st_mode & 07777, 0750);
+    assert_int_equal(st.st_uid, geteuid());
+    assert_int_equal(st.st_gid, getegid());
+    unit_join(sub, sizeof(sub), dir, "x/y");
+    assert_int_equal(mode_of(sub) & 07777, 0750);
+    /* The directory is kept open: a second file there walks nothing again. */
+    unit_join(path, sizeof(path), dir, "x/y/other");
+    assert_int_equal(sink_file_stage(&fs, path, 0400, 1, V("y"), &err), INJ_OK);
+    assert_int_equal(fs.ndirs, 1);
+    assert_int_equal(fs.v[0].dir_fd, fs.v[1].dir_fd);
+    sink_files_abort(&fs);
+    sink_files_free(&fs);
+    assert_int_equal(unit_count_entries(dir), 0);
+    umask(old);
+    unit_rmtree(dir);
+}
+
+/* Directories others can change: group/world-writable without the sticky bit, refused with
+ * their owner and mode named (exit 78); the sticky bit makes them fine. Owned by a third user:
+ * refused (needs root to set up). --dry-run gives the same answer. */
+static void files_walk_unsafe_directories(void **state)
+{
+    char dir[256];
+    char open_dir[512];
+    char path[512];
+    char want[600];
+    struct sink_files fs;
+    struct inj_err err = UNIT_ERR_INIT;
+    struct inj_err err2 = UNIT_ERR_INIT;
+
+    (void)state;
+    memset(&fs, 0, sizeof(fs));
+    unit_mkdtemp(dir, sizeof(dir));
+    unit_join(open_dir, sizeof(open_dir), dir, "g");
+    assert_int_equal(mkdir(open_dir, 0700), 0);
+    assert_int_equal(chmod(open_dir, 0770), 0);
+    unit_join(path, sizeof(path), dir, "g/sub/f");
+    assert_int_equal(sink_file_stage(&fs, path, 0400, 1, V("x"), &err), INJ_E_CONFIG);
+    assert_true(snprintf(want, sizeof(want), "directory %s (owner uid %lu, mode 0770) is "
+                         "group-writable without the sticky bit", open_dir,
+                         (unsigned long)geteuid()) > 0);
+    assert_contains(err.msg, want);
+    assert_int_equal(sink_file_check(&fs, path, 1, &err2), INJ_E_CONFIG);
+    assert_string_equal(err.msg, err2.msg);
+    assert_int_equal(unit_count_entries(open_dir), 0);
+    assert_int_equal(chmod(open_dir, 01770), 0);
+    assert_int_equal(sink_file_check(&fs, path, 1, &err), INJ_OK);
+    assert_int_equal(sink_file_stage(&fs, path, 0400, 1, V("x"), &err), INJ_OK);
+    sink_files_abort(&fs);
+    sink_files_free(&fs);
+    assert_int_equal(unit_count_entries(open_dir), 0);
+    if (geteuid() == 0) {
+        memset(&fs, 0, sizeof(fs));
+        fs.chown = 1;
+        fs.uid = 1000;
+        fs.gid = 1000;
+        assert_int_equal(chmod(open_dir, 0755), 0);
+        assert_int_equal(chown(open_dir, 65534, 65534), 0);
+        assert_int_equal(sink_file_stage(&fs, path, 0400, 1, V("x"), &err), INJ_E_CONFIG);
+        assert_true(snprintf(want, sizeof(want), "directory %s is owned by uid 65534",
+                             open_dir) > 0);
+        assert_contains(err.msg, want);
+        assert_int_equal(sink_file_check(&fs, path, 1, &err2), INJ_E_CONFIG);
+        assert_string_equal(err.msg, err2.msg);
+        /* The app's own directory is fine. */
+        fs.uid = 65534;
+        assert_int_equal(sink_file_stage(&fs, path, 0400, 1, V("x"), &err), INJ_OK);
+        sink_files_abort(&fs);
+        sink_files_free(&fs);
+    }
+    unit_rmtree(dir);
+}
+
+/* A refresh (fs.anchors) writes into the directory inode validated at start, even after the
+ * path was moved away and replaced by a link to a directory holding a file of that name. */
+static void files_anchor_keeps_the_validated_directory(void **state)
+{
+    char dir[256];
+    char path[512];
+    char moved[512];
+    char parent[512];
+    char other[512];
+    char foreign[512];
+    struct sink_files start;
+    struct sink_files cycle;
+    struct inj_err err = UNIT_ERR_INIT;
+    size_t len = 0;
+    char *got;
+
+    (void)state;
+    memset(&start, 0, sizeof(start));
+    memset(&cycle, 0, sizeof(cycle));
+    unit_mkdtemp(dir, sizeof(dir));
+    unit_join(path, sizeof(path), dir, "p/token");
+    assert_int_equal(sink_file_stage(&start, path, 0400, 1, V("one"), &err), INJ_OK);
+    assert_int_equal(sink_files_commit(&start, &err), INJ_OK);
+    assert_true(start.v[0].old_fd < 0);
+    unit_join(parent, sizeof(parent), dir, "p");
+    unit_join(moved, sizeof(moved), dir, "moved");
+    unit_join(other, sizeof(other), dir, "other");
+    unit_join(foreign, sizeof(foreign), dir, "other/token");
+    assert_int_equal(mkdir(other, 0700), 0);
+    unit_write_file(foreign, "foreign", 7, 0644);
+    assert_int_equal(rename(parent, moved), 0);
+    assert_int_equal(symlink(other, parent), 0);
+    cycle.anchors = &start;
+    assert_int_equal(sink_file_stage(&cycle, path, 0400, 1, V("two"), &err), INJ_OK);
+    assert_int_equal(cycle.ndirs, 0); /* no walk: the anchor's directory */
+    assert_int_equal(sink_files_commit(&cycle, &err), INJ_OK);
+    assert_true(cycle.v[0].old_fd >= 0); /* the replaced "one", kept for an abort */
+    sink_files_release_old(&cycle);
+    assert_int_equal(cycle.v[0].old_fd, -1);
+    sink_files_free(&cycle);
+    got = unit_read_file(foreign, &len);
+    assert_int_equal(len, 7);
+    assert_memory_equal(got, "foreign", 7);
+    free(got);
+    assert_int_equal(mode_of(foreign) & 07777, 0644);
+    unit_join(foreign, sizeof(foreign), dir, "moved/token");
+    got = unit_read_file(foreign, &len);
+    assert_int_equal(len, 3);
+    assert_memory_equal(got, "two", 3);
+    free(got);
+    sink_files_free(&start);
+    unit_rmtree(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -762,6 +956,10 @@ int main(void)
         cmocka_unit_test(files_bad_targets),
         cmocka_unit_test(files_path_too_long),
         cmocka_unit_test(files_allow_disk),
+        cmocka_unit_test(files_walk_symlink_component_refused),
+        cmocka_unit_test(files_walk_creates_missing),
+        cmocka_unit_test(files_walk_unsafe_directories),
+        cmocka_unit_test(files_anchor_keeps_the_validated_directory),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -493,7 +493,7 @@ static char **fake_envp(void *ctx)
  * returns what it would have made injector exit with, or 1000 + rc when it failed. */
 static int supervise_in_child(struct supervise_opts *o)
 {
-    struct supervise_hooks h = {NULL, fake_refresh, fake_envp};
+    struct supervise_hooks h = {NULL, fake_refresh, fake_envp, NULL};
     pid_t pid;
     int st = 0;
 
