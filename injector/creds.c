@@ -20,6 +20,7 @@
 #include "http.h"
 #include "log.h"
 #include "mono.h"
+#include "redact.h"
 #include "ref.h"
 
 /* The order of issue 4 (Java/Go SDK order; botocore puts profile role_arn before web
@@ -326,32 +327,6 @@ char *creds_trim(char *s)
     return s;
 }
 
-void creds_clean_msg(const char *in, size_t in_len, const char *secret, char *out, size_t n)
-{
-    size_t j = 0;
-    size_t i;
-
-    if (!n)
-        return;
-    out[0] = '\0';
-    /* Look in the whole input, not the bounded copy: a long token would not fit the copy and
-     * its prefix would go out. Any 16-byte piece of the secret counts as an echo. */
-    if (in && secret && *secret) {
-        size_t slen = strlen(secret);
-        size_t win = slen < 16 ? slen : 16;
-        size_t k;
-
-        for (k = 0; k + win <= slen; k += win)
-            if (memmem(in, in_len, secret + k, win))
-                return;
-        if (slen > win && memmem(in, in_len, secret + slen - win, win))
-            return;
-    }
-    for (i = 0; in && i < in_len && in[i] && j + 1 < n; i++)
-        out[j++] = (in[i] >= 0x20 && in[i] < 0x7f) ? in[i] : '?';
-    out[j] = '\0';
-}
-
 long creds_time_left_ms(const struct creds_ctx *ctx, long want_ms)
 {
     long long left;
@@ -447,7 +422,7 @@ enum creds_status creds_parse_json(const unsigned char *buf, size_t len,
     if (kind == CREDS_JSON_IMDS) {
         code = creds_json_str(root, "Code", &bad);
         if (code && strcmp(code, "Success") != 0) {
-            creds_clean_msg(code, strlen(code), NULL, clean, sizeof(clean));
+            redact_text(code, strlen(code), NULL, 0, clean, sizeof(clean));
             st = creds_fail(t, "%s: Code is \"%s\", not \"Success\"", what, clean);
             goto out;
         }

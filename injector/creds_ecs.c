@@ -13,6 +13,7 @@
 #include "http.h"
 #include "log.h"
 #include "mono.h"
+#include "redact.h"
 
 #define ECS_HOST "http://169.254.170.2"
 #define ECS_ATTEMPTS 3
@@ -260,8 +261,10 @@ enum creds_status creds_ecs_get(const struct creds_ctx *ctx, struct creds *out,
         mono_sleep_ms(creds_time_left_ms(ctx, 100L * attempt));
     }
     if (resp.status != 200) {
-        creds_clean_msg((const char *)resp.body.p, resp.body.len, tok, body_msg,
-                        sizeof(body_msg));
+        const char *known[] = {tok};
+
+        redact_text((const char *)resp.body.p, resp.body.len, known, 1, body_msg,
+                    sizeof(body_msg));
         st = creds_fail(t, "%s: HTTP %ld%s%s%s", origin, resp.status, body_msg[0] ? ": " : "",
                         body_msg, ecs_hint(resp.status));
         goto out;

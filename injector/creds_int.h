@@ -73,11 +73,6 @@ const char *creds_file_strerror(int e);
 /* Trims ASCII whitespace from both ends of s in place; returns the first non-space byte. */
 char *creds_trim(char *s);
 
-/* A printable-ASCII, bounded copy of a service's error message for our own messages; "" when
- * it contains `secret` (a server must never echo a token back, but if it does we don't print
- * it). */
-void creds_clean_msg(const char *in, size_t in_len, const char *secret, char *out, size_t n);
-
 enum creds_json_kind {
     CREDS_JSON_PROCESS,   /* credential_process: Version 1, SessionToken */
     CREDS_JSON_CONTAINER, /* ECS / EKS Pod Identity: Token */

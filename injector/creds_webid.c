@@ -11,6 +11,7 @@
 #include "http.h"
 #include "log.h"
 #include "mono.h"
+#include "redact.h"
 #include "ref.h"
 #include "xml.h"
 
@@ -250,6 +251,7 @@ static enum creds_status creds_sts_call(const struct creds_ctx *ctx, const char 
     char *msg = NULL;
     char clean_code[64];
     char clean_msg[300];
+    const char *known[3];
     enum inj_rc rc;
     int attempt;
 
@@ -311,10 +313,11 @@ static enum creds_status creds_sts_call(const struct creds_ctx *ctx, const char 
     }
     if (xml_text((const char *)resp.body.p, resp.body.len, "Message", 1024, &msg) != XML_OK)
         msg = NULL;
-    creds_clean_msg(code ? code : "", code ? strlen(code) : 0, NULL, clean_code,
-                    sizeof(clean_code));
-    creds_clean_msg(msg ? msg : "", msg ? strlen(msg) : 0, secret, clean_msg,
-                    sizeof(clean_msg));
+    known[0] = secret;
+    known[1] = src ? src->secret_access_key : NULL;
+    known[2] = src ? src->session_token : NULL;
+    redact_text(code, code ? strlen(code) : 0, known, 3, clean_code, sizeof(clean_code));
+    redact_text(msg, msg ? strlen(msg) : 0, known, 3, clean_msg, sizeof(clean_msg));
     if (!code)
         st = creds_fail(t, "STS %s for %s: HTTP %ld without an STS error (is %s an STS "
                            "endpoint?)",
