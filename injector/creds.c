@@ -349,6 +349,42 @@ int creds_req_time(const struct creds_ctx *ctx, struct http_req *req, long want_
     return req->timeout_ms > 0;
 }
 
+enum inj_rc creds_http_retry(const struct creds_ctx *ctx, const struct creds_retry *rr,
+                             struct http_req *req, struct http_resp *resp, struct inj_err *e,
+                             int *tries, int *no_time)
+{
+    enum inj_rc rc = INJ_E_SOFTWARE;
+    long pause;
+
+    *no_time = 0;
+    memset(e, 0, sizeof(*e));
+    for (*tries = 0;;) {
+        if (!creds_req_time(ctx, req, rr->timeout_ms, rr->connect_ms)) {
+            *no_time = 1;
+            return INJ_E_TEMPFAIL;
+        }
+        memset(e, 0, sizeof(*e));
+        http_resp_free(resp);
+        rc = http_do(ctx->http, req, resp, e);
+        (*tries)++;
+        if (rc == INJ_E_NOMEM)
+            return rc;
+        if (rc == INJ_OK && !(rr->retry ? rr->retry(resp) : resp->status >= 500))
+            return INJ_OK;
+        if (*tries >= rr->attempts || (rc != INJ_OK && !resp->retryable))
+            return rc;
+        if (rc == INJ_OK)
+            log_debug("%s: HTTP %ld, retrying (attempt %d of %d)", rr->what, resp->status,
+                      *tries + 1, rr->attempts);
+        else
+            log_debug("%s: %s; retrying (attempt %d of %d)", rr->what, e->msg, *tries + 1,
+                      rr->attempts);
+        pause = rr->doubling ? rr->backoff_ms << *tries : rr->backoff_ms * *tries;
+        if (pause > 0)
+            mono_sleep_ms(creds_time_left_ms(ctx, pause));
+    }
+}
+
 /* cJSON frees without wiping; its strings here are keys and tokens. */
 static void creds_json_wipe_delete(cJSON *root)
 {
