@@ -28,7 +28,7 @@ def assert_no_pieces(text, *secrets):
 @pytest.mark.parametrize("verbose", [False, True], ids=["quiet", "debug"])
 def test_sm_error_echoing_request_headers(fake, base_env, write_config, verbose):
     cred = seed.CREDENTIALS["temporary"]
-    env = dict(base_env, AWS_MAX_ATTEMPTS="1")
+    env = dict(base_env)
     env.update(fake.env(credential="temporary"))
     fake.state.add_fault("echo", action="GetSecretValue", message="request rejected by the proxy")
     cfg = write_config("""
