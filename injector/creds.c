@@ -20,6 +20,7 @@
 #include "http.h"
 #include "log.h"
 #include "mono.h"
+#include "redact.h"
 #include "ref.h"
 
 /* The order of issue 4 (Java/Go SDK order; botocore puts profile role_arn before web
@@ -326,32 +327,6 @@ char *creds_trim(char *s)
     return s;
 }
 
-void creds_clean_msg(const char *in, size_t in_len, const char *secret, char *out, size_t n)
-{
-    size_t j = 0;
-    size_t i;
-
-    if (!n)
-        return;
-    out[0] = '\0';
-    /* Look in the whole input, not the bounded copy: a long token would not fit the copy and
-     * its prefix would go out. Any 16-byte piece of the secret counts as an echo. */
-    if (in && secret && *secret) {
-        size_t slen = strlen(secret);
-        size_t win = slen < 16 ? slen : 16;
-        size_t k;
-
-        for (k = 0; k + win <= slen; k += win)
-            if (memmem(in, in_len, secret + k, win))
-                return;
-        if (slen > win && memmem(in, in_len, secret + slen - win, win))
-            return;
-    }
-    for (i = 0; in && i < in_len && in[i] && j + 1 < n; i++)
-        out[j++] = (in[i] >= 0x20 && in[i] < 0x7f) ? in[i] : '?';
-    out[j] = '\0';
-}
-
 long creds_time_left_ms(const struct creds_ctx *ctx, long want_ms)
 {
     long long left;
@@ -372,6 +347,42 @@ int creds_req_time(const struct creds_ctx *ctx, struct http_req *req, long want_
     if (req->timeout_ms && !req->connect_timeout_ms && ctx->deadline_ms)
         req->connect_timeout_ms = req->timeout_ms < 3000L ? req->timeout_ms : 3000L;
     return req->timeout_ms > 0;
+}
+
+enum inj_rc creds_http_retry(const struct creds_ctx *ctx, const struct creds_retry *rr,
+                             struct http_req *req, struct http_resp *resp, struct inj_err *e,
+                             int *tries, int *no_time)
+{
+    enum inj_rc rc = INJ_E_SOFTWARE;
+    long pause;
+
+    *no_time = 0;
+    memset(e, 0, sizeof(*e));
+    for (*tries = 0;;) {
+        if (!creds_req_time(ctx, req, rr->timeout_ms, rr->connect_ms)) {
+            *no_time = 1;
+            return INJ_E_TEMPFAIL;
+        }
+        memset(e, 0, sizeof(*e));
+        http_resp_free(resp);
+        rc = http_do(ctx->http, req, resp, e);
+        (*tries)++;
+        if (rc == INJ_E_NOMEM)
+            return rc;
+        if (rc == INJ_OK && !(rr->retry ? rr->retry(resp) : resp->status >= 500))
+            return INJ_OK;
+        if (*tries >= rr->attempts || (rc != INJ_OK && !resp->retryable))
+            return rc;
+        if (rc == INJ_OK)
+            log_debug("%s: HTTP %ld, retrying (attempt %d of %d)", rr->what, resp->status,
+                      *tries + 1, rr->attempts);
+        else
+            log_debug("%s: %s; retrying (attempt %d of %d)", rr->what, e->msg, *tries + 1,
+                      rr->attempts);
+        pause = rr->doubling ? rr->backoff_ms << *tries : rr->backoff_ms * *tries;
+        if (pause > 0)
+            mono_sleep_ms(creds_time_left_ms(ctx, pause));
+    }
 }
 
 /* cJSON frees without wiping; its strings here are keys and tokens. */
@@ -447,7 +458,7 @@ enum creds_status creds_parse_json(const unsigned char *buf, size_t len,
     if (kind == CREDS_JSON_IMDS) {
         code = creds_json_str(root, "Code", &bad);
         if (code && strcmp(code, "Success") != 0) {
-            creds_clean_msg(code, strlen(code), NULL, clean, sizeof(clean));
+            redact_text(code, strlen(code), NULL, 0, clean, sizeof(clean));
             st = creds_fail(t, "%s: Code is \"%s\", not \"Success\"", what, clean);
             goto out;
         }

@@ -12,7 +12,7 @@
 #include "creds_int.h"
 #include "http.h"
 #include "log.h"
-#include "mono.h"
+#include "redact.h"
 
 #define ECS_HOST "http://169.254.170.2"
 #define ECS_ATTEMPTS 3
@@ -196,8 +196,11 @@ enum creds_status creds_ecs_get(const struct creds_ctx *ctx, struct creds *out,
     char why[256];
     char body_msg[200];
     const char *c;
+    static const struct creds_retry rules = {"container endpoint", ECS_ATTEMPTS, ECS_TIMEOUT_MS,
+                                             ECS_CONNECT_MS, 100L, 0, NULL};
     enum inj_rc rc;
-    int attempt;
+    int tries = 0;
+    int no_time = 0;
     int w;
 
     memset(&resp, 0, sizeof(resp));
@@ -230,38 +233,33 @@ enum creds_status creds_ecs_get(const struct creds_ctx *ctx, struct creds *out,
     req.url = url;
     req.headers = headers;
     req.max_response = CREDS_MAX_JSON;
-    memset(&e, 0, sizeof(e));
-    for (attempt = 1;; attempt++) {
-        if (!creds_req_time(ctx, &req, ECS_TIMEOUT_MS, ECS_CONNECT_MS)) {
-            st = creds_fail_code(t, INJ_E_TEMPFAIL, "%s: %.700s%sno time left for attempt %d "
-                                 DEADLINE_WHY, origin, e.msg, e.msg[0] ? "; " : "", attempt);
-            goto out;
-        }
-        memset(&e, 0, sizeof(e));
-        http_resp_free(&resp);
-        rc = http_do(ctx->http, &req, &resp, &e);
-        if (rc == INJ_E_NOMEM) {
-            st = creds_nomem(t);
-            goto out;
-        }
-        if (rc == INJ_OK && resp.status < 500)
-            break;
-        if (attempt >= ECS_ATTEMPTS || (rc != INJ_OK && !resp.retryable)) {
-            if (rc != INJ_OK)
-                st = creds_fail_code(t, rc, "%s (%s): %s (%d attempt%s)", origin,
-                                rel ? "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"
-                                    : "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-                                e.msg, attempt, attempt == 1 ? "" : "s");
-            else
-                st = creds_fail_code(t, INJ_E_UNAVAILABLE, "%s: HTTP %ld after %d attempts",
-                                     origin, resp.status, attempt);
-            goto out;
-        }
-        mono_sleep_ms(creds_time_left_ms(ctx, 100L * attempt));
+    rc = creds_http_retry(ctx, &rules, &req, &resp, &e, &tries, &no_time);
+    if (no_time) {
+        st = creds_fail_code(t, INJ_E_TEMPFAIL, "%s: %.700s%sno time left for attempt %d "
+                             DEADLINE_WHY, origin, e.msg, e.msg[0] ? "; " : "", tries + 1);
+        goto out;
+    }
+    if (rc == INJ_E_NOMEM) {
+        st = creds_nomem(t);
+        goto out;
+    }
+    if (rc != INJ_OK) {
+        st = creds_fail_code(t, rc, "%s (%s): %s (%d attempt%s)", origin,
+                             rel ? "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"
+                                 : "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                             e.msg, tries, tries == 1 ? "" : "s");
+        goto out;
+    }
+    if (resp.status >= 500) {
+        st = creds_fail_code(t, INJ_E_UNAVAILABLE, "%s: HTTP %ld after %d attempts", origin,
+                             resp.status, tries);
+        goto out;
     }
     if (resp.status != 200) {
-        creds_clean_msg((const char *)resp.body.p, resp.body.len, tok, body_msg,
-                        sizeof(body_msg));
+        const char *known[] = {tok};
+
+        redact_text((const char *)resp.body.p, resp.body.len, known, 1, body_msg,
+                    sizeof(body_msg));
         st = creds_fail(t, "%s: HTTP %ld%s%s%s", origin, resp.status, body_msg[0] ? ": " : "",
                         body_msg, ecs_hint(resp.status));
         goto out;

@@ -107,15 +107,18 @@ static enum creds_status imds_setup(const struct creds_ctx *ctx, struct imds *m,
     return CREDS_OK;
 }
 
-/* One request with retries on transport failures and 5xx. INJ_OK with resp filled, or the
- * transport error in e. */
+/* One request with retries on transport failures and 5xx (creds_http_retry, no pause between
+ * attempts). INJ_OK with resp filled, or the transport error in e. */
 static enum inj_rc imds_request(struct imds *m, const char *method, const char *path,
                                 const char *const *headers, struct http_resp *resp,
                                 struct inj_err *e, int *tries)
 {
+    struct creds_retry rules;
     struct http_req req;
     char url[512];
-    enum inj_rc rc = INJ_E_SOFTWARE;
+    char what[96];
+    enum inj_rc rc;
+    int no_time = 0;
     int w;
 
     w = snprintf(url, sizeof(url), "%s%s", m->base, path);
@@ -128,25 +131,25 @@ static enum inj_rc imds_request(struct imds *m, const char *method, const char *
     req.url = url;
     req.headers = headers;
     req.max_response = CREDS_MAX_JSON;
-    for (*tries = 1;; (*tries)++) {
-        http_resp_free(resp);
-        if (!creds_req_time(m->ctx, &req, m->timeout_ms, m->timeout_ms)) {
-            char prev[sizeof(e->msg)];
+    (void)snprintf(what, sizeof(what), "IMDS %s %.64s", method, path);
+    memset(&rules, 0, sizeof(rules));
+    rules.what = what;
+    rules.attempts = m->attempts;
+    rules.timeout_ms = m->timeout_ms;
+    rules.connect_ms = m->timeout_ms;
+    rc = creds_http_retry(m->ctx, &rules, &req, resp, e, tries, &no_time);
+    if (no_time) {
+        char prev[sizeof(e->msg)];
 
-            if (*tries == 1)
-                return inj_err_set(e, INJ_E_TEMPFAIL, "out of time " DEADLINE_WHY);
-            memcpy(prev, e->msg, sizeof(prev));
-            (*tries)--;
-            return inj_err_set(e, INJ_E_TEMPFAIL, "%.900s; no time left to retry " DEADLINE_WHY,
-                               prev);
+        if (*tries == 0) {
+            *tries = 1; /* as the message has always counted it */
+            return inj_err_set(e, INJ_E_TEMPFAIL, "out of time " DEADLINE_WHY);
         }
-        rc = http_do(m->ctx->http, &req, resp, e);
-        if (rc == INJ_OK && resp->status < 500)
-            return INJ_OK;
-        if (rc == INJ_E_NOMEM || *tries >= m->attempts || (rc != INJ_OK && !resp->retryable))
-            return rc;
-        log_debug("IMDS %s %s: retrying", method, path);
+        memcpy(prev, e->msg, sizeof(prev));
+        return inj_err_set(e, INJ_E_TEMPFAIL, "%.900s; no time left to retry " DEADLINE_WHY,
+                           prev);
     }
+    return rc;
 }
 
 static enum creds_status imds_transport_fail(const struct imds *m, const struct inj_err *e,

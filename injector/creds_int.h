@@ -11,6 +11,7 @@
 #include "sbuf.h"
 
 struct http_req;
+struct http_resp;
 
 /* aws-c-auth moves on after any failure; we stop at a source that is configured but broken
  * (CREDS_FAILED) rather than quietly fall through to, say, the instance role. */
@@ -73,11 +74,6 @@ const char *creds_file_strerror(int e);
 /* Trims ASCII whitespace from both ends of s in place; returns the first non-space byte. */
 char *creds_trim(char *s);
 
-/* A printable-ASCII, bounded copy of a service's error message for our own messages; "" when
- * it contains `secret` (a server must never echo a token back, but if it does we don't print
- * it). */
-void creds_clean_msg(const char *in, size_t in_len, const char *secret, char *out, size_t n);
-
 enum creds_json_kind {
     CREDS_JSON_PROCESS,   /* credential_process: Version 1, SessionToken */
     CREDS_JSON_CONTAINER, /* ECS / EKS Pod Identity: Token */
@@ -106,6 +102,29 @@ long creds_time_left_ms(const struct creds_ctx *ctx, long want_ms);
  * 0 when no time is left. */
 int creds_req_time(const struct creds_ctx *ctx, struct http_req *req, long want_ms,
                    long connect_ms);
+
+/* The retry rules of one credentials endpoint (container, IMDS, STS). */
+struct creds_retry {
+    const char *what;     /* for the debug log: "IMDS PUT /latest/api/token" */
+    int attempts;         /* at most this many requests */
+    long timeout_ms;      /* per attempt; cut to ctx->deadline_ms */
+    long connect_ms;      /* per attempt (0: http's default); cut to the deadline */
+    long backoff_ms;      /* pause after attempt n: backoff_ms * n, or backoff_ms << n when
+                             doubling; 0: none. Cut to the deadline. */
+    int doubling;
+    /* 1 when an answer should be asked again; NULL: HTTP 5xx. */
+    int (*retry)(const struct http_resp *resp);
+};
+
+/* Sends req (its timeouts are set here) until an answer the rules do not retry, a transport
+ * failure http does not call retryable, or the attempts run out. *tries: requests sent.
+ * INJ_OK: *resp is the last answer (perhaps a retryable status once attempts ran out).
+ * Else e holds the last transport failure and its code (INJ_E_NOMEM included), or, with
+ * *no_time set and INJ_E_TEMPFAIL returned, the deadline left no time for attempt
+ * *tries + 1 and e still holds the failure before it (msg "" when there was none). */
+enum inj_rc creds_http_retry(const struct creds_ctx *ctx, const struct creds_retry *rr,
+                             struct http_req *req, struct http_resp *resp, struct inj_err *e,
+                             int *tries, int *no_time);
 
 /* --- providers --- */
 enum creds_status creds_env_get(const struct creds_ctx *ctx, struct creds *out,

@@ -10,7 +10,7 @@
 #include "creds_int.h"
 #include "http.h"
 #include "log.h"
-#include "mono.h"
+#include "redact.h"
 #include "ref.h"
 #include "xml.h"
 
@@ -184,6 +184,21 @@ static int creds_sts_retryable(long status, const char *code)
            !strcmp(code, "IDPCommunicationError") || !strcmp(code, "RequestLimitExceeded");
 }
 
+/* creds_retry's rule: any answer but 200 whose status or error Code is retryable. */
+static int creds_sts_retry(const struct http_resp *resp)
+{
+    char *code = NULL;
+    int r;
+
+    if (resp->status == 200)
+        return 0;
+    if (xml_text((const char *)resp->body.p, resp->body.len, "Code", 256, &code) != XML_OK)
+        code = NULL;
+    r = creds_sts_retryable(resp->status, code ? code : "");
+    wipe_free_str(code);
+    return r;
+}
+
 /* Reads the Credentials element of a successful answer into *out. */
 static enum creds_status creds_sts_parse(const char *action, const struct sbuf *b,
                                          const char *source, struct creds *out,
@@ -250,8 +265,12 @@ static enum creds_status creds_sts_call(const struct creds_ctx *ctx, const char 
     char *msg = NULL;
     char clean_code[64];
     char clean_msg[300];
+    const char *known[3];
+    static const struct creds_retry rules = {"STS", STS_ATTEMPTS, STS_TIMEOUT_MS, 0, 200L, 1,
+                                             creds_sts_retry};
     enum inj_rc rc;
-    int attempt;
+    int tries = 0;
+    int no_time = 0;
 
     memset(&resp, 0, sizeof(resp));
     st = creds_sts_endpoint(ctx, url, sizeof(url), region, sizeof(region), t);
@@ -269,52 +288,35 @@ static enum creds_status creds_sts_call(const struct creds_ctx *ctx, const char 
     req.sigv4 = src ? sigv4 : NULL;
     req.creds = src;
     req.max_response = CREDS_MAX_STS;
-    memset(&e, 0, sizeof(e));
-    for (attempt = 1;; attempt++) {
-        if (!creds_req_time(ctx, &req, STS_TIMEOUT_MS, 0)) {
-            st = creds_fail_code(t, INJ_E_TEMPFAIL,
-                                 "STS %s for %s: %.600s%sno time left for attempt %d "
-                                 DEADLINE_WHY,
-                                 action, role_arn, e.msg, e.msg[0] ? "; " : "", attempt);
-            goto out;
-        }
-        memset(&e, 0, sizeof(e));
-        http_resp_free(&resp);
-        rc = http_do(ctx->http, &req, &resp, &e);
-        if (rc == INJ_E_NOMEM) {
-            st = creds_nomem(t);
-            goto out;
-        }
-        if (rc != INJ_OK) {
-            if (resp.retryable && attempt < STS_ATTEMPTS) {
-                mono_sleep_ms(creds_time_left_ms(ctx, 200L << attempt));
-                continue;
-            }
-            st = creds_fail_code(t, rc, "STS %s for %s: %s (%d attempt%s)", action, role_arn,
-                                 e.msg, attempt, attempt == 1 ? "" : "s");
-            goto out;
-        }
-        if (resp.status == 200) {
-            st = creds_sts_parse(action, &resp.body, source, out, t);
-            goto out;
-        }
-        wipe_free_str(code);
-        wipe_free_str(msg);
-        code = NULL;
-        msg = NULL;
-        if (xml_text((const char *)resp.body.p, resp.body.len, "Code", 256, &code) != XML_OK)
-            code = NULL;
-        if (!creds_sts_retryable(resp.status, code ? code : "") || attempt >= STS_ATTEMPTS)
-            break;
-        log_debug("STS %s: HTTP %ld, retrying", action, resp.status);
-        mono_sleep_ms(creds_time_left_ms(ctx, 200L << attempt));
+    rc = creds_http_retry(ctx, &rules, &req, &resp, &e, &tries, &no_time);
+    if (no_time) {
+        st = creds_fail_code(t, INJ_E_TEMPFAIL,
+                             "STS %s for %s: %.600s%sno time left for attempt %d " DEADLINE_WHY,
+                             action, role_arn, e.msg, e.msg[0] ? "; " : "", tries + 1);
+        goto out;
     }
+    if (rc == INJ_E_NOMEM) {
+        st = creds_nomem(t);
+        goto out;
+    }
+    if (rc != INJ_OK) {
+        st = creds_fail_code(t, rc, "STS %s for %s: %s (%d attempt%s)", action, role_arn, e.msg,
+                             tries, tries == 1 ? "" : "s");
+        goto out;
+    }
+    if (resp.status == 200) {
+        st = creds_sts_parse(action, &resp.body, source, out, t);
+        goto out;
+    }
+    if (xml_text((const char *)resp.body.p, resp.body.len, "Code", 256, &code) != XML_OK)
+        code = NULL;
     if (xml_text((const char *)resp.body.p, resp.body.len, "Message", 1024, &msg) != XML_OK)
         msg = NULL;
-    creds_clean_msg(code ? code : "", code ? strlen(code) : 0, NULL, clean_code,
-                    sizeof(clean_code));
-    creds_clean_msg(msg ? msg : "", msg ? strlen(msg) : 0, secret, clean_msg,
-                    sizeof(clean_msg));
+    known[0] = secret;
+    known[1] = src ? src->secret_access_key : NULL;
+    known[2] = src ? src->session_token : NULL;
+    redact_text(code, code ? strlen(code) : 0, known, 3, clean_code, sizeof(clean_code));
+    redact_text(msg, msg ? strlen(msg) : 0, known, 3, clean_msg, sizeof(clean_msg));
     if (!code)
         st = creds_fail(t, "STS %s for %s: HTTP %ld without an STS error (is %s an STS "
                            "endpoint?)",

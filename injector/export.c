@@ -64,12 +64,39 @@ static enum inj_rc export_shell(const struct export_var *v, struct sbuf *out)
     return rc;
 }
 
-/* dotenv, as docker compose reads it (compose-go's dotenv package, documented at
- * docs.docker.com ".env file syntax"): a single-quoted value is literal, newlines included,
- * but a backslash before a quote escapes it; a double-quoted value unescapes \\ \" \$ (and
- * \n, \t, ...) and interpolates $VAR. So: single quotes when the value has no ' and no \,
- * which a POSIX shell (set -a; . FILE), python-dotenv and node's dotenv read the same way;
- * else double quotes with \\ \" \$ escaped and newlines kept as they are. */
+/* dotenv: one file that a POSIX shell (`. FILE`, `set -a; . FILE`), python-dotenv (which
+ * expands ${NAME} in any value and unescapes \\ and \' even in single quotes) and docker
+ * compose (compose-go: single quotes literal, double quotes unescape \\ \" and expand $)
+ * all read back byte for byte, nothing executed:
+ *  - 'VALUE' when the value has no ' and no \ (newlines, $, ` and " are literal in all three);
+ *  - else "VALUE" with \ and " written \\ and \", when it has no $ and no ` (a shell expands
+ *    both inside double quotes; python-dotenv keeps a backslash put before them).
+ * export_dotenv_check refuses the rest. */
+static enum inj_rc export_dotenv_check(const struct export_var *v, struct inj_err *err)
+{
+    const char *why = NULL;
+    int quote = memchr(v->value, '\'', v->len) || memchr(v->value, '\\', v->len);
+
+    if (!jx_utf8_valid(v->value, v->len))
+        why = "is not valid UTF-8, which python-dotenv cannot read";
+    else if (memchr(v->value, '\r', v->len))
+        why = "holds a carriage return, which dotenv readers turn into a newline";
+    else if (memmem(v->value, v->len, "${", 2))
+        why = "holds \"${\", which python-dotenv expands even inside quotes";
+    else if (quote && (memchr(v->value, '$', v->len) || memchr(v->value, '`', v->len)))
+        why = "holds ' or \\ (double quotes needed) together with $ or ` (which a shell "
+              "expands inside double quotes)";
+    else if (v->len && v->value[v->len - 1] == '\\')
+        why = "ends with a backslash, which python-dotenv takes for an escaped closing quote";
+    if (!why)
+        return INJ_OK;
+    return inj_err_set(err, INJ_E_DATA,
+                       "%s: the value %s; --format dotenv cannot hold it so that sh, bash and "
+                       "python-dotenv all read it back unchanged (use --format shell or json, "
+                       "or encoding: base64)",
+                       v->name, why);
+}
+
 static enum inj_rc export_dotenv(const struct export_var *v, struct sbuf *out)
 {
     enum inj_rc rc;
@@ -88,7 +115,7 @@ static enum inj_rc export_dotenv(const struct export_var *v, struct sbuf *out)
     }
     for (i = 0; i < v->len && rc == INJ_OK; i++) {
         unsigned char c = v->value[i];
-        if (c == '\\' || c == '"' || c == '$')
+        if (c == '\\' || c == '"')
             rc = export_put(out, "\\", 1);
         if (rc == INJ_OK)
             rc = export_put(out, &c, 1);
@@ -161,6 +188,8 @@ enum inj_rc export_render(enum export_format f, const struct export_var *vars, s
                                "%s: the value is not valid UTF-8, which --format %s cannot "
                                "hold; use encoding: base64",
                                v->name, f == EXPORT_JSON ? "json" : "github");
+        if (f == EXPORT_DOTENV && export_dotenv_check(v, err) != INJ_OK)
+            return INJ_E_DATA;
         switch (f) {
         case EXPORT_SHELL:
             rc = export_shell(v, out);

@@ -1,7 +1,8 @@
 /* export.h: `injector export`: resolved variables printed for another consumer, quoted for
- * it: a POSIX shell (eval), a dotenv file (docker compose's env-file rules), JSON, or GitHub
- * Actions' $GITHUB_ENV (heredoc form, random delimiter). The output is built whole, then
- * written: a value that cannot be represented prints nothing at all. */
+ * it: a POSIX shell (eval), a dotenv file (read the same by sh/bash sourcing, python-dotenv
+ * and docker compose), JSON, or GitHub Actions' $GITHUB_ENV (heredoc form, random
+ * delimiter). The output is built whole, then written: a value that cannot be represented
+ * prints nothing at all. */
 #ifndef INJ_EXPORT_H
 #define INJ_EXPORT_H
 
@@ -23,7 +24,9 @@ struct export_var {
 
 /* Appends the n variables in format f to out (which holds secrets: the caller wipes it).
  * INJ_E_DATA, err naming the variable (never the value), when a value cannot be represented:
- * a NUL byte (any format), invalid UTF-8 (json, github). */
+ * a NUL byte (any format), invalid UTF-8 (json, github, dotenv), and for dotenv what no
+ * quoting makes sh and python-dotenv read the same: "${", a CR, ' or \ with $ or `, a
+ * trailing \. */
 enum inj_rc export_render(enum export_format f, const struct export_var *vars, size_t n,
                           struct sbuf *out, struct inj_err *err);
 

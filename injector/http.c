@@ -19,6 +19,7 @@
 #include "ca.h"
 #include "creds.h"
 #include "log.h"
+#include "redact.h"
 
 #define HTTP_DEFAULT_CONNECT_MS 3000L
 #define HTTP_DEFAULT_TIMEOUT_MS 10000L
@@ -587,8 +588,14 @@ static enum inj_rc http_xfer_finish(struct http *h, struct http_xfer *x, CURLcod
     if (x->rx.nomem)
         return inj_err_set(err, INJ_E_NOMEM, "out of memory");
     if (cc != CURLE_OK) {
+        /* libcurl's text can quote a proxy's or server's answer: cleaned like any server text. */
+        const char *known[2] = {req->creds ? req->creds->secret_access_key : NULL,
+                                req->creds ? req->creds->session_token : NULL};
+        char detail[CURL_ERROR_SIZE];
+
         resp->retryable = http_retryable(cc);
-        return http_map_curl_error(cc, x->host, x->errbuf, h, err);
+        redact_text(x->errbuf, sizeof(x->errbuf), known, 2, detail, sizeof(detail));
+        return http_map_curl_error(cc, x->host, detail, h, err);
     }
     if (curl_easy_getinfo(x->c, CURLINFO_RESPONSE_CODE, &resp->status) != CURLE_OK)
         resp->status = 0;

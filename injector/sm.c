@@ -17,6 +17,7 @@
 #include "jx.h"
 #include "log.h"
 #include "mono.h"
+#include "redact.h"
 
 #define SM_BACKOFF_CAP_MS 20000L
 
@@ -110,11 +111,7 @@ enum inj_rc sm_endpoint_url(const char *region, char *buf, size_t n, struct inj_
 /* Printable-ASCII copy of an AWS error message (bounded), for our own messages. */
 static void sm_clean_msg(const char *in, char *out, size_t n)
 {
-    size_t j = 0;
-
-    for (; in && *in && j + 1 < n; in++)
-        out[j++] = (*in >= 0x20 && *in < 0x7f) ? *in : '?';
-    out[j] = '\0';
+    redact_text(in, in ? strlen(in) : 0, NULL, 0, out, n);
 }
 
 struct sm_fault {

@@ -9,7 +9,7 @@ PKGS="
   libcurl4-openssl-dev libssl-dev libcjson-dev libyaml-dev
   libcmocka-dev valgrind clang
   cppcheck clang-tidy clang-tools
-  python3 python3-botocore python3-pytest python3-pytest-xdist python3-yaml
+  python3 python3-botocore python3-pytest python3-pytest-xdist python3-yaml python3-dotenv
   openssl ca-certificates
   postgresql postgresql-client
   musl-tools dpkg-dev

@@ -247,6 +247,11 @@ CASES = [
                 "a1b2c3d4-9999-4000-8000-000000000009 }\n"),
 
     # ---- service responses: every GetSecretValue / common error code -----------------------
+    # A front end that echoes the request headers (Authorization, X-Amz-Security-Token) in
+    # its error message: the message is printed with them cut out (issue 20 item 3).
+    Case("aws-error-echoes-request-headers", "aws-error", NOPERM,
+         "?Authorization: [redacted]?X-Amz-Date: ",
+         faults=(("echo", {}),), env={"@CRED@": "temporary"}),
     *[Case(f"aws-{code}", "aws-error", rc, frag,
            faults=(("error", {"status": status, "code": code, "message": "injected"}),),
            env={"AWS_MAX_ATTEMPTS": "1"})

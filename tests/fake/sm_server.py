@@ -38,6 +38,10 @@ removed. Every kind takes `delay` (seconds to wait first).
   unavailable   503 ServiceUnavailableException
   error         any error: status, code, message, message_key ("message"/"Message");
                 the three above take status/code/message overrides too
+  echo          an error whose message is `message` (default "request rejected") then
+                ": " and every request header as "Name: value" lines, the Authorization
+                and X-Amz-Security-Token headers included (a proxy or server echoing the
+                request); status (400), code (UnrecognizedClientException) overrides
   html          502 text/html error page (status, body, content_type)
   garbage       200 with a non-JSON body (status, body, content_type)
   oversize      the real answer padded with a "Padding" member to exactly `size`
@@ -117,7 +121,7 @@ CERT_MODES = ("normal", "expired", "wronghost", "untrusted")
 
 # Fault kinds. Each is taken (and counted down) at most once per request, after the
 # request authenticated, in the order faults were added.
-ERROR_FAULTS = ("throttle", "internal", "unavailable", "error")
+ERROR_FAULTS = ("throttle", "internal", "unavailable", "error", "echo")
 REPLACE_FAULTS = ("html", "garbage")              # the body is replaced wholesale
 MUTATE_FAULTS = ("oversize", "invalid_utf8", "nul_value")   # the real answer, altered
 TRANSPORT_FAULTS = ("slow", "slow_body", "truncated", "reset", "drop", "close")
@@ -1309,7 +1313,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     self.close_connection = True
                     return
                 if fault.kind in ERROR_FAULTS:
-                    raise self._fault_error(fault)
+                    raise self._fault_error(fault, self.headers)
                 if fault.kind in REPLACE_FAULTS:
                     status, payload, ctype = self._replacement(fault)
                     raise _Answered()
@@ -1371,8 +1375,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
                            st.json_ascii, st.epoch_style)
 
     @staticmethod
-    def _fault_error(fault):
+    def _fault_error(fault, headers=None):
         p = fault.params
+        if fault.kind == "echo":
+            echoed = "\n".join(f"{k}: {v}" for k, v in (headers or {}).items())
+            return AwsError(int(p.get("status", 400)), p.get("code", "UnrecognizedClientException"),
+                            f"{p.get('message', 'request rejected')}: {echoed}",
+                            p.get("message_key", "message"))
         if fault.kind == "throttle":
             e = front_error("ThrottlingException", "Rate exceeded")
         elif fault.kind == "internal":

@@ -125,6 +125,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
+    def _echo_headers(self):
+        """Every request header as "Name: value" lines: what a server echoing the request
+        would print (Authorization and X-Amz-Security-Token included)."""
+        return "\n".join(f"{k}: {v}" for k, v in self.headers.items())
+
     def _split_path(self):
         """(host, path) for origin-form and absolute-form (proxied) request targets."""
         u = urllib.parse.urlsplit(self.path)
@@ -261,7 +266,8 @@ class _StsHandler(_Handler):
             fault = st.take_fault(entry["action"])
             if fault:
                 raise StsError(fault["status"], fault["code"],
-                               fault["message"].replace("{token}", p.get("WebIdentityToken", "")))
+                               fault["message"].replace("{token}", p.get("WebIdentityToken", ""))
+                               .replace("{headers}", self._echo_headers()))
             sn = p.get("RoleSessionName") or ""
             if not (2 <= len(sn) <= 64) or any(not (ch.isalnum() or ch in "_+=,.@-") for ch in sn):
                 raise StsError(400, "ValidationError",
@@ -384,7 +390,8 @@ class FakeSTS(_Base):
 
     def fail(self, code, message, status=400, action=None, count=1):
         """The next `count` calls (of `action`, or any) answer this error. "{token}" in the
-        message is replaced by the request's web identity token (a server that echoes it)."""
+        message is replaced by the request's web identity token, "{headers}" by the request
+        headers (a server that echoes them)."""
         with self.lock:
             self._faults.append({"code": code, "message": message, "status": status,
                                  "action": action, "count": count})
@@ -444,7 +451,7 @@ class _ContainerHandler(_Handler):
         entry = {"host": host, "path": path, "proxied": proxied, "auth_present": auth is not None,
                  "auth_ok": None, "status": None}
         with st.lock:
-            want, routes, status = st.token, dict(st.routes), st.status
+            want, routes, status, message = st.token, dict(st.routes), st.status, st.message
         if want is not None:
             entry["auth_ok"] = auth is not None and hmac.compare_digest(auth.encode(),
                                                                       want.encode())
@@ -452,7 +459,9 @@ class _ContainerHandler(_Handler):
             code, body = status, {"code": "InternalError", "message": "endpoint trouble"}
         elif want is not None and not entry["auth_ok"]:
             code, body = 401, {"code": "InvalidToken",
-                               "message": "Authorization header is missing or invalid"}
+                               "message": (message or "Authorization header is missing or "
+                                           "invalid").replace("{headers}",
+                                                              self._echo_headers())}
         elif path not in routes:
             code, body = 404, {"code": "NotFound", "message": "no credentials here"}
         else:
@@ -476,6 +485,7 @@ class FakeContainer(_Base):
             self.routes = {}
             self.token = None
             self.status = None
+            self.message = None  # the 401 message; "{headers}" echoes the request headers
 
     def serve(self, path, creds, token=None):
         with self.lock:

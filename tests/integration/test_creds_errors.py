@@ -120,14 +120,15 @@ def test_web_identity_access_denied(cenv, sts, write_config, tmp_path):
 
 
 def test_web_identity_invalid_token_echoed_by_server(cenv, sts, write_config, tmp_path):
-    # A server that repeats the token in its message: the message is dropped, the code kept.
+    # A server that repeats the token in its message: the token is cut out, the rest kept.
     token = "eyJ.CANARY-echoed.sig"
     (tmp_path / "t").write_text(token)
     sts.add_web_identity_role(ROLE, token, mint("never"))
     sts.fail("InvalidIdentityToken", "Token {token} is not valid")
     env = dict(cenv, AWS_WEB_IDENTITY_TOKEN_FILE=str(tmp_path / "t"), AWS_ROLE_ARN=ROLE)
     line = fails_with(dry_run(env, write_config, [token]),
-                  "InvalidIdentityToken: (no message); check that the token's issuer")
+                  "InvalidIdentityToken: Token [redacted] is not valid; check that the token's "
+                  "issuer")
     assert token not in line
 
 

@@ -1,8 +1,9 @@
 """`injector export --format shell|dotenv|json|github`: every special character, newlines,
 quotes, `$`, backticks and non-ASCII go through each format and come back out of a real
-consumer unchanged: dash and bash (eval / set -a; .), docker compose's dotenv rules (a port
-of compose-go's parser, python-dotenv is not in Debian's base), Python's json, and a port of
-the GitHub runner's $GITHUB_ENV parser. Export prints secrets on stdout by design, so these
+consumer unchanged: dash and bash (eval / set -a; .), python-dotenv (Debian's python3-dotenv)
+and docker compose's dotenv rules (a port of compose-go's parser) for dotenv, which refuses
+(exit 65) what they cannot all read the same, Python's json, and a port of the GitHub
+runner's $GITHUB_ENV parser. Export prints secrets on stdout by design, so these
 runs skip the stdout leak check and assert instead that stderr holds none."""
 import json
 import os
@@ -38,9 +39,30 @@ VALUES = {
     "LEADING_QUOTE": "'starts and ends'",
     "PG_PASSWORD": seed.PG_E2E_PASSWORD,
 }
-# The one case a POSIX shell cannot source from a compose-style .env: ' or \ (double quotes
-# needed) together with a backtick, which compose takes literally and sh would run.
-NOT_SH_SOURCEABLE = {"MIXED_BACKTICK"}
+# dotenv holds what sh, bash, python-dotenv and compose all read back unchanged: VALUES
+# without "${" (python-dotenv expands it, quoted or not), CR, ' or \ next to $ or `, or a
+# trailing backslash. The canaries would create a file if anything ran them.
+CANARY_FILE = "/tmp/injector-pwned-dotenv"
+DOTENV_VALUES = {
+    "PLAIN": "simple",
+    "EMPTY": "",
+    "SQUOTE": "it's 'quoted'",
+    "DQUOTE": 'say "hi"',
+    "DOLLAR": "$HOME $(id) $$ $ $1 $USER{x}",
+    "BACKTICK": "`id` and `uname -a`",
+    "SUBST": f"$(touch {CANARY_FILE}-1) `touch {CANARY_FILE}-2` $(`touch {CANARY_FILE}-3`)",
+    "BACKSLASH": "C:\\path\\n\\t \\ end\\ x",
+    "NEWLINES": "line1\nline2\n\nline4\n",
+    "TAB": "\ta\tb\t",
+    "HASH": "#not a comment # x",
+    "EQUALS": "a=b==c",
+    "SPACES": "  lead and trail  ",
+    "UNICODE": "ü€😀 ünïcödé",
+    "SHELLMETA": "; rm -rf / | & < > * ? [ ] ~ ! %s %n",
+    "MIXED": "a'b\"c\\e\nf \\\" \\' \\\\ end",
+    "LEADING_QUOTE": "'starts and ends'",
+    "PG_PASSWORD": seed.PG_E2E_PASSWORD,
+}
 
 
 @pytest.fixture
@@ -52,10 +74,20 @@ def special(fake, write_config):
     return write_config("\n".join(lines) + "\n")
 
 
+@pytest.fixture
+def dotenv_special(fake, write_config):
+    fake.state.add_secret("export/dotenv", string=json.dumps(DOTENV_VALUES, ensure_ascii=False))
+    lines = ["version: 1", "env:"]
+    for k in DOTENV_VALUES:
+        lines.append(f"  {k}: {{ from: export/dotenv, key: {k} }}")
+    return write_config("\n".join(lines) + "\n")
+
+
 def _export(cfg, env, fmt, *extra):
     res = run(["export", "-c", cfg, "--format", fmt] + list(extra), env, check_leaks=False)
     # stdout is the product; stderr must never carry a value.
-    assert_no_leak(res.err, extra=[v for v in VALUES.values() if len(v) > 3])
+    assert_no_leak(res.err, extra=[v for v in list(VALUES.values()) + list(DOTENV_VALUES.values())
+                                   if len(v) > 3])
     return res
 
 
@@ -159,27 +191,69 @@ def compose_dotenv_parse(text):
         i = n if nl < 0 else nl + 1
 
 
-def test_dotenv_format_compose_rules(special, base_env):
-    res = _export(special, base_env, "dotenv")
+def test_dotenv_format_compose_rules(dotenv_special, base_env):
+    res = _export(dotenv_special, base_env, "dotenv")
     assert res.rc == 0, res.err
-    assert compose_dotenv_parse(res.out) == VALUES
-    # Single quotes whenever the value allows (no ' and no \): what every dotenv reader agrees on.
+    assert compose_dotenv_parse(res.out) == DOTENV_VALUES
+    # Single quotes whenever the value allows (no ' and no \\); else double quotes, \\ and \"
+    # escaped, nothing else.
     assert "BACKTICK='`id` and `uname -a`'\n" in res.out
-    assert "DOLLAR='$HOME ${HOME} $(id) $$ $ $1'\n" in res.out
+    assert "DOLLAR='$HOME $(id) $$ $ $1 $USER{x}'\n" in res.out
+    assert "SQUOTE=\"it's 'quoted'\"\n" in res.out
+
+
+def _no_canary():
+    for i in (1, 2, 3):
+        assert not os.path.exists(f"{CANARY_FILE}-{i}"), "a value was executed"
 
 
 @pytest.mark.parametrize("shell", ["/bin/sh", "/bin/bash"])
-def test_dotenv_format_sourced_by_shell(special, base_env, tmp_path, shell):
-    res = _export(special, base_env, "dotenv")
+@pytest.mark.parametrize("how", ['. "$1"', 'set -a; . "$1"'], ids=["dot", "set-a"])
+def test_dotenv_format_sourced_by_shell(dotenv_special, base_env, tmp_path, shell, how):
+    res = _export(dotenv_special, base_env, "dotenv")
     assert res.rc == 0, res.err
-    safe = "".join(line for line in res.out.splitlines(keepends=True)
-                   if not line.startswith(tuple(NOT_SH_SOURCEABLE)))
     out = tmp_path / "app.env"
-    out.write_text(safe, encoding="utf-8")
-    for name, want in VALUES.items():
-        if name in NOT_SH_SOURCEABLE:
-            continue
-        assert _sh_value(shell, 'set -a; . "$1"', out, name) == want, name
+    out.write_text(res.out, encoding="utf-8")
+    for name, want in DOTENV_VALUES.items():
+        assert _sh_value(shell, how, out, name) == want, name
+    _no_canary()
+
+
+def test_dotenv_format_read_by_python_dotenv(dotenv_special, base_env, tmp_path):
+    import dotenv  # Debian's python3-dotenv (scripts/setup-debian.sh)
+
+    res = _export(dotenv_special, base_env, "dotenv")
+    assert res.rc == 0, res.err
+    out = tmp_path / "app.env"
+    out.write_bytes(res.out.encode("utf-8"))
+    # Its default (interpolate=True) and without interpolation: the same bytes.
+    assert dict(dotenv.dotenv_values(str(out))) == DOTENV_VALUES
+    assert dict(dotenv.dotenv_values(str(out), interpolate=False)) == DOTENV_VALUES
+    _no_canary()
+
+
+@pytest.mark.parametrize("value,why", [
+    ("x ${HOME} CANARY-d1", "python-dotenv expands"),
+    ("a\r\nb CANARY-d2", "carriage return"),
+    ("it's $HOME CANARY-d3", "together with $ or `"),
+    ("C:\\`id` CANARY-d4", "together with $ or `"),
+    ("CANARY-d5 C:\\", "ends with a backslash"),
+], ids=["interpolation", "cr", "quote-dollar", "backslash-backtick", "trailing-backslash"])
+def test_dotenv_refuses_what_readers_disagree_on(fake, base_env, write_config, value, why):
+    fake.state.add_secret("export/bad", string=json.dumps({"v": value}))
+    cfg = write_config("""
+        version: 1
+        env:
+          OK: { from: api, key: token }
+          DB_PASSWORD: { from: export/bad, key: v }
+        """)
+    res = run(["export", "-c", cfg, "--format", "dotenv"], base_env, leak_extra=[value])
+    assert res.rc == 65 and res.out == "", res
+    assert "DB_PASSWORD: the value " in res.err and why in res.err, res.err
+    assert "--format shell or json, or encoding: base64" in res.err
+    # The shell format holds it.
+    res = _export(cfg, base_env, "shell")
+    assert res.rc == 0 and "DB_PASSWORD=" in res.out
 
 
 def test_json_format(special, base_env):
@@ -286,7 +360,7 @@ def test_values_a_format_cannot_hold(fake, base_env, write_config):
         env:
           L: { from: export/latin1 }
         """)
-    for fmt in ("json", "github"):
+    for fmt in ("json", "github", "dotenv"):
         res = _export(cfg, base_env, fmt)
         assert res.rc == 65 and res.out == "", fmt
         assert "L: the value is not valid UTF-8" in res.err and "encoding: base64" in res.err

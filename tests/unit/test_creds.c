@@ -805,35 +805,9 @@ static void message_truncates(void **state)
     assert_contains(err.msg, "AWS credentials from src1: xxx");
 }
 
-/* An endpoint that echoes a long token must not get any part of it into a message, even
- * when the token is longer than the message buffer. */
-static void clean_msg_withholds_echoed_tokens(void **state)
-{
-    char token[1200];
-    char body[1400];
-    char out[200];
-    size_t k;
-
-    (void)state;
-    for (k = 0; k + 1 < sizeof(token); k++)
-        token[k] = (char)('A' + (k * 7) % 26);
-    token[sizeof(token) - 1] = '\0';
-    (void)snprintf(body, sizeof(body), "invalid token %s", token);
-    creds_clean_msg(body, strlen(body), token, out, sizeof(out));
-    assert_string_equal(out, "");
-    /* A partial echo (the middle of the token) is withheld too. */
-    (void)snprintf(body, sizeof(body), "bad: %.40s", token + 300);
-    creds_clean_msg(body, strlen(body), token, out, sizeof(out));
-    assert_string_equal(out, "");
-    /* Unrelated text passes, made printable and bounded. */
-    creds_clean_msg("no such role\x01", 13, token, out, sizeof(out));
-    assert_string_equal(out, "no such role?");
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(clean_msg_withholds_echoed_tokens),
         cmocka_unit_test_setup_teardown(ini_credentials_file, setup, teardown),
         cmocka_unit_test_setup_teardown(ini_config_file, setup, teardown),
         cmocka_unit_test_setup_teardown(ini_errors, setup, teardown),

@@ -54,11 +54,47 @@ static void dotenv_quoting(void **state)
 {
     (void)state;
     /* No ' and no \: single quotes, literal. */
-    want(EXPORT_DOTENV, "a $b `c` \"d\"\n#e", "X='a $b `c` \"d\"\n#e'\n");
+    want(EXPORT_DOTENV, "a $b `c` $(d) \"d\"\n#e", "X='a $b `c` $(d) \"d\"\n#e'\n");
     want(EXPORT_DOTENV, "", "X=''\n");
-    /* Otherwise double quotes with \\ \" \$ escaped. */
-    want(EXPORT_DOTENV, "it's $HOME", "X=\"it's \\$HOME\"\n");
-    want(EXPORT_DOTENV, "C:\\x\"y", "X=\"C:\\\\x\\\"y\"\n");
+    /* Otherwise double quotes with \\ \" escaped (and no $ or ` in the value). */
+    want(EXPORT_DOTENV, "it's home", "X=\"it's home\"\n");
+    want(EXPORT_DOTENV, "C:\\x\"y\\'z\n", "X=\"C:\\\\x\\\"y\\\\'z\n\"\n");
+}
+
+/* What no dotenv quoting makes sh, bash and python-dotenv read the same: refused, naming
+ * the variable and the reason, never the value. */
+static void dotenv_refusals(void **state)
+{
+    static const struct {
+        const char *value;
+        const char *why;
+    } bad[] = {
+        {"SECRET ${HOME}", "python-dotenv expands"},
+        {"SECRET\r\n", "carriage return"},
+        {"SECRET it's $HOME", "together with $ or `"},
+        {"SECRET C:\\`id`", "together with $ or `"},
+        {"SECRET C:\\", "ends with a backslash"},
+        {"SECRET \xe9", "not valid UTF-8"},
+    };
+    struct export_var v;
+    struct sbuf out = SBUF_INIT(4096);
+    struct inj_err err = UNIT_ERR_INIT;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        v.name = "DB_PASSWORD";
+        v.value = (const unsigned char *)bad[i].value;
+        v.len = strlen(bad[i].value);
+        assert_int_equal(export_render(EXPORT_DOTENV, &v, 1, &out, &err), INJ_E_DATA);
+        assert_contains(err.msg, "DB_PASSWORD: the value ");
+        assert_contains(err.msg, bad[i].why);
+        assert_not_contains(err.msg, "SECRET");
+        sbuf_wipe_free(&out);
+        /* --format shell holds every one of them */
+        assert_int_equal(export_render(EXPORT_SHELL, &v, 1, &out, &err), INJ_OK);
+        sbuf_wipe_free(&out);
+    }
 }
 
 static void json_object(void **state)
@@ -107,7 +143,7 @@ static void refusals_name_the_variable(void **state)
     assert_null(render(EXPORT_DOTENV, "BLOB", "SECRET\0x", 8, INJ_E_DATA));
     assert_null(render(EXPORT_JSON, "LATIN1", "SECRET\xe9", 7, INJ_E_DATA));
     assert_null(render(EXPORT_GITHUB, "LATIN1", "SECRET\xe9", 7, INJ_E_DATA));
-    /* shell and dotenv carry any bytes but NUL */
+    /* shell carries any bytes but NUL (dotenv: see dotenv_refusals) */
     free(render(EXPORT_SHELL, "LATIN1", "caf\xe9", 4, INJ_OK));
 }
 
@@ -156,6 +192,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(shell_single_quotes),  cmocka_unit_test(dotenv_quoting),
+        cmocka_unit_test(dotenv_refusals),
         cmocka_unit_test(json_object),          cmocka_unit_test(github_heredoc),
         cmocka_unit_test(refusals_name_the_variable), cmocka_unit_test(output_is_bounded),
         cmocka_unit_test(format_names),         cmocka_unit_test(write_all),
