@@ -911,8 +911,10 @@ def test_soak_memory_flat_over_1000_refresh_cycles(fake, write_config, sv, secre
     if not VALGRIND:
         assert rss_end - rss_start <= 512, (rss_start, rss_end)
         # Flat, not merely small: over the second half (500 cycles, 5 rotations) a leak of
-        # 256 bytes a cycle would add 125 KiB.
-        half = series[len(series) // 2 - 1]
+        # 256 bytes a cycle would add 125 KiB. The first half's peak is the reference, not one
+        # sample: the allocator hands pages back now and then, and a sample taken in such a
+        # dip would make the ordinary level after it look like growth.
+        half = max(series[:len(series) // 2])
         assert max(series[len(series) // 2:] + [rss_end]) - half <= 96, series
 
 
