@@ -14,6 +14,7 @@
 #include <yaml.h>
 
 #include "jx.h"
+#include "rfile.h"
 #include "sbuf.h"
 #include "supervise.h"
 #include "tmpl.h"
@@ -1029,46 +1030,17 @@ out:
 
 enum inj_rc config_load(const char *path, struct config *out, struct inj_err *err)
 {
-    enum inj_rc rc = INJ_E_NOINPUT;
-    struct stat st;
-    unsigned char *buf = NULL;
-    size_t got = 0;
-    int fd;
+    struct sbuf buf = SBUF_INIT(CONFIG_MAX_BYTES);
+    enum inj_rc rc;
+    int sys = 0;
 
     memset(out, 0, sizeof(*out));
     /* Symlinks are fine here: Kubernetes mounts ConfigMaps through them. */
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return inj_err_set(err, INJ_E_NOINPUT, "config %s: %s", path, strerror(errno));
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        inj_err_set(err, rc, "config %s: not a regular file", path);
-        goto out;
-    }
-    if (st.st_size > (off_t)CONFIG_MAX_BYTES) {
-        rc = inj_err_set(err, INJ_E_CONFIG, "config %s: larger than %u bytes", path,
-                         CONFIG_MAX_BYTES);
-        goto out;
-    }
-    buf = malloc((size_t)st.st_size + 1);
-    if (!buf) {
-        rc = inj_err_set(err, INJ_E_NOMEM, "out of memory");
-        goto out;
-    }
-    while (got < (size_t)st.st_size) {
-        ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            inj_err_set(err, rc, "config %s: %s", path, strerror(errno));
-            goto out;
-        }
-        if (n == 0)
-            break;
-        got += (size_t)n;
-    }
-    rc = config_parse(path, buf, got, out, err);
-out:
-    free(buf);
-    (void)close(fd);
+    rc = rfile_read("config", path, CONFIG_MAX_BYTES, 0, &buf, &sys, err);
+    if (rc == INJ_OK)
+        rc = config_parse(path, buf.p, buf.len, out, err);
+    else if (sys == EFBIG && err)
+        err->code = rc = INJ_E_CONFIG;
+    sbuf_wipe_free(&buf);
     return rc;
 }
