@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,7 +17,7 @@
 #include "jx.h"
 #include "rfile.h"
 #include "sbuf.h"
-#include "supervise.h"
+#include "parse.h"
 #include "tmpl.h"
 
 struct cfg_parse {
@@ -676,7 +677,7 @@ static enum inj_rc cfg_duration(struct cfg_parse *p, const yaml_node_t *n, const
 
     if (!v)
         return INJ_E_CONFIG;
-    if (supervise_duration_parse(v, out) != 0)
+    if (parse_duration(v, out) != 0)
         return cfg_errf(p, n, INJ_E_CONFIG,
                         "%s: \"%s\" is not a duration like 50ms, 30s, 5m or 1h30m (at most 30d)",
                         what, v);
@@ -771,7 +772,7 @@ static enum inj_rc cfg_supervise(struct cfg_parse *p, const yaml_node_t *node)
             sv = cfg_scalar(p, v, kn);
             if (!sv)
                 return INJ_E_CONFIG;
-            s->on_change_signal = supervise_signal_parse(sv);
+            s->on_change_signal = parse_signal(sv);
             if (s->on_change_signal < 0)
                 rc = cfg_errf(p, v, INJ_E_CONFIG,
                               "on_change_signal: \"%s\" is not one of HUP, INT, QUIT, TERM, USR1, "
