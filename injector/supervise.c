@@ -22,6 +22,7 @@
 
 #define SUP_IDLE_WAIT_MS 60000LL  /* nothing scheduled: wake up anyway now and then */
 #define SUP_DRAIN_POLL_MS 50LL    /* how often to look whether a stopped group is gone */
+#define SUP_KILLED_WAIT_MS 2000LL /* after SIGKILL: time for the kernel and the reaping */
 
 /* ---- pure helpers (unit-tested) ---- */
 
@@ -59,6 +60,7 @@ struct sup {
     struct sigaction chld;    /* SIGCHLD as inherited (SIG_IGN would auto-reap our child) */
     int fg;                   /* injector's group owned the tty: hand it to the child */
     pid_t child;              /* the command, 0: none running */
+    pid_t app_pg;             /* the current generation's process group (kept after exit) */
     int exited;               /* the command was reaped; status holds its exit code */
     int status;
     pid_t stopped;            /* the command being stopped for a restart */
@@ -67,6 +69,7 @@ struct sup {
     pid_t draining;           /* with pgroup: the old group, still alive after its leader */
     int terminating;          /* TERM/INT came from outside: no refresh, no restarts */
     pid_t hook;               /* on_change_exec, 0: none running */
+    pid_t hook_pg;            /* its process group, until shutdown has seen it gone */
     long long hook_kill_at;
     int hook_again;           /* another change came while the hook ran */
     int pending_signal;
@@ -258,6 +261,12 @@ static void sup_on_signal(struct sup *s, const siginfo_t *info)
     }
 }
 
+/* 1 while any process of group pgid is alive (zombies count until reaped). */
+static int sup_group_alive(pid_t pgid)
+{
+    return kill(-pgid, 0) == 0 || errno == EPERM;
+}
+
 /* tini's reap_zombies: everything that has exited, until 0 or ECHILD. */
 static void sup_reap(struct sup *s)
 {
@@ -286,6 +295,15 @@ static void sup_reap(struct sup *s)
         } else if (p == s->hook) {
             s->hook = 0;
             s->hook_kill_at = 0;
+            /* Whatever the hook left behind has the new secrets in its environment. */
+            if (sup_group_alive(s->hook_pg)) {
+                log_warn("on_change_exec %s left processes running in its process group %ld; "
+                         "killing them",
+                         s->o->on_change_exec[0], (long)s->hook_pg);
+                (void)kill(-s->hook_pg, SIGKILL);
+            } else {
+                s->hook_pg = 0; /* gone: its number must not be signalled again */
+            }
             if (sup_exit_code(st) != 0)
                 log_warn("on_change_exec %s exited with %d", s->o->on_change_exec[0],
                          sup_exit_code(st));
@@ -307,6 +325,7 @@ static void sup_start_hook(struct sup *s)
     rc = sup_spawn(s, s->o->on_change_exec, 1, &pid, &e);
     if (pid > 0) {
         s->hook = pid;
+        s->hook_pg = pid;
         s->hook_kill_at = mono_ms() + s->o->restart_timeout_ms;
     }
     if (rc != INJ_OK)
@@ -331,6 +350,8 @@ static void sup_restart_spawn(struct sup *s)
     s->pending_signal = 0;
     rc = sup_spawn(s, s->o->argv, 0, &pid, &e);
     s->child = pid;
+    if (pid > 0)
+        s->app_pg = pid;
     if (rc != INJ_OK) {
         log_error("restart: %s", e.msg);
         if (!pid) {
@@ -458,12 +479,6 @@ static long long sup_next_wake(const struct sup *s, long long now)
     return t < now ? now : t;
 }
 
-/* 1 while any process of group pgid is alive (zombies count until reaped). */
-static int sup_group_alive(pid_t pgid)
-{
-    return kill(-pgid, 0) == 0 || errno == EPERM;
-}
-
 /* Runs until the command has exited for good; returns its exit code. */
 static int sup_loop(struct sup *s)
 {
@@ -485,11 +500,15 @@ static int sup_loop(struct sup *s)
             s->exited = 0;
             if (!s->stopping || s->terminating)
                 return s->status;
-            /* A restart: with --pgroup, the old group must be gone too. */
-            if (s->o->pgroup && sup_group_alive(s->stopped))
+            /* A restart: the old group must be gone too. Without --pgroup it has had no
+             * SIGTERM yet; the SIGKILL at kill_at goes to the whole group either way. */
+            if (sup_group_alive(s->stopped)) {
+                if (!s->o->pgroup)
+                    (void)kill(-s->stopped, SIGTERM);
                 s->draining = s->stopped;
-            else
+            } else {
                 sup_restart_spawn(s);
+            }
         }
         if (s->draining) {
             if (s->terminating)
@@ -501,6 +520,73 @@ static int sup_loop(struct sup *s)
             return s->status; /* the replacement could not even be forked */
         sup_timers(s);
     }
+}
+
+/* Waits up to deadline_ms (reaping, signals collected and dropped: injector is leaving)
+ * while any of the n groups is alive. Returns 1 when all are gone. */
+static int sup_wait_groups(struct sup *s, const pid_t *g, size_t n, long long deadline_ms)
+{
+    for (;;) {
+        long long left = deadline_ms - mono_ms();
+        struct timespec ts;
+        siginfo_t info;
+        size_t i;
+        int alive = 0;
+
+        sup_reap(s);
+        for (i = 0; i < n; i++)
+            alive |= g[i] > 0 && sup_group_alive(g[i]);
+        if (!alive)
+            return 1;
+        if (left <= 0)
+            return 0;
+        if (left > SUP_DRAIN_POLL_MS)
+            left = SUP_DRAIN_POLL_MS;
+        ts.tv_sec = 0;
+        ts.tv_nsec = (long)left * 1000000L;
+        if (sigtimedwait(&s->waitset, &info, &ts) < 0 && errno != EAGAIN && errno != EINTR)
+            mono_sleep_ms(left);
+    }
+}
+
+/* Before supervise_run returns: every process group injector started (the app's, an old
+ * generation still draining, the hook's) gets SIGTERM, restart_timeout to go, then SIGKILL,
+ * and is reaped. Under another init (tini, ECS initProcessEnabled, systemd) they would
+ * otherwise outlive injector, holding the secrets in their environment. */
+static void sup_shutdown(struct sup *s)
+{
+    pid_t g[3] = {0, 0, 0};
+    size_t n = 0;
+    size_t i;
+
+    if (s->app_pg > 0)
+        g[n++] = s->app_pg;
+    if (s->draining > 0 && s->draining != s->app_pg)
+        g[n++] = s->draining;
+    if (s->hook_pg > 0)
+        g[n++] = s->hook_pg;
+    for (i = 0; i < n; i++) {
+        if (!sup_group_alive(g[i]))
+            continue;
+        log_info("stopping process group %ld (%s), left running at exit: SIGTERM",
+                 (long)g[i], g[i] == s->hook_pg ? "on_change_exec" : sup_cmd(s));
+        (void)kill(-g[i], SIGTERM);
+        (void)kill(-g[i], SIGCONT);
+    }
+    if (sup_wait_groups(s, g, n, mono_ms() + s->o->restart_timeout_ms))
+        return;
+    for (i = 0; i < n; i++) {
+        if (!sup_group_alive(g[i]))
+            continue;
+        log_warn("process group %ld did not stop within restart_timeout (%lld ms); sending "
+                 "SIGKILL",
+                 (long)g[i], s->o->restart_timeout_ms);
+        (void)kill(-g[i], SIGKILL);
+    }
+    /* SIGKILL cannot be ignored: what is left are zombies to reap (ours as a subreaper,
+     * init's otherwise), so this wait is short. */
+    if (!sup_wait_groups(s, g, n, mono_ms() + SUP_KILLED_WAIT_MS))
+        log_warn("processes started by injector were still there after SIGKILL");
 }
 
 enum inj_rc supervise_run(const struct supervise_opts *o, const struct supervise_hooks *h,
@@ -529,10 +615,12 @@ enum inj_rc supervise_run(const struct supervise_opts *o, const struct supervise
         return rc;
     }
     s.child = pid;
+    s.app_pg = pid;
     log_info("supervising %s (pid %ld)%s%s", sup_cmd(&s), (long)pid,
              getpid() == 1 ? " as PID 1" : "", o->pgroup ? ", signals to its process group" : "");
     if (o->refresh_ms > 0 && h && h->refresh)
         s.refresh_at = mono_ms() + supervise_jitter(o->refresh_ms, sup_rand());
     *exit_code = sup_loop(&s);
+    sup_shutdown(&s);
     return INJ_OK;
 }
