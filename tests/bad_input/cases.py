@@ -14,6 +14,7 @@ Placeholders in config, argv and env values (replaced by the test):
   @LINK@  a tmpfs dir holding a symlink "db" -> elsewhere
   @TMP@   the test's temp dir (scripts for the exec cases live here)
   @CMD@   the default command (a probe that records it ran)
+  @FIFO@  a FIFO without a writer (setup "fifo"); config="@FIFO@" makes it the config file
 A fragment "a|b" matches either alternative (for transport errors whose wording depends on
 timing). setup "profile:TEXT" writes TEXT to $HOME/.aws/credentials.
 """
@@ -64,6 +65,8 @@ def _gen_many_entries(n):
 
 
 VID_OK = "a1b2c3d4-0002-4000-8000-000000000002"
+# No keys in the environment: the chain goes on to files, web identity, the container.
+NO_KEYS = {"AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None, "AWS_SESSION_TOKEN": None}
 
 CASES = [
     # ---- YAML: syntax, structure, types ------------------------------------------------
@@ -170,6 +173,8 @@ CASES = [
     Case("yaml-region-invalid", "yaml", CONFIG, "is not an AWS region name",
          config="version: 1\nregion: Frankfurt\nenv:\n  A: plain/text\n"),
     Case("config-is-directory", "yaml", NOINPUT, "not a regular file", config=None),
+    Case("config-is-fifo", "yaml", NOINPUT, "config @FIFO@: a FIFO, not a regular file",
+         config="@FIFO@", setup=("fifo",)),
 
     # ---- references ----------------------------------------------------------------------
     Case("ref-arn-too-short", "ref", CONFIG, "bad ARN",
@@ -342,6 +347,22 @@ CASES = [
     Case("creds-profile-no-secret", "creds", NOPERM, "aws_secret_access_key",
          env={"AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None},
          setup=("profile:[default]\naws_access_key_id = AKIAINJECTORTEST0001\n",)),
+    # A FIFO without a writer where a file is read (issue 21.2): refused at once by fstat,
+    # never a hang in open() (the run's timeout is the failure detector).
+    Case("creds-config-file-fifo", "creds", NOPERM, "shared config file @FIFO@: a FIFO, not a "
+         "regular file", env=dict(NO_KEYS, AWS_CONFIG_FILE="@FIFO@"), setup=("fifo",)),
+    Case("creds-credentials-file-fifo", "creds", NOPERM, "shared credentials file @FIFO@: a "
+         "FIFO, not a regular file", env=dict(NO_KEYS, AWS_SHARED_CREDENTIALS_FILE="@FIFO@"),
+         setup=("fifo",)),
+    Case("creds-web-identity-token-fifo", "creds", NOPERM, "web identity token file @FIFO@: a "
+         "FIFO, not a regular file",
+         env=dict(NO_KEYS, AWS_WEB_IDENTITY_TOKEN_FILE="@FIFO@",
+                  AWS_ROLE_ARN="arn:aws:iam::111122223333:role/fifo"), setup=("fifo",)),
+    Case("creds-container-token-fifo", "creds", NOPERM, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE "
+         "@FIFO@: a FIFO, not a regular file",
+         env=dict(NO_KEYS, AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE="@FIFO@",
+                  AWS_CONTAINER_CREDENTIALS_FULL_URI="http://127.0.0.1:9/creds"),
+         setup=("fifo",)),
 
     # ---- exec ------------------------------------------------------------------------------
     Case("exec-missing-absolute", "exec", NOTFOUND, "command not found",
