@@ -4,13 +4,14 @@ helper is the only process injector starts), and a low descriptor limit. The sup
 groups are in test_supervise.py, the FIFOs in the bad-input matrix. A hang is caught by the
 subprocess timeout of conftest.run, never by timing a run."""
 import os
+import shutil
 import subprocess
 
 import pytest
 
 from conftest import INJECTOR, WRAPPER
-from creds_fakes import (cenv, dry_run, fails_with, mint, register, sts,  # noqa: F401
-                         write_aws)
+from creds_fakes import (cenv, container, dry_run, fails_with, mint, register,  # noqa: F401
+                         sts, write_aws)
 
 HANG = 40   # seconds: the helper's leftover sleeps 1000 s, the default helper timeout is 60 s
 
@@ -158,3 +159,36 @@ def test_descriptor_limit_is_named(fake, base_env, write_config):
         assert p.returncode == 71, (n, err)
         named += 1
     assert named >= 1   # some limit in the range was too low
+
+
+def test_oversize_credentials_answer_is_called_that(cenv, container, write_config):
+    """A container endpoint answering more than 64 KiB: refused, in words about a credentials
+    answer (it said "a secret is at most 64 KiB")."""
+    c = dict(mint("huge"), expiration="2030-01-01T00:00:00Z" + " " * 70000)
+    container.serve("/creds", c)
+    env = dict(cenv, AWS_CONTAINER_CREDENTIALS_FULL_URI=container.url + "/creds")
+    line = fails_with(dry_run(env, write_config, [c]),
+                      "larger than 65536 bytes", "the limit for a credentials answer", code=65)
+    assert "secret" not in line.split("larger than")[1]
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("unshare"),
+                    reason="needs root and unshare (a private mount namespace)")
+@pytest.mark.parametrize("which", ["passwd", "group"])
+def test_user_with_a_fifo_as_etc_passwd(base_env, write_config, tmp_path, which):
+    """--user NAME reads /etc/passwd and /etc/group: a FIFO bind-mounted over one of them (in
+    a private mount namespace) is refused at once with exit 66 (open() used to hang)."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo, 0o600)
+    cfg = write_config("version: 1\n")
+    inner = " ".join(WRAPPER + [INJECTOR, "-c", cfg, "--user", "nobody:nogroup", "--", "true"])
+    res = run_shell(["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                     f"mount --bind {fifo} /etc/{which} && exec {inner}"], base_env)
+    assert res.returncode == 66, res.stderr
+    assert f"--user: system file /etc/{which}: a FIFO, not a regular file" in res.stderr
+
+
+def run_shell(argv, env):
+    """argv (a wrapper around injector), with a timeout as the hang detector."""
+    return subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, capture_output=True,
+                          text=True, timeout=HANG)
