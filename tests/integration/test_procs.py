@@ -3,9 +3,14 @@ exhaustion is named. Here: credential_process and its descendants (plain mode, w
 helper is the only process injector starts), and a low descriptor limit. The supervisor's
 groups are in test_supervise.py, the FIFOs in the bad-input matrix. A hang is caught by the
 subprocess timeout of conftest.run, never by timing a run."""
+import fcntl
 import os
+import pty
+import select
 import shutil
 import subprocess
+import termios
+import time
 
 import pytest
 
@@ -192,3 +197,60 @@ def run_shell(argv, env):
     """argv (a wrapper around injector), with a timeout as the hang detector."""
     return subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, capture_output=True,
                           text=True, timeout=HANG)
+
+
+def test_credential_process_can_prompt_on_the_terminal(fake, cenv, write_config, tmp_path):
+    """In its own process group the helper would be a background job of the terminal, and a
+    read from it would stop it (SIGTTIN) until the timeout: injector hands it the terminal
+    while it runs and takes it back afterwards (a pty here)."""
+    c = mint("prompt")
+    register(fake, "prompt", c)
+    helper = tmp_path / "helper"
+    helper.write_text("#!/bin/sh\n"
+                      "printf 'code: ' >&2\n"
+                      "read code\n"
+                      "[ \"$code\" = 123456 ] || exit 9\n"
+                      "cat <<'EOF'\n"
+                      '{"Version": 1, "AccessKeyId": "%s", "SecretAccessKey": "%s", '
+                      '"SessionToken": "%s", "Expiration": "%s"}\n'
+                      "EOF\n" % (c["access_key_id"], c["secret_access_key"],
+                                 c["session_token"], c["expiration"]))
+    helper.chmod(0o755)
+    write_aws(cenv, "config", f"[default]\ncredential_process = {helper}\n")
+    cfg = write_config("""
+        version: 1
+        env:
+          API_TOKEN: { from: api, key: token }
+        """)
+    master, slave = pty.openpty()
+
+    def ctty():
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    env = dict(cenv, INJECTOR_CREDENTIAL_PROCESS_TIMEOUT="30")
+    p = subprocess.Popen(WRAPPER + [INJECTOR, "--dry-run", "-c", cfg], env=env, stdin=slave,
+                         stdout=slave, stderr=slave, start_new_session=True, preexec_fn=ctty)
+    os.close(slave)
+    out = bytearray()
+    try:
+        end = time.monotonic() + HANG
+        while b"code: " not in out and time.monotonic() < end:
+            if select.select([master], [], [], 0.1)[0]:
+                out.extend(os.read(master, 4096))
+        assert b"code: " in out, out
+        os.write(master, b"123456\n")
+        rc = p.wait(timeout=HANG)
+        while select.select([master], [], [], 0.1)[0]:
+            try:
+                out.extend(os.read(master, 4096))
+            except OSError:
+                break
+        text = out.decode("utf-8", "replace")
+        assert rc == 0, text
+        for part in (c["secret_access_key"], c["session_token"]):
+            assert part not in text
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        os.close(master)
