@@ -40,14 +40,14 @@ static const char *rfile_type(mode_t m)
     return "not a regular file";
 }
 
-static enum inj_rc rfile_errno(const char *what, const char *path, int e, int *sys,
-                               struct inj_err *err)
+static enum inj_rc rfile_errno(const char *what, const char *path, int e, unsigned int flags,
+                               int *sys, struct inj_err *err)
 {
     const char *ex = rfile_exhausted(e);
 
     if (sys)
         *sys = e;
-    if (e == ELOOP)
+    if (e == ELOOP && (flags & RFILE_NOFOLLOW))
         return inj_err_set(err, INJ_E_NOINPUT, "%s %s: is a symlink, which is not allowed here",
                            what, path);
     return inj_err_set(err, e == ENOMEM ? INJ_E_NOMEM : INJ_E_NOINPUT, "%s %s: %s", what, path,
@@ -69,9 +69,9 @@ enum inj_rc rfile_read(const char *what, const char *path, size_t max, unsigned 
     fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY |
                         ((flags & RFILE_NOFOLLOW) ? O_NOFOLLOW : 0));
     if (fd < 0)
-        return rfile_errno(what, path, errno, sys, err);
+        return rfile_errno(what, path, errno, flags, sys, err);
     if (fstat(fd, &st) != 0) {
-        rc = rfile_errno(what, path, errno, sys, err);
+        rc = rfile_errno(what, path, errno, flags, sys, err);
         goto out;
     }
     if (!S_ISREG(st.st_mode)) {
@@ -85,8 +85,8 @@ enum inj_rc rfile_read(const char *what, const char *path, size_t max, unsigned 
         if (sys)
             *sys = EFBIG;
         rc = inj_err_set(err, INJ_E_NOINPUT, "%s %s: %lld bytes, larger than %zu bytes (the "
-                                             "limit for a %s)",
-                         what, path, (long long)st.st_size, max, what);
+                                             "limit)",
+                         what, path, (long long)st.st_size, max);
         goto out;
     }
     /* Until EOF: a file that grew since fstat is still cut at max by the sbuf. */
@@ -96,7 +96,7 @@ enum inj_rc rfile_read(const char *what, const char *path, size_t max, unsigned 
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            rc = rfile_errno(what, path, errno, sys, err);
+            rc = rfile_errno(what, path, errno, flags, sys, err);
             goto out;
         }
         if (n == 0)
@@ -107,17 +107,17 @@ enum inj_rc rfile_read(const char *what, const char *path, size_t max, unsigned 
         case SBUF_TOOBIG:
             if (sys)
                 *sys = EFBIG;
-            rc = inj_err_set(err, INJ_E_NOINPUT, "%s %s: grew past %zu bytes (the limit for a %s)",
-                             what, path, max, what);
+            rc = inj_err_set(err, INJ_E_NOINPUT, "%s %s: grew past %zu bytes (the limit)", what,
+                             path, max);
             goto out;
         case SBUF_NOMEM:
         default:
-            rc = rfile_errno(what, path, ENOMEM, sys, err);
+            rc = rfile_errno(what, path, ENOMEM, flags, sys, err);
             goto out;
         }
     }
     if (!out->p && sbuf_append(out, "", 0) != SBUF_OK) {
-        rc = rfile_errno(what, path, ENOMEM, sys, err);
+        rc = rfile_errno(what, path, ENOMEM, flags, sys, err);
         goto out;
     }
     rc = INJ_OK;
