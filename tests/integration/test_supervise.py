@@ -1064,3 +1064,39 @@ def test_restart_in_progress_does_not_outlive_injector(fake, write_config, sv):
         assert group_members(app["pgid"]) == [], inj.err[-3000:]
     finally:
         _kill_group(app["pgid"])
+
+
+def test_nothing_outlives_injector_under_another_init(fake, write_config, base_env, tmp_path):
+    """injector as a subreaper under another init (a shell as PID 1 of a new PID namespace,
+    as with ECS initProcessEnabled or tini): the app exits while the on_change_exec hook
+    runs; once injector has exited, the init finds no process besides itself (the hook and
+    its sleep used to live on there, reparented to it)."""
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        pytest.skip("needs root and unshare")
+    v1, v2 = value("init-1"), value("init-2")
+    fake.state.add_secret("init/app", string=v1)
+    cfg, pidfile = hook_config(write_config, tmp_path, "init/app")
+    started = tmp_path / "app-started"
+    app = f"touch {started}; while [ ! -s {pidfile} ]; do sleep 0.05; done; exit 5"
+    inner = " ".join(WRAPPER + [INJECTOR, "-c", cfg, "--"]) + f" /bin/sh -c '{app}'"
+    init = (f"{inner}; echo \"rc=$?\"; "
+            "for p in /proc/[0-9]*; do n=${p#/proc/}; [ \"$n\" = 1 ] && continue; "
+            "echo \"left: $n $(cat $p/comm 2>/dev/null)\"; done")
+    out = open(tmp_path / "init-out", "w+b")
+    p = subprocess.Popen(["unshare", "--pid", "--fork", "--mount-proc", "/bin/sh", "-c", init],
+                         env=base_env, stdin=subprocess.DEVNULL, stdout=out,
+                         stderr=subprocess.STDOUT)
+    try:
+        wait_for("app start", lambda: started.exists() or p.poll() is not None)
+        fake.state.put_secret_value("init/app", v2)
+        assert p.wait(timeout=BOUND) == 0
+        out.seek(0)
+        text = out.read().decode("utf-8", "replace")
+        assert_no_leak(text, "", extra=(v1, v2))
+        assert "rc=5" in text, text
+        assert [ln for ln in text.splitlines() if ln.startswith("left:")] == [], text
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        out.close()
