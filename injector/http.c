@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -93,6 +94,15 @@ long http_connects(const struct http *h)
     return h->connects;
 }
 
+/* A CA bundle named by the environment must be a readable regular file: OpenSSL opens it
+ * blocking, and a FIFO there would hang the request past --timeout. */
+static int http_ca_file_ok(const char *path)
+{
+    struct stat st;
+
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, R_OK) == 0;
+}
+
 static enum inj_rc http_pick_ca(struct http *h, struct inj_err *err)
 {
     const char *v;
@@ -100,17 +110,21 @@ static enum inj_rc http_pick_ca(struct http *h, struct inj_err *err)
 
     v = getenv("AWS_CA_BUNDLE");
     if (v && *v) {
-        if (access(v, R_OK) != 0)
+        if (!http_ca_file_ok(v))
             return inj_err_set(err, INJ_E_UNAVAILABLE,
-                               "AWS_CA_BUNDLE=%s is not readable; point it at a PEM CA bundle", v);
+                               "AWS_CA_BUNDLE=%s is not a readable regular file; point it at a "
+                               "PEM CA bundle",
+                               v);
         (void)snprintf(h->ca_source, sizeof(h->ca_source), "file %s (AWS_CA_BUNDLE)", v);
         goto found;
     }
     v = getenv("SSL_CERT_FILE");
     if (v && *v) {
-        if (access(v, R_OK) != 0)
+        if (!http_ca_file_ok(v))
             return inj_err_set(err, INJ_E_UNAVAILABLE,
-                               "SSL_CERT_FILE=%s is not readable; point it at a PEM CA bundle", v);
+                               "SSL_CERT_FILE=%s is not a readable regular file; point it at a "
+                               "PEM CA bundle",
+                               v);
         (void)snprintf(h->ca_source, sizeof(h->ca_source), "file %s (SSL_CERT_FILE)", v);
         goto found;
     }

@@ -321,6 +321,9 @@ CASES = [
     Case("tls-untrusted-cert", "tls", UNAVAILABLE, "TLS failure", endpoint="untrusted"),
     Case("tls-plain-http", "tls", USAGE, "only https:// endpoints",
          env={"AWS_ENDPOINT_URL": "http://127.0.0.1:9/"}),
+    # OpenSSL opens the bundle blocking: a FIFO there hung the first request past --timeout.
+    Case("tls-ca-bundle-fifo", "tls", UNAVAILABLE, "AWS_CA_BUNDLE=@FIFO@ is not a readable "
+         "regular file", env={"AWS_CA_BUNDLE": "@FIFO@"}, setup=("fifo",)),
 
     # ---- credentials -----------------------------------------------------------------------
     Case("creds-expired", "creds", NOPERM, "expired", env={"@CRED@": "expired"}),
