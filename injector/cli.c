@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "export.h"
-#include "supervise.h"
+#include "parse.h"
 
 void cli_usage(FILE *f)
 {
@@ -217,7 +217,7 @@ enum inj_rc cli_parse(int argc, char **argv, struct cli *out, struct inj_err *er
             out->pgroup = 1;
             break;
         case OPT_REFRESH:
-            if (supervise_duration_parse(optarg, &out->refresh_ms) != 0 || out->refresh_ms < 1)
+            if (parse_duration(optarg, &out->refresh_ms) != 0 || out->refresh_ms < 1)
                 return inj_err_set(err, INJ_E_USAGE,
                                    "--refresh %s: expected a duration like 50ms, 30s, 5m or "
                                    "1h30m, more than 0 and at most 30d",

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,8 +15,9 @@
 #include <yaml.h>
 
 #include "jx.h"
+#include "parse.h"
+#include "rfile.h"
 #include "sbuf.h"
-#include "supervise.h"
 #include "tmpl.h"
 
 struct cfg_parse {
@@ -446,7 +448,7 @@ static enum inj_rc cfg_set_duration(struct cfg_parse *p, const struct cfg_arg *a
 {
     long long *out = (long long *)(void *)((char *)a->obj + a->f->off);
 
-    if (supervise_duration_parse(a->s, out) != 0)
+    if (parse_duration(a->s, out) != 0)
         return cfg_errf(p, a->v, INJ_E_CONFIG,
                         "%s: \"%s\" is not a duration like 50ms, 30s, 5m or 1h30m (at most 30d)",
                         a->f->key, a->s);
@@ -829,7 +831,7 @@ static enum inj_rc cfg_sv_signal(struct cfg_parse *p, const struct cfg_arg *a)
 {
     struct config_supervise *sv = a->obj;
 
-    sv->on_change_signal = supervise_signal_parse(a->s);
+    sv->on_change_signal = parse_signal(a->s);
     if (sv->on_change_signal < 0)
         return cfg_errf(p, a->v, INJ_E_CONFIG,
                         "on_change_signal: \"%s\" is not one of HUP, INT, QUIT, TERM, USR1, USR2, "
@@ -1158,46 +1160,17 @@ out:
 
 enum inj_rc config_load(const char *path, struct config *out, struct inj_err *err)
 {
-    enum inj_rc rc = INJ_E_NOINPUT;
-    struct stat st;
-    unsigned char *buf = NULL;
-    size_t got = 0;
-    int fd;
+    struct sbuf buf = SBUF_INIT(CONFIG_MAX_BYTES);
+    enum inj_rc rc;
+    int sys = 0;
 
     memset(out, 0, sizeof(*out));
     /* Symlinks are fine here: Kubernetes mounts ConfigMaps through them. */
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return inj_err_set(err, INJ_E_NOINPUT, "config %s: %s", path, strerror(errno));
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        inj_err_set(err, rc, "config %s: not a regular file", path);
-        goto out;
-    }
-    if (st.st_size > (off_t)CONFIG_MAX_BYTES) {
-        rc = inj_err_set(err, INJ_E_CONFIG, "config %s: larger than %u bytes", path,
-                         CONFIG_MAX_BYTES);
-        goto out;
-    }
-    buf = malloc((size_t)st.st_size + 1);
-    if (!buf) {
-        rc = inj_err_set(err, INJ_E_NOMEM, "out of memory");
-        goto out;
-    }
-    while (got < (size_t)st.st_size) {
-        ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            inj_err_set(err, rc, "config %s: %s", path, strerror(errno));
-            goto out;
-        }
-        if (n == 0)
-            break;
-        got += (size_t)n;
-    }
-    rc = config_parse(path, buf, got, out, err);
-out:
-    free(buf);
-    (void)close(fd);
+    rc = rfile_read("config", path, CONFIG_MAX_BYTES, 0, &buf, &sys, err);
+    if (rc == INJ_OK)
+        rc = config_parse(path, buf.p, buf.len, out, err);
+    else if (sys == EFBIG && err)
+        err->code = rc = INJ_E_CONFIG;
+    sbuf_wipe_free(&buf);
     return rc;
 }

@@ -12,7 +12,9 @@
 #include "creds_int.h"
 #include "http.h"
 #include "log.h"
+#include "mono.h"
 #include "redact.h"
+#include "rfile.h"
 
 #define ECS_HOST "http://169.254.170.2"
 #define ECS_ATTEMPTS 3
@@ -118,16 +120,16 @@ static enum creds_status ecs_auth_header(const struct creds_ctx *ctx, char **hdr
     enum creds_status st = CREDS_OK;
     const char *tok;
     const char *c;
-    int e;
+    struct inj_err fe;
 
     *hdr = NULL;
     *hdr_len = 0;
     *tok_copy = NULL;
     if (path) {
-        e = creds_read_file(path, CREDS_MAX_TOKEN_FILE, &file);
-        if (e) {
-            st = creds_fail(t, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE %s: %s", path,
-                            creds_file_strerror(e));
+        memset(&fe, 0, sizeof(fe));
+        if (rfile_read("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", path, CREDS_MAX_TOKEN_FILE,
+                       RFILE_WIPE, &file, NULL, &fe) != INJ_OK) {
+            st = fe.code == INJ_E_NOMEM ? creds_nomem(t) : creds_fail(t, "%s", fe.msg);
             goto out;
         }
         tok = creds_trim((char *)file.p);

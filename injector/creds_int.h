@@ -65,12 +65,6 @@ enum creds_status creds_set(struct creds *out, const char *id, const char *secre
  * Returns 0, or -1 when s is not such a time. */
 int creds_parse_time(const char *s, time_t *out);
 
-/* Reads a regular file of at most max bytes into out (symlinks are followed: Kubernetes
- * mounts service account tokens and secrets as symlinks). Returns 0 or an errno value
- * (EFBIG: too large, EINVAL: not a regular file); creds_file_strerror says it in words. */
-int creds_read_file(const char *path, size_t max, struct sbuf *out);
-const char *creds_file_strerror(int e);
-
 /* Trims ASCII whitespace from both ends of s in place; returns the first non-space byte. */
 char *creds_trim(char *s);
 

@@ -1,10 +1,12 @@
 /* creds_process.c: a profile's credential_process: split like botocore, run without a shell,
- * read stdout (bounded, with a deadline), parse the Version 1 JSON.
+ * read stdout (bounded, with a deadline), parse the Version 1 JSON. It runs in its own process
+ * group, which is killed once it is done: nothing it started outlives the call.
  *
  * No shell, like botocore (ProcessProvider: shlex.split, then Popen without shell=True). The
  * Go, Java and JavaScript SDKs run `sh -c` instead; we follow botocore because injector ships
  * in FROM-scratch images with no /bin/sh, and a shell would give `$(...)` and `;` in a config
  * file meaning. A command that needs a shell says so: credential_process = sh -c '...'. */
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/crypto.h>
@@ -25,6 +27,7 @@
 extern char **environ;
 
 #define PROC_DEFAULT_TIMEOUT_S 60L /* the Go SDK's default; botocore waits forever */
+#define PROC_WATCH_MS 20LL         /* how often a running helper is checked for its exit */
 
 void creds_argv_free(char **argv)
 {
@@ -122,35 +125,15 @@ fail:
     return rc;
 }
 
+/* Ends the helper's whole process group (what it started in the background too) and reaps
+ * the helper. Its descendants are reaped by their new parent (init, or injector itself as a
+ * subreaper in supervise mode). */
 static void proc_kill_reap(pid_t pid, int *status)
 {
+    (void)kill(-pid, SIGKILL);
     (void)kill(pid, SIGKILL);
     while (waitpid(pid, status, 0) < 0 && errno == EINTR)
         ;
-}
-
-/* Waits for pid until deadline_ms; 1 when it exited (status set), 0 when killed at the
- * deadline. */
-static int proc_wait(pid_t pid, long long deadline_ms, int *status)
-{
-    pid_t r;
-
-    for (;;) {
-        r = waitpid(pid, status, WNOHANG);
-        if (r == pid)
-            return 1;
-        if (r < 0 && errno != EINTR) {
-            /* Reaped by someone else (an inherited SIGCHLD = SIG_IGN makes the kernel do
-             * it): the exit status is lost, so it cannot count as a success. */
-            *status = 1 << 8;
-            return 1;
-        }
-        if (mono_ms() >= deadline_ms) {
-            proc_kill_reap(pid, status);
-            return 0;
-        }
-        mono_sleep_ms(10);
-    }
 }
 
 static enum creds_status proc_timeout(const struct creds_ctx *ctx, long *secs,
@@ -171,51 +154,126 @@ static enum creds_status proc_timeout(const struct creds_ctx *ctx, long *secs,
     return CREDS_OK;
 }
 
-/* Reads the child's stdout until EOF, the size cap or the deadline. 0, or EFBIG / ETIMEDOUT /
+/* 1 when buf is one complete JSON object (whitespace around it): the whole answer. */
+static int proc_json_complete(const struct sbuf *b)
+{
+    const char *end = NULL;
+    cJSON *root;
+    int ok;
+
+    if (!b->p || !b->len)
+        return 0;
+    root = cJSON_ParseWithLengthOpts((const char *)b->p, b->len, &end, 0);
+    while (root && end && (size_t)(end - (const char *)b->p) < b->len &&
+           (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n'))
+        end++;
+    ok = root && cJSON_IsObject(root) && end && (size_t)(end - (const char *)b->p) == b->len;
+    cJSON_Delete(root); /* jx's hooks wipe what cJSON allocated */
+    return ok;
+}
+
+struct proc_run {
+    pid_t pid;
+    int status;
+    int exited; /* the helper was reaped; status is its */
+    int held;   /* it exited, but its stdout is still open: a process it left holds it */
+};
+
+/* Reads the helper's stdout (fd, non-blocking) and watches the helper. Done at EOF, or once
+ * the helper has exited and either failed or wrote one complete JSON object: a process it
+ * left in the background may hold stdout open for ever (r->held). 0, or EFBIG / ETIMEDOUT /
  * an errno. */
-static int proc_read(int fd, long long deadline_ms, struct sbuf *out)
+static int proc_collect(int fd, long long deadline_ms, struct proc_run *r, struct sbuf *out)
 {
     unsigned char chunk[4096];
     struct pollfd pfd;
     long long left;
     ssize_t n;
-    int r;
     int e = 0;
 
     for (;;) {
+        if (!r->exited) {
+            pid_t w = waitpid(r->pid, &r->status, WNOHANG);
+            if (w == r->pid) {
+                r->exited = 1;
+            } else if (w < 0 && errno != EINTR) {
+                /* Reaped by someone else (an inherited SIGCHLD = SIG_IGN makes the kernel do
+                 * it): the exit status is lost, so it cannot count as a success. */
+                r->status = 1 << 8;
+                r->exited = 1;
+            }
+        }
+        /* Everything there is to read now. */
+        for (;;) {
+            n = read(fd, chunk, sizeof(chunk));
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+                break;
+            if (n < 0) {
+                e = errno;
+                goto out;
+            }
+            if (n == 0)
+                goto out; /* EOF: every writer is gone */
+            if (sbuf_append(out, chunk, (size_t)n) != SBUF_OK) {
+                e = EFBIG;
+                goto out;
+            }
+        }
+        if (r->exited && (!WIFEXITED(r->status) || WEXITSTATUS(r->status) != 0 ||
+                          proc_json_complete(out))) {
+            r->held = 1;
+            goto out;
+        }
         left = deadline_ms - mono_ms();
         if (left <= 0) {
             e = ETIMEDOUT;
-            break;
+            goto out;
         }
+        /* While the helper runs, look at it now and then: its exit closes nothing when a
+         * descendant holds the pipe. */
+        if (!r->exited && left > PROC_WATCH_MS)
+            left = PROC_WATCH_MS;
         pfd.fd = fd;
         pfd.events = POLLIN;
         pfd.revents = 0;
-        r = poll(&pfd, 1, left > 60000 ? 60000 : (int)left);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
+        if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR) {
             e = errno;
-            break;
-        }
-        if (r == 0)
-            continue;
-        n = read(fd, chunk, sizeof(chunk));
-        if (n < 0 && (errno == EINTR || errno == EAGAIN))
-            continue;
-        if (n < 0) {
-            e = errno;
-            break;
-        }
-        if (n == 0)
-            break;
-        if (sbuf_append(out, chunk, (size_t)n) != SBUF_OK) {
-            e = EFBIG;
-            break;
+            goto out;
         }
     }
+out:
     OPENSSL_cleanse(chunk, sizeof(chunk));
     return e;
+}
+
+/* Hands the terminal to the helper's process group when injector has it in the foreground
+ * (so a helper may prompt, as aws-vault does for an MFA code): 1 when it did. A read before
+ * the handover stopped the helper with SIGTTIN; SIGCONT resumes it. */
+static int proc_tty_give(pid_t pgid)
+{
+    if (!isatty(STDIN_FILENO) || tcgetpgrp(STDIN_FILENO) != getpgrp())
+        return 0;
+    if (tcsetpgrp(STDIN_FILENO, pgid) != 0)
+        return 0;
+    (void)kill(-pgid, SIGCONT);
+    return 1;
+}
+
+/* Takes the terminal back; from the background that needs SIGTTOU blocked. */
+static void proc_tty_take(void)
+{
+    sigset_t ttou;
+    sigset_t old;
+
+    (void)sigemptyset(&ttou);
+    (void)sigaddset(&ttou, SIGTTOU);
+    if (sigprocmask(SIG_BLOCK, &ttou, &old) != 0)
+        return;
+    if (tcsetpgrp(STDIN_FILENO, getpgrp()) != 0)
+        log_debug("taking the terminal back from credential_process: %s", strerror(errno));
+    (void)sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
 enum creds_status creds_process_get(const struct creds_ctx *ctx, const char *cmd,
@@ -235,11 +293,13 @@ enum creds_status creds_process_get(const struct creds_ctx *ctx, const char *cmd
     long long deadline;
     long wait_ms;
     long secs;
-    pid_t pid = -1;
-    int status = 0;
+    struct proc_run r;
+    int tty = 0;
     int en;
 
     memset(&e, 0, sizeof(e));
+    memset(&r, 0, sizeof(r));
+    r.pid = -1;
     st = proc_timeout(ctx, &secs, t);
     if (st != CREDS_OK)
         return st;
@@ -250,7 +310,7 @@ enum creds_status creds_process_get(const struct creds_ctx *ctx, const char *cmd
     if (creds_split_command(cmd, &argv, &e) != INJ_OK)
         return e.code == INJ_E_NOMEM ? creds_nomem(t)
                                      : creds_fail(t, "credential_process: %s", e.msg);
-    if (pipe2(fds, O_CLOEXEC) != 0) {
+    if (pipe2(fds, O_CLOEXEC) != 0 || fcntl(fds[0], F_SETFL, O_NONBLOCK) != 0) {
         st = creds_fail(t, "credential_process: pipe: %s", strerror(errno));
         goto out;
     }
@@ -274,29 +334,37 @@ enum creds_status creds_process_get(const struct creds_ctx *ctx, const char *cmd
     (void)sigfillset(&all);
     (void)sigdelset(&all, SIGKILL);
     (void)sigdelset(&all, SIGSTOP);
+    /* Its own process group, so that what it starts can be ended with it. */
     if (posix_spawnattr_setsigmask(&attr, &none) != 0 ||
-        posix_spawnattr_setsigdefault(&attr, &all) != 0 ||
-        posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF) != 0) {
+        posix_spawnattr_setsigdefault(&attr, &all) != 0 || posix_spawnattr_setpgroup(&attr, 0) != 0 ||
+        posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
+                                            POSIX_SPAWN_SETPGROUP) != 0) {
         st = creds_fail(t, "credential_process: cannot set up the child");
         goto out;
     }
     log_debug("running credential_process %s", argv[0]);
-    en = posix_spawnp(&pid, argv[0], &fa, &attr, argv, environ);
+    en = posix_spawnp(&r.pid, argv[0], &fa, &attr, argv, environ);
     (void)close(fds[1]);
     fds[1] = -1;
     if (en != 0) {
-        pid = -1;
+        r.pid = -1;
         st = creds_fail(t, "credential_process %.200s: cannot run: %s", argv[0],
                         en == ENOENT ? "command not found (no shell is used; give a path or "
                                        "a command on PATH)"
                                      : strerror(en));
         goto out;
     }
+    tty = proc_tty_give(r.pid);
     deadline = mono_ms() + wait_ms;
-    en = proc_read(fds[0], deadline, &buf);
+    en = proc_collect(fds[0], deadline, &r, &buf);
+    if (en == ETIMEDOUT && r.exited) {
+        st = creds_fail(t, "credential_process %.200s: exited, but a process it started still "
+                           "holds its stdout open and what was written is not a complete "
+                           "answer; killed its process group",
+                        argv[0]);
+        goto out;
+    }
     if (en) {
-        proc_kill_reap(pid, &status);
-        pid = -1;
         if (en == ETIMEDOUT)
             st = wait_ms < secs * 1000L
                      ? creds_fail_code(t, INJ_E_TEMPFAIL,
@@ -307,27 +375,43 @@ enum creds_status creds_process_get(const struct creds_ctx *ctx, const char *cmd
                                      "INJECTOR_CREDENTIAL_PROCESS_TIMEOUT to wait longer)",
                                   argv[0], secs);
         else if (en == EFBIG)
-            st = creds_fail(t, "credential_process %.200s: output larger than %u bytes",
+            st = creds_fail(t, "credential_process %.200s: output larger than %u bytes (the "
+                               "limit for a credentials answer)",
                             argv[0], CREDS_MAX_JSON);
         else
             st = creds_fail(t, "credential_process %.200s: reading its output: %s", argv[0],
                             strerror(en));
         goto out;
     }
-    if (!proc_wait(pid, deadline, &status)) {
-        pid = -1;
-        st = creds_fail(t, "credential_process %.200s: closed its output but did not exit "
-                           "within %ld s",
-                        argv[0], secs);
-        goto out;
+    if (!r.exited) {
+        /* EOF first: give it until the deadline to exit. */
+        while (!r.exited && mono_ms() < deadline) {
+            pid_t w = waitpid(r.pid, &r.status, WNOHANG);
+            if (w == r.pid || (w < 0 && errno != EINTR)) {
+                if (w < 0)
+                    r.status = 1 << 8;
+                r.exited = 1;
+            } else {
+                mono_sleep_ms(10);
+            }
+        }
+        if (!r.exited) {
+            st = creds_fail(t, "credential_process %.200s: closed its output but did not exit "
+                               "within %ld s",
+                            argv[0], secs);
+            goto out;
+        }
     }
-    pid = -1;
-    if (WIFSIGNALED(status)) {
+    if (r.held)
+        log_warn("credential_process %.200s exited, but a process it started still held its "
+                 "stdout open: its process group is killed",
+                 argv[0]);
+    if (WIFSIGNALED(r.status)) {
         st = creds_fail(t, "credential_process %.200s: killed by signal %d", argv[0],
-                        WTERMSIG(status));
+                        WTERMSIG(r.status));
         goto out;
     }
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
+    if (WIFEXITED(r.status) && WEXITSTATUS(r.status) == 127) {
         /* Where posix_spawn cannot report a failed exec (valgrind, some libcs), the child
          * exits 127 like a shell would. */
         st = creds_fail(t, "credential_process %.200s: exited with status 127 (command not "
@@ -335,18 +419,25 @@ enum creds_status creds_process_get(const struct creds_ctx *ctx, const char *cmd
                         argv[0]);
         goto out;
     }
-    if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
+    if (WIFEXITED(r.status) && WEXITSTATUS(r.status) != 0) {
         st = creds_fail(t, "credential_process %.200s: exited with status %d (its stderr is "
                            "above)",
-                        argv[0], WEXITSTATUS(status));
+                        argv[0], WEXITSTATUS(r.status));
         goto out;
     }
     st = creds_parse_json(buf.p ? buf.p : (const unsigned char *)"", buf.len,
                           CREDS_JSON_PROCESS, time(NULL), source, "credential_process output",
                           out, t);
 out:
-    if (pid > 0)
-        proc_kill_reap(pid, &status);
+    if (tty)
+        proc_tty_take();
+    if (r.pid > 0) {
+        /* Exited or not: its group goes (a helper's background leftovers hold its output
+         * and maybe the credentials). Reaped here unless it already was. */
+        (void)kill(-r.pid, SIGKILL);
+        if (!r.exited)
+            proc_kill_reap(r.pid, &r.status);
+    }
     if (fds[0] >= 0)
         (void)close(fds[0]);
     if (fds[1] >= 0)

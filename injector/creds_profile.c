@@ -10,6 +10,7 @@
 
 #include "creds_int.h"
 #include "log.h"
+#include "rfile.h"
 
 #define PROF_MAX_CHAIN 8 /* source_profile hops; botocore has no limit, only loop detection */
 
@@ -286,16 +287,20 @@ static enum creds_status prof_load_one(const char *path, int config_file, struct
     struct sbuf b = SBUF_INIT(CREDS_MAX_PROFILE_FILE);
     struct inj_err e;
     enum inj_rc rc;
-    int en;
+    int en = 0;
 
     *have = 0;
     if (!path[0])
         return CREDS_OK;
-    en = creds_read_file(path, CREDS_MAX_PROFILE_FILE, &b);
+    memset(&e, 0, sizeof(e));
+    rc = rfile_read(config_file ? "shared config file" : "shared credentials file", path,
+                    CREDS_MAX_PROFILE_FILE, RFILE_WIPE, &b, &en, &e);
     if (en == ENOENT || en == ENOTDIR)
         return CREDS_OK;
-    if (en)
-        return creds_fail(t, "%s: %s", path, creds_file_strerror(en));
+    if (rc == INJ_E_NOMEM)
+        return creds_nomem(t);
+    if (rc != INJ_OK)
+        return creds_fail(t, "%s", e.msg);
     memset(&e, 0, sizeof(e));
     rc = creds_ini_parse((const char *)b.p, b.len, config_file, ini, &e);
     sbuf_wipe_free(&b);

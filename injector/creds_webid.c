@@ -10,7 +10,9 @@
 #include "creds_int.h"
 #include "http.h"
 #include "log.h"
+#include "mono.h"
 #include "redact.h"
+#include "rfile.h"
 #include "ref.h"
 #include "xml.h"
 
@@ -341,16 +343,16 @@ enum creds_status creds_sts_web_identity(const struct creds_ctx *ctx, const stru
     struct sbuf body = SBUF_INIT(CREDS_MAX_TOKEN_FILE * 3 + 4096);
     enum sbuf_rc brc;
     char *token;
-    int e;
+    struct inj_err fe;
 
     st = creds_sts_body(r, "AssumeRoleWithWebIdentity", &body, t);
     if (st != CREDS_OK)
         goto out;
     /* Read now, not earlier: the kubelet rotates the token in place. */
-    e = creds_read_file(token_file, CREDS_MAX_TOKEN_FILE, &file);
-    if (e) {
-        st = creds_fail(t, "web identity token file %s: %s", token_file,
-                        creds_file_strerror(e));
+    memset(&fe, 0, sizeof(fe));
+    if (rfile_read("web identity token file", token_file, CREDS_MAX_TOKEN_FILE, RFILE_WIPE,
+                   &file, NULL, &fe) != INJ_OK) {
+        st = fe.code == INJ_E_NOMEM ? creds_nomem(t) : creds_fail(t, "%s", fe.msg);
         goto out;
     }
     token = creds_trim((char *)file.p);

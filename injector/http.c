@@ -5,6 +5,7 @@
 
 #include <curl/curl.h>
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/ssl.h>
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,6 +22,7 @@
 #include "creds.h"
 #include "log.h"
 #include "redact.h"
+#include "rfile.h"
 
 #define HTTP_DEFAULT_CONNECT_MS 3000L
 #define HTTP_DEFAULT_TIMEOUT_MS 10000L
@@ -92,6 +95,15 @@ long http_connects(const struct http *h)
     return h->connects;
 }
 
+/* A CA bundle named by the environment must be a readable regular file: OpenSSL opens it
+ * blocking, and a FIFO there would hang the request past --timeout. */
+static int http_ca_file_ok(const char *path)
+{
+    struct stat st;
+
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, R_OK) == 0;
+}
+
 static enum inj_rc http_pick_ca(struct http *h, struct inj_err *err)
 {
     const char *v;
@@ -99,17 +111,21 @@ static enum inj_rc http_pick_ca(struct http *h, struct inj_err *err)
 
     v = getenv("AWS_CA_BUNDLE");
     if (v && *v) {
-        if (access(v, R_OK) != 0)
+        if (!http_ca_file_ok(v))
             return inj_err_set(err, INJ_E_UNAVAILABLE,
-                               "AWS_CA_BUNDLE=%s is not readable; point it at a PEM CA bundle", v);
+                               "AWS_CA_BUNDLE=%s is not a readable regular file; point it at a "
+                               "PEM CA bundle",
+                               v);
         (void)snprintf(h->ca_source, sizeof(h->ca_source), "file %s (AWS_CA_BUNDLE)", v);
         goto found;
     }
     v = getenv("SSL_CERT_FILE");
     if (v && *v) {
-        if (access(v, R_OK) != 0)
+        if (!http_ca_file_ok(v))
             return inj_err_set(err, INJ_E_UNAVAILABLE,
-                               "SSL_CERT_FILE=%s is not readable; point it at a PEM CA bundle", v);
+                               "SSL_CERT_FILE=%s is not a readable regular file; point it at a "
+                               "PEM CA bundle",
+                               v);
         (void)snprintf(h->ca_source, sizeof(h->ca_source), "file %s (SSL_CERT_FILE)", v);
         goto found;
     }
@@ -415,10 +431,48 @@ static int http_retryable(CURLcode cc)
     }
 }
 
+/* Whether the process is out of descriptors right now: libcurl reports that as whatever it
+ * tried first ("error setting certificate file", "couldn't connect"). A request holds a
+ * socket while it opens the CA file, and libcurl has closed that socket by the time we look:
+ * two descriptors that cannot be opened together are the sign. Returns the errno or 0. */
+static int http_exhausted_errno(CURLcode cc)
+{
+    int a;
+    int b;
+    int e = 0;
+
+    switch (cc) {
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_FAILED_INIT:
+    case CURLE_OUT_OF_MEMORY:
+        break;
+    default:
+        return 0;
+    }
+    a = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (a < 0)
+        return errno;
+    b = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (b < 0)
+        e = errno;
+    else
+        (void)close(b);
+    (void)close(a);
+    return cc == CURLE_OUT_OF_MEMORY && !e ? ENOMEM : e;
+}
+
 static enum inj_rc http_map_curl_error(CURLcode cc, const char *host, const char *detail,
                                        const struct http *h, struct inj_err *err)
 {
     const char *d = detail[0] ? detail : curl_easy_strerror(cc);
+    const char *ex = rfile_exhausted(http_exhausted_errno(cc));
+
+    if (ex)
+        return inj_err_set(err, INJ_E_NOMEM, "%s: request failed: %s (libcurl said: %s)", host,
+                           ex, d);
 
     /* libcurl 7.88 reports a proxy that refuses the CONNECT as a receive error. */
     if (cc == CURLE_PROXY || strstr(d, "CONNECT tunnel failed") || strstr(d, "from proxy"))
@@ -581,10 +635,11 @@ static enum inj_rc http_xfer_finish(struct http *h, struct http_xfer *x, CURLcod
     if (curl_easy_getinfo(x->c, CURLINFO_NUM_CONNECTS, &nconn) == CURLE_OK)
         h->connects += nconn;
     if (x->rx.toobig)
-        return inj_err_set(err, INJ_E_DATA,
-                           "%s: response larger than %zu bytes; refusing it (a secret is at most "
-                           "64 KiB)",
-                           x->host, x->rx.max);
+        return inj_err_set(err, INJ_E_DATA, "%s: response larger than %zu bytes; refusing it (%s)",
+                           x->host, x->rx.max,
+                           req->sigv4 && strstr(req->sigv4, ":secretsmanager")
+                               ? "a secret is at most 64 KiB"
+                               : "the limit for a credentials answer");
     if (x->rx.nomem)
         return inj_err_set(err, INJ_E_NOMEM, "out of memory");
     if (cc != CURLE_OK) {

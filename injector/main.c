@@ -21,6 +21,7 @@
 #include "err.h"
 #include "export.h"
 #include "http.h"
+#include "ident.h"
 #include "jx.h"
 #include "log.h"
 #include "mono.h"
@@ -51,7 +52,7 @@ struct run {
     const char *region;       /* main_region's answer, worked out once */
     int region_done;
     char region_buf[64];      /* a region from the profile or IMDS */
-    struct supervise_user user; /* --user */
+    struct ident_user user;     /* --user */
     struct refresh refresh;   /* --supervise with a refresh interval */
     int exit_code;            /* the supervised command's, when have_exit_code */
     int have_exit_code;
@@ -482,7 +483,7 @@ static enum inj_rc main_run(struct run *r, struct inj_err *err)
     }
     if (r->cli.user) {
         /* Before any fetch: a user that does not resolve is a usage error. */
-        rc = supervise_user_resolve(r->cli.user, &r->user, err);
+        rc = ident_resolve(r->cli.user, &r->user, err);
         if (rc != INJ_OK)
             return rc;
         r->files.chown = 1;
@@ -537,7 +538,7 @@ static enum inj_rc main_run(struct run *r, struct inj_err *err)
     http_free(r->http);
     r->http = NULL;
     main_unharden(r);
-    rc = supervise_drop_privileges(&r->user, err);
+    rc = ident_drop(&r->user, err);
     if (rc == INJ_OK)
         rc = proc_exec(r->cli.argv, sink_env_envp(&r->env), err);
     /* Only reached when exec failed: the command never started, so undo the files. */

@@ -6,14 +6,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <openssl/rand.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,79 +20,11 @@
 #include "mono.h"
 #include "proc.h"
 
-#define SUP_MAX_DURATION_MS (30LL * 24 * 3600 * 1000)
 #define SUP_IDLE_WAIT_MS 60000LL  /* nothing scheduled: wake up anyway now and then */
 #define SUP_DRAIN_POLL_MS 50LL    /* how often to look whether a stopped group is gone */
-#define SUP_ID_FILE_MAX (8u * 1024u * 1024u)
-#define SUP_ID_MAX 4294967294LL   /* (uid_t)-1 means "unchanged" to setresuid */
+#define SUP_KILLED_WAIT_MS 2000LL /* after SIGKILL: time for the kernel and the reaping */
 
 /* ---- pure helpers (unit-tested) ---- */
-
-int supervise_duration_parse(const char *s, long long *ms)
-{
-    static const struct {
-        const char *unit;
-        long long ms;
-    } units[] = {
-        {"ms", 1LL}, {"s", 1000LL}, {"m", 60000LL}, {"h", 3600000LL}, {"d", 86400000LL},
-    };
-    long long total = 0;
-    const char *p = s;
-
-    if (!s || !*s)
-        return -1;
-    while (*p) {
-        const char *digits = p;
-        long long v = 0;
-        size_t ulen = 0;
-        size_t i;
-
-        while (*p >= '0' && *p <= '9') {
-            long long d = *p - '0';
-            if (v > (SUP_MAX_DURATION_MS - d) / 10)
-                return -1;
-            v = v * 10 + d;
-            p++;
-        }
-        if (p == digits)
-            return -1;
-        while (p[ulen] >= 'a' && p[ulen] <= 'z')
-            ulen++;
-        for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-            if (strlen(units[i].unit) == ulen && !strncmp(p, units[i].unit, ulen))
-                break;
-        if (i == sizeof(units) / sizeof(units[0]))
-            return -1;
-        if (v > (SUP_MAX_DURATION_MS - total) / units[i].ms)
-            return -1;
-        total += v * units[i].ms;
-        p += ulen;
-    }
-    *ms = total;
-    return 0;
-}
-
-int supervise_signal_parse(const char *s)
-{
-    static const struct {
-        const char *name;
-        int sig;
-    } sigs[] = {
-        {"HUP", SIGHUP},   {"INT", SIGINT},     {"QUIT", SIGQUIT}, {"USR1", SIGUSR1},
-        {"USR2", SIGUSR2}, {"TERM", SIGTERM},   {"WINCH", SIGWINCH}, {"ALRM", SIGALRM},
-        {"CONT", SIGCONT}, {"URG", SIGURG},
-    };
-    size_t i;
-
-    if (!s)
-        return -1;
-    if (!strncmp(s, "SIG", 3))
-        s += 3;
-    for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-        if (!strcmp(s, sigs[i].name))
-            return sigs[i].sig;
-    return -1;
-}
 
 long long supervise_jitter(long long interval_ms, uint32_t rnd)
 {
@@ -118,222 +48,6 @@ long long supervise_backoff(long long interval_ms, unsigned int failures, uint32
     return supervise_jitter(base, rnd);
 }
 
-/* A decimal id of exactly len bytes, or -1. */
-static long long sup_id_num(const char *s, size_t len)
-{
-    long long v = 0;
-    size_t i;
-
-    if (len == 0 || len > 10)
-        return -1;
-    for (i = 0; i < len; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return -1;
-        v = v * 10 + (s[i] - '0');
-    }
-    return v > SUP_ID_MAX ? -1 : v;
-}
-
-/* Looks up an /etc/passwd-style line (name:pw:uid:gid:...) or, with is_passwd 0, an
- * /etc/group-style one (name:pw:gid:...), by name or (name NULL) by id. Comments, NIS
- * "+"/"-" lines and malformed lines are skipped. Returns 1 when found. */
-static int sup_id_find(const char *buf, size_t len, int is_passwd, const char *name, long long id,
-                       long long *out_id, long long *out_gid)
-{
-    const char *p = buf;
-    const char *end = buf ? buf + len : NULL;
-
-    while (p && p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        const char *le = nl ? nl : end;
-        const char *f[4];
-        size_t fl[4];
-        size_t nf = 0;
-        const char *q = p;
-        long long a;
-        long long b;
-
-        while (nf < 4) {
-            const char *c = memchr(q, ':', (size_t)(le - q));
-            f[nf] = q;
-            fl[nf] = (size_t)((c ? c : le) - q);
-            nf++;
-            if (!c)
-                break;
-            q = c + 1;
-        }
-        p = nl ? nl + 1 : end;
-        if (nf < (is_passwd ? 4u : 3u) || fl[0] == 0 || f[0][0] == '#' || f[0][0] == '+' ||
-            f[0][0] == '-')
-            continue;
-        a = sup_id_num(f[2], fl[2]);
-        b = is_passwd ? sup_id_num(f[3], fl[3]) : a;
-        if (a < 0 || b < 0)
-            continue;
-        if (name ? (strlen(name) == fl[0] && !memcmp(name, f[0], fl[0])) : a == id) {
-            *out_id = a;
-            *out_gid = b;
-            return 1;
-        }
-    }
-    return 0;
-}
-
-enum inj_rc supervise_user_parse(const char *spec, const char *passwd, size_t passwd_len,
-                                 const char *group, size_t group_len, struct supervise_user *out,
-                                 struct inj_err *err)
-{
-    char user[256];
-    const char *colon = strchr(spec, ':');
-    const char *grp = colon ? colon + 1 : NULL;
-    size_t ulen = colon ? (size_t)(colon - spec) : strlen(spec);
-    long long uid = -1;
-    long long gid = -1;
-    long long ignored;
-
-    memset(out, 0, sizeof(*out));
-    if (ulen == 0 || ulen >= sizeof(user) || (grp && (!*grp || strlen(grp) >= sizeof(user))))
-        return inj_err_set(err, INJ_E_USAGE,
-                           "--user %s: expected USER[:GROUP], names or numeric ids", spec);
-    memcpy(user, spec, ulen);
-    user[ulen] = '\0';
-    if (user[0] >= '0' && user[0] <= '9') {
-        uid = sup_id_num(user, ulen);
-        if (uid < 0)
-            return inj_err_set(err, INJ_E_USAGE, "--user %s: \"%s\" is not a valid uid", spec,
-                               user);
-        if (!sup_id_find(passwd, passwd_len, 1, NULL, uid, &ignored, &gid))
-            gid = -1;
-    } else if (!sup_id_find(passwd, passwd_len, 1, user, 0, &uid, &gid)) {
-        return inj_err_set(err, INJ_E_USAGE,
-                           "--user %s: no user \"%s\" in /etc/passwd (names are looked up there "
-                           "only, not through NSS); use a numeric uid:gid",
-                           spec, user);
-    }
-    if (grp && grp[0] >= '0' && grp[0] <= '9') {
-        gid = sup_id_num(grp, strlen(grp));
-        if (gid < 0)
-            return inj_err_set(err, INJ_E_USAGE, "--user %s: \"%s\" is not a valid gid", spec,
-                               grp);
-    } else if (grp && !sup_id_find(group, group_len, 0, grp, 0, &gid, &ignored)) {
-        return inj_err_set(err, INJ_E_USAGE, "--user %s: no group \"%s\" in /etc/group", spec,
-                           grp);
-    }
-    if (gid < 0)
-        return inj_err_set(err, INJ_E_USAGE,
-                           "--user %s: uid %lld has no /etc/passwd entry to take a group from; "
-                           "give one (uid:gid)",
-                           spec, uid);
-    out->set = 1;
-    out->uid = (uid_t)uid;
-    out->gid = (gid_t)gid;
-    return INJ_OK;
-}
-
-/* Reads a small system file; a missing one reads as empty (scratch images have none). */
-static enum inj_rc sup_read_id_file(const char *path, char **out, size_t *len, struct inj_err *err)
-{
-    struct stat st;
-    size_t got = 0;
-    int fd;
-
-    *out = NULL;
-    *len = 0;
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return errno == ENOENT ? INJ_OK
-                               : inj_err_set(err, INJ_E_NOINPUT, "%s: %s", path, strerror(errno));
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < 0 ||
-        (unsigned long long)st.st_size > SUP_ID_FILE_MAX) {
-        (void)close(fd);
-        return inj_err_set(err, INJ_E_NOINPUT, "%s: not a regular file of at most %u bytes", path,
-                           SUP_ID_FILE_MAX);
-    }
-    *out = malloc((size_t)st.st_size + 1);
-    if (!*out) {
-        (void)close(fd);
-        return inj_err_set(err, INJ_E_NOMEM, "out of memory");
-    }
-    while (got < (size_t)st.st_size) {
-        ssize_t n = read(fd, *out + got, (size_t)st.st_size - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            /* A partial /etc/passwd could resolve --user to the wrong account: refuse. */
-            enum inj_rc rc = inj_err_set(err, INJ_E_NOINPUT, "%s: %s", path, strerror(errno));
-            (void)close(fd);
-            free(*out);
-            *out = NULL;
-            return rc;
-        }
-        if (n == 0)
-            break;
-        got += (size_t)n;
-    }
-    (void)close(fd);
-    (*out)[got] = '\0';
-    *len = got;
-    return INJ_OK;
-}
-
-enum inj_rc supervise_user_resolve(const char *spec, struct supervise_user *out,
-                                   struct inj_err *err)
-{
-    enum inj_rc rc;
-    char *pw = NULL;
-    char *gr = NULL;
-    size_t pwlen = 0;
-    size_t grlen = 0;
-
-    rc = sup_read_id_file("/etc/passwd", &pw, &pwlen, err);
-    if (rc == INJ_OK)
-        rc = sup_read_id_file("/etc/group", &gr, &grlen, err);
-    if (rc == INJ_OK)
-        rc = supervise_user_parse(spec, pw, pwlen, gr, grlen, out, err);
-    free(pw);
-    free(gr);
-    if (rc != INJ_OK)
-        return rc;
-    if (geteuid() != 0 && (out->uid != geteuid() || out->gid != getegid()))
-        return inj_err_set(err, INJ_E_USAGE,
-                           "--user %s: switching to uid %lu gid %lu needs root (injector runs as "
-                           "uid %lu)",
-                           spec, (unsigned long)out->uid, (unsigned long)out->gid,
-                           (unsigned long)geteuid());
-    return INJ_OK;
-}
-
-enum inj_rc supervise_drop_privileges(const struct supervise_user *u, struct inj_err *err)
-{
-    uid_t ru;
-    uid_t eu;
-    uid_t su;
-    gid_t rg;
-    gid_t eg;
-    gid_t sg;
-
-    if (!u->set)
-        return INJ_OK;
-    if (geteuid() != 0 && u->uid == geteuid() && u->gid == getegid())
-        return INJ_OK; /* already that user: nothing to drop */
-    /* Groups first: once the uid is gone, so is the right to change them. */
-    if (setgroups(0, NULL) != 0)
-        return inj_err_set(err, INJ_E_NOPERM, "--user: setgroups: %s", strerror(errno));
-    if (setgid(u->gid) != 0)
-        return inj_err_set(err, INJ_E_NOPERM, "--user: setgid(%lu): %s", (unsigned long)u->gid,
-                           strerror(errno));
-    if (setuid(u->uid) != 0)
-        return inj_err_set(err, INJ_E_NOPERM, "--user: setuid(%lu): %s", (unsigned long)u->uid,
-                           strerror(errno));
-    if (getresuid(&ru, &eu, &su) != 0 || getresgid(&rg, &eg, &sg) != 0 || ru != u->uid ||
-        eu != u->uid || su != u->uid || rg != u->gid || eg != u->gid || sg != u->gid ||
-        getgroups(0, NULL) != 0)
-        return inj_err_set(err, INJ_E_NOPERM, "--user: privileges were not fully dropped");
-    if (u->uid != 0 && (setuid(0) == 0 || seteuid(0) == 0))
-        return inj_err_set(err, INJ_E_NOPERM, "--user: root could be regained after the drop");
-    return INJ_OK;
-}
-
 /* ---- the supervisor ---- */
 
 struct sup {
@@ -346,6 +60,7 @@ struct sup {
     struct sigaction chld;    /* SIGCHLD as inherited (SIG_IGN would auto-reap our child) */
     int fg;                   /* injector's group owned the tty: hand it to the child */
     pid_t child;              /* the command, 0: none running */
+    pid_t app_pg;             /* the current generation's process group (kept after exit) */
     int exited;               /* the command was reaped; status holds its exit code */
     int status;
     pid_t stopped;            /* the command being stopped for a restart */
@@ -354,6 +69,7 @@ struct sup {
     pid_t draining;           /* with pgroup: the old group, still alive after its leader */
     int terminating;          /* TERM/INT came from outside: no refresh, no restarts */
     pid_t hook;               /* on_change_exec, 0: none running */
+    pid_t hook_pg;            /* its process group, until shutdown has seen it gone */
     long long hook_kill_at;
     int hook_again;           /* another change came while the hook ran */
     int pending_signal;
@@ -460,7 +176,7 @@ __attribute__((noreturn)) static void sup_child(const struct sup *s, char *const
     }
     if (s->o->core)
         (void)setrlimit(RLIMIT_CORE, s->o->core);
-    rc = supervise_drop_privileges(&s->o->user, &e);
+    rc = ident_drop(&s->o->user, &e);
     if (rc == INJ_OK)
         rc = proc_exec(argv, envp, &e);
 fail:
@@ -545,6 +261,12 @@ static void sup_on_signal(struct sup *s, const siginfo_t *info)
     }
 }
 
+/* 1 while any process of group pgid is alive (zombies count until reaped). */
+static int sup_group_alive(pid_t pgid)
+{
+    return kill(-pgid, 0) == 0 || errno == EPERM;
+}
+
 /* tini's reap_zombies: everything that has exited, until 0 or ECHILD. */
 static void sup_reap(struct sup *s)
 {
@@ -573,6 +295,15 @@ static void sup_reap(struct sup *s)
         } else if (p == s->hook) {
             s->hook = 0;
             s->hook_kill_at = 0;
+            /* Whatever the hook left behind has the new secrets in its environment. */
+            if (sup_group_alive(s->hook_pg)) {
+                log_warn("on_change_exec %s left processes running in its process group %ld; "
+                         "killing them",
+                         s->o->on_change_exec[0], (long)s->hook_pg);
+                (void)kill(-s->hook_pg, SIGKILL);
+            } else {
+                s->hook_pg = 0; /* gone: its number must not be signalled again */
+            }
             if (sup_exit_code(st) != 0)
                 log_warn("on_change_exec %s exited with %d", s->o->on_change_exec[0],
                          sup_exit_code(st));
@@ -594,6 +325,7 @@ static void sup_start_hook(struct sup *s)
     rc = sup_spawn(s, s->o->on_change_exec, 1, &pid, &e);
     if (pid > 0) {
         s->hook = pid;
+        s->hook_pg = pid;
         s->hook_kill_at = mono_ms() + s->o->restart_timeout_ms;
     }
     if (rc != INJ_OK)
@@ -618,6 +350,8 @@ static void sup_restart_spawn(struct sup *s)
     s->pending_signal = 0;
     rc = sup_spawn(s, s->o->argv, 0, &pid, &e);
     s->child = pid;
+    if (pid > 0)
+        s->app_pg = pid;
     if (rc != INJ_OK) {
         log_error("restart: %s", e.msg);
         if (!pid) {
@@ -745,12 +479,6 @@ static long long sup_next_wake(const struct sup *s, long long now)
     return t < now ? now : t;
 }
 
-/* 1 while any process of group pgid is alive (zombies count until reaped). */
-static int sup_group_alive(pid_t pgid)
-{
-    return kill(-pgid, 0) == 0 || errno == EPERM;
-}
-
 /* Runs until the command has exited for good; returns its exit code. */
 static int sup_loop(struct sup *s)
 {
@@ -772,11 +500,15 @@ static int sup_loop(struct sup *s)
             s->exited = 0;
             if (!s->stopping || s->terminating)
                 return s->status;
-            /* A restart: with --pgroup, the old group must be gone too. */
-            if (s->o->pgroup && sup_group_alive(s->stopped))
+            /* A restart: the old group must be gone too. Without --pgroup it has had no
+             * SIGTERM yet; the SIGKILL at kill_at goes to the whole group either way. */
+            if (sup_group_alive(s->stopped)) {
+                if (!s->o->pgroup)
+                    (void)kill(-s->stopped, SIGTERM);
                 s->draining = s->stopped;
-            else
+            } else {
                 sup_restart_spawn(s);
+            }
         }
         if (s->draining) {
             if (s->terminating)
@@ -788,6 +520,73 @@ static int sup_loop(struct sup *s)
             return s->status; /* the replacement could not even be forked */
         sup_timers(s);
     }
+}
+
+/* Waits up to deadline_ms (reaping, signals collected and dropped: injector is leaving)
+ * while any of the n groups is alive. Returns 1 when all are gone. */
+static int sup_wait_groups(struct sup *s, const pid_t *g, size_t n, long long deadline_ms)
+{
+    for (;;) {
+        long long left = deadline_ms - mono_ms();
+        struct timespec ts;
+        siginfo_t info;
+        size_t i;
+        int alive = 0;
+
+        sup_reap(s);
+        for (i = 0; i < n; i++)
+            alive |= g[i] > 0 && sup_group_alive(g[i]);
+        if (!alive)
+            return 1;
+        if (left <= 0)
+            return 0;
+        if (left > SUP_DRAIN_POLL_MS)
+            left = SUP_DRAIN_POLL_MS;
+        ts.tv_sec = 0;
+        ts.tv_nsec = (long)left * 1000000L;
+        if (sigtimedwait(&s->waitset, &info, &ts) < 0 && errno != EAGAIN && errno != EINTR)
+            mono_sleep_ms(left);
+    }
+}
+
+/* Before supervise_run returns: every process group injector started (the app's, an old
+ * generation still draining, the hook's) gets SIGTERM, restart_timeout to go, then SIGKILL,
+ * and is reaped. Under another init (tini, ECS initProcessEnabled, systemd) they would
+ * otherwise outlive injector, holding the secrets in their environment. */
+static void sup_shutdown(struct sup *s)
+{
+    pid_t g[3] = {0, 0, 0};
+    size_t n = 0;
+    size_t i;
+
+    if (s->app_pg > 0)
+        g[n++] = s->app_pg;
+    if (s->draining > 0 && s->draining != s->app_pg)
+        g[n++] = s->draining;
+    if (s->hook_pg > 0)
+        g[n++] = s->hook_pg;
+    for (i = 0; i < n; i++) {
+        if (!sup_group_alive(g[i]))
+            continue;
+        log_info("stopping process group %ld (%s), left running at exit: SIGTERM",
+                 (long)g[i], g[i] == s->hook_pg ? "on_change_exec" : sup_cmd(s));
+        (void)kill(-g[i], SIGTERM);
+        (void)kill(-g[i], SIGCONT);
+    }
+    if (sup_wait_groups(s, g, n, mono_ms() + s->o->restart_timeout_ms))
+        return;
+    for (i = 0; i < n; i++) {
+        if (!sup_group_alive(g[i]))
+            continue;
+        log_warn("process group %ld did not stop within restart_timeout (%lld ms); sending "
+                 "SIGKILL",
+                 (long)g[i], s->o->restart_timeout_ms);
+        (void)kill(-g[i], SIGKILL);
+    }
+    /* SIGKILL cannot be ignored: what is left are zombies to reap (ours as a subreaper,
+     * init's otherwise), so this wait is short. */
+    if (!sup_wait_groups(s, g, n, mono_ms() + SUP_KILLED_WAIT_MS))
+        log_warn("processes started by injector were still there after SIGKILL");
 }
 
 enum inj_rc supervise_run(const struct supervise_opts *o, const struct supervise_hooks *h,
@@ -816,6 +615,7 @@ enum inj_rc supervise_run(const struct supervise_opts *o, const struct supervise
         return rc;
     }
     s.child = pid;
+    s.app_pg = pid;
     if (h && h->started)
         h->started(h->ctx);
     log_info("supervising %s (pid %ld)%s%s", sup_cmd(&s), (long)pid,
@@ -823,5 +623,6 @@ enum inj_rc supervise_run(const struct supervise_opts *o, const struct supervise
     if (o->refresh_ms > 0 && h && h->refresh)
         s.refresh_at = mono_ms() + supervise_jitter(o->refresh_ms, sup_rand());
     *exit_code = sup_loop(&s);
+    sup_shutdown(&s);
     return INJ_OK;
 }

@@ -12,19 +12,8 @@
 #include <sys/types.h>
 
 #include "err.h"
-
-enum supervise_on_change {
-    SUPERVISE_ON_CHANGE_SIGNAL = 0, /* send on_change_signal to the child (default) */
-    SUPERVISE_ON_CHANGE_RESTART,    /* stop the child (SIGTERM, then SIGKILL), start it again */
-    SUPERVISE_ON_CHANGE_NONE,       /* files only */
-};
-
-/* Who the command runs as (--user). */
-struct supervise_user {
-    int set; /* 0: keep injector's own identity */
-    uid_t uid;
-    gid_t gid;
-};
+#include "ident.h"
+#include "parse.h"
 
 enum supervise_refresh_rc {
     SUPERVISE_SAME = 0, /* nothing the command sees changed */
@@ -54,7 +43,7 @@ struct supervise_opts {
     long long restart_timeout_ms; /* SIGTERM -> SIGKILL on a restart; also bounds the hook */
     long long restart_delay_ms;   /* a restart waits this long after the first change, then
                                      re-checks once: changes close together restart once */
-    struct supervise_user user;   /* the command and the hook run as this user */
+    struct ident_user user;       /* the command and the hook run as this user */
     const struct rlimit *core;    /* RLIMIT_CORE to give back to the child; NULL: leave */
 };
 
@@ -65,30 +54,6 @@ struct supervise_opts {
  * SIGTERM cannot kill injector between the child's exit and its own. */
 enum inj_rc supervise_run(const struct supervise_opts *o, const struct supervise_hooks *h,
                           int *exit_code, struct inj_err *err);
-
-/* Drops to u: setgroups(0), setgid, setuid, then verifies none can be undone. For the child
- * after fork (or just before exec in plain mode). */
-enum inj_rc supervise_drop_privileges(const struct supervise_user *u, struct inj_err *err);
-
-/* Resolves "user[:group]" (names or numbers) by reading /etc/passwd and /etc/group
- * directly: no NSS, so it works the same in a static binary and a scratch image. */
-enum inj_rc supervise_user_resolve(const char *spec, struct supervise_user *out,
-                                   struct inj_err *err);
-
-/* The parser behind supervise_user_resolve, on file contents (passwd and group may be NULL:
- * empty). A name resolves only through the files; a number needs no entry, but a bare
- * uid without a passwd entry needs an explicit group. */
-enum inj_rc supervise_user_parse(const char *spec, const char *passwd, size_t passwd_len,
-                                 const char *group, size_t group_len, struct supervise_user *out,
-                                 struct inj_err *err);
-
-/* Parses a duration: one or more <digits><unit> with units ms, s, m, h, d ("50ms", "5m",
- * "1h30m"); at most 30 days. Returns 0 with *ms set, -1 when invalid. */
-int supervise_duration_parse(const char *s, long long *ms);
-
-/* Parses a signal name ("SIGHUP" or "HUP"; the signals an app may take as "reload" or
- * "stop"). Returns the number, or -1. */
-int supervise_signal_parse(const char *s);
 
 /* The delay before the next refresh: interval_ms +- 10%, picked by rnd (uniform). */
 long long supervise_jitter(long long interval_ms, uint32_t rnd);

@@ -16,6 +16,7 @@ Placeholders in config, argv and env values (replaced by the test):
   @LINKDIR@ a symlink to a tmpfs dir (the parent of a file entry)
   @TMP@   the test's temp dir (scripts for the exec cases live here)
   @CMD@   the default command (a probe that records it ran)
+  @FIFO@  a FIFO without a writer (setup "fifo"); config="@FIFO@" makes it the config file
 A fragment "a|b" matches either alternative (for transport errors whose wording depends on
 timing). setup "profile:TEXT" writes TEXT to $HOME/.aws/credentials.
 """
@@ -66,6 +67,8 @@ def _gen_many_entries(n):
 
 
 VID_OK = "a1b2c3d4-0002-4000-8000-000000000002"
+# No keys in the environment: the chain goes on to files, web identity, the container.
+NO_KEYS = {"AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None, "AWS_SESSION_TOKEN": None}
 
 CASES = [
     # ---- YAML: syntax, structure, types ------------------------------------------------
@@ -192,6 +195,8 @@ CASES = [
     Case("yaml-tag-sequence", "yaml", CONFIG, 'matrix.yaml:2:19: YAML tag "!!seq"',
          config="version: 1\nfailover_regions: !!seq []\n" + ENTRY + FILE_ENTRY),
     Case("config-is-directory", "yaml", NOINPUT, "not a regular file", config=None),
+    Case("config-is-fifo", "yaml", NOINPUT, "config @FIFO@: a FIFO, not a regular file",
+         config="@FIFO@", setup=("fifo",)),
 
     # ---- references ----------------------------------------------------------------------
     Case("ref-arn-too-short", "ref", CONFIG, "bad ARN",
@@ -359,6 +364,9 @@ CASES = [
     Case("tls-untrusted-cert", "tls", UNAVAILABLE, "TLS failure", endpoint="untrusted"),
     Case("tls-plain-http", "tls", USAGE, "only https:// endpoints",
          env={"AWS_ENDPOINT_URL": "http://127.0.0.1:9/"}),
+    # OpenSSL opens the bundle blocking: a FIFO there hung the first request past --timeout.
+    Case("tls-ca-bundle-fifo", "tls", UNAVAILABLE, "AWS_CA_BUNDLE=@FIFO@ is not a readable "
+         "regular file", env={"AWS_CA_BUNDLE": "@FIFO@"}, setup=("fifo",)),
 
     # ---- credentials -----------------------------------------------------------------------
     Case("creds-expired", "creds", NOPERM, "expired", env={"@CRED@": "expired"}),
@@ -385,6 +393,22 @@ CASES = [
     Case("creds-profile-no-secret", "creds", NOPERM, "aws_secret_access_key",
          env={"AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None},
          setup=("profile:[default]\naws_access_key_id = AKIAINJECTORTEST0001\n",)),
+    # A FIFO without a writer where a file is read (issue 21.2): refused at once by fstat,
+    # never a hang in open() (the run's timeout is the failure detector).
+    Case("creds-config-file-fifo", "creds", NOPERM, "shared config file @FIFO@: a FIFO, not a "
+         "regular file", env=dict(NO_KEYS, AWS_CONFIG_FILE="@FIFO@"), setup=("fifo",)),
+    Case("creds-credentials-file-fifo", "creds", NOPERM, "shared credentials file @FIFO@: a "
+         "FIFO, not a regular file", env=dict(NO_KEYS, AWS_SHARED_CREDENTIALS_FILE="@FIFO@"),
+         setup=("fifo",)),
+    Case("creds-web-identity-token-fifo", "creds", NOPERM, "web identity token file @FIFO@: a "
+         "FIFO, not a regular file",
+         env=dict(NO_KEYS, AWS_WEB_IDENTITY_TOKEN_FILE="@FIFO@",
+                  AWS_ROLE_ARN="arn:aws:iam::111122223333:role/fifo"), setup=("fifo",)),
+    Case("creds-container-token-fifo", "creds", NOPERM, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE "
+         "@FIFO@: a FIFO, not a regular file",
+         env=dict(NO_KEYS, AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE="@FIFO@",
+                  AWS_CONTAINER_CREDENTIALS_FULL_URI="http://127.0.0.1:9/creds"),
+         setup=("fifo",)),
 
     # ---- exec ------------------------------------------------------------------------------
     Case("exec-missing-absolute", "exec", NOTFOUND, "command not found",

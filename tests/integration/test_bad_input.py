@@ -123,6 +123,9 @@ def world(fake, base_env, tmp_path, secret_dir, alt_endpoints):
             (secret_dir / "sub").mkdir()
         if "plainfile" in case.setup:
             (secret_dir / "plainfile").write_text("x\n")
+        if "fifo" in case.setup:
+            os.mkfifo(tmp_path / "fifo", 0o600)
+            ph["@FIFO@"] = str(tmp_path / "fifo")
         for s in case.setup:
             if s.startswith("profile:"):
                 aws = os.path.join(base_env["HOME"], ".aws")
@@ -149,7 +152,7 @@ def world(fake, base_env, tmp_path, secret_dir, alt_endpoints):
             elif v is None:
                 env.pop(k, None)
             else:
-                env[k] = v
+                env[k] = _sub(v, ph)
         for name, value in case.secrets:
             if isinstance(value, bytes):
                 fake.state.add_secret(name, binary=value)
@@ -180,6 +183,8 @@ def test_bad_input(case, world, tmp_path):
         cfg.write_bytes(case.raw)
     elif case.config is None:
         cfg = tmp_path  # a directory
+    elif case.config == "@FIFO@":
+        cfg = ph["@FIFO@"]
     else:
         cfg = tmp_path / "matrix.yaml"
         cfg.write_text(_sub(case.config, ph))

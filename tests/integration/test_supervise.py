@@ -939,3 +939,168 @@ def test_exit_status_when_started_with_sigchld_ignored(fake, write_config, base_
         preexec_fn=lambda: signal.signal(signal.SIGCHLD, signal.SIG_IGN))
     assert proc.returncode == 3, proc.stderr
     assert_no_leak(proc.stdout, proc.stderr)
+
+
+# ---------------------------------------------------------------------------------------
+# nothing outlives injector (issue 21.1): every process group it started is killed and
+# reaped before it exits, also when it is not PID 1 (under tini, ECS initProcessEnabled, ...)
+# ---------------------------------------------------------------------------------------
+
+def group_members(pgid):
+    """Pids of every process (zombies too) whose process group is pgid, read from /proc."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                st = f.read()
+        except OSError:
+            continue
+        fields = st[st.rindex(")") + 2:].split()
+        if int(fields[2]) == pgid:
+            out.append(int(d))
+    return out
+
+
+def _kill_group(pgid):
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+def hook_config(write_config, tmp_path, name, restart_timeout="300ms"):
+    """A config whose on_change_exec hook records its pid (= its process group), leaves a
+    background sleep and sleeps itself, both with SIGTERM ignored: only SIGKILL ends them."""
+    pidfile = tmp_path / "hook-pid"
+    cfg = write_config(f"""
+        version: 1
+        supervise:
+          refresh: 50ms
+          restart_timeout: {restart_timeout}
+          on_change_exec: [/bin/sh, -c, 'trap "" TERM; sleep 1000 & echo $$ > {pidfile}.tmp && mv {pidfile}.tmp {pidfile}; sleep 1000']
+        env:
+          TOKEN: {{ from: {name} }}
+        """)
+    return cfg, pidfile
+
+
+@pytest.mark.parametrize("how", ["app-exits", "sigterm", "sigint"])
+def test_hook_group_does_not_outlive_injector(fake, write_config, sv, tmp_path, how):
+    """The app exits (by itself, or on a forwarded SIGTERM/SIGINT) while on_change_exec runs:
+    the hook's whole process group (it holds the new secrets) is killed and reaped before
+    injector exits, although injector is not PID 1 here."""
+    v1, v2 = value(f"hookgrp-{how}-1"), value(f"hookgrp-{how}-2")
+    fake.state.add_secret(f"hookgrp/{how}", string=v1)
+    cfg, pidfile = hook_config(write_config, tmp_path, f"hookgrp/{how}")
+    inj, log = sv(["-c", cfg], {"APP_ENV": "TOKEN", "APP_EXIT_ON": "SIGUSR2",
+                                "APP_EXIT_CODE": "5"})
+    app = wait_for("start", lambda: log.events("start"), inj)[0]
+    fake.state.put_secret_value(f"hookgrp/{how}", v2)
+    hook = int(wait_for("hook", lambda: pidfile.exists() and pidfile.read_text().strip(), inj))
+    try:
+        wait_for("hook and its sleep", lambda: len(group_members(hook)) >= 2, inj)
+        if how == "app-exits":
+            os.kill(app["pid"], signal.SIGUSR2)
+            expect = 5
+        else:
+            # The app takes SIGTERM/SIGINT as a plain signal; SIGUSR2 then ends it.
+            inj.kill(signal.SIGTERM if how == "sigterm" else signal.SIGINT)
+            wait_for("forwarded", lambda: log.signals(), inj)
+            os.kill(app["pid"], signal.SIGUSR2)
+            expect = 5
+        assert inj.finish(leak_extra=(v1, v2)) == expect
+        assert group_members(hook) == [], inj.err[-3000:]
+        assert "did not stop within restart_timeout" in inj.err
+    finally:
+        _kill_group(hook)
+
+
+def test_app_group_does_not_outlive_injector(fake, write_config, sv):
+    """Without --pgroup the app's group child gets nothing forwarded; when the app exits, what
+    it left in its group is stopped (SIGTERM, then SIGKILL after restart_timeout)."""
+    cfg = write_config("""
+        version: 1
+        supervise:
+          restart_timeout: 300ms
+        """)
+    inj, log = sv(["-c", cfg, "--supervise"], {"APP_GROUP_CHILD": "1",
+                                               "APP_GROUP_CHILD_EXIT_ON": "SIGUSR2"})
+    app = wait_for("app and group child", lambda: log.events("start") and
+                   log.events("start", who="groupchild") and log.events("start"), inj)[0]
+    try:
+        inj.kill(signal.SIGTERM)
+        assert inj.finish() == 0
+        assert group_members(app["pgid"]) == [], inj.err[-3000:]
+        # The group child had SIGTERM first (it ignores it: SIGUSR2 is its exit signal).
+        assert log.signals("groupchild") == ["SIGTERM"]
+    finally:
+        _kill_group(app["pgid"])
+
+
+def test_restart_in_progress_does_not_outlive_injector(fake, write_config, sv):
+    """SIGTERM while a restart waits for the old group: injector exits with the old app's
+    status and the old group (a member ignoring SIGTERM) is killed, not left behind."""
+    v1, v2 = value("drain-1"), value("drain-2")
+    fake.state.add_secret("drain/app", string=v1)
+    cfg = write_config("""
+        version: 1
+        supervise:
+          refresh: 50ms
+          on_change: restart
+          restart_delay: 0s
+          restart_timeout: 2s
+        env:
+          TOKEN: { from: drain/app }
+        """)
+    inj, log = sv(["-c", cfg, "--pgroup"], {"APP_ENV": "TOKEN", "APP_GROUP_CHILD": "1",
+                                            "APP_GROUP_CHILD_EXIT_ON": "SIGUSR2"})
+    app = wait_for("app and group child", lambda: log.events("start") and
+                   log.events("start", who="groupchild") and log.events("start"), inj)[0]
+    try:
+        fake.state.put_secret_value("drain/app", v2)
+        wait_for("old app exit", lambda: log.events("exit"), inj)
+        wait_for("old app reaped", lambda: not os.path.exists(f"/proc/{app['pid']}"), inj)
+        inj.kill(signal.SIGTERM)
+        assert inj.finish(leak_extra=(v1, v2)) == 0, inj.err[-3000:]
+        assert len(log.events("start")) == 1      # no new generation was started
+        assert group_members(app["pgid"]) == [], inj.err[-3000:]
+    finally:
+        _kill_group(app["pgid"])
+
+
+def test_nothing_outlives_injector_under_another_init(fake, write_config, base_env, tmp_path):
+    """injector as a subreaper under another init (a shell as PID 1 of a new PID namespace,
+    as with ECS initProcessEnabled or tini): the app exits while the on_change_exec hook
+    runs; once injector has exited, the init finds no process besides itself (the hook and
+    its sleep used to live on there, reparented to it)."""
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        pytest.skip("needs root and unshare")
+    v1, v2 = value("init-1"), value("init-2")
+    fake.state.add_secret("init/app", string=v1)
+    cfg, pidfile = hook_config(write_config, tmp_path, "init/app")
+    started = tmp_path / "app-started"
+    app = f"touch {started}; while [ ! -s {pidfile} ]; do sleep 0.05; done; exit 5"
+    inner = " ".join(WRAPPER + [INJECTOR, "-c", cfg, "--"]) + f" /bin/sh -c '{app}'"
+    init = (f"{inner}; echo \"rc=$?\"; "
+            "for p in /proc/[0-9]*; do n=${p#/proc/}; [ \"$n\" = 1 ] && continue; "
+            "echo \"left: $n $(cat $p/comm 2>/dev/null)\"; done")
+    out = open(tmp_path / "init-out", "w+b")
+    p = subprocess.Popen(["unshare", "--pid", "--fork", "--mount-proc", "/bin/sh", "-c", init],
+                         env=base_env, stdin=subprocess.DEVNULL, stdout=out,
+                         stderr=subprocess.STDOUT)
+    try:
+        wait_for("app start", lambda: started.exists() or p.poll() is not None)
+        fake.state.put_secret_value("init/app", v2)
+        assert p.wait(timeout=BOUND) == 0
+        out.seek(0)
+        text = out.read().decode("utf-8", "replace")
+        assert_no_leak(text, "", extra=(v1, v2))
+        assert "rc=5" in text, text
+        assert [ln for ln in text.splitlines() if ln.startswith("left:")] == [], text
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        out.close()

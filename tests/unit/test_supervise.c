@@ -1,6 +1,5 @@
-/* test_supervise.c: the pure pieces of supervise mode (durations, signal names, jitter and
- * backoff bounds, /etc/passwd and /etc/group parsing, change detection, the supervise: config
- * section), plus the supervisor loop itself on sh children, each run in a forked process
+/* test_supervise.c: the pure pieces of supervise mode (jitter and backoff bounds, change
+ * detection, the supervise: config section), plus the supervisor loop itself on sh children, each run in a forked process
  * because supervise_run blocks signals and becomes a subreaper. */
 #include "unit.h"
 
@@ -11,64 +10,6 @@
 #include "policy.h"
 #include "refresh.h"
 #include "supervise.h"
-
-/* ---- durations ---- */
-
-static void duration_valid(void **state)
-{
-    static const struct {
-        const char *s;
-        long long ms;
-    } ok[] = {
-        {"50ms", 50},       {"1s", 1000},        {"5m", 300000},  {"2h", 7200000},
-        {"1d", 86400000},   {"1h30m", 5400000},  {"1m30s", 90000}, {"0s", 0},
-        {"1s500ms", 1500},  {"30d", 2592000000LL}, {"007s", 7000}, {"720h", 2592000000LL},
-    };
-    size_t i;
-
-    (void)state;
-    for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
-        long long ms = -1;
-        assert_int_equal(supervise_duration_parse(ok[i].s, &ms), 0);
-        assert_int_equal(ms, ok[i].ms);
-    }
-}
-
-static void duration_invalid(void **state)
-{
-    static const char *const bad[] = {
-        "", "5", "m", "5x", "-5m", "5M", " 5m", "5m ", "1.5s", "31d", "30d1ms", "5mm",
-        "99999999999999999999s", "1h 30m", "+1s", "5sec", "s5", "0x10s",
-    };
-    size_t i;
-
-    (void)state;
-    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        long long ms = 42;
-        if (supervise_duration_parse(bad[i], &ms) != -1)
-            fail_msg("\"%s\" parsed as %lld", bad[i], ms);
-        assert_int_equal(ms, 42); /* untouched on failure */
-    }
-    assert_int_equal(supervise_duration_parse(NULL, NULL), -1);
-}
-
-static void signal_names(void **state)
-{
-    (void)state;
-    assert_int_equal(supervise_signal_parse("HUP"), SIGHUP);
-    assert_int_equal(supervise_signal_parse("SIGHUP"), SIGHUP);
-    assert_int_equal(supervise_signal_parse("SIGUSR1"), SIGUSR1);
-    assert_int_equal(supervise_signal_parse("USR2"), SIGUSR2);
-    assert_int_equal(supervise_signal_parse("SIGTERM"), SIGTERM);
-    assert_int_equal(supervise_signal_parse("WINCH"), SIGWINCH);
-    assert_int_equal(supervise_signal_parse("SIGKILL"), -1); /* cannot be a reload signal */
-    assert_int_equal(supervise_signal_parse("SIGSTOP"), -1);
-    assert_int_equal(supervise_signal_parse("hup"), -1);
-    assert_int_equal(supervise_signal_parse("SIG"), -1);
-    assert_int_equal(supervise_signal_parse("1"), -1);
-    assert_int_equal(supervise_signal_parse(""), -1);
-    assert_int_equal(supervise_signal_parse(NULL), -1);
-}
 
 /* ---- jitter and backoff ---- */
 
@@ -138,122 +79,6 @@ static void backoff_grows_and_caps(void **state)
             assert_true(supervise_backoff(50, f, lcg(&seed)) <= 55);
     assert_true(supervise_backoff(300000, 0, 0) >= 900);
     assert_true(supervise_backoff(300000, UINT32_MAX, UINT32_MAX) <= 330000);
-}
-
-/* ---- /etc/passwd and /etc/group ---- */
-
-static const char PASSWD[] = "root:x:0:0:root:/root:/bin/bash\n"
-                             "# a comment:x:5:5\n"
-                             "+nis::::::\n"
-                             "-excluded:x:7:7::/:/bin/sh\n"
-                             "broken:x:notanumber:1:::\n"
-                             "short:x:9\n"
-                             "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"
-                             "app:x:1000:1001::/home/app:/bin/sh\n"
-                             "big:x:4294967295:1::/:/bin/sh\n"
-                             "noeol:x:1200:1201::/:/bin/sh";
-
-static const char GROUP[] = "root:x:0:\n"
-                            "nogroup:x:65534:\n"
-                            "apps:x:2000:app\n"
-                            "#hidden:x:3:\n"
-                            "bad:x:oops:\n";
-
-static void user_ok(const char *spec, const char *pw, const char *gr, unsigned long uid,
-                    unsigned long gid)
-{
-    struct supervise_user u;
-    struct inj_err err = UNIT_ERR_INIT;
-    enum inj_rc rc = supervise_user_parse(spec, pw, pw ? strlen(pw) : 0, gr, gr ? strlen(gr) : 0,
-                                          &u, &err);
-
-    if (rc != INJ_OK)
-        fail_msg("%s: %s", spec, err.msg);
-    assert_int_equal(u.set, 1);
-    assert_int_equal(u.uid, uid);
-    assert_int_equal(u.gid, gid);
-}
-
-static void user_bad(const char *spec, const char *pw, const char *gr, const char *msg)
-{
-    struct supervise_user u;
-    struct inj_err err = UNIT_ERR_INIT;
-    enum inj_rc rc = supervise_user_parse(spec, pw, pw ? strlen(pw) : 0, gr, gr ? strlen(gr) : 0,
-                                          &u, &err);
-
-    if (rc == INJ_OK)
-        fail_msg("%s: accepted as %lu:%lu", spec, (unsigned long)u.uid, (unsigned long)u.gid);
-    assert_int_equal(rc, INJ_E_USAGE);
-    assert_int_equal(u.set, 0);
-    assert_contains(err.msg, msg);
-}
-
-static void user_parse_names_and_ids(void **state)
-{
-    (void)state;
-    user_ok("nobody", PASSWD, GROUP, 65534, 65534);
-    user_ok("app", PASSWD, GROUP, 1000, 1001);          /* primary group from passwd */
-    user_ok("app:apps", PASSWD, GROUP, 1000, 2000);     /* group by name */
-    user_ok("app:3000", PASSWD, GROUP, 1000, 3000);     /* group by number, no entry needed */
-    user_ok("1000", PASSWD, GROUP, 1000, 1001);         /* uid found in passwd */
-    user_ok("4242:4243", PASSWD, GROUP, 4242, 4243);    /* neither needs an entry */
-    user_ok("0:0", PASSWD, GROUP, 0, 0);
-    user_ok("noeol", PASSWD, GROUP, 1200, 1201);        /* last line without newline */
-    user_ok("4242:4243", NULL, NULL, 4242, 4243);       /* scratch image: no files */
-    user_ok("nobody:nogroup", PASSWD, GROUP, 65534, 65534);
-}
-
-static void user_parse_rejects(void **state)
-{
-    (void)state;
-    user_bad("4242", PASSWD, GROUP, "give one (uid:gid)");
-    user_bad("ghost", PASSWD, GROUP, "no user \"ghost\"");
-    user_bad("app:ghosts", PASSWD, GROUP, "no group \"ghosts\"");
-    user_bad("", PASSWD, GROUP, "USER[:GROUP]");
-    user_bad(":", PASSWD, GROUP, "USER[:GROUP]");
-    user_bad("app:", PASSWD, GROUP, "USER[:GROUP]");
-    user_bad(":100", PASSWD, GROUP, "USER[:GROUP]");
-    user_bad("broken", PASSWD, GROUP, "no user");       /* malformed lines are skipped */
-    user_bad("short", PASSWD, GROUP, "no user");
-    user_bad("big", PASSWD, GROUP, "no user");          /* uid -1 is not an id */
-    user_bad("+nis", PASSWD, GROUP, "no user");
-    user_bad("excluded", PASSWD, GROUP, "no user");
-    user_bad("-excluded", PASSWD, GROUP, "no user");
-    user_bad("# a comment", PASSWD, GROUP, "no user");
-    user_bad("app:hidden", PASSWD, GROUP, "no group");
-    user_bad("app:bad", PASSWD, GROUP, "no group");
-    user_bad("4294967295:1", PASSWD, GROUP, "not a valid uid");
-    user_bad("99999999999:1", PASSWD, GROUP, "not a valid uid");
-    user_bad("1x:1", PASSWD, GROUP, "not a valid uid");
-    user_bad("1:4294967295", PASSWD, GROUP, "not a valid gid");
-    user_bad("1:2:3", PASSWD, GROUP, "not a valid gid");
-    user_bad("nobody", NULL, NULL, "no user");
-}
-
-static void drop_privileges(void **state)
-{
-    struct supervise_user none = {0, 0, 0};
-    struct supervise_user nobody = {1, 65534, 65534};
-    struct inj_err err = UNIT_ERR_INIT;
-    pid_t pid;
-    int st = 0;
-
-    (void)state;
-    assert_int_equal(supervise_drop_privileges(&none, &err), INJ_OK);
-    if (geteuid() != 0)
-        skip();
-    pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        gid_t groups[4];
-        int ok = supervise_drop_privileges(&nobody, &err) == INJ_OK && getuid() == 65534 &&
-                 geteuid() == 65534 && getgid() == 65534 && getegid() == 65534 &&
-                 getgroups(4, groups) == 0 && setuid(0) != 0 && setgid(0) != 0;
-        _exit(ok ? 0 : 1);
-    }
-    assert_int_equal(waitpid(pid, &st, 0), pid);
-    assert_true(WIFEXITED(st));
-    assert_int_equal(WEXITSTATUS(st), 0);
 }
 
 /* ---- change detection ---- */
@@ -630,14 +455,8 @@ static void loop_change_restarts(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(duration_valid),
-        cmocka_unit_test(duration_invalid),
-        cmocka_unit_test(signal_names),
         cmocka_unit_test(jitter_bounds),
         cmocka_unit_test(backoff_grows_and_caps),
-        cmocka_unit_test(user_parse_names_and_ids),
-        cmocka_unit_test(user_parse_rejects),
-        cmocka_unit_test(drop_privileges),
         cmocka_unit_test(stage_version_lookup),
         cmocka_unit_test(needs_fetch),
         cmocka_unit_test(value_differs),

@@ -1,0 +1,256 @@
+"""Issue 21: nothing injector starts outlives it, nothing blocks past --timeout, resource
+exhaustion is named. Here: credential_process and its descendants (plain mode, where the
+helper is the only process injector starts), and a low descriptor limit. The supervisor's
+groups are in test_supervise.py, the FIFOs in the bad-input matrix. A hang is caught by the
+subprocess timeout of conftest.run, never by timing a run."""
+import fcntl
+import os
+import pty
+import select
+import shutil
+import subprocess
+import termios
+import time
+
+import pytest
+
+from conftest import INJECTOR, WRAPPER
+from creds_fakes import (cenv, container, dry_run, fails_with, mint, register,  # noqa: F401
+                         sts, write_aws)
+
+HANG = 40   # seconds: the helper's leftover sleeps 1000 s, the default helper timeout is 60 s
+
+
+def alive_in_group(pgid):
+    """Pids of live (not zombie) processes whose process group is pgid, from /proc."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                st = f.read()
+        except OSError:
+            continue
+        fields = st[st.rindex(")") + 2:].split()
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            out.append(int(d))
+    return out
+
+
+def _cleanup(pidfile):
+    """Ends the leftover sleep (its whole group when that is not ours: an old injector ran
+    the helper in its own group, which is pytest's)."""
+    if not pidfile.exists():
+        return
+    pid, pgid = _sleep_and_group(pidfile)
+    try:
+        if pgid != os.getpgrp():
+            os.killpg(pgid, 9)
+        else:
+            os.kill(pid, 9)
+    except OSError:
+        pass
+
+
+def assert_gone(pidfile, err):
+    """The leftover sleep is dead, and so is everything in the helper's process group, which
+    is not the test's own."""
+    pid, pgid = _sleep_and_group(pidfile)
+    assert pgid != os.getpgrp(), "the helper ran in injector's process group"
+    assert alive_in_group(pgid) == [], err
+
+
+def helper_leaving_a_sleep(tmp_path, answer):
+    """A credential_process that prints `answer`, starts `sleep 1000` in the background (it
+    keeps the helper's stdout, not stderr), records the sleep's pid and process group, and
+    exits 0."""
+    pidfile = tmp_path / "sleep.pid"
+    helper = tmp_path / "helper"
+    helper.write_text("#!/bin/sh\n"
+                      f"cat <<'EOF'\n{answer}\nEOF\n"
+                      "sleep 1000 2>/dev/null &\n"
+                      f"echo \"$! $(ps -o pgid= -p $!)\" > {pidfile}\n"
+                      "exit 0\n")
+    helper.chmod(0o755)
+    return helper, pidfile
+
+
+def _sleep_and_group(pidfile):
+    pid, pgid = pidfile.read_text().split()
+    return int(pid), int(pgid)
+
+
+def test_credential_process_done_when_it_exits_with_an_answer(fake, cenv, write_config,
+                                                              tmp_path):
+    """The helper prints valid credentials and exits 0, but a process it left holds its
+    stdout: injector goes on with the credentials at once (it used to wait for the whole
+    timeout and fail with "no answer"), says why, and kills the helper's process group."""
+    c = mint("leftover")
+    register(fake, "leftover", c)
+    answer = ('{"Version": 1, "AccessKeyId": "%s", "SecretAccessKey": "%s", '
+              '"SessionToken": "%s", "Expiration": "%s"}'
+              % (c["access_key_id"], c["secret_access_key"], c["session_token"],
+                 c["expiration"]))
+    helper, pidfile = helper_leaving_a_sleep(tmp_path, answer)
+    write_aws(cenv, "config", f"[default]\ncredential_process = {helper}\n")
+    try:
+        res = dry_run(cenv, write_config, [c], timeout=HANG)
+        assert res.rc == 0, res
+        assert "still held its stdout open" in res.err, res.err
+        assert "AWS credentials from profile default (credential_process)" in res.err
+        assert_gone(pidfile, res.err)
+    finally:
+        _cleanup(pidfile)
+
+
+def test_credential_process_incomplete_answer_and_a_leftover(cenv, write_config, tmp_path):
+    """Exited 0, but what it wrote is not a complete answer and a leftover holds stdout: the
+    message says so (not "no answer within N s"), and the leftover is killed."""
+    helper, pidfile = helper_leaving_a_sleep(tmp_path, '{"Version": 1, "AccessKeyId": ')
+    write_aws(cenv, "config", f"[default]\ncredential_process = {helper}\n")
+    env = dict(cenv, INJECTOR_CREDENTIAL_PROCESS_TIMEOUT="1")
+    try:
+        res = dry_run(env, write_config, timeout=HANG)
+        fails_with(res, f"credential_process {helper}: exited, but a process it started still "
+                        "holds its stdout open")
+        assert "no answer within" not in res.err
+        assert_gone(pidfile, res.err)
+    finally:
+        _cleanup(pidfile)
+
+
+def test_credential_process_timeout_kills_its_group(cenv, write_config, tmp_path):
+    """A helper that never answers is killed at the timeout with everything it started (only
+    the helper itself was killed before)."""
+    pidfile = tmp_path / "sleep.pid"
+    helper = tmp_path / "helper"
+    helper.write_text("#!/bin/sh\n"
+                      "sleep 1000 </dev/null >/dev/null 2>&1 &\n"
+                      f"echo \"$! $(ps -o pgid= -p $!)\" > {pidfile}\n"
+                      "exec sleep 1000\n")
+    helper.chmod(0o755)
+    write_aws(cenv, "config", f"[default]\ncredential_process = {helper}\n")
+    env = dict(cenv, INJECTOR_CREDENTIAL_PROCESS_TIMEOUT="1")
+    try:
+        res = dry_run(env, write_config, timeout=HANG)
+        fails_with(res, f"credential_process {helper}: no answer within 1 s")
+        assert_gone(pidfile, res.err)
+    finally:
+        _cleanup(pidfile)
+
+
+@pytest.mark.skipif(bool(WRAPPER), reason="valgrind and its tools need descriptors of their own")
+def test_descriptor_limit_is_named(fake, base_env, write_config):
+    """With RLIMIT_NOFILE too low for a request, the error names the limit (it said "TLS
+    failure: error setting certificate file" or "cannot connect"). Each limit from 3 up is
+    tried: whichever step runs out first, it must say so."""
+    cfg = write_config("""
+        version: 1
+        env:
+          API_TOKEN: { from: api, key: token }
+        """)
+    named = 0
+    for n in range(3, 13):
+        p = subprocess.run(["prlimit", f"--nofile={n}", INJECTOR, "--dry-run", "-c", cfg],
+                           env=base_env, stdin=subprocess.DEVNULL, capture_output=True,
+                           timeout=HANG)
+        err = p.stderr.decode("utf-8", "replace")
+        assert "CANARY-" not in err + p.stdout.decode("utf-8", "replace")
+        if p.returncode == 0 or "error while loading shared libraries" in err:
+            continue   # enough, or too few for the dynamic loader to start injector at all
+        assert "TLS failure" not in err and "cannot connect" not in err, (n, err)
+        assert "too many open files (EMFILE)" in err, (n, err)
+        assert p.returncode == 71, (n, err)
+        named += 1
+    assert named >= 1   # some limit in the range was too low
+
+
+def test_oversize_credentials_answer_is_called_that(cenv, container, write_config):
+    """A container endpoint answering more than 64 KiB: refused, in words about a credentials
+    answer (it said "a secret is at most 64 KiB")."""
+    c = dict(mint("huge"), expiration="2030-01-01T00:00:00Z" + " " * 70000)
+    container.serve("/creds", c)
+    env = dict(cenv, AWS_CONTAINER_CREDENTIALS_FULL_URI=container.url + "/creds")
+    line = fails_with(dry_run(env, write_config, [c]),
+                      "larger than 65536 bytes", "the limit for a credentials answer", code=65)
+    assert "secret" not in line.split("larger than")[1]
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("unshare"),
+                    reason="needs root and unshare (a private mount namespace)")
+@pytest.mark.parametrize("which", ["passwd", "group"])
+def test_user_with_a_fifo_as_etc_passwd(base_env, write_config, tmp_path, which):
+    """--user NAME reads /etc/passwd and /etc/group: a FIFO bind-mounted over one of them (in
+    a private mount namespace) is refused at once with exit 66 (open() used to hang)."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo, 0o600)
+    cfg = write_config("version: 1\n")
+    inner = " ".join(WRAPPER + [INJECTOR, "-c", cfg, "--user", "nobody:nogroup", "--", "true"])
+    res = run_shell(["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                     f"mount --bind {fifo} /etc/{which} && exec {inner}"], base_env)
+    assert res.returncode == 66, res.stderr
+    assert f"--user: system file /etc/{which}: a FIFO, not a regular file" in res.stderr
+
+
+def run_shell(argv, env):
+    """argv (a wrapper around injector), with a timeout as the hang detector."""
+    return subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, capture_output=True,
+                          text=True, timeout=HANG)
+
+
+def test_credential_process_can_prompt_on_the_terminal(fake, cenv, write_config, tmp_path):
+    """In its own process group the helper would be a background job of the terminal, and a
+    read from it would stop it (SIGTTIN) until the timeout: injector hands it the terminal
+    while it runs and takes it back afterwards (a pty here)."""
+    c = mint("prompt")
+    register(fake, "prompt", c)
+    helper = tmp_path / "helper"
+    helper.write_text("#!/bin/sh\n"
+                      "printf 'code: ' >&2\n"
+                      "read code\n"
+                      "[ \"$code\" = 123456 ] || exit 9\n"
+                      "cat <<'EOF'\n"
+                      '{"Version": 1, "AccessKeyId": "%s", "SecretAccessKey": "%s", '
+                      '"SessionToken": "%s", "Expiration": "%s"}\n'
+                      "EOF\n" % (c["access_key_id"], c["secret_access_key"],
+                                 c["session_token"], c["expiration"]))
+    helper.chmod(0o755)
+    write_aws(cenv, "config", f"[default]\ncredential_process = {helper}\n")
+    cfg = write_config("""
+        version: 1
+        env:
+          API_TOKEN: { from: api, key: token }
+        """)
+    master, slave = pty.openpty()
+
+    def ctty():
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    env = dict(cenv, INJECTOR_CREDENTIAL_PROCESS_TIMEOUT="30")
+    p = subprocess.Popen(WRAPPER + [INJECTOR, "--dry-run", "-c", cfg], env=env, stdin=slave,
+                         stdout=slave, stderr=slave, start_new_session=True, preexec_fn=ctty)
+    os.close(slave)
+    out = bytearray()
+    try:
+        end = time.monotonic() + HANG
+        while b"code: " not in out and time.monotonic() < end:
+            if select.select([master], [], [], 0.1)[0]:
+                out.extend(os.read(master, 4096))
+        assert b"code: " in out, out
+        os.write(master, b"123456\n")
+        rc = p.wait(timeout=HANG)
+        while select.select([master], [], [], 0.1)[0]:
+            try:
+                out.extend(os.read(master, 4096))
+            except OSError:
+                break
+        text = out.decode("utf-8", "replace")
+        assert rc == 0, text
+        for part in (c["secret_access_key"], c["session_token"]):
+            assert part not in text
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        os.close(master)
