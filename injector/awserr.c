@@ -262,9 +262,9 @@ enum inj_rc aws_fault_cause(const struct aws_fault *f, const struct aws_wording 
     switch (f->kind) {
     case AWS_K_DENIED:
         (void)snprintf(cause, n,
-                       "%s denied (not authorized; credentials from %s); grant it to the task "
-                       "role (and kms:Decrypt if a customer managed key encrypts it)",
-                       w->iam_action, src);
+                       "%s denied (%s: not authorized; credentials from %s); grant it to the "
+                       "task role (and kms:Decrypt if a customer managed key encrypts it)",
+                       w->iam_action, code, src);
         break;
     case AWS_K_REFUSED:
         (void)snprintf(cause, n,

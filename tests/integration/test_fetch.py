@@ -123,7 +123,7 @@ def test_per_secret_errors_name_their_entry(fake, base_env, write_config):
     assert by_action(fake) == {"BatchGetSecretValue": 1}
     # The failing entry is named with the fix GetSecretValue's error would give ...
     assert "env API_TOKEN" in res.err
-    assert "secretsmanager:GetSecretValue denied on " + ARN["api"] in res.err
+    assert ARN["api"] + ": secretsmanager:GetSecretValue denied" in res.err
     assert "kms:Decrypt" in res.err and "task role" in res.err
     # ... the missing optional one is skipped, and the others resolved fine.
     assert "GONE" in res.err and "optional" in res.err
@@ -230,7 +230,10 @@ def test_forced_batch_denied_is_an_error(fake, base_env, write_config):
     cfg = write_config(env_config(add_secrets(fake, 3)))
     res = run(["--fetch", "batch", "-c", cfg, "--", "/bin/true"], base_env)
     assert res.rc == 77, res
-    assert "secretsmanager:BatchGetSecretValue denied on many/000" in res.err
+    # One cause, one line, naming every entry and its secret.
+    assert "3 entries failed: secretsmanager:BatchGetSecretValue denied" in res.err
+    assert "env V000 (many/000), env V001 (many/001), env V002 (many/002)" in res.err
+    assert res.err.count("denied") == 1
     assert "3 of 3 entries failed" in res.err
     assert by_action(fake) == {"BatchGetSecretValue": 1}
 
