@@ -69,6 +69,28 @@ static char *sm_dup_field(const cJSON *root, const char *name)
     return cJSON_IsString(v) ? xstrdup(v->valuestring) : xstrdup("");
 }
 
+/* The strings of a JSON array of staging labels, comma-separated (cut at whole labels). */
+static void sm_join_stages(const cJSON *arr, char *out, size_t n)
+{
+    const cJSON *it;
+    size_t off = 0;
+
+    out[0] = '\0';
+    cJSON_ArrayForEach(it, arr)
+    {
+        int w;
+
+        if (!cJSON_IsString(it))
+            continue;
+        w = snprintf(out + off, n - off, "%s%s", off ? "," : "", it->valuestring);
+        if (w < 0 || (size_t)w >= n - off) {
+            out[off] = '\0';
+            break;
+        }
+        off += (size_t)w;
+    }
+}
+
 /* SecretBinary arrives base64-encoded in the JSON. */
 static enum inj_rc sm_decode_binary(const char *b64, struct sbuf *out)
 {
@@ -119,9 +141,6 @@ static enum inj_rc sm_parse_secret(const cJSON *root, int has_nul, const char *i
     enum inj_rc rc = INJ_E_UNAVAILABLE;
     const cJSON *s;
     const cJSON *b;
-    const cJSON *st;
-    const cJSON *it;
-    size_t off = 0;
 
     out->arn = sm_dup_field(root, "ARN");
     out->name = sm_dup_field(root, "Name");
@@ -130,19 +149,8 @@ static enum inj_rc sm_parse_secret(const cJSON *root, int has_nul, const char *i
         rc = inj_err_set(err, INJ_E_NOMEM, "out of memory");
         goto out;
     }
-    st = cJSON_GetObjectItemCaseSensitive(root, "VersionStages");
-    cJSON_ArrayForEach(it, st)
-    {
-        int w;
-
-        if (!cJSON_IsString(it))
-            continue;
-        w = snprintf(out->stages + off, sizeof(out->stages) - off, "%s%s", off ? "," : "",
-                     it->valuestring);
-        if (w < 0 || (size_t)w >= sizeof(out->stages) - off)
-            break;
-        off += (size_t)w;
-    }
+    sm_join_stages(cJSON_GetObjectItemCaseSensitive(root, "VersionStages"), out->stages,
+                   sizeof(out->stages));
     out->value.max = SM_MAX_SECRET;
     s = cJSON_GetObjectItemCaseSensitive(root, "SecretString");
     b = cJSON_GetObjectItemCaseSensitive(root, "SecretBinary");
@@ -343,8 +351,6 @@ static enum inj_rc sm_parse_meta(const struct http_resp *resp, const char *id, s
     cJSON_ArrayForEach(ver, map)
     {
         struct sm_version_stages *v = &out->v[out->n];
-        const cJSON *it;
-        size_t off = 0;
 
         if (out->n >= (size_t)count || !ver->string || !cJSON_IsArray(ver))
             continue;
@@ -354,18 +360,7 @@ static enum inj_rc sm_parse_meta(const struct http_resp *resp, const char *id, s
             goto out;
         }
         out->n++;
-        cJSON_ArrayForEach(it, ver)
-        {
-            int w;
-
-            if (!cJSON_IsString(it))
-                continue;
-            w = snprintf(v->stages + off, sizeof(v->stages) - off, "%s%s", off ? "," : "",
-                         it->valuestring);
-            if (w < 0 || (size_t)w >= sizeof(v->stages) - off)
-                break;
-            off += (size_t)w;
-        }
+        sm_join_stages(ver, v->stages, sizeof(v->stages));
     }
     rc = INJ_OK;
 out:
