@@ -121,9 +121,8 @@ void aws_call_init(struct aws_call *c, const struct aws_ctx *ctx, const struct a
     }
     if (!region || !*region) {
         c->rc = inj_err_set(&c->err, INJ_E_USAGE,
-                            "%s: no AWS region: set region in the config, --region, AWS_REGION, "
-                            "or use the full ARN",
-                            id);
+                            "no AWS region: set region in the config, --region, AWS_REGION, or "
+                            "use the full ARN");
         return;
     }
     c->rc = aws_endpoint_url(svc, region, c->url, sizeof(c->url), &c->err);
@@ -306,6 +305,7 @@ enum inj_rc aws_fault_error(const struct aws_ctx *ctx, const struct aws_service 
     w.action = op->action;
     w.host_prefix = svc->host_prefix;
     w.region = region ? region : "(no region)";
+    w.dns_suffix = region ? ref_region_dns_suffix(region) : "amazonaws.com";
     w.creds_source = ctx->creds ? ctx->creds->source : "";
     w.attempts = attempts;
     rc = aws_fault_cause(f, &w, text, sizeof(text));
@@ -336,8 +336,8 @@ enum inj_rc aws_call_error(const struct aws_ctx *ctx, const struct aws_call *c, 
         aws_copy_cause(cause, ncause, text);
         return inj_err_set(err, c->rc, "%s: %s", name, text);
     case AWS_SETUP:
-        aws_copy_cause(cause, ncause, "");
-        return inj_err_set(err, c->rc, "%s", c->err.msg);
+        aws_copy_cause(cause, ncause, c->err.msg);
+        return inj_err_set(err, c->rc, "%s: %s", name, c->err.msg);
     case AWS_OK:
     case AWS_PENDING:
     default:

@@ -104,7 +104,7 @@ enum inj_rc aws_endpoint_url(const struct aws_service *svc, const char *region, 
                              size_t n, struct inj_err *err);
 
 /* Prepares c for svc/op in region with body (ownership moves to c, also on failure; NULL
- * means out of memory). A failure leaves c ended AWS_SETUP with c->err set. */
+ * means out of memory). A failure leaves c ended AWS_SETUP with c->err set (without id). */
 void aws_call_init(struct aws_call *c, const struct aws_ctx *ctx, const struct aws_service *svc,
                    const struct aws_op *op, const char *region, const char *id, char *body,
                    long long deadline_ms);

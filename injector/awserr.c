@@ -277,8 +277,8 @@ enum inj_rc aws_fault_cause(const struct aws_fault *f, const struct aws_wording 
         (void)snprintf(cause, n,
                        "cannot be decrypted: kms:Decrypt denied on its KMS key, or the key is "
                        "disabled; allow kms:Decrypt on that key for the task role, with "
-                       "kms:ViaService %s.%s.amazonaws.com, and check the key is enabled",
-                       w->host_prefix, w->region);
+                       "kms:ViaService %s.%s.%s, and check the key is enabled",
+                       w->host_prefix, w->region, w->dns_suffix ? w->dns_suffix : "amazonaws.com");
         break;
     case AWS_K_SIGNATURE:
         return aws_cause_signature(f, w, src, cause, n);

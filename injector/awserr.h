@@ -78,6 +78,7 @@ struct aws_wording {
     const char *action;       /* "GetSecretValue" */
     const char *host_prefix;  /* "secretsmanager" */
     const char *region;
+    const char *dns_suffix;   /* the region's: "amazonaws.com", "amazonaws.com.cn" */
     const char *creds_source; /* "env", "web identity", ...; "unknown" when "" */
     int attempts;
 };

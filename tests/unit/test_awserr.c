@@ -138,7 +138,7 @@ static void kinds_decide_everything(void **state)
         {AWS_K_UNEXPECTED, 0, 0, 0, 0, INJ_E_UNAVAILABLE},
     };
     struct aws_wording w = {"Secrets Manager", "secretsmanager:GetSecretValue", "GetSecretValue",
-                            "secretsmanager", "eu-west-1", "env", 3};
+                            "secretsmanager", "eu-west-1", "amazonaws.com", "env", 3};
     size_t i;
 
     (void)state;
@@ -162,7 +162,8 @@ static void kinds_decide_everything(void **state)
 static void wording_names_the_iam_action(void **state)
 {
     struct aws_wording w = {"Secrets Manager", "secretsmanager:BatchGetSecretValue",
-                            "BatchGetSecretValue", "secretsmanager", "eu-west-1", "web identity",
+                            "BatchGetSecretValue", "secretsmanager", "eu-west-1", "amazonaws.com",
+                            "web identity",
                             1};
     struct aws_fault f;
     char cause[AWS_CAUSE_MAX];
@@ -180,6 +181,11 @@ static void wording_names_the_iam_action(void **state)
     aws_fault_set(&f, 400, "DecryptionFailure", "x");
     (void)aws_fault_cause(&f, &w, cause, sizeof(cause));
     assert_contains(cause, "kms:ViaService secretsmanager.eu-west-1.amazonaws.com");
+    w.region = "cn-north-1";
+    w.dns_suffix = "amazonaws.com.cn";
+    (void)aws_fault_cause(&f, &w, cause, sizeof(cause));
+    assert_contains(cause, "kms:ViaService secretsmanager.cn-north-1.amazonaws.com.cn,");
+    w.region = "eu-west-1";
     aws_fault_set(&f, 429, "", NULL);
     assert_int_equal(aws_fault_cause(&f, &w, cause, sizeof(cause)), INJ_E_TEMPFAIL);
     assert_contains(cause, "throttled by Secrets Manager in eu-west-1 after 1 attempt(s)");
