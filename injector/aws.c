@@ -103,7 +103,7 @@ void aws_call_free(struct aws_call *c)
 }
 
 void aws_call_init(struct aws_call *c, const struct aws_ctx *ctx, const struct aws_service *svc,
-                   const struct aws_op *op, const char *region, const char *id, char *body,
+                   const struct aws_op *op, const char *region, const char *id, const void *in,
                    long long deadline_ms)
 {
     int n;
@@ -112,10 +112,10 @@ void aws_call_init(struct aws_call *c, const struct aws_ctx *ctx, const struct a
     c->op = op;
     c->region = region;
     c->id = id;
-    c->body = body;
+    c->body = op->build(in);
     c->deadline_ms = deadline_ms;
     c->end = AWS_SETUP;
-    if (!body) {
+    if (!c->body) {
         c->rc = inj_err_set(&c->err, INJ_E_NOMEM, "out of memory");
         return;
     }
@@ -150,6 +150,12 @@ void aws_call_init(struct aws_call *c, const struct aws_ctx *ctx, const struct a
     c->req.creds = ctx->creds;
     c->req.max_response = op->max_response;
     c->end = AWS_PENDING;
+}
+
+enum inj_rc aws_call_parse(const struct aws_call *c, const char *id, void *out,
+                           struct inj_err *err)
+{
+    return c->op->parse(&c->resp, id, out, err);
 }
 
 /* The attempt's timeout: the per-request one, cut to what is left of deadline (0: none).

@@ -37,12 +37,16 @@ struct aws_service {
     const struct aws_protocol *proto;
 };
 
-/* An operation: one row. The body builder and parser are the service module's; the engine
- * only needs the names and the answer's size cap. */
+/* An operation: one row of a service module's table. */
 struct aws_op {
     const char *action;        /* "GetSecretValue" */
     const char *iam_action;    /* "secretsmanager:GetSecretValue", for "grant ..." */
     size_t max_response;       /* a larger answer is refused */
+    /* The request body for in (the operation's own input type), malloc'd; NULL: no memory. */
+    char *(*build)(const void *in);
+    /* A 200 answer into out (the operation's own output type); err names id. */
+    enum inj_rc (*parse)(const struct http_resp *resp, const char *id, void *out,
+                         struct inj_err *err);
 };
 
 /* The seam under the engine: performs calls[0..n) at most conns at once (http_do_many in
@@ -103,12 +107,16 @@ long aws_backoff_ms(int attempt);
 enum inj_rc aws_endpoint_url(const struct aws_service *svc, const char *region, char *buf,
                              size_t n, struct inj_err *err);
 
-/* Prepares c for svc/op in region with body (ownership moves to c, also on failure; NULL
- * means out of memory). A failure leaves c ended AWS_SETUP with c->err set (without id). */
+/* Prepares c for svc/op in region with the body op->build makes of in. A failure leaves c
+ * ended AWS_SETUP with c->err set (without id). */
 void aws_call_init(struct aws_call *c, const struct aws_ctx *ctx, const struct aws_service *svc,
-                   const struct aws_op *op, const char *region, const char *id, char *body,
+                   const struct aws_op *op, const char *region, const char *id, const void *in,
                    long long deadline_ms);
 void aws_call_free(struct aws_call *c);
+
+/* c ended AWS_OK: its answer through its operation's parser into out. */
+enum inj_rc aws_call_parse(const struct aws_call *c, const char *id, void *out,
+                           struct inj_err *err);
 
 /* Runs every pending call of calls[0..n) to its end, at most conns at once, each with its
  * own retries and backoff (a call waiting for its backoff does not hold up the others).

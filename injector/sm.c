@@ -19,13 +19,35 @@ const struct aws_service sm_service = {
     "secretsmanager", &aws_json_1_1,
 };
 
-/* The operations: name, IAM action, answer size cap. Bodies and parsers below. */
+/* What BatchGetSecretValue is given and fills. */
+struct sm_batch_io {
+    const struct sm_ctx *ctx;
+    const char *region;
+    struct sm_item *items;
+    size_t n;
+};
+
+/* Each operation's request body (from a struct ref, or a struct sm_batch_io) and parser (into
+ * a struct sm_secret, a struct sm_meta, or the batch's items). */
+static char *sm_get_body(const void *in);
+static char *sm_describe_body(const void *in);
+static char *sm_batch_body(const void *in);
+static enum inj_rc sm_parse_get_op(const struct http_resp *resp, const char *id, void *out,
+                                   struct inj_err *err);
+static enum inj_rc sm_parse_meta_op(const struct http_resp *resp, const char *id, void *out,
+                                    struct inj_err *err);
+static enum inj_rc sm_parse_batch_op(const struct http_resp *resp, const char *id, void *out,
+                                     struct inj_err *err);
+
+/* The operations: name, IAM action, answer size cap, request body, response parser. */
 enum sm_opid { SM_GET, SM_DESCRIBE, SM_BATCH };
 static const struct aws_op sm_ops[] = {
-    [SM_GET] = {"GetSecretValue", "secretsmanager:GetSecretValue", SM_MAX_RESPONSE},
-    [SM_DESCRIBE] = {"DescribeSecret", "secretsmanager:DescribeSecret", SM_MAX_RESPONSE},
+    [SM_GET] = {"GetSecretValue", "secretsmanager:GetSecretValue", SM_MAX_RESPONSE, sm_get_body,
+                sm_parse_get_op},
+    [SM_DESCRIBE] = {"DescribeSecret", "secretsmanager:DescribeSecret", SM_MAX_RESPONSE,
+                     sm_describe_body, sm_parse_meta_op},
     [SM_BATCH] = {"BatchGetSecretValue", "secretsmanager:BatchGetSecretValue",
-                  SM_MAX_BATCH_RESPONSE},
+                  SM_MAX_BATCH_RESPONSE, sm_batch_body, sm_parse_batch_op},
 };
 
 void sm_secret_free(struct sm_secret *s)
@@ -219,9 +241,10 @@ out:
     return rc;
 }
 
-/* The GetSecretValue request body for ref; NULL when out of memory. */
-static char *sm_get_body(const struct ref *ref)
+/* The GetSecretValue request body for a struct ref; NULL when out of memory. */
+static char *sm_get_body(const void *in)
 {
+    const struct ref *ref = in;
     cJSON *req = cJSON_CreateObject();
     char *body = NULL;
 
@@ -237,9 +260,10 @@ out:
     return body;
 }
 
-/* The DescribeSecret request body for ref; NULL when out of memory. */
-static char *sm_describe_body(const struct ref *ref)
+/* The DescribeSecret request body for a struct ref; NULL when out of memory. */
+static char *sm_describe_body(const void *in)
 {
+    const struct ref *ref = in;
     cJSON *req = cJSON_CreateObject();
     char *body = NULL;
 
@@ -249,9 +273,12 @@ static char *sm_describe_body(const struct ref *ref)
     return body;
 }
 
-/* The BatchGetSecretValue request body for items[0..n); NULL when out of memory. */
-static char *sm_batch_body(const struct sm_item *items, size_t n)
+/* The BatchGetSecretValue request body for a struct sm_batch_io's items; NULL when out of
+ * memory. */
+static char *sm_batch_body(const void *in)
 {
+    const struct sm_item *items = ((const struct sm_batch_io *)in)->items;
+    size_t n = ((const struct sm_batch_io *)in)->n;
     cJSON *req = cJSON_CreateObject();
     cJSON *list = cJSON_AddArrayToObject(req, "SecretIdList");
     char *body = NULL;
@@ -271,21 +298,21 @@ out:
     return body;
 }
 
-/* One call of operation op for ref, run by the engine (n = 1). On INJ_OK, c->resp holds the
- * 200 answer; otherwise err names ref's secret and the fix. c is freed by the caller. */
+/* One call of operation op for ref, run by the engine (n = 1), its answer parsed into out;
+ * otherwise err names ref's secret and the fix. *c is freed by the caller. */
 static enum inj_rc sm_call_one(const struct sm_ctx *ctx, enum sm_opid op, const struct ref *ref,
-                               char *body, struct aws_call *c, struct inj_err *err)
+                               void *out, struct aws_call *c, struct inj_err *err)
 {
     struct aws_ctx a;
 
     jx_init();
     sm_aws(ctx, &a);
     memset(c, 0, sizeof(*c));
-    aws_call_init(c, &a, &sm_service, &sm_ops[op], sm_region_for(ctx, ref), ref->secret_id,
-                  body, ctx->deadline_ms);
+    aws_call_init(c, &a, &sm_service, &sm_ops[op], sm_region_for(ctx, ref), ref->secret_id, ref,
+                  ctx->deadline_ms);
     aws_run(&a, c, 1, 1);
     if (c->end == AWS_OK)
-        return INJ_OK;
+        return aws_call_parse(c, ref->secret_id, out, err);
     return aws_call_error(&a, c, ref->secret_id, err, NULL, 0);
 }
 
@@ -297,9 +324,7 @@ enum inj_rc sm_get_secret_value(const struct sm_ctx *ctx, const struct ref *ref,
 
     jx_init();
     memset(out, 0, sizeof(*out));
-    rc = sm_call_one(ctx, SM_GET, ref, sm_get_body(ref), &c, err);
-    if (rc == INJ_OK)
-        rc = sm_parse_value(&c.resp, ref->secret_id, out, err);
+    rc = sm_call_one(ctx, SM_GET, ref, out, &c, err);
     aws_call_free(&c);
     if (rc != INJ_OK)
         sm_secret_free(out);
@@ -376,9 +401,7 @@ enum inj_rc sm_describe_secret(const struct sm_ctx *ctx, const struct ref *ref,
 
     jx_init();
     memset(out, 0, sizeof(*out));
-    rc = sm_call_one(ctx, SM_DESCRIBE, ref, sm_describe_body(ref), &c, err);
-    if (rc == INJ_OK)
-        rc = sm_parse_meta(&c.resp, ref->secret_id, out, err);
+    rc = sm_call_one(ctx, SM_DESCRIBE, ref, out, &c, err);
     if (rc != INJ_OK) {
         sm_meta_free(out);
         /* The caller then checks with GetSecretValue instead. */
@@ -455,13 +478,12 @@ void sm_get_secret_values(const struct sm_ctx *ctx, struct sm_item *items, size_
     }
     for (i = 0; i < n; i++)
         aws_call_init(&calls[i], &a, &sm_service, &sm_ops[SM_GET],
-                      sm_region_for(ctx, items[i].ref), items[i].ref->secret_id,
-                      sm_get_body(items[i].ref),
+                      sm_region_for(ctx, items[i].ref), items[i].ref->secret_id, items[i].ref,
                       items[i].deadline_ms ? items[i].deadline_ms : ctx->deadline_ms);
     aws_run(&a, calls, n, conns);
     for (i = 0; i < n; i++) {
         if (calls[i].end == AWS_OK)
-            items[i].rc = sm_parse_value(&calls[i].resp, items[i].ref->secret_id,
+            items[i].rc = aws_call_parse(&calls[i], items[i].ref->secret_id,
                                          &items[i].secret, &items[i].err);
         else
             sm_item_fail(&a, &calls[i], &items[i]);
@@ -666,6 +688,7 @@ enum inj_rc sm_batch_get_secret_value(const struct sm_ctx *ctx, struct sm_item *
     enum inj_rc rc;
     struct aws_call c;
     struct aws_ctx a;
+    struct sm_batch_io io;
     long long deadline = 0;
     char label[160];
     size_t i;
@@ -690,12 +713,15 @@ enum inj_rc sm_batch_get_secret_value(const struct sm_ctx *ctx, struct sm_item *
     }
     (void)snprintf(label, sizeof(label), "%s%s", items[0].ref->secret_id,
                    n > 1 ? " and the rest of its batch" : "");
-    aws_call_init(&c, &a, &sm_service, &sm_ops[SM_BATCH], sm_region_for(ctx, items[0].ref),
-                  label, sm_batch_body(items, n), deadline);
+    io.ctx = ctx;
+    io.region = sm_region_for(ctx, items[0].ref);
+    io.items = items;
+    io.n = n;
+    aws_call_init(&c, &a, &sm_service, &sm_ops[SM_BATCH], io.region, label, &io, deadline);
     c.spare_throttle = spare_quota;
     aws_run(&a, &c, 1, 1);
     if (c.end == AWS_OK) {
-        rc = sm_parse_batch(ctx, c.region, &c.resp, items, n);
+        rc = aws_call_parse(&c, label, &io, NULL);
     } else {
         *why = sm_batch_why(&c);
         for (i = 0; i < n; i++)
@@ -707,4 +733,27 @@ enum inj_rc sm_batch_get_secret_value(const struct sm_ctx *ctx, struct sm_item *
             sm_secret_free(&items[i].secret);
     aws_call_free(&c);
     return rc;
+}
+
+static enum inj_rc sm_parse_get_op(const struct http_resp *resp, const char *id, void *out,
+                                   struct inj_err *err)
+{
+    return sm_parse_value(resp, id, out, err);
+}
+
+static enum inj_rc sm_parse_meta_op(const struct http_resp *resp, const char *id, void *out,
+                                    struct inj_err *err)
+{
+    return sm_parse_meta(resp, id, out, err);
+}
+
+/* Each item gets its own outcome; err is unused. */
+static enum inj_rc sm_parse_batch_op(const struct http_resp *resp, const char *id, void *out,
+                                     struct inj_err *err)
+{
+    struct sm_batch_io *io = out;
+
+    (void)id;
+    (void)err;
+    return sm_parse_batch(io->ctx, io->region, resp, io->items, io->n);
 }
