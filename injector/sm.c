@@ -9,10 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "creds.h"
 #include "http.h"
 #include "jx.h"
-#include "log.h"
 
 const struct aws_service sm_service = {
     "Secrets Manager", "secretsmanager", "secretsmanager", "AWS_ENDPOINT_URL_SECRETS_MANAGER",
