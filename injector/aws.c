@@ -314,6 +314,8 @@ enum inj_rc aws_fault_error(const struct aws_ctx *ctx, const struct aws_service 
     w.dns_suffix = region ? ref_region_dns_suffix(region) : "amazonaws.com";
     w.creds_source = ctx->creds ? ctx->creds->source : "";
     w.attempts = attempts;
+    w.not_found_hint = svc->not_found_hint;
+    w.bad_request_hint = svc->bad_request_hint;
     rc = aws_fault_cause(f, &w, text, sizeof(text));
     aws_copy_cause(cause, ncause, text);
     if (f->msg[0])

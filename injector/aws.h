@@ -35,6 +35,9 @@ struct aws_service {
     const char *endpoint_env;  /* its own endpoint variable: "AWS_ENDPOINT_URL_SECRETS_MANAGER" */
     const char *target_prefix; /* JSON: X-Amz-Target prefix ("secretsmanager", "AmazonSSM") */
     const struct aws_protocol *proto;
+    /* The service's own words in the fixes (awserr.c aws_fault_cause). */
+    const char *not_found_hint;   /* what to check: "the name or ARN, the version ..." */
+    const char *bad_request_hint; /* why a valid request is refused: "is it scheduled ..." */
 };
 
 /* An operation: one row of a service module's table. */

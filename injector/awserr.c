@@ -309,10 +309,8 @@ enum inj_rc aws_fault_cause(const struct aws_fault *f, const struct aws_wording 
                        w->service, w->region);
         break;
     case AWS_K_NOT_FOUND:
-        (void)snprintf(cause, n,
-                       "not found in %s; check the name or ARN, the version stage/id and the "
-                       "region",
-                       w->region);
+        (void)snprintf(cause, n, "not found in %s; check %s", w->region,
+                       w->not_found_hint ? w->not_found_hint : "the name or ARN and the region");
         break;
     case AWS_K_THROTTLED:
         (void)snprintf(cause, n,
@@ -335,8 +333,9 @@ enum inj_rc aws_fault_cause(const struct aws_fault *f, const struct aws_wording 
         (void)snprintf(cause, n, "rejected as invalid (%s)", code);
         break;
     case AWS_K_BAD_REQUEST:
-        (void)snprintf(cause, n, "%s refused the request (%s; is it scheduled for deletion?)",
-                       w->service, code);
+        (void)snprintf(cause, n, "%s refused the request (%s%s%s)", w->service, code,
+                       w->bad_request_hint ? "; " : "",
+                       w->bad_request_hint ? w->bad_request_hint : "");
         break;
     case AWS_K_NONE:
     case AWS_K_UNEXPECTED:

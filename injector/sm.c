@@ -13,8 +13,14 @@
 #include "jx.h"
 
 const struct aws_service sm_service = {
-    "Secrets Manager", "secretsmanager", "secretsmanager", "AWS_ENDPOINT_URL_SECRETS_MANAGER",
-    "secretsmanager", &aws_json_1_1,
+    "Secrets Manager",
+    "secretsmanager",
+    "secretsmanager",
+    "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+    "secretsmanager",
+    &aws_json_1_1,
+    "the name or ARN, the version stage/id and the region",
+    "is the secret scheduled for deletion?",
 };
 
 /* What BatchGetSecretValue is given and fills. */

@@ -138,7 +138,7 @@ static void kinds_decide_everything(void **state)
         {AWS_K_UNEXPECTED, 0, 0, 0, 0, INJ_E_UNAVAILABLE},
     };
     struct aws_wording w = {"Secrets Manager", "secretsmanager:GetSecretValue", "GetSecretValue",
-                            "secretsmanager", "eu-west-1", "amazonaws.com", "env", 3};
+                            "secretsmanager", "eu-west-1", "amazonaws.com", "env", 3, NULL, NULL};
     size_t i;
 
     (void)state;
@@ -163,8 +163,7 @@ static void wording_names_the_iam_action(void **state)
 {
     struct aws_wording w = {"Secrets Manager", "secretsmanager:BatchGetSecretValue",
                             "BatchGetSecretValue", "secretsmanager", "eu-west-1", "amazonaws.com",
-                            "web identity",
-                            1};
+                            "web identity", 1, NULL, NULL};
     struct aws_fault f;
     char cause[AWS_CAUSE_MAX];
 
