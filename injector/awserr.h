@@ -80,9 +80,9 @@ struct aws_wording {
     const char *region;
     const char *dns_suffix;   /* the region's: "amazonaws.com", "amazonaws.com.cn" */
     const char *creds_source; /* "env", "web identity", ...; "unknown" when "" */
+    int attempts;
     const char *not_found_hint;   /* the service's: what to check when something is missing */
     const char *bad_request_hint; /* the service's: why a valid request may be refused */
-    int attempts;
 };
 enum inj_rc aws_fault_cause(const struct aws_fault *f, const struct aws_wording *w, char *cause,
                             size_t n);
