@@ -245,18 +245,20 @@ out:
     return rc;
 }
 
-/* The GetSecretValue request body for a struct ref; NULL when out of memory. */
-static char *sm_get_body(const void *in)
+/* {"SecretId": ...} for ref, with its version id and stage when versioned; NULL when out of
+ * memory. */
+static char *sm_id_body(const struct ref *ref, int versioned)
 {
-    const struct ref *ref = in;
     cJSON *req = cJSON_CreateObject();
     char *body = NULL;
 
     if (!req || !cJSON_AddStringToObject(req, "SecretId", ref->secret_id))
         goto out;
-    if (ref->version_id && !cJSON_AddStringToObject(req, "VersionId", ref->version_id))
+    if (versioned && ref->version_id &&
+        !cJSON_AddStringToObject(req, "VersionId", ref->version_id))
         goto out;
-    if (ref->version_stage && !cJSON_AddStringToObject(req, "VersionStage", ref->version_stage))
+    if (versioned && ref->version_stage &&
+        !cJSON_AddStringToObject(req, "VersionStage", ref->version_stage))
         goto out;
     body = cJSON_PrintUnformatted(req);
 out:
@@ -264,17 +266,16 @@ out:
     return body;
 }
 
-/* The DescribeSecret request body for a struct ref; NULL when out of memory. */
+/* The GetSecretValue request body for a struct ref. */
+static char *sm_get_body(const void *in)
+{
+    return sm_id_body(in, 1);
+}
+
+/* The DescribeSecret request body for a struct ref (any version: it lists them all). */
 static char *sm_describe_body(const void *in)
 {
-    const struct ref *ref = in;
-    cJSON *req = cJSON_CreateObject();
-    char *body = NULL;
-
-    if (req && cJSON_AddStringToObject(req, "SecretId", ref->secret_id))
-        body = cJSON_PrintUnformatted(req);
-    cJSON_Delete(req);
-    return body;
+    return sm_id_body(in, 0);
 }
 
 /* The BatchGetSecretValue request body for a struct sm_batch_io's items; NULL when out of
