@@ -13,7 +13,6 @@
 #include "log.h"
 #include "mono.h"
 #include "ref.h"
-#include "resolve.h"
 #include "sm.h"
 
 /* Connections for GetSecretValue fan-out: enough to overlap round trips, few enough that a
@@ -46,6 +45,8 @@ static void fetch_take(struct fetched *f, struct sm_item *it)
         return;
     }
     f->err = it->err;
+    f->kind = it->kind;
+    (void)snprintf(f->cause, sizeof(f->cause), "%s", it->cause);
     sm_secret_free(&it->secret);
 }
 
@@ -233,6 +234,7 @@ static void fetch_add_failure(struct fetched *f, const char *region, const struc
     if (n < 0)
         return;
     memcpy(f->err.msg, msg, sizeof(msg));
+    f->cause[0] = '\0'; /* the regions' reasons together are this secret's own */
 }
 
 /* Round `round` of failover: each secret whose region was down (and every replica tried so

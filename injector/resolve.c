@@ -234,11 +234,74 @@ enum inj_rc resolve_extract(struct resolved *r, struct inj_err *err)
     return rc;
 }
 
+/* One failing entry, before it is reported. */
+struct resolve_fail {
+    enum inj_rc rc;
+    const struct resolved *r;
+    const struct fetched *f; /* the failed fetch when its cause may be shared, else NULL */
+    struct inj_err e;        /* the entry's own line */
+    int done;
+};
+
+/* Entries listed in one cause's line; the rest are counted. */
+#define RESOLVE_LIST_MAX 10
+
+static int resolve_same_cause(const struct resolve_fail *a, const struct resolve_fail *b)
+{
+    return a->f && b->f && a->rc == b->rc && a->f->kind == b->f->kind &&
+           !strcmp(a->f->cause, b->f->cause);
+}
+
+/* Reports fails[0..n): entries that failed for the same cause (same kind and cause apart
+ * from the secret's name) in one line that lists them, the others one line each. */
+static void resolve_report(struct resolve_fail *fails, size_t n)
+{
+    char line[2048];
+    size_t i;
+    size_t j;
+
+    for (i = 0; i < n; i++) {
+        size_t same = 1;
+        size_t listed = 0;
+        size_t off;
+        int w;
+
+        if (fails[i].done)
+            continue;
+        for (j = i + 1; j < n; j++)
+            same += !fails[j].done && resolve_same_cause(&fails[i], &fails[j]);
+        if (same == 1) {
+            log_error("%s", fails[i].e.msg);
+            continue;
+        }
+        w = snprintf(line, sizeof(line), "%zu entries failed: %s: ", same, fails[i].f->cause);
+        off = w < 0 ? 0 : (size_t)w < sizeof(line) ? (size_t)w : sizeof(line) - 1;
+        for (j = i; j < n; j++) {
+            if (fails[j].done || (j != i && !resolve_same_cause(&fails[i], &fails[j])))
+                continue;
+            fails[j].done = 1;
+            /* Every entry's own line, with what AWS said about its secret, for -v. */
+            log_debug("%s", fails[j].e.msg);
+            if (listed == RESOLVE_LIST_MAX || off >= sizeof(line) - 1)
+                continue;
+            w = snprintf(line + off, sizeof(line) - off, "%s%s %.100s (%.200s)",
+                         listed ? ", " : "", resolve_kind(fails[j].r->e), fails[j].r->e->name,
+                         fails[j].f->ref->secret_id);
+            off = w < 0 ? off : off + (size_t)w < sizeof(line) ? off + (size_t)w
+                                                             : sizeof(line) - 1;
+            listed++;
+        }
+        if (listed < same && off < sizeof(line) - 1)
+            (void)snprintf(line + off, sizeof(line) - off, " and %zu more", same - listed);
+        log_error("%s", line);
+    }
+}
+
 enum inj_rc resolve_all(const struct config *cfg, const struct sm_ctx *ctx,
                         struct resolve_set *out, struct inj_err *err)
 {
+    struct resolve_fail *fails = NULL;
     enum inj_rc rc;
-    enum inj_rc first = INJ_OK;
     size_t failed = 0;
     size_t i;
 
@@ -247,42 +310,51 @@ enum inj_rc resolve_all(const struct config *cfg, const struct sm_ctx *ctx,
         return rc;
     /* Batched, concurrent or one by one: fetch.c decides (config `fetch:`, --fetch). */
     fetch_all(ctx, out->f, out->nf, &out->api_calls);
+    fails = calloc(out->nr ? out->nr : 1, sizeof(*fails));
+    if (!fails)
+        return inj_err_set(err, INJ_E_NOMEM, "out of memory");
     for (i = 0; i < out->nr; i++) {
         struct resolved *r = &out->r[i];
+        struct resolve_fail *fl = &fails[failed];
         const struct fetched *failed_fetch;
-        struct inj_err e1;
         size_t k;
 
-        memset(&e1, 0, sizeof(e1));
+        memset(fl, 0, sizeof(*fl));
         failed_fetch = r->f->rc != INJ_OK ? r->f : NULL;
         for (k = 0; !failed_fetch && r->src && k < tmpl_nsources(r->e->tmpl); k++)
             if (r->src[k]->rc != INJ_OK)
                 failed_fetch = r->src[k];
         if (failed_fetch) {
             rc = failed_fetch->rc;
-            inj_err_set(&e1, rc, "%s", failed_fetch->err.msg);
-            inj_err_prefix(&e1, "%s %s", resolve_kind(r->e), r->e->name);
+            inj_err_set(&fl->e, rc, "%s", failed_fetch->err.msg);
+            inj_err_prefix(&fl->e, "%s %s", resolve_kind(r->e), r->e->name);
+            if (failed_fetch->cause[0])
+                fl->f = failed_fetch;
         } else {
-            rc = resolve_extract(r, &e1);
+            rc = resolve_extract(r, &fl->e);
             if (rc != INJ_OK)
-                resolve_prefix_kind(r->e, &e1);
+                resolve_prefix_kind(r->e, &fl->e);
         }
         if (rc == INJ_OK)
             continue;
         sbuf_wipe_free(&r->value);
         if (rc == INJ_E_MISSING && r->e->optional) {
-            log_warn("%s (optional: skipped)", e1.msg);
+            log_warn("%s (optional: skipped)", fl->e.msg);
             r->skipped = 1;
             continue;
         }
-        log_error("%s", e1.msg);
-        if (!failed)
-            first = rc;
+        fl->rc = rc;
+        fl->r = r;
         failed++;
     }
+    resolve_report(fails, failed);
     if (failed)
-        return inj_err_set(err, first, "%zu of %zu entr%s failed; nothing was written and the "
-                                       "command was not started",
-                           failed, out->nr, out->nr == 1 ? "y" : "ies");
-    return INJ_OK;
+        rc = inj_err_set(err, fails[0].rc,
+                         "%zu of %zu entr%s failed; nothing was written and the command was not "
+                         "started",
+                         failed, out->nr, out->nr == 1 ? "y" : "ies");
+    else
+        rc = INJ_OK;
+    free(fails);
+    return rc;
 }

@@ -8,20 +8,8 @@
 
 #include "config.h"
 #include "err.h"
+#include "fetch.h"
 #include "sbuf.h"
-#include "sm.h"
-
-struct fetched {
-    const struct ref *ref;    /* borrowed from the first entry that uses it */
-    struct sm_secret secret;
-    enum inj_rc rc;           /* INJ_OK when secret is valid */
-    struct inj_err err;
-    struct ref_regions failover; /* replicas to read when ref's region is down: the failover
-                                    regions of every entry using this fetch, in order */
-    int failover_off;         /* an entry using it said failover_regions: [] */
-    int region_down;          /* rc says the region is down (struct sm_item) */
-    long long deadline_ms;    /* fetch.c: this secret's deadline in the current pass */
-};
 
 struct resolved {
     const struct entry *e;    /* borrowed */

@@ -1,25 +1,58 @@
-/* sm.c: Secrets Manager over the JSON 1.1 protocol: request building, standard-mode
- * retries, response parsing and the error-to-fix table. */
+/* sm.c: Secrets Manager on the one AWS engine (aws.c): the service row, one row per
+ * operation, request bodies and response parsers. Retries, signing and errors: the engine's
+ * and awserr.c's. */
 #include "sm.h"
 
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <openssl/evp.h>
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <time.h>
 
-#include "creds.h"
 #include "http.h"
 #include "jx.h"
-#include "log.h"
-#include "mono.h"
-#include "redact.h"
 
-#define SM_BACKOFF_CAP_MS 20000L
+const struct aws_service sm_service = {
+    "Secrets Manager",
+    "secretsmanager",
+    "secretsmanager",
+    "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+    "secretsmanager",
+    &aws_json_1_1,
+    "the name or ARN, the version stage/id and the region",
+    "is the secret scheduled for deletion?",
+};
+
+/* What BatchGetSecretValue is given and fills. */
+struct sm_batch_io {
+    const struct sm_ctx *ctx;
+    const char *region;
+    struct sm_item *items;
+    size_t n;
+};
+
+/* Each operation's request body (from a struct ref, or a struct sm_batch_io) and parser (into
+ * a struct sm_secret, a struct sm_meta, or the batch's items). */
+static char *sm_get_body(const void *in);
+static char *sm_describe_body(const void *in);
+static char *sm_batch_body(const void *in);
+static enum inj_rc sm_parse_get_op(const struct http_resp *resp, const char *id, void *out,
+                                   struct inj_err *err);
+static enum inj_rc sm_parse_meta_op(const struct http_resp *resp, const char *id, void *out,
+                                    struct inj_err *err);
+static enum inj_rc sm_parse_batch_op(const struct http_resp *resp, const char *id, void *out,
+                                     struct inj_err *err);
+
+/* The operations: name, IAM action, answer size cap, request body, response parser. */
+enum sm_opid { SM_GET, SM_DESCRIBE, SM_BATCH };
+static const struct aws_op sm_ops[] = {
+    [SM_GET] = {"GetSecretValue", "secretsmanager:GetSecretValue", SM_MAX_RESPONSE, sm_get_body,
+                sm_parse_get_op},
+    [SM_DESCRIBE] = {"DescribeSecret", "secretsmanager:DescribeSecret", SM_MAX_RESPONSE,
+                     sm_describe_body, sm_parse_meta_op},
+    [SM_BATCH] = {"BatchGetSecretValue", "secretsmanager:BatchGetSecretValue",
+                  SM_MAX_BATCH_RESPONSE, sm_batch_body, sm_parse_batch_op},
+};
 
 void sm_secret_free(struct sm_secret *s)
 {
@@ -32,42 +65,20 @@ void sm_secret_free(struct sm_secret *s)
 
 enum inj_rc sm_retry_config(struct sm_ctx *ctx, struct inj_err *err)
 {
-    const char *mode = getenv("AWS_RETRY_MODE");
-    const char *v = getenv("AWS_MAX_ATTEMPTS");
-    char *end = NULL;
-    long n;
-
-    ctx->max_attempts = 3;
-    if (mode && *mode) {
-        if (!strcmp(mode, "legacy"))
-            ctx->max_attempts = 5;
-        else if (strcmp(mode, "standard") != 0 && strcmp(mode, "adaptive") != 0)
-            return inj_err_set(err, INJ_E_USAGE,
-                               "AWS_RETRY_MODE=%s: expected standard, adaptive or legacy", mode);
-    }
-    if (v && *v) {
-        errno = 0;
-        n = strtol(v, &end, 10);
-        if (errno || *end || n < 1 || n > 20)
-            return inj_err_set(err, INJ_E_USAGE, "AWS_MAX_ATTEMPTS=%s: expected 1 to 20", v);
-        ctx->max_attempts = (int)n;
-    }
-    return INJ_OK;
+    return aws_retry_config(&ctx->max_attempts, err);
 }
 
-/* The attempt's timeout: the per-request one, cut to what is left of deadline (0: none).
- * Returns 0 when the deadline has passed. */
-static long sm_attempt_timeout(const struct sm_ctx *ctx, long long deadline)
+/* The engine's view of ctx. */
+static void sm_aws(const struct sm_ctx *ctx, struct aws_ctx *a)
 {
-    long t = ctx->timeout_ms ? ctx->timeout_ms : 10000L;
-    long long left;
-
-    if (!deadline)
-        return t;
-    left = deadline - mono_ms();
-    if (left <= 0)
-        return 0;
-    return left < t ? (long)left : t;
+    memset(a, 0, sizeof(*a));
+    a->http = ctx->http;
+    a->creds = ctx->creds;
+    a->max_attempts = ctx->max_attempts;
+    a->timeout_ms = ctx->timeout_ms;
+    a->deadline_ms = ctx->deadline_ms;
+    a->transport = ctx->transport;
+    a->transport_arg = ctx->transport_arg;
 }
 
 const char *sm_region_for(const struct sm_ctx *ctx, const struct ref *ref)
@@ -77,308 +88,33 @@ const char *sm_region_for(const struct sm_ctx *ctx, const struct ref *ref)
     return ctx->region;
 }
 
-enum inj_rc sm_endpoint_url(const char *region, char *buf, size_t n, struct inj_err *err)
-{
-    const char *ignore = getenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS");
-    const char *v = NULL;
-    int len;
-
-    if (!ignore || strcasecmp(ignore, "true") != 0) {
-        v = getenv("AWS_ENDPOINT_URL_SECRETS_MANAGER");
-        if (!v || !*v)
-            v = getenv("AWS_ENDPOINT_URL");
-    }
-    if (v && *v) {
-        /* TLS is not optional: an http:// endpoint would send the token and get the secret
-         * in clear text. */
-        if (strncmp(v, "https://", 8) != 0)
-            return inj_err_set(err, INJ_E_USAGE,
-                               "endpoint %s: only https:// endpoints are allowed", v);
-        len = snprintf(buf, n, "%s", v);
-    } else {
-        if (!region || !*region)
-            return inj_err_set(err, INJ_E_USAGE,
-                               "no AWS region: set region in the config, --region, AWS_REGION "
-                               "or use full secret ARNs");
-        len = snprintf(buf, n, "https://secretsmanager.%s.%s", region,
-                       ref_region_dns_suffix(region));
-    }
-    if (len < 0 || (size_t)len >= n)
-        return inj_err_set(err, INJ_E_USAGE, "endpoint URL too long");
-    return INJ_OK;
-}
-
-/* Printable-ASCII copy of an AWS error message (bounded), for our own messages. */
-static void sm_clean_msg(const char *in, char *out, size_t n)
-{
-    redact_text(in, in ? strlen(in) : 0, NULL, 0, out, n);
-}
-
-struct sm_fault {
-    char type[96];  /* AWS error code, "" when none */
-    char msg[320];  /* AWS message, cleaned */
-};
-
-/* Reads __type (possibly "prefix#Code") and message / Message from an error body. */
-static void sm_parse_fault(const struct http_resp *resp, struct sm_fault *f)
-{
-    cJSON *root = NULL;
-    const cJSON *t;
-    const cJSON *m;
-    const char *code;
-    const char *hash;
-
-    memset(f, 0, sizeof(*f));
-    if (resp->body.p && jx_utf8_valid(resp->body.p, resp->body.len))
-        root = cJSON_ParseWithLength((const char *)resp->body.p, resp->body.len);
-    t = root ? cJSON_GetObjectItemCaseSensitive(root, "__type") : NULL;
-    code = t && cJSON_IsString(t) ? t->valuestring : resp->amzn_error_type;
-    hash = strrchr(code, '#');
-    if (hash)
-        code = hash + 1;
-    (void)snprintf(f->type, sizeof(f->type), "%.*s", (int)strcspn(code, ":"), code);
-    m = root ? cJSON_GetObjectItemCaseSensitive(root, "message") : NULL;
-    if (!cJSON_IsString(m) && root)
-        m = cJSON_GetObjectItemCaseSensitive(root, "Message");
-    if (m && cJSON_IsString(m))
-        sm_clean_msg(m->valuestring, f->msg, sizeof(f->msg));
-    cJSON_Delete(root);
-}
-
-static int sm_fault_retryable(long status, const char *type)
-{
-    static const char *const throttles[] = {
-        "ThrottlingException", "Throttling", "TooManyRequestsException",
-        "RequestLimitExceeded", "RequestThrottled", "RequestTimeout", "RequestTimeoutException",
-        "ProvisionedThroughputExceededException", "InternalServiceError", "InternalFailure",
-        "ServiceUnavailable",
-    };
-    size_t i;
-
-    if (status >= 500)
-        return 1;
-    for (i = 0; i < sizeof(throttles) / sizeof(throttles[0]); i++)
-        if (!strcmp(type, throttles[i]))
-            return 1;
-    return 0;
-}
-
-static int sm_is_throttle(const char *type)
-{
-    return strstr(type, "Throttl") != NULL || !strcmp(type, "TooManyRequestsException") ||
-           !strcmp(type, "RequestLimitExceeded");
-}
-
-long sm_backoff_ms(int attempt)
-{
-    unsigned int r = 0;
-    long ceiling = 1000L;
-    int i;
-
-    for (i = 1; i < attempt && ceiling < SM_BACKOFF_CAP_MS; i++)
-        ceiling *= 2;
-    if (ceiling > SM_BACKOFF_CAP_MS)
-        ceiling = SM_BACKOFF_CAP_MS;
-    if (RAND_bytes((unsigned char *)&r, (int)sizeof(r)) != 1)
-        r = (unsigned int)time(NULL);
-    return (long)(r % (unsigned int)(ceiling + 1));
-}
-
-/* Sleeps the backoff, but never past the --timeout deadline (the next attempt then sees it). */
-static void sm_backoff(const struct sm_ctx *ctx, int attempt)
-{
-    long ms = sm_backoff_ms(attempt);
-
-    if (ctx->deadline_ms) {
-        long long left = ctx->deadline_ms - mono_ms();
-        if (left < 0)
-            left = 0;
-        if (left < ms)
-            ms = (long)left;
-    }
-    mono_sleep_ms(ms);
-}
-
-static enum inj_rc sm_fault_to_err(const struct sm_ctx *ctx, const char *id, const char *region,
-                                   const char *action, const struct http_resp *resp,
-                                   const struct sm_fault *f, int attempts, struct inj_err *err)
-{
-    const char *src = ctx->creds->source[0] ? ctx->creds->source : "unknown";
-    const char *t = f->type;
-    long skew;
-
-    if (!strcmp(t, "AccessDeniedException")) {
-        if (strstr(f->msg, "kms") || strstr(f->msg, "KMS"))
-            return inj_err_set(err, INJ_E_NOPERM,
-                               "%s: kms:Decrypt denied on the secret's KMS key; allow kms:Decrypt "
-                               "on that key for the task role, with kms:ViaService "
-                               "secretsmanager.%s.amazonaws.com (AWS: %s)",
-                               id, region, f->msg);
-        return inj_err_set(err, INJ_E_NOPERM,
-                           "secretsmanager:%s denied on %s; grant it to the task role (and "
-                           "kms:Decrypt if the secret uses a customer managed key) (AWS: %s)",
-                           action, id, f->msg);
-    }
-    if (!strcmp(t, "DecryptionFailure"))
-        return inj_err_set(err, INJ_E_NOPERM,
-                           "%s: the secret cannot be decrypted with its KMS key; allow kms:Decrypt "
-                           "on the key for the task role and check the key is enabled (AWS: %s)",
-                           id, f->msg);
-    if (!strcmp(t, "ResourceNotFoundException"))
-        return inj_err_set(err, INJ_E_MISSING,
-                           "%s: not found in %s (AWS: %s); check the name or ARN, the version "
-                           "stage/id and the region",
-                           id, region, f->msg);
-    if (!strcmp(t, "InvalidSignatureException") || !strcmp(t, "SignatureDoesNotMatch")) {
-        skew = resp->server_date ? (long)(resp->server_date - time(NULL)) : 0;
-        if (strstr(f->msg, "Signature expired") || skew > 240 || skew < -240)
-            return inj_err_set(err, INJ_E_NOPERM,
-                               "%s: request rejected because of clock skew: the local clock is "
-                               "%ld s %s the server's; fix time sync (NTP) on this host",
-                               id, skew < 0 ? -skew : skew, skew < 0 ? "ahead of" : "behind");
-        if (strstr(f->msg, "scoped to a valid region") || strstr(f->msg, "scoped to correct"))
-            return inj_err_set(err, INJ_E_NOPERM,
-                               "%s: the endpoint rejected a request signed for region %s; the "
-                               "endpoint (AWS_ENDPOINT_URL?) is in another region: set the "
-                               "region to match it (AWS: %s)",
-                               id, region, f->msg);
-        return inj_err_set(err, INJ_E_NOPERM,
-                           "%s: signature rejected: the secret access key does not match the "
-                           "access key id (credentials from %s); check AWS_SECRET_ACCESS_KEY",
-                           id, src);
-    }
-    if (!strcmp(t, "UnrecognizedClientException") || !strcmp(t, "InvalidClientTokenId"))
-        return inj_err_set(err, INJ_E_NOPERM,
-                           "%s: the access key id (credentials from %s) is not valid in %s: "
-                           "deleted key, wrong partition, or a session token missing or "
-                           "invalid (AWS: %s)",
-                           id, src, region, f->msg);
-    if (!strcmp(t, "ExpiredTokenException") || !strcmp(t, "ExpiredToken"))
-        return inj_err_set(err, INJ_E_NOPERM,
-                           "%s: the session token (credentials from %s) has expired; obtain "
-                           "fresh credentials",
-                           id, src);
-    if (!strcmp(t, "MissingAuthenticationTokenException") ||
-        !strcmp(t, "MissingAuthenticationToken") || !strcmp(t, "IncompleteSignature") ||
-        !strcmp(t, "IncompleteSignatureException"))
-        return inj_err_set(err, INJ_E_NOPERM, "%s: request not authenticated (%s: %s)", id, t,
-                           f->msg);
-    /* The AWS common errors (Secrets Manager API reference, "Common Errors"). */
-    if (!strcmp(t, "RequestExpired"))
-        return inj_err_set(err, INJ_E_NOPERM,
-                           "%s: request expired on arrival: the local clock is more than 15 "
-                           "minutes off; fix time sync (NTP) on this host (AWS: %s)",
-                           id, f->msg);
-    if (!strcmp(t, "NotAuthorized"))
-        return inj_err_set(err, INJ_E_NOPERM,
-                           "%s: not authorized (credentials from %s); grant "
-                           "secretsmanager:%s to the task role (AWS: %s)",
-                           id, src, action, f->msg);
-    if (!strcmp(t, "OptInRequired"))
-        return inj_err_set(err, INJ_E_NOPERM,
-                           "%s: the account is not opted in to Secrets Manager in %s; enable "
-                           "the region for the account (AWS: %s)",
-                           id, region, f->msg);
-    if (!strcmp(t, "InvalidAction"))
-        return inj_err_set(err, INJ_E_SOFTWARE,
-                           "%s: the endpoint does not know the action %s; is "
-                           "AWS_ENDPOINT_URL a Secrets Manager endpoint? (AWS: %s)",
-                           id, action, f->msg);
-    if (!strcmp(t, "InvalidParameterException") || !strcmp(t, "ValidationException") ||
-        !strcmp(t, "ValidationError"))
-        return inj_err_set(err, INJ_E_CONFIG, "%s: rejected as invalid (%s: %s)", id, t, f->msg);
-    if (!strcmp(t, "InvalidRequestException"))
-        return inj_err_set(err, INJ_E_DATA, "%s: %s (is the secret scheduled for deletion?)", id,
-                           f->msg);
-    if (sm_is_throttle(t))
-        return inj_err_set(err, INJ_E_TEMPFAIL,
-                           "%s: throttled by Secrets Manager in %s after %d attempt(s); too many "
-                           "calls in the account (raise AWS_MAX_ATTEMPTS or stagger starts)",
-                           id, region, attempts);
-    if (resp->status >= 500)
-        return inj_err_set(err, INJ_E_UNAVAILABLE,
-                           "%s: Secrets Manager in %s failed with HTTP %ld %s after %d "
-                           "attempt(s)",
-                           id, region, resp->status, t[0] ? t : "(no error code)", attempts);
-    return inj_err_set(err, INJ_E_UNAVAILABLE,
-                       "%s: unexpected response from Secrets Manager in %s: HTTP %ld %s %s", id,
-                       region, resp->status, t[0] ? t : "(not an AWS error body)", f->msg);
-}
-
-/* One API call with retries. On INJ_OK, *resp holds a 200 response body (owned). */
-static enum inj_rc sm_call(const struct sm_ctx *ctx, const char *region, const char *action,
-                           const char *id, const char *body, struct http_resp *resp,
-                           struct inj_err *err)
-{
-    enum inj_rc rc = INJ_E_SOFTWARE;
-    char url[512];
-    char sigv4[96];
-    char target[96];
-    const char *headers[3];
-    struct http_req req;
-    struct sm_fault fault;
-    int attempt;
-    int n;
-
-    rc = sm_endpoint_url(region, url, sizeof(url), err);
-    if (rc != INJ_OK)
-        return rc;
-    n = snprintf(sigv4, sizeof(sigv4), "aws:amz:%s:secretsmanager", region);
-    if (n < 0 || (size_t)n >= sizeof(sigv4))
-        return inj_err_set(err, INJ_E_CONFIG, "region name too long");
-    (void)snprintf(target, sizeof(target), "X-Amz-Target: secretsmanager.%s", action);
-    headers[0] = "Content-Type: application/x-amz-json-1.1";
-    headers[1] = target;
-    headers[2] = NULL;
-    memset(&req, 0, sizeof(req));
-    req.method = "POST";
-    req.url = url;
-    req.headers = headers;
-    req.body = body;
-    req.body_len = strlen(body);
-    req.sigv4 = sigv4;
-    req.creds = ctx->creds;
-    req.max_response = SM_MAX_RESPONSE;
-
-    for (attempt = 1;; attempt++) {
-        http_resp_free(resp);
-        req.timeout_ms = sm_attempt_timeout(ctx, ctx->deadline_ms);
-        if (req.timeout_ms == 0)
-            return inj_err_set(err, INJ_E_TEMPFAIL,
-                               "%s: %s in %s: the --timeout deadline passed after %d attempt(s)",
-                               id, action, region, attempt - 1);
-        rc = http_do(ctx->http, &req, resp, err);
-        if (rc != INJ_OK) {
-            if (resp->retryable && attempt < ctx->max_attempts) {
-                log_info("%s: %s; retrying (attempt %d of %d)", id, err->msg, attempt + 1,
-                         ctx->max_attempts);
-                sm_backoff(ctx, attempt);
-                continue;
-            }
-            inj_err_prefix(err, "%s: %s in %s (after %d attempt(s))", id, action, region,
-                           attempt);
-            return rc;
-        }
-        if (resp->status == 200)
-            return INJ_OK;
-        sm_parse_fault(resp, &fault);
-        if (sm_fault_retryable(resp->status, fault.type) && attempt < ctx->max_attempts) {
-            log_info("%s: %s answered HTTP %ld %s; retrying (attempt %d of %d)", id, action,
-                     resp->status, fault.type, attempt + 1, ctx->max_attempts);
-            sm_backoff(ctx, attempt);
-            continue;
-        }
-        rc = sm_fault_to_err(ctx, id, region, action, resp, &fault, attempt, err);
-        http_resp_free(resp);
-        return rc;
-    }
-}
-
 static char *sm_dup_field(const cJSON *root, const char *name)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, name);
 
     return cJSON_IsString(v) ? xstrdup(v->valuestring) : xstrdup("");
+}
+
+/* The strings of a JSON array of staging labels, comma-separated (cut at whole labels). */
+static void sm_join_stages(const cJSON *arr, char *out, size_t n)
+{
+    const cJSON *it;
+    size_t off = 0;
+
+    out[0] = '\0';
+    cJSON_ArrayForEach(it, arr)
+    {
+        int w;
+
+        if (!cJSON_IsString(it))
+            continue;
+        w = snprintf(out + off, n - off, "%s%s", off ? "," : "", it->valuestring);
+        if (w < 0 || (size_t)w >= n - off) {
+            out[off] = '\0';
+            break;
+        }
+        off += (size_t)w;
+    }
 }
 
 /* SecretBinary arrives base64-encoded in the JSON. */
@@ -431,9 +167,6 @@ static enum inj_rc sm_parse_secret(const cJSON *root, int has_nul, const char *i
     enum inj_rc rc = INJ_E_UNAVAILABLE;
     const cJSON *s;
     const cJSON *b;
-    const cJSON *st;
-    const cJSON *it;
-    size_t off = 0;
 
     out->arn = sm_dup_field(root, "ARN");
     out->name = sm_dup_field(root, "Name");
@@ -442,19 +175,8 @@ static enum inj_rc sm_parse_secret(const cJSON *root, int has_nul, const char *i
         rc = inj_err_set(err, INJ_E_NOMEM, "out of memory");
         goto out;
     }
-    st = cJSON_GetObjectItemCaseSensitive(root, "VersionStages");
-    cJSON_ArrayForEach(it, st)
-    {
-        int w;
-
-        if (!cJSON_IsString(it))
-            continue;
-        w = snprintf(out->stages + off, sizeof(out->stages) - off, "%s%s", off ? "," : "",
-                     it->valuestring);
-        if (w < 0 || (size_t)w >= sizeof(out->stages) - off)
-            break;
-        off += (size_t)w;
-    }
+    sm_join_stages(cJSON_GetObjectItemCaseSensitive(root, "VersionStages"), out->stages,
+                   sizeof(out->stages));
     out->value.max = SM_MAX_SECRET;
     s = cJSON_GetObjectItemCaseSensitive(root, "SecretString");
     b = cJSON_GetObjectItemCaseSensitive(root, "SecretBinary");
@@ -523,17 +245,20 @@ out:
     return rc;
 }
 
-/* The GetSecretValue request body for ref; NULL when out of memory. */
-static char *sm_get_body(const struct ref *ref)
+/* {"SecretId": ...} for ref, with its version id and stage when versioned; NULL when out of
+ * memory. */
+static char *sm_id_body(const struct ref *ref, int versioned)
 {
     cJSON *req = cJSON_CreateObject();
     char *body = NULL;
 
     if (!req || !cJSON_AddStringToObject(req, "SecretId", ref->secret_id))
         goto out;
-    if (ref->version_id && !cJSON_AddStringToObject(req, "VersionId", ref->version_id))
+    if (versioned && ref->version_id &&
+        !cJSON_AddStringToObject(req, "VersionId", ref->version_id))
         goto out;
-    if (ref->version_stage && !cJSON_AddStringToObject(req, "VersionStage", ref->version_stage))
+    if (versioned && ref->version_stage &&
+        !cJSON_AddStringToObject(req, "VersionStage", ref->version_stage))
         goto out;
     body = cJSON_PrintUnformatted(req);
 out:
@@ -541,37 +266,71 @@ out:
     return body;
 }
 
+/* The GetSecretValue request body for a struct ref. */
+static char *sm_get_body(const void *in)
+{
+    return sm_id_body(in, 1);
+}
+
+/* The DescribeSecret request body for a struct ref (any version: it lists them all). */
+static char *sm_describe_body(const void *in)
+{
+    return sm_id_body(in, 0);
+}
+
+/* The BatchGetSecretValue request body for a struct sm_batch_io's items; NULL when out of
+ * memory. */
+static char *sm_batch_body(const void *in)
+{
+    const struct sm_item *items = ((const struct sm_batch_io *)in)->items;
+    size_t n = ((const struct sm_batch_io *)in)->n;
+    cJSON *req = cJSON_CreateObject();
+    cJSON *list = cJSON_AddArrayToObject(req, "SecretIdList");
+    char *body = NULL;
+    size_t i;
+
+    for (i = 0; list && i < n; i++) {
+        cJSON *s = cJSON_CreateString(items[i].ref->secret_id);
+        if (!s || !cJSON_AddItemToArray(list, s)) {
+            cJSON_Delete(s);
+            goto out;
+        }
+    }
+    if (list)
+        body = cJSON_PrintUnformatted(req);
+out:
+    cJSON_Delete(req);
+    return body;
+}
+
+/* One call of operation op for ref, run by the engine (n = 1), its answer parsed into out;
+ * otherwise err names ref's secret and the fix. *c is freed by the caller. */
+static enum inj_rc sm_call_one(const struct sm_ctx *ctx, enum sm_opid op, const struct ref *ref,
+                               void *out, struct aws_call *c, struct inj_err *err)
+{
+    struct aws_ctx a;
+
+    jx_init();
+    sm_aws(ctx, &a);
+    memset(c, 0, sizeof(*c));
+    aws_call_init(c, &a, &sm_service, &sm_ops[op], sm_region_for(ctx, ref), ref->secret_id, ref,
+                  ctx->deadline_ms);
+    aws_run(&a, c, 1, 1);
+    if (c->end == AWS_OK)
+        return aws_call_parse(c, ref->secret_id, out, err);
+    return aws_call_error(&a, c, ref->secret_id, err, NULL, 0);
+}
+
 enum inj_rc sm_get_secret_value(const struct sm_ctx *ctx, const struct ref *ref,
                                 struct sm_secret *out, struct inj_err *err)
 {
-    enum inj_rc rc = INJ_E_NOMEM;
-    const char *region = sm_region_for(ctx, ref);
-    char *body = NULL;
-    struct http_resp resp;
+    struct aws_call c;
+    enum inj_rc rc;
 
     jx_init();
     memset(out, 0, sizeof(*out));
-    memset(&resp, 0, sizeof(resp));
-    if (!region || !*region) {
-        rc = inj_err_set(err, INJ_E_USAGE,
-                         "%s: no AWS region: set region in the config, --region, AWS_REGION, or "
-                         "use the secret's full ARN",
-                         ref->secret_id);
-        goto out;
-    }
-    body = sm_get_body(ref);
-    if (!body)
-        goto nomem;
-    rc = sm_call(ctx, region, "GetSecretValue", ref->secret_id, body, &resp, err);
-    if (rc != INJ_OK)
-        goto out;
-    rc = sm_parse_value(&resp, ref->secret_id, out, err);
-    goto out;
-nomem:
-    rc = inj_err_set(err, INJ_E_NOMEM, "out of memory");
-out:
-    http_resp_free(&resp);
-    cJSON_free(body);
+    rc = sm_call_one(ctx, SM_GET, ref, out, &c, err);
+    aws_call_free(&c);
     if (rc != INJ_OK)
         sm_secret_free(out);
     return rc;
@@ -622,8 +381,6 @@ static enum inj_rc sm_parse_meta(const struct http_resp *resp, const char *id, s
     cJSON_ArrayForEach(ver, map)
     {
         struct sm_version_stages *v = &out->v[out->n];
-        const cJSON *it;
-        size_t off = 0;
 
         if (out->n >= (size_t)count || !ver->string || !cJSON_IsArray(ver))
             continue;
@@ -633,18 +390,7 @@ static enum inj_rc sm_parse_meta(const struct http_resp *resp, const char *id, s
             goto out;
         }
         out->n++;
-        cJSON_ArrayForEach(it, ver)
-        {
-            int w;
-
-            if (!cJSON_IsString(it))
-                continue;
-            w = snprintf(v->stages + off, sizeof(v->stages) - off, "%s%s", off ? "," : "",
-                         it->valuestring);
-            if (w < 0 || (size_t)w >= sizeof(v->stages) - off)
-                break;
-            off += (size_t)w;
-        }
+        sm_join_stages(ver, v->stages, sizeof(v->stages));
     }
     rc = INJ_OK;
 out:
@@ -655,50 +401,23 @@ out:
 enum inj_rc sm_describe_secret(const struct sm_ctx *ctx, const struct ref *ref,
                                struct sm_meta *out, struct inj_err *err)
 {
-    enum inj_rc rc = INJ_E_NOMEM;
-    const char *region = sm_region_for(ctx, ref);
-    cJSON *req = NULL;
-    char *body = NULL;
-    struct http_resp resp;
+    struct aws_call c;
+    enum inj_rc rc;
 
     jx_init();
     memset(out, 0, sizeof(*out));
-    memset(&resp, 0, sizeof(resp));
-    if (!region || !*region) {
-        rc = inj_err_set(err, INJ_E_USAGE, "%s: no AWS region", ref->secret_id);
-        goto out;
-    }
-    req = cJSON_CreateObject();
-    if (!req || !cJSON_AddStringToObject(req, "SecretId", ref->secret_id)) {
-        rc = inj_err_set(err, INJ_E_NOMEM, "out of memory");
-        goto out;
-    }
-    body = cJSON_PrintUnformatted(req);
-    if (!body) {
-        rc = inj_err_set(err, INJ_E_NOMEM, "out of memory");
-        goto out;
-    }
-    rc = sm_call(ctx, region, "DescribeSecret", ref->secret_id, body, &resp, err);
-    if (rc == INJ_OK)
-        rc = sm_parse_meta(&resp, ref->secret_id, out, err);
-out:
-    http_resp_free(&resp);
-    cJSON_free(body);
-    cJSON_Delete(req);
+    rc = sm_call_one(ctx, SM_DESCRIBE, ref, out, &c, err);
     if (rc != INJ_OK) {
         sm_meta_free(out);
-        /* sm_fault_to_err words AccessDeniedException / NotAuthorized this way (same file);
-         * the caller then checks with GetSecretValue instead. */
-        out->denied = rc == INJ_E_NOPERM && err &&
-                      (strstr(err->msg, "secretsmanager:DescribeSecret denied") ||
-                       strstr(err->msg, "not authorized"));
+        /* The caller then checks with GetSecretValue instead. */
+        out->denied = c.end == AWS_FAULT && aws_kind_refused(c.fault.kind);
     }
+    aws_call_free(&c);
     return rc;
 }
 
 /* Many secrets at once: BatchGetSecretValue (up to SM_BATCH_MAX a call) and GetSecretValue
- * over several connections. Each call keeps its own standard-mode retry state; calls that
- * wait for their backoff do not hold up the others. */
+ * over several connections, all on the engine's one retry loop. */
 
 enum sm_fetch_mode sm_fetch_mode_parse(const char *s)
 {
@@ -725,289 +444,61 @@ const char *sm_fetch_mode_name(enum sm_fetch_mode m)
     }
 }
 
-/* How a call ended, before its error is worded for a particular secret. */
-enum sm_op_end { SM_OP_PENDING, SM_OP_OK, SM_OP_SETUP, SM_OP_TRANSPORT, SM_OP_FAULT,
-                 SM_OP_DEADLINE };
-
-struct sm_op {
-    const char *action;
-    const char *region;
-    const char *id;           /* for log lines */
-    char *body;               /* owned (cJSON_free) */
-    int spare_throttle;       /* a throttle ends the call instead of being retried */
-    long long deadline_ms;    /* no attempt starts after it; 0: none */
-    int last_down;            /* the last attempt failed as a region that is down does */
-    size_t max_response;
-    char url[512];
-    char sigv4[96];
-    char target[96];
-    const char *headers[3];
-    struct http_req req;
-    struct http_resp resp;    /* SM_OP_OK: the 200 answer; SM_OP_FAULT: status and Date */
-    struct inj_err err;       /* SM_OP_SETUP / SM_OP_TRANSPORT: what failed (no id) */
-    struct sm_fault fault;    /* SM_OP_FAULT */
-    enum inj_rc rc;
-    enum sm_op_end end;
-    int attempts;
-    long long ready_ms;       /* no attempt before this (backoff) */
-};
-
-static void sm_op_free(struct sm_op *op)
+/* Moves call c's outcome (not a 200) into item it, worded for its secret. */
+static void sm_item_fail(const struct aws_ctx *a, const struct aws_call *c, struct sm_item *it)
 {
-    http_resp_free(&op->resp);
-    cJSON_free(op->body);
-    op->body = NULL;
+    it->rc = aws_call_error(a, c, it->ref->secret_id, &it->err, it->cause, sizeof(it->cause));
+    it->kind = c->end == AWS_FAULT ? c->fault.kind : AWS_K_NONE;
+    it->region_down = aws_call_region_down(c);
 }
 
-static void sm_op_prepare(struct sm_op *op, const struct sm_ctx *ctx)
+static void sm_items_reset(struct sm_item *items, size_t n)
 {
-    int n;
-
-    op->end = SM_OP_SETUP;
-    op->rc = sm_endpoint_url(op->region, op->url, sizeof(op->url), &op->err);
-    if (op->rc != INJ_OK)
-        return;
-    n = snprintf(op->sigv4, sizeof(op->sigv4), "aws:amz:%s:secretsmanager", op->region);
-    if (n < 0 || (size_t)n >= sizeof(op->sigv4)) {
-        op->rc = inj_err_set(&op->err, INJ_E_CONFIG, "region name too long");
-        return;
-    }
-    (void)snprintf(op->target, sizeof(op->target), "X-Amz-Target: secretsmanager.%s",
-                   op->action);
-    op->headers[0] = "Content-Type: application/x-amz-json-1.1";
-    op->headers[1] = op->target;
-    op->headers[2] = NULL;
-    op->req.method = "POST";
-    op->req.url = op->url;
-    op->req.headers = op->headers;
-    op->req.body = op->body;
-    op->req.body_len = strlen(op->body);
-    op->req.sigv4 = op->sigv4;
-    op->req.creds = ctx->creds;
-    op->req.max_response = op->max_response;
-    op->end = SM_OP_PENDING;
-}
-
-/* Decides what an attempt's answer means for op: done, or another attempt after a backoff. */
-static void sm_op_outcome(const struct sm_ctx *ctx, struct sm_op *op, enum inj_rc rc)
-{
-    /* A later attempt that timed out because the deadline left it under a second says
-     * nothing new about the region (after throttles, say): the earlier verdict stands. */
-    if (rc == INJ_OK)
-        op->last_down = op->resp.status >= 500;
-    else if (!(rc == INJ_E_TEMPFAIL && op->attempts > 1 && op->req.timeout_ms < 1000L))
-        op->last_down = op->resp.retryable;
-    if (rc != INJ_OK) {
-        if (op->resp.retryable && op->attempts < ctx->max_attempts) {
-            log_info("%s: %s; retrying (attempt %d of %d)", op->id, op->err.msg,
-                     op->attempts + 1, ctx->max_attempts);
-            op->ready_ms = mono_ms() + sm_backoff_ms(op->attempts);
-            return;
-        }
-        op->rc = rc;
-        op->end = SM_OP_TRANSPORT;
-        return;
-    }
-    if (op->resp.status == 200) {
-        op->rc = INJ_OK;
-        op->end = SM_OP_OK;
-        return;
-    }
-    sm_parse_fault(&op->resp, &op->fault);
-    sbuf_wipe_free(&op->resp.body);
-    if (sm_fault_retryable(op->resp.status, op->fault.type) && op->attempts < ctx->max_attempts &&
-        !(op->spare_throttle && sm_is_throttle(op->fault.type))) {
-        log_info("%s: %s answered HTTP %ld %s; retrying (attempt %d of %d)", op->id, op->action,
-                 op->resp.status, op->fault.type, op->attempts + 1, ctx->max_attempts);
-        op->ready_ms = mono_ms() + sm_backoff_ms(op->attempts);
-        return;
-    }
-    op->rc = INJ_E_UNAVAILABLE;
-    op->end = SM_OP_FAULT;
-}
-
-/* Runs every pending op to its end, at most conns at once, each with its own retries. */
-static void sm_run_ops(const struct sm_ctx *ctx, struct sm_op *ops, size_t n, size_t conns)
-{
-    struct http_call *calls = calloc(n ? n : 1, sizeof(*calls));
-    size_t *idx = calloc(n ? n : 1, sizeof(*idx));
-    long long now;
-    long long wake;
     size_t i;
-    size_t k;
 
-    if (!calls || !idx) {
-        for (i = 0; i < n; i++) {
-            if (ops[i].end != SM_OP_PENDING)
-                continue;
-            ops[i].end = SM_OP_SETUP;
-            ops[i].rc = inj_err_set(&ops[i].err, INJ_E_NOMEM, "out of memory");
-        }
-        goto out;
+    for (i = 0; i < n; i++) {
+        memset(&items[i].secret, 0, sizeof(items[i].secret));
+        items[i].rc = INJ_E_SOFTWARE;
+        items[i].region_down = 0;
+        items[i].kind = AWS_K_NONE;
+        items[i].cause[0] = '\0';
     }
-    for (;;) {
-        now = mono_ms();
-        wake = 0;
-        k = 0;
-        for (i = 0; i < n; i++) {
-            struct sm_op *op = &ops[i];
-
-            if (op->end != SM_OP_PENDING)
-                continue;
-            /* A backoff that ends past the deadline would only wait to give up. */
-            if (op->deadline_ms && op->ready_ms > now && op->ready_ms >= op->deadline_ms) {
-                op->rc = INJ_E_TEMPFAIL;
-                op->end = SM_OP_DEADLINE;
-                continue;
-            }
-            if (op->ready_ms > now) {
-                if (!wake || op->ready_ms < wake)
-                    wake = op->ready_ms;
-                continue;
-            }
-            op->req.timeout_ms = sm_attempt_timeout(ctx, op->deadline_ms);
-            if (op->req.timeout_ms == 0) {
-                op->rc = INJ_E_TEMPFAIL;
-                op->end = SM_OP_DEADLINE;
-                continue;
-            }
-            http_resp_free(&op->resp);
-            calls[k].req = &op->req;
-            calls[k].resp = &op->resp;
-            calls[k].err = &op->err;
-            idx[k++] = i;
-            op->attempts++;
-        }
-        if (!k && !wake)
-            break;
-        if (!k) {
-            /* Nothing to send before the earliest backoff ends (or the deadline). */
-            for (i = 0; i < n; i++)
-                if (ops[i].end == SM_OP_PENDING && ops[i].deadline_ms &&
-                    wake > ops[i].deadline_ms)
-                    wake = ops[i].deadline_ms;
-            mono_sleep_ms(wake - now);
-            continue;
-        }
-        (void)http_do_many(ctx->http, calls, k, conns);
-        for (i = 0; i < k; i++)
-            sm_op_outcome(ctx, &ops[idx[i]], calls[i].rc);
-    }
-out:
-    free(calls);
-    free(idx);
-}
-
-/* Words op's failure for the secret id, as sm_call would have. */
-static enum inj_rc sm_op_error(const struct sm_ctx *ctx, const struct sm_op *op, const char *id,
-                               struct inj_err *err)
-{
-    switch (op->end) {
-    case SM_OP_FAULT:
-        return sm_fault_to_err(ctx, id, op->region, op->action, &op->resp, &op->fault,
-                               op->attempts, err);
-    case SM_OP_DEADLINE:
-        return inj_err_set(err, INJ_E_TEMPFAIL,
-                           "%s: %s in %s: the --timeout deadline passed after %d attempt(s)", id,
-                           op->action, op->region, op->attempts);
-    case SM_OP_TRANSPORT:
-        inj_err_set(err, op->rc, "%s", op->err.msg);
-        inj_err_prefix(err, "%s: %s in %s (after %d attempt(s))", id, op->action, op->region,
-                       op->attempts);
-        return op->rc;
-    case SM_OP_SETUP:
-        return inj_err_set(err, op->rc, "%s", op->err.msg);
-    case SM_OP_OK:
-    case SM_OP_PENDING:
-    default:
-        return inj_err_set(err, INJ_E_SOFTWARE, "%s: %s ended without an outcome", id,
-                           op->action);
-    }
-}
-
-/* Did op fail because its region is down? Unreachable or timing out (a retryable transport
- * failure on the last attempt), 5xx answers, or out of time after such a failure. Not: 4xx
- * answers (access, not found, throttling, KMS), DNS and TLS failures, malformed answers: a
- * replica would not help. */
-static int sm_op_region_down(const struct sm_op *op)
-{
-    switch (op->end) {
-    case SM_OP_TRANSPORT:
-        return op->last_down;
-    case SM_OP_FAULT:
-        return op->resp.status >= 500;
-    case SM_OP_DEADLINE:
-        /* Out of time waiting to retry: down if the last attempt failed as down
-         * (not after a throttle), or if there was no time for any attempt. */
-        return !op->attempts || op->last_down;
-    case SM_OP_OK:
-    case SM_OP_SETUP:
-    case SM_OP_PENDING:
-    default:
-        return 0;
-    }
-}
-
-static enum inj_rc sm_no_region(const struct ref *ref, struct inj_err *err)
-{
-    return inj_err_set(err, INJ_E_USAGE,
-                       "%s: no AWS region: set region in the config, --region, AWS_REGION, or "
-                       "use the secret's full ARN",
-                       ref->secret_id);
 }
 
 void sm_get_secret_values(const struct sm_ctx *ctx, struct sm_item *items, size_t n,
                           size_t conns)
 {
-    struct sm_op *ops = NULL;
+    struct aws_call *calls = NULL;
+    struct aws_ctx a;
     size_t i;
 
     jx_init();
-    for (i = 0; i < n; i++) {
-        memset(&items[i].secret, 0, sizeof(items[i].secret));
-        items[i].rc = INJ_E_SOFTWARE;
-        items[i].region_down = 0;
-    }
-    ops = calloc(n ? n : 1, sizeof(*ops));
-    if (!ops) {
+    sm_aws(ctx, &a);
+    sm_items_reset(items, n);
+    calls = calloc(n ? n : 1, sizeof(*calls));
+    if (!calls) {
         for (i = 0; i < n; i++)
             items[i].rc = inj_err_set(&items[i].err, INJ_E_NOMEM, "out of memory");
         return;
     }
+    for (i = 0; i < n; i++)
+        aws_call_init(&calls[i], &a, &sm_service, &sm_ops[SM_GET],
+                      sm_region_for(ctx, items[i].ref), items[i].ref->secret_id, items[i].ref,
+                      items[i].deadline_ms ? items[i].deadline_ms : ctx->deadline_ms);
+    aws_run(&a, calls, n, conns);
     for (i = 0; i < n; i++) {
-        struct sm_op *op = &ops[i];
-
-        op->action = "GetSecretValue";
-        op->deadline_ms = items[i].deadline_ms ? items[i].deadline_ms : ctx->deadline_ms;
-        op->region = sm_region_for(ctx, items[i].ref);
-        op->id = items[i].ref->secret_id;
-        op->max_response = SM_MAX_RESPONSE;
-        op->end = SM_OP_SETUP;
-        if (!op->region || !*op->region) {
-            op->rc = sm_no_region(items[i].ref, &op->err);
-            continue;
-        }
-        op->body = sm_get_body(items[i].ref);
-        if (!op->body) {
-            op->rc = inj_err_set(&op->err, INJ_E_NOMEM, "out of memory");
-            continue;
-        }
-        sm_op_prepare(op, ctx);
-    }
-    sm_run_ops(ctx, ops, n, conns);
-    for (i = 0; i < n; i++) {
-        if (ops[i].end == SM_OP_OK)
-            items[i].rc = sm_parse_value(&ops[i].resp, items[i].ref->secret_id,
+        if (calls[i].end == AWS_OK)
+            items[i].rc = aws_call_parse(&calls[i], items[i].ref->secret_id,
                                          &items[i].secret, &items[i].err);
         else
-            items[i].rc = sm_op_error(ctx, &ops[i], items[i].ref->secret_id, &items[i].err);
-        items[i].region_down = sm_op_region_down(&ops[i]);
+            sm_item_fail(&a, &calls[i], &items[i]);
         if (items[i].rc != INJ_OK)
             sm_secret_free(&items[i].secret);
-        sm_op_free(&ops[i]);
+        aws_call_free(&calls[i]);
     }
-    free(ops);
+    free(calls);
 }
+
 
 /* Finds, in order, every "SecretString" member's string value in a JSON text and records
  * whether it holds an escaped NUL (\u0000): cJSON would cut the value there, so such a
@@ -1085,6 +576,7 @@ enum inj_rc sm_parse_batch(const struct sm_ctx *ctx, const char *region,
     enum inj_rc rc = INJ_E_UNAVAILABLE;
     unsigned char nul[SM_BATCH_MAX * 2] = {0};
     unsigned char done[SM_BATCH_MAX];
+    struct aws_ctx a;
     cJSON *root = NULL;
     const cJSON *vals;
     const cJSON *errs;
@@ -1095,13 +587,10 @@ enum inj_rc sm_parse_batch(const struct sm_ctx *ctx, const char *region,
     size_t i;
 
     memset(done, 0, sizeof(done));
+    sm_aws(ctx, &a);
     if (n > SM_BATCH_MAX)
         return sm_batch_fail_all(items, n, INJ_E_SOFTWARE, "internal error: batch too large");
-    for (i = 0; i < n; i++) {
-        memset(&items[i].secret, 0, sizeof(items[i].secret));
-        items[i].rc = INJ_E_SOFTWARE;
-        items[i].region_down = 0;
-    }
+    sm_items_reset(items, n);
     if (!resp->body.p || !jx_utf8_valid(resp->body.p, resp->body.len))
         return sm_batch_fail_all(items, n, rc, "Secrets Manager response is not valid UTF-8 JSON");
     root = cJSON_ParseWithLength((const char *)resp->body.p, resp->body.len);
@@ -1150,24 +639,20 @@ enum inj_rc sm_parse_batch(const struct sm_ctx *ctx, const char *region,
         const cJSON *sid = cJSON_GetObjectItemCaseSensitive(it, "SecretId");
         const cJSON *code = cJSON_GetObjectItemCaseSensitive(it, "ErrorCode");
         const cJSON *msg = cJSON_GetObjectItemCaseSensitive(it, "Message");
-        struct http_resp one;
-        struct sm_fault f;
+        struct aws_fault f;
 
         if (!cJSON_IsString(sid))
             continue;
-        memset(&f, 0, sizeof(f));
-        memset(&one, 0, sizeof(one));
-        one.status = 400;
-        one.server_date = resp->server_date;
-        (void)snprintf(f.type, sizeof(f.type), "%s",
-                       cJSON_IsString(code) ? code->valuestring : "(no error code)");
-        if (cJSON_IsString(msg))
-            sm_clean_msg(msg->valuestring, f.msg, sizeof(f.msg));
+        aws_fault_set(&f, 400, cJSON_IsString(code) ? code->valuestring : "(no error code)",
+                      cJSON_IsString(msg) ? msg->valuestring : NULL);
+        f.server_date = resp->server_date;
         for (i = 0; i < n; i++) {
             if (done[i] || strcmp(items[i].ref->secret_id, sid->valuestring) != 0)
                 continue;
-            items[i].rc = sm_fault_to_err(ctx, items[i].ref->secret_id, region, "GetSecretValue",
-                                          &one, &f, 1, &items[i].err);
+            items[i].rc = aws_fault_error(&a, &sm_service, &sm_ops[SM_GET], region, &f, 1,
+                                          items[i].ref->secret_id, &items[i].err,
+                                          items[i].cause, sizeof(items[i].cause));
+            items[i].kind = f.kind;
             done[i] = 1;
         }
     }
@@ -1186,21 +671,18 @@ out:
     return rc;
 }
 
-static enum sm_batch_fail sm_batch_why(const struct sm_op *op)
+/* What GetSecretValue may do instead of a failed batch call: it follows from the kind. */
+static enum sm_batch_fail sm_batch_why(const struct aws_call *c)
 {
-    const char *t = op->fault.type;
-
-    if (op->end != SM_OP_FAULT)
+    if (c->end != AWS_FAULT)
         return SM_BATCH_FAILED;
-    if (!strcmp(t, "AccessDeniedException"))
+    if (aws_kind_refused(c->fault.kind))
         return SM_BATCH_DENIED;
-    if (sm_is_throttle(t))
+    if (aws_kind_throttle(c->fault.kind))
         return SM_BATCH_THROTTLED;
     /* An endpoint that does not know the action (an older emulator, a filtering proxy), or
      * that refuses the list: GetSecretValue may still work, and names the culprit. */
-    if (op->resp.status == 404 || !strcmp(t, "UnknownOperationException") ||
-        !strcmp(t, "InvalidAction") || !strcmp(t, "ValidationException") ||
-        !strcmp(t, "InvalidParameterException"))
+    if (aws_kind_unsupported(c->fault.kind))
         return SM_BATCH_UNSUPPORTED;
     return SM_BATCH_FAILED;
 }
@@ -1208,80 +690,75 @@ static enum sm_batch_fail sm_batch_why(const struct sm_op *op)
 enum inj_rc sm_batch_get_secret_value(const struct sm_ctx *ctx, struct sm_item *items, size_t n,
                                       int spare_quota, enum sm_batch_fail *why)
 {
-    enum inj_rc rc = INJ_E_NOMEM;
-    struct sm_op op;
-    cJSON *req = NULL;
-    cJSON *list = NULL;
+    enum inj_rc rc;
+    struct aws_call c;
+    struct aws_ctx a;
+    struct sm_batch_io io;
+    long long deadline = 0;
     char label[160];
     size_t i;
 
     jx_init();
+    sm_aws(ctx, &a);
     *why = SM_BATCH_FAILED;
-    memset(&op, 0, sizeof(op));
-    for (i = 0; i < n; i++) {
-        memset(&items[i].secret, 0, sizeof(items[i].secret));
-        items[i].rc = INJ_E_SOFTWARE;
-        items[i].region_down = 0;
-    }
+    memset(&c, 0, sizeof(c));
+    sm_items_reset(items, n);
     if (!n || n > SM_BATCH_MAX)
         return sm_batch_fail_all(items, n, INJ_E_SOFTWARE, "internal error: bad batch size");
-    op.action = "BatchGetSecretValue";
     /* One request for all: the latest of their deadlines (none when one has none). */
     for (i = 0; i < n; i++) {
         long long d = items[i].deadline_ms ? items[i].deadline_ms : ctx->deadline_ms;
 
         if (!d) {
-            op.deadline_ms = 0;
+            deadline = 0;
             break;
         }
-        if (d > op.deadline_ms)
-            op.deadline_ms = d;
+        if (d > deadline)
+            deadline = d;
     }
-    op.region = sm_region_for(ctx, items[0].ref);
-    if (!op.region || !*op.region) {
-        for (i = 0; i < n; i++)
-            items[i].rc = sm_no_region(items[i].ref, &items[i].err);
-        return items[0].rc;
-    }
-    req = cJSON_CreateObject();
-    list = cJSON_AddArrayToObject(req, "SecretIdList");
-    if (!list)
-        goto nomem;
-    for (i = 0; i < n; i++) {
-        cJSON *s = cJSON_CreateString(items[i].ref->secret_id);
-        if (!s || !cJSON_AddItemToArray(list, s)) {
-            cJSON_Delete(s);
-            goto nomem;
-        }
-    }
-    op.body = cJSON_PrintUnformatted(req);
-    if (!op.body)
-        goto nomem;
     (void)snprintf(label, sizeof(label), "%s%s", items[0].ref->secret_id,
                    n > 1 ? " and the rest of its batch" : "");
-    op.id = label;
-    op.spare_throttle = spare_quota;
-    op.max_response = SM_MAX_BATCH_RESPONSE;
-    sm_op_prepare(&op, ctx);
-    sm_run_ops(ctx, &op, 1, 1);
-    if (op.end != SM_OP_OK) {
-        *why = sm_batch_why(&op);
-        for (i = 0; i < n; i++) {
-            items[i].rc = sm_op_error(ctx, &op, items[i].ref->secret_id, &items[i].err);
-            items[i].region_down = sm_op_region_down(&op);
-        }
+    io.ctx = ctx;
+    io.region = sm_region_for(ctx, items[0].ref);
+    io.items = items;
+    io.n = n;
+    aws_call_init(&c, &a, &sm_service, &sm_ops[SM_BATCH], io.region, label, &io, deadline);
+    c.spare_throttle = spare_quota;
+    aws_run(&a, &c, 1, 1);
+    if (c.end == AWS_OK) {
+        rc = aws_call_parse(&c, label, &io, NULL);
+    } else {
+        *why = sm_batch_why(&c);
+        for (i = 0; i < n; i++)
+            sm_item_fail(&a, &c, &items[i]);
         rc = items[0].rc;
-        goto out;
     }
-    rc = sm_parse_batch(ctx, op.region, &op.resp, items, n);
-    goto out;
-nomem:
-    rc = sm_batch_fail_all(items, n, INJ_E_NOMEM, "out of memory");
-out:
     for (i = 0; i < n; i++)
         if (items[i].rc != INJ_OK)
             sm_secret_free(&items[i].secret);
-    sm_op_free(&op);
-    cJSON_Delete(req);
+    aws_call_free(&c);
     return rc;
+}
+
+static enum inj_rc sm_parse_get_op(const struct http_resp *resp, const char *id, void *out,
+                                   struct inj_err *err)
+{
+    return sm_parse_value(resp, id, out, err);
+}
+
+static enum inj_rc sm_parse_meta_op(const struct http_resp *resp, const char *id, void *out,
+                                    struct inj_err *err)
+{
+    return sm_parse_meta(resp, id, out, err);
+}
+
+/* Each item gets its own outcome; err is unused. */
+static enum inj_rc sm_parse_batch_op(const struct http_resp *resp, const char *id, void *out,
+                                     struct inj_err *err)
+{
+    struct sm_batch_io *io = out;
+
+    (void)id;
+    (void)err;
+    return sm_parse_batch(io->ctx, io->region, resp, io->items, io->n);
 }

@@ -1,11 +1,13 @@
-/* sm.h: AWS Secrets Manager client (JSON 1.1 protocol over SigV4-signed HTTPS).
- * Retries what AWS's standard retry mode retries; maps service errors to a message that
- * names the secret and the likely fix. */
+/* sm.h: AWS Secrets Manager, a service module on the one AWS engine (aws.h): its service
+ * row, its operations (GetSecretValue, DescribeSecret, BatchGetSecretValue: each a row with
+ * its IAM action, request body, response parser and size cap) and their answers. Retries,
+ * signing and the error table are the engine's. */
 #ifndef INJ_SM_H
 #define INJ_SM_H
 
 #include <stddef.h>
 
+#include "aws.h"
 #include "err.h"
 #include "ref.h"
 #include "sbuf.h"
@@ -38,6 +40,8 @@ struct sm_ctx {
     long timeout_ms;          /* per attempt; 0: http default */
     long long deadline_ms;    /* mono_ms() after which no attempt starts; 0: none */
     enum sm_fetch_mode fetch_mode; /* for fetch.c; UNSET means auto */
+    aws_transport_fn transport; /* NULL: HTTPS through http; unit tests answer instead */
+    void *transport_arg;
 };
 
 struct sm_secret {
@@ -49,16 +53,11 @@ struct sm_secret {
     int binary;
 };
 
-/* Fills ctx->max_attempts from AWS_MAX_ATTEMPTS / AWS_RETRY_MODE (standard: 3, legacy: 5). */
+/* Fills ctx->max_attempts from AWS_MAX_ATTEMPTS / AWS_RETRY_MODE (aws_retry_config). */
 enum inj_rc sm_retry_config(struct sm_ctx *ctx, struct inj_err *err);
-/* The wait before retry number attempt (1 = the first retry): full-jitter exponential
- * backoff as in AWS standard retry mode, uniform in [0, min(2^(attempt-1) s, 20 s)]. */
-long sm_backoff_ms(int attempt);
 
-/* The Secrets Manager endpoint URL for a region: AWS_ENDPOINT_URL_SECRETS_MANAGER, then
- * AWS_ENDPOINT_URL (both ignored when AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true), then
- * https://secretsmanager.REGION.<partition's DNS suffix>. */
-enum inj_rc sm_endpoint_url(const char *region, char *buf, size_t n, struct inj_err *err);
+/* The Secrets Manager service row (for aws_endpoint_url and tests). */
+extern const struct aws_service sm_service;
 
 /* The region a reference is fetched from: its own (a full ARN's, or a replica's from
  * ref_replica), else ctx->region. */
@@ -85,7 +84,8 @@ struct sm_meta {
     char *arn;
     struct sm_version_stages *v; /* VersionIdsToStages (versions with no label are omitted) */
     size_t n;
-    int denied;                /* the call failed with AccessDenied (set even on failure) */
+    int denied;                /* the call was refused for lack of permission (an error of a
+                                  refused kind, awserr.h; set even on failure) */
 };
 
 /* DescribeSecret for ref->secret_id (the cheap change check: secretsmanager:DescribeSecret,
@@ -102,6 +102,9 @@ struct sm_item {
     struct sm_secret secret;  /* owned on INJ_OK (sm_secret_free), empty otherwise */
     enum inj_rc rc;
     struct inj_err err;       /* names ref->secret_id and the fix, as sm_get_secret_value's */
+    char cause[AWS_CAUSE_MAX]; /* err without the secret's name nor AWS's message: entries
+                                  with the same kind and cause failed alike ("" : unique) */
+    enum aws_kind kind;       /* the error answer's kind; AWS_K_NONE for other failures */
     int region_down;          /* failed because the region is down (unreachable, timing out,
                                  5xx after every attempt, out of time): a replica may answer */
 };

@@ -290,6 +290,46 @@ CASES = [
     Case("aws-no-error-body", "aws-error", UNAVAILABLE, "HTTP 418",
          faults=(("garbage", {"status": 418, "body": ""}),)),
 
+    # ---- service responses: every error shape (JSON __type, x-amzn-ErrorType, XML, none) ----
+    Case("aws-xml-403-access-denied", "aws-error", NOPERM,
+         "secretsmanager:GetSecretValue denied (AccessDenied",
+         faults=(("xml_error", {}),)),
+    Case("aws-xml-403-signature", "aws-error", NOPERM, "signature rejected",
+         faults=(("xml_error", {"code": "SignatureDoesNotMatch",
+                                "message": "The request signature we calculated does not "
+                                           "match the signature you provided."}),)),
+    Case("aws-xml-403-unknown-code", "aws-error", NOPERM,
+         "HTTP 403 Forbidden: GetSecretValue refused: the role lacks "
+         "secretsmanager:GetSecretValue, or the access key or its signature was refused",
+         faults=(("xml_error", {"code": "Forbidden"}),)),
+    Case("aws-html-403", "aws-error", NOPERM,
+         "HTTP 403 (not an AWS error body): GetSecretValue refused: the role lacks "
+         "secretsmanager:GetSecretValue",
+         faults=(("html", {"status": 403, "body": "<html><body><h1>403 Forbidden</h1>"
+                                                  "</body></html>"}),)),
+    Case("aws-empty-403", "aws-error", NOPERM,
+         "HTTP 403 (not an AWS error body): GetSecretValue refused",
+         faults=(("empty", {}),)),
+    Case("aws-empty-401", "aws-error", NOPERM,
+         "HTTP 401 (not an AWS error body): GetSecretValue refused",
+         faults=(("empty", {"status": 401}),)),
+    Case("aws-header-only-code", "aws-error", NOPERM,
+         "secretsmanager:GetSecretValue denied (AccessDeniedException",
+         faults=(("header_only", {}),)),
+    Case("aws-namespaced-code-extra", "aws-error", DATA, "not found in",
+         faults=(("error", {"code": "com.amazonaws.secretsmanager#ResourceNotFoundException"
+                                    ":http://internal.amazon.com/coral/", "message": "x"}),)),
+    Case("aws-namespaced-access-denied", "aws-error", NOPERM,
+         "secretsmanager:GetSecretValue denied (AccessDeniedException",
+         faults=(("error", {"code": "com.amazon.coral.service#AccessDeniedException:extra",
+                            "message": "no"}),)),
+    Case("aws-html-429", "aws-error", TEMPFAIL, "throttled by Secrets Manager",
+         faults=(("html", {"status": 429, "body": "<html>Too Many Requests</html>"}),),
+         env={"AWS_MAX_ATTEMPTS": "1"}),
+    Case("aws-html-502-retried-out", "aws-error", UNAVAILABLE,
+         "failed with HTTP 502 (no error code) after 2 attempt(s)",
+         faults=(("html", {}),), env={"AWS_MAX_ATTEMPTS": "2"}),
+
     # ---- service responses: broken bodies and transports ----------------------------------
     Case("resp-html-502", "response", UNAVAILABLE, "HTTP 502",
          faults=(("html", {}),), env={"AWS_MAX_ATTEMPTS": "1"}),

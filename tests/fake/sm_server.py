@@ -43,6 +43,13 @@ removed. Every kind takes `delay` (seconds to wait first).
                 and X-Amz-Security-Token headers included (a proxy or server echoing the
                 request); status (400), code (UnrecognizedClientException) overrides
   html          502 text/html error page (status, body, content_type)
+  xml_error     403 XML <ErrorResponse><Error><Code>AccessDenied</Code><Message>...
+                as AWS's Query/XML front ends send (status, code, message)
+  empty         403 with an empty body (status, content_type)
+  header_only   400 with an empty body, the code only in x-amzn-ErrorType
+                ("Code:http://internal..." form; status, code)
+  Every body-replacing kind (html, garbage, xml_error, empty, header_only) also takes
+  `headers`: a dict of extra response headers.
   garbage       200 with a non-JSON body (status, body, content_type)
   oversize      the real answer padded with a "Padding" member to exactly `size`
                 bytes of valid JSON (default 65537 = 64 KiB + 1)
@@ -101,6 +108,7 @@ import threading
 import time
 import traceback
 import uuid
+from xml.sax.saxutils import escape as xml_escape
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -122,7 +130,8 @@ CERT_MODES = ("normal", "expired", "wronghost", "untrusted")
 # Fault kinds. Each is taken (and counted down) at most once per request, after the
 # request authenticated, in the order faults were added.
 ERROR_FAULTS = ("throttle", "internal", "unavailable", "error", "echo")
-REPLACE_FAULTS = ("html", "garbage")              # the body is replaced wholesale
+REPLACE_FAULTS = ("html", "garbage", "xml_error", "empty",   # the body is replaced wholesale
+                  "header_only")
 MUTATE_FAULTS = ("oversize", "invalid_utf8", "nul_value")   # the real answer, altered
 TRANSPORT_FAULTS = ("slow", "slow_body", "truncated", "reset", "drop", "close")
 SECRET_FAULTS = ("kms",)                          # taken per secret while answering
@@ -1347,6 +1356,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         # Logged before answering, so a test that has its answer also sees the entry.
         st.record(entry)
         extra = [("x-amzn-RequestId", str(uuid.uuid4()))]
+        if fault is not None and fault.kind in REPLACE_FAULTS:
+            if fault.kind == "header_only":
+                extra.append(("x-amzn-ErrorType",
+                              fault.params.get("code", "AccessDeniedException") +
+                              ":http://internal.amazon.com/coral/com.amazon.coral.service/"))
+            extra += list(fault.params.get("headers", {}).items())
         if st.error_type_header and status >= 400 and entry["error_type"] and ctype == CT_JSON:
             extra.append(("x-amzn-ErrorType", entry["error_type"]))
         self._write(status, payload, ctype, extra, transport=transport)
@@ -1399,6 +1414,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
     @staticmethod
     def _replacement(fault):
         p = fault.params
+        if fault.kind == "xml_error":
+            msg = p.get("message", "User: arn:aws:sts::111122223333:assumed-role/app/task is "
+                                   "not authorized to perform this action")
+            body = ('<?xml version="1.0" encoding="UTF-8"?>\n'
+                    '<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/">'
+                    f'<Error><Type>Sender</Type><Code>{xml_escape(p.get("code", "AccessDenied"))}'
+                    f'</Code><Message>{xml_escape(msg)}</Message></Error>'
+                    f'<RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>\n')
+            return int(p.get("status", 403)), body.encode(), p.get("content_type", "text/xml")
+        if fault.kind == "empty":
+            return int(p.get("status", 403)), b"", p.get("content_type", "text/plain")
+        if fault.kind == "header_only":
+            return int(p.get("status", 400)), b"", p.get("content_type", CT_JSON)
         if fault.kind == "html":
             body = p.get("body", "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n"
                                  "<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n"

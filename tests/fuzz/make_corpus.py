@@ -272,10 +272,29 @@ def tmpl_seeds():
     return out
 
 
+def sm_error_seeds():
+    """Error answers for fuzz_sm_error.c: 2 bytes of status, the x-amzn-ErrorType line, the
+    body."""
+    def st(n):
+        return bytes([n >> 8, n & 0xff])
+    # status = 100 + value % 500: these give 400, 403, 401, 429, 502, 503.
+    out = [st(300) + b"\n" + b'{"__type":"AccessDeniedException","message":"no"}',
+           st(300) + b"\n" + b'{"__type":"com.amazonaws.secretsmanager#DecryptionFailure'
+                             b':http://x","Message":"k"}',
+           st(300) + b"AccessDeniedException:http://internal/\n",
+           st(303) + b"\n" + XML[1],
+           st(303) + b"\n<html><h1>403 Forbidden</h1></html>", st(303) + b"\n", st(301) + b"\n",
+           st(329) + b"\n<html>Too Many Requests</html>", st(402) + b"\n<html>502</html>",
+           st(403) + b"\n"]
+    return out + [st(300) + b"\n" + s for s in unit("test_awserr.c")
+                  if s.startswith(b"{") or s.startswith(b"<")]
+
+
 TARGETS = {
     "config_parse": config_seeds, "ref_parse": ref_seeds, "jx_extract": jx_seeds,
     "sm_parse": sm_seeds, "creds_ini": ini_seeds, "creds_json": creds_json_seeds,
     "xml_text": xml_seeds, "tmpl_parse": tmpl_seeds, "sm_batch_parse": sm_batch_seeds,
+    "sm_error": sm_error_seeds,
 }
 
 

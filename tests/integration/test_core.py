@@ -260,7 +260,7 @@ def test_access_denied_names_iam_action(fake, base_env, write_config):
     res = run(["-c", cfg, "--", "/bin/true"], base_env)
     assert res.rc == 77, res
     assert "API_TOKEN" in res.err
-    assert "secretsmanager:GetSecretValue denied on " + ARN["api"] in res.err
+    assert ARN["api"] + ": secretsmanager:GetSecretValue denied" in res.err
     assert "kms:Decrypt" in res.err and "task role" in res.err
 
 

@@ -123,7 +123,7 @@ def test_per_secret_errors_name_their_entry(fake, base_env, write_config):
     assert by_action(fake) == {"BatchGetSecretValue": 1}
     # The failing entry is named with the fix GetSecretValue's error would give ...
     assert "env API_TOKEN" in res.err
-    assert "secretsmanager:GetSecretValue denied on " + ARN["api"] in res.err
+    assert ARN["api"] + ": secretsmanager:GetSecretValue denied" in res.err
     assert "kms:Decrypt" in res.err and "task role" in res.err
     # ... the missing optional one is skipped, and the others resolved fine.
     assert "GONE" in res.err and "optional" in res.err
@@ -256,6 +256,75 @@ def test_fallback_when_batch_is_denied(fake, base_env, write_config, probe):
     assert "error" not in res.err.lower().replace("errors", "")
 
 
+# Every shape a refusal of the batch call may take: JSON, the code only in x-amzn-ErrorType,
+# a namespaced "ns#Code:extra" type, an XML ErrorResponse, an HTML page, an empty body.
+REFUSAL_SHAPES = {
+    "json-namespaced": ("error", {"status": 400, "message": "no",
+                                  "code": "com.amazon.coral.service#AccessDeniedException:x"}),
+    "header-only": ("header_only", {}),
+    "xml-403": ("xml_error", {}),
+    "xml-403-unknown-code": ("xml_error", {"code": "Forbidden"}),
+    "html-403": ("html", {"status": 403, "body": "<html><h1>403 Forbidden</h1></html>"}),
+    "empty-403": ("empty", {}),
+    "empty-401": ("empty", {"status": 401}),
+}
+
+
+@pytest.mark.parametrize("shape", sorted(REFUSAL_SHAPES))
+def test_fallback_when_batch_is_refused_in_any_shape(fake, base_env, write_config, probe,
+                                                     shape):
+    """Least privilege (GetSecretValue only), and the refusal of the batch call is not a JSON
+    AccessDeniedException: still every entry of a 25-entry config through GetSecretValue."""
+    kind, params = REFUSAL_SHAPES[shape]
+    use_credential(base_env, fake, "nobatch")
+    fake.state.add_fault(kind, action="BatchGetSecretValue", **params)
+    names = add_secrets(fake, 25)
+    cfg = write_config(env_config(names))
+    res = run(["-v", "-c", cfg, "--"] + probe(base_env), base_env)
+    assert res.rc == 0, res
+    env = probe.read()["env"]
+    assert all(env[f"V{i:03d}"] == "value-%03d" % i for i in range(25))
+    assert by_action(fake) == {"BatchGetSecretValue": 1, "GetSecretValue": 25}
+    assert "GetSecretValue instead" in res.err
+    assert "value-0" not in res.err
+
+
+def test_one_cause_one_line(fake, base_env, write_config):
+    """25 entries denied for one reason: one line that lists them (capped), not 25."""
+    fake.state.deny(base_env["AWS_ACCESS_KEY_ID"], "GetSecretValue")
+    fake.state.deny(base_env["AWS_ACCESS_KEY_ID"], "BatchGetSecretValue")
+    names = add_secrets(fake, 25)
+    cfg = write_config(env_config(names))
+    res = run(["-c", cfg, "--", "/bin/true"], base_env)
+    assert res.rc == 77, res
+    lines = [ln for ln in res.err.splitlines() if "error:" in ln]
+    assert len(lines) == 2, res.err          # the cause, and the summary
+    assert lines[0].startswith("injector: error: 25 entries failed: "
+                               "secretsmanager:GetSecretValue denied (AccessDeniedException")
+    assert "env V000 (many/000), env V001 (many/001)" in lines[0]
+    assert "env V009 (many/009) and 15 more" in lines[0]
+    assert "V010" not in lines[0]
+    assert lines[1] == ("injector: error: 25 of 25 entries failed; nothing was written and the "
+                        "command was not started")
+    assert "value-0" not in res.err
+
+
+def test_different_causes_keep_their_lines(fake, base_env, write_config):
+    names = add_secrets(fake, 4)
+    fake.state.deny(base_env["AWS_ACCESS_KEY_ID"], "GetSecretValue", names[0])
+    fake.state.deny(base_env["AWS_ACCESS_KEY_ID"], "GetSecretValue", names[1])
+    cfg = write_config(env_config(names[:2] + ["does/not/exist", names[3]]))
+    res = run(["-c", cfg, "--", "/bin/true"], base_env)
+    assert res.rc == 77, res                 # the first failing entry's
+    lines = [ln for ln in res.err.splitlines() if "error:" in ln]
+    assert len(lines) == 3, res.err
+    assert lines[0].startswith("injector: error: 2 entries failed: secretsmanager:GetSecretValue "
+                               "denied")
+    assert lines[0].endswith("env V000 (many/000), env V001 (many/001)")
+    assert lines[1].startswith("injector: error: env V002: does/not/exist: not found in ")
+    assert "3 of 4 entries failed" in lines[2]
+
+
 def test_fallback_message_is_info_level(fake, base_env, write_config, probe):
     use_credential(base_env, fake, "nobatch")
     cfg = write_config(env_config(add_secrets(fake, 3)))
@@ -269,7 +338,10 @@ def test_forced_batch_denied_is_an_error(fake, base_env, write_config):
     cfg = write_config(env_config(add_secrets(fake, 3)))
     res = run(["--fetch", "batch", "-c", cfg, "--", "/bin/true"], base_env)
     assert res.rc == 77, res
-    assert "secretsmanager:BatchGetSecretValue denied on many/000" in res.err
+    # One cause, one line, naming every entry and its secret.
+    assert "3 entries failed: secretsmanager:BatchGetSecretValue denied" in res.err
+    assert "env V000 (many/000), env V001 (many/001), env V002 (many/002)" in res.err
+    assert res.err.count("denied") == 1
     assert "3 of 3 entries failed" in res.err
     assert by_action(fake) == {"BatchGetSecretValue": 1}
 

@@ -117,6 +117,39 @@ def test_access_denied_is_never_retried(fake, base_env, cfg):
     assert gets(fake) == 1, fake.state.requests
 
 
+@pytest.mark.parametrize("kind,params", [
+    ("html", {"status": 502}),
+    ("html", {"status": 429, "body": "<html>Too Many Requests</html>"}),
+    ("empty", {"status": 503}),
+    ("header_only", {"code": "ThrottlingException"}),
+    ("xml_error", {"status": 400, "code": "Throttling", "message": "Rate exceeded"}),
+], ids=["html-502", "html-429", "empty-503", "header-throttle", "xml-throttle"])
+def test_answers_without_a_json_error_are_retried_by_what_they_say(fake, base_env, cfg, probe,
+                                                                   kind, params):
+    """A proxy's HTML page or an empty body: the status decides (429 throttled, 5xx transient);
+    a code only in x-amzn-ErrorType or in an XML body is read like a JSON one."""
+    fake.state.add_fault(kind, action="GetSecretValue", count=1, **params)
+    res = run(["-c", cfg, "--"] + probe(base_env), base_env)
+    assert res.rc == 0, res
+    assert probe.read()["env"]["PGUSER"] == "postgres"
+    assert gets(fake) == 2, fake.state.requests
+
+
+@pytest.mark.parametrize("kind,params", [
+    ("xml_error", {}),
+    ("html", {"status": 403, "body": "<html>403 Forbidden</html>"}),
+    ("empty", {}),
+    ("empty", {"status": 401}),
+], ids=["xml-403", "html-403", "empty-403", "empty-401"])
+def test_refusals_in_any_shape_are_never_retried(fake, base_env, cfg, kind, params):
+    base_env["AWS_MAX_ATTEMPTS"] = "5"
+    fake.state.add_fault(kind, action="GetSecretValue", **params)
+    res = run(["-c", cfg, "--", "/bin/true"], base_env)
+    assert res.rc == 77, res
+    assert "secretsmanager:GetSecretValue" in res.err, res.err
+    assert gets(fake) == 1, fake.state.requests
+
+
 def test_per_request_timeout_is_ten_seconds_without_timeout_flag(fake, base_env, cfg):
     """No --timeout: a request that gets no answer ends at the 10 s per-request timeout
     (libcurl's message names it), it is not waited on forever."""

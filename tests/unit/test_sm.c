@@ -128,9 +128,14 @@ static void errors_name_their_secret(void **state)
     assert_int_equal(items[1].rc, INJ_E_MISSING);
     assert_contains(items[1].err.msg, "gone: not found in eu-central-1");
     assert_int_equal(items[2].rc, INJ_E_NOPERM);
-    assert_contains(items[2].err.msg, "secretsmanager:GetSecretValue denied on " ARN_B);
+    assert_contains(items[2].err.msg, ARN_B ": secretsmanager:GetSecretValue denied");
+    assert_int_equal(items[2].kind, AWS_K_DENIED);
+    /* The cause names neither the secret nor what AWS said. */
+    assert_true(!strncmp(items[2].cause, "secretsmanager:GetSecretValue denied", 36));
+    assert_null(strstr(items[2].cause, "app/b"));
     assert_int_equal(items[3].rc, INJ_E_NOPERM);
-    assert_contains(items[3].err.msg, "k: the secret cannot be decrypted");
+    assert_int_equal(items[3].kind, AWS_K_KMS);
+    assert_contains(items[3].err.msg, "k: cannot be decrypted");
     assert_int_equal(items[4].rc, INJ_E_UNAVAILABLE);
     assert_contains(items[4].err.msg, "unanswered: BatchGetSecretValue in eu-central-1 "
                                       "answered neither");
@@ -246,7 +251,7 @@ static void backoff_full_jitter_doubling_capped(void **state)
         long hi = 0;
 
         for (k = 0; k < 2000; k++) {
-            long ms = sm_backoff_ms((int)i + 1);
+            long ms = aws_backoff_ms((int)i + 1);
             if (ms < 0 || ms > ceiling[i])
                 fail_msg("attempt %zu: %ld ms outside [0, %ld]", i + 1, ms, ceiling[i]);
             if (ms < lo)
@@ -258,7 +263,7 @@ static void backoff_full_jitter_doubling_capped(void **state)
             fail_msg("attempt %zu: draws span only [%ld, %ld] of [0, %ld]", i + 1, lo, hi,
                      ceiling[i]);
     }
-    assert_true(sm_backoff_ms(40) <= 20000);
+    assert_true(aws_backoff_ms(40) <= 20000);
 }
 
 int main(void)

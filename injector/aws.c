@@ -1,0 +1,381 @@
+/* aws.c: the one AWS client engine: request building from service and operation rows,
+ * standard/legacy-mode retries for many calls at once, and the wording of their failures. */
+#include "aws.h"
+
+#include <errno.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "creds.h"
+#include "log.h"
+#include "mono.h"
+#include "ref.h"
+
+#define AWS_BACKOFF_CAP_MS 20000L
+#define AWS_DEFAULT_TIMEOUT_MS 10000L
+
+const struct aws_protocol aws_json_1_1 = {
+    "Content-Type: application/x-amz-json-1.1",
+    1,
+};
+
+enum inj_rc aws_retry_config(int *max_attempts, struct inj_err *err)
+{
+    const char *mode = getenv("AWS_RETRY_MODE");
+    const char *v = getenv("AWS_MAX_ATTEMPTS");
+    char *end = NULL;
+    long n;
+
+    *max_attempts = 3;
+    if (mode && *mode) {
+        if (!strcmp(mode, "legacy"))
+            *max_attempts = 5;
+        else if (strcmp(mode, "standard") != 0 && strcmp(mode, "adaptive") != 0)
+            return inj_err_set(err, INJ_E_USAGE,
+                               "AWS_RETRY_MODE=%s: expected standard, adaptive or legacy", mode);
+    }
+    if (v && *v) {
+        errno = 0;
+        n = strtol(v, &end, 10);
+        if (errno || *end || n < 1 || n > 20)
+            return inj_err_set(err, INJ_E_USAGE, "AWS_MAX_ATTEMPTS=%s: expected 1 to 20", v);
+        *max_attempts = (int)n;
+    }
+    return INJ_OK;
+}
+
+long aws_backoff_ms(int attempt)
+{
+    unsigned int r = 0;
+    long ceiling = 1000L;
+    int i;
+
+    for (i = 1; i < attempt && ceiling < AWS_BACKOFF_CAP_MS; i++)
+        ceiling *= 2;
+    if (ceiling > AWS_BACKOFF_CAP_MS)
+        ceiling = AWS_BACKOFF_CAP_MS;
+    if (RAND_bytes((unsigned char *)&r, (int)sizeof(r)) != 1)
+        r = (unsigned int)time(NULL);
+    return (long)(r % (unsigned int)(ceiling + 1));
+}
+
+enum inj_rc aws_endpoint_url(const struct aws_service *svc, const char *region, char *buf,
+                             size_t n, struct inj_err *err)
+{
+    const char *ignore = getenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS");
+    const char *v = NULL;
+    int len;
+
+    if (!ignore || strcasecmp(ignore, "true") != 0) {
+        v = getenv(svc->endpoint_env);
+        if (!v || !*v)
+            v = getenv("AWS_ENDPOINT_URL");
+    }
+    if (v && *v) {
+        /* TLS is not optional: an http:// endpoint would send the token and get the secret
+         * in clear text. */
+        if (strncmp(v, "https://", 8) != 0)
+            return inj_err_set(err, INJ_E_USAGE,
+                               "endpoint %s: only https:// endpoints are allowed", v);
+        len = snprintf(buf, n, "%s", v);
+    } else {
+        if (!region || !*region)
+            return inj_err_set(err, INJ_E_USAGE,
+                               "no AWS region: set region in the config, --region, AWS_REGION "
+                               "or use full ARNs");
+        len = snprintf(buf, n, "https://%s.%s.%s", svc->host_prefix, region,
+                       ref_region_dns_suffix(region));
+    }
+    if (len < 0 || (size_t)len >= n)
+        return inj_err_set(err, INJ_E_USAGE, "endpoint URL too long");
+    return INJ_OK;
+}
+
+void aws_call_free(struct aws_call *c)
+{
+    http_resp_free(&c->resp);
+    free(c->body);
+    c->body = NULL;
+}
+
+void aws_call_init(struct aws_call *c, const struct aws_ctx *ctx, const struct aws_service *svc,
+                   const struct aws_op *op, const char *region, const char *id, const void *in,
+                   long long deadline_ms)
+{
+    int n;
+
+    c->svc = svc;
+    c->op = op;
+    c->region = region;
+    c->id = id;
+    c->body = op->build(in);
+    c->deadline_ms = deadline_ms;
+    c->end = AWS_SETUP;
+    if (!c->body) {
+        c->rc = inj_err_set(&c->err, INJ_E_NOMEM, "out of memory");
+        return;
+    }
+    if (!region || !*region) {
+        c->rc = inj_err_set(&c->err, INJ_E_USAGE,
+                            "no AWS region: set region in the config, --region, AWS_REGION, or "
+                            "use the full ARN");
+        return;
+    }
+    c->rc = aws_endpoint_url(svc, region, c->url, sizeof(c->url), &c->err);
+    if (c->rc != INJ_OK)
+        return;
+    n = snprintf(c->sigv4, sizeof(c->sigv4), "aws:amz:%s:%s", region, svc->signing_name);
+    if (n < 0 || (size_t)n >= sizeof(c->sigv4)) {
+        c->rc = inj_err_set(&c->err, INJ_E_CONFIG, "region name too long");
+        return;
+    }
+    n = 0;
+    c->headers[n++] = svc->proto->content_type;
+    if (svc->proto->target_header) {
+        (void)snprintf(c->target, sizeof(c->target), "X-Amz-Target: %s.%s", svc->target_prefix,
+                       op->action);
+        c->headers[n++] = c->target;
+    }
+    c->headers[n] = NULL;
+    c->req.method = "POST";
+    c->req.url = c->url;
+    c->req.headers = c->headers;
+    c->req.body = c->body;
+    c->req.body_len = strlen(c->body);
+    c->req.sigv4 = c->sigv4;
+    c->req.creds = ctx->creds;
+    c->req.max_response = op->max_response;
+    c->end = AWS_PENDING;
+}
+
+enum inj_rc aws_call_parse(const struct aws_call *c, const char *id, void *out,
+                           struct inj_err *err)
+{
+    return c->op->parse(&c->resp, id, out, err);
+}
+
+/* The attempt's timeout: the per-request one, cut to what is left of deadline (0: none).
+ * Returns 0 when the deadline has passed. */
+static long aws_attempt_timeout(const struct aws_ctx *ctx, long long deadline)
+{
+    long t = ctx->timeout_ms ? ctx->timeout_ms : AWS_DEFAULT_TIMEOUT_MS;
+    long long left;
+
+    if (!deadline)
+        return t;
+    left = deadline - mono_ms();
+    if (left <= 0)
+        return 0;
+    return left < t ? (long)left : t;
+}
+
+/* Decides what an attempt's answer means for c: done, or another attempt after a backoff. */
+static void aws_outcome(const struct aws_ctx *ctx, struct aws_call *c, enum inj_rc rc)
+{
+    /* A later attempt that timed out because the deadline left it under a second says
+     * nothing new about the region (after throttles, say): the earlier verdict stands. */
+    if (rc == INJ_OK)
+        c->last_down = c->resp.status >= 500;
+    else if (!(rc == INJ_E_TEMPFAIL && c->attempts > 1 && c->req.timeout_ms < 1000L))
+        c->last_down = c->resp.retryable;
+    if (rc != INJ_OK) {
+        if (c->resp.retryable && c->attempts < ctx->max_attempts) {
+            log_info("%s: %s; retrying (attempt %d of %d)", c->id, c->err.msg, c->attempts + 1,
+                     ctx->max_attempts);
+            c->ready_ms = mono_ms() + aws_backoff_ms(c->attempts);
+            return;
+        }
+        c->rc = rc;
+        c->end = AWS_TRANSPORT;
+        return;
+    }
+    if (c->resp.status == 200) {
+        c->rc = INJ_OK;
+        c->end = AWS_OK;
+        return;
+    }
+    {
+        const char *keys[2] = { ctx->creds ? ctx->creds->secret_access_key : NULL,
+                                ctx->creds ? ctx->creds->session_token : NULL };
+        const struct aws_known known = { keys, 2 };
+
+        aws_parse_fault(&c->resp, &known, &c->fault);
+    }
+    sbuf_wipe_free(&c->resp.body);
+    if (aws_kind_retryable(c->fault.kind) && c->attempts < ctx->max_attempts &&
+        !(c->spare_throttle && aws_kind_throttle(c->fault.kind))) {
+        log_info("%s: %s answered HTTP %ld %s; retrying (attempt %d of %d)", c->id,
+                 c->op->action, c->resp.status, c->fault.code, c->attempts + 1,
+                 ctx->max_attempts);
+        c->ready_ms = mono_ms() + aws_backoff_ms(c->attempts);
+        return;
+    }
+    c->rc = INJ_E_UNAVAILABLE;
+    c->end = AWS_FAULT;
+}
+
+static enum inj_rc aws_transport(const struct aws_ctx *ctx, struct http_call *calls, size_t n,
+                                 size_t conns)
+{
+    if (ctx->transport)
+        return ctx->transport(ctx->transport_arg, calls, n, conns);
+    return http_do_many(ctx->http, calls, n, conns);
+}
+
+void aws_run(const struct aws_ctx *ctx, struct aws_call *calls, size_t n, size_t conns)
+{
+    struct http_call *hc = calloc(n ? n : 1, sizeof(*hc));
+    size_t *idx = calloc(n ? n : 1, sizeof(*idx));
+    long long now;
+    long long wake;
+    size_t i;
+    size_t k;
+
+    if (!hc || !idx) {
+        for (i = 0; i < n; i++) {
+            if (calls[i].end != AWS_PENDING)
+                continue;
+            calls[i].end = AWS_SETUP;
+            calls[i].rc = inj_err_set(&calls[i].err, INJ_E_NOMEM, "out of memory");
+        }
+        goto out;
+    }
+    for (;;) {
+        now = mono_ms();
+        wake = 0;
+        k = 0;
+        for (i = 0; i < n; i++) {
+            struct aws_call *c = &calls[i];
+
+            if (c->end != AWS_PENDING)
+                continue;
+            /* A backoff that ends past the deadline would only wait to give up. */
+            if (c->deadline_ms && c->ready_ms > now && c->ready_ms >= c->deadline_ms) {
+                c->rc = INJ_E_TEMPFAIL;
+                c->end = AWS_DEADLINE;
+                continue;
+            }
+            if (c->ready_ms > now) {
+                if (!wake || c->ready_ms < wake)
+                    wake = c->ready_ms;
+                continue;
+            }
+            c->req.timeout_ms = aws_attempt_timeout(ctx, c->deadline_ms);
+            if (c->req.timeout_ms == 0) {
+                c->rc = INJ_E_TEMPFAIL;
+                c->end = AWS_DEADLINE;
+                continue;
+            }
+            http_resp_free(&c->resp);
+            hc[k].req = &c->req;
+            hc[k].resp = &c->resp;
+            hc[k].err = &c->err;
+            idx[k++] = i;
+            c->attempts++;
+        }
+        if (!k && !wake)
+            break;
+        if (!k) {
+            /* Nothing to send before the earliest backoff ends (or the deadline). */
+            for (i = 0; i < n; i++)
+                if (calls[i].end == AWS_PENDING && calls[i].deadline_ms &&
+                    wake > calls[i].deadline_ms)
+                    wake = calls[i].deadline_ms;
+            mono_sleep_ms(wake - now);
+            continue;
+        }
+        (void)aws_transport(ctx, hc, k, conns);
+        for (i = 0; i < k; i++)
+            aws_outcome(ctx, &calls[idx[i]], hc[i].rc);
+    }
+out:
+    free(hc);
+    free(idx);
+}
+
+static void aws_copy_cause(char *cause, size_t ncause, const char *text)
+{
+    if (cause && ncause)
+        (void)snprintf(cause, ncause, "%s", text);
+}
+
+enum inj_rc aws_fault_error(const struct aws_ctx *ctx, const struct aws_service *svc,
+                            const struct aws_op *op, const char *region,
+                            const struct aws_fault *f, int attempts, const char *name,
+                            struct inj_err *err, char *cause, size_t ncause)
+{
+    struct aws_wording w;
+    char text[640];
+    enum inj_rc rc;
+
+    w.service = svc->name;
+    w.iam_action = op->iam_action;
+    w.action = op->action;
+    w.host_prefix = svc->host_prefix;
+    w.region = region ? region : "(no region)";
+    w.dns_suffix = region ? ref_region_dns_suffix(region) : "amazonaws.com";
+    w.creds_source = ctx->creds ? ctx->creds->source : "";
+    w.attempts = attempts;
+    w.not_found_hint = svc->not_found_hint;
+    w.bad_request_hint = svc->bad_request_hint;
+    rc = aws_fault_cause(f, &w, text, sizeof(text));
+    aws_copy_cause(cause, ncause, text);
+    if (f->msg[0])
+        return inj_err_set(err, rc, "%s: %s (AWS: %s)", name, text, f->msg);
+    return inj_err_set(err, rc, "%s: %s", name, text);
+}
+
+enum inj_rc aws_call_error(const struct aws_ctx *ctx, const struct aws_call *c, const char *name,
+                           struct inj_err *err, char *cause, size_t ncause)
+{
+    char text[sizeof(err->msg)];
+
+    switch (c->end) {
+    case AWS_FAULT:
+        return aws_fault_error(ctx, c->svc, c->op, c->region, &c->fault, c->attempts, name, err,
+                               cause, ncause);
+    case AWS_DEADLINE:
+        (void)snprintf(text, sizeof(text),
+                       "%s in %s: the --timeout deadline passed after %d attempt(s)",
+                       c->op->action, c->region, c->attempts);
+        aws_copy_cause(cause, ncause, text);
+        return inj_err_set(err, INJ_E_TEMPFAIL, "%s: %s", name, text);
+    case AWS_TRANSPORT:
+        (void)snprintf(text, sizeof(text), "%s in %s (after %d attempt(s)): %.800s", c->op->action,
+                       c->region, c->attempts, c->err.msg);
+        aws_copy_cause(cause, ncause, text);
+        return inj_err_set(err, c->rc, "%s: %s", name, text);
+    case AWS_SETUP:
+        aws_copy_cause(cause, ncause, c->err.msg);
+        return inj_err_set(err, c->rc, "%s: %s", name, c->err.msg);
+    case AWS_OK:
+    case AWS_PENDING:
+    default:
+        aws_copy_cause(cause, ncause, "");
+        return inj_err_set(err, INJ_E_SOFTWARE, "%s: %s ended without an outcome", name,
+                           c->op ? c->op->action : "a call");
+    }
+}
+
+int aws_call_region_down(const struct aws_call *c)
+{
+    switch (c->end) {
+    case AWS_TRANSPORT:
+        return c->last_down;
+    case AWS_FAULT:
+        return c->fault.status >= 500;
+    case AWS_DEADLINE:
+        /* Out of time waiting to retry: down if the last attempt failed as down
+         * (not after a throttle), or if there was no time for any attempt. */
+        return !c->attempts || c->last_down;
+    case AWS_OK:
+    case AWS_SETUP:
+    case AWS_PENDING:
+    default:
+        return 0;
+    }
+}
