@@ -46,12 +46,15 @@ PYTEST_ARGS ?=
 # One pytest worker per CPU (python3-pytest-xdist): valgrind and ASan runs are CPU-bound.
 # Each worker starts its own local endpoint; JOBS=1 runs serially.
 JOBS ?= auto
+# Parallel builds (check-all, valgrind-coverage): one job per CPU.
+NPROC := $(shell nproc 2>/dev/null || echo 2)
 PYTEST := $(PYTHON) -m pytest -q -p no:cacheprovider -n $(JOBS) $(PYTEST_ARGS)
 
 VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect \
             --errors-for-leak-kinds=definite,indirect --track-fds=no
 
 .PHONY: all check check-unit check-integration check-asan check-valgrind check-all demo clean \
+        valgrind-coverage check-tests fuzz-smoke-idle \
         unit-bins format install
 
 all: $(BUILD)/injector
@@ -121,35 +124,50 @@ check-asan: $(BUILD)/asan/injector $(AUNIT_BIN)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=98 UBSAN_OPTIONS=print_stacktrace=1 \
 	INJECTOR_BIN=$(CURDIR)/$(BUILD)/asan/injector INJECTOR_SANITIZED=1 $(PYTEST) tests/integration
 
-# Under valgrind: every unit test (one per module), and the integration files below, which
-# between them run every module of the binary (docs/architecture.md lists which file drives
-# which module). The rest of the integration suite repeats those paths with other inputs and
-# runs in the normal and ASan passes; VALGRIND_TESTS=tests/integration runs all of it here too.
-VALGRIND_TESTS ?= $(addprefix tests/integration/,test_bad_input.py test_core.py test_fetch.py \
-                  test_creds_sources.py test_templates.py test_export.py test_from_env.py \
-                  test_supervise.py test_policy.py test_redact.py test_file_anchor.py \
-                  test_procs.py)
+# Under valgrind: every unit test (one per module), and the integration tests listed in
+# tests/valgrind.txt, which between them run every module of the binary (valgrind-coverage
+# checks that). The rest of the integration suite repeats those paths with other inputs and runs
+# in the normal and ASan passes; VALGRIND_TESTS=tests/integration runs all of it here too.
+VALGRIND_TESTS ?= $(shell grep -v -e '^\#' -e '^$$' tests/valgrind.txt)
 
 check-valgrind: $(BUILD)/injector $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t (valgrind)"; $(VALGRIND) $$t; done
 	INJECTOR_BIN=$(CURDIR)/$(BUILD)/injector INJECTOR_WRAPPER="$(VALGRIND)" $(PYTEST) \
 	  $(VALGRIND_TESTS)
 
+# Is tests/valgrind.txt still running every module? Its tests against a --coverage build, then
+# each module's executed lines (scripts/coverage-modules.sh); fails on a module that ran none.
+COV_BUILD := $(BUILD)/cov
+valgrind-coverage:
+	rm -rf $(COV_BUILD)
+	@$(MAKE) --no-print-directory -j$(NPROC) BUILD=$(COV_BUILD) CFLAGS='-O1 -g --coverage -DINJ_COVERAGE' \
+	  LDFLAGS=--coverage $(COV_BUILD)/injector
+	INJECTOR_BIN=$(CURDIR)/$(COV_BUILD)/injector $(PYTEST) $(VALGRIND_TESTS)
+	sh scripts/coverage-modules.sh $(COV_BUILD)/obj $(SRC)
+
 # Everything CI runs. Every binary first, built side by side (one job per CPU; the static
 # libraries' own build takes two): the image (FROM scratch chroot) tests run the static binary
 # and refuse to skip in CI. static-repro rebuilds it in a temp dir (same libraries) and fails
-# unless the bytes are equal. Then the suites, one after another: their tests start processes
-# with timeouts, and two suites at once on two cores would race those.
-NPROC := $(shell nproc 2>/dev/null || echo 2)
+# unless the bytes are equal. Then the suites: the normal and ASan passes side by side (fuzzing
+# in their idle time), then valgrind and lint, which keep both cores busy on their own.
 CHECK_BINS := static $(BUILD)/injector $(BUILD)/asan/injector $(UNIT_BIN) $(AUNIT_BIN) fuzz-bins
 
 check-all:
 	@$(MAKE) --no-print-directory -j$(NPROC) $(CHECK_BINS)
 	@$(MAKE) --no-print-directory static-check static-repro
-	@$(MAKE) --no-print-directory check
-	@$(MAKE) --no-print-directory check-asan
+	@$(MAKE) --no-print-directory -j3 --output-sync=target check-tests check-asan fuzz-smoke-idle
 	@$(MAKE) --no-print-directory check-valgrind
 	@$(MAKE) --no-print-directory lint
+
+# check-all's middle phase: what `make check` runs, with the ASan pass beside it (their tests
+# mostly wait on processes and timers: together they use two cores about half the time) and
+# the fuzz targets in the cycles left over (nice 19: a fuzz run lasts FUZZ_SMOKE_SECONDS
+# whatever it gets, and the suites' timers never wait for it).
+check-tests: check-unit
+	@$(MAKE) --no-print-directory check-integration
+
+fuzz-smoke-idle: fuzz-bins
+	nice -n 19 $(MAKE) --no-print-directory fuzz-smoke
 
 demo: $(BUILD)/injector
 	sh scripts/demo.sh $(BUILD)/injector

@@ -10,6 +10,15 @@
 
 #define PROC_DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin"
 
+/* A --coverage build (make valgrind-coverage) writes its counters before execve replaces the
+ * process, which would otherwise drop them; no other build has this call. */
+#ifdef INJ_COVERAGE
+void __gcov_dump(void);
+#define PROC_COVERAGE_DUMP() __gcov_dump()
+#else
+#define PROC_COVERAGE_DUMP() ((void)0)
+#endif
+
 static enum inj_rc proc_fail(const char *cmd, int e, struct inj_err *err)
 {
     switch (e) {
@@ -37,6 +46,7 @@ enum inj_rc proc_exec(char *const argv[], char *const envp[], struct inj_err *er
 
     if (!cmd || !*cmd)
         return inj_err_set(err, INJ_E_USAGE, "empty command");
+    PROC_COVERAGE_DUMP();
     if (strchr(cmd, '/')) {
         (void)execve(cmd, argv, envp);
         return proc_fail(cmd, errno, err);
