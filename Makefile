@@ -3,7 +3,7 @@
 #   make check        unit + integration tests, 30 s of each fuzz target (mk/fuzz.mk)
 #   make check-asan   the same suite against an ASan+UBSan build
 #   make check-valgrind  the same suite under valgrind memcheck
-#   make check-all    everything CI runs (+ make lint: cppcheck, clang-tidy, scan-build)
+#   make check-all    everything CI runs (+ make lint: clang-format, cppcheck, clang-tidy, scan-build)
 #   make demo         the main job against the bundled local endpoint
 #   make static       build/static/injector (musl, fully static; see mk/static.mk)
 #   make bench        injector vs boto3 / aws CLI / curl; make bench-storm (mk/bench.mk)
@@ -182,7 +182,7 @@ install: $(BUILD)/injector docs/injector.1
 	install -m 0644 docs/injector.1 $(DESTDIR)$(MANDIR)/man1/injector.1
 
 format:
-	clang-format -i injector/*.c injector/*.h tests/unit/*.c tests/unit/*.h
+	clang-format -i $(FORMAT_SRC)
 
 clean:
 	rm -rf $(BUILD)

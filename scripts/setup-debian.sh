@@ -8,7 +8,7 @@ PKGS="
   build-essential make pkg-config file
   libcurl4-openssl-dev libssl-dev libcjson-dev libyaml-dev
   libcmocka-dev valgrind clang
-  cppcheck clang-tidy clang-tools
+  cppcheck clang-tidy clang-tools clang-format
   python3 python3-botocore python3-pytest python3-pytest-xdist python3-yaml python3-dotenv
   openssl ca-certificates
   postgresql postgresql-client
