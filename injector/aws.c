@@ -63,8 +63,8 @@ long aws_backoff_ms(int attempt)
     return (long)(r % (unsigned int)(ceiling + 1));
 }
 
-enum inj_rc aws_endpoint_url(const struct aws_service *svc, const char *region, char *buf,
-                             size_t n, struct inj_err *err)
+enum inj_rc aws_endpoint_url(const struct aws_service *svc, const char *region, char *buf, size_t n,
+                             struct inj_err *err)
 {
     const char *ignore = getenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS");
     const char *v = NULL;
@@ -79,8 +79,8 @@ enum inj_rc aws_endpoint_url(const struct aws_service *svc, const char *region, 
         /* TLS is not optional: an http:// endpoint would send the token and get the secret
          * in clear text. */
         if (strncmp(v, "https://", 8) != 0)
-            return inj_err_set(err, INJ_E_USAGE,
-                               "endpoint %s: only https:// endpoints are allowed", v);
+            return inj_err_set(err, INJ_E_USAGE, "endpoint %s: only https:// endpoints are allowed",
+                               v);
         len = snprintf(buf, n, "%s", v);
     } else {
         if (!region || !*region)
@@ -152,8 +152,7 @@ void aws_call_init(struct aws_call *c, const struct aws_ctx *ctx, const struct a
     c->end = AWS_PENDING;
 }
 
-enum inj_rc aws_call_parse(const struct aws_call *c, const char *id, void *out,
-                           struct inj_err *err)
+enum inj_rc aws_call_parse(const struct aws_call *c, const char *id, void *out, struct inj_err *err)
 {
     return c->op->parse(&c->resp, id, out, err);
 }
@@ -199,18 +198,17 @@ static void aws_outcome(const struct aws_ctx *ctx, struct aws_call *c, enum inj_
         return;
     }
     {
-        const char *keys[2] = { ctx->creds ? ctx->creds->secret_access_key : NULL,
-                                ctx->creds ? ctx->creds->session_token : NULL };
-        const struct aws_known known = { keys, 2 };
+        const char *keys[2] = {ctx->creds ? ctx->creds->secret_access_key : NULL,
+                               ctx->creds ? ctx->creds->session_token : NULL};
+        const struct aws_known known = {keys, 2};
 
         aws_parse_fault(&c->resp, &known, &c->fault);
     }
     sbuf_wipe_free(&c->resp.body);
     if (aws_kind_retryable(c->fault.kind) && c->attempts < ctx->max_attempts &&
         !(c->spare_throttle && aws_kind_throttle(c->fault.kind))) {
-        log_info("%s: %s answered HTTP %ld %s; retrying (attempt %d of %d)", c->id,
-                 c->op->action, c->resp.status, c->fault.code, c->attempts + 1,
-                 ctx->max_attempts);
+        log_info("%s: %s answered HTTP %ld %s; retrying (attempt %d of %d)", c->id, c->op->action,
+                 c->resp.status, c->fault.code, c->attempts + 1, ctx->max_attempts);
         c->ready_ms = mono_ms() + aws_backoff_ms(c->attempts);
         return;
     }
@@ -304,9 +302,9 @@ static void aws_copy_cause(char *cause, size_t ncause, const char *text)
 }
 
 enum inj_rc aws_fault_error(const struct aws_ctx *ctx, const struct aws_service *svc,
-                            const struct aws_op *op, const char *region,
-                            const struct aws_fault *f, int attempts, const char *name,
-                            struct inj_err *err, char *cause, size_t ncause)
+                            const struct aws_op *op, const char *region, const struct aws_fault *f,
+                            int attempts, const char *name, struct inj_err *err, char *cause,
+                            size_t ncause)
 {
     struct aws_wording w;
     char text[640];
@@ -340,8 +338,8 @@ enum inj_rc aws_call_error(const struct aws_ctx *ctx, const struct aws_call *c, 
                                cause, ncause);
     case AWS_DEADLINE:
         (void)snprintf(text, sizeof(text),
-                       "%s in %s: the --timeout deadline passed after %d attempt(s)",
-                       c->op->action, c->region, c->attempts);
+                       "%s in %s: the --timeout deadline passed after %d attempt(s)", c->op->action,
+                       c->region, c->attempts);
         aws_copy_cause(cause, ncause, text);
         return inj_err_set(err, INJ_E_TEMPFAIL, "%s: %s", name, text);
     case AWS_TRANSPORT:

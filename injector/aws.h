@@ -21,8 +21,8 @@ struct creds;
  * X-Amz-Target: PREFIX.Action. (Query, for STS later: form body with Action and Version,
  * no target header; the error reader already takes its XML.) */
 struct aws_protocol {
-    const char *content_type;  /* "Content-Type: ..." header line */
-    int target_header;         /* sends X-Amz-Target: <target_prefix>.<action> */
+    const char *content_type; /* "Content-Type: ..." header line */
+    int target_header;        /* sends X-Amz-Target: <target_prefix>.<action> */
 };
 
 extern const struct aws_protocol aws_json_1_1;
@@ -42,9 +42,9 @@ struct aws_service {
 
 /* An operation: one row of a service module's table. */
 struct aws_op {
-    const char *action;        /* "GetSecretValue" */
-    const char *iam_action;    /* "secretsmanager:GetSecretValue", for "grant ..." */
-    size_t max_response;       /* a larger answer is refused */
+    const char *action;     /* "GetSecretValue" */
+    const char *iam_action; /* "secretsmanager:GetSecretValue", for "grant ..." */
+    size_t max_response;    /* a larger answer is refused */
     /* The request body for in (the operation's own input type), malloc'd; NULL: no memory. */
     char *(*build)(const void *in);
     /* A 200 answer into out (the operation's own output type); err names id. */
@@ -54,8 +54,7 @@ struct aws_op {
 
 /* The seam under the engine: performs calls[0..n) at most conns at once (http_do_many in
  * production; unit tests answer from canned responses). */
-typedef enum inj_rc (*aws_transport_fn)(void *arg, struct http_call *calls, size_t n,
-                                        size_t conns);
+typedef enum inj_rc (*aws_transport_fn)(void *arg, struct http_call *calls, size_t n, size_t conns);
 
 struct aws_ctx {
     struct http *http;          /* borrowed; the transport's argument when transport is NULL */
@@ -75,18 +74,18 @@ struct aws_call {
     const struct aws_service *svc;
     const struct aws_op *op;
     const char *region;
-    const char *id;            /* what the call is for, in log lines */
-    char *body;                /* owned (free) */
-    long long deadline_ms;     /* no attempt starts after it; 0: none */
-    int spare_throttle;        /* a throttle ends the call instead of being retried */
+    const char *id;        /* what the call is for, in log lines */
+    char *body;            /* owned (free) */
+    long long deadline_ms; /* no attempt starts after it; 0: none */
+    int spare_throttle;    /* a throttle ends the call instead of being retried */
     /* The outcome. */
     enum aws_end end;
     enum inj_rc rc;
     int attempts;
-    int last_down;             /* the last attempt failed as a region that is down does */
-    struct http_resp resp;     /* AWS_OK: the 200 answer (owned) */
-    struct aws_fault fault;    /* AWS_FAULT */
-    struct inj_err err;        /* AWS_SETUP / AWS_TRANSPORT: what failed (no id) */
+    int last_down;          /* the last attempt failed as a region that is down does */
+    struct http_resp resp;  /* AWS_OK: the 200 answer (owned) */
+    struct aws_fault fault; /* AWS_FAULT */
+    struct inj_err err;     /* AWS_SETUP / AWS_TRANSPORT: what failed (no id) */
     /* The engine's. */
     char url[512];
     char sigv4[96];
@@ -107,8 +106,8 @@ long aws_backoff_ms(int attempt);
 /* The endpoint URL of svc in region: svc->endpoint_env, then AWS_ENDPOINT_URL (both ignored
  * when AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true), then https://HOST_PREFIX.REGION.<suffix>.
  * Only https. */
-enum inj_rc aws_endpoint_url(const struct aws_service *svc, const char *region, char *buf,
-                             size_t n, struct inj_err *err);
+enum inj_rc aws_endpoint_url(const struct aws_service *svc, const char *region, char *buf, size_t n,
+                             struct inj_err *err);
 
 /* Prepares c for svc/op in region with the body op->build makes of in. A failure leaves c
  * ended AWS_SETUP with c->err set (without id). */
@@ -135,9 +134,9 @@ enum inj_rc aws_call_error(const struct aws_ctx *ctx, const struct aws_call *c, 
 /* An error answer f worded for name as aws_call_error does, with op's IAM action (a batch's
  * per-item errors are worded as the single call's) after attempts attempts. */
 enum inj_rc aws_fault_error(const struct aws_ctx *ctx, const struct aws_service *svc,
-                            const struct aws_op *op, const char *region,
-                            const struct aws_fault *f, int attempts, const char *name,
-                            struct inj_err *err, char *cause, size_t ncause);
+                            const struct aws_op *op, const char *region, const struct aws_fault *f,
+                            int attempts, const char *name, struct inj_err *err, char *cause,
+                            size_t ncause);
 
 /* Did c fail because its region is down (unreachable, timing out, 5xx after every attempt,
  * out of time after such a failure)? Then a replica may answer. */

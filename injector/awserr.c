@@ -101,11 +101,26 @@ static size_t aws_kind_idx(enum aws_kind k)
     return (size_t)k < AWS_NKINDS ? (size_t)k : (size_t)AWS_K_UNEXPECTED;
 }
 
-int aws_kind_retryable(enum aws_kind k) { return aws_kinds[aws_kind_idx(k)].retry; }
-int aws_kind_throttle(enum aws_kind k) { return aws_kinds[aws_kind_idx(k)].throttle; }
-int aws_kind_refused(enum aws_kind k) { return aws_kinds[aws_kind_idx(k)].refused; }
-int aws_kind_unsupported(enum aws_kind k) { return aws_kinds[aws_kind_idx(k)].unsupported; }
-const char *aws_kind_name(enum aws_kind k) { return aws_kinds[aws_kind_idx(k)].name; }
+int aws_kind_retryable(enum aws_kind k)
+{
+    return aws_kinds[aws_kind_idx(k)].retry;
+}
+int aws_kind_throttle(enum aws_kind k)
+{
+    return aws_kinds[aws_kind_idx(k)].throttle;
+}
+int aws_kind_refused(enum aws_kind k)
+{
+    return aws_kinds[aws_kind_idx(k)].refused;
+}
+int aws_kind_unsupported(enum aws_kind k)
+{
+    return aws_kinds[aws_kind_idx(k)].unsupported;
+}
+const char *aws_kind_name(enum aws_kind k)
+{
+    return aws_kinds[aws_kind_idx(k)].name;
+}
 
 enum aws_kind aws_code_kind(const char *code)
 {
@@ -135,8 +150,7 @@ enum aws_kind aws_classify(long status, const char *code, const char *msg)
     return AWS_K_UNEXPECTED;
 }
 
-void aws_clean_msg(const char *in, size_t len, const struct aws_known *known, char *out,
-                   size_t n)
+void aws_clean_msg(const char *in, size_t len, const struct aws_known *known, char *out, size_t n)
 {
     redact_text(in, len, known ? known->v : NULL, known ? known->n : 0, out, n);
 }
@@ -319,9 +333,8 @@ enum inj_rc aws_fault_cause(const struct aws_fault *f, const struct aws_wording 
                        w->service, w->region, w->attempts, f->status, code);
         break;
     case AWS_K_TRANSIENT:
-        (void)snprintf(cause, n, "%s in %s failed with HTTP %ld %s after %d attempt(s)",
-                       w->service, w->region, f->status, f->code[0] ? f->code : "(no error code)",
-                       w->attempts);
+        (void)snprintf(cause, n, "%s in %s failed with HTTP %ld %s after %d attempt(s)", w->service,
+                       w->region, f->status, f->code[0] ? f->code : "(no error code)", w->attempts);
         break;
     case AWS_K_UNKNOWN_ACTION:
         (void)snprintf(cause, n,

@@ -11,10 +11,10 @@
 /* Credential sources the AWS SDKs read (docs/credentials.md), and the profile selection that
  * points at them. Region, endpoint and CA variables stay: they grant nothing. */
 static const char *const childenv_drop_names[] = {
-    "AWS_ACCESS_KEY_ID",        "AWS_SECRET_ACCESS_KEY",     "AWS_SESSION_TOKEN",
-    "AWS_SECURITY_TOKEN",       "AWS_CREDENTIAL_EXPIRATION", "AWS_WEB_IDENTITY_TOKEN_FILE",
-    "AWS_ROLE_ARN",             "AWS_ROLE_SESSION_NAME",     "AWS_PROFILE",
-    "AWS_DEFAULT_PROFILE",      "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE",
+    "AWS_ACCESS_KEY_ID",   "AWS_SECRET_ACCESS_KEY",       "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",  "AWS_CREDENTIAL_EXPIRATION",   "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_ROLE_ARN",        "AWS_ROLE_SESSION_NAME",       "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE",
 };
 static const char *const childenv_drop_prefixes[] = {"AWS_CONTAINER_", "INJECTOR_"};
 
@@ -126,8 +126,8 @@ static enum inj_rc childenv_parse_sm(const char *value, struct ref *ref, char **
         if (frag[0] == '/') {
             if (!jx_pointer_valid(frag)) {
                 rc = inj_err_set(err, INJ_E_CONFIG,
-                                 "\"%s\": \"%s\" is not a JSON pointer (~0 for ~, ~1 for /)",
-                                 value, frag);
+                                 "\"%s\": \"%s\" is not a JSON pointer (~0 for ~, ~1 for /)", value,
+                                 frag);
                 goto out;
             }
             *pointer = xstrdup(frag);

@@ -11,101 +11,115 @@
 
 void cli_usage(FILE *f)
 {
-    (void)fputs("usage: injector [-c FILE] [options] [--] COMMAND [ARG...]\n"
-          "       injector check [-c FILE] [--from-env]\n"
-          "       injector export [-c FILE] [--from-env] --format FORMAT [--force]\n"
-          "       injector policy -c FILE [--region REGION] [--account ID]\n"
-          "                      [--failover-regions LIST]\n"
-          "       injector help [config]\n"
-          "       injector version\n"
-          "\n"
-          "Fetches the secrets named in FILE from AWS Secrets Manager, puts them into\n"
-          "environment variables and files, then executes COMMAND in its place.\n"
-          "Without -c: INJECTOR_CONFIG (a path), else INJECTOR_CONFIG_YAML (the YAML).\n"
-          "`export` prints the env entries for a shell, a .env file, JSON or $GITHUB_ENV.\n"
-          "\n"
-          "options:\n"
-          "  -c, --config FILE   config file (YAML, version 1; see: injector help config)\n"
-          "      --from-env      also replace variables whose value is a secret reference\n"
-          "                      (arn:aws:secretsmanager:... or sm://NAME#KEY); -c optional\n"
-          "      --pristine      COMMAND does not inherit AWS credential variables\n"
-          "                      (AWS_ACCESS_KEY_ID, AWS_CONTAINER_*, ...) or INJECTOR_*\n"
-          "      --region REGION AWS region for secret names (default: config, AWS_REGION,\n"
-          "                      AWS_DEFAULT_REGION; a full ARN's own region always wins)\n"
-          "      --failover-regions LIST  regions holding replicas of the secrets\n"
-          "                      (eu-west-1,us-east-1): read there, in order, when a secret's\n"
-          "                      region is unreachable, times out or answers 5xx; replaces\n"
-          "                      the config's failover_regions (entries' own lists win)\n"
-          "      --account ID    policy: the account of secret names and partial ARNs\n"
-          "                      (default: *, any account)\n"
-          "      --dry-run       fetch everything, check every target as the real run\n"
-          "                      would, print what would be set (names, ARNs, versions,\n"
-          "                      byte lengths; never values); write and run nothing\n"
-          "      --timeout SECS  give up after SECS seconds: credentials and every fetch,\n"
-          "                      retries included (default: no overall limit, 10 s per\n"
-          "                      request)\n"
-          "      --fetch MODE    auto (default: BatchGetSecretValue for 2+ secrets, falling\n"
-          "                      back to GetSecretValue when denied or throttled), batch or\n"
-          "                      single (GetSecretValue only); overrides the config's fetch:\n"
-          "      --format FORMAT export: shell, dotenv, json or github\n"
-          "      --force         export: print even when stdout is a terminal\n"
-          "      --supervise     stay as COMMAND's parent, as tini does: forward signals,\n"
-          "                      reap zombies, exit with its status (docs/supervise.md)\n"
-          "      --pgroup        --supervise, with signals to COMMAND's process group\n"
-          "      --refresh DURATION  --supervise, re-checking the secrets every\n"
-          "                      DURATION (50ms, 30s, 5m, 1h30m; +-10% jitter); a change\n"
-          "                      rewrites files, then supervise.on_change (config) runs\n"
-          "      --user USER[:GROUP]  run COMMAND as USER (/etc/passwd name or uid; no\n"
-          "                      NSS); files become USER's, injector keeps root for them\n"
-          "  -v, --verbose       more messages on stderr (repeat for debug)\n"
-          "  -q, --quiet         errors only\n"
-          "  -h, --help          this text\n"
-          "  -V, --version       print the version\n"
-          "\n"
-          "environment:\n"
-          "  credentials: the first source that has them wins; a source that is set up\n"
-          "  but fails stops the search (docs/credentials.md):\n"
-          "  1 AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,     static keys\n"
-          "    AWS_SESSION_TOKEN, AWS_CREDENTIAL_EXPIRATION\n"
-          "  2 AWS_WEB_IDENTITY_TOKEN_FILE, AWS_ROLE_ARN,\n"
-          "    AWS_ROLE_SESSION_NAME                        web identity via STS (EKS IRSA)\n"
-          "  3 AWS_PROFILE (AWS_DEFAULT_PROFILE), AWS_SHARED_CREDENTIALS_FILE,\n"
-          "    AWS_CONFIG_FILE, HOME                        profile: keys, role_arn,\n"
-          "                                                 credential_process (no SSO)\n"
-          "    INJECTOR_CREDENTIAL_PROCESS_TIMEOUT          its limit in s (default 60)\n"
-          "  4 AWS_CONTAINER_CREDENTIALS_RELATIVE_URI,\n"
-          "    AWS_CONTAINER_CREDENTIALS_FULL_URI,          container: ECS, CodeBuild,\n"
-          "    AWS_CONTAINER_AUTHORIZATION_TOKEN[_FILE]     EKS Pod Identity\n"
-          "  5 AWS_EC2_METADATA_DISABLED,\n"
-          "    AWS_EC2_METADATA_SERVICE_ENDPOINT[_MODE],    EC2 instance metadata, IMDSv2\n"
-          "    AWS_METADATA_SERVICE_TIMEOUT,                only (1 s timeout, 2 attempts)\n"
-          "    AWS_METADATA_SERVICE_NUM_ATTEMPTS\n"
-          "  AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL         STS endpoint (https only)\n"
-          "  AWS_IGNORE_CONFIGURED_ENDPOINT_URLS            true: ignore AWS_ENDPOINT_URL*\n"
-          "  AWS_REGION, AWS_DEFAULT_REGION                 region, after --region and the\n"
-          "                                                 config; then the profile's\n"
-          "                                                 region, then IMDS placement\n"
-          "  AWS_ENDPOINT_URL_SECRETS_MANAGER, AWS_ENDPOINT_URL  endpoint (https only)\n"
-          "  AWS_CA_BUNDLE, SSL_CERT_FILE                   CA bundle for TLS\n"
-          "  SSL_CERT_DIR                                   hashed CA directory (default:\n"
-          "                                                 /etc/ssl/certs when hashed)\n"
-          "  AWS_MAX_ATTEMPTS, AWS_RETRY_MODE               retries (standard: 3 attempts)\n"
-          "  HTTPS_PROXY, NO_PROXY                          proxy\n"
-          "  INJECTOR_LOG_LEVEL                             quiet|error|warn|info|debug\n"
-          "  INJECTOR_CONFIG, INJECTOR_CONFIG_YAML          config when -c is not given\n"
-          "\n"
-          "exit codes: 0 ok, 64 usage, 65 bad or missing data, 66 config not found,\n"
-          "  69 service unavailable/network/TLS, 70 internal, 71 out of memory, 74 file I/O,\n"
-          "  75 throttled/timed out, 77 access denied/bad credentials, 78 invalid config,\n"
-          "  126 command not executable, 127 command not found; otherwise the command's own.\n",
-          f);
+    (void)fputs(
+        "usage: injector [-c FILE] [options] [--] COMMAND [ARG...]\n"
+        "       injector check [-c FILE] [--from-env]\n"
+        "       injector export [-c FILE] [--from-env] --format FORMAT [--force]\n"
+        "       injector policy -c FILE [--region REGION] [--account ID]\n"
+        "                      [--failover-regions LIST]\n"
+        "       injector help [config]\n"
+        "       injector version\n"
+        "\n"
+        "Fetches the secrets named in FILE from AWS Secrets Manager, puts them into\n"
+        "environment variables and files, then executes COMMAND in its place.\n"
+        "Without -c: INJECTOR_CONFIG (a path), else INJECTOR_CONFIG_YAML (the YAML).\n"
+        "`export` prints the env entries for a shell, a .env file, JSON or $GITHUB_ENV.\n"
+        "\n"
+        "options:\n"
+        "  -c, --config FILE   config file (YAML, version 1; see: injector help config)\n"
+        "      --from-env      also replace variables whose value is a secret reference\n"
+        "                      (arn:aws:secretsmanager:... or sm://NAME#KEY); -c optional\n"
+        "      --pristine      COMMAND does not inherit AWS credential variables\n"
+        "                      (AWS_ACCESS_KEY_ID, AWS_CONTAINER_*, ...) or INJECTOR_*\n"
+        "      --region REGION AWS region for secret names (default: config, AWS_REGION,\n"
+        "                      AWS_DEFAULT_REGION; a full ARN's own region always wins)\n"
+        "      --failover-regions LIST  regions holding replicas of the secrets\n"
+        "                      (eu-west-1,us-east-1): read there, in order, when a secret's\n"
+        "                      region is unreachable, times out or answers 5xx; replaces\n"
+        "                      the config's failover_regions (entries' own lists win)\n"
+        "      --account ID    policy: the account of secret names and partial ARNs\n"
+        "                      (default: *, any account)\n"
+        "      --dry-run       fetch everything, check every target as the real run\n"
+        "                      would, print what would be set (names, ARNs, versions,\n"
+        "                      byte lengths; never values); write and run nothing\n"
+        "      --timeout SECS  give up after SECS seconds: credentials and every fetch,\n"
+        "                      retries included (default: no overall limit, 10 s per\n"
+        "                      request)\n"
+        "      --fetch MODE    auto (default: BatchGetSecretValue for 2+ secrets, falling\n"
+        "                      back to GetSecretValue when denied or throttled), batch or\n"
+        "                      single (GetSecretValue only); overrides the config's fetch:\n"
+        "      --format FORMAT export: shell, dotenv, json or github\n"
+        "      --force         export: print even when stdout is a terminal\n"
+        "      --supervise     stay as COMMAND's parent, as tini does: forward signals,\n"
+        "                      reap zombies, exit with its status (docs/supervise.md)\n"
+        "      --pgroup        --supervise, with signals to COMMAND's process group\n"
+        "      --refresh DURATION  --supervise, re-checking the secrets every\n"
+        "                      DURATION (50ms, 30s, 5m, 1h30m; +-10% jitter); a change\n"
+        "                      rewrites files, then supervise.on_change (config) runs\n"
+        "      --user USER[:GROUP]  run COMMAND as USER (/etc/passwd name or uid; no\n"
+        "                      NSS); files become USER's, injector keeps root for them\n"
+        "  -v, --verbose       more messages on stderr (repeat for debug)\n"
+        "  -q, --quiet         errors only\n"
+        "  -h, --help          this text\n"
+        "  -V, --version       print the version\n"
+        "\n"
+        "environment:\n"
+        "  credentials: the first source that has them wins; a source that is set up\n"
+        "  but fails stops the search (docs/credentials.md):\n"
+        "  1 AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,     static keys\n"
+        "    AWS_SESSION_TOKEN, AWS_CREDENTIAL_EXPIRATION\n"
+        "  2 AWS_WEB_IDENTITY_TOKEN_FILE, AWS_ROLE_ARN,\n"
+        "    AWS_ROLE_SESSION_NAME                        web identity via STS (EKS IRSA)\n"
+        "  3 AWS_PROFILE (AWS_DEFAULT_PROFILE), AWS_SHARED_CREDENTIALS_FILE,\n"
+        "    AWS_CONFIG_FILE, HOME                        profile: keys, role_arn,\n"
+        "                                                 credential_process (no SSO)\n"
+        "    INJECTOR_CREDENTIAL_PROCESS_TIMEOUT          its limit in s (default 60)\n"
+        "  4 AWS_CONTAINER_CREDENTIALS_RELATIVE_URI,\n"
+        "    AWS_CONTAINER_CREDENTIALS_FULL_URI,          container: ECS, CodeBuild,\n"
+        "    AWS_CONTAINER_AUTHORIZATION_TOKEN[_FILE]     EKS Pod Identity\n"
+        "  5 AWS_EC2_METADATA_DISABLED,\n"
+        "    AWS_EC2_METADATA_SERVICE_ENDPOINT[_MODE],    EC2 instance metadata, IMDSv2\n"
+        "    AWS_METADATA_SERVICE_TIMEOUT,                only (1 s timeout, 2 attempts)\n"
+        "    AWS_METADATA_SERVICE_NUM_ATTEMPTS\n"
+        "  AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL         STS endpoint (https only)\n"
+        "  AWS_IGNORE_CONFIGURED_ENDPOINT_URLS            true: ignore AWS_ENDPOINT_URL*\n"
+        "  AWS_REGION, AWS_DEFAULT_REGION                 region, after --region and the\n"
+        "                                                 config; then the profile's\n"
+        "                                                 region, then IMDS placement\n"
+        "  AWS_ENDPOINT_URL_SECRETS_MANAGER, AWS_ENDPOINT_URL  endpoint (https only)\n"
+        "  AWS_CA_BUNDLE, SSL_CERT_FILE                   CA bundle for TLS\n"
+        "  SSL_CERT_DIR                                   hashed CA directory (default:\n"
+        "                                                 /etc/ssl/certs when hashed)\n"
+        "  AWS_MAX_ATTEMPTS, AWS_RETRY_MODE               retries (standard: 3 attempts)\n"
+        "  HTTPS_PROXY, NO_PROXY                          proxy\n"
+        "  INJECTOR_LOG_LEVEL                             quiet|error|warn|info|debug\n"
+        "  INJECTOR_CONFIG, INJECTOR_CONFIG_YAML          config when -c is not given\n"
+        "\n"
+        "exit codes: 0 ok, 64 usage, 65 bad or missing data, 66 config not found,\n"
+        "  69 service unavailable/network/TLS, 70 internal, 71 out of memory, 74 file I/O,\n"
+        "  75 throttled/timed out, 77 access denied/bad credentials, 78 invalid config,\n"
+        "  126 command not executable, 127 command not found; otherwise the command's own.\n",
+        f);
 }
 
 enum inj_rc cli_parse(int argc, char **argv, struct cli *out, struct inj_err *err)
 {
-    enum { OPT_REGION = 256, OPT_DRY_RUN, OPT_TIMEOUT, OPT_ACCOUNT, OPT_FROM_ENV, OPT_PRISTINE,
-           OPT_FORMAT, OPT_FORCE, OPT_FETCH, OPT_SUPERVISE, OPT_PGROUP, OPT_REFRESH, OPT_USER,
-           OPT_FAILOVER };
+    enum {
+        OPT_REGION = 256,
+        OPT_DRY_RUN,
+        OPT_TIMEOUT,
+        OPT_ACCOUNT,
+        OPT_FROM_ENV,
+        OPT_PRISTINE,
+        OPT_FORMAT,
+        OPT_FORCE,
+        OPT_FETCH,
+        OPT_SUPERVISE,
+        OPT_PGROUP,
+        OPT_REFRESH,
+        OPT_USER,
+        OPT_FAILOVER
+    };
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},
         {"region", required_argument, NULL, OPT_REGION},
@@ -192,8 +206,8 @@ enum inj_rc cli_parse(int argc, char **argv, struct cli *out, struct inj_err *er
         case OPT_FETCH:
             out->fetch = sm_fetch_mode_parse(optarg);
             if (out->fetch == SM_FETCH_UNSET)
-                return inj_err_set(err, INJ_E_USAGE,
-                                   "--fetch %s: expected auto, batch or single", optarg);
+                return inj_err_set(err, INJ_E_USAGE, "--fetch %s: expected auto, batch or single",
+                                   optarg);
             break;
         case OPT_TIMEOUT: {
             char *end = NULL;
@@ -240,8 +254,7 @@ enum inj_rc cli_parse(int argc, char **argv, struct cli *out, struct inj_err *er
             out->cmd = CLI_VERSION;
             return INJ_OK;
         case ':':
-            return inj_err_set(err, INJ_E_USAGE, "option %s needs an argument",
-                               argv[optind - 1]);
+            return inj_err_set(err, INJ_E_USAGE, "option %s needs an argument", argv[optind - 1]);
         case '?':
         default:
             /* In a cluster ("-xv") optind may not have moved on yet: name the letter. */

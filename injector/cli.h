@@ -12,25 +12,25 @@ enum cli_cmd { CLI_RUN, CLI_CHECK, CLI_VERSION, CLI_HELP, CLI_POLICY, CLI_EXPORT
 
 struct cli {
     enum cli_cmd cmd;
-    const char *config;   /* -c FILE; NULL: INJECTOR_CONFIG / INJECTOR_CONFIG_YAML (main.c) */
-    int from_env;         /* --from-env: resolve variables holding secret references */
-    int pristine;         /* --pristine: drop AWS credential and INJECTOR_* variables */
-    const char *format;   /* export --format: shell, dotenv, json, github */
-    int force;            /* export --force: print to a terminal too */
+    const char *config;     /* -c FILE; NULL: INJECTOR_CONFIG / INJECTOR_CONFIG_YAML (main.c) */
+    int from_env;           /* --from-env: resolve variables holding secret references */
+    int pristine;           /* --pristine: drop AWS credential and INJECTOR_* variables */
+    const char *format;     /* export --format: shell, dotenv, json, github */
+    int force;              /* export --force: print to a terminal too */
     const char *help_topic; /* `help TOPIC`: "config", or NULL */
-    const char *region;   /* --region */
+    const char *region;     /* --region */
     struct ref_regions failover; /* --failover-regions: replaces the config's list */
     int has_failover;
-    const char *account;  /* policy --account */
+    const char *account; /* policy --account */
     int dry_run;
-    long timeout_ms;      /* --timeout: overall deadline for fetching; 0: none */
+    long timeout_ms;          /* --timeout: overall deadline for fetching; 0: none */
     enum sm_fetch_mode fetch; /* --fetch; SM_FETCH_UNSET: not given (the config decides) */
-    int verbosity;        /* -v count minus -q count */
-    int supervise;        /* --supervise (also implied by --pgroup and --refresh) */
-    int pgroup;           /* --pgroup: signals go to the command's process group */
-    long long refresh_ms; /* --refresh DURATION; 0: the config decides */
-    const char *user;     /* --user USER[:GROUP]: the command runs as this user */
-    char **argv;          /* the command, NULL-terminated; NULL when none */
+    int verbosity;            /* -v count minus -q count */
+    int supervise;            /* --supervise (also implied by --pgroup and --refresh) */
+    int pgroup;               /* --pgroup: signals go to the command's process group */
+    long long refresh_ms;     /* --refresh DURATION; 0: the config decides */
+    const char *user;         /* --user USER[:GROUP]: the command runs as this user */
+    char **argv;              /* the command, NULL-terminated; NULL when none */
 };
 
 /* Parses argv (borrowed). INJ_E_USAGE with err set on a bad command line. */

@@ -30,14 +30,43 @@ struct cfg_parse {
 };
 
 static const char *const reserved_env[] = {
-    "PATH", "IFS", "ENV", "BASH_ENV", "SHELLOPTS", "BASHOPTS", "PS4", "CDPATH", "GLOBIGNORE",
-    "GCONV_PATH", "HOSTALIASES", "LOCALDOMAIN", "RES_OPTIONS", "NLSPATH", "LOCPATH",
-    "MALLOC_CHECK_", "MALLOC_TRACE", "PYTHONPATH", "PYTHONSTARTUP", "PERL5LIB", "PERL5OPT",
-    "RUBYLIB", "RUBYOPT", "NODE_OPTIONS", "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", "PROMPT_COMMAND",
+    "PATH",
+    "IFS",
+    "ENV",
+    "BASH_ENV",
+    "SHELLOPTS",
+    "BASHOPTS",
+    "PS4",
+    "CDPATH",
+    "GLOBIGNORE",
+    "GCONV_PATH",
+    "HOSTALIASES",
+    "LOCALDOMAIN",
+    "RES_OPTIONS",
+    "NLSPATH",
+    "LOCPATH",
+    "MALLOC_CHECK_",
+    "MALLOC_TRACE",
+    "PYTHONPATH",
+    "PYTHONSTARTUP",
+    "PERL5LIB",
+    "PERL5OPT",
+    "RUBYLIB",
+    "RUBYOPT",
+    "NODE_OPTIONS",
+    "JAVA_TOOL_OPTIONS",
+    "_JAVA_OPTIONS",
+    "PROMPT_COMMAND",
     /* glibc's loader reads GLIBC_TUNABLES (CVE-2023-4911); the rest choose where an
      * interpreter loads code from, or a shell's start-up files. */
-    "GLIBC_TUNABLES", "PYTHONHOME", "PYTHONUSERBASE", "PERLLIB", "NODE_PATH", "ZDOTDIR",
-    "JDK_JAVA_OPTIONS", "CLASSPATH",
+    "GLIBC_TUNABLES",
+    "PYTHONHOME",
+    "PYTHONUSERBASE",
+    "PERLLIB",
+    "NODE_PATH",
+    "ZDOTDIR",
+    "JDK_JAVA_OPTIONS",
+    "CLASSPATH",
 };
 
 int config_env_name_valid(const char *name)
@@ -117,8 +146,9 @@ static yaml_node_t *cfg_node(struct cfg_parse *p, int id, const yaml_node_t *ctx
         return NULL;
     }
     if (p->seen[id - 1]) {
-        cfg_errf(p, n, INJ_E_CONFIG, "YAML aliases (*name) are not supported; write the value "
-                                     "out");
+        cfg_errf(p, n, INJ_E_CONFIG,
+                 "YAML aliases (*name) are not supported; write the value "
+                 "out");
         return NULL;
     }
     p->seen[id - 1] = 1;
@@ -200,8 +230,8 @@ static enum inj_rc cfg_failover(struct cfg_parse *p, const yaml_node_t *n, const
             return INJ_E_CONFIG;
         why = ref_regions_why(out, s);
         if (why)
-            return cfg_errf(p, v, INJ_E_CONFIG, "%s%sfailover_regions: \"%s\" %s",
-                            who ? who : "", who ? ": " : "", s, why);
+            return cfg_errf(p, v, INJ_E_CONFIG, "%s%sfailover_regions: \"%s\" %s", who ? who : "",
+                            who ? ": " : "", s, why);
         (void)ref_regions_add(out, s);
     }
     return INJ_OK;
@@ -316,8 +346,8 @@ static enum inj_rc cfg_map_each(struct cfg_parse *p, const yaml_node_t *map,
     const yaml_node_pair_t *pair;
     enum inj_rc rc = cfg_check_dups(p, map);
 
-    for (pair = map->data.mapping.pairs.start;
-         rc == INJ_OK && pair < map->data.mapping.pairs.top; pair++) {
+    for (pair = map->data.mapping.pairs.start; rc == INJ_OK && pair < map->data.mapping.pairs.top;
+         pair++) {
         yaml_node_t *k = cfg_node(p, pair->key, map);
         yaml_node_t *v = k ? cfg_node(p, pair->value, k) : NULL;
 
@@ -425,7 +455,7 @@ static enum inj_rc cfg_field_pair(struct cfg_parse *p, const yaml_node_t *k, con
     }
     if (w->got)
         w->got[i] = v;
-    a = (struct cfg_arg){ f, v, s, w->obj };
+    a = (struct cfg_arg){f, v, s, w->obj};
     return f->set ? f->set(p, &a) : INJ_OK;
 }
 
@@ -434,7 +464,7 @@ static enum inj_rc cfg_walk(struct cfg_parse *p, const yaml_node_t *map,
                             const struct cfg_section *sec, const char *who, void *obj,
                             const yaml_node_t **got)
 {
-    struct cfg_walk w = { sec, who, obj, got };
+    struct cfg_walk w = {sec, who, obj, got};
 
     return cfg_map_each(p, map, cfg_field_pair, &w);
 }
@@ -527,38 +557,64 @@ static enum inj_rc cfg_entry_mode(struct cfg_parse *p, const struct cfg_arg *a)
 
 /* The keys of an entry's mapping, in the order the unknown-key message lists them. from, key,
  * version_stage, version_id and template are only recorded: cfg_entry reads them together. */
-enum { EF_FROM, EF_KEY, EF_POINTER, EF_STAGE, EF_VID, EF_OPTIONAL, EF_TEMPLATE, EF_ENCODING,
-       EF_FAILOVER, EF_OVERWRITE, EF_RESERVED, EF_MODE, EF_DISK, EF_N };
+enum {
+    EF_FROM,
+    EF_KEY,
+    EF_POINTER,
+    EF_STAGE,
+    EF_VID,
+    EF_OPTIONAL,
+    EF_TEMPLATE,
+    EF_ENCODING,
+    EF_FAILOVER,
+    EF_OVERWRITE,
+    EF_RESERVED,
+    EF_MODE,
+    EF_DISK,
+    EF_N
+};
 
 static const struct cfg_field entry_fields[EF_N] = {
-    [EF_FROM] = { .key = "from", .type = YAML_SCALAR_NODE },
-    [EF_KEY] = { .key = "key", .type = YAML_SCALAR_NODE, .set = cfg_entry_key },
-    [EF_POINTER] = { .key = "pointer", .type = YAML_SCALAR_NODE, .set = cfg_entry_pointer },
-    [EF_STAGE] = { .key = "version_stage", .type = YAML_SCALAR_NODE },
-    [EF_VID] = { .key = "version_id", .type = YAML_SCALAR_NODE },
-    [EF_OPTIONAL] = { .key = "optional", .type = YAML_SCALAR_NODE,
-                      .off = offsetof(struct entry, optional), .set = cfg_set_bool },
-    [EF_TEMPLATE] = { .key = "template", .type = YAML_SCALAR_NODE },
-    [EF_ENCODING] = { .key = "encoding", .type = YAML_SCALAR_NODE, .set = cfg_entry_encoding },
-    [EF_FAILOVER] = { .key = "failover_regions", .type = YAML_SEQUENCE_NODE,
-                      .must = "failover_regions must be a list of regions ([eu-west-1])",
-                      .set = cfg_entry_failover },
-    [EF_OVERWRITE] = { .key = "overwrite", .type = YAML_SCALAR_NODE, .only = CFG_ONLY_ENV,
-                       .off = offsetof(struct entry, overwrite), .set = cfg_set_bool },
-    [EF_RESERVED] = { .key = "allow_reserved", .type = YAML_SCALAR_NODE, .only = CFG_ONLY_ENV,
-                      .off = offsetof(struct entry, allow_reserved), .set = cfg_set_bool },
-    [EF_MODE] = { .key = "mode", .type = YAML_SCALAR_NODE, .only = CFG_ONLY_FILE,
-                  .set = cfg_entry_mode },
-    [EF_DISK] = { .key = "allow_disk", .type = YAML_SCALAR_NODE, .only = CFG_ONLY_FILE,
-                  .off = offsetof(struct entry, allow_disk), .set = cfg_set_bool },
+    [EF_FROM] = {.key = "from", .type = YAML_SCALAR_NODE},
+    [EF_KEY] = {.key = "key", .type = YAML_SCALAR_NODE, .set = cfg_entry_key},
+    [EF_POINTER] = {.key = "pointer", .type = YAML_SCALAR_NODE, .set = cfg_entry_pointer},
+    [EF_STAGE] = {.key = "version_stage", .type = YAML_SCALAR_NODE},
+    [EF_VID] = {.key = "version_id", .type = YAML_SCALAR_NODE},
+    [EF_OPTIONAL] = {.key = "optional",
+                     .type = YAML_SCALAR_NODE,
+                     .off = offsetof(struct entry, optional),
+                     .set = cfg_set_bool},
+    [EF_TEMPLATE] = {.key = "template", .type = YAML_SCALAR_NODE},
+    [EF_ENCODING] = {.key = "encoding", .type = YAML_SCALAR_NODE, .set = cfg_entry_encoding},
+    [EF_FAILOVER] = {.key = "failover_regions",
+                     .type = YAML_SEQUENCE_NODE,
+                     .must = "failover_regions must be a list of regions ([eu-west-1])",
+                     .set = cfg_entry_failover},
+    [EF_OVERWRITE] = {.key = "overwrite",
+                      .type = YAML_SCALAR_NODE,
+                      .only = CFG_ONLY_ENV,
+                      .off = offsetof(struct entry, overwrite),
+                      .set = cfg_set_bool},
+    [EF_RESERVED] = {.key = "allow_reserved",
+                     .type = YAML_SCALAR_NODE,
+                     .only = CFG_ONLY_ENV,
+                     .off = offsetof(struct entry, allow_reserved),
+                     .set = cfg_set_bool},
+    [EF_MODE] = {.key = "mode",
+                 .type = YAML_SCALAR_NODE,
+                 .only = CFG_ONLY_FILE,
+                 .set = cfg_entry_mode},
+    [EF_DISK] = {.key = "allow_disk",
+                 .type = YAML_SCALAR_NODE,
+                 .only = CFG_ONLY_FILE,
+                 .off = offsetof(struct entry, allow_disk),
+                 .set = cfg_set_bool},
 };
 
-static const struct cfg_section env_entry_section = {
-    CFG_FIELDS(entry_fields), CFG_ONLY_ENV, "", " in an env entry"
-};
-static const struct cfg_section file_entry_section = {
-    CFG_FIELDS(entry_fields), CFG_ONLY_FILE, "", " in a files entry"
-};
+static const struct cfg_section env_entry_section = {CFG_FIELDS(entry_fields), CFG_ONLY_ENV, "",
+                                                     " in an env entry"};
+static const struct cfg_section file_entry_section = {CFG_FIELDS(entry_fields), CFG_ONLY_FILE, "",
+                                                      " in a files entry"};
 
 static int cfg_path_valid(const char *path)
 {
@@ -623,7 +679,7 @@ static enum inj_rc cfg_dup(struct cfg_parse *p, const char *s, char **out)
 static enum inj_rc cfg_entry(struct cfg_parse *p, const yaml_node_t *key, const yaml_node_t *val,
                              struct entry *e)
 {
-    const yaml_node_t *got[EF_N] = { NULL };
+    const yaml_node_t *got[EF_N] = {NULL};
     const yaml_node_t *from_node;
     const char *from;
     const char *key_field;
@@ -686,8 +742,7 @@ static enum inj_rc cfg_entry(struct cfg_parse *p, const yaml_node_t *key, const 
         return cfg_errf(p, val, INJ_E_CONFIG, "%s: give either \"key\" or \"pointer\", not both",
                         e->name);
     if (stage && (e->ref.version_stage || !ref_valid_stage(stage)))
-        return cfg_errf(p, val, INJ_E_CONFIG, "%s: version_stage given twice or invalid",
-                        e->name);
+        return cfg_errf(p, val, INJ_E_CONFIG, "%s: version_stage given twice or invalid", e->name);
     rc = cfg_dup(p, stage, &e->ref.version_stage);
     if (rc != INJ_OK)
         return rc;
@@ -705,8 +760,8 @@ static enum inj_rc cfg_entry(struct cfg_parse *p, const yaml_node_t *key, const 
 }
 
 /* One key of env or files: a name or path, and its entry. */
-static enum inj_rc cfg_section_pair(struct cfg_parse *p, const yaml_node_t *k,
-                                    const yaml_node_t *v, void *ctx)
+static enum inj_rc cfg_section_pair(struct cfg_parse *p, const yaml_node_t *k, const yaml_node_t *v,
+                                    void *ctx)
 {
     enum entry_kind kind = *(const enum entry_kind *)ctx;
     struct entry *e = &p->cfg->entries[p->cfg->n];
@@ -766,13 +821,14 @@ static enum inj_rc cfg_root_entries(struct cfg_parse *p, const struct cfg_arg *a
 /* ---- child_env: what the command's environment keeps of injector's own ---------------- */
 
 static const struct cfg_field child_env_fields[] = {
-    { .key = "drop_aws_credentials", .type = YAML_SCALAR_NODE,
-      .off = offsetof(struct config, drop_aws_credentials), .set = cfg_set_bool },
+    {.key = "drop_aws_credentials",
+     .type = YAML_SCALAR_NODE,
+     .off = offsetof(struct config, drop_aws_credentials),
+     .set = cfg_set_bool},
 };
 
-static const struct cfg_section child_env_section = {
-    CFG_FIELDS(child_env_fields), 0, "", " in child_env"
-};
+static const struct cfg_section child_env_section = {CFG_FIELDS(child_env_fields), 0, "",
+                                                     " in child_env"};
 
 static enum inj_rc cfg_root_child_env(struct cfg_parse *p, const struct cfg_arg *a)
 {
@@ -841,25 +897,35 @@ static enum inj_rc cfg_sv_signal(struct cfg_parse *p, const struct cfg_arg *a)
 }
 
 static const struct cfg_field supervise_fields[] = {
-    { .key = "refresh", .type = YAML_SCALAR_NODE,
-      .off = offsetof(struct config_supervise, refresh_ms), .arg = 1, .set = cfg_set_duration },
-    { .key = "on_change", .type = YAML_SCALAR_NODE, .set = cfg_sv_on_change },
-    { .key = "on_change_signal", .type = YAML_SCALAR_NODE, .set = cfg_sv_signal },
-    { .key = "on_change_exec", .type = YAML_SEQUENCE_NODE,
-      .must = "on_change_exec must be a list [command, arg...]", .set = cfg_sv_exec },
-    { .key = "restart_timeout", .type = YAML_SCALAR_NODE,
-      .off = offsetof(struct config_supervise, restart_timeout_ms), .arg = 1,
-      .set = cfg_set_duration },
-    { .key = "restart_delay", .type = YAML_SCALAR_NODE,
-      .off = offsetof(struct config_supervise, restart_delay_ms), .arg = 0,
-      .set = cfg_set_duration },
-    { .key = "pgroup", .type = YAML_SCALAR_NODE, .off = offsetof(struct config_supervise, pgroup),
-      .set = cfg_set_bool },
+    {.key = "refresh",
+     .type = YAML_SCALAR_NODE,
+     .off = offsetof(struct config_supervise, refresh_ms),
+     .arg = 1,
+     .set = cfg_set_duration},
+    {.key = "on_change", .type = YAML_SCALAR_NODE, .set = cfg_sv_on_change},
+    {.key = "on_change_signal", .type = YAML_SCALAR_NODE, .set = cfg_sv_signal},
+    {.key = "on_change_exec",
+     .type = YAML_SEQUENCE_NODE,
+     .must = "on_change_exec must be a list [command, arg...]",
+     .set = cfg_sv_exec},
+    {.key = "restart_timeout",
+     .type = YAML_SCALAR_NODE,
+     .off = offsetof(struct config_supervise, restart_timeout_ms),
+     .arg = 1,
+     .set = cfg_set_duration},
+    {.key = "restart_delay",
+     .type = YAML_SCALAR_NODE,
+     .off = offsetof(struct config_supervise, restart_delay_ms),
+     .arg = 0,
+     .set = cfg_set_duration},
+    {.key = "pgroup",
+     .type = YAML_SCALAR_NODE,
+     .off = offsetof(struct config_supervise, pgroup),
+     .set = cfg_set_bool},
 };
 
-static const struct cfg_section supervise_section = {
-    CFG_FIELDS(supervise_fields), 0, "", " in supervise"
-};
+static const struct cfg_section supervise_section = {CFG_FIELDS(supervise_fields), 0, "",
+                                                     " in supervise"};
 
 static enum inj_rc cfg_root_supervise(struct cfg_parse *p, const struct cfg_arg *a)
 {
@@ -911,32 +977,48 @@ static enum inj_rc cfg_root_fetch(struct cfg_parse *p, const struct cfg_arg *a)
     return INJ_OK;
 }
 
-enum { TF_VERSION, TF_REGION, TF_FAILOVER, TF_FETCH, TF_ENV, TF_FILES, TF_CHILD_ENV,
-       TF_SUPERVISE, TF_N };
-
-static const struct cfg_field root_fields[TF_N] = {
-    [TF_VERSION] = { .key = "version", .type = YAML_SCALAR_NODE, .set = cfg_root_version },
-    [TF_REGION] = { .key = "region", .type = YAML_SCALAR_NODE, .set = cfg_root_region },
-    [TF_FAILOVER] = { .key = "failover_regions", .type = YAML_SEQUENCE_NODE,
-                      .must = "failover_regions must be a list of regions ([eu-west-1])",
-                      .set = cfg_root_failover },
-    [TF_FETCH] = { .key = "fetch", .type = YAML_SCALAR_NODE, .set = cfg_root_fetch },
-    [TF_ENV] = { .key = "env", .type = YAML_MAPPING_NODE,
-                 .must = "\"env\" must be a mapping of variable names to secrets",
-                 .arg = ENTRY_ENV, .set = cfg_root_entries },
-    [TF_FILES] = { .key = "files", .type = YAML_MAPPING_NODE,
-                   .must = "\"files\" must be a mapping of file paths to secrets",
-                   .arg = ENTRY_FILE, .set = cfg_root_entries },
-    [TF_CHILD_ENV] = { .key = "child_env", .type = YAML_MAPPING_NODE,
-                       .must = "\"child_env\" must be a mapping", .set = cfg_root_child_env },
-    [TF_SUPERVISE] = { .key = "supervise", .type = YAML_NO_NODE, .set = cfg_root_supervise },
+enum {
+    TF_VERSION,
+    TF_REGION,
+    TF_FAILOVER,
+    TF_FETCH,
+    TF_ENV,
+    TF_FILES,
+    TF_CHILD_ENV,
+    TF_SUPERVISE,
+    TF_N
 };
 
-static const struct cfg_section root_section = { CFG_FIELDS(root_fields), 0, "top-level ", "" };
+static const struct cfg_field root_fields[TF_N] = {
+    [TF_VERSION] = {.key = "version", .type = YAML_SCALAR_NODE, .set = cfg_root_version},
+    [TF_REGION] = {.key = "region", .type = YAML_SCALAR_NODE, .set = cfg_root_region},
+    [TF_FAILOVER] = {.key = "failover_regions",
+                     .type = YAML_SEQUENCE_NODE,
+                     .must = "failover_regions must be a list of regions ([eu-west-1])",
+                     .set = cfg_root_failover},
+    [TF_FETCH] = {.key = "fetch", .type = YAML_SCALAR_NODE, .set = cfg_root_fetch},
+    [TF_ENV] = {.key = "env",
+                .type = YAML_MAPPING_NODE,
+                .must = "\"env\" must be a mapping of variable names to secrets",
+                .arg = ENTRY_ENV,
+                .set = cfg_root_entries},
+    [TF_FILES] = {.key = "files",
+                  .type = YAML_MAPPING_NODE,
+                  .must = "\"files\" must be a mapping of file paths to secrets",
+                  .arg = ENTRY_FILE,
+                  .set = cfg_root_entries},
+    [TF_CHILD_ENV] = {.key = "child_env",
+                      .type = YAML_MAPPING_NODE,
+                      .must = "\"child_env\" must be a mapping",
+                      .set = cfg_root_child_env},
+    [TF_SUPERVISE] = {.key = "supervise", .type = YAML_NO_NODE, .set = cfg_root_supervise},
+};
+
+static const struct cfg_section root_section = {CFG_FIELDS(root_fields), 0, "top-level ", ""};
 
 static enum inj_rc cfg_root(struct cfg_parse *p, const yaml_node_t *root)
 {
-    const yaml_node_t *got[TF_N] = { NULL };
+    const yaml_node_t *got[TF_N] = {NULL};
     enum inj_rc rc;
     size_t i;
 
@@ -1077,8 +1159,8 @@ static enum inj_rc cfg_scan_events(const char *name, const unsigned char *buf, s
     return rc;
 }
 
-enum inj_rc config_parse(const char *name, const unsigned char *buf, size_t len,
-                         struct config *out, struct inj_err *err)
+enum inj_rc config_parse(const char *name, const unsigned char *buf, size_t len, struct config *out,
+                         struct inj_err *err)
 {
     enum inj_rc rc = INJ_E_CONFIG;
     yaml_parser_t parser;
@@ -1141,8 +1223,7 @@ enum inj_rc config_parse(const char *name, const unsigned char *buf, size_t len,
     if (yaml_document_get_root_node(&extra)) {
         yaml_document_delete(&extra);
         rc = inj_err_set(err, INJ_E_CONFIG,
-                         "%s: more than one YAML document (\"---\"); put everything in one",
-                         name);
+                         "%s: more than one YAML document (\"---\"); put everything in one", name);
         goto out;
     }
     yaml_document_delete(&extra);

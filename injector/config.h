@@ -19,21 +19,21 @@ enum entry_kind { ENTRY_ENV, ENTRY_FILE };
 
 struct entry {
     enum entry_kind kind;
-    char *name;           /* env variable name, or absolute file path */
-    struct ref ref;       /* secret id, json key, version stage / id */
-    char *pointer;        /* RFC 6901 pointer, NULL: none (then ref.json_key or whole secret) */
-    int optional;         /* missing secret or key: warn and skip */
-    int overwrite;        /* env: replace an existing variable */
-    int allow_reserved;   /* env: allow PATH, LD_* and other loader/shell variables */
-    unsigned int mode;    /* files: permission bits, default 0400 */
-    int allow_disk;       /* files: allow a filesystem other than tmpfs/ramfs */
-    struct tmpl *tmpl;    /* template: compiled (tmpl.h), NULL: none. Without "from" the ref
+    char *name;          /* env variable name, or absolute file path */
+    struct ref ref;      /* secret id, json key, version stage / id */
+    char *pointer;       /* RFC 6901 pointer, NULL: none (then ref.json_key or whole secret) */
+    int optional;        /* missing secret or key: warn and skip */
+    int overwrite;       /* env: replace an existing variable */
+    int allow_reserved;  /* env: allow PATH, LD_* and other loader/shell variables */
+    unsigned int mode;   /* files: permission bits, default 0400 */
+    int allow_disk;      /* files: allow a filesystem other than tmpfs/ramfs */
+    struct tmpl *tmpl;   /* template: compiled (tmpl.h), NULL: none. Without "from" the ref
                              above is the template's first `secret "ID"` */
-    int encoding_base64;  /* encoding: base64: the value is base64-encoded (binary into env) */
+    int encoding_base64; /* encoding: base64: the value is base64-encoded (binary into env) */
     struct ref_regions failover; /* failover_regions: replaces the config's; valid when
                                     has_failover (an empty list turns failover off) */
     int has_failover;
-    unsigned long line;   /* where the entry's name is, 1-based */
+    unsigned long line; /* where the entry's name is, 1-based */
     unsigned long col;
 };
 
@@ -52,9 +52,9 @@ struct config_supervise {
 
 struct config {
     int version;
-    char *path;           /* as given, for messages */
-    char *region;         /* NULL: not set */
-    enum sm_fetch_mode fetch; /* fetch: auto|batch|single; SM_FETCH_UNSET: not given */
+    char *path;                  /* as given, for messages */
+    char *region;                /* NULL: not set */
+    enum sm_fetch_mode fetch;    /* fetch: auto|batch|single; SM_FETCH_UNSET: not given */
     struct ref_regions failover; /* failover_regions: where replicas are read when a secret's
                                     region is down; entries may replace it */
     struct entry *entries;
@@ -67,8 +67,8 @@ struct config {
 enum inj_rc config_load(const char *path, struct config *out, struct inj_err *err);
 
 /* Parses buf[0..len) (name is used in messages). */
-enum inj_rc config_parse(const char *name, const unsigned char *buf, size_t len,
-                         struct config *out, struct inj_err *err);
+enum inj_rc config_parse(const char *name, const unsigned char *buf, size_t len, struct config *out,
+                         struct inj_err *err);
 
 void config_free(struct config *c);
 

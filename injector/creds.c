@@ -27,11 +27,8 @@
  * identity). Container and IMDS are exclusive: a configured container endpoint either answers
  * or fails, so IMDS is only reached when no container variable is set (default_chain.c). */
 static const struct creds_provider creds_chain[] = {
-    {"env", creds_env_get},
-    {"web identity", creds_webid_get},
-    {"profile", creds_profile_get},
-    {"container", creds_ecs_get},
-    {"IMDS", creds_imds_get},
+    {"env", creds_env_get},       {"web identity", creds_webid_get}, {"profile", creds_profile_get},
+    {"container", creds_ecs_get}, {"IMDS", creds_imds_get},
 };
 
 #define CREDS_NCHAIN (sizeof(creds_chain) / sizeof(creds_chain[0]))
@@ -136,8 +133,7 @@ enum creds_status creds_set(struct creds *out, const char *id, const char *secre
     if (!creds_header_safe(id))
         return creds_fail(t, "%s: the access key id has characters AWS keys never have", what);
     if (!creds_header_safe(secret))
-        return creds_fail(t, "%s: the secret access key has characters AWS keys never have",
-                          what);
+        return creds_fail(t, "%s: the secret access key has characters AWS keys never have", what);
     if (token && *token && !creds_header_safe(token))
         return creds_fail(t, "%s: the session token has characters AWS tokens never have", what);
     if (exp && exp <= now) {
@@ -199,8 +195,7 @@ int creds_parse_time(const char *s, time_t *out)
 
     memset(&tm, 0, sizeof(tm));
     if (creds_digits(&s, 4, &y) || creds_expect(&s, '-') || creds_digits(&s, 2, &mo) ||
-        creds_expect(&s, '-') || creds_digits(&s, 2, &d) ||
-        (*s != 'T' && *s != 't' && *s != ' '))
+        creds_expect(&s, '-') || creds_digits(&s, 2, &d) || (*s != 'T' && *s != 't' && *s != ' '))
         return -1;
     s++;
     if (creds_digits(&s, 2, &h) || creds_expect(&s, ':') || creds_digits(&s, 2, &mi) ||
@@ -227,8 +222,8 @@ int creds_parse_time(const char *s, time_t *out)
     } else {
         return -1;
     }
-    if (*s || y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
-        sec > 60 || oh > 23 || om > 59)
+    if (*s || y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 ||
+        oh > 23 || om > 59)
         return -1;
     tm.tm_year = y - 1900;
     tm.tm_mon = mo - 1;
@@ -250,8 +245,8 @@ char *creds_trim(char *s)
     while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n' || *s == '\v' || *s == '\f')
         s++;
     n = strlen(s);
-    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' ||
-                     s[n - 1] == '\n' || s[n - 1] == '\v' || s[n - 1] == '\f'))
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n' ||
+                     s[n - 1] == '\v' || s[n - 1] == '\f'))
         s[--n] = '\0';
     return s;
 }
@@ -268,8 +263,7 @@ long creds_time_left_ms(const struct creds_ctx *ctx, long want_ms)
     return left < want_ms ? (long)left : want_ms;
 }
 
-int creds_req_time(const struct creds_ctx *ctx, struct http_req *req, long want_ms,
-                   long connect_ms)
+int creds_req_time(const struct creds_ctx *ctx, struct http_req *req, long want_ms, long connect_ms)
 {
     req->timeout_ms = creds_time_left_ms(ctx, want_ms);
     req->connect_timeout_ms = connect_ms ? creds_time_left_ms(ctx, connect_ms) : 0;
@@ -349,9 +343,9 @@ static const char *creds_json_str(const cJSON *o, const char *key, int *bad)
     return v->valuestring;
 }
 
-enum creds_status creds_parse_json(const unsigned char *buf, size_t len,
-                                   enum creds_json_kind kind, time_t now, const char *source,
-                                   const char *what, struct creds *out, struct creds_try *t)
+enum creds_status creds_parse_json(const unsigned char *buf, size_t len, enum creds_json_kind kind,
+                                   time_t now, const char *source, const char *what,
+                                   struct creds *out, struct creds_try *t)
 {
     enum creds_status st = CREDS_FAILED;
     cJSON *root = NULL;
@@ -397,8 +391,9 @@ enum creds_status creds_parse_json(const unsigned char *buf, size_t len,
     token = creds_json_str(root, kind == CREDS_JSON_PROCESS ? "SessionToken" : "Token", &bad);
     exp_s = creds_json_str(root, "Expiration", &bad);
     if (bad) {
-        st = creds_fail(t, "%s: AccessKeyId, SecretAccessKey, %s and Expiration must be "
-                           "strings",
+        st = creds_fail(t,
+                        "%s: AccessKeyId, SecretAccessKey, %s and Expiration must be "
+                        "strings",
                         what, kind == CREDS_JSON_PROCESS ? "SessionToken" : "Token");
         goto out;
     }
@@ -449,8 +444,7 @@ enum inj_rc creds_chain_message(const struct creds_try *tries, size_t n, int fai
 
     list[0] = '\0';
     for (i = 0; i < upto && i < n; i++)
-        creds_msg_add(list, sizeof(list), &len, i ? "; " : "", tries[i].label,
-                      tries[i].why.msg);
+        creds_msg_add(list, sizeof(list), &len, i ? "; " : "", tries[i].label, tries[i].why.msg);
     if (failed < 0)
         return inj_err_set(err, INJ_E_NOPERM,
                            "no AWS credentials found: %s; set credentials for one of these "
@@ -462,16 +456,16 @@ enum inj_rc creds_chain_message(const struct creds_try *tries, size_t n, int fai
     /* The sources after it were not asked: say so, so the message still names all five. */
     after[0] = '\0';
     for (i = (size_t)failed + 1; i < n; i++) {
-        int w = snprintf(after + alen, sizeof(after) - alen, "%s%s", alen ? ", " : "",
-                         tries[i].label);
+        int w =
+            snprintf(after + alen, sizeof(after) - alen, "%s%s", alen ? ", " : "", tries[i].label);
         if (w < 0 || (size_t)w >= sizeof(after) - alen)
             break;
         alen += (size_t)w;
     }
-    return inj_err_set(err, code, "AWS credentials from %s: %s (%s%s%s%s%s)",
-                       tries[failed].label, tries[failed].why.msg,
-                       failed ? "skipped before it: " : "", failed ? list : "",
-                       failed && alen ? "; " : "", alen ? "not tried after it: " : "", after);
+    return inj_err_set(err, code, "AWS credentials from %s: %s (%s%s%s%s%s)", tries[failed].label,
+                       tries[failed].why.msg, failed ? "skipped before it: " : "",
+                       failed ? list : "", failed && alen ? "; " : "",
+                       alen ? "not tried after it: " : "", after);
 }
 
 enum inj_rc creds_resolve(const struct creds_ctx *ctx, struct creds *out, struct inj_err *err)

@@ -12,22 +12,22 @@
 struct http;
 
 struct creds {
-    char *access_key_id;      /* owned; wiped on free */
-    char *secret_access_key;  /* owned; wiped on free */
-    char *session_token;      /* owned, may be NULL; wiped on free */
-    time_t expiration;        /* 0: does not expire */
-    char source[64];          /* "env", "profile default", "container", ... for logs */
+    char *access_key_id;     /* owned; wiped on free */
+    char *secret_access_key; /* owned; wiped on free */
+    char *session_token;     /* owned, may be NULL; wiped on free */
+    time_t expiration;       /* 0: does not expire */
+    char source[64];         /* "env", "profile default", "container", ... for logs */
 };
 
 struct creds_ctx {
-    struct http *http;        /* borrowed, for providers that call an endpoint */
-    const char *region;       /* borrowed, may be NULL: region for STS calls (NULL: the
+    struct http *http;  /* borrowed, for providers that call an endpoint */
+    const char *region; /* borrowed, may be NULL: region for STS calls (NULL: the
                                  global endpoint, us-east-1) */
     /* Environment lookup; NULL: getenv(3). Tests pass their own (no hidden inputs). */
     const char *(*env)(const char *name);
-    int imds_region;          /* creds_region_fallback may ask IMDS (costs up to 2 s when
+    int imds_region;       /* creds_region_fallback may ask IMDS (costs up to 2 s when
                                  there is no IMDS; set it only when a region is needed) */
-    long long deadline_ms;    /* mono_ms() after which no provider
+    long long deadline_ms; /* mono_ms() after which no provider
                                  request or helper runs; timeouts are cut to it. 0: none */
 };
 

@@ -180,8 +180,7 @@ static const char *ecs_hint(long status)
     return "";
 }
 
-enum creds_status creds_ecs_get(const struct creds_ctx *ctx, struct creds *out,
-                                struct creds_try *t)
+enum creds_status creds_ecs_get(const struct creds_ctx *ctx, struct creds *out, struct creds_try *t)
 {
     const char *rel = creds_getenv(ctx, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
     const char *full = creds_getenv(ctx, "AWS_CONTAINER_CREDENTIALS_FULL_URI");
@@ -198,8 +197,8 @@ enum creds_status creds_ecs_get(const struct creds_ctx *ctx, struct creds *out,
     char why[256];
     char body_msg[200];
     const char *c;
-    static const struct creds_retry rules = {"container endpoint", ECS_ATTEMPTS, ECS_TIMEOUT_MS,
-                                             ECS_CONNECT_MS, 100L, 0, NULL};
+    static const struct creds_retry rules = {
+        "container endpoint", ECS_ATTEMPTS, ECS_TIMEOUT_MS, ECS_CONNECT_MS, 100L, 0, NULL};
     enum inj_rc rc;
     int tries = 0;
     int no_time = 0;
@@ -237,8 +236,9 @@ enum creds_status creds_ecs_get(const struct creds_ctx *ctx, struct creds *out,
     req.max_response = CREDS_MAX_JSON;
     rc = creds_http_retry(ctx, &rules, &req, &resp, &e, &tries, &no_time);
     if (no_time) {
-        st = creds_fail_code(t, INJ_E_TEMPFAIL, "%s: %.700s%sno time left for attempt %d "
-                             DEADLINE_WHY, origin, e.msg, e.msg[0] ? "; " : "", tries + 1);
+        st = creds_fail_code(t, INJ_E_TEMPFAIL,
+                             "%s: %.700s%sno time left for attempt %d " DEADLINE_WHY, origin, e.msg,
+                             e.msg[0] ? "; " : "", tries + 1);
         goto out;
     }
     if (rc == INJ_E_NOMEM) {
@@ -260,14 +260,13 @@ enum creds_status creds_ecs_get(const struct creds_ctx *ctx, struct creds *out,
     if (resp.status != 200) {
         const char *known[] = {tok};
 
-        redact_text((const char *)resp.body.p, resp.body.len, known, 1, body_msg,
-                    sizeof(body_msg));
+        redact_text((const char *)resp.body.p, resp.body.len, known, 1, body_msg, sizeof(body_msg));
         st = creds_fail(t, "%s: HTTP %ld%s%s%s", origin, resp.status, body_msg[0] ? ": " : "",
                         body_msg, ecs_hint(resp.status));
         goto out;
     }
-    st = creds_parse_json(resp.body.p, resp.body.len, CREDS_JSON_CONTAINER, time(NULL),
-                          "container", "container endpoint answer", out, t);
+    st = creds_parse_json(resp.body.p, resp.body.len, CREDS_JSON_CONTAINER, time(NULL), "container",
+                          "container endpoint answer", out, t);
     if (st == CREDS_OK)
         log_debug("container credentials from %s", origin);
 out:

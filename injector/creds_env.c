@@ -4,8 +4,7 @@
 
 #include "creds_int.h"
 
-enum creds_status creds_env_get(const struct creds_ctx *ctx, struct creds *out,
-                                struct creds_try *t)
+enum creds_status creds_env_get(const struct creds_ctx *ctx, struct creds *out, struct creds_try *t)
 {
     const char *id = creds_getenv(ctx, "AWS_ACCESS_KEY_ID");
     const char *secret = creds_getenv(ctx, "AWS_SECRET_ACCESS_KEY");

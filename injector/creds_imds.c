@@ -16,15 +16,15 @@
 
 #define IMDS_DEFAULT_TIMEOUT_S 1L
 #define IMDS_DEFAULT_ATTEMPTS 2L /* one retry */
-#define IMDS_TOKEN_TTL "21600"    /* what the SDKs ask for: 6 h */
+#define IMDS_TOKEN_TTL "21600"   /* what the SDKs ask for: 6 h */
 #define IMDS_CREDS_PATH "/latest/meta-data/iam/security-credentials/"
 
 struct imds {
     const struct creds_ctx *ctx;
-    char base[256];     /* no trailing slash */
+    char base[256]; /* no trailing slash */
     long timeout_ms;
     int attempts;
-    char *token_hdr;    /* "X-aws-ec2-metadata-token: ..." (owned, wiped) */
+    char *token_hdr; /* "X-aws-ec2-metadata-token: ..." (owned, wiped) */
     size_t token_hdr_len;
 };
 
@@ -44,8 +44,8 @@ static void imds_free(struct imds *m)
     m->token_hdr_len = 0;
 }
 
-static enum creds_status imds_long(const struct creds_ctx *ctx, const char *var, long lo,
-                                   long hi, long *v, struct creds_try *t)
+static enum creds_status imds_long(const struct creds_ctx *ctx, const char *var, long lo, long hi,
+                                   long *v, struct creds_try *t)
 {
     const char *s = creds_getenv(ctx, var);
     char *end = NULL;
@@ -86,8 +86,9 @@ static enum creds_status imds_setup(const struct creds_ctx *ctx, struct imds *m,
     m->attempts = (int)attempts;
     if (ep) {
         if (strncmp(ep, "http://", 7) != 0 && strncmp(ep, "https://", 8) != 0)
-            return creds_fail(t, "AWS_EC2_METADATA_SERVICE_ENDPOINT=%.200s: expected "
-                                 "http://HOST[:PORT]",
+            return creds_fail(t,
+                              "AWS_EC2_METADATA_SERVICE_ENDPOINT=%.200s: expected "
+                              "http://HOST[:PORT]",
                               ep);
         w = snprintf(m->base, sizeof(m->base), "%s", ep);
     } else if (!mode || !strcasecmp(mode, "IPv4")) {
@@ -95,8 +96,9 @@ static enum creds_status imds_setup(const struct creds_ctx *ctx, struct imds *m,
     } else if (!strcasecmp(mode, "IPv6")) {
         w = snprintf(m->base, sizeof(m->base), "http://[fd00:ec2::254]");
     } else {
-        return creds_fail(t, "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE=%.20s: expected IPv4 or "
-                             "IPv6",
+        return creds_fail(t,
+                          "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE=%.20s: expected IPv4 or "
+                          "IPv6",
                           mode);
     }
     if (w < 0 || (size_t)w >= sizeof(m->base))
@@ -146,8 +148,7 @@ static enum inj_rc imds_request(struct imds *m, const char *method, const char *
             return inj_err_set(e, INJ_E_TEMPFAIL, "out of time " DEADLINE_WHY);
         }
         memcpy(prev, e->msg, sizeof(prev));
-        return inj_err_set(e, INJ_E_TEMPFAIL, "%.900s; no time left to retry " DEADLINE_WHY,
-                           prev);
+        return inj_err_set(e, INJ_E_TEMPFAIL, "%.900s; no time left to retry " DEADLINE_WHY, prev);
     }
     return rc;
 }
@@ -175,8 +176,8 @@ static enum creds_status imds_transport_fail(const struct imds *m, const struct 
 /* IMDSv2 session token -> m->token_hdr. NOT_HERE when there is no usable IMDS. */
 static enum creds_status imds_token(struct imds *m, struct creds_try *t)
 {
-    static const char *const headers[] = {
-        "X-aws-ec2-metadata-token-ttl-seconds: " IMDS_TOKEN_TTL, NULL};
+    static const char *const headers[] = {"X-aws-ec2-metadata-token-ttl-seconds: " IMDS_TOKEN_TTL,
+                                          NULL};
     enum creds_status st = CREDS_NOT_HERE;
     struct http_resp resp;
     struct inj_err e;
@@ -196,8 +197,9 @@ static enum creds_status imds_token(struct imds *m, struct creds_try *t)
         goto out;
     }
     if (resp.status == 404 || resp.status == 405) {
-        st = creds_skip(t, "%s has no IMDSv2 token endpoint (HTTP %ld); injector does not use "
-                           "IMDSv1",
+        st = creds_skip(t,
+                        "%s has no IMDSv2 token endpoint (HTTP %ld); injector does not use "
+                        "IMDSv1",
                         m->base, resp.status);
         goto out;
     }

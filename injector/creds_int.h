@@ -27,13 +27,12 @@ struct creds_try {
 
 struct creds_provider {
     const char *name;
-    enum creds_status (*get)(const struct creds_ctx *ctx, struct creds *out,
-                             struct creds_try *t);
+    enum creds_status (*get)(const struct creds_ctx *ctx, struct creds *out, struct creds_try *t);
 };
 
 #define CREDS_MAX_PROFILE_FILE (1024u * 1024u)
-#define CREDS_MAX_TOKEN_FILE (64u * 1024u)  /* STS takes web identity tokens <= 20000 */
-#define CREDS_MAX_JSON (64u * 1024u)        /* credential_process, container, IMDS answers */
+#define CREDS_MAX_TOKEN_FILE (64u * 1024u) /* STS takes web identity tokens <= 20000 */
+#define CREDS_MAX_JSON (64u * 1024u)       /* credential_process, container, IMDS answers */
 #define CREDS_MAX_STS (64u * 1024u)
 
 /* --- creds.c: the chain and shared helpers --- */
@@ -76,15 +75,14 @@ enum creds_json_kind {
 
 /* Parses a credentials JSON document into *out (what: "credential_process output", for
  * messages). Wipes every copy it makes. */
-enum creds_status creds_parse_json(const unsigned char *buf, size_t len,
-                                   enum creds_json_kind kind, time_t now, const char *source,
-                                   const char *what, struct creds *out, struct creds_try *t);
+enum creds_status creds_parse_json(const unsigned char *buf, size_t len, enum creds_json_kind kind,
+                                   time_t now, const char *source, const char *what,
+                                   struct creds *out, struct creds_try *t);
 
 /* The chain's one message from tries[0..n): failed < 0 when every source was skipped, else
  * the index of the one that failed. Returns the code set in err. */
 enum inj_rc creds_chain_message(const struct creds_try *tries, size_t n, int failed,
                                 struct inj_err *err);
-
 
 /* Bounded pause between retries (EINTR-safe). */
 /* The end of messages about running out of time. */
@@ -99,11 +97,11 @@ int creds_req_time(const struct creds_ctx *ctx, struct http_req *req, long want_
 
 /* The retry rules of one credentials endpoint (container, IMDS, STS). */
 struct creds_retry {
-    const char *what;     /* for the debug log: "IMDS PUT /latest/api/token" */
-    int attempts;         /* at most this many requests */
-    long timeout_ms;      /* per attempt; cut to ctx->deadline_ms */
-    long connect_ms;      /* per attempt (0: http's default); cut to the deadline */
-    long backoff_ms;      /* pause after attempt n: backoff_ms * n, or backoff_ms << n when
+    const char *what; /* for the debug log: "IMDS PUT /latest/api/token" */
+    int attempts;     /* at most this many requests */
+    long timeout_ms;  /* per attempt; cut to ctx->deadline_ms */
+    long connect_ms;  /* per attempt (0: http's default); cut to the deadline */
+    long backoff_ms;  /* pause after attempt n: backoff_ms * n, or backoff_ms << n when
                              doubling; 0: none. Cut to the deadline. */
     int doubling;
     /* 1 when an answer should be asked again; NULL: HTTP 5xx. */
@@ -158,23 +156,23 @@ enum creds_status creds_sts_assume_role(const struct creds_ctx *ctx, const struc
 
 /* --- shared config/credentials files (creds_profile.c) --- */
 struct creds_ini_kv {
-    const char *key;      /* lower-cased, as botocore's ConfigParser does */
+    const char *key; /* lower-cased, as botocore's ConfigParser does */
     const char *value;
     unsigned long line;
-    int continued;        /* indented lines followed: a nested (sub-)section, not a string */
+    int continued; /* indented lines followed: a nested (sub-)section, not a string */
 };
 
 struct creds_ini_sec {
-    const char *name;     /* the profile name ("dev" for [profile dev] in the config file) */
-    size_t first;         /* kv[first .. first + n) */
+    const char *name; /* the profile name ("dev" for [profile dev] in the config file) */
+    size_t first;     /* kv[first .. first + n) */
     size_t n;
     unsigned long line;
-    int is_profile;       /* config file: [default] or [profile NAME]; credentials: all */
-    int prefixed;         /* written as [profile NAME] */
+    int is_profile; /* config file: [default] or [profile NAME]; credentials: all */
+    int prefixed;   /* written as [profile NAME] */
 };
 
 struct creds_ini {
-    char *buf;            /* the file's bytes, split in place; may hold keys: wiped on free */
+    char *buf; /* the file's bytes, split in place; may hold keys: wiped on free */
     size_t buf_len;
     struct creds_ini_sec *sec;
     size_t nsec;
@@ -186,8 +184,8 @@ struct creds_ini {
  * comment lines, indented continuation lines, duplicate sections or keys are errors).
  * config_file: section names are "default" and "profile NAME". Errors name the line, never
  * its text (it may be a key). */
-enum inj_rc creds_ini_parse(const char *data, size_t len, int config_file,
-                            struct creds_ini *out, struct inj_err *err);
+enum inj_rc creds_ini_parse(const char *data, size_t len, int config_file, struct creds_ini *out,
+                            struct inj_err *err);
 /* The profile's section, or NULL. */
 const struct creds_ini_sec *creds_ini_profile(const struct creds_ini *ini, const char *name);
 /* A key's string value in s (NULL when absent, empty or nested). s may be NULL. */

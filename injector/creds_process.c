@@ -136,8 +136,7 @@ static void proc_kill_reap(pid_t pid, int *status)
         ;
 }
 
-static enum creds_status proc_timeout(const struct creds_ctx *ctx, long *secs,
-                                      struct creds_try *t)
+static enum creds_status proc_timeout(const struct creds_ctx *ctx, long *secs, struct creds_try *t)
 {
     const char *v = creds_getenv(ctx, "INJECTOR_CREDENTIAL_PROCESS_TIMEOUT");
     char *end = NULL;
@@ -148,8 +147,9 @@ static enum creds_status proc_timeout(const struct creds_ctx *ctx, long *secs,
     errno = 0;
     *secs = strtol(v, &end, 10);
     if (errno || *end || *secs < 1 || *secs > 3600)
-        return creds_fail(t, "INJECTOR_CREDENTIAL_PROCESS_TIMEOUT=%.20s: expected 1 to 3600 "
-                             "seconds",
+        return creds_fail(t,
+                          "INJECTOR_CREDENTIAL_PROCESS_TIMEOUT=%.20s: expected 1 to 3600 "
+                          "seconds",
                           v);
     return CREDS_OK;
 }
@@ -221,8 +221,8 @@ static int proc_collect(int fd, long long deadline_ms, struct proc_run *r, struc
                 goto out;
             }
         }
-        if (r->exited && (!WIFEXITED(r->status) || WEXITSTATUS(r->status) != 0 ||
-                          proc_json_complete(out))) {
+        if (r->exited &&
+            (!WIFEXITED(r->status) || WEXITSTATUS(r->status) != 0 || proc_json_complete(out))) {
             r->held = 1;
             goto out;
         }
@@ -336,7 +336,8 @@ enum creds_status creds_process_get(const struct creds_ctx *ctx, const char *cmd
     (void)sigdelset(&all, SIGSTOP);
     /* Its own process group, so that what it starts can be ended with it. */
     if (posix_spawnattr_setsigmask(&attr, &none) != 0 ||
-        posix_spawnattr_setsigdefault(&attr, &all) != 0 || posix_spawnattr_setpgroup(&attr, 0) != 0 ||
+        posix_spawnattr_setsigdefault(&attr, &all) != 0 ||
+        posix_spawnattr_setpgroup(&attr, 0) != 0 ||
         posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
                                             POSIX_SPAWN_SETPGROUP) != 0) {
         st = creds_fail(t, "credential_process: cannot set up the child");
@@ -358,9 +359,10 @@ enum creds_status creds_process_get(const struct creds_ctx *ctx, const char *cmd
     deadline = mono_ms() + wait_ms;
     en = proc_collect(fds[0], deadline, &r, &buf);
     if (en == ETIMEDOUT && r.exited) {
-        st = creds_fail(t, "credential_process %.200s: exited, but a process it started still "
-                           "holds its stdout open and what was written is not a complete "
-                           "answer; killed its process group",
+        st = creds_fail(t,
+                        "credential_process %.200s: exited, but a process it started still "
+                        "holds its stdout open and what was written is not a complete "
+                        "answer; killed its process group",
                         argv[0]);
         goto out;
     }
@@ -371,12 +373,14 @@ enum creds_status creds_process_get(const struct creds_ctx *ctx, const char *cmd
                                        "credential_process %.200s: no answer within %ld ms, "
                                        "all the time left (deadline)",
                                        argv[0], wait_ms)
-                     : creds_fail(t, "credential_process %.200s: no answer within %ld s (set "
-                                     "INJECTOR_CREDENTIAL_PROCESS_TIMEOUT to wait longer)",
+                     : creds_fail(t,
+                                  "credential_process %.200s: no answer within %ld s (set "
+                                  "INJECTOR_CREDENTIAL_PROCESS_TIMEOUT to wait longer)",
                                   argv[0], secs);
         else if (en == EFBIG)
-            st = creds_fail(t, "credential_process %.200s: output larger than %u bytes (the "
-                               "limit for a credentials answer)",
+            st = creds_fail(t,
+                            "credential_process %.200s: output larger than %u bytes (the "
+                            "limit for a credentials answer)",
                             argv[0], CREDS_MAX_JSON);
         else
             st = creds_fail(t, "credential_process %.200s: reading its output: %s", argv[0],
@@ -396,8 +400,9 @@ enum creds_status creds_process_get(const struct creds_ctx *ctx, const char *cmd
             }
         }
         if (!r.exited) {
-            st = creds_fail(t, "credential_process %.200s: closed its output but did not exit "
-                               "within %ld s",
+            st = creds_fail(t,
+                            "credential_process %.200s: closed its output but did not exit "
+                            "within %ld s",
                             argv[0], secs);
             goto out;
         }
@@ -414,20 +419,21 @@ enum creds_status creds_process_get(const struct creds_ctx *ctx, const char *cmd
     if (WIFEXITED(r.status) && WEXITSTATUS(r.status) == 127) {
         /* Where posix_spawn cannot report a failed exec (valgrind, some libcs), the child
          * exits 127 like a shell would. */
-        st = creds_fail(t, "credential_process %.200s: exited with status 127 (command not "
-                           "found? no shell is used; give a path or a command on PATH)",
+        st = creds_fail(t,
+                        "credential_process %.200s: exited with status 127 (command not "
+                        "found? no shell is used; give a path or a command on PATH)",
                         argv[0]);
         goto out;
     }
     if (WIFEXITED(r.status) && WEXITSTATUS(r.status) != 0) {
-        st = creds_fail(t, "credential_process %.200s: exited with status %d (its stderr is "
-                           "above)",
+        st = creds_fail(t,
+                        "credential_process %.200s: exited with status %d (its stderr is "
+                        "above)",
                         argv[0], WEXITSTATUS(r.status));
         goto out;
     }
-    st = creds_parse_json(buf.p ? buf.p : (const unsigned char *)"", buf.len,
-                          CREDS_JSON_PROCESS, time(NULL), source, "credential_process output",
-                          out, t);
+    st = creds_parse_json(buf.p ? buf.p : (const unsigned char *)"", buf.len, CREDS_JSON_PROCESS,
+                          time(NULL), source, "credential_process output", out, t);
 out:
     if (tty)
         proc_tty_take();

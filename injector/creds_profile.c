@@ -87,8 +87,7 @@ static void ini_name_section(char *raw, int config_file, struct creds_ini_sec *s
 }
 
 static enum inj_rc ini_line(struct creds_ini *ini, char *p, unsigned long line, int config_file,
-                            size_t *seccap, size_t *kvcap, size_t *last_indent,
-                            struct inj_err *err)
+                            size_t *seccap, size_t *kvcap, size_t *last_indent, struct inj_err *err)
 {
     struct creds_ini_sec sec;
     struct creds_ini_kv kv;
@@ -138,8 +137,7 @@ static enum inj_rc ini_line(struct creds_ini *ini, char *p, unsigned long line, 
     delim = strpbrk(s, "=:");
     if (!delim)
         return inj_err_set(err, INJ_E_CONFIG,
-                           "line %lu: expected `name = value`, a [section] or a # comment",
-                           line);
+                           "line %lu: expected `name = value`, a [section] or a # comment", line);
     *delim = '\0';
     memset(&kv, 0, sizeof(kv));
     kv.key = creds_trim(s);
@@ -161,8 +159,8 @@ static enum inj_rc ini_line(struct creds_ini *ini, char *p, unsigned long line, 
     return INJ_OK;
 }
 
-enum inj_rc creds_ini_parse(const char *data, size_t len, int config_file,
-                            struct creds_ini *out, struct inj_err *err)
+enum inj_rc creds_ini_parse(const char *data, size_t len, int config_file, struct creds_ini *out,
+                            struct inj_err *err)
 {
     enum inj_rc rc = INJ_E_NOMEM;
     size_t seccap = 0;
@@ -256,8 +254,8 @@ struct prof {
     int have_conf;
     char cred_path[1024];
     char conf_path[1024];
-    const char *name;       /* the active profile */
-    int name_explicit;      /* from AWS_PROFILE / AWS_DEFAULT_PROFILE */
+    const char *name;  /* the active profile */
+    int name_explicit; /* from AWS_PROFILE / AWS_DEFAULT_PROFILE */
 };
 
 /* The file's path: the variable (with ~ expanded, as botocore's expanduser does), else
@@ -312,8 +310,7 @@ static enum creds_status prof_load_one(const char *path, int config_file, struct
     return CREDS_OK;
 }
 
-static enum creds_status prof_load(const struct creds_ctx *ctx, struct prof *p,
-                                   struct creds_try *t)
+static enum creds_status prof_load(const struct creds_ctx *ctx, struct prof *p, struct creds_try *t)
 {
     enum creds_status st;
 
@@ -411,21 +408,23 @@ static enum creds_status prof_plain(const struct prof *p, const char *name, stru
         return prof_static(name, &p->conf, sf, p->conf_path, out, t);
     if (prof_get(p, name, "sso_session") || prof_get(p, name, "sso_start_url") ||
         prof_get(p, name, "sso_account_id"))
-        return creds_fail(t, "profile \"%s\" uses IAM Identity Center (SSO), which injector "
-                             "does not support (it needs a browser login and a token cache); "
-                             "run `aws configure export-credentials --profile %s --format "
-                             "env` and pass the result as environment variables",
+        return creds_fail(t,
+                          "profile \"%s\" uses IAM Identity Center (SSO), which injector "
+                          "does not support (it needs a browser login and a token cache); "
+                          "run `aws configure export-credentials --profile %s --format "
+                          "env` and pass the result as environment variables",
                           name, name);
     if (prof_get(p, name, "login_session"))
-        return creds_fail(t, "profile \"%s\" uses an `aws login` session, which injector does "
-                             "not support; run `aws configure export-credentials --profile %s "
-                             "--format env` and pass the result as environment variables",
+        return creds_fail(t,
+                          "profile \"%s\" uses an `aws login` session, which injector does "
+                          "not support; run `aws configure export-credentials --profile %s "
+                          "--format env` and pass the result as environment variables",
                           name, name);
     if (prof_get(p, name, "web_identity_token_file"))
-        return creds_fail(t, "profile \"%s\" has web_identity_token_file but no role_arn",
-                          name);
-    return creds_skip(t, "no credentials in profile \"%s\" (no aws_access_key_id, "
-                         "credential_process or role_arn)",
+        return creds_fail(t, "profile \"%s\" has web_identity_token_file but no role_arn", name);
+    return creds_skip(t,
+                      "no credentials in profile \"%s\" (no aws_access_key_id, "
+                      "credential_process or role_arn)",
                       name);
 }
 
@@ -440,14 +439,12 @@ static enum creds_status prof_wrap(struct creds_try *t, const struct creds_try *
     return creds_fail(t, "%s: %s", prefix, sub->why.msg);
 }
 
-static enum creds_status prof_resolve(const struct prof *p, const char *name,
-                                      const char **visited, size_t depth, struct creds *out,
-                                      struct creds_try *t);
+static enum creds_status prof_resolve(const struct prof *p, const char *name, const char **visited,
+                                      size_t depth, struct creds *out, struct creds_try *t);
 
 /* The credentials role_arn is assumed with: credential_source or source_profile. */
-static enum creds_status prof_source(const struct prof *p, const char *name,
-                                     const char **visited, size_t depth, struct creds *src,
-                                     struct creds_try *t)
+static enum creds_status prof_source(const struct prof *p, const char *name, const char **visited,
+                                     size_t depth, struct creds *src, struct creds_try *t)
 {
     const char *sp = prof_get(p, name, "source_profile");
     const char *cs = prof_get(p, name, "credential_source");
@@ -466,28 +463,28 @@ static enum creds_status prof_source(const struct prof *p, const char *name,
         else if (!strcmp(cs, "EcsContainer"))
             st = creds_ecs_get(p->ctx, src, &sub);
         else
-            return creds_fail(t, "profile \"%s\": credential_source %.64s: expected "
-                                 "Environment, Ec2InstanceMetadata or EcsContainer",
+            return creds_fail(t,
+                              "profile \"%s\": credential_source %.64s: expected "
+                              "Environment, Ec2InstanceMetadata or EcsContainer",
                               name, cs);
         return st == CREDS_OK ? CREDS_OK : prof_wrap(t, &sub, st, prefix);
     }
     (void)snprintf(prefix, sizeof(prefix), "source_profile \"%s\"", sp);
     if (!prof_exists(p, sp))
-        return creds_fail(t, "profile \"%s\": source_profile \"%s\" not found in %s or %s",
-                          name, sp, p->cred_path, p->conf_path);
+        return creds_fail(t, "profile \"%s\": source_profile \"%s\" not found in %s or %s", name,
+                          sp, p->cred_path, p->conf_path);
     /* A profile may name itself as its source: its own static keys assume its role. */
     if (!strcmp(sp, name)) {
         if (!prof_has_static(&p->cred, prof_sec_cred(p, sp)) &&
             !prof_has_static(&p->conf, prof_sec_conf(p, sp)))
-            return creds_fail(t, "profile \"%s\" is its own source_profile but has no keys",
-                              name);
+            return creds_fail(t, "profile \"%s\" is its own source_profile but has no keys", name);
         st = prof_plain(p, sp, src, &sub);
         return st == CREDS_OK ? CREDS_OK : prof_wrap(t, &sub, st, prefix);
     }
     for (i = 0; i <= depth; i++)
         if (!strcmp(visited[i], sp))
-            return creds_fail(t, "source_profile loop: profile \"%s\" comes back to \"%s\"",
-                              name, sp);
+            return creds_fail(t, "source_profile loop: profile \"%s\" comes back to \"%s\"", name,
+                              sp);
     if (depth + 1 >= PROF_MAX_CHAIN)
         return creds_fail(t, "more than %d source_profile hops", PROF_MAX_CHAIN);
     visited[depth + 1] = sp;
@@ -501,9 +498,8 @@ static enum creds_status prof_source(const struct prof *p, const char *name,
     return st == CREDS_OK ? CREDS_OK : prof_wrap(t, &sub, st, prefix);
 }
 
-static enum creds_status prof_resolve(const struct prof *p, const char *name,
-                                      const char **visited, size_t depth, struct creds *out,
-                                      struct creds_try *t)
+static enum creds_status prof_resolve(const struct prof *p, const char *name, const char **visited,
+                                      size_t depth, struct creds *out, struct creds_try *t)
 {
     struct creds_role r;
     struct creds src;
@@ -525,26 +521,30 @@ static enum creds_status prof_resolve(const struct prof *p, const char *name,
         errno = 0;
         r.duration_s = strtol(dur, &end, 10);
         if (errno || *end || r.duration_s < 900 || r.duration_s > 43200)
-            return creds_fail(t, "profile \"%s\": duration_seconds %.20s: expected 900 to "
-                                 "43200",
+            return creds_fail(t,
+                              "profile \"%s\": duration_seconds %.20s: expected 900 to "
+                              "43200",
                               name, dur);
     }
     if (prof_get(p, name, "mfa_serial"))
-        return creds_fail(t, "profile \"%s\" has mfa_serial: assuming the role needs an MFA "
-                             "code typed in, and injector runs unattended; use "
-                             "credential_process or export temporary credentials",
+        return creds_fail(t,
+                          "profile \"%s\" has mfa_serial: assuming the role needs an MFA "
+                          "code typed in, and injector runs unattended; use "
+                          "credential_process or export temporary credentials",
                           name);
     (void)snprintf(source, sizeof(source), "profile %s (role)", name);
     wit = prof_get(p, name, "web_identity_token_file");
     if (prof_get(p, name, "source_profile") && prof_get(p, name, "credential_source"))
-        return creds_fail(t, "profile \"%s\" has both source_profile and credential_source; "
-                             "keep one",
+        return creds_fail(t,
+                          "profile \"%s\" has both source_profile and credential_source; "
+                          "keep one",
                           name);
     if (!prof_get(p, name, "source_profile") && !prof_get(p, name, "credential_source")) {
         if (wit)
             return creds_sts_web_identity(p->ctx, &r, wit, source, out, t);
-        return creds_fail(t, "profile \"%s\" has role_arn but no source_profile, "
-                             "credential_source or web_identity_token_file",
+        return creds_fail(t,
+                          "profile \"%s\" has role_arn but no source_profile, "
+                          "credential_source or web_identity_token_file",
                           name);
     }
     st = prof_source(p, name, visited, depth, &src, t);
@@ -573,19 +573,18 @@ enum creds_status creds_profile_get(const struct creds_ctx *ctx, struct creds *o
     if (!p.have_cred && !p.have_conf) {
         /* botocore: ProfileNotFound when a named profile is asked for. */
         if (p.name_explicit)
-            st = creds_fail(t, "AWS_PROFILE names it, but neither %s nor %s exists",
-                            p.cred_path, p.conf_path);
+            st = creds_fail(t, "AWS_PROFILE names it, but neither %s nor %s exists", p.cred_path,
+                            p.conf_path);
         else
             st = creds_skip(t, "no %s or %s", p.cred_path, p.conf_path);
         goto out;
     }
     if (!prof_exists(&p, p.name)) {
         if (p.name_explicit)
-            st = creds_fail(t, "AWS_PROFILE names it, but it is in neither %s nor %s",
-                            p.cred_path, p.conf_path);
-        else
-            st = creds_skip(t, "no [default] section in %s or %s", p.cred_path,
+            st = creds_fail(t, "AWS_PROFILE names it, but it is in neither %s nor %s", p.cred_path,
                             p.conf_path);
+        else
+            st = creds_skip(t, "no [default] section in %s or %s", p.cred_path, p.conf_path);
         goto out;
     }
     visited[0] = p.name;

@@ -203,8 +203,7 @@ static int creds_sts_retry(const struct http_resp *resp)
 
 /* Reads the Credentials element of a successful answer into *out. */
 static enum creds_status creds_sts_parse(const char *action, const struct sbuf *b,
-                                         const char *source, struct creds *out,
-                                         struct creds_try *t)
+                                         const char *source, struct creds *out, struct creds_try *t)
 {
     static const char *const names[] = {"AccessKeyId", "SecretAccessKey", "SessionToken",
                                         "Expiration"};
@@ -251,8 +250,7 @@ out:
 static enum creds_status creds_sts_call(const struct creds_ctx *ctx, const char *action,
                                         const char *role_arn, const struct sbuf *body,
                                         const struct creds *src, const char *secret,
-                                        const char *source, struct creds *out,
-                                        struct creds_try *t)
+                                        const char *source, struct creds *out, struct creds_try *t)
 {
     static const char *const headers[] = {
         "Content-Type: application/x-www-form-urlencoded; charset=utf-8", NULL};
@@ -268,8 +266,8 @@ static enum creds_status creds_sts_call(const struct creds_ctx *ctx, const char 
     char clean_code[64];
     char clean_msg[300];
     const char *known[3];
-    static const struct creds_retry rules = {"STS", STS_ATTEMPTS, STS_TIMEOUT_MS, 0, 200L, 1,
-                                             creds_sts_retry};
+    static const struct creds_retry rules = {"STS", STS_ATTEMPTS,   STS_TIMEOUT_MS, 0, 200L,
+                                             1,     creds_sts_retry};
     enum inj_rc rc;
     int tries = 0;
     int no_time = 0;
@@ -320,8 +318,9 @@ static enum creds_status creds_sts_call(const struct creds_ctx *ctx, const char 
     redact_text(code, code ? strlen(code) : 0, known, 3, clean_code, sizeof(clean_code));
     redact_text(msg, msg ? strlen(msg) : 0, known, 3, clean_msg, sizeof(clean_msg));
     if (!code)
-        st = creds_fail(t, "STS %s for %s: HTTP %ld without an STS error (is %s an STS "
-                           "endpoint?)",
+        st = creds_fail(t,
+                        "STS %s for %s: HTTP %ld without an STS error (is %s an STS "
+                        "endpoint?)",
                         action, role_arn, resp.status, url);
     else
         st = creds_fail(t, "STS %s for %s: %s: %s; %s", action, role_arn, clean_code,
@@ -350,8 +349,8 @@ enum creds_status creds_sts_web_identity(const struct creds_ctx *ctx, const stru
         goto out;
     /* Read now, not earlier: the kubelet rotates the token in place. */
     memset(&fe, 0, sizeof(fe));
-    if (rfile_read("web identity token file", token_file, CREDS_MAX_TOKEN_FILE, RFILE_WIPE,
-                   &file, NULL, &fe) != INJ_OK) {
+    if (rfile_read("web identity token file", token_file, CREDS_MAX_TOKEN_FILE, RFILE_WIPE, &file,
+                   NULL, &fe) != INJ_OK) {
         st = fe.code == INJ_E_NOMEM ? creds_nomem(t) : creds_fail(t, "%s", fe.msg);
         goto out;
     }
@@ -363,13 +362,12 @@ enum creds_status creds_sts_web_identity(const struct creds_ctx *ctx, const stru
     brc = creds_form_add(&body, "WebIdentityToken", token);
     if (brc != SBUF_OK) {
         st = brc == SBUF_NOMEM ? creds_nomem(t)
-                               : creds_fail(t, "web identity token in %s is too large",
-                                            token_file);
+                               : creds_fail(t, "web identity token in %s is too large", token_file);
         goto out;
     }
     log_debug("STS AssumeRoleWithWebIdentity for %s", r->role_arn);
-    st = creds_sts_call(ctx, "AssumeRoleWithWebIdentity", r->role_arn, &body, NULL, token,
-                        source, out, t);
+    st = creds_sts_call(ctx, "AssumeRoleWithWebIdentity", r->role_arn, &body, NULL, token, source,
+                        out, t);
 out:
     sbuf_wipe_free(&file);
     sbuf_wipe_free(&body);

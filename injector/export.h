@@ -17,8 +17,8 @@ enum export_format { EXPORT_SHELL, EXPORT_DOTENV, EXPORT_JSON, EXPORT_GITHUB };
 int export_format_parse(const char *s);
 
 struct export_var {
-    const char *name;            /* a valid env name, borrowed */
-    const unsigned char *value;  /* borrowed */
+    const char *name;           /* a valid env name, borrowed */
+    const unsigned char *value; /* borrowed */
     size_t len;
 };
 

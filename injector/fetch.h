@@ -13,18 +13,18 @@
 /* One secret (version) to fetch, and its outcome: resolve.c plans them, fetch_all fills
  * them. */
 struct fetched {
-    const struct ref *ref;    /* borrowed from the first entry that uses it */
+    const struct ref *ref; /* borrowed from the first entry that uses it */
     struct sm_secret secret;
-    enum inj_rc rc;           /* INJ_OK when secret is valid */
+    enum inj_rc rc; /* INJ_OK when secret is valid */
     struct inj_err err;
     struct ref_regions failover; /* replicas to read when ref's region is down: the failover
                                     regions of every entry using this fetch, in order */
-    int failover_off;         /* an entry using it said failover_regions: [] */
-    int region_down;          /* rc says the region is down (struct sm_item) */
-    enum aws_kind kind;       /* the error answer's kind (AWS_K_NONE: not an error answer) */
-    char cause[AWS_CAUSE_MAX]; /* err without the secret's name nor AWS's message, for one
+    int failover_off;            /* an entry using it said failover_regions: [] */
+    int region_down;             /* rc says the region is down (struct sm_item) */
+    enum aws_kind kind;          /* the error answer's kind (AWS_K_NONE: not an error answer) */
+    char cause[AWS_CAUSE_MAX];   /* err without the secret's name nor AWS's message, for one
                                   line per cause (resolve.c); "" when err is its own */
-    long long deadline_ms;    /* fetch.c: this secret's deadline in the current pass */
+    long long deadline_ms;       /* fetch.c: this secret's deadline in the current pass */
 };
 
 /* Fetches every f[i].ref (deduplicated by the caller) per ctx->fetch_mode, filling f[i].rc,

@@ -30,13 +30,13 @@
 #define HTTP_WARM_HOSTS 4
 
 struct http {
-    CURLM *multi;         /* runs every transfer: one connection cache (keep-alive across
+    CURLM *multi;              /* runs every transfer: one connection cache (keep-alive across
                              http_do and http_do_many) and one DNS cache */
-    CURLSH *share;        /* TLS sessions, so a second connection can resume the first's */
-    CURL *curl;           /* http_do's handle */
+    CURLSH *share;             /* TLS sessions, so a second connection can resume the first's */
+    CURL *curl;                /* http_do's handle */
     CURL *pool[HTTP_POOL_MAX]; /* http_do_many's handles, made on first use */
-    char *ca_dir;         /* a hashed CA directory (CURLOPT_CAPATH), else: */
-    char *ca_file;        /* a bundle; both NULL: the compiled-in bundle */
+    char *ca_dir;              /* a hashed CA directory (CURLOPT_CAPATH), else: */
+    char *ca_file;             /* a bundle; both NULL: the compiled-in bundle */
     char ca_source[300];
     char warm[HTTP_WARM_HOSTS][256]; /* hosts already resolved (in the DNS cache) */
     size_t nwarm;
@@ -66,7 +66,7 @@ struct recv_ctx {
     size_t max;
     int toobig;
     int nomem;
-    char tls[16];         /* negotiated TLS version, for the debug log */
+    char tls[16]; /* negotiated TLS version, for the debug log */
 };
 
 enum xfer_state { XFER_PENDING, XFER_ACTIVE, XFER_DONE };
@@ -74,12 +74,12 @@ enum xfer_state { XFER_PENDING, XFER_ACTIVE, XFER_DONE };
 /* One request on its way: what must live from setup until the transfer is done. */
 struct http_xfer {
     struct http_call *call;
-    CURL *c;              /* borrowed from the pool while active */
+    CURL *c; /* borrowed from the pool while active */
     size_t slot;
     enum xfer_state state;
     struct recv_ctx rx;
     struct curl_slist *hdrs;
-    char *tok_hdr;        /* "X-Amz-Security-Token: ..." (wiped) */
+    char *tok_hdr; /* "X-Amz-Security-Token: ..." (wiped) */
     size_t tok_len;
     char errbuf[CURL_ERROR_SIZE];
     char host[256];
@@ -471,8 +471,8 @@ static enum inj_rc http_map_curl_error(CURLcode cc, const char *host, const char
     const char *ex = rfile_exhausted(http_exhausted_errno(cc));
 
     if (ex)
-        return inj_err_set(err, INJ_E_NOMEM, "%s: request failed: %s (libcurl said: %s)", host,
-                           ex, d);
+        return inj_err_set(err, INJ_E_NOMEM, "%s: request failed: %s (libcurl said: %s)", host, ex,
+                           d);
 
     /* libcurl 7.88 reports a proxy that refuses the CONNECT as a receive error. */
     if (cc == CURLE_PROXY || strstr(d, "CONNECT tunnel failed") || strstr(d, "from proxy"))
@@ -510,12 +510,12 @@ static enum inj_rc http_map_curl_error(CURLcode cc, const char *host, const char
     }
 }
 
-#define SETOPT(opt, val)                                                                          \
-    do {                                                                                          \
-        if (curl_easy_setopt(c, opt, val) != CURLE_OK) {                                          \
-            rc = inj_err_set(err, INJ_E_SOFTWARE, "libcurl refused option " #opt);               \
-            goto out;                                                                             \
-        }                                                                                         \
+#define SETOPT(opt, val)                                                           \
+    do {                                                                           \
+        if (curl_easy_setopt(c, opt, val) != CURLE_OK) {                           \
+            rc = inj_err_set(err, INJ_E_SOFTWARE, "libcurl refused option " #opt); \
+            goto out;                                                              \
+        }                                                                          \
     } while (0)
 
 /* Sets up x->c for x's request. On failure err is set and x holds nothing to release but
@@ -745,15 +745,15 @@ static void http_fail_active(struct http *h, struct http_xfer *xs, size_t n, CUR
         if (x->state != XFER_ACTIVE)
             continue;
         (void)curl_multi_remove_handle(h->multi, x->c);
-        x->call->rc = inj_err_set(x->call->err, INJ_E_SOFTWARE, "%s: libcurl failed: %s",
-                                  x->host, curl_multi_strerror(mc));
+        x->call->rc = inj_err_set(x->call->err, INJ_E_SOFTWARE, "%s: libcurl failed: %s", x->host,
+                                  curl_multi_strerror(mc));
         http_xfer_done(x, busy, active, done);
     }
 }
 
 /* Starts what may start on a free handle, up to width transfers at once. */
-static void http_start(struct http *h, struct http_xfer *xs, size_t n, CURL **handles,
-                       size_t width, unsigned char *busy, size_t *active, size_t *done)
+static void http_start(struct http *h, struct http_xfer *xs, size_t n, CURL **handles, size_t width,
+                       unsigned char *busy, size_t *active, size_t *done)
 {
     size_t i;
     size_t k;

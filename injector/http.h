@@ -15,25 +15,25 @@ struct creds;
 struct http;
 
 struct http_req {
-    const char *method;           /* "GET", "PUT" or "POST" */
+    const char *method; /* "GET", "PUT" or "POST" */
     const char *url;
-    const char *const *headers;   /* NULL-terminated "Name: value" list, may be NULL;
+    const char *const *headers; /* NULL-terminated "Name: value" list, may be NULL;
                                      values may be tokens: never logged */
-    const void *body;             /* POST/PUT body, may be NULL */
+    const void *body;           /* POST/PUT body, may be NULL */
     size_t body_len;
-    const char *sigv4;            /* NULL, or "aws:amz:REGION:SERVICE" to sign with creds */
-    const struct creds *creds;    /* required when sigv4 is set */
-    long connect_timeout_ms;      /* 0: default (3000) */
-    long timeout_ms;              /* 0: default (10000); whole request */
-    size_t max_response;          /* 0: default (256 KiB); larger bodies fail */
+    const char *sigv4;         /* NULL, or "aws:amz:REGION:SERVICE" to sign with creds */
+    const struct creds *creds; /* required when sigv4 is set */
+    long connect_timeout_ms;   /* 0: default (3000) */
+    long timeout_ms;           /* 0: default (10000); whole request */
+    size_t max_response;       /* 0: default (256 KiB); larger bodies fail */
 };
 
 struct http_resp {
-    long status;                  /* HTTP status, 0 when no response */
-    struct sbuf body;             /* may hold a secret: http_resp_free wipes it */
-    time_t server_date;           /* parsed Date header, 0 if absent */
-    char amzn_error_type[128];    /* x-amzn-ErrorType header, "" if absent */
-    int retryable;                /* set on a transport failure worth retrying (reset,
+    long status;               /* HTTP status, 0 when no response */
+    struct sbuf body;          /* may hold a secret: http_resp_free wipes it */
+    time_t server_date;        /* parsed Date header, 0 if absent */
+    char amzn_error_type[128]; /* x-amzn-ErrorType header, "" if absent */
+    int retryable;             /* set on a transport failure worth retrying (reset,
                                      timeout, refused, truncated); not TLS or DNS */
 };
 
@@ -59,10 +59,10 @@ void http_resp_free(struct http_resp *resp);
 
 /* One request of http_do_many and its outcome. */
 struct http_call {
-    const struct http_req *req;   /* borrowed */
-    struct http_resp *resp;       /* as http_do's: zeroed or freed before the call */
-    struct inj_err *err;          /* this request's error */
-    enum inj_rc rc;               /* what http_do would have returned */
+    const struct http_req *req; /* borrowed */
+    struct http_resp *resp;     /* as http_do's: zeroed or freed before the call */
+    struct inj_err *err;        /* this request's error */
+    enum inj_rc rc;             /* what http_do would have returned */
 };
 
 /* Performs calls[0..n) concurrently over at most max_conns (1..HTTP_POOL_MAX) connections,

@@ -35,7 +35,7 @@ static long long ident_num(const char *s, size_t len)
  * /etc/group-style one (name:pw:gid:...), by name or (name NULL) by id. Comments, NIS
  * "+"/"-" lines and malformed lines are skipped. Returns 1 when found. */
 static int ident_find(const char *buf, size_t len, int is_passwd, const char *name, long long id,
-                       long long *out_id, long long *out_gid)
+                      long long *out_id, long long *out_gid)
 {
     const char *p = buf;
     const char *end = buf ? buf + len : NULL;
@@ -76,9 +76,8 @@ static int ident_find(const char *buf, size_t len, int is_passwd, const char *na
     return 0;
 }
 
-enum inj_rc ident_parse(const char *spec, const char *passwd, size_t passwd_len,
-                                 const char *group, size_t group_len, struct ident_user *out,
-                                 struct inj_err *err)
+enum inj_rc ident_parse(const char *spec, const char *passwd, size_t passwd_len, const char *group,
+                        size_t group_len, struct ident_user *out, struct inj_err *err)
 {
     char user[256];
     const char *colon = strchr(spec, ':');
@@ -110,11 +109,9 @@ enum inj_rc ident_parse(const char *spec, const char *passwd, size_t passwd_len,
     if (grp && grp[0] >= '0' && grp[0] <= '9') {
         gid = ident_num(grp, strlen(grp));
         if (gid < 0)
-            return inj_err_set(err, INJ_E_USAGE, "--user %s: \"%s\" is not a valid gid", spec,
-                               grp);
+            return inj_err_set(err, INJ_E_USAGE, "--user %s: \"%s\" is not a valid gid", spec, grp);
     } else if (grp && !ident_find(group, group_len, 0, grp, 0, &gid, &ignored)) {
-        return inj_err_set(err, INJ_E_USAGE, "--user %s: no group \"%s\" in /etc/group", spec,
-                           grp);
+        return inj_err_set(err, INJ_E_USAGE, "--user %s: no group \"%s\" in /etc/group", spec, grp);
     }
     if (gid < 0)
         return inj_err_set(err, INJ_E_USAGE,
@@ -143,9 +140,8 @@ static enum inj_rc ident_read_file(const char *path, struct sbuf *out, struct in
     return rc;
 }
 
-enum inj_rc ident_resolve_files(const char *spec, const char *passwd_path,
-                                const char *group_path, struct ident_user *out,
-                                struct inj_err *err)
+enum inj_rc ident_resolve_files(const char *spec, const char *passwd_path, const char *group_path,
+                                struct ident_user *out, struct inj_err *err)
 {
     struct sbuf pw = SBUF_INIT(IDENT_FILE_MAX);
     struct sbuf gr = SBUF_INIT(IDENT_FILE_MAX);

@@ -21,16 +21,14 @@ struct ident_user {
 enum inj_rc ident_resolve(const char *spec, struct ident_user *out, struct inj_err *err);
 
 /* ident_resolve with the two paths given (tests). */
-enum inj_rc ident_resolve_files(const char *spec, const char *passwd_path,
-                                const char *group_path, struct ident_user *out,
-                                struct inj_err *err);
+enum inj_rc ident_resolve_files(const char *spec, const char *passwd_path, const char *group_path,
+                                struct ident_user *out, struct inj_err *err);
 
 /* The parser behind ident_resolve, on file contents (passwd and group may be NULL: empty).
  * A name resolves only through the files; a number needs no entry, but a bare uid without a
  * passwd entry needs an explicit group. Errors are INJ_E_USAGE. */
-enum inj_rc ident_parse(const char *spec, const char *passwd, size_t passwd_len,
-                        const char *group, size_t group_len, struct ident_user *out,
-                        struct inj_err *err);
+enum inj_rc ident_parse(const char *spec, const char *passwd, size_t passwd_len, const char *group,
+                        size_t group_len, struct ident_user *out, struct inj_err *err);
 
 /* Drops to u: setgroups(0), setgid, setuid, then verifies none can be undone. For the child
  * after fork (or just before exec in plain mode). u->set 0: nothing to do. */

@@ -268,8 +268,7 @@ static enum jx_rc jx_object_dups(const cJSON *obj, const struct jx_path *pa, str
     size_t i = 0;
     enum jx_rc rc = JX_OK;
 
-    cJSON_ArrayForEach(it, obj)
-        n++;
+    cJSON_ArrayForEach(it, obj) n++;
     if (n < 2)
         return JX_OK;
     if (n > SIZE_MAX / sizeof(*names))
@@ -277,8 +276,7 @@ static enum jx_rc jx_object_dups(const cJSON *obj, const struct jx_path *pa, str
     names = malloc(n * sizeof(*names));
     if (!names)
         return JX_NOMEM;
-    cJSON_ArrayForEach(it, obj)
-        names[i++] = it->string ? it->string : "";
+    cJSON_ArrayForEach(it, obj) names[i++] = it->string ? it->string : "";
     qsort(names, n, sizeof(*names), jx_name_cmp);
     for (i = 1; i < n && rc == JX_OK; i++) {
         if (strcmp(names[i - 1], names[i]) != 0)

@@ -15,9 +15,9 @@ enum jx_rc {
     JX_MISSING,    /* the key or pointer names nothing */
     JX_NOMEM,
     JX_TOOBIG,
-    JX_NUL,        /* the JSON holds an escaped NUL (\u0000), which cJSON would truncate */
-    JX_INEXACT,    /* the value holds a number a double cannot carry exactly */
-    JX_DUPLICATE,  /* an object in the JSON holds a key twice: struct jx_dup names it */
+    JX_NUL,       /* the JSON holds an escaped NUL (\u0000), which cJSON would truncate */
+    JX_INEXACT,   /* the value holds a number a double cannot carry exactly */
+    JX_DUPLICATE, /* an object in the JSON holds a key twice: struct jx_dup names it */
 };
 
 /* A key found twice in one object, as messages name it: the key and the RFC 6901 pointer of
@@ -40,8 +40,7 @@ void jx_init(void);
  * other than whitespace after it); JX_NUL for a \u0000 escape; JX_DUPLICATE when any object,
  * at any depth, holds a key twice (consumers disagree on which one wins: Python, Go and JS
  * take the last, cJSON the first), naming it in *dup (may be NULL); JX_NOMEM. */
-enum jx_rc jx_parse(const unsigned char *json, size_t len, struct cJSON **root,
-                    struct jx_dup *dup);
+enum jx_rc jx_parse(const unsigned char *json, size_t len, struct cJSON **root, struct jx_dup *dup);
 
 /* One step down from node: an object's member named tok (case-sensitive), or an array's
  * element at the index tok (RFC 6901: "0" or digits without a leading zero). NULL when there

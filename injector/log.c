@@ -57,13 +57,13 @@ static void log_v(enum log_level lvl, const char *tag, const char *fmt, va_list 
     (void)fflush(stderr);
 }
 
-#define LOG_FN(name, lvl, tag)                                                                    \
-    void name(const char *fmt, ...)                                                               \
-    {                                                                                             \
-        va_list ap;                                                                               \
-        va_start(ap, fmt);                                                                        \
-        log_v(lvl, tag, fmt, ap);                                                                 \
-        va_end(ap);                                                                               \
+#define LOG_FN(name, lvl, tag)      \
+    void name(const char *fmt, ...) \
+    {                               \
+        va_list ap;                 \
+        va_start(ap, fmt);          \
+        log_v(lvl, tag, fmt, ap);   \
+        va_end(ap);                 \
     }
 
 LOG_FN(log_error, LOG_LVL_ERROR, "error")

@@ -48,13 +48,13 @@ struct run {
     int core_saved_ok;
     struct sigaction chld_saved; /* SIGCHLD as inherited; the app gets it back */
     int chld_saved_ok;
-    long long deadline_ms;    /* --timeout: the end of the whole run's fetching; 0: none */
-    const char *region;       /* main_region's answer, worked out once */
+    long long deadline_ms; /* --timeout: the end of the whole run's fetching; 0: none */
+    const char *region;    /* main_region's answer, worked out once */
     int region_done;
-    char region_buf[64];      /* a region from the profile or IMDS */
-    struct ident_user user;     /* --user */
-    struct refresh refresh;   /* --supervise with a refresh interval */
-    int exit_code;            /* the supervised command's, when have_exit_code */
+    char region_buf[64];    /* a region from the profile or IMDS */
+    struct ident_user user; /* --user */
+    struct refresh refresh; /* --supervise with a refresh interval */
+    int exit_code;          /* the supervised command's, when have_exit_code */
     int have_exit_code;
 };
 
@@ -181,8 +181,7 @@ static void main_print_dry_run(const struct resolve_set *set)
         const char *kind = e->kind == ENTRY_ENV ? "env" : "file";
 
         if (r->skipped) {
-            printf("%s %s: skipped (optional, %s not found)\n", kind, e->name,
-                   e->ref.secret_id);
+            printf("%s %s: skipped (optional, %s not found)\n", kind, e->name, e->ref.secret_id);
             continue;
         }
         printf("%s %s: %s version %s [%s] %zu bytes\n", kind, e->name, r->f->secret.arn,
@@ -336,9 +335,8 @@ static enum inj_rc main_config(struct run *r, struct inj_err *err)
         for (i = 0; i < r->cfg.n; i++) {
             const struct entry *e = &r->cfg.entries[i];
             const char *part = NULL;
-            const char *region = e->has_failover
-                                     ? NULL
-                                     : config_failover_misfit(e, &r->cfg.failover, &part);
+            const char *region =
+                e->has_failover ? NULL : config_failover_misfit(e, &r->cfg.failover, &part);
 
             if (region)
                 return inj_err_set(err, INJ_E_USAGE,
@@ -385,8 +383,7 @@ static enum inj_rc main_export(struct run *r, struct inj_err *err)
         vars[n].len = v->value.len;
         n++;
     }
-    rc = export_render((enum export_format)export_format_parse(r->cli.format), vars, n, &out,
-                       err);
+    rc = export_render((enum export_format)export_format_parse(r->cli.format), vars, n, &out, err);
     if (rc == INJ_OK)
         rc = export_write(STDOUT_FILENO, out.p, out.len, err);
     if (rc == INJ_OK)

@@ -55,8 +55,8 @@ int parse_signal(const char *s)
         const char *name;
         int sig;
     } sigs[] = {
-        {"HUP", SIGHUP},   {"INT", SIGINT},     {"QUIT", SIGQUIT}, {"USR1", SIGUSR1},
-        {"USR2", SIGUSR2}, {"TERM", SIGTERM},   {"WINCH", SIGWINCH}, {"ALRM", SIGALRM},
+        {"HUP", SIGHUP},   {"INT", SIGINT},   {"QUIT", SIGQUIT},   {"USR1", SIGUSR1},
+        {"USR2", SIGUSR2}, {"TERM", SIGTERM}, {"WINCH", SIGWINCH}, {"ALRM", SIGALRM},
         {"CONT", SIGCONT}, {"URG", SIGURG},
     };
     size_t i;

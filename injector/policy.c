@@ -123,8 +123,8 @@ static int pol_account_valid(const char *a)
 }
 
 /* Adds what one reference needs. what names the entry for messages ("env PGUSER"). */
-static enum inj_rc pol_add_ref(struct pol *p, const struct ref *ref, int replica,
-                               const char *what, struct inj_err *err)
+static enum inj_rc pol_add_ref(struct pol *p, const struct ref *ref, int replica, const char *what,
+                               struct inj_err *err)
 {
     const char *part;
     const char *region;
@@ -153,8 +153,8 @@ static enum inj_rc pol_add_ref(struct pol *p, const struct ref *ref, int replica
                                what, ref->secret_id);
         part = ref_region_partition(region);
         account = p->opts->account ? p->opts->account : "*";
-        n = snprintf(res, sizeof(res), "arn:%s:secretsmanager:%s:%s:secret:%s-??????", part,
-                     region, account, ref->secret_id);
+        n = snprintf(res, sizeof(res), "arn:%s:secretsmanager:%s:%s:secret:%s-??????", part, region,
+                     account, ref->secret_id);
     }
     if (n < 0 || (size_t)n >= sizeof(res))
         return inj_err_set(err, INJ_E_CONFIG, "%s: secret reference too long", what);
@@ -299,9 +299,8 @@ static cJSON *pol_document(const struct pol *p)
         goto fail;
     /* supervise.refresh checks for new versions with DescribeSecret (docs/supervise.md), in
      * each secret's own region only. */
-    if (p->describe &&
-        pol_statement(stmts, "CheckSecretVersions", "secretsmanager:DescribeSecret",
-                      pol_strings(&p->primaries, NULL), NULL) != 0)
+    if (p->describe && pol_statement(stmts, "CheckSecretVersions", "secretsmanager:DescribeSecret",
+                                     pol_strings(&p->primaries, NULL), NULL) != 0)
         goto fail;
     /* "BatchGetSecretValue: no resource types" (Service Authorization Reference): Resource
      * must be "*". It grants no secret by itself: the service checks GetSecretValue on each
@@ -415,8 +414,7 @@ static enum inj_rc pol_collect(struct pol *p, const struct config *cfg, struct i
     for (i = 0; i < cfg->n; i++) {
         const struct entry *e = &cfg->entries[i];
 
-        (void)snprintf(what, sizeof(what), "%s %s", e->kind == ENTRY_ENV ? "env" : "file",
-                       e->name);
+        (void)snprintf(what, sizeof(what), "%s %s", e->kind == ENTRY_ENV ? "env" : "file", e->name);
         if (e->ref.secret_id) {
             rc = pol_add_ref_replicas(p, &e->ref, config_failover(cfg, e), what, err);
             if (rc != INJ_OK)
@@ -458,8 +456,7 @@ enum inj_rc policy_build(const struct config *cfg, const struct policy_opts *opt
         goto out;
     }
     if (opts->account && !pol_account_valid(opts->account)) {
-        rc = inj_err_set(err, INJ_E_USAGE,
-                         "--account %s: expected a 12-digit account id, or \"*\"",
+        rc = inj_err_set(err, INJ_E_USAGE, "--account %s: expected a 12-digit account id, or \"*\"",
                          opts->account);
         goto out;
     }

@@ -8,8 +8,8 @@
 #include "sm.h"
 
 struct policy_opts {
-    const char *region;  /* region for names and partial ARNs; NULL: none known */
-    const char *account; /* account for names and partial ARNs; NULL: "*" (any account) */
+    const char *region;       /* region for names and partial ARNs; NULL: none known */
+    const char *account;      /* account for names and partial ARNs; NULL: "*" (any account) */
     enum sm_fetch_mode fetch; /* --fetch; SM_FETCH_UNSET: the config's fetch:, else auto */
 };
 

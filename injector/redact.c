@@ -10,10 +10,10 @@
 #include <string.h>
 #include <strings.h>
 
-#define REDACT_PIECE 16u          /* any piece this long of a known secret is an echo */
-#define REDACT_RUN 80u            /* base64 runs this long are taken for a token */
+#define REDACT_PIECE 16u            /* any piece this long of a known secret is an echo */
+#define REDACT_RUN 80u              /* base64 runs this long are taken for a token */
 #define REDACT_SCAN (1024u * 1024u) /* input looked at (bodies are capped far below) */
-#define REDACT_SIGN_SPAN 2048u    /* AWS4-HMAC-SHA256 ... Signature=: how far to look */
+#define REDACT_SIGN_SPAN 2048u      /* AWS4-HMAC-SHA256 ... Signature=: how far to look */
 
 enum redact_kind { REDACT_VALUE, REDACT_AUTH, REDACT_HEX };
 
@@ -36,8 +36,8 @@ static const struct {
  * '=' is left out: it is only padding at a token's end, and it ends a name (Token=...). */
 static int redact_tokch(unsigned char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '+' || c == '/' || c == '_' || c == '-' || c == '%';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+           c == '/' || c == '_' || c == '-' || c == '%';
 }
 
 static int redact_hex(unsigned char c)
@@ -119,8 +119,7 @@ static void redact_secrets(const char *in, size_t len, const char *const *secret
             mask[l - 1] = 2;
         for (r = i; r < len && mask[r] == 2; r++)
             ;
-        for (; r < len && !mask[r] && (redact_tokch((unsigned char)in[r]) || in[r] == '=');
-             r++)
+        for (; r < len && !mask[r] && (redact_tokch((unsigned char)in[r]) || in[r] == '='); r++)
             mask[r] = 2;
         i = r;
     }

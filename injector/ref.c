@@ -114,9 +114,9 @@ static const struct {
     const char *partition;
     const char *suffix;
 } ref_partitions[] = {
-    {"cn-", "aws-cn", "amazonaws.com.cn"},   {"us-gov-", "aws-us-gov", "amazonaws.com"},
+    {"cn-", "aws-cn", "amazonaws.com.cn"},      {"us-gov-", "aws-us-gov", "amazonaws.com"},
     {"us-isob-", "aws-iso-b", "sc2s.sgov.gov"}, {"us-isof-", "aws-iso-f", "csp.hci.ic.gov"},
-    {"us-iso-", "aws-iso", "c2s.ic.gov"},    {"eu-isoe-", "aws-iso-e", "cloud.adc-e.uk"},
+    {"us-iso-", "aws-iso", "c2s.ic.gov"},       {"eu-isoe-", "aws-iso-e", "cloud.adc-e.uk"},
     {"eusc-", "aws-eusc", "amazonaws.eu"},
 };
 #define REF_NPARTITIONS (sizeof(ref_partitions) / sizeof(ref_partitions[0]))
@@ -271,8 +271,7 @@ enum inj_rc ref_replica(const struct ref *src, const char *region, struct ref *o
     if (!out->secret_id)
         goto nomem;
     memcpy(out->secret_id, src->secret_id, head);
-    (void)snprintf(out->secret_id + head, len + 1 - head, "%s%s", src->is_arn ? region : "",
-                   tail);
+    (void)snprintf(out->secret_id + head, len + 1 - head, "%s%s", src->is_arn ? region : "", tail);
     if (ref_dup_opt(&out->json_key, src->json_key) != INJ_OK ||
         ref_dup_opt(&out->version_stage, src->version_stage) != INJ_OK ||
         ref_dup_opt(&out->version_id, src->version_id) != INJ_OK)
@@ -348,8 +347,7 @@ static enum inj_rc ref_check_arn(char **f, struct ref *r, struct inj_err *err)
         return inj_err_set(err, INJ_E_CONFIG,
                            "bad ARN: resource type is \"%s\", expected \"secret:NAME\"", f[5]);
     if (!ref_valid_name(f[6]))
-        return inj_err_set(err, INJ_E_CONFIG, "bad ARN: \"%s\" is not a valid secret name",
-                           f[6]);
+        return inj_err_set(err, INJ_E_CONFIG, "bad ARN: \"%s\" is not a valid secret name", f[6]);
     (void)snprintf(r->partition, sizeof(r->partition), "%s", f[1]);
     (void)snprintf(r->region, sizeof(r->region), "%s", f[3]);
     (void)snprintf(r->account, sizeof(r->account), "%s", f[4]);
@@ -363,7 +361,7 @@ enum inj_rc ref_parse(const char *s, struct ref *out, struct inj_err *err)
     char *copy = NULL;
     char *f[REF_MAX_FIELDS];
     int n;
-    int base;      /* number of fields that make up the id */
+    int base; /* number of fields that make up the id */
     size_t idlen;
 
     memset(out, 0, sizeof(*out));

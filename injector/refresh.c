@@ -191,8 +191,7 @@ static enum inj_rc refresh_extract(const struct resolved *old, struct resolved *
         nr->skipped = 1;
         return INJ_OK;
     }
-    log_warn("%s %s: %s; keeping the previous value", refresh_kind(nr->e), nr->e->name,
-             e1.msg);
+    log_warn("%s %s: %s; keeping the previous value", refresh_kind(nr->e), nr->e->name, e1.msg);
     if (sbuf_append(&nr->value, old->value.p ? old->value.p : (const unsigned char *)"",
                     old->value.len) != SBUF_OK)
         return inj_err_set(err, INJ_E_NOMEM, "out of memory");
@@ -227,9 +226,9 @@ static enum inj_rc refresh_apply(struct refresh *r, const struct resolve_set *ns
         }
         if (v->e->kind != ENTRY_FILE)
             continue;
-        rc = sink_file_stage(&fs, v->e->name, v->e->mode, v->e->allow_disk,
-                             v->value.p ? v->value.p : (const unsigned char *)"", v->value.len,
-                             err);
+        rc =
+            sink_file_stage(&fs, v->e->name, v->e->mode, v->e->allow_disk,
+                            v->value.p ? v->value.p : (const unsigned char *)"", v->value.len, err);
         if (rc != INJ_OK) {
             inj_err_prefix(err, "file %s", v->e->name);
             goto out;
@@ -292,8 +291,7 @@ enum inj_rc refresh_run(struct refresh *r, int *changed, struct inj_err *err)
             goto out;
         nfresh += (size_t)got;
     }
-    log_debug("refresh %lu: %zu fetch(es) checked, %zu new version(s)", r->cycles, set->nf,
-              nfresh);
+    log_debug("refresh %lu: %zu fetch(es) checked, %zu new version(s)", r->cycles, set->nf, nfresh);
     if (!nfresh)
         goto out;
 

@@ -20,20 +20,20 @@
 struct refresh {
     /* Set by the caller before refresh_init; all borrowed. */
     const struct config *cfg;
-    struct resolve_set *set;    /* the values in force (resolve_all's); replaced on a change */
-    struct sink_env *env;       /* the command's environment; updated on a change */
-    struct sink_files *files;   /* the files written at start: a rewrite goes into the
+    struct resolve_set *set;  /* the values in force (resolve_all's); replaced on a change */
+    struct sink_env *env;     /* the command's environment; updated on a change */
+    struct sink_files *files; /* the files written at start: a rewrite goes into the
                                    directory inode validated then (sink.h anchors) */
-    struct creds *creds;        /* re-resolved in place when near expiration */
-    struct creds_ctx cctx;      /* for re-resolving */
-    struct sm_ctx sm;           /* copied; refresh_init points .creds at creds, sets timeouts */
-    int chown;                  /* --user: rewritten files (and new directories) get uid:gid */
+    struct creds *creds;      /* re-resolved in place when near expiration */
+    struct creds_ctx cctx;    /* for re-resolving */
+    struct sm_ctx sm;         /* copied; refresh_init points .creds at creds, sets timeouts */
+    int chown;                /* --user: rewritten files (and new directories) get uid:gid */
     uid_t uid;
     gid_t gid;
     /* Private. */
     unsigned char *no_describe; /* per fetch: DescribeSecret denied, check with GetSecretValue */
     size_t nf;
-    int creds_stale;            /* re-resolve before the next call (after an auth failure) */
+    int creds_stale; /* re-resolve before the next call (after an auth failure) */
     unsigned long cycles;
 };
 

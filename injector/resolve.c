@@ -284,11 +284,10 @@ static void resolve_report(struct resolve_fail *fails, size_t n)
             log_debug("%s", fails[j].e.msg);
             if (listed == RESOLVE_LIST_MAX || off >= sizeof(line) - 1)
                 continue;
-            w = snprintf(line + off, sizeof(line) - off, "%s%s %.100s (%.200s)",
-                         listed ? ", " : "", resolve_kind(fails[j].r->e), fails[j].r->e->name,
+            w = snprintf(line + off, sizeof(line) - off, "%s%s %.100s (%.200s)", listed ? ", " : "",
+                         resolve_kind(fails[j].r->e), fails[j].r->e->name,
                          fails[j].f->ref->secret_id);
-            off = w < 0 ? off : off + (size_t)w < sizeof(line) ? off + (size_t)w
-                                                             : sizeof(line) - 1;
+            off = w < 0 ? off : off + (size_t)w < sizeof(line) ? off + (size_t)w : sizeof(line) - 1;
             listed++;
         }
         if (listed < same && off < sizeof(line) - 1)
@@ -297,8 +296,8 @@ static void resolve_report(struct resolve_fail *fails, size_t n)
     }
 }
 
-enum inj_rc resolve_all(const struct config *cfg, const struct sm_ctx *ctx,
-                        struct resolve_set *out, struct inj_err *err)
+enum inj_rc resolve_all(const struct config *cfg, const struct sm_ctx *ctx, struct resolve_set *out,
+                        struct inj_err *err)
 {
     struct resolve_fail *fails = NULL;
     enum inj_rc rc;

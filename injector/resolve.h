@@ -12,11 +12,11 @@
 #include "sbuf.h"
 
 struct resolved {
-    const struct entry *e;    /* borrowed */
-    const struct fetched *f;  /* borrowed from the set, NULL when skipped */
+    const struct entry *e;      /* borrowed */
+    const struct fetched *f;    /* borrowed from the set, NULL when skipped */
     const struct fetched **src; /* template entries: the fetch of each `secret "ID"` in it
                                    (array owned, elements borrowed), NULL otherwise */
-    struct sbuf value;        /* the entry's value (wiped on free) */
+    struct sbuf value;          /* the entry's value (wiped on free) */
     int skipped;
 };
 
@@ -34,8 +34,8 @@ enum inj_rc resolve_plan(const struct config *cfg, struct resolve_set *out, stru
 
 /* Plans, fetches and extracts. On failure err summarises ("2 of 5 entries failed") after
  * each failing entry was logged; the first failure's code is returned. */
-enum inj_rc resolve_all(const struct config *cfg, const struct sm_ctx *ctx,
-                        struct resolve_set *out, struct inj_err *err);
+enum inj_rc resolve_all(const struct config *cfg, const struct sm_ctx *ctx, struct resolve_set *out,
+                        struct inj_err *err);
 
 /* One entry's value (key, pointer or template, then encoding) from fetches that succeeded,
  * appended to r->value (empty before). Used again by refresh.c when a secret changed. */

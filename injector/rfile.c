@@ -84,8 +84,9 @@ enum inj_rc rfile_read(const char *what, const char *path, size_t max, unsigned 
     if (st.st_size < 0 || (unsigned long long)st.st_size > max) {
         if (sys)
             *sys = EFBIG;
-        rc = inj_err_set(err, INJ_E_NOINPUT, "%s %s: %lld bytes, larger than %zu bytes (the "
-                                             "limit)",
+        rc = inj_err_set(err, INJ_E_NOINPUT,
+                         "%s %s: %lld bytes, larger than %zu bytes (the "
+                         "limit)",
                          what, path, (long long)st.st_size, max);
         goto out;
     }

@@ -12,7 +12,10 @@ struct sbuf {
     size_t max; /* appends that would exceed max fail with SBUF_TOOBIG */
 };
 
-#define SBUF_INIT(maxbytes) { NULL, 0, 0, (maxbytes) }
+#define SBUF_INIT(maxbytes)    \
+    {                          \
+        NULL, 0, 0, (maxbytes) \
+    }
 
 enum sbuf_rc { SBUF_OK = 0, SBUF_NOMEM, SBUF_TOOBIG };
 

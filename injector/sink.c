@@ -71,8 +71,8 @@ void sink_env_unset(struct sink_env *e, const char *name)
     }
 }
 
-enum inj_rc sink_env_set(struct sink_env *e, const char *name, const unsigned char *val,
-                         size_t len, int overwrite, struct inj_err *err)
+enum inj_rc sink_env_set(struct sink_env *e, const char *name, const unsigned char *val, size_t len,
+                         int overwrite, struct inj_err *err)
 {
     size_t nlen = strlen(name);
     size_t i;
@@ -271,8 +271,7 @@ static int sink_mkdir(struct sink_files *fs, int parent, const char *name, const
         return -1;
     }
     if (fstat(fd, &st) != 0 || st.st_uid != geteuid()) {
-        inj_err_set(err, INJ_E_IO, "%s: directory %s was replaced while being created", path,
-                    dir);
+        inj_err_set(err, INJ_E_IO, "%s: directory %s was replaced while being created", path, dir);
         goto fail;
     }
     /* Exactly this mode whatever the umask (a umask of 0777 would leave it unusable). */
@@ -282,8 +281,8 @@ static int sink_mkdir(struct sink_files *fs, int parent, const char *name, const
         goto fail;
     }
     if (fchmod(fd, mode) != 0) {
-        inj_err_set(err, INJ_E_IO, "%s: cannot set mode %04lo on %s: %s", path,
-                    (unsigned long)mode, dir, strerror(errno));
+        inj_err_set(err, INJ_E_IO, "%s: cannot set mode %04lo on %s: %s", path, (unsigned long)mode,
+                    dir, strerror(errno));
         goto fail;
     }
     return fd;
@@ -394,8 +393,8 @@ fail:
 /* Where the secret is about to land, before any byte of it is written: a disk (a secret on
  * disk outlives the container and ends up in snapshots and backups) or something other than a
  * regular file at the name (a symlink is never followed nor replaced). */
-static enum inj_rc sink_check_target(const char *path, const char *dir, int dfd,
-                                     const char *name, int allow_disk, struct inj_err *err)
+static enum inj_rc sink_check_target(const char *path, const char *dir, int dfd, const char *name,
+                                     int allow_disk, struct inj_err *err)
 {
     struct stat st;
     struct statfs sfs;
@@ -537,8 +536,8 @@ static struct sink_dir *sink_dir_for(struct sink_files *fs, const char *path, co
     if (nd)
         fs->dirs = nd;
     if (!p || !nd || fstat(fd, &st) != 0) {
-        inj_err_set(err, p && nd ? INJ_E_IO : INJ_E_NOMEM, "%s: cannot keep directory %s: %s",
-                    path, dir, p && nd ? strerror(errno) : "out of memory");
+        inj_err_set(err, p && nd ? INJ_E_IO : INJ_E_NOMEM, "%s: cannot keep directory %s: %s", path,
+                    dir, p && nd ? strerror(errno) : "out of memory");
         free(p);
         (void)close(fd);
         return NULL;
@@ -659,8 +658,7 @@ static int sink_restore(const struct sink_file *f)
 
     if (fstat(f->old_fd, &st) != 0)
         return -1;
-    fd = openat(f->dir_fd, f->tmpname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                0600);
+    fd = openat(f->dir_fd, f->tmpname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0)
         return -1;
     if ((fchown(fd, st.st_uid, st.st_gid) == 0 || geteuid() != 0) &&
@@ -689,8 +687,8 @@ enum inj_rc sink_files_commit(struct sink_files *fs, struct inj_err *err)
         if (f->old_fd < 0)
             f->old_fd = sink_open_old(f->dir_fd, f->name);
         if (renameat(f->dir_fd, f->tmpname, f->dir_fd, f->name) != 0)
-            return inj_err_set(err, INJ_E_IO, "%s: cannot move the file into place: %s",
-                               f->path, strerror(errno));
+            return inj_err_set(err, INJ_E_IO, "%s: cannot move the file into place: %s", f->path,
+                               strerror(errno));
         f->committed = 1;
         sink_fsync_dir(f->dir_fd);
     }

@@ -10,7 +10,7 @@
 #include "err.h"
 
 struct sink_env {
-    char **vars;       /* "NAME=value", NULL-terminated; ours (added) are wiped on free */
+    char **vars;         /* "NAME=value", NULL-terminated; ours (added) are wiped on free */
     unsigned char *ours; /* per var: 1 when we allocated it */
     size_t n;
     size_t cap;
@@ -19,8 +19,8 @@ struct sink_env {
 /* Starts from a copy of base (the process environment; pointers borrowed). */
 enum inj_rc sink_env_init(struct sink_env *e, char *const *base, struct inj_err *err);
 /* Adds NAME=value. An existing NAME is an error unless overwrite. NUL in value is refused. */
-enum inj_rc sink_env_set(struct sink_env *e, const char *name, const unsigned char *val,
-                         size_t len, int overwrite, struct inj_err *err);
+enum inj_rc sink_env_set(struct sink_env *e, const char *name, const unsigned char *val, size_t len,
+                         int overwrite, struct inj_err *err);
 /* Removes NAME if present (for dropping variables from the child's environment). */
 void sink_env_unset(struct sink_env *e, const char *name);
 char **sink_env_envp(const struct sink_env *e);
@@ -30,27 +30,27 @@ void sink_env_free(struct sink_env *e);
  * directory checked) and from then on used only through fd: a later change to the path
  * cannot redirect a write. */
 struct sink_dir {
-    char *path;        /* as configured, e.g. "/run/secrets" */
-    int fd;            /* the directory, close-on-exec; every *at() call goes through it */
-    dev_t dev;         /* the inode validated by the walk */
+    char *path; /* as configured, e.g. "/run/secrets" */
+    int fd;     /* the directory, close-on-exec; every *at() call goes through it */
+    dev_t dev;  /* the inode validated by the walk */
     ino_t ino;
-    int moved_warned;  /* "path no longer leads here" logged once */
+    int moved_warned; /* "path no longer leads here" logged once */
 };
 
 /* A directory the walk created: removed again on abort, through its parent's descriptor. */
 struct sink_made {
-    int parent_fd;     /* close-on-exec */
-    char *name;        /* in parent_fd */
+    int parent_fd; /* close-on-exec */
+    char *name;    /* in parent_fd */
 };
 
 struct sink_file {
     char *path;
-    char *tmp;         /* the staged temp file's path (messages); tmpname is its last part */
+    char *tmp; /* the staged temp file's path (messages); tmpname is its last part */
     const char *tmpname;
-    const char *name;  /* in path: the file's name in its directory */
-    int dir_fd;        /* borrowed from a struct sink_dir (ours or the anchors') */
+    const char *name; /* in path: the file's name in its directory */
+    int dir_fd;       /* borrowed from a struct sink_dir (ours or the anchors') */
     int committed;
-    int old_fd;        /* the file the commit replaced, or -1: sink_files_abort puts its
+    int old_fd; /* the file the commit replaced, or -1: sink_files_abort puts its
                           content back; close-on-exec, closed by sink_files_release_old or
                           sink_files_free */
 };
@@ -65,7 +65,7 @@ struct sink_files {
     /* Borrowed, may be NULL: the directories validated at start (supervise refresh). A file
      * whose directory is there goes into that inode, whatever the path leads to now. */
     struct sink_files *anchors;
-    int chown;         /* set before staging (--user): files get owner uid:gid before any byte
+    int chown; /* set before staging (--user): files get owner uid:gid before any byte
                           of a secret is written; directories we create stay ours (root's),
                           mode 0750 with group gid, so the app can enter but not change them */
     uid_t uid;

@@ -254,8 +254,7 @@ static char *sm_id_body(const struct ref *ref, int versioned)
 
     if (!req || !cJSON_AddStringToObject(req, "SecretId", ref->secret_id))
         goto out;
-    if (versioned && ref->version_id &&
-        !cJSON_AddStringToObject(req, "VersionId", ref->version_id))
+    if (versioned && ref->version_id && !cJSON_AddStringToObject(req, "VersionId", ref->version_id))
         goto out;
     if (versioned && ref->version_stage &&
         !cJSON_AddStringToObject(req, "VersionStage", ref->version_stage))
@@ -398,8 +397,8 @@ out:
     return rc;
 }
 
-enum inj_rc sm_describe_secret(const struct sm_ctx *ctx, const struct ref *ref,
-                               struct sm_meta *out, struct inj_err *err)
+enum inj_rc sm_describe_secret(const struct sm_ctx *ctx, const struct ref *ref, struct sm_meta *out,
+                               struct inj_err *err)
 {
     struct aws_call c;
     enum inj_rc rc;
@@ -465,8 +464,7 @@ static void sm_items_reset(struct sm_item *items, size_t n)
     }
 }
 
-void sm_get_secret_values(const struct sm_ctx *ctx, struct sm_item *items, size_t n,
-                          size_t conns)
+void sm_get_secret_values(const struct sm_ctx *ctx, struct sm_item *items, size_t n, size_t conns)
 {
     struct aws_call *calls = NULL;
     struct aws_ctx a;
@@ -482,14 +480,14 @@ void sm_get_secret_values(const struct sm_ctx *ctx, struct sm_item *items, size_
         return;
     }
     for (i = 0; i < n; i++)
-        aws_call_init(&calls[i], &a, &sm_service, &sm_ops[SM_GET],
-                      sm_region_for(ctx, items[i].ref), items[i].ref->secret_id, items[i].ref,
+        aws_call_init(&calls[i], &a, &sm_service, &sm_ops[SM_GET], sm_region_for(ctx, items[i].ref),
+                      items[i].ref->secret_id, items[i].ref,
                       items[i].deadline_ms ? items[i].deadline_ms : ctx->deadline_ms);
     aws_run(&a, calls, n, conns);
     for (i = 0; i < n; i++) {
         if (calls[i].end == AWS_OK)
-            items[i].rc = aws_call_parse(&calls[i], items[i].ref->secret_id,
-                                         &items[i].secret, &items[i].err);
+            items[i].rc =
+                aws_call_parse(&calls[i], items[i].ref->secret_id, &items[i].secret, &items[i].err);
         else
             sm_item_fail(&a, &calls[i], &items[i]);
         if (items[i].rc != INJ_OK)
@@ -498,7 +496,6 @@ void sm_get_secret_values(const struct sm_ctx *ctx, struct sm_item *items, size_
     }
     free(calls);
 }
-
 
 /* Finds, in order, every "SecretString" member's string value in a JSON text and records
  * whether it holds an escaped NUL (\u0000): cJSON would cut the value there, so such a
@@ -552,8 +549,7 @@ static int sm_batch_match(const char *id, const char *arn, const char *name)
 
     if (!strcmp(id, arn) || !strcmp(id, name))
         return 1;
-    return !strncmp(id, "arn:", 4) && !strncmp(arn, id, n) && arn[n] == '-' &&
-           strlen(arn + n) == 7;
+    return !strncmp(id, "arn:", 4) && !strncmp(arn, id, n) && arn[n] == '-' && strlen(arn + n) == 7;
 }
 
 /* The whole answer is unusable: every secret gets the same complaint under its own id. */
@@ -626,11 +622,11 @@ enum inj_rc sm_parse_batch(const struct sm_ctx *ctx, const char *region,
         if (!cJSON_IsString(arn) || !cJSON_IsString(name))
             continue;
         for (i = 0; i < n; i++) {
-            if (done[i] || !sm_batch_match(items[i].ref->secret_id, arn->valuestring,
-                                           name->valuestring))
+            if (done[i] ||
+                !sm_batch_match(items[i].ref->secret_id, arn->valuestring, name->valuestring))
                 continue;
-            items[i].rc = sm_parse_secret(it, has_nul, items[i].ref->secret_id,
-                                          &items[i].secret, &items[i].err);
+            items[i].rc = sm_parse_secret(it, has_nul, items[i].ref->secret_id, &items[i].secret,
+                                          &items[i].err);
             done[i] = 1;
         }
     }
@@ -650,8 +646,8 @@ enum inj_rc sm_parse_batch(const struct sm_ctx *ctx, const char *region,
             if (done[i] || strcmp(items[i].ref->secret_id, sid->valuestring) != 0)
                 continue;
             items[i].rc = aws_fault_error(&a, &sm_service, &sm_ops[SM_GET], region, &f, 1,
-                                          items[i].ref->secret_id, &items[i].err,
-                                          items[i].cause, sizeof(items[i].cause));
+                                          items[i].ref->secret_id, &items[i].err, items[i].cause,
+                                          sizeof(items[i].cause));
             items[i].kind = f.kind;
             done[i] = 1;
         }

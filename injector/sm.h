@@ -33,14 +33,14 @@ enum sm_fetch_mode sm_fetch_mode_parse(const char *s);
 const char *sm_fetch_mode_name(enum sm_fetch_mode m);
 
 struct sm_ctx {
-    struct http *http;        /* borrowed */
-    const struct creds *creds; /* borrowed */
-    const char *region;       /* borrowed: region for names and partial ARNs */
-    int max_attempts;         /* >= 1 */
-    long timeout_ms;          /* per attempt; 0: http default */
-    long long deadline_ms;    /* mono_ms() after which no attempt starts; 0: none */
+    struct http *http;             /* borrowed */
+    const struct creds *creds;     /* borrowed */
+    const char *region;            /* borrowed: region for names and partial ARNs */
+    int max_attempts;              /* >= 1 */
+    long timeout_ms;               /* per attempt; 0: http default */
+    long long deadline_ms;         /* mono_ms() after which no attempt starts; 0: none */
     enum sm_fetch_mode fetch_mode; /* for fetch.c; UNSET means auto */
-    aws_transport_fn transport; /* NULL: HTTPS through http; unit tests answer instead */
+    aws_transport_fn transport;    /* NULL: HTTPS through http; unit tests answer instead */
     void *transport_arg;
 };
 
@@ -48,8 +48,8 @@ struct sm_secret {
     char *arn;
     char *name;
     char *version_id;
-    char stages[128];         /* comma-separated VersionStages */
-    struct sbuf value;        /* SecretString, or the decoded SecretBinary bytes */
+    char stages[128];  /* comma-separated VersionStages */
+    struct sbuf value; /* SecretString, or the decoded SecretBinary bytes */
     int binary;
 };
 
@@ -77,44 +77,44 @@ enum inj_rc sm_parse_value(const struct http_resp *resp, const char *id, struct 
 /* DescribeSecret metadata: which version carries which staging labels. No secret value. */
 struct sm_version_stages {
     char *version_id;
-    char stages[128];          /* comma-separated */
+    char stages[128]; /* comma-separated */
 };
 
 struct sm_meta {
     char *arn;
     struct sm_version_stages *v; /* VersionIdsToStages (versions with no label are omitted) */
     size_t n;
-    int denied;                /* the call was refused for lack of permission (an error of a
+    int denied; /* the call was refused for lack of permission (an error of a
                                   refused kind, awserr.h; set even on failure) */
 };
 
 /* DescribeSecret for ref->secret_id (the cheap change check: secretsmanager:DescribeSecret,
  * no kms:Decrypt). out is owned by the caller (sm_meta_free, also after a failure). */
-enum inj_rc sm_describe_secret(const struct sm_ctx *ctx, const struct ref *ref,
-                               struct sm_meta *out, struct inj_err *err);
+enum inj_rc sm_describe_secret(const struct sm_ctx *ctx, const struct ref *ref, struct sm_meta *out,
+                               struct inj_err *err);
 void sm_meta_free(struct sm_meta *m);
 
 /* One secret of a many-at-once fetch and its outcome. */
 struct sm_item {
-    const struct ref *ref;    /* borrowed */
-    long long deadline_ms;    /* this secret's own deadline (its share of --timeout when it
+    const struct ref *ref;   /* borrowed */
+    long long deadline_ms;   /* this secret's own deadline (its share of --timeout when it
                                  has failover regions); 0: ctx->deadline_ms */
-    struct sm_secret secret;  /* owned on INJ_OK (sm_secret_free), empty otherwise */
+    struct sm_secret secret; /* owned on INJ_OK (sm_secret_free), empty otherwise */
     enum inj_rc rc;
-    struct inj_err err;       /* names ref->secret_id and the fix, as sm_get_secret_value's */
+    struct inj_err err;        /* names ref->secret_id and the fix, as sm_get_secret_value's */
     char cause[AWS_CAUSE_MAX]; /* err without the secret's name nor AWS's message: entries
                                   with the same kind and cause failed alike ("" : unique) */
-    enum aws_kind kind;       /* the error answer's kind; AWS_K_NONE for other failures */
-    int region_down;          /* failed because the region is down (unreachable, timing out,
+    enum aws_kind kind;        /* the error answer's kind; AWS_K_NONE for other failures */
+    int region_down;           /* failed because the region is down (unreachable, timing out,
                                  5xx after every attempt, out of time): a replica may answer */
 };
 
 /* Why a BatchGetSecretValue call failed as a whole: what GetSecretValue may do instead. */
 enum sm_batch_fail {
-    SM_BATCH_FAILED = 0,      /* GetSecretValue would fail the same way (network, auth) */
-    SM_BATCH_DENIED,          /* AccessDenied: the role lacks secretsmanager:BatchGetSecretValue */
-    SM_BATCH_THROTTLED,       /* the batch quota is exhausted */
-    SM_BATCH_UNSUPPORTED,     /* the endpoint does not know the action or refuses the list */
+    SM_BATCH_FAILED = 0,  /* GetSecretValue would fail the same way (network, auth) */
+    SM_BATCH_DENIED,      /* AccessDenied: the role lacks secretsmanager:BatchGetSecretValue */
+    SM_BATCH_THROTTLED,   /* the batch quota is exhausted */
+    SM_BATCH_UNSUPPORTED, /* the endpoint does not know the action or refuses the list */
 };
 
 /* One BatchGetSecretValue call for items[0..n) (1 <= n <= SM_BATCH_MAX; AWSCURRENT secrets
@@ -135,7 +135,6 @@ enum inj_rc sm_parse_batch(const struct sm_ctx *ctx, const char *region,
 
 /* GetSecretValue for each of items[0..n), concurrently over at most conns connections; each
  * call retries on its own as sm_get_secret_value does and ends the same way. */
-void sm_get_secret_values(const struct sm_ctx *ctx, struct sm_item *items, size_t n,
-                          size_t conns);
+void sm_get_secret_values(const struct sm_ctx *ctx, struct sm_item *items, size_t n, size_t conns);
 
 #endif

@@ -53,29 +53,29 @@ long long supervise_backoff(long long interval_ms, unsigned int failures, uint32
 struct sup {
     const struct supervise_opts *o;
     const struct supervise_hooks *h;
-    sigset_t waitset;         /* blocked, collected by sigtimedwait */
-    sigset_t child_mask;      /* the mask we started with: the child's */
-    struct sigaction ttin;    /* dispositions we replaced, for the child */
+    sigset_t waitset;      /* blocked, collected by sigtimedwait */
+    sigset_t child_mask;   /* the mask we started with: the child's */
+    struct sigaction ttin; /* dispositions we replaced, for the child */
     struct sigaction ttou;
-    struct sigaction chld;    /* SIGCHLD as inherited (SIG_IGN would auto-reap our child) */
-    int fg;                   /* injector's group owned the tty: hand it to the child */
-    pid_t child;              /* the command, 0: none running */
-    pid_t app_pg;             /* the current generation's process group (kept after exit) */
-    int exited;               /* the command was reaped; status holds its exit code */
+    struct sigaction chld; /* SIGCHLD as inherited (SIG_IGN would auto-reap our child) */
+    int fg;                /* injector's group owned the tty: hand it to the child */
+    pid_t child;           /* the command, 0: none running */
+    pid_t app_pg;          /* the current generation's process group (kept after exit) */
+    int exited;            /* the command was reaped; status holds its exit code */
     int status;
-    pid_t stopped;            /* the command being stopped for a restart */
+    pid_t stopped; /* the command being stopped for a restart */
     int stopping;
-    long long kill_at;        /* SIGKILL the stopped command (or its group) then; 0: none */
-    pid_t draining;           /* with pgroup: the old group, still alive after its leader */
-    int terminating;          /* TERM/INT came from outside: no refresh, no restarts */
-    pid_t hook;               /* on_change_exec, 0: none running */
-    pid_t hook_pg;            /* its process group, until shutdown has seen it gone */
+    long long kill_at; /* SIGKILL the stopped command (or its group) then; 0: none */
+    pid_t draining;    /* with pgroup: the old group, still alive after its leader */
+    int terminating;   /* TERM/INT came from outside: no refresh, no restarts */
+    pid_t hook;        /* on_change_exec, 0: none running */
+    pid_t hook_pg;     /* its process group, until shutdown has seen it gone */
     long long hook_kill_at;
-    int hook_again;           /* another change came while the hook ran */
+    int hook_again; /* another change came while the hook ran */
     int pending_signal;
     int pending_restart;
     long long restart_at;
-    long long refresh_at;     /* 0: no refresh */
+    long long refresh_at; /* 0: no refresh */
     unsigned int failures;
 };
 
@@ -108,7 +108,7 @@ static int sup_exit_code(int st)
  * gets the tty and a write to it from us must not stop us. */
 static enum inj_rc sup_block_signals(struct sup *s, struct inj_err *err)
 {
-    static const int ours[] = {SIGFPE, SIGILL,  SIGSEGV, SIGBUS, SIGABRT,
+    static const int ours[] = {SIGFPE,  SIGILL, SIGSEGV, SIGBUS, SIGABRT,
                                SIGTRAP, SIGSYS, SIGTTIN, SIGTTOU};
     struct sigaction ign;
     size_t i;
@@ -170,7 +170,8 @@ __attribute__((noreturn)) static void sup_child(const struct sup *s, char *const
     if (!hook && s->fg)
         (void)tcsetpgrp(STDIN_FILENO, getpgrp());
     if (sigaction(SIGTTIN, &s->ttin, NULL) != 0 || sigaction(SIGTTOU, &s->ttou, NULL) != 0 ||
-        sigaction(SIGCHLD, &s->chld, NULL) != 0 || sigprocmask(SIG_SETMASK, &s->child_mask, NULL) != 0) {
+        sigaction(SIGCHLD, &s->chld, NULL) != 0 ||
+        sigprocmask(SIG_SETMASK, &s->child_mask, NULL) != 0) {
         rc = inj_err_set(&e, INJ_E_SOFTWARE, "restoring the signal state: %s", strerror(errno));
         goto fail;
     }
@@ -444,9 +445,8 @@ static void sup_timers(struct sup *s)
         return;
     if (s->pending_signal) {
         s->pending_signal = 0;
-        log_info("sending signal %d (%s) to %s (pid %ld): a secret changed",
-                 s->o->on_change_signal, strsignal(s->o->on_change_signal), sup_cmd(s),
-                 (long)s->child);
+        log_info("sending signal %d (%s) to %s (pid %ld): a secret changed", s->o->on_change_signal,
+                 strsignal(s->o->on_change_signal), sup_cmd(s), (long)s->child);
         if (kill(sup_target(s, s->child), s->o->on_change_signal) != 0 && errno != ESRCH)
             log_warn("signal to pid %ld: %s", (long)s->child, strerror(errno));
     }
@@ -568,8 +568,8 @@ static void sup_shutdown(struct sup *s)
     for (i = 0; i < n; i++) {
         if (!sup_group_alive(g[i]))
             continue;
-        log_info("stopping process group %ld (%s), left running at exit: SIGTERM",
-                 (long)g[i], g[i] == s->hook_pg ? "on_change_exec" : sup_cmd(s));
+        log_info("stopping process group %ld (%s), left running at exit: SIGTERM", (long)g[i],
+                 g[i] == s->hook_pg ? "on_change_exec" : sup_cmd(s));
         (void)kill(-g[i], SIGTERM);
         (void)kill(-g[i], SIGCONT);
     }

@@ -34,9 +34,9 @@ struct supervise_hooks {
 };
 
 struct supervise_opts {
-    char **argv;                  /* the command (borrowed, NULL-terminated) */
-    int pgroup;                   /* forward signals to the child's process group */
-    long long refresh_ms;         /* 0: never refresh */
+    char **argv;          /* the command (borrowed, NULL-terminated) */
+    int pgroup;           /* forward signals to the child's process group */
+    long long refresh_ms; /* 0: never refresh */
     enum supervise_on_change on_change;
     int on_change_signal;         /* for SUPERVISE_ON_CHANGE_SIGNAL */
     char **on_change_exec;        /* NULL, or a hook run after each change (before the action) */

@@ -32,14 +32,14 @@ enum tmpl_node_kind { TN_TEXT, TN_LITERAL, TN_FIELD };
 
 struct tmpl_node {
     enum tmpl_node_kind kind;
-    char *text;             /* TN_TEXT, TN_LITERAL: the bytes; TN_FIELD: NULL */
+    char *text; /* TN_TEXT, TN_LITERAL: the bytes; TN_FIELD: NULL */
     size_t len;
-    int src;                /* TN_FIELD: -1 for the entry's own secret, else a source index */
-    char **path;            /* TN_FIELD: keys (or array indexes) from the root; none: whole */
+    int src;     /* TN_FIELD: -1 for the entry's own secret, else a source index */
+    char **path; /* TN_FIELD: keys (or array indexes) from the root; none: whole */
     size_t npath;
     struct tmpl_filter *filters;
     size_t nfilters;
-    char *expr;             /* the action's text (no value in it), for messages */
+    char *expr; /* the action's text (no value in it), for messages */
 };
 
 struct tmpl {
@@ -91,8 +91,8 @@ static void tmpl_ws(struct tmpl_parser *p)
 
 static int tmpl_ident_char(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-';
 }
 
 /* A "..." literal with \" \\ \n \t escapes, into a fresh NUL-terminated buffer. */
@@ -167,8 +167,9 @@ static enum inj_rc tmpl_path(struct tmpl_parser *p, struct tmpl_node *nd)
         } else {
             if (nd->npath == 0 && seg_at + 1 == p->i)
                 return INJ_OK; /* a lone "." is the whole secret */
-            return tmpl_perr(p, p->i, "expected a key after \".\" (letters, digits, _ and -, "
-                                      "or a \"quoted key\")");
+            return tmpl_perr(p, p->i,
+                             "expected a key after \".\" (letters, digits, _ and -, "
+                             "or a \"quoted key\")");
         }
         if (nd->npath >= TMPL_MAX_PATH) {
             free(seg);
@@ -207,8 +208,9 @@ static enum inj_rc tmpl_add_source(struct tmpl_parser *p, size_t at, const char 
     }
     if (r.json_key) {
         ref_free(&r);
-        return tmpl_perr(p, at, "secret \"ID\" takes no JSON key; write the key as a path "
-                                "after it: secret \"ID\" .key");
+        return tmpl_perr(p, at,
+                         "secret \"ID\" takes no JSON key; write the key as a path "
+                         "after it: secret \"ID\" .key");
     }
     for (k = 0; k < t->nsrc; k++) {
         if (ref_same_fetch(&t->srcs[k], &r)) {
@@ -265,8 +267,9 @@ static enum inj_rc tmpl_filter(struct tmpl_parser *p, struct tmpl_node *nd)
             break;
     if (k == sizeof(tmpl_filter_names) / sizeof(tmpl_filter_names[0])) {
         if (p->i == st)
-            return tmpl_perr(p, at, "expected a filter name after \"|\" (urlencode, json, "
-                                    "base64, default \"x\")");
+            return tmpl_perr(p, at,
+                             "expected a filter name after \"|\" (urlencode, json, "
+                             "base64, default \"x\")");
         (void)snprintf(msg, sizeof(msg),
                        "unknown filter \"%.*s\" (known: urlencode, json, base64, default \"x\")",
                        (int)(p->i - st > 40 ? 40 : p->i - st), p->s + st);
@@ -595,7 +598,7 @@ struct tmpl_render_ctx {
     const struct tmpl *t;
     const struct tmpl_input *dot;
     const struct tmpl_input *src;
-    cJSON **roots;    /* parsed JSON per input: [0] dot, [1 + i] source i; NULL: not yet */
+    cJSON **roots; /* parsed JSON per input: [0] dot, [1 + i] source i; NULL: not yet */
     struct inj_err *err;
 };
 
@@ -627,8 +630,8 @@ static enum inj_rc tmpl_root(struct tmpl_render_ctx *c, const struct tmpl_node *
                            nd->expr, in->arn, nd->src < 0 ? "." : "secret \"ID\"");
     case JX_NUL:
         return inj_err_set(c->err, INJ_E_DATA,
-                           "template {{ %s }}: secret %s holds a NUL character (\\u0000)",
-                           nd->expr, in->arn);
+                           "template {{ %s }}: secret %s holds a NUL character (\\u0000)", nd->expr,
+                           in->arn);
     case JX_DUPLICATE:
         return inj_err_set(c->err, INJ_E_DATA,
                            "template {{ %s }}: secret %s has the key \"%s\" twice in %s%s; a "

@@ -35,10 +35,10 @@ const char *tmpl_source_text(const struct tmpl *t, size_t i);
 
 /* One fetched secret, as the template sees it. Everything borrowed. */
 struct tmpl_input {
-    const unsigned char *p;  /* the SecretString, or the SecretBinary bytes */
+    const unsigned char *p; /* the SecretString, or the SecretBinary bytes */
     size_t len;
-    const char *arn;         /* for messages */
-    const char *version_id;  /* for messages, may be NULL */
+    const char *arn;        /* for messages */
+    const char *version_id; /* for messages, may be NULL */
 };
 
 /* Renders t, appending to out. dot is the entry's own secret (may be NULL when

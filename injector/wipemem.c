@@ -77,8 +77,8 @@ int wipemem_install_openssl(void)
 
 enum inj_rc wipemem_curl_global_init(struct inj_err *err)
 {
-    if (curl_global_init_mem(CURL_GLOBAL_DEFAULT, malloc, wm_free, wm_realloc, wm_strdup,
-                             calloc) != CURLE_OK)
+    if (curl_global_init_mem(CURL_GLOBAL_DEFAULT, malloc, wm_free, wm_realloc, wm_strdup, calloc) !=
+        CURLE_OK)
         return inj_err_set(err, INJ_E_SOFTWARE, "cannot initialise libcurl");
     return INJ_OK;
 }

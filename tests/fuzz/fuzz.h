@@ -24,10 +24,10 @@ static inline char *fuzz_cstr(const uint8_t *data, size_t size)
 }
 
 /* Checks an invariant; a failure is a crash the fuzzer reports with its input. */
-#define FUZZ_ASSERT(cond)                                                                         \
-    do {                                                                                          \
-        if (!(cond))                                                                              \
-            __builtin_trap();                                                                     \
+#define FUZZ_ASSERT(cond)     \
+    do {                      \
+        if (!(cond))          \
+            __builtin_trap(); \
     } while (0)
 
 #endif

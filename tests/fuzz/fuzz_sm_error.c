@@ -27,8 +27,16 @@ static int printable(const char *s)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct aws_wording w = {"Secrets Manager", "secretsmanager:GetSecretValue", "GetSecretValue",
-                            "secretsmanager", "eu-west-1", "amazonaws.com", "env", 2, "the name", "why"};
+    struct aws_wording w = {"Secrets Manager",
+                            "secretsmanager:GetSecretValue",
+                            "GetSecretValue",
+                            "secretsmanager",
+                            "eu-west-1",
+                            "amazonaws.com",
+                            "env",
+                            2,
+                            "the name",
+                            "why"};
     struct http_resp resp;
     struct aws_fault f;
     char cause[640];

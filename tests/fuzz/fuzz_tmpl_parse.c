@@ -52,8 +52,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         rc = tmpl_render(t, &in, srcs, &out, &err);
         FUZZ_ASSERT(rc == INJ_OK || err.msg[0]);
-        FUZZ_ASSERT(rc == INJ_OK || rc == INJ_E_DATA || rc == INJ_E_MISSING ||
-                    rc == INJ_E_NOMEM);
+        FUZZ_ASSERT(rc == INJ_OK || rc == INJ_E_DATA || rc == INJ_E_MISSING || rc == INJ_E_NOMEM);
         tmpl_free(t);
     } else {
         FUZZ_ASSERT(err.msg[0]);

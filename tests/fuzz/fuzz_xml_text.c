@@ -7,8 +7,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const char *const tags[] = {"AccessKeyId", "SecretAccessKey", "SessionToken",
-                                       "Expiration", "Code", "Message"};
+    static const char *const tags[] = {
+        "AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration", "Code", "Message"};
     const char *inner = NULL;
     size_t inner_len = 0;
     char *text = NULL;

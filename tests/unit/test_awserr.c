@@ -13,15 +13,15 @@ struct shape {
     const char *name;
     long status;
     const char *body;
-    const char *header;     /* x-amzn-ErrorType, NULL: none */
-    const char *code;       /* expected */
-    const char *msg;        /* expected (prefix) */
-    enum aws_kind kind;     /* expected */
+    const char *header; /* x-amzn-ErrorType, NULL: none */
+    const char *code;   /* expected */
+    const char *msg;    /* expected (prefix) */
+    enum aws_kind kind; /* expected */
 };
 
-#define XML_ERR(code, msg)                                                                   \
-    "<?xml version=\"1.0\"?>\n<ErrorResponse xmlns=\"https://iam.amazonaws.com/doc/\">"      \
-    "<Error><Type>Sender</Type><Code>" code "</Code><Message>" msg "</Message></Error>"     \
+#define XML_ERR(code, msg)                                                              \
+    "<?xml version=\"1.0\"?>\n<ErrorResponse xmlns=\"https://iam.amazonaws.com/doc/\">" \
+    "<Error><Type>Sender</Type><Code>" code "</Code><Message>" msg "</Message></Error>" \
     "<RequestId>1</RequestId></ErrorResponse>"
 
 static const struct shape shapes[] = {
@@ -104,8 +104,8 @@ static void every_shape_is_read(void **state)
         http_resp_free(&resp);
         if (strcmp(f.code, s->code) != 0 || strncmp(f.msg, s->msg, strlen(s->msg)) != 0 ||
             f.kind != s->kind || f.status != s->status) {
-            print_error("%s: got code \"%s\" msg \"%s\" kind %s, want \"%s\" \"%s\" %s\n",
-                        s->name, f.code, f.msg, aws_kind_name(f.kind), s->code, s->msg,
+            print_error("%s: got code \"%s\" msg \"%s\" kind %s, want \"%s\" \"%s\" %s\n", s->name,
+                        f.code, f.msg, aws_kind_name(f.kind), s->code, s->msg,
                         aws_kind_name(s->kind));
             fail();
         }
@@ -137,8 +137,16 @@ static void kinds_decide_everything(void **state)
         {AWS_K_BAD_REQUEST, 0, 0, 0, 0, INJ_E_DATA},
         {AWS_K_UNEXPECTED, 0, 0, 0, 0, INJ_E_UNAVAILABLE},
     };
-    struct aws_wording w = {"Secrets Manager", "secretsmanager:GetSecretValue", "GetSecretValue",
-                            "secretsmanager", "eu-west-1", "amazonaws.com", "env", 3, NULL, NULL};
+    struct aws_wording w = {"Secrets Manager",
+                            "secretsmanager:GetSecretValue",
+                            "GetSecretValue",
+                            "secretsmanager",
+                            "eu-west-1",
+                            "amazonaws.com",
+                            "env",
+                            3,
+                            NULL,
+                            NULL};
     size_t i;
 
     (void)state;
@@ -161,9 +169,16 @@ static void kinds_decide_everything(void **state)
 /* The fix names the operation's IAM action, and says whether the key or the policy. */
 static void wording_names_the_iam_action(void **state)
 {
-    struct aws_wording w = {"Secrets Manager", "secretsmanager:BatchGetSecretValue",
-                            "BatchGetSecretValue", "secretsmanager", "eu-west-1", "amazonaws.com",
-                            "web identity", 1, NULL, NULL};
+    struct aws_wording w = {"Secrets Manager",
+                            "secretsmanager:BatchGetSecretValue",
+                            "BatchGetSecretValue",
+                            "secretsmanager",
+                            "eu-west-1",
+                            "amazonaws.com",
+                            "web identity",
+                            1,
+                            NULL,
+                            NULL};
     struct aws_fault f;
     char cause[AWS_CAUSE_MAX];
 

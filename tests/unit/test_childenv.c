@@ -32,12 +32,12 @@ static void parse_ok(const char *s, const char *id, const char *key, const char 
     if (childenv_parse_ref(s, &r, &pointer, &err) != INJ_OK)
         fail_msg("%s: %s", s, err.msg);
     assert_string_equal(r.secret_id, id);
-#define OPT_EQ(a, b)                                                                             \
-    do {                                                                                         \
-        if (b)                                                                                   \
-            assert_string_equal((a), (b));                                                       \
-        else                                                                                     \
-            assert_null(a);                                                                      \
+#define OPT_EQ(a, b)                       \
+    do {                                   \
+        if (b)                             \
+            assert_string_equal((a), (b)); \
+        else                               \
+            assert_null(a);                \
     } while (0)
     OPT_EQ(r.json_key, key);
     OPT_EQ(pointer, ptr);
@@ -57,8 +57,8 @@ static void sm_uri_forms(void **state)
     parse_ok("sm://rds!db-1?version_stage=AWSPREVIOUS#password", "rds!db-1", "password", NULL,
              "AWSPREVIOUS", NULL);
     parse_ok("sm://x?version_id=" VID, "x", NULL, NULL, NULL, VID);
-    parse_ok("sm://x?version_stage=S&version_id=" VID "#k#with#hash", "x", "k#with#hash", NULL,
-             "S", VID);
+    parse_ok("sm://x?version_stage=S&version_id=" VID "#k#with#hash", "x", "k#with#hash", NULL, "S",
+             VID);
     parse_ok("sm://arn:aws:secretsmanager:eu-central-1:111122223333:secret:api-Xy12Zz#token",
              "arn:aws:secretsmanager:eu-central-1:111122223333:secret:api-Xy12Zz", "token", NULL,
              NULL, NULL);
@@ -157,7 +157,7 @@ static void pristine_list(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(is_ref),         cmocka_unit_test(sm_uri_forms),
+        cmocka_unit_test(is_ref),          cmocka_unit_test(sm_uri_forms),
         cmocka_unit_test(sm_uri_refusals), cmocka_unit_test(add_refs_to_config),
         cmocka_unit_test(pristine_list),
     };

@@ -46,8 +46,9 @@ static void run_with_separator(void **state)
 /* Without "--", parsing stops at the command: its options are its own. */
 static void options_after_command_are_the_commands(void **state)
 {
-    char *argv[] = {"injector", "--config=app.yaml", "-v", "env", "-v", "--dry-run", "-c", "x",
-                    "--", "y", NULL};
+    char *argv[] = {
+        "injector", "--config=app.yaml", "-v", "env", "-v", "--dry-run", "-c", "x", "--", "y",
+        NULL};
     struct cli c;
     struct inj_err err = UNIT_ERR_INIT;
 
@@ -79,8 +80,8 @@ static void separator_protects_dash_command(void **state)
 
 static void all_options(void **state)
 {
-    char *argv[] = {"injector", "-vv", "-q", "--verbose", "--region", "eu-west-1", "--quiet",
-                    "--timeout", "2.5", "-c", "a.yaml", "true", NULL};
+    char *argv[] = {"injector",  "-vv", "-q", "--verbose", "--region", "eu-west-1", "--quiet",
+                    "--timeout", "2.5", "-c", "a.yaml",    "true",     NULL};
     struct cli c;
     struct inj_err err = UNIT_ERR_INIT;
 

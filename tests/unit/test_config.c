@@ -5,7 +5,8 @@
 
 #include "config.h"
 
-#define ARN_MOMENTUM "arn:aws:secretsmanager:eu-central-1:111122223333:secret:dev/fcj/momentum-Ab12Cd"
+#define ARN_MOMENTUM \
+    "arn:aws:secretsmanager:eu-central-1:111122223333:secret:dev/fcj/momentum-Ab12Cd"
 #define ARN_API "arn:aws:secretsmanager:eu-central-1:111122223333:secret:api-Xy12Zz"
 #define RDS "rds!db-8fcc3794-ab80-4353-86fb-641f99a65793"
 #define UUID "EXAMPLE1-90ab-cdef-fedc-ba987EXAMPLE"
@@ -317,8 +318,8 @@ static void duplicate_entries(void **state)
 
 static void invalid_env_names(void **state)
 {
-    static const char *const names[] = {"1A", "A-B", "A.B", "A B", "''", "\"\\xe4\"", "A=B",
-                                        "\"A\\tB\""};
+    static const char *const names[] = {"1A", "A-B",       "A.B", "A B",
+                                        "''", "\"\\xe4\"", "A=B", "\"A\\tB\""};
     char yaml[512];
     size_t i;
 
@@ -357,12 +358,12 @@ static void env_name_length(void **state)
 
 static void reserved_names(void **state)
 {
-    static const char *const reserved[] = {"PATH", "LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT",
-                                           "IFS", "BASH_ENV", "ENV", "PYTHONPATH", "NODE_OPTIONS",
-                                           "DYLD_INSERT_LIBRARIES", "GCONV_PATH", "PS4",
-                                           "JAVA_TOOL_OPTIONS", "PERL5OPT", "GLIBC_TUNABLES",
-                                           "PYTHONHOME", "PERLLIB", "NODE_PATH", "ZDOTDIR",
-                                           "JDK_JAVA_OPTIONS", "BASH_FUNC_x%%"};
+    static const char *const reserved[] = {
+        "PATH",         "LD_PRELOAD", "LD_LIBRARY_PATH",   "LD_AUDIT",     "IFS",
+        "BASH_ENV",     "ENV",        "PYTHONPATH",        "NODE_OPTIONS", "DYLD_INSERT_LIBRARIES",
+        "GCONV_PATH",   "PS4",        "JAVA_TOOL_OPTIONS", "PERL5OPT",     "GLIBC_TUNABLES",
+        "PYTHONHOME",   "PERLLIB",    "NODE_PATH",         "ZDOTDIR",      "JDK_JAVA_OPTIONS",
+        "BASH_FUNC_x%%"};
     static const char *const plain[] = {"PATH_X", "MYPATH", "LD", "HOME", "path", "DB_PASSWORD"};
     size_t i;
     struct config c;
@@ -428,8 +429,7 @@ static void tags_refused(void **state)
     bad("--- !!map\nversion: 1\n", "app.yaml:1:5: YAML tag \"!!map\"");
     bad("version: 1\nenv: !!omap\n  A: x\n", "app.yaml:2:6: YAML tag \"!!omap\"");
     bad("version: 1\nenv: !custom {A: x}\n", "app.yaml:2:6: YAML tag \"!custom\"");
-    bad("version: 1\nfailover_regions: !!seq [eu-west-1]\n",
-        "app.yaml:2:19: YAML tag \"!!seq\"");
+    bad("version: 1\nfailover_regions: !!seq [eu-west-1]\n", "app.yaml:2:19: YAML tag \"!!seq\"");
     bad("version: 1\nsupervise:\n  on_change_exec: !!set\n    - /bin/true\n",
         "app.yaml:3:19: YAML tag \"!!set\"");
     bad("version: 1\nsupervise:\n  on_change_exec: [! /bin/true]\n",
@@ -473,7 +473,8 @@ static void non_utf8(void **state)
     bad("version: 1\nenv:\n  A: \xff\n", "app.yaml:3:6: YAML syntax error: invalid leading UTF-8");
     bad("version: 1\nenv:\n  A: x\n  B: \xc3\x28\n",
         "app.yaml:4:7: YAML syntax error: invalid trailing UTF-8");
-    bad("version: 1\nenv:\n  A: \"\xc3\xa9\xc3\xa9\xed\xa0\x80\"\n", "app.yaml:3:9: YAML syntax error");
+    bad("version: 1\nenv:\n  A: \"\xc3\xa9\xc3\xa9\xed\xa0\x80\"\n",
+        "app.yaml:3:9: YAML syntax error");
     bad("\xc0\x80version: 1\n", "app.yaml:1:1: YAML syntax error");
     /* A NUL byte in the input. */
     bad_n("version: 1\nenv:\n  A: x\0y\n", 20, "app.yaml:3:");
@@ -485,10 +486,10 @@ static void mode_parsing(void **state)
         const char *mode;
         unsigned int want;
     } good[] = {{"\"0400\"", 0400}, {"'0600'", 0600}, {"0440", 0440}, {"\"400\"", 0400},
-                {"0640", 0640}, {"0700", 0700}, {"0444", 0444}, {"0750", 0750}};
-    static const char *const badmodes[] = {"\"0o400\"", "\"0800\"", "\"01000\"", "\"04400\"",
-                                           "\"2400\"", "\"-1\"", "\"\"", "rw", "\"0x100\"",
-                                           "\"0400 \"", "\"4OO\""};
+                {"0640", 0640},     {"0700", 0700},   {"0444", 0444}, {"0750", 0750}};
+    static const char *const badmodes[] = {"\"0o400\"", "\"0800\"",  "\"01000\"", "\"04400\"",
+                                           "\"2400\"",  "\"-1\"",    "\"\"",      "rw",
+                                           "\"0x100\"", "\"0400 \"", "\"4OO\""};
     char yaml[256];
     size_t i;
 
@@ -520,18 +521,18 @@ static void mode_parsing(void **state)
 
 static void file_paths(void **state)
 {
-    static const char *const badpaths[] = {"relative/x", "x", "/a/../b", "/a/..", "/../a",
-                                           "/a/./b", "/./a", "/a/.", "//a", "/a//b", "/a/",
-                                           "/", "./a", "~/a"};
-    static const char *const goodpaths[] = {"/a", "/run/secrets/db.json", "/a/b..c", "/.hidden",
-                                            "/a/...", "/a/.b/c", "/a b/c"};
+    static const char *const badpaths[] = {"relative/x", "x",    "/a/../b", "/a/..", "/../a",
+                                           "/a/./b",     "/./a", "/a/.",    "//a",   "/a//b",
+                                           "/a/",        "/",    "./a",     "~/a"};
+    static const char *const goodpaths[] = {
+        "/a", "/run/secrets/db.json", "/a/b..c", "/.hidden", "/a/...", "/a/.b/c", "/a b/c"};
     char yaml[256];
     size_t i;
 
     (void)state;
     for (i = 0; i < sizeof(badpaths) / sizeof(badpaths[0]); i++) {
-        assert_true(
-            snprintf(yaml, sizeof(yaml), "version: 1\nfiles:\n  \"%s\": x\n", badpaths[i]) > 0);
+        assert_true(snprintf(yaml, sizeof(yaml), "version: 1\nfiles:\n  \"%s\": x\n", badpaths[i]) >
+                    0);
         bad(yaml, "app.yaml:3:3: \"");
         bad(yaml, "is not an absolute, normalised file path");
     }
@@ -576,7 +577,8 @@ static void key_and_pointer(void **state)
     bad("version: 1\nenv:\n  A: {from: x, pointer: a/b}\n",
         "app.yaml:3:25: A: pointer \"a/b\" is not an RFC 6901 JSON pointer");
     bad("version: 1\nenv:\n  A: {from: x, pointer: /a~2}\n", "app.yaml:3:25: A: pointer \"/a~2\"");
-    bad("version: 1\nenv:\n  A: {from: x, pointer: /a, pointer: /b}\n", "duplicate key \"pointer\"");
+    bad("version: 1\nenv:\n  A: {from: x, pointer: /a, pointer: /b}\n",
+        "duplicate key \"pointer\"");
 }
 
 static void versions_in_two_places(void **state)
@@ -603,7 +605,8 @@ static void bad_references_carry_position(void **state)
     (void)state;
     bad("version: 1\nenv:\n  A: 'arn:aws:ssm:eu-west-1:111122223333:parameter:x'\n",
         "app.yaml:3:6: A: bad ARN: service is \"ssm\"");
-    bad("version: 1\nenv:\n  A:\n    from: arn:aws:secretsmanager:cn-north-1:111122223333:secret:x\n",
+    bad("version: 1\nenv:\n  A:\n    from: "
+        "arn:aws:secretsmanager:cn-north-1:111122223333:secret:x\n",
         "app.yaml:4:11: A: bad ARN: region cn-north-1 is not in partition aws");
     bad("version: 1\nfiles:\n  /a: 'a:b:c:d:e'\n", "app.yaml:3:7: /a: \"a:b:c:d:e\" has too many");
     bad("version: 1\nenv:\n  A: my secret\n", "app.yaml:3:6: A: \"my secret\" is not a valid");

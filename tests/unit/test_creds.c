@@ -130,8 +130,7 @@ static void ini_credentials_file(void **state)
     s = creds_ini_profile(&ini, "dev");
     assert_non_null(s);
     assert_string_equal(creds_ini_get(&ini, s, "aws_access_key_id"), "AKIADEV");
-    assert_string_equal(creds_ini_get(&ini, s, "credential_process"),
-                        "/bin/helper --a=b --c:d");
+    assert_string_equal(creds_ini_get(&ini, s, "credential_process"), "/bin/helper --a=b --c:d");
     assert_null(creds_ini_get(&ini, s, "empty"));
     assert_null(creds_ini_get(&ini, s, "missing"));
     /* The credentials file has no "profile " prefix: the section is literally that. */
@@ -191,8 +190,7 @@ static void ini_err(const char *text, int config_file, const char *want)
     struct inj_err err = UNIT_ERR_INIT;
     struct creds_ini ini;
 
-    assert_int_equal(creds_ini_parse(text, strlen(text), config_file, &ini, &err),
-                     INJ_E_CONFIG);
+    assert_int_equal(creds_ini_parse(text, strlen(text), config_file, &ini, &err), INJ_E_CONFIG);
     assert_contains(err.msg, want);
     /* A line's text can be a key: messages name lines only. */
     assert_not_contains(err.msg, SECRET);
@@ -448,8 +446,8 @@ static void split_like_shlex(void **state)
           (const char *const[]){"x", "q\"q", "b\\s", "d\\$x", "n\\o", NULL});
     split("a '' \"\" b", (const char *const[]){"a", "", "", "b", NULL});
     split("pre'mid'\"dq\"post", (const char *const[]){"premiddqpost", NULL});
-    split("echo $HOME ; rm -rf /", (const char *const[]){"echo", "$HOME", ";", "rm", "-rf", "/",
-                                                         NULL});
+    split("echo $HOME ; rm -rf /",
+          (const char *const[]){"echo", "$HOME", ";", "rm", "-rf", "/", NULL});
     split("/bin/echo '{\"Version\": 1}'",
           (const char *const[]){"/bin/echo", "{\"Version\": 1}", NULL});
     split_err("a 'b", "no closing ' quotation");
@@ -463,8 +461,8 @@ static enum creds_status parse(const char *json, enum creds_json_kind kind, stru
 {
     memset(t, 0, sizeof(*t));
     memset(out, 0, sizeof(*out));
-    return creds_parse_json((const unsigned char *)json, strlen(json), kind, 1700000000,
-                            "test", "output", out, t);
+    return creds_parse_json((const unsigned char *)json, strlen(json), kind, 1700000000, "test",
+                            "output", out, t);
 }
 
 static void process_json(void **state)
@@ -509,8 +507,7 @@ static void process_json_bad(void **state)
          "\"Version\" must be 1"},
         {"{\"Version\":1,\"AccessKeyId\":\"A\"}", "SecretAccessKey missing"},
         {"{\"Version\":1,\"SecretAccessKey\":\"" SECRET "\"}", "AccessKeyId missing"},
-        {"{\"Version\":1,\"AccessKeyId\":7,\"SecretAccessKey\":\"" SECRET "\"}",
-         "must be strings"},
+        {"{\"Version\":1,\"AccessKeyId\":7,\"SecretAccessKey\":\"" SECRET "\"}", "must be strings"},
         {"{\"Version\":1,\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"" SECRET
          "\",\"Expiration\":\"tomorrow\"}",
          "Expiration is not an ISO 8601 time"},
@@ -523,8 +520,7 @@ static void process_json_bad(void **state)
         {"{\"Version\":1,\"AccessKeyId\":\"A B\",\"SecretAccessKey\":\"s\"}",
          "access key id has characters"},
         {"{\"Version\":1,\"AccessKeyId\":\"\",\"SecretAccessKey\":\"s\"}", "no access key id"},
-        {"{\"Version\":1,\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"" SECRET
-         "\"", /* truncated */
+        {"{\"Version\":1,\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"" SECRET "\"", /* truncated */
          "is not a JSON object"},
     };
     struct creds_try t;
@@ -680,11 +676,18 @@ static void profile_credential_process(void **state)
 static void full_uri(void **state)
 {
     static const char *const ok[] = {
-        "http://127.0.0.1:8080/creds", "http://127.1.2.3/", "http://localhost/x",
-        "http://LOCALHOST:9/x",        "http://[::1]:80/",   "http://169.254.170.2/v2/x",
-        "http://169.254.170.23/v1/credentials",               "http://[fd00:ec2::23]/v1",
-        "http://[fd00:ec2:0::23]/",    "https://example.com/creds",
-        "HTTPS://creds.internal:8443/", "http://127.1/",
+        "http://127.0.0.1:8080/creds",
+        "http://127.1.2.3/",
+        "http://localhost/x",
+        "http://LOCALHOST:9/x",
+        "http://[::1]:80/",
+        "http://169.254.170.2/v2/x",
+        "http://169.254.170.23/v1/credentials",
+        "http://[fd00:ec2::23]/v1",
+        "http://[fd00:ec2:0::23]/",
+        "https://example.com/creds",
+        "HTTPS://creds.internal:8443/",
+        "http://127.1/",
     };
     static const struct {
         const char *uri;

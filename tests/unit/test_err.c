@@ -80,11 +80,18 @@ static void names_are_distinct(void **state)
 /* --help lists the same numbers. */
 static void help_text_documents_exit_codes(void **state)
 {
-    static const char *const want[] = {"64 usage", "65 bad or missing data", "66 config not found",
-                                       "69 service unavailable", "70 internal",
-                                       "71 out of memory", "74 file I/O", "75 throttled",
-                                       "77 access denied", "78 invalid config",
-                                       "126 command not executable", "127 command not found"};
+    static const char *const want[] = {"64 usage",
+                                       "65 bad or missing data",
+                                       "66 config not found",
+                                       "69 service unavailable",
+                                       "70 internal",
+                                       "71 out of memory",
+                                       "74 file I/O",
+                                       "75 throttled",
+                                       "77 access denied",
+                                       "78 invalid config",
+                                       "126 command not executable",
+                                       "127 command not found"};
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);

@@ -69,12 +69,9 @@ static void dotenv_refusals(void **state)
         const char *value;
         const char *why;
     } bad[] = {
-        {"SECRET ${HOME}", "python-dotenv expands"},
-        {"SECRET\r\n", "carriage return"},
-        {"SECRET it's $HOME", "together with $ or `"},
-        {"SECRET C:\\`id`", "together with $ or `"},
-        {"SECRET C:\\", "ends with a backslash"},
-        {"SECRET \xe9", "not valid UTF-8"},
+        {"SECRET ${HOME}", "python-dotenv expands"},   {"SECRET\r\n", "carriage return"},
+        {"SECRET it's $HOME", "together with $ or `"}, {"SECRET C:\\`id`", "together with $ or `"},
+        {"SECRET C:\\", "ends with a backslash"},      {"SECRET \xe9", "not valid UTF-8"},
     };
     struct export_var v;
     struct sbuf out = SBUF_INIT(4096);
@@ -191,11 +188,11 @@ static void write_all(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(shell_single_quotes),  cmocka_unit_test(dotenv_quoting),
-        cmocka_unit_test(dotenv_refusals),
-        cmocka_unit_test(json_object),          cmocka_unit_test(github_heredoc),
-        cmocka_unit_test(refusals_name_the_variable), cmocka_unit_test(output_is_bounded),
-        cmocka_unit_test(format_names),         cmocka_unit_test(write_all),
+        cmocka_unit_test(shell_single_quotes), cmocka_unit_test(dotenv_quoting),
+        cmocka_unit_test(dotenv_refusals),     cmocka_unit_test(json_object),
+        cmocka_unit_test(github_heredoc),      cmocka_unit_test(refusals_name_the_variable),
+        cmocka_unit_test(output_is_bounded),   cmocka_unit_test(format_names),
+        cmocka_unit_test(write_all),
     };
 
     signal(SIGPIPE, SIG_IGN);

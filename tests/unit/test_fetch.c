@@ -15,12 +15,12 @@
 
 /* What the canned service does. */
 static struct {
-    long batch_status;        /* != 200: BatchGetSecretValue answers this ... */
-    const char *batch_body;   /* ... with this body */
-    const char *down_region;  /* every call to it answers 503 */
+    long batch_status;       /* != 200: BatchGetSecretValue answers this ... */
+    const char *batch_body;  /* ... with this body */
+    const char *down_region; /* every call to it answers 503 */
     int calls_batch;
     int calls_get;
-    char regions[16][32];     /* the region of each call, in order */
+    char regions[16][32]; /* the region of each call, in order */
     int ncalls;
 } svc;
 

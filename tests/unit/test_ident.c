@@ -32,8 +32,7 @@ static void user_ok(const char *spec, const char *pw, const char *gr, unsigned l
 {
     struct ident_user u;
     struct inj_err err = UNIT_ERR_INIT;
-    enum inj_rc rc = ident_parse(spec, pw, pw ? strlen(pw) : 0, gr, gr ? strlen(gr) : 0, &u,
-                                 &err);
+    enum inj_rc rc = ident_parse(spec, pw, pw ? strlen(pw) : 0, gr, gr ? strlen(gr) : 0, &u, &err);
 
     if (rc != INJ_OK)
         fail_msg("%s: %s", spec, err.msg);
@@ -46,8 +45,7 @@ static void user_bad(const char *spec, const char *pw, const char *gr, const cha
 {
     struct ident_user u;
     struct inj_err err = UNIT_ERR_INIT;
-    enum inj_rc rc = ident_parse(spec, pw, pw ? strlen(pw) : 0, gr, gr ? strlen(gr) : 0, &u,
-                                 &err);
+    enum inj_rc rc = ident_parse(spec, pw, pw ? strlen(pw) : 0, gr, gr ? strlen(gr) : 0, &u, &err);
 
     if (rc == INJ_OK)
         fail_msg("%s: accepted as %lu:%lu", spec, (unsigned long)u.uid, (unsigned long)u.gid);
@@ -60,14 +58,14 @@ static void user_parse_names_and_ids(void **state)
 {
     (void)state;
     user_ok("nobody", PASSWD, GROUP, 65534, 65534);
-    user_ok("app", PASSWD, GROUP, 1000, 1001);          /* primary group from passwd */
-    user_ok("app:apps", PASSWD, GROUP, 1000, 2000);     /* group by name */
-    user_ok("app:3000", PASSWD, GROUP, 1000, 3000);     /* group by number, no entry needed */
-    user_ok("1000", PASSWD, GROUP, 1000, 1001);         /* uid found in passwd */
-    user_ok("4242:4243", PASSWD, GROUP, 4242, 4243);    /* neither needs an entry */
+    user_ok("app", PASSWD, GROUP, 1000, 1001);       /* primary group from passwd */
+    user_ok("app:apps", PASSWD, GROUP, 1000, 2000);  /* group by name */
+    user_ok("app:3000", PASSWD, GROUP, 1000, 3000);  /* group by number, no entry needed */
+    user_ok("1000", PASSWD, GROUP, 1000, 1001);      /* uid found in passwd */
+    user_ok("4242:4243", PASSWD, GROUP, 4242, 4243); /* neither needs an entry */
     user_ok("0:0", PASSWD, GROUP, 0, 0);
-    user_ok("noeol", PASSWD, GROUP, 1200, 1201);        /* last line without newline */
-    user_ok("4242:4243", NULL, NULL, 4242, 4243);       /* scratch image: no files */
+    user_ok("noeol", PASSWD, GROUP, 1200, 1201);  /* last line without newline */
+    user_ok("4242:4243", NULL, NULL, 4242, 4243); /* scratch image: no files */
     user_ok("nobody:nogroup", PASSWD, GROUP, 65534, 65534);
 }
 
@@ -81,9 +79,9 @@ static void user_parse_rejects(void **state)
     user_bad(":", PASSWD, GROUP, "USER[:GROUP]");
     user_bad("app:", PASSWD, GROUP, "USER[:GROUP]");
     user_bad(":100", PASSWD, GROUP, "USER[:GROUP]");
-    user_bad("broken", PASSWD, GROUP, "no user");       /* malformed lines are skipped */
+    user_bad("broken", PASSWD, GROUP, "no user"); /* malformed lines are skipped */
     user_bad("short", PASSWD, GROUP, "no user");
-    user_bad("big", PASSWD, GROUP, "no user");          /* uid -1 is not an id */
+    user_bad("big", PASSWD, GROUP, "no user"); /* uid -1 is not an id */
     user_bad("+nis", PASSWD, GROUP, "no user");
     user_bad("excluded", PASSWD, GROUP, "no user");
     user_bad("-excluded", PASSWD, GROUP, "no user");
@@ -114,9 +112,9 @@ static void drop_privileges(void **state)
     assert_true(pid >= 0);
     if (pid == 0) {
         gid_t groups[4];
-        int ok = ident_drop(&nobody, &err) == INJ_OK && getuid() == 65534 &&
-                 geteuid() == 65534 && getgid() == 65534 && getegid() == 65534 &&
-                 getgroups(4, groups) == 0 && setuid(0) != 0 && setgid(0) != 0;
+        int ok = ident_drop(&nobody, &err) == INJ_OK && getuid() == 65534 && geteuid() == 65534 &&
+                 getgid() == 65534 && getegid() == 65534 && getgroups(4, groups) == 0 &&
+                 setuid(0) != 0 && setgid(0) != 0;
         _exit(ok ? 0 : 1);
     }
     assert_int_equal(waitpid(pid, &st, 0), pid);

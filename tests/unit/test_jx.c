@@ -168,8 +168,8 @@ static void pointer_misses(void **state)
     (void)state;
     assert_int_equal(extract_rc(S(doc), NULL, "/arr/01"), JX_MISSING); /* leading zero */
     assert_int_equal(extract_rc(S(doc), NULL, "/arr/00"), JX_MISSING);
-    assert_int_equal(extract_rc(S(doc), NULL, "/arr/3"), JX_MISSING);  /* out of range */
-    assert_int_equal(extract_rc(S(doc), NULL, "/arr/-"), JX_MISSING);  /* past the end */
+    assert_int_equal(extract_rc(S(doc), NULL, "/arr/3"), JX_MISSING); /* out of range */
+    assert_int_equal(extract_rc(S(doc), NULL, "/arr/-"), JX_MISSING); /* past the end */
     assert_int_equal(extract_rc(S(doc), NULL, "/arr/-1"), JX_MISSING);
     assert_int_equal(extract_rc(S(doc), NULL, "/arr/+1"), JX_MISSING);
     assert_int_equal(extract_rc(S(doc), NULL, "/arr/1x"), JX_MISSING);
@@ -219,9 +219,9 @@ static void long_pointer_token(void **state)
 
 static void not_json(void **state)
 {
-    static const char *const bad[] = {"", " ", "plain text", "{", "{\"a\":1", "{'a':1}",
-                                      "{\"a\":}", "{\"a\" 1}", "[1,2", "\"unterminated",
-                                      "{\"a\":1,}", "nul"};
+    static const char *const bad[] = {
+        "",          " ",    "plain text",     "{",          "{\"a\":1", "{'a':1}", "{\"a\":}",
+        "{\"a\" 1}", "[1,2", "\"unterminated", "{\"a\":1,}", "nul"};
     size_t i;
 
     (void)state;
@@ -339,17 +339,17 @@ static void utf8_valid(void **state)
     static const char *const good[] = {
         "",
         "plain ascii",
-        "\xc3\xa9",                 /* U+00E9 */
-        "\xc2\x80",                 /* U+0080, smallest 2-byte */
-        "\xdf\xbf",                 /* U+07FF */
-        "\xe0\xa0\x80",             /* U+0800, smallest 3-byte */
-        "\xe2\x82\xac",             /* U+20AC */
-        "\xed\x9f\xbf",             /* U+D7FF, below the surrogates */
-        "\xee\x80\x80",             /* U+E000, above them */
-        "\xef\xbf\xbf",             /* U+FFFF */
-        "\xf0\x90\x80\x80",         /* U+10000, smallest 4-byte */
-        "\xf0\x9f\x98\x80",         /* U+1F600 */
-        "\xf4\x8f\xbf\xbf",         /* U+10FFFF, the last */
+        "\xc3\xa9",         /* U+00E9 */
+        "\xc2\x80",         /* U+0080, smallest 2-byte */
+        "\xdf\xbf",         /* U+07FF */
+        "\xe0\xa0\x80",     /* U+0800, smallest 3-byte */
+        "\xe2\x82\xac",     /* U+20AC */
+        "\xed\x9f\xbf",     /* U+D7FF, below the surrogates */
+        "\xee\x80\x80",     /* U+E000, above them */
+        "\xef\xbf\xbf",     /* U+FFFF */
+        "\xf0\x90\x80\x80", /* U+10000, smallest 4-byte */
+        "\xf0\x9f\x98\x80", /* U+1F600 */
+        "\xf4\x8f\xbf\xbf", /* U+10FFFF, the last */
         "a\xc3\xa9z\xe2\x82\xac!",
     };
     size_t i;
@@ -366,28 +366,28 @@ static void utf8_valid(void **state)
 static void utf8_invalid(void **state)
 {
     static const char *const bad[] = {
-        "\x80",                 /* lone continuation */
+        "\x80", /* lone continuation */
         "\xbf",
         "a\x80z",
-        "\xc0\x80",             /* overlong NUL */
-        "\xc1\xbf",             /* overlong U+007F */
-        "\xe0\x80\x80",         /* overlong 3-byte */
-        "\xe0\x9f\xbf",         /* overlong U+07FF */
-        "\xf0\x80\x80\x80",     /* overlong 4-byte */
-        "\xf0\x8f\xbf\xbf",     /* overlong U+FFFF */
-        "\xed\xa0\x80",         /* U+D800 surrogate */
-        "\xed\xbf\xbf",         /* U+DFFF surrogate */
+        "\xc0\x80",                 /* overlong NUL */
+        "\xc1\xbf",                 /* overlong U+007F */
+        "\xe0\x80\x80",             /* overlong 3-byte */
+        "\xe0\x9f\xbf",             /* overlong U+07FF */
+        "\xf0\x80\x80\x80",         /* overlong 4-byte */
+        "\xf0\x8f\xbf\xbf",         /* overlong U+FFFF */
+        "\xed\xa0\x80",             /* U+D800 surrogate */
+        "\xed\xbf\xbf",             /* U+DFFF surrogate */
         "\xed\xa0\xbd\xed\xb8\x80", /* CESU-8 pair */
-        "\xf4\x90\x80\x80",     /* U+110000 */
+        "\xf4\x90\x80\x80",         /* U+110000 */
         "\xf5\x80\x80\x80",
         "\xf8\x88\x80\x80\x80", /* 5-byte form */
         "\xfe",
         "\xff",
-        "\xc3",                 /* truncated */
+        "\xc3", /* truncated */
         "\xe2\x82",
         "\xf0\x9f\x98",
         "ok\xf0\x9f",
-        "\xc3\x28",             /* bad continuation */
+        "\xc3\x28", /* bad continuation */
         "\xe2\x28\xac",
         "\xe2\x82\x28",
         "\xf0\x9f\x28\x80",
@@ -444,8 +444,8 @@ static void duplicate_keys(void **state)
     want_dup("{\"o\":{\"k\":\"SECRET1\",\"k\":\"SECRET2\"}}", "o", NULL, "k", "/o");
     want_dup("{\"o\":{\"k\":\"SECRET1\",\"k\":\"SECRET2\"}}", NULL, "", "k", "/o");
     /* arrays of objects */
-    want_dup("{\"list\":[{\"x\":1},{\"y\":\"SECRET1\",\"y\":\"SECRET2\"}]}", NULL, "/list/0/x",
-             "y", "/list/1");
+    want_dup("{\"list\":[{\"x\":1},{\"y\":\"SECRET1\",\"y\":\"SECRET2\"}]}", NULL, "/list/0/x", "y",
+             "/list/1");
     want_dup("[[{\"a\":1,\"b\":2,\"a\":3}]]", NULL, "/0/0/b", "a", "/0/0");
     /* the path is written as a pointer: ~ and / escaped */
     want_dup("{\"a/b\":{\"m~n\":{\"k\":1,\"k\":2}}}", NULL, "/x", "k", "/a~1b/m~0n");
@@ -466,11 +466,12 @@ static void duplicate_key_names_are_cleaned(void **state)
     want_dup("{\"\\u00e9\":{\"\\n\":1,\"\\n\":2}}", "x", NULL, "?", "/??");
     /* a long name is cut, and says so */
     memset(want, 'k', sizeof(want));
-    (void)snprintf(json, sizeof(json), "{\"%.200s\":1,\"%.200s\":2}",
-                   "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk"
-                   "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk",
-                   "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk"
-                   "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk");
+    (void)snprintf(
+        json, sizeof(json), "{\"%.200s\":1,\"%.200s\":2}",
+        "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk"
+        "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk",
+        "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk"
+        "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk");
     memcpy(want + sizeof(want) - 4, "...", 4);
     want_dup(json, "x", NULL, want, "");
 }
@@ -528,10 +529,10 @@ static void parse_step_emit(void **state)
     assert_string_equal((const char *)out.p, "two");
     assert_int_equal(json, 0);
     sbuf_wipe_free(&out);
-    assert_null(jx_step(v, "0"));                             /* into a string */
-    assert_null(jx_step(jx_step(root, "o"), "L"));            /* case-sensitive */
+    assert_null(jx_step(v, "0"));                  /* into a string */
+    assert_null(jx_step(jx_step(root, "o"), "L")); /* case-sensitive */
     assert_null(jx_step(jx_step(jx_step(root, "o"), "l"), "01"));
-    assert_null(jx_at(root, "o/l"));                          /* not a pointer */
+    assert_null(jx_at(root, "o/l")); /* not a pointer */
     v = jx_at(root, "/o/l/2");
     assert_int_equal(jx_emit(v, &out, &json), JX_OK);
     assert_string_equal((const char *)out.p, "{\"t\":true}");

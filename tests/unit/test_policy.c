@@ -73,7 +73,8 @@ static const cJSON *stmt(const cJSON *doc, const char *sid)
 {
     const cJSON *s;
 
-    cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(doc, "Statement")) {
+    cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(doc, "Statement"))
+    {
         const cJSON *id = cJSON_GetObjectItemCaseSensitive(s, "Sid");
         if (cJSON_IsString(id) && !strcmp(id->valuestring, sid))
             return s;
@@ -88,7 +89,8 @@ static void assert_strings(const cJSON *arr, const char *const *want, size_t n)
     const cJSON *v;
 
     assert_true(cJSON_IsArray(arr));
-    cJSON_ArrayForEach(v, arr) {
+    cJSON_ArrayForEach(v, arr)
+    {
         assert_true(i < n);
         assert_true(cJSON_IsString(v));
         assert_string_equal(v->valuestring, want[i]);
@@ -146,8 +148,7 @@ static void example_config(void **state)
     assert_string_equal(cJSON_GetObjectItemCaseSensitive(s, "Resource")->valuestring, "*");
     s = stmt(doc, "DecryptSecretsViaSecretsManager");
     assert_non_null(s);
-    assert_string_equal(cJSON_GetObjectItemCaseSensitive(s, "Action")->valuestring,
-                        "kms:Decrypt");
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(s, "Action")->valuestring, "kms:Decrypt");
     /* The account-wide wildcard covers 111122223333's keys in the same region. */
     assert_strings(cJSON_GetObjectItemCaseSensitive(s, "Resource"), keys, 1);
     cond = cJSON_GetObjectItemCaseSensitive(s, "Condition");
@@ -169,11 +170,10 @@ static void account_option(void **state)
 
     (void)state;
     doc = build_ok(APP_YAML, "eu-central-1", ACCT, NULL);
-    assert_strings(cJSON_GetObjectItemCaseSensitive(stmt(doc, "ReadSecrets"), "Resource"), want,
-                   4);
-    assert_strings(cJSON_GetObjectItemCaseSensitive(stmt(doc, "DecryptSecretsViaSecretsManager"),
-                                                    "Resource"),
-                   keys, 1);
+    assert_strings(cJSON_GetObjectItemCaseSensitive(stmt(doc, "ReadSecrets"), "Resource"), want, 4);
+    assert_strings(
+        cJSON_GetObjectItemCaseSensitive(stmt(doc, "DecryptSecretsViaSecretsManager"), "Resource"),
+        keys, 1);
     cJSON_Delete(doc);
 }
 
@@ -242,9 +242,9 @@ static void batch_only_for_two_current_secrets(void **state)
                    "  B: { from: app/two, key: b, version_stage: AWSPREVIOUS }\n",
                    "eu-west-1", NULL, NULL);
     assert_null(stmt(doc, "BatchReadSecrets"));
-    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(
-                         stmt(doc, "ReadSecrets"), "Resource")),
-                     2);
+    assert_int_equal(
+        cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(stmt(doc, "ReadSecrets"), "Resource")),
+        2);
     cJSON_Delete(doc);
     doc = build_ok("version: 1\n"
                    "env:\n"
@@ -313,15 +313,14 @@ static void partial_arns_regions_partitions(void **state)
     const cJSON *s;
 
     (void)state;
-    doc = build_ok("version: 1\n"
-                   "env:\n"
-                   "  A: \"arn:aws:secretsmanager:us-east-1:" ACCT ":secret:team/db:pw\"\n"
-                   "  B: \"arn:aws-cn:secretsmanager:cn-north-1:" ACCT
-                   ":secret:cn/app-Zz99Yy:pw\"\n"
-                   "  C: plain\n",
-                   "eu-west-1", ACCT, NULL);
-    assert_strings(cJSON_GetObjectItemCaseSensitive(stmt(doc, "ReadSecrets"), "Resource"), want,
-                   3);
+    doc =
+        build_ok("version: 1\n"
+                 "env:\n"
+                 "  A: \"arn:aws:secretsmanager:us-east-1:" ACCT ":secret:team/db:pw\"\n"
+                 "  B: \"arn:aws-cn:secretsmanager:cn-north-1:" ACCT ":secret:cn/app-Zz99Yy:pw\"\n"
+                 "  C: plain\n",
+                 "eu-west-1", ACCT, NULL);
+    assert_strings(cJSON_GetObjectItemCaseSensitive(stmt(doc, "ReadSecrets"), "Resource"), want, 3);
     s = stmt(doc, "DecryptSecretsViaSecretsManager");
     assert_strings(cJSON_GetObjectItemCaseSensitive(s, "Resource"), keys, 3);
     s = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(s, "Condition"),
@@ -362,8 +361,7 @@ static void template_secrets(void **state)
                    "    template: '{{ .user }}:{{ secret \"api\" .token }}:"
                    "{{ secret \"rds!db-1::AWSPREVIOUS\" .password }}'\n",
                    "eu-central-1", NULL, NULL);
-    assert_strings(cJSON_GetObjectItemCaseSensitive(stmt(doc, "ReadSecrets"), "Resource"), want,
-                   3);
+    assert_strings(cJSON_GetObjectItemCaseSensitive(stmt(doc, "ReadSecrets"), "Resource"), want, 3);
     /* db/main and api at AWSCURRENT: two batchable secrets. */
     assert_non_null(stmt(doc, "BatchReadSecrets"));
     cJSON_Delete(doc);
@@ -372,10 +370,10 @@ static void template_secrets(void **state)
 static void refusals(void **state)
 {
     (void)state;
-    build_bad("version: 1\nenv:\n  PGUSER: { from: prod/db, key: user }\n", NULL, NULL,
-              INJ_E_USAGE, "env PGUSER: \"prod/db\" is a secret name");
-    build_bad("version: 1\nenv:\n  PGUSER: { from: prod/db, key: user }\n", "", NULL,
-              INJ_E_USAGE, "give --region");
+    build_bad("version: 1\nenv:\n  PGUSER: { from: prod/db, key: user }\n", NULL, NULL, INJ_E_USAGE,
+              "env PGUSER: \"prod/db\" is a secret name");
+    build_bad("version: 1\nenv:\n  PGUSER: { from: prod/db, key: user }\n", "", NULL, INJ_E_USAGE,
+              "give --region");
     build_bad("version: 1\nenv:\n  A: prod/db\n", "eu-central-1", "12345", INJ_E_USAGE,
               "--account 12345: expected a 12-digit account id");
     build_bad("version: 1\nenv:\n  A: prod/db\n", "eu-central-1", "11112222333x", INJ_E_USAGE,

@@ -196,8 +196,7 @@ static void no_shebang(void **state)
         char pth[1100];
         char *argv2[] = {"noshebang", NULL};
         assert_true(snprintf(pth, sizeof(pth), "%s:%s", f->d1, f->d2) > 0);
-        assert_int_equal(run_child_msg(pth, argv2, no_env, msg, sizeof(msg)),
-                         100 + INJ_E_NOEXEC);
+        assert_int_equal(run_child_msg(pth, argv2, no_env, msg, sizeof(msg)), 100 + INJ_E_NOEXEC);
         assert_contains(msg, path); /* names the file found, not just "noshebang" */
     }
     assert_int_equal(access(marker, F_OK), -1);

@@ -18,8 +18,9 @@ static int setup(void **state)
     (void)state;
     /* base64, with the three characters a query string encodes (= only as padding) */
     for (k = 0; k + 3 < sizeof(token); k++)
-        token[k] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-            [(k * 7 + k / 13) % 64];
+        token[k] =
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"[(k * 7 + k / 13) %
+                                                                               64];
     memcpy(token + sizeof(token) - 3, "==", 3);
     return 0;
 }
@@ -108,8 +109,10 @@ static void url_encoded(void **state)
     (void)state;
     j = (size_t)snprintf(body, sizeof(body), "GET /?Action=x&Token=");
     for (i = 0; token[i]; i++) {
-        const char *e = token[i] == '+' ? "%2B" : token[i] == '/' ? "%2f" : token[i] == '=' ? "%3D"
-                                                                                        : NULL;
+        const char *e = token[i] == '+'   ? "%2B"
+                        : token[i] == '/' ? "%2f"
+                        : token[i] == '=' ? "%3D"
+                                          : NULL;
         if (e) {
             memcpy(body + j, e, 3);
             j += 3;
@@ -131,9 +134,10 @@ static void authorization_header(void **state)
     const char *in = "headers: Authorization: AWS4-HMAC-SHA256 Credential=" AKID
                      "/20240101/us-east-1/secretsmanager/aws4_request, "
                      "SignedHeaders=host;x-amz-date, Signature=" SIG " did not match";
-    const char *py = "{'Host': 'x', 'Authorization': 'AWS4-HMAC-SHA256 Credential=" AKID
-                     "/20240101/us-east-1/sts/aws4_request, SignedHeaders=host, Signature=" SIG
-                     "', 'X-Amz-Security-Token': 'IQoJshorttoken', 'X-Amz-Date': '20240101T000000Z'}";
+    const char *py =
+        "{'Host': 'x', 'Authorization': 'AWS4-HMAC-SHA256 Credential=" AKID
+        "/20240101/us-east-1/sts/aws4_request, SignedHeaders=host, Signature=" SIG
+        "', 'X-Amz-Security-Token': 'IQoJshorttoken', 'X-Amz-Date': '20240101T000000Z'}";
 
     (void)state;
     /* by name: no known secrets needed */
@@ -163,21 +167,20 @@ static void signature_and_token_names(void **state)
 
     (void)state;
     redact_text(q, strlen(q), NULL, 0, out, sizeof(out));
-    assert_string_equal(out, "https://h/?X-Amz-Credential=" AKID "%2F20240101&X-Amz-Signature="
-                             REDACT_MARK "&X-Amz-Security-Token=" REDACT_MARK
-                             "&X-Amz-Date=20240101");
+    assert_string_equal(out, "https://h/?X-Amz-Credential=" AKID
+                             "%2F20240101&X-Amz-Signature=" REDACT_MARK
+                             "&X-Amz-Security-Token=" REDACT_MARK "&X-Amz-Date=20240101");
     redact_text(canon, strlen(canon), NULL, 0, out, sizeof(out));
     assert_not_contains(out, "IQoJbshort");
     assert_not_contains(out, SIG);
     assert_contains(out, "x-amz-security-token:" REDACT_MARK);
     /* SignatureDoesNotMatch is a code, not a value */
-    redact_text("SignatureDoesNotMatch: the signature you provided", 50, NULL, 0, out,
-                sizeof(out));
+    redact_text("SignatureDoesNotMatch: the signature you provided", 50, NULL, 0, out, sizeof(out));
     assert_string_equal(out, "SignatureDoesNotMatch: the signature you provided");
     redact_text(json, strlen(json), NULL, 0, out, sizeof(out));
-    assert_string_equal(out, "{\"SecretAccessKey\": \"" REDACT_MARK "\", \"SessionToken\":\""
-                             REDACT_MARK "\", \"aws_session_token\" = " REDACT_MARK
-                             ", \"AccessKeyId\": \"" AKID "\"}");
+    assert_string_equal(
+        out, "{\"SecretAccessKey\": \"" REDACT_MARK "\", \"SessionToken\":\"" REDACT_MARK
+             "\", \"aws_session_token\" = " REDACT_MARK ", \"AccessKeyId\": \"" AKID "\"}");
 }
 
 /* A token nobody told us about, long enough to be one, goes; an ARN stays. */

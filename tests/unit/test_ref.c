@@ -159,8 +159,7 @@ static void partition_region_mismatch(void **state)
               "region eu-west-1 is not in partition aws-cn (it belongs to aws)");
     parse_bad("arn:aws-us-gov:secretsmanager:us-east-1:" ACCT ":secret:x",
               "region us-east-1 is not in partition aws-us-gov");
-    parse_bad("arn:aws:secretsmanager:us-gov-west-1:" ACCT ":secret:x",
-              "it belongs to aws-us-gov");
+    parse_bad("arn:aws:secretsmanager:us-gov-west-1:" ACCT ":secret:x", "it belongs to aws-us-gov");
     parse_bad("arn:aws-eu:secretsmanager:eu-west-1:" ACCT ":secret:x",
               "unknown partition \"aws-eu\"");
     parse_bad("arn::secretsmanager:eu-west-1:" ACCT ":secret:x", "unknown partition \"\"");
@@ -223,7 +222,8 @@ static void partial_arn(void **state)
     assert_string_equal(r.region, "us-east-1");
     ref_free(&r);
     parse_ok("arn:aws:secretsmanager:us-east-1:" ACCT ":secret:prod/app/db", &r);
-    assert_string_equal(r.secret_id, "arn:aws:secretsmanager:us-east-1:" ACCT ":secret:prod/app/db");
+    assert_string_equal(r.secret_id,
+                        "arn:aws:secretsmanager:us-east-1:" ACCT ":secret:prod/app/db");
     ref_free(&r);
 }
 
@@ -363,12 +363,20 @@ static void bad_version_stage(void **state)
 
 static void region_validator(void **state)
 {
-    static const char *const good[] = {"eu-central-1", "us-east-1", "us-gov-west-1",
-                                       "cn-north-1", "cn-northwest-1", "us-isob-east-1",
+    static const char *const good[] = {"eu-central-1",   "us-east-1",      "us-gov-west-1",
+                                       "cn-north-1",     "cn-northwest-1", "us-isob-east-1",
                                        "ap-southeast-3", "il-central-1"};
-    static const char *const bad[] = {"", "eu", "eu-central", "eu-central-", "-eu-central-1",
-                                      "eu--central-1", "EU-central-1", "eu_central_1",
-                                      "eu-central-1a", "eu-1", "eu central-1",
+    static const char *const bad[] = {"",
+                                      "eu",
+                                      "eu-central",
+                                      "eu-central-",
+                                      "-eu-central-1",
+                                      "eu--central-1",
+                                      "EU-central-1",
+                                      "eu_central_1",
+                                      "eu-central-1a",
+                                      "eu-1",
+                                      "eu central-1",
                                       "abcdefghijklmnopqrstuvwxyz-abc-1"};
     size_t i;
 
@@ -475,9 +483,9 @@ static void region_lists(void **state)
                      INJ_OK);
     assert_int_equal(l.n, REF_MAX_FAILOVER);
 
-    assert_int_equal(ref_regions_parse("eu-west-1,eu-west-2,eu-west-3,eu-north-1,us-east-1", &l,
-                                       &err),
-                     INJ_E_USAGE);
+    assert_int_equal(
+        ref_regions_parse("eu-west-1,eu-west-2,eu-west-3,eu-north-1,us-east-1", &l, &err),
+        INJ_E_USAGE);
     assert_contains(err.msg, "one region too many");
     assert_int_equal(ref_regions_parse("eu-west-1,eu-west-1", &l, &err), INJ_E_USAGE);
     assert_contains(err.msg, "\"eu-west-1\" is listed twice");

@@ -108,8 +108,7 @@ static void symlinks_follow_the_flag(void **state)
     assert_int_equal(b.len, 1);
     sbuf_wipe_free(&b);
     /* ... unless the caller asks otherwise. */
-    assert_int_equal(rfile_read("config", link, 10, RFILE_NOFOLLOW, &b, &sys, &err),
-                     INJ_E_NOINPUT);
+    assert_int_equal(rfile_read("config", link, 10, RFILE_NOFOLLOW, &b, &sys, &err), INJ_E_NOINPUT);
     assert_int_equal(sys, ELOOP);
     assert_contains(err.msg, "is a symlink, which is not allowed here");
 }
@@ -123,8 +122,7 @@ static void missing_file_keeps_its_errno(void **state)
 
     (void)state;
     unit_join(path, sizeof(path), dir, "missing");
-    assert_int_equal(rfile_read("shared config file", path, 10, 0, &b, &sys, &err),
-                     INJ_E_NOINPUT);
+    assert_int_equal(rfile_read("shared config file", path, 10, 0, &b, &sys, &err), INJ_E_NOINPUT);
     assert_int_equal(sys, ENOENT);
     assert_contains(err.msg, "No such file or directory");
 }
@@ -157,8 +155,8 @@ static void names_descriptor_exhaustion(void **state)
             _exit(3);
         while (open("/dev/null", O_RDONLY) >= 0)
             ;
-        ok = rfile_read("config", path, 10, 0, &b, &sys, &err) == INJ_E_NOINPUT &&
-             sys == EMFILE && strstr(err.msg, "too many open files (EMFILE): raise the limit");
+        ok = rfile_read("config", path, 10, 0, &b, &sys, &err) == INJ_E_NOINPUT && sys == EMFILE &&
+             strstr(err.msg, "too many open files (EMFILE): raise the limit");
         _exit(ok ? 0 : 1);
     }
     assert_int_equal(waitpid(pid, &st, 0), pid);

@@ -840,9 +840,10 @@ static void files_walk_unsafe_directories(void **state)
     assert_int_equal(chmod(open_dir, 0770), 0);
     unit_join(path, sizeof(path), dir, "g/sub/f");
     assert_int_equal(sink_file_stage(&fs, path, 0400, 1, V("x"), &err), INJ_E_CONFIG);
-    assert_true(snprintf(want, sizeof(want), "directory %s (owner uid %lu, mode 0770) is "
-                         "group-writable without the sticky bit", open_dir,
-                         (unsigned long)geteuid()) > 0);
+    assert_true(snprintf(want, sizeof(want),
+                         "directory %s (owner uid %lu, mode 0770) is "
+                         "group-writable without the sticky bit",
+                         open_dir, (unsigned long)geteuid()) > 0);
     assert_contains(err.msg, want);
     assert_int_equal(sink_file_check(&fs, path, 1, &err2), INJ_E_CONFIG);
     assert_string_equal(err.msg, err2.msg);
@@ -861,8 +862,8 @@ static void files_walk_unsafe_directories(void **state)
         assert_int_equal(chmod(open_dir, 0755), 0);
         assert_int_equal(chown(open_dir, 65534, 65534), 0);
         assert_int_equal(sink_file_stage(&fs, path, 0400, 1, V("x"), &err), INJ_E_CONFIG);
-        assert_true(snprintf(want, sizeof(want), "directory %s is owned by uid 65534",
-                             open_dir) > 0);
+        assert_true(snprintf(want, sizeof(want), "directory %s is owned by uid 65534", open_dir) >
+                    0);
         assert_contains(err.msg, want);
         assert_int_equal(sink_file_check(&fs, path, 1, &err2), INJ_E_CONFIG);
         assert_string_equal(err.msg, err2.msg);

@@ -29,8 +29,8 @@ static int setup(void **state)
 }
 
 /* Parses body as a batch answer for ids[0..n); the items are left for the test to inspect. */
-static enum inj_rc parse(const char *body, const char *const *ids, size_t n,
-                         struct ref *refs, struct sm_item *items)
+static enum inj_rc parse(const char *body, const char *const *ids, size_t n, struct ref *refs,
+                         struct sm_item *items)
 {
     struct http_resp resp;
     enum inj_rc rc;
@@ -89,8 +89,9 @@ static void values_by_name_arn_and_partial_arn(void **state)
         "{\"ARN\":\"" ARN_A "\",\"Name\":\"app/a\",\"VersionId\":\"v-a\","
         "\"SecretBinary\":\"AAFh\",\"VersionStages\":[\"AWSCURRENT\",\"x\"]}],"
         "\"Errors\":[]}";
-    const char *ids[] = {"app/a", ARN_B, "arn:aws:secretsmanager:eu-central-1:111122223333:"
-                                         "secret:app/a"};
+    const char *ids[] = {"app/a", ARN_B,
+                         "arn:aws:secretsmanager:eu-central-1:111122223333:"
+                         "secret:app/a"};
     struct ref refs[3];
     struct sm_item items[3];
 

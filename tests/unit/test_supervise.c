@@ -213,8 +213,7 @@ static void config_defaults_and_values(void **state)
     assert_null(c.supervise.on_change_exec[3]);
     config_free(&c);
 
-    assert_int_equal(parse("version: 1\nsupervise: { refresh: 50ms, on_change: none }\n", &c,
-                           &err),
+    assert_int_equal(parse("version: 1\nsupervise: { refresh: 50ms, on_change: none }\n", &c, &err),
                      INJ_OK);
     assert_int_equal(c.supervise.refresh_ms, 50);
     assert_int_equal(c.supervise.on_change, SUPERVISE_ON_CHANGE_NONE);
@@ -455,18 +454,12 @@ static void loop_change_restarts(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(jitter_bounds),
-        cmocka_unit_test(backoff_grows_and_caps),
-        cmocka_unit_test(stage_version_lookup),
-        cmocka_unit_test(needs_fetch),
-        cmocka_unit_test(value_differs),
-        cmocka_unit_test(config_defaults_and_values),
-        cmocka_unit_test(config_rejects),
-        cmocka_unit_test(policy_describe_with_refresh),
-        cmocka_unit_test(loop_exit_codes),
-        cmocka_unit_test(loop_env_and_orphans),
-        cmocka_unit_test(loop_change_signals),
-        cmocka_unit_test(loop_change_restarts),
+        cmocka_unit_test(jitter_bounds),        cmocka_unit_test(backoff_grows_and_caps),
+        cmocka_unit_test(stage_version_lookup), cmocka_unit_test(needs_fetch),
+        cmocka_unit_test(value_differs),        cmocka_unit_test(config_defaults_and_values),
+        cmocka_unit_test(config_rejects),       cmocka_unit_test(policy_describe_with_refresh),
+        cmocka_unit_test(loop_exit_codes),      cmocka_unit_test(loop_env_and_orphans),
+        cmocka_unit_test(loop_change_signals),  cmocka_unit_test(loop_change_restarts),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -28,8 +28,7 @@ static struct tmpl_input in_of(const char *s)
 
 /* Parses and renders text against pg_secret (and srcs), expecting rc; returns the value or
  * the error message in buf. */
-static enum inj_rc render(const char *text, const struct tmpl_input *srcs, char *buf,
-                          size_t n)
+static enum inj_rc render(const char *text, const struct tmpl_input *srcs, char *buf, size_t n)
 {
     struct tmpl *t = NULL;
     struct inj_err err = UNIT_ERR_INIT;
@@ -124,8 +123,7 @@ static void urlencode_every_special_character(void **state)
 {
     (void)state;
     /* RFC 3986 unreserved stay; everything else, UTF-8 bytes included, is %XX. */
-    want("{{ .password | urlencode }}",
-         "p%40ss%3Aw%2Frd%3F%23%25%26%2B%3D%C3%BC-SECRETPW");
+    want("{{ .password | urlencode }}", "p%40ss%3Aw%2Frd%3F%23%25%26%2B%3D%C3%BC-SECRETPW");
     want("{{ .username | urlencode }}", "app%20user");
     want("{{ \"AZaz09-._~!*'();$,[] \\\"\\\\\" | urlencode }}",
          "AZaz09-._~%21%2A%27%28%29%3B%24%2C%5B%5D%20%22%5C");
@@ -252,10 +250,10 @@ static void duplicate_keys_refused(void **state)
     struct tmpl_input srcs[1];
 
     (void)state;
-    want_dup("{{ .password }}", "{\"password\":\"a-SECRETDUP\",\"password\":\"b-SECRETDUP\"}",
-             NULL, "{{ .password }}: secret arn:aws:");
-    want_dup("{{ .password }}", "{\"password\":\"a-SECRETDUP\",\"password\":\"b-SECRETDUP\"}",
-             NULL, "has the key \"password\" twice in its top level");
+    want_dup("{{ .password }}", "{\"password\":\"a-SECRETDUP\",\"password\":\"b-SECRETDUP\"}", NULL,
+             "{{ .password }}: secret arn:aws:");
+    want_dup("{{ .password }}", "{\"password\":\"a-SECRETDUP\",\"password\":\"b-SECRETDUP\"}", NULL,
+             "has the key \"password\" twice in its top level");
     want_dup("{{ .db.u | urlencode }}", "{\"db\":{\"u\":\"SECRETDUP1\",\"u\":\"SECRETDUP2\"}}",
              NULL, "the key \"u\" twice in the object at /db");
     want_dup("{{ .db.u }}", "{\"db\":{\"u\":\"SECRETDUP1\"},\"db\":{\"u\":\"SECRETDUP2\"}}", NULL,

@@ -189,12 +189,9 @@ static void oversize(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(sts_credentials),
-        cmocka_unit_test(sts_error),
-        cmocka_unit_test(entities),
-        cmocka_unit_test(exact_names_and_skipping),
-        cmocka_unit_test(nesting),
-        cmocka_unit_test(malformed_and_truncated),
+        cmocka_unit_test(sts_credentials), cmocka_unit_test(sts_error),
+        cmocka_unit_test(entities),        cmocka_unit_test(exact_names_and_skipping),
+        cmocka_unit_test(nesting),         cmocka_unit_test(malformed_and_truncated),
         cmocka_unit_test(oversize),
     };
 

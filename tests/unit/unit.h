@@ -24,11 +24,17 @@
 
 #include "err.h"
 
-#define UNIT_ERR_INIT { INJ_OK, { 0 } }
+#define UNIT_ERR_INIT \
+    {                 \
+        INJ_OK,       \
+        {             \
+            0         \
+        }             \
+    }
 
 /* Fails (printing both) unless haystack contains needle. */
-#define assert_contains(haystack, needle) unit_assert_contains((haystack), (needle), __FILE__, \
-                                                               __LINE__)
+#define assert_contains(haystack, needle) \
+    unit_assert_contains((haystack), (needle), __FILE__, __LINE__)
 
 static inline void unit_assert_contains(const char *h, const char *n, const char *file, int line)
 {
