@@ -104,6 +104,24 @@ def run(args, env, timeout=None, cwd=None, leak_extra=(), check_leaks=True):
     return res
 
 
+def group_members(pgid, zombies=True):
+    """Pids of the processes whose process group is pgid, read from /proc (zombies too unless
+    zombies=False): what a test checks is gone once injector has exited."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                st = f.read()
+        except OSError:
+            continue
+        fields = st[st.rindex(")") + 2:].split()
+        if int(fields[2]) == pgid and (zombies or fields[0] != "Z"):
+            out.append(int(d))
+    return out
+
+
 def fs_type(path):
     """The filesystem type name of path ("tmpfs", "ext2/ext3", ...)."""
     return subprocess.run(["stat", "-f", "-c", "%T", str(path)], check=True,

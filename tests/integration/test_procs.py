@@ -14,28 +14,11 @@ import time
 
 import pytest
 
-from conftest import INJECTOR, WRAPPER
+from conftest import INJECTOR, WRAPPER, group_members
 from creds_fakes import (cenv, container, dry_run, fails_with, mint, register,  # noqa: F401
                          sts, write_aws)
 
 HANG = 40   # seconds: the helper's leftover sleeps 1000 s, the default helper timeout is 60 s
-
-
-def alive_in_group(pgid):
-    """Pids of live (not zombie) processes whose process group is pgid, from /proc."""
-    out = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open(f"/proc/{d}/stat") as f:
-                st = f.read()
-        except OSError:
-            continue
-        fields = st[st.rindex(")") + 2:].split()
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            out.append(int(d))
-    return out
 
 
 def _cleanup(pidfile):
@@ -58,7 +41,7 @@ def assert_gone(pidfile, err):
     is not the test's own."""
     pid, pgid = _sleep_and_group(pidfile)
     assert pgid != os.getpgrp(), "the helper ran in injector's process group"
-    assert alive_in_group(pgid) == [], err
+    assert group_members(pgid, zombies=False) == [], err
 
 
 def helper_leaving_a_sleep(tmp_path, answer):

@@ -18,7 +18,7 @@ import pytest
 
 import pg
 import seed
-from conftest import INJECTOR, SLOW, WRAPPER, assert_no_leak
+from conftest import INJECTOR, SLOW, WRAPPER, assert_no_leak, group_members
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 APP = os.path.join(HERE, "sv_app.py")
@@ -945,22 +945,6 @@ def test_exit_status_when_started_with_sigchld_ignored(fake, write_config, base_
 # nothing outlives injector (issue 21.1): every process group it started is killed and
 # reaped before it exits, also when it is not PID 1 (under tini, ECS initProcessEnabled, ...)
 # ---------------------------------------------------------------------------------------
-
-def group_members(pgid):
-    """Pids of every process (zombies too) whose process group is pgid, read from /proc."""
-    out = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open(f"/proc/{d}/stat") as f:
-                st = f.read()
-        except OSError:
-            continue
-        fields = st[st.rindex(")") + 2:].split()
-        if int(fields[2]) == pgid:
-            out.append(int(d))
-    return out
 
 
 def _kill_group(pgid):
