@@ -267,6 +267,13 @@ REFUSAL_SHAPES = {
     "html-403": ("html", {"status": 403, "body": "<html><h1>403 Forbidden</h1></html>"}),
     "empty-403": ("empty", {}),
     "empty-401": ("empty", {"status": 401}),
+    # AWS's denial names the caller: a role with "kms" in its name is still an IAM refusal of
+    # the batch call, not a key refusal.
+    "json-role-named-kms": ("error", {
+        "status": 400, "code": "AccessDeniedException",
+        "message": "User: arn:aws:sts::111122223333:assumed-role/orders-kms-reader/task is not "
+                   "authorized to perform: secretsmanager:BatchGetSecretValue because no "
+                   "identity-based policy allows the secretsmanager:BatchGetSecretValue action"}),
 }
 
 

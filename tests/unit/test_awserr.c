@@ -38,6 +38,17 @@ static const struct shape shapes[] = {
     {"json denied about KMS", 400,
      "{\"__type\":\"AccessDeniedException\",\"Message\":\"not authorized: kms:Decrypt\"}", NULL,
      "AccessDeniedException", "not authorized: kms:Decrypt", AWS_K_KMS},
+    {"json denied, a role named kms", 400,
+     "{\"__type\":\"AccessDeniedException\",\"Message\":\"User: "
+     "arn:aws:sts::1:assumed-role/orders-kms-reader/s is not authorized to perform: "
+     "secretsmanager:GetSecretValue\"}",
+     NULL, "AccessDeniedException",
+     "User: arn:aws:sts::1:assumed-role/orders-kms-reader/s is not authorized to perform: "
+     "secretsmanager:GetSecretValue",
+     AWS_K_DENIED},
+    {"json denied, KMS's own words", 400,
+     "{\"__type\":\"AccessDeniedException\",\"Message\":\"Access to KMS is not allowed\"}", NULL,
+     "AccessDeniedException", "Access to KMS is not allowed", AWS_K_KMS},
     {"json throttle", 400, "{\"__type\":\"ThrottlingException\",\"message\":\"Rate exceeded\"}",
      NULL, "ThrottlingException", "Rate exceeded", AWS_K_THROTTLED},
     {"json 500 any code", 500, "{\"__type\":\"KMSInternalException\"}", NULL,
