@@ -1,7 +1,8 @@
 /* fake_aws.h: a canned AWS endpoint under the engine's transport seam (aws.h aws_transport_fn,
  * sm_ctx.transport): every call is logged (operation from X-Amz-Target, secret ids, version,
  * region) and answered by a handler; fake_sm_answer is a small Secrets Manager over a table of
- * secrets (GetSecretValue, DescribeSecret, BatchGetSecretValue). Include after unit.h. */
+ * secrets (GetSecretValue, DescribeSecret, BatchGetSecretValue); and stderr captured, for what
+ * the calls logged. Include after unit.h. */
 #ifndef INJ_FAKE_AWS_H
 #define INJ_FAKE_AWS_H
 
@@ -332,6 +333,42 @@ static inline enum inj_rc fake_transport(void *arg, struct http_call *calls, siz
         cJSON_Delete(in);
     }
     return INJ_OK;
+}
+
+/* stderr (where log.h writes) captured into a temp file, to check what a call logged. */
+struct fake_stderr {
+    FILE *f;
+    int saved;
+};
+
+static inline void fake_stderr_start(struct fake_stderr *c)
+{
+    c->f = tmpfile();
+    assert_non_null(c->f);
+    (void)fflush(stderr);
+    c->saved = dup(2);
+    assert_true(c->saved >= 0);
+    assert_int_equal(dup2(fileno(c->f), 2), 2);
+}
+
+/* Ends the capture: what was written to stderr meanwhile (malloc'd, NUL-terminated). */
+static inline char *fake_stderr_end(struct fake_stderr *c)
+{
+    long len;
+    char *text;
+
+    (void)fflush(stderr);
+    assert_int_equal(dup2(c->saved, 2), 2);
+    (void)close(c->saved);
+    assert_int_equal(fseek(c->f, 0, SEEK_END), 0);
+    len = ftell(c->f);
+    assert_true(len >= 0);
+    rewind(c->f);
+    text = calloc((size_t)len + 1, 1);
+    assert_non_null(text);
+    assert_int_equal(fread(text, 1, (size_t)len, c->f), (size_t)len);
+    (void)fclose(c->f);
+    return text;
 }
 
 /* Points ctx at fa: no network, eu-central-1, one attempt, per mode. */
