@@ -66,7 +66,9 @@ static void canned(struct fake_aws *f, const struct http_req *req, const char *a
         out = cJSON_CreateObject();
         vals = cJSON_AddArrayToObject(out, "SecretValues");
         cJSON_ArrayForEach(id, cJSON_GetObjectItem(in, "SecretIdList"))
+        {
             cJSON_AddItemToArray(vals, secret_json(id->valuestring, region));
+        }
     } else {
         assert_string_equal(action, "GetSecretValue");
         out = secret_json(cJSON_GetObjectItem(in, "SecretId")->valuestring, region);
