@@ -287,6 +287,7 @@ static void extraction_errors(void **state)
     struct inj_err err = UNIT_ERR_INIT;
     char *log = NULL;
     size_t i;
+    size_t k;
 
     (void)state;
     parse("version: 1\n"
@@ -325,7 +326,7 @@ static void extraction_errors(void **state)
         assert_int_equal(resolve_extract(r, &e), want[i].rc);
         assert_int_equal(inj_rc_exit(e.code), 65);
         assert_contains(e.msg, want[i].msg);
-        for (size_t k = 0; k < sizeof(canaries) / sizeof(canaries[0]); k++)
+        for (k = 0; k < sizeof(canaries) / sizeof(canaries[0]); k++)
             assert_not_contains(e.msg, canaries[k]);
         sbuf_wipe_free(&r->value);
     }
