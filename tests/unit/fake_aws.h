@@ -181,7 +181,8 @@ static inline struct fake_secret *fake_find(struct fake_aws *fa, const char *id)
     return NULL;
 }
 
-/* A GetSecretValue answer (a SecretValues element of the batch's) for s at version vid. */
+/* A GetSecretValue answer (a SecretValues element of the batch's) for s at version vid; its
+ * ARN is arn:aws:secretsmanager:eu-central-1:111122223333:secret:ID-Ab12Cd. */
 static inline cJSON *fake_secret_json(const struct fake_secret *s, const char *vid,
                                       const char *value, const char *stage)
 {
