@@ -13,33 +13,17 @@
 #include "ref.h"
 #include "sm.h"
 
+#include "fake_aws.h"
+
 /* What the canned service does. */
 static struct {
     long batch_status;       /* != 200: BatchGetSecretValue answers this ... */
     const char *batch_body;  /* ... with this body */
     const char *down_region; /* every call to it answers 503 */
-    int calls_batch;
-    int calls_get;
-    char regions[16][32]; /* the region of each call, in order */
-    int ncalls;
 } svc;
 
+static struct fake_aws fa; /* the transport: its log has every call's action and region */
 static struct creds creds;
-
-static void answer(struct http_resp *resp, long status, const char *body)
-{
-    resp->status = status;
-    resp->body.max = SM_MAX_BATCH_RESPONSE;
-    assert_int_equal(sbuf_append(&resp->body, body, strlen(body)), SBUF_OK);
-}
-
-/* "https://secretsmanager.REGION.amazonaws.com" -> REGION */
-static void url_region(const char *url, char *out, size_t n)
-{
-    const char *p = strchr(url, '.') + 1;
-
-    (void)snprintf(out, n, "%.*s", (int)(strchr(p, '.') - p), p);
-}
 
 static cJSON *secret_json(const char *id, const char *region)
 {
@@ -57,70 +41,47 @@ static cJSON *secret_json(const char *id, const char *region)
     return o;
 }
 
-static void canned_one(const struct http_req *req, struct http_resp *resp)
+/* Answers each call by its region, action and secret ids. */
+static void canned(struct fake_aws *f, const struct http_req *req, const char *action,
+                   const cJSON *in, struct http_resp *resp)
 {
-    const char *target = req->headers[1];
-    cJSON *in = cJSON_ParseWithLength(req->body, req->body_len);
     cJSON *out = NULL;
     char region[32];
     char *text;
 
-    url_region(req->url, region, sizeof(region));
-    if (svc.ncalls < 16)
-        (void)snprintf(svc.regions[svc.ncalls], sizeof(svc.regions[0]), "%s", region);
-    svc.ncalls++;
+    (void)f;
+    fake_url_region(req->url, region, sizeof(region));
     if (svc.down_region && !strcmp(region, svc.down_region)) {
-        answer(resp, 503, "<html>503 Service Unavailable</html>");
-        goto out;
+        fake_answer(resp, 503, "<html>503 Service Unavailable</html>");
+        return;
     }
-    if (!strcmp(target, "X-Amz-Target: secretsmanager.BatchGetSecretValue")) {
+    if (!strcmp(action, "BatchGetSecretValue")) {
         const cJSON *id;
         cJSON *vals;
 
-        svc.calls_batch++;
         if (svc.batch_status != 200) {
-            answer(resp, svc.batch_status, svc.batch_body);
-            goto out;
+            fake_answer(resp, svc.batch_status, svc.batch_body);
+            return;
         }
         out = cJSON_CreateObject();
         vals = cJSON_AddArrayToObject(out, "SecretValues");
         cJSON_ArrayForEach(id, cJSON_GetObjectItem(in, "SecretIdList"))
+        {
             cJSON_AddItemToArray(vals, secret_json(id->valuestring, region));
+        }
     } else {
-        assert_string_equal(target, "X-Amz-Target: secretsmanager.GetSecretValue");
-        svc.calls_get++;
+        assert_string_equal(action, "GetSecretValue");
         out = secret_json(cJSON_GetObjectItem(in, "SecretId")->valuestring, region);
     }
     text = cJSON_PrintUnformatted(out);
-    answer(resp, 200, text);
+    fake_answer(resp, 200, text);
     cJSON_free(text);
-out:
     cJSON_Delete(out);
-    cJSON_Delete(in);
-}
-
-static enum inj_rc canned(void *arg, struct http_call *calls, size_t n, size_t conns)
-{
-    size_t i;
-
-    (void)arg;
-    assert_true(conns >= 1);
-    for (i = 0; i < n; i++) {
-        assert_non_null(calls[i].req->sigv4);
-        canned_one(calls[i].req, calls[i].resp);
-        calls[i].rc = INJ_OK;
-    }
-    return INJ_OK;
 }
 
 static void ctx_init(struct sm_ctx *ctx, enum sm_fetch_mode mode)
 {
-    memset(ctx, 0, sizeof(*ctx));
-    ctx->creds = &creds;
-    ctx->region = "eu-central-1";
-    ctx->max_attempts = 1;
-    ctx->fetch_mode = mode;
-    ctx->transport = canned;
+    fake_sm_ctx(ctx, &fa, &creds, mode);
 }
 
 static int setup(void **state)
@@ -128,11 +89,10 @@ static int setup(void **state)
     (void)state;
     memset(&svc, 0, sizeof(svc));
     svc.batch_status = 200;
+    memset(&fa, 0, sizeof(fa));
+    fa.handle = canned;
     memset(&creds, 0, sizeof(creds));
     (void)snprintf(creds.source, sizeof(creds.source), "env");
-    /* The canned service reads the region from the default endpoint's host. */
-    unsetenv("AWS_ENDPOINT_URL");
-    unsetenv("AWS_ENDPOINT_URL_SECRETS_MANAGER");
     return 0;
 }
 
@@ -178,8 +138,8 @@ static void batch_for_two_or_more(void **state)
     plan(f, refs, 3);
     fetch_all(&ctx, f, 3, &calls);
     assert_int_equal(calls, 1);
-    assert_int_equal(svc.calls_batch, 1);
-    assert_int_equal(svc.calls_get, 0);
+    assert_int_equal(fake_count(&fa, "BatchGetSecretValue"), 1);
+    assert_int_equal(fake_count(&fa, "GetSecretValue"), 0);
     value_is(&f[0], "value of app/0 in eu-central-1");
     value_is(&f[2], "value of app/2 in eu-central-1");
     done(f, 3);
@@ -196,16 +156,16 @@ static void single_mode_and_one_secret(void **state)
     ctx_init(&ctx, SM_FETCH_SINGLE);
     plan(f, refs, 2);
     fetch_all(&ctx, f, 2, &calls);
-    assert_int_equal(svc.calls_batch, 0);
-    assert_int_equal(svc.calls_get, 2);
+    assert_int_equal(fake_count(&fa, "BatchGetSecretValue"), 0);
+    assert_int_equal(fake_count(&fa, "GetSecretValue"), 2);
     value_is(&f[1], "value of app/1 in eu-central-1");
     done(f, 2);
     /* Alone in its region, a secret goes through GetSecretValue in auto mode too. */
     ctx_init(&ctx, SM_FETCH_AUTO);
     plan(f, refs, 1);
     fetch_all(&ctx, f, 1, &calls);
-    assert_int_equal(svc.calls_batch, 0);
-    assert_int_equal(svc.calls_get, 3);
+    assert_int_equal(fake_count(&fa, "BatchGetSecretValue"), 0);
+    assert_int_equal(fake_count(&fa, "GetSecretValue"), 3);
     done(f, 1);
 }
 
@@ -240,9 +200,9 @@ static void fallback_when_batch_is_refused(void **state)
         ctx_init(&ctx, SM_FETCH_AUTO);
         plan(f, refs, 3);
         fetch_all(&ctx, f, 3, &calls);
-        if (svc.calls_batch != 1 || svc.calls_get != 3)
-            fail_msg("refusal %zu (HTTP %ld): %d batch, %d get", i, refusals[i].status,
-                     svc.calls_batch, svc.calls_get);
+        if (fake_count(&fa, "BatchGetSecretValue") != 1 || fake_count(&fa, "GetSecretValue") != 3)
+            fail_msg("refusal %zu (HTTP %ld): %zu batch, %zu get", i, refusals[i].status,
+                     fake_count(&fa, "BatchGetSecretValue"), fake_count(&fa, "GetSecretValue"));
         assert_int_equal(calls, 4);
         value_is(&f[1], "value of app/1 in eu-central-1");
         done(f, 3);
@@ -263,7 +223,7 @@ static void forced_batch_refused_is_the_error(void **state)
     ctx_init(&ctx, SM_FETCH_BATCH);
     plan(f, refs, 2);
     fetch_all(&ctx, f, 2, &calls);
-    assert_int_equal(svc.calls_get, 0);
+    assert_int_equal(fake_count(&fa, "GetSecretValue"), 0);
     assert_int_equal(f[0].rc, INJ_E_NOPERM);
     assert_int_equal(f[0].kind, AWS_K_REFUSED);
     assert_contains(f[0].err.msg, "app/0: HTTP 403 (not an AWS error body): BatchGetSecretValue "
@@ -294,10 +254,12 @@ static void failover_to_another_region(void **state)
     fetch_all(&ctx, f, 2, &calls);
     value_is(&f[0], "value of app/0 in eu-west-1");
     value_is(&f[1], "value of app/1 in eu-west-1");
-    assert_int_equal(svc.ncalls, 2);
-    assert_string_equal(svc.regions[0], "eu-central-1");
-    assert_string_equal(svc.regions[1], "eu-west-1");
-    assert_int_equal(svc.calls_batch, 1); /* the replica's: the primary's answered 503 */
+    assert_int_equal(fa.ncalls, 2);
+    assert_string_equal(fa.calls[0].region, "eu-central-1");
+    assert_string_equal(fa.calls[1].region, "eu-west-1");
+    /* One batch call in each: the primary's answered 503, the replica's the values. */
+    assert_string_equal(fa.calls[0].action, "BatchGetSecretValue");
+    assert_string_equal(fa.calls[1].action, "BatchGetSecretValue");
     done(f, 2);
     /* A failover region that is the secret's own is skipped: the next one answers. */
     setup(NULL);
@@ -308,7 +270,7 @@ static void failover_to_another_region(void **state)
     assert_int_equal(ref_regions_add(&f[0].failover, "us-east-1"), 0);
     fetch_all(&ctx, f, 1, &calls);
     value_is(&f[0], "value of app/0 in us-east-1");
-    assert_int_equal(svc.ncalls, 2);
+    assert_int_equal(fa.ncalls, 2);
     done(f, 1);
 }
 
