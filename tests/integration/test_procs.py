@@ -231,6 +231,8 @@ def test_credential_process_can_prompt_on_the_terminal(fake, cenv, write_config,
                 break
         text = out.decode("utf-8", "replace")
         assert rc == 0, text
+        # Passed through as it came: not read and reprinted as the helper's lines.
+        assert "injector: credential_process: " not in text, text
         for part in (c["secret_access_key"], c["session_token"]):
             assert part not in text
     finally:
