@@ -29,10 +29,11 @@
 
 extern char **environ;
 
-#define PROC_DEFAULT_TIMEOUT_S 60L  /* the Go SDK's default; botocore waits forever */
-#define PROC_WATCH_MS 20LL          /* how often a running helper is checked for its exit */
-#define PROC_ERR_KEEP (64u * 1024u) /* of its stderr, kept to print; the rest is counted */
-#define PROC_ERR_LINE 2048u         /* one printed line of it, after redaction */
+#define PROC_DEFAULT_TIMEOUT_S 60L     /* the Go SDK's default; botocore waits forever */
+#define PROC_WATCH_MS 20LL             /* how often a running helper is checked for its exit */
+#define PROC_ERR_KEEP (64u * 1024u)    /* of its stderr, kept to print; the rest is counted */
+#define PROC_ERR_LINE 2048u            /* one printed line of it, after redaction */
+#define PROC_ERR_DRAIN (1024u * 1024u) /* read from it at most, each time it is looked at */
 #define PROC_ERR_PREFIX "injector: credential_process: "
 
 void creds_argv_free(char **argv)
@@ -194,15 +195,18 @@ struct proc_err {
 };
 
 /* Reads what the helper's stderr has now, without waiting: the pipe never fills, so a
- * chatty helper never blocks on it. EOF or an error ends the reading (nothing more to get). */
+ * chatty helper never blocks on it. EOF or an error ends the reading (nothing more to get).
+ * At most PROC_ERR_DRAIN bytes a call: a leftover in a session of its own (not killed with the
+ * group) writing as fast as this reads cannot keep it here. */
 static void proc_err_drain(struct proc_err *pe)
 {
     unsigned char chunk[4096];
+    size_t budget = PROC_ERR_DRAIN;
     ssize_t n;
     size_t take;
     size_t i;
 
-    while (pe->fd >= 0) {
+    while (pe->fd >= 0 && budget >= sizeof(chunk)) {
         n = read(pe->fd, chunk, sizeof(chunk));
         if (n < 0 && errno == EINTR)
             continue;
@@ -223,6 +227,7 @@ static void proc_err_drain(struct proc_err *pe)
         if (take && sbuf_append(&pe->kept, chunk, take) != SBUF_OK)
             pe->cut += take;
         pe->cut += (size_t)n - take;
+        budget -= (size_t)n;
     }
     OPENSSL_cleanse(chunk, sizeof(chunk));
 }
