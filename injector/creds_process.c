@@ -1,6 +1,8 @@
 /* creds_process.c: a profile's credential_process: split like botocore, run without a shell,
  * read stdout (bounded, with a deadline), parse the Version 1 JSON. It runs in its own process
- * group, which is killed once it is done: nothing it started outlives the call.
+ * group, which is killed once it is done: nothing it started outlives the call. Its stderr is
+ * passed through to a terminal (it may prompt), else read and printed through redact_text
+ * once it is done (logs are collected; a helper may print its keys).
  *
  * No shell, like botocore (ProcessProvider: shlex.split, then Popen without shell=True). The
  * Go, Java and JavaScript SDKs run `sh -c` instead; we follow botocore because injector ships
@@ -23,11 +25,16 @@
 #include "creds_int.h"
 #include "log.h"
 #include "mono.h"
+#include "redact.h"
 
 extern char **environ;
 
-#define PROC_DEFAULT_TIMEOUT_S 60L /* the Go SDK's default; botocore waits forever */
-#define PROC_WATCH_MS 20LL         /* how often a running helper is checked for its exit */
+#define PROC_DEFAULT_TIMEOUT_S 60L     /* the Go SDK's default; botocore waits forever */
+#define PROC_WATCH_MS 20LL             /* how often a running helper is checked for its exit */
+#define PROC_ERR_KEEP (64u * 1024u)    /* of its stderr, kept to print; the rest is counted */
+#define PROC_ERR_LINE 2048u            /* one printed line of it, after redaction */
+#define PROC_ERR_DRAIN (1024u * 1024u) /* read from it at most, each time it is looked at */
+#define PROC_ERR_PREFIX "injector: credential_process: "
 
 void creds_argv_free(char **argv)
 {
@@ -179,14 +186,149 @@ struct proc_run {
     int held;   /* it exited, but its stdout is still open: a process it left holds it */
 };
 
-/* Reads the helper's stdout (fd, non-blocking) and watches the helper. Done at EOF, or once
- * the helper has exited and either failed or wrote one complete JSON object: a process it
- * left in the background may hold stdout open for ever (r->held). 0, or EFBIG / ETIMEDOUT /
- * an errno. */
-static int proc_collect(int fd, long long deadline_ms, struct proc_run *r, struct sbuf *out)
+/* The helper's stderr when it goes through a pipe (injector's stderr is no terminal). */
+struct proc_err {
+    int piped;              /* 0: inherited, nothing here */
+    int fd;                 /* read end (non-blocking); -1 once at EOF */
+    struct sbuf kept;       /* the first PROC_ERR_KEEP bytes; may hold keys: wiped */
+    unsigned long long cut; /* bytes read past that, dropped */
+};
+
+/* Reads what the helper's stderr has now, without waiting: the pipe never fills, so a
+ * chatty helper never blocks on it. EOF or an error ends the reading (nothing more to get).
+ * At most PROC_ERR_DRAIN bytes a call: a leftover in a session of its own (not killed with the
+ * group) writing as fast as this reads cannot keep it here. */
+static void proc_err_drain(struct proc_err *pe)
 {
     unsigned char chunk[4096];
+    size_t budget = PROC_ERR_DRAIN;
+    ssize_t n;
+    size_t take;
+    size_t i;
+
+    while (pe->fd >= 0 && budget >= sizeof(chunk)) {
+        n = read(pe->fd, chunk, sizeof(chunk));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            break;
+        if (n <= 0) {
+            (void)close(pe->fd);
+            pe->fd = -1;
+            break;
+        }
+        take = PROC_ERR_KEEP - pe->kept.len;
+        if (take > (size_t)n)
+            take = (size_t)n;
+        /* A NUL would end the line early for redact_text: the rest of it unchecked. */
+        for (i = 0; i < take; i++)
+            if (!chunk[i])
+                chunk[i] = '?';
+        if (take && sbuf_append(&pe->kept, chunk, take) != SBUF_OK)
+            pe->cut += take;
+        pe->cut += (size_t)n - take;
+        budget -= (size_t)n;
+    }
+    OPENSSL_cleanse(chunk, sizeof(chunk));
+}
+
+/* Waits up to ms for the helper's stderr (a plain sleep when it is not read), then drains it. */
+static void proc_err_wait(struct proc_err *pe, long long ms)
+{
     struct pollfd pfd;
+
+    pfd.fd = pe->fd; /* poll ignores a negative fd: then this only sleeps */
+    pfd.events = POLLIN;
+    pfd.revents = 0;
+    if (ms > PROC_WATCH_MS)
+        ms = PROC_WATCH_MS;
+    if (ms > 0)
+        (void)poll(&pfd, 1, (int)ms);
+    proc_err_drain(pe);
+}
+
+/* Writes one line of the helper's stderr, redacted, as one write. */
+static void proc_err_line(const char *line, size_t len, const char *const *known, size_t nknown)
+{
+    char clean[PROC_ERR_LINE];
+    char msg[sizeof(PROC_ERR_PREFIX) + PROC_ERR_LINE + 16];
+    int m;
+
+    redact_text(line, len, known, nknown, clean, sizeof(clean));
+    m = snprintf(msg, sizeof(msg), PROC_ERR_PREFIX "%s%s\n", clean,
+                 strlen(clean) + 1 >= sizeof(clean) ? " [line cut]" : "");
+    if (m > 0 && (size_t)m < sizeof(msg))
+        (void)fwrite(msg, 1, (size_t)m, stderr);
+    OPENSSL_cleanse(clean, sizeof(clean));
+    OPENSSL_cleanse(msg, sizeof(msg));
+}
+
+/* Prints what the helper wrote to stderr, line by line through redact_text, with the keys it
+ * answered as known secrets: those of *c when they were taken, else any SecretAccessKey and
+ * SessionToken strings in its stdout (an answer refused as expired, say, still holds real
+ * keys). Shown at the error level when the helper failed (its stderr says why), else at warn
+ * (-q hides a working helper's chatter, as it hid nothing before: it went to the terminal). */
+static void proc_err_print(struct proc_err *pe, int failed, const struct creds *c,
+                           const struct sbuf *answer)
+{
+    const char *known[4] = {NULL, NULL, NULL, NULL};
+    cJSON *root = NULL;
+    const char *p;
+    const char *end;
+    const char *nl;
+    size_t len;
+
+    if (!pe->piped || (!pe->kept.len && !pe->cut))
+        return;
+    if (log_get_level() < (failed ? LOG_LVL_ERROR : LOG_LVL_WARN))
+        return;
+    if (!failed) {
+        known[0] = c->secret_access_key;
+        known[1] = c->session_token;
+    } else if (answer->p && answer->len) {
+        const cJSON *v;
+
+        root = cJSON_ParseWithLength((const char *)answer->p, answer->len);
+        v = cJSON_GetObjectItemCaseSensitive(root, "SecretAccessKey");
+        known[2] = cJSON_IsString(v) ? v->valuestring : NULL;
+        v = cJSON_GetObjectItemCaseSensitive(root, "SessionToken");
+        known[3] = cJSON_IsString(v) ? v->valuestring : NULL;
+    }
+    p = (const char *)pe->kept.p;
+    end = p ? p + pe->kept.len : p;
+    while (p && p < end) {
+        nl = memchr(p, '\n', (size_t)(end - p));
+        len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        if (len && p[len - 1] == '\r')
+            len--;
+        if (len)
+            proc_err_line(p, len, known, sizeof(known) / sizeof(known[0]));
+        p = nl ? nl + 1 : end;
+    }
+    if (pe->cut) {
+        char note[160];
+        int m = snprintf(note, sizeof(note),
+                         PROC_ERR_PREFIX "[%llu more bytes of its stderr not shown: %u KiB are "
+                                         "kept]\n",
+                         pe->cut, PROC_ERR_KEEP / 1024u);
+
+        if (m > 0 && (size_t)m < sizeof(note))
+            (void)fwrite(note, 1, (size_t)m, stderr);
+    }
+    (void)fflush(stderr);
+    cJSON_Delete(root); /* jx's hooks wipe what cJSON allocated */
+}
+
+/* Reads the helper's stdout (fd, non-blocking) and its stderr when piped, and watches the
+ * helper. Done at EOF, or once the helper has exited and either failed or wrote one complete
+ * JSON object: a process it left in the background may hold stdout open for ever (r->held).
+ * Its stderr's EOF is not waited for, for the same reason. 0, or EFBIG / ETIMEDOUT / an
+ * errno. */
+static int proc_collect(int fd, long long deadline_ms, struct proc_run *r, struct sbuf *out,
+                        struct proc_err *pe)
+{
+    unsigned char chunk[4096];
+    struct pollfd pfd[2];
     long long left;
     ssize_t n;
     int e = 0;
@@ -204,6 +346,7 @@ static int proc_collect(int fd, long long deadline_ms, struct proc_run *r, struc
             }
         }
         /* Everything there is to read now. */
+        proc_err_drain(pe);
         for (;;) {
             n = read(fd, chunk, sizeof(chunk));
             if (n < 0 && errno == EINTR)
@@ -235,10 +378,13 @@ static int proc_collect(int fd, long long deadline_ms, struct proc_run *r, struc
          * descendant holds the pipe. */
         if (!r->exited && left > PROC_WATCH_MS)
             left = PROC_WATCH_MS;
-        pfd.fd = fd;
-        pfd.events = POLLIN;
-        pfd.revents = 0;
-        if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR) {
+        pfd[0].fd = fd;
+        pfd[0].events = POLLIN;
+        pfd[0].revents = 0;
+        pfd[1].fd = pe->fd; /* -1 (ignored) when inherited or at EOF */
+        pfd[1].events = POLLIN;
+        pfd[1].revents = 0;
+        if (poll(pfd, 2, (int)left) < 0 && errno != EINTR) {
             e = errno;
             goto out;
         }
@@ -286,6 +432,8 @@ enum creds_status creds_process_get(const struct creds_ctx *ctx, const char *cmd
     int fa_ok = 0;
     int attr_ok = 0;
     int fds[2] = {-1, -1};
+    int efds[2] = {-1, -1};
+    struct proc_err pe = {0, -1, SBUF_INIT(PROC_ERR_KEEP), 0};
     char **argv = NULL;
     struct inj_err e;
     sigset_t none;
@@ -328,8 +476,24 @@ enum creds_status creds_process_get(const struct creds_ctx *ctx, const char *cmd
         st = creds_nomem(t);
         goto out;
     }
+    /* stdin is inherited: a helper may prompt. So is stderr on a terminal, where the prompt
+     * must show at once and someone is watching. Elsewhere stderr ends up in collected logs:
+     * it is read here and printed redacted (a helper may print its keys or a request). */
+    if (!isatty(STDERR_FILENO)) {
+        if (pipe2(efds, O_CLOEXEC) != 0 || fcntl(efds[0], F_SETFL, O_NONBLOCK) != 0) {
+            st = creds_fail(t, "credential_process: pipe: %s", strerror(errno));
+            goto out;
+        }
+        if (posix_spawn_file_actions_adddup2(&fa, efds[1], STDERR_FILENO) != 0) {
+            st = creds_nomem(t);
+            goto out;
+        }
+        pe.piped = 1;
+        pe.fd = efds[0];
+        efds[0] = -1;
+    }
     /* The child starts with no blocked signals and default dispositions, whatever
-     * injector has set up by then. stdin and stderr are inherited: a helper may prompt. */
+     * injector has set up by then. */
     (void)sigemptyset(&none);
     (void)sigfillset(&all);
     (void)sigdelset(&all, SIGKILL);
@@ -347,6 +511,9 @@ enum creds_status creds_process_get(const struct creds_ctx *ctx, const char *cmd
     en = posix_spawnp(&r.pid, argv[0], &fa, &attr, argv, environ);
     (void)close(fds[1]);
     fds[1] = -1;
+    if (efds[1] >= 0)
+        (void)close(efds[1]);
+    efds[1] = -1;
     if (en != 0) {
         r.pid = -1;
         st = creds_fail(t, "credential_process %.200s: cannot run: %s", argv[0],
@@ -357,7 +524,7 @@ enum creds_status creds_process_get(const struct creds_ctx *ctx, const char *cmd
     }
     tty = proc_tty_give(r.pid);
     deadline = mono_ms() + wait_ms;
-    en = proc_collect(fds[0], deadline, &r, &buf);
+    en = proc_collect(fds[0], deadline, &r, &buf, &pe);
     if (en == ETIMEDOUT && r.exited) {
         st = creds_fail(t,
                         "credential_process %.200s: exited, but a process it started still "
@@ -396,7 +563,7 @@ enum creds_status creds_process_get(const struct creds_ctx *ctx, const char *cmd
                     r.status = 1 << 8;
                 r.exited = 1;
             } else {
-                mono_sleep_ms(10);
+                proc_err_wait(&pe, 10);
             }
         }
         if (!r.exited) {
@@ -443,7 +610,17 @@ out:
         (void)kill(-r.pid, SIGKILL);
         if (!r.exited)
             proc_kill_reap(r.pid, &r.status);
+        /* All it wrote is in the pipe now; what it left running is gone. */
+        proc_err_drain(&pe);
+        proc_err_print(&pe, st != CREDS_OK, out, &buf);
     }
+    if (pe.fd >= 0)
+        (void)close(pe.fd);
+    sbuf_wipe_free(&pe.kept);
+    if (efds[0] >= 0)
+        (void)close(efds[0]);
+    if (efds[1] >= 0)
+        (void)close(efds[1]);
     if (fds[0] >= 0)
         (void)close(fds[0]);
     if (fds[1] >= 0)

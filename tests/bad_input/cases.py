@@ -432,6 +432,16 @@ CASES = [
     Case("creds-profile-malformed", "creds", CONFIG, "line 1: a [section] line must end with ]",
          env={"AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None},
          setup=("profile:[default\naws_access_key_id = AKIAINJECTORTEST0001\n",)),
+    # A failing credential_process whose stderr (collected logs) echoes a signed request and
+    # its token (issue 20 item 3): shown as the helper's lines, the credentials cut out.
+    Case("creds-process-stderr-echoes-credentials", "creds", NOPERM,
+         "injector: credential_process: X-Amz-Security-Token: [redacted]",
+         env=NO_KEYS,
+         setup=("profile:[default]\ncredential_process = sh -c 'echo \"X-Amz-Security-Token: "
+                "IQoJb3JpZ2luX2VjCANARY-PROCSTDERR/helper+token==\" >&2; echo \"Authorization: "
+                "AWS4-HMAC-SHA256 Credential=AKIAINJECTORTEST0001/20240101/us-east-1/"
+                "secretsmanager/aws4_request, SignedHeaders=host, Signature=" + "5e" * 32
+                + "\" >&2; exit 3'\n",)),
     Case("creds-profile-no-secret", "creds", NOPERM, "aws_secret_access_key",
          env={"AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None},
          setup=("profile:[default]\naws_access_key_id = AKIAINJECTORTEST0001\n",)),

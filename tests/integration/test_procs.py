@@ -6,6 +6,7 @@ subprocess timeout of conftest.run, never by timing a run."""
 import fcntl
 import os
 import pty
+import secrets
 import select
 import shutil
 import subprocess
@@ -230,6 +231,8 @@ def test_credential_process_can_prompt_on_the_terminal(fake, cenv, write_config,
                 break
         text = out.decode("utf-8", "replace")
         assert rc == 0, text
+        # Passed through as it came: not read and reprinted as the helper's lines.
+        assert "injector: credential_process: " not in text, text
         for part in (c["secret_access_key"], c["session_token"]):
             assert part not in text
     finally:
@@ -237,3 +240,131 @@ def test_credential_process_can_prompt_on_the_terminal(fake, cenv, write_config,
             p.kill()
             p.wait()
         os.close(master)
+
+
+# credential_process's stderr (issue 20 item 3). conftest.run gives injector pipes, not a
+# terminal: the helper's stderr is read by injector and printed line by line through
+# redact_text, "injector: credential_process: " in front of each line.
+
+ERR = "injector: credential_process: "
+
+
+def _answer(c):
+    return ('{"Version": 1, "AccessKeyId": "%s", "SecretAccessKey": "%s", "SessionToken": "%s", '
+            '"Expiration": "%s"}' % (c["access_key_id"], c["secret_access_key"],
+                                     c["session_token"], c["expiration"]))
+
+
+def _sig():
+    return secrets.token_hex(32)
+
+
+def _auth(c, sig):
+    return ("Authorization: AWS4-HMAC-SHA256 Credential=%s/20240101/us-east-1/sts/aws4_request, "
+            "SignedHeaders=host;x-amz-date;x-amz-security-token, Signature=%s"
+            % (c["access_key_id"], sig))
+
+
+def _helper(tmp_path, stderr_text, answer="", code=0):
+    """A sh credential_process writing stderr_text (literally) to stderr, then answer to
+    stdout, exiting with code."""
+    helper = tmp_path / "helper"
+    helper.write_text("#!/bin/sh\n"
+                      f"cat >&2 <<'EOF'\n{stderr_text}\nEOF\n"
+                      + (f"cat <<'EOF'\n{answer}\nEOF\n" if answer else "")
+                      + f"exit {code}\n")
+    helper.chmod(0o755)
+    return helper
+
+
+def assert_no_pieces(text, *values):
+    """Besides conftest's whole-value grep: no 16-byte piece of a key, token or signature."""
+    for s in values:
+        for k in range(0, len(s) - 15):
+            assert s[k:k + 16] not in text, f"a piece of a credential leaked: {s[k:k + 6]}..."
+
+
+def test_credential_process_stderr_redacted(fake, cenv, write_config, tmp_path):
+    """A helper that prints its secret key, its session token and a signed request's
+    Authorization header to stderr, then a valid answer: injector goes on, and shows every
+    line of that stderr as the helper's, with the credentials cut out and the rest kept (it
+    went straight to injector's stderr, the container's logs)."""
+    c = mint("stderr")
+    register(fake, "stderr", c)
+    sig = _sig()
+    helper = _helper(tmp_path,
+                     "fetching keys for role app-reader\n"
+                     f"secret key is {c['secret_access_key']} (cached)\n"
+                     f"token={c['session_token']}\n"
+                     f"{_auth(c, sig)}\n"
+                     "done", _answer(c))
+    write_aws(cenv, "config", f"[default]\ncredential_process = {helper}\n")
+    res = dry_run(cenv, write_config, [c, sig])
+    assert res.rc == 0, res
+    assert "AWS credentials from profile default (credential_process)" in res.err
+    lines = [ln for ln in res.err.splitlines() if ln.startswith(ERR)]
+    assert lines == [ERR + "fetching keys for role app-reader",
+                     ERR + "secret key is [redacted] (cached)",
+                     ERR + "token=[redacted]",
+                     ERR + "Authorization: [redacted]",
+                     ERR + "done"], res.err
+    assert_no_pieces(res.err, c["secret_access_key"], c["session_token"], sig)
+
+
+def test_credential_process_failing_stderr_shown_redacted(cenv, write_config, tmp_path):
+    """A failing helper's stderr says why: it is shown (before the error that points at it),
+    with what looks like a credential cut out; no keys were taken, so by pattern."""
+    c = mint("failing")
+    sig = _sig()
+    helper = _helper(tmp_path,
+                     "vault: permission denied for role app-reader\n"
+                     f"X-Amz-Security-Token: {c['session_token']}\n"
+                     f"SecretAccessKey={c['secret_access_key']}\n"
+                     f"{_auth(c, sig)}", code=3)
+    write_aws(cenv, "config", f"[default]\ncredential_process = {helper}\n")
+    res = dry_run(cenv, write_config, [c, sig])
+    fails_with(res, f"credential_process {helper}: exited with status 3 (its stderr is above)")
+    lines = [ln for ln in res.err.splitlines() if ln.startswith(ERR)]
+    assert lines == [ERR + "vault: permission denied for role app-reader",
+                     ERR + "X-Amz-Security-Token: [redacted]",
+                     ERR + "SecretAccessKey=[redacted]",
+                     ERR + "Authorization: [redacted]"], res.err
+    err_at = [i for i, ln in enumerate(res.err.splitlines()) if "error:" in ln][0]
+    assert err_at > [i for i, ln in enumerate(res.err.splitlines()) if ln.startswith(ERR)][-1]
+    assert_no_pieces(res.err, c["secret_access_key"], c["session_token"], sig)
+
+
+def test_credential_process_refused_answer_keys_redacted(cenv, write_config, tmp_path):
+    """An answer refused (expired) still holds real keys: printed to stderr with no name in
+    front, they are cut out all the same (taken from its stdout as known secrets)."""
+    c = mint("expired", expires_in=-3600)
+    short = c["secret_access_key"][:30]   # shorter than a token run, no name before it
+    helper = _helper(tmp_path, f"using {short} until {c['expiration']}", _answer(c))
+    write_aws(cenv, "config", f"[default]\ncredential_process = {helper}\n")
+    res = dry_run(cenv, write_config, [c, short])
+    fails_with(res, "credential_process output", "expired")
+    assert ERR + f"using [redacted] until {c['expiration']}" in res.err.splitlines(), res.err
+    assert_no_pieces(res.err, c["secret_access_key"], c["session_token"])
+
+
+def test_credential_process_chatty_stderr_is_cut(fake, cenv, write_config, tmp_path):
+    """A helper that writes 1 MiB to stderr before its answer: read while it runs (an unread
+    pipe would stop it at 64 KiB until the timeout), at most 64 KiB of it shown, and a note
+    says how much was dropped. The hang check is conftest.run's subprocess timeout."""
+    c = mint("chatty")
+    register(fake, "chatty", c)
+    helper = tmp_path / "helper"
+    helper.write_text("#!/bin/sh\n"
+                      "yes 'a chatty helper line' | head -c 1048576 >&2\n"
+                      f"cat <<'EOF'\n{_answer(c)}\nEOF\n")
+    helper.chmod(0o755)
+    write_aws(cenv, "config", f"[default]\ncredential_process = {helper}\n")
+    env = dict(cenv, INJECTOR_CREDENTIAL_PROCESS_TIMEOUT="60")
+    res = dry_run(env, write_config, [c], timeout=HANG * 3)
+    assert res.rc == 0, res.err[-2000:]
+    shown = [ln for ln in res.err.splitlines() if ln == ERR + "a chatty helper line"]
+    assert 3000 < len(shown) <= 65536 // len("a chatty helper line\n") + 1, len(shown)
+    kept = 64 * 1024
+    assert (ERR + f"[{1048576 - kept} more bytes of its stderr not shown: 64 KiB are kept]"
+            in res.err.splitlines()), res.err[-500:]
+    assert len(res.err) < 256 * 1024

@@ -8,6 +8,7 @@
 
 #include "creds.h"
 #include "creds_int.h"
+#include "log.h"
 #include "sbuf.h"
 
 #define SECRET "wJalrXUtnFEMI/K7MDENG/bPxRfiCYSECRETKEY"
@@ -644,6 +645,174 @@ static void process_timeout(void **state)
     assert_contains(t.why.msg, "expected 1 to 3600");
 }
 
+/* --- credential_process's stderr: read and printed redacted when it is no terminal --- */
+
+#define ERRP "injector: credential_process: "
+#define SIG "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define ANSWER                                                                              \
+    "{\"Version\": 1, \"AccessKeyId\": \"AKIAPROC\", \"SecretAccessKey\": \"" SECRET "\", " \
+    "\"SessionToken\": \"" TOKEN "\"}"
+
+/* A sh script in HOME running body; returns its path in buf. */
+static const char *helper_script(char *buf, size_t n, const char *body)
+{
+    char text[4096];
+    int w = snprintf(text, sizeof(text), "#!/bin/sh\n%s\n", body);
+
+    assert_true(w > 0 && (size_t)w < sizeof(text));
+    unit_join(buf, n, home, "helper");
+    unit_write_file(buf, text, (size_t)w, 0700);
+    return buf;
+}
+
+/* run_process with fd 2 on a file (no terminal there); err gets what was written to it. */
+static enum creds_status run_process_err(const char *cmd, struct creds *c, struct creds_try *t,
+                                         char *err, size_t n)
+{
+    char path[700];
+    enum creds_status st;
+    ssize_t got;
+    size_t len = 0;
+    int saved;
+    int fd;
+
+    unit_join(path, sizeof(path), home, "stderr.txt");
+    fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    assert_true(fd >= 0);
+    (void)fflush(stderr);
+    saved = dup(STDERR_FILENO);
+    assert_true(saved >= 0);
+    assert_int_equal(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+    st = run_process(cmd, c, t);
+    (void)fflush(stderr);
+    assert_int_equal(dup2(saved, STDERR_FILENO), STDERR_FILENO);
+    (void)close(saved);
+    assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+    while (len + 1 < n && (got = read(fd, err + len, n - 1 - len)) > 0)
+        len += (size_t)got;
+    err[len] = '\0';
+    (void)close(fd);
+    assert_not_contains(err, SECRET);
+    assert_not_contains(err, TOKEN);
+    assert_not_contains(err, SIG);
+    return st;
+}
+
+static void process_stderr_redacted(void **state)
+{
+    char script[700];
+    char err[8192];
+    struct creds_try t;
+    struct creds c;
+
+    (void)state;
+    helper_script(script, sizeof(script),
+                  "echo 'hello from the helper' >&2\n"
+                  "echo 'key " SECRET " (cached)' >&2\n"
+                  "printf 'tok %s\\r\\n' '" TOKEN "' >&2\n"
+                  "printf 'a\\000b %s\\n\\n' '" SECRET "' >&2\n"
+                  "echo 'Authorization: AWS4-HMAC-SHA256 Credential=AKIAPROC/20240101/us-east-1/"
+                  "sts/aws4_request, SignedHeaders=host, Signature=" SIG "' >&2\n"
+                  "printf 'no newline at the end' >&2\n"
+                  "echo '" ANSWER "'");
+    assert_int_equal(run_process_err(script, &c, &t, err, sizeof(err)), CREDS_OK);
+    assert_string_equal(c.access_key_id, "AKIAPROC");
+    creds_free(&c);
+    assert_string_equal(err, ERRP "hello from the helper\n" ERRP "key [redacted] (cached)\n" ERRP
+                                  "tok [redacted]\n" ERRP "a?b [redacted]\n" ERRP
+                                  "Authorization: [redacted]\n" ERRP "no newline at the end\n");
+
+    /* Failed: shown too (it says why), by pattern, with the keys of a refused answer. */
+    helper_script(script, sizeof(script),
+                  "echo 'vault: access denied' >&2\n"
+                  "echo 'X-Amz-Security-Token: " TOKEN "' >&2\n"
+                  "exit 4");
+    assert_int_equal(run_process_err(script, &c, &t, err, sizeof(err)), CREDS_FAILED);
+    assert_contains(t.why.msg, "exited with status 4 (its stderr is above)");
+    assert_string_equal(err,
+                        ERRP "vault: access denied\n" ERRP "X-Amz-Security-Token: [redacted]\n");
+    helper_script(script, sizeof(script),
+                  "echo 'key " SECRET "' >&2\n"
+                  "echo '{\"Version\": 1, \"AccessKeyId\": \"AKIAPROC\", \"SecretAccessKey\": "
+                  "\"" SECRET "\", \"Expiration\": \"2001-01-01T00:00:00Z\"}'");
+    assert_int_equal(run_process_err(script, &c, &t, err, sizeof(err)), CREDS_FAILED);
+    assert_contains(t.why.msg, "expired");
+    assert_string_equal(err, ERRP "key [redacted]\n");
+
+    /* Nothing on stderr: nothing printed. */
+    helper_script(script, sizeof(script), "echo '" ANSWER "'");
+    assert_int_equal(run_process_err(script, &c, &t, err, sizeof(err)), CREDS_OK);
+    creds_free(&c);
+    assert_string_equal(err, "");
+}
+
+static void process_stderr_levels(void **state)
+{
+    char script[700];
+    char err[4096];
+    struct creds_try t;
+    struct creds c;
+    enum log_level was = log_get_level();
+
+    (void)state;
+    /* -q (errors only): a working helper's chatter is not shown, a failing one's is. */
+    log_set_level(LOG_LVL_ERROR);
+    helper_script(script, sizeof(script), "echo chatter >&2\necho '" ANSWER "'");
+    assert_int_equal(run_process_err(script, &c, &t, err, sizeof(err)), CREDS_OK);
+    creds_free(&c);
+    assert_string_equal(err, "");
+    helper_script(script, sizeof(script), "echo 'why it failed' >&2\nexit 1");
+    assert_int_equal(run_process_err(script, &c, &t, err, sizeof(err)), CREDS_FAILED);
+    assert_string_equal(err, ERRP "why it failed\n");
+    log_set_level(LOG_LVL_QUIET);
+    assert_int_equal(run_process_err(script, &c, &t, err, sizeof(err)), CREDS_FAILED);
+    assert_string_equal(err, "");
+    log_set_level(was);
+}
+
+static void process_stderr_bounded(void **state)
+{
+    char script[700];
+    char *err = malloc(256 * 1024);
+    struct creds_try t;
+    struct creds c;
+    size_t lines = 0;
+    const char *p;
+
+    (void)state;
+    assert_non_null(err);
+    env_set("INJECTOR_CREDENTIAL_PROCESS_TIMEOUT", "20");
+    /* 1 MiB before the answer: read while it runs, or the helper blocks on a full pipe. */
+    helper_script(script, sizeof(script),
+                  "yes 'chatty line' | head -c 1048576 >&2\n"
+                  "echo '" ANSWER "'");
+    assert_int_equal(run_process_err(script, &c, &t, err, 256 * 1024), CREDS_OK);
+    creds_free(&c);
+    assert_contains(err, ERRP "[983040 more bytes of its stderr not shown: 64 KiB are kept]\n");
+    for (p = err; (p = strstr(p, ERRP "chatty line\n")) != NULL; p++)
+        lines++;
+    assert_int_equal(lines, 65536 / strlen("chatty line\n"));
+    /* The answer, stdout closed, then 1 MiB more before it exits: still read (the wait for
+     * its exit after stdout's EOF reads stderr too). */
+    helper_script(script, sizeof(script),
+                  "echo '" ANSWER "'\n"
+                  "exec >&-\n"
+                  "yes 'chatty line' | head -c 1048576 >&2");
+    assert_int_equal(run_process_err(script, &c, &t, err, 256 * 1024), CREDS_OK);
+    creds_free(&c);
+    assert_contains(err, "[983040 more bytes of its stderr not shown: 64 KiB are kept]");
+    /* A helper that leaves a process holding its stderr is not waited for. */
+    helper_script(script, sizeof(script),
+                  "sleep 30 >/dev/null &\n"
+                  "echo 'before' >&2\n"
+                  "echo '" ANSWER "'");
+    assert_int_equal(run_process_err(script, &c, &t, err, 256 * 1024), CREDS_OK);
+    creds_free(&c);
+    /* (a warning before it when the sleep had not let go of stdout yet when it exited) */
+    assert_contains(err, ERRP "before\n");
+    free(err);
+}
+
 static void profile_credential_process(void **state)
 {
     struct creds c;
@@ -828,6 +997,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(times, setup, teardown),
         cmocka_unit_test_setup_teardown(process_runs, setup, teardown),
         cmocka_unit_test_setup_teardown(process_timeout, setup, teardown),
+        cmocka_unit_test_setup_teardown(process_stderr_redacted, setup, teardown),
+        cmocka_unit_test_setup_teardown(process_stderr_levels, setup, teardown),
+        cmocka_unit_test_setup_teardown(process_stderr_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(profile_credential_process, setup, teardown),
         cmocka_unit_test_setup_teardown(full_uri, setup, teardown),
         cmocka_unit_test_setup_teardown(nothing_found_message, setup, teardown),
