@@ -507,7 +507,7 @@ static enum inj_rc main_run(struct run *r, struct inj_err *err)
     sctx.region = main_region(r);
     sctx.fetch_mode = r->cli.fetch != SM_FETCH_UNSET ? r->cli.fetch : r->cfg.fetch;
     sctx.deadline_ms = r->deadline_ms;
-    rc = sm_retry_config(&sctx, err);
+    rc = aws_retry_config(&sctx.max_attempts, err);
     if (rc != INJ_OK)
         return rc;
     rc = resolve_all(&r->cfg, &sctx, &r->set, err);

@@ -63,11 +63,6 @@ void sm_secret_free(struct sm_secret *s)
     memset(s, 0, sizeof(*s));
 }
 
-enum inj_rc sm_retry_config(struct sm_ctx *ctx, struct inj_err *err)
-{
-    return aws_retry_config(&ctx->max_attempts, err);
-}
-
 /* The engine's view of ctx. */
 static void sm_aws(const struct sm_ctx *ctx, struct aws_ctx *a)
 {

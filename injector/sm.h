@@ -53,9 +53,6 @@ struct sm_secret {
     int binary;
 };
 
-/* Fills ctx->max_attempts from AWS_MAX_ATTEMPTS / AWS_RETRY_MODE (aws_retry_config). */
-enum inj_rc sm_retry_config(struct sm_ctx *ctx, struct inj_err *err);
-
 /* The Secrets Manager service row (for aws_endpoint_url and tests). */
 extern const struct aws_service sm_service;
 
