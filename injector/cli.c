@@ -13,7 +13,8 @@ void cli_usage(FILE *f)
 {
     (void)fputs(
         "usage: injector [-c FILE] [options] [--] COMMAND [ARG...]\n"
-        "       injector check [-c FILE] [--from-env]\n"
+        "       injector --sidecar [-c FILE] [options]\n"
+        "       injector check [-c FILE] [--from-env] [--ready]\n"
         "       injector export [-c FILE] [--from-env] --format FORMAT [--force]\n"
         "       injector policy -c FILE [--region REGION] [--account ID]\n"
         "                      [--failover-regions LIST]\n"
@@ -58,6 +59,11 @@ void cli_usage(FILE *f)
         "                      rewrites files, then supervise.on_change (config) runs\n"
         "      --user USER[:GROUP]  run COMMAND as USER (/etc/passwd name or uid; no\n"
         "                      NSS); files become USER's, injector keeps root for them\n"
+        "      --sidecar       no COMMAND: write the files entries (env entries are an\n"
+        "                      error), keep them fresh (supervise: settings), write a\n"
+        "                      ready file once all are in place, exit 0 on SIGTERM\n"
+        "      --ready         check: the sidecar's readiness probe: exit 0 when its\n"
+        "                      ready file and every files entry (with its mode) exist\n"
         "  -v, --verbose       more messages on stderr (repeat for debug)\n"
         "  -q, --quiet         errors only\n"
         "  -h, --help          this text\n"
@@ -118,7 +124,9 @@ enum inj_rc cli_parse(int argc, char **argv, struct cli *out, struct inj_err *er
         OPT_PGROUP,
         OPT_REFRESH,
         OPT_USER,
-        OPT_FAILOVER
+        OPT_FAILOVER,
+        OPT_SIDECAR,
+        OPT_READY
     };
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},
@@ -136,6 +144,8 @@ enum inj_rc cli_parse(int argc, char **argv, struct cli *out, struct inj_err *er
         {"pgroup", no_argument, NULL, OPT_PGROUP},
         {"refresh", required_argument, NULL, OPT_REFRESH},
         {"user", required_argument, NULL, OPT_USER},
+        {"sidecar", no_argument, NULL, OPT_SIDECAR},
+        {"ready", no_argument, NULL, OPT_READY},
         {"verbose", no_argument, NULL, 'v'},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
@@ -241,6 +251,12 @@ enum inj_rc cli_parse(int argc, char **argv, struct cli *out, struct inj_err *er
         case OPT_USER:
             out->user = optarg;
             break;
+        case OPT_SIDECAR:
+            out->sidecar = 1;
+            break;
+        case OPT_READY:
+            out->ready = 1;
+            break;
         case 'v':
             out->verbosity++;
             break;
@@ -267,6 +283,24 @@ enum inj_rc cli_parse(int argc, char **argv, struct cli *out, struct inj_err *er
     }
     if (optind < argc)
         out->argv = &argv[optind];
+    if (out->ready && out->cmd != CLI_CHECK)
+        return inj_err_set(err, INJ_E_USAGE,
+                           "--ready is an option of injector check (the sidecar's probe)");
+    if (out->sidecar) {
+        if (out->cmd != CLI_RUN)
+            return inj_err_set(err, INJ_E_USAGE,
+                               "--sidecar is a way to run, not an option of "
+                               "check, export or policy");
+        if (out->argv)
+            return inj_err_set(err, INJ_E_USAGE,
+                               "--sidecar runs no command; drop %s (or drop --sidecar)",
+                               out->argv[0]);
+        if (out->pgroup || out->dry_run || out->from_env || out->pristine)
+            return inj_err_set(err, INJ_E_USAGE,
+                               "--sidecar writes files only: no --pgroup, --dry-run, --from-env "
+                               "or --pristine");
+        return INJ_OK;
+    }
     if ((out->supervise || out->user) && (out->cmd != CLI_RUN || out->dry_run))
         return inj_err_set(err, INJ_E_USAGE,
                            "--supervise, --pgroup, --refresh and --user go with a command to run");
@@ -294,6 +328,10 @@ enum inj_rc cli_parse(int argc, char **argv, struct cli *out, struct inj_err *er
     if (out->cmd == CLI_CHECK) {
         if (out->argv)
             return inj_err_set(err, INJ_E_USAGE, "check takes no command");
+        if (out->ready && out->from_env)
+            return inj_err_set(err, INJ_E_USAGE,
+                               "check --ready looks at a sidecar's files; --from-env sets "
+                               "variables");
         return INJ_OK;
     }
     if (!out->argv && !out->dry_run)

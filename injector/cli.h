@@ -30,6 +30,8 @@ struct cli {
     int pgroup;               /* --pgroup: signals go to the command's process group */
     long long refresh_ms;     /* --refresh DURATION; 0: the config decides */
     const char *user;         /* --user USER[:GROUP]: the command runs as this user */
+    int sidecar;              /* --sidecar: no command; keep the files fresh until SIGTERM */
+    int ready;                /* check --ready: the sidecar's readiness probe */
     char **argv;              /* the command, NULL-terminated; NULL when none */
 };
 

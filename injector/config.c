@@ -112,6 +112,7 @@ void config_free(struct config *c)
     for (i = 0; c->supervise.on_change_exec && c->supervise.on_change_exec[i]; i++)
         free(c->supervise.on_change_exec[i]);
     free(c->supervise.on_change_exec);
+    free(c->sidecar.ready_file);
     memset(c, 0, sizeof(*c));
 }
 
@@ -880,6 +881,7 @@ static enum inj_rc cfg_sv_on_change(struct cfg_parse *p, const struct cfg_arg *a
     else
         return cfg_errf(p, a->v, INJ_E_CONFIG, "on_change: \"%s\" is not signal, restart or none",
                         a->s);
+    sv->on_change_given = 1;
     return INJ_OK;
 }
 
@@ -892,6 +894,26 @@ static enum inj_rc cfg_sv_signal(struct cfg_parse *p, const struct cfg_arg *a)
         return cfg_errf(p, a->v, INJ_E_CONFIG,
                         "on_change_signal: \"%s\" is not one of HUP, INT, QUIT, TERM, USR1, USR2, "
                         "WINCH, ALRM, CONT, URG (SIG prefix optional)",
+                        a->s);
+    return INJ_OK;
+}
+
+/* The signal injector keeps and answers with a refresh now. TERM and INT stop injector (and
+ * the app), so they cannot also mean "refresh". */
+static enum inj_rc cfg_sv_refresh_signal(struct cfg_parse *p, const struct cfg_arg *a)
+{
+    struct config_supervise *sv = a->obj;
+
+    sv->refresh_signal = parse_signal(a->s);
+    if (sv->refresh_signal == SIGTERM || sv->refresh_signal == SIGINT)
+        return cfg_errf(p, a->v, INJ_E_CONFIG,
+                        "refresh_signal: %s stops injector and the app; pick another signal "
+                        "(HUP, USR1, USR2, ...)",
+                        a->s);
+    if (sv->refresh_signal < 0)
+        return cfg_errf(p, a->v, INJ_E_CONFIG,
+                        "refresh_signal: \"%s\" is not one of HUP, QUIT, USR1, USR2, WINCH, ALRM, "
+                        "CONT, URG (SIG prefix optional)",
                         a->s);
     return INJ_OK;
 }
@@ -922,6 +944,7 @@ static const struct cfg_field supervise_fields[] = {
      .type = YAML_SCALAR_NODE,
      .off = offsetof(struct config_supervise, pgroup),
      .set = cfg_set_bool},
+    {.key = "refresh_signal", .type = YAML_SCALAR_NODE, .set = cfg_sv_refresh_signal},
 };
 
 static const struct cfg_section supervise_section = {CFG_FIELDS(supervise_fields), 0, "",
@@ -941,6 +964,32 @@ static enum inj_rc cfg_root_supervise(struct cfg_parse *p, const struct cfg_arg 
                         "\"supervise\" must be true, false or a mapping, not %s", cfg_kind(a->v));
     sv->enabled = 1;
     return cfg_walk(p, a->v, &supervise_section, NULL, sv, NULL);
+}
+
+/* ---- sidecar: settings of --sidecar (docs/supervise.md) --------------------------------- */
+
+static enum inj_rc cfg_sc_ready_file(struct cfg_parse *p, const struct cfg_arg *a)
+{
+    struct config_sidecar *sc = a->obj;
+
+    if (!cfg_path_valid(a->s))
+        return cfg_errf(p, a->v, INJ_E_CONFIG,
+                        "ready_file: \"%s\" is not an absolute, normalised file path (no \"..\", "
+                        "\".\", \"//\" or trailing \"/\")",
+                        a->s);
+    return cfg_dup(p, a->s, &sc->ready_file);
+}
+
+static const struct cfg_field sidecar_fields[] = {
+    {.key = "ready_file", .type = YAML_SCALAR_NODE, .set = cfg_sc_ready_file},
+};
+
+static const struct cfg_section sidecar_section = {CFG_FIELDS(sidecar_fields), 0, "",
+                                                   " in sidecar"};
+
+static enum inj_rc cfg_root_sidecar(struct cfg_parse *p, const struct cfg_arg *a)
+{
+    return cfg_walk(p, a->v, &sidecar_section, NULL, &((struct config *)a->obj)->sidecar, NULL);
 }
 
 /* ---- the top level --------------------------------------------------------------------- */
@@ -986,6 +1035,7 @@ enum {
     TF_FILES,
     TF_CHILD_ENV,
     TF_SUPERVISE,
+    TF_SIDECAR,
     TF_N
 };
 
@@ -1012,6 +1062,10 @@ static const struct cfg_field root_fields[TF_N] = {
                       .must = "\"child_env\" must be a mapping",
                       .set = cfg_root_child_env},
     [TF_SUPERVISE] = {.key = "supervise", .type = YAML_NO_NODE, .set = cfg_root_supervise},
+    [TF_SIDECAR] = {.key = "sidecar",
+                    .type = YAML_MAPPING_NODE,
+                    .must = "\"sidecar\" must be a mapping (ready_file: PATH)",
+                    .set = cfg_root_sidecar},
 };
 
 static const struct cfg_section root_section = {CFG_FIELDS(root_fields), 0, "top-level ", ""};

@@ -48,6 +48,14 @@ struct config_supervise {
     char **on_change_exec;        /* on_change_exec: [cmd, args...], NULL-terminated; NULL: none */
     long long restart_timeout_ms; /* restart_timeout: SIGTERM to SIGKILL; default 10 s */
     long long restart_delay_ms;   /* restart_delay: changes within it restart once; default 1 s */
+    int refresh_signal;           /* refresh_signal: kept by injector, answered with a refresh
+                                     now; 0 (default): none, every signal is forwarded */
+    int on_change_given;          /* on_change was written (sidecar mode refuses signal/restart) */
+};
+
+/* sidecar: settings of --sidecar mode (docs/supervise.md). */
+struct config_sidecar {
+    char *ready_file; /* ready_file: absolute path; NULL: .injector-ready next to the first file */
 };
 
 struct config {
@@ -61,6 +69,7 @@ struct config {
     size_t n;
     int drop_aws_credentials; /* child_env: { drop_aws_credentials: true } (= --pristine) */
     struct config_supervise supervise;
+    struct config_sidecar sidecar;
 };
 
 /* Reads and parses path. INJ_E_NOINPUT when it cannot be read, INJ_E_CONFIG when invalid. */

@@ -1,6 +1,7 @@
 /* main.c: injector's coordinator: config -> credentials -> Secrets Manager -> values ->
  * env/files -> exec. The only place that prints an error and chooses the exit code. */
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <curl/curl.h>
 #include <openssl/crypto.h>
 #include <openssl/ssl.h>
@@ -29,6 +30,7 @@
 #include "proc.h"
 #include "refresh.h"
 #include "resolve.h"
+#include "sidecar.h"
 #include "sink.h"
 #include "sm.h"
 #include "wipemem.h"
@@ -56,6 +58,7 @@ struct run {
     struct refresh refresh; /* --supervise with a refresh interval */
     int exit_code;          /* the supervised command's, when have_exit_code */
     int have_exit_code;
+    char ready[4096]; /* --sidecar: the ready file; "" until written */
 };
 
 /* Before any secret is in memory: no core dumps, no ptrace by other users' tools. */
@@ -393,6 +396,41 @@ static enum inj_rc main_export(struct run *r, struct inj_err *err)
     return rc;
 }
 
+/* --sidecar: every file is in place; supervise_run calls this with every signal blocked. */
+static enum inj_rc main_sidecar_ready(void *rctx, struct inj_err *err)
+{
+    struct run *r = rctx;
+    char path[sizeof(r->ready)];
+    enum inj_rc rc;
+
+    rc = sidecar_ready_path(&r->cfg, path, sizeof(path), err);
+    if (rc == INJ_OK)
+        rc = sidecar_ready_write(path, err);
+    if (rc != INJ_OK)
+        return rc;
+    memcpy(r->ready, path, sizeof(r->ready));
+    log_info("ready: %zu file(s) in place, %s written", r->files.n, r->ready);
+    return INJ_OK;
+}
+
+/* `injector check --ready`: the sidecar's probe (an ECS health check, a Kubernetes probe). */
+static enum inj_rc main_check_ready(const struct run *r, struct inj_err *err)
+{
+    char path[4096];
+    size_t n = 0;
+    enum inj_rc rc;
+
+    rc = sidecar_config_check(&r->cfg, err);
+    if (rc == INJ_OK)
+        rc = sidecar_ready_path(&r->cfg, path, sizeof(path), err);
+    if (rc == INJ_OK)
+        rc = sidecar_ready_check(&r->cfg, path, &n, err);
+    if (rc != INJ_OK)
+        return rc;
+    printf("%s: ready (%zu file%s)\n", path, n, n == 1 ? "" : "s");
+    return INJ_OK;
+}
+
 /* --supervise: injector stays the command's parent (supervise.c); with a refresh interval
  * the fetch state stays too, for refresh.c. */
 static enum inj_rc main_supervise(struct run *r, const struct creds_ctx *cctx,
@@ -405,10 +443,13 @@ static enum inj_rc main_supervise(struct run *r, const struct creds_ctx *cctx,
 
     memset(&o, 0, sizeof(o));
     memset(&h, 0, sizeof(h));
-    o.argv = r->cli.argv;
+    o.argv = r->cli.sidecar ? NULL : r->cli.argv;
     o.pgroup = r->cli.pgroup || cs->pgroup;
     o.refresh_ms = r->cli.refresh_ms ? r->cli.refresh_ms : cs->refresh_ms;
-    o.on_change = (enum supervise_on_change)cs->on_change;
+    o.refresh_signal = cs->refresh_signal;
+    /* Sidecar: no command to signal or restart (sidecar_config_check refused them). */
+    o.on_change =
+        r->cli.sidecar ? SUPERVISE_ON_CHANGE_NONE : (enum supervise_on_change)cs->on_change;
     o.on_change_signal = cs->on_change_signal;
     o.on_change_exec = cs->on_change_exec;
     o.restart_timeout_ms = cs->restart_timeout_ms;
@@ -420,7 +461,11 @@ static enum inj_rc main_supervise(struct run *r, const struct creds_ctx *cctx,
     h.ctx = &r->refresh;
     h.envp = refresh_hook_envp;
     h.started = refresh_hook_started;
-    if (o.refresh_ms > 0) {
+    if (r->cli.sidecar) {
+        h.ready = main_sidecar_ready;
+        h.rctx = r;
+    }
+    if (o.refresh_ms > 0 || o.refresh_signal) {
         r->refresh.cfg = &r->cfg;
         r->refresh.set = &r->set;
         r->refresh.creds = &r->creds;
@@ -446,8 +491,11 @@ static enum inj_rc main_supervise(struct run *r, const struct creds_ctx *cctx,
     if (r->chld_saved_ok)
         (void)sigaction(SIGCHLD, &r->chld_saved, NULL);
     rc = supervise_run(&o, &h, &r->exit_code, err);
+    if (r->ready[0] && sidecar_ready_remove(r->ready) != 0)
+        log_warn("ready file %s: cannot remove it: %s", r->ready, strerror(errno));
     if (rc != INJ_OK) {
-        /* The command never ran: undo the files, as plain mode does. */
+        /* The command never ran (or the sidecar never got ready): undo the files, as plain
+         * mode does. */
         sink_files_abort(&r->files);
         return rc;
     }
@@ -470,6 +518,22 @@ static enum inj_rc main_run(struct run *r, struct inj_err *err)
         return rc;
     if (r->cli.cmd == CLI_POLICY)
         return main_policy(r, err);
+    if (r->cli.cmd == CLI_CHECK && r->cli.ready)
+        return main_check_ready(r, err);
+    if (r->cli.sidecar) {
+        char path[sizeof(r->ready)];
+
+        rc = sidecar_config_check(&r->cfg, err);
+        if (rc == INJ_OK)
+            rc = sidecar_ready_path(&r->cfg, path, sizeof(path), err);
+        if (rc != INJ_OK)
+            return rc;
+        /* A ready file left by an earlier run (a container restarted on a kept volume) must
+         * not announce files that this run has not written yet. */
+        if (sidecar_ready_remove(path) != 0)
+            return inj_err_set(err, INJ_E_IO, "ready file %s: cannot remove the old one: %s", path,
+                               strerror(errno));
+    }
     if (r->cli.cmd == CLI_CHECK) {
         rc = resolve_plan(&r->cfg, &r->set, err);
         if (rc != INJ_OK)
@@ -527,7 +591,7 @@ static enum inj_rc main_run(struct run *r, struct inj_err *err)
         sink_files_abort(&r->files);
         return rc;
     }
-    if (r->cli.supervise || r->cfg.supervise.enabled)
+    if (r->cli.supervise || r->cfg.supervise.enabled || r->cli.sidecar)
         return main_supervise(r, &cctx, &sctx, err);
     /* The secrets are in env and files now; drop every other copy before exec. */
     resolve_free(&r->set);

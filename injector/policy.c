@@ -449,7 +449,7 @@ enum inj_rc policy_build(const struct config *cfg, const struct policy_opts *opt
     memset(&p, 0, sizeof(p));
     p.opts = opts;
     p.fetch = opts->fetch != SM_FETCH_UNSET ? opts->fetch : cfg->fetch;
-    p.describe = cfg->supervise.refresh_ms > 0;
+    p.describe = cfg->supervise.refresh_ms > 0 || cfg->supervise.refresh_signal;
     if (opts->region && *opts->region && !ref_valid_region(opts->region)) {
         rc = inj_err_set(err, INJ_E_USAGE, "region \"%s\" is not a region (e.g. eu-central-1)",
                          opts->region);

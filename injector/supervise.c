@@ -77,6 +77,7 @@ struct sup {
     long long restart_at;
     long long refresh_at; /* 0: no refresh */
     unsigned int failures;
+    int refresh_now; /* the refresh signal came: check before anything else */
 };
 
 static uint32_t sup_rand(void)
@@ -90,7 +91,7 @@ static uint32_t sup_rand(void)
 
 static const char *sup_cmd(const struct sup *s)
 {
-    return s->o->argv[0];
+    return s->o->argv ? s->o->argv[0] : "(no command)";
 }
 
 /* The exit code a shell would report: the status, or 128 + the signal. */
@@ -246,6 +247,13 @@ static void sup_on_signal(struct sup *s, const siginfo_t *info)
         log_debug("not forwarding signal %d raised inside injector", sig);
         return;
     }
+    /* Kept, not forwarded. Standard signals do not queue: however many arrive while a refresh
+     * runs (they wait, blocked), one is pending afterwards, so a burst makes one more check. */
+    if (s->o->refresh_signal && sig == s->o->refresh_signal && s->h && s->h->refresh) {
+        log_info("signal %d (%s): checking the secrets now", sig, strsignal(sig));
+        s->refresh_now = 1;
+        return;
+    }
     /* Not SIGQUIT: a JVM answers it with a thread dump and carries on, and its secrets
      * must keep being refreshed (a Go program dies of it, and then injector exits too). */
     if (sig == SIGTERM || sig == SIGINT) {
@@ -259,6 +267,8 @@ static void sup_on_signal(struct sup *s, const siginfo_t *info)
             log_warn("forwarding signal %d to pid %ld: %s", sig, (long)s->child, strerror(errno));
     } else if (s->draining) {
         (void)kill(-s->draining, sig);
+    } else if (!s->o->argv && sig != SIGTERM && sig != SIGINT) {
+        log_debug("signal %d (%s) ignored: sidecar mode runs no command", sig, strsignal(sig));
     }
 }
 
@@ -364,11 +374,20 @@ static void sup_restart_spawn(struct sup *s)
     log_info("restarted %s (pid %ld) with the new values", sup_cmd(s), (long)pid);
 }
 
-static void sup_refresh(struct sup *s)
+/* One refresh: the timer's (manual 0) or the refresh signal's (manual 1). The signal's leaves
+ * the timer's schedule and its failure count alone: the timer goes on as it would have. */
+static void sup_refresh(struct sup *s, int manual)
 {
     enum supervise_refresh_rc rc = s->h->refresh(s->h->ctx);
     long long now = mono_ms();
 
+    if (manual && rc == SUPERVISE_FAILED) {
+        log_warn("refresh on signal failed; keeping the current values%s",
+                 s->refresh_at ? " (the timer's checks go on)" : "");
+        return;
+    }
+    if (manual)
+        goto done;
     if (rc == SUPERVISE_FAILED) {
         long long delay;
 
@@ -383,7 +402,9 @@ static void sup_refresh(struct sup *s)
     if (s->failures)
         log_info("refresh works again after %u failure(s)", s->failures);
     s->failures = 0;
-    s->refresh_at = now + supervise_jitter(s->o->refresh_ms, sup_rand());
+    /* No interval (refresh_signal alone): no timer. */
+    s->refresh_at = s->o->refresh_ms > 0 ? now + supervise_jitter(s->o->refresh_ms, sup_rand()) : 0;
+done:
     if (rc != SUPERVISE_CHANGED)
         return;
     if (s->o->on_change_exec) {
@@ -403,7 +424,7 @@ static void sup_refresh(struct sup *s)
         s->restart_at = now + s->o->restart_delay_ms;
         /* One more look when the window closes, so a second secret rotated right after the
          * first is in the same restart. */
-        if (s->o->restart_delay_ms > 0 && s->restart_at < s->refresh_at)
+        if (s->o->restart_delay_ms > 0 && (!s->refresh_at || s->restart_at < s->refresh_at))
             s->refresh_at = s->restart_at;
         break;
     case SUPERVISE_ON_CHANGE_NONE:
@@ -432,8 +453,13 @@ static void sup_timers(struct sup *s)
     }
     if (s->terminating)
         return;
+    if (s->refresh_now) {
+        s->refresh_now = 0;
+        sup_refresh(s, 1);
+        now = mono_ms();
+    }
     if (s->refresh_at && now >= s->refresh_at) {
-        sup_refresh(s);
+        sup_refresh(s, 0);
         now = mono_ms();
     }
     if (!s->hook && s->hook_again) {
@@ -496,6 +522,8 @@ static int sup_loop(struct sup *s)
         else if (errno != EAGAIN && errno != EINTR)
             log_warn("sigtimedwait: %s", strerror(errno));
         sup_reap(s);
+        if (!s->o->argv && s->terminating)
+            return 0; /* sidecar mode: SIGTERM/SIGINT is the end */
         if (s->exited) {
             s->exited = 0;
             if (!s->stopping || s->terminating)
@@ -589,6 +617,29 @@ static void sup_shutdown(struct sup *s)
         log_warn("processes started by injector were still there after SIGKILL");
 }
 
+/* Sidecar mode: no command; readiness, then refreshes and hooks until SIGTERM/SIGINT. */
+static enum inj_rc sup_sidecar(struct sup *s, int *exit_code, struct inj_err *err)
+{
+    const struct supervise_hooks *h = s->h;
+    enum inj_rc rc;
+
+    if (h && h->ready) {
+        rc = h->ready(h->rctx, err);
+        if (rc != INJ_OK)
+            return rc;
+    }
+    if (h && h->started)
+        h->started(h->ctx);
+    log_info("sidecar mode%s: %s", getpid() == 1 ? " as PID 1" : "",
+             s->o->refresh_ms > 0 ? "keeping the files fresh"
+                                  : "files written, no refresh interval");
+    if (s->o->refresh_ms > 0 && h && h->refresh)
+        s->refresh_at = mono_ms() + supervise_jitter(s->o->refresh_ms, sup_rand());
+    *exit_code = sup_loop(s);
+    sup_shutdown(s);
+    return INJ_OK;
+}
+
 enum inj_rc supervise_run(const struct supervise_opts *o, const struct supervise_hooks *h,
                           int *exit_code, struct inj_err *err)
 {
@@ -608,6 +659,8 @@ enum inj_rc supervise_run(const struct supervise_opts *o, const struct supervise
     if (rc != INJ_OK)
         return rc;
     s.fg = isatty(STDIN_FILENO) && tcgetpgrp(STDIN_FILENO) == getpgrp();
+    if (!o->argv)
+        return sup_sidecar(&s, exit_code, err);
     rc = sup_spawn(&s, o->argv, 0, &pid, err);
     if (rc != INJ_OK) {
         while (pid > 0 && waitpid(pid, NULL, 0) < 0 && errno == EINTR)

@@ -31,10 +31,16 @@ struct supervise_hooks {
     /* NULL, or called once the command has been exec'd (what is kept to undo a start that
      * fails can go). */
     void (*started)(void *ctx);
+    /* Sidecar mode (no argv): NULL, or called once with every signal blocked, before the loop
+     * (a SIGTERM from then on is collected, not fatal): readiness. A failure ends
+     * supervise_run with that error. */
+    enum inj_rc (*ready)(void *rctx, struct inj_err *err);
+    void *rctx;
 };
 
 struct supervise_opts {
-    char **argv;          /* the command (borrowed, NULL-terminated) */
+    char **argv;          /* the command (borrowed, NULL-terminated); NULL: sidecar mode, no
+                             command: refreshes and hooks only, until SIGTERM or SIGINT */
     int pgroup;           /* forward signals to the child's process group */
     long long refresh_ms; /* 0: never refresh */
     enum supervise_on_change on_change;
@@ -45,12 +51,15 @@ struct supervise_opts {
                                      re-checks once: changes close together restart once */
     struct ident_user user;       /* the command and the hook run as this user */
     const struct rlimit *core;    /* RLIMIT_CORE to give back to the child; NULL: leave */
+    int refresh_signal; /* 0, or a signal kept (not forwarded) and answered with a refresh now;
+                           signals arriving during a refresh make one more */
 };
 
 /* Starts argv as a child and supervises it until it exits. Returns INJ_OK with *exit_code
  * (the child's exit status, or 128 + the signal that killed it) once it has run; an error
  * (err set: 127 command not found, 126 not executable, ...) only when it never ran, so the
- * caller may undo what it prepared. Returns with every signal still blocked, so a late
+ * caller may undo what it prepared. Without argv (sidecar mode) it runs until SIGTERM or
+ * SIGINT and *exit_code is 0; an error only when h->ready failed. Returns with every signal still blocked, so a late
  * SIGTERM cannot kill injector between the child's exit and its own. */
 enum inj_rc supervise_run(const struct supervise_opts *o, const struct supervise_hooks *h,
                           int *exit_code, struct inj_err *err);

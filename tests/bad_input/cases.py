@@ -530,6 +530,28 @@ CASES = [
     Case("ref-failover-other-partition", "ref", CONFIG, "failover_regions",
          config="version: 1\nenv:\n  A: { from: \"@API@\", failover_regions: [cn-north-1] }\n"
                 + FILE_ENTRY),
+
+    # ---- refresh signal and sidecar mode (docs/supervise.md), before any fetch --------------
+    Case("yaml-refresh-signal-term", "yaml", CONFIG, "refresh_signal: SIGTERM stops injector",
+         config=STD + "supervise:\n  refresh_signal: SIGTERM\n"),
+    Case("yaml-refresh-signal-unknown", "yaml", CONFIG,
+         'refresh_signal: "SIGKILL" is not one of',
+         config=STD + "supervise:\n  refresh_signal: SIGKILL\n"),
+    Case("yaml-sidecar-not-mapping", "yaml", CONFIG, '"sidecar" must be a mapping',
+         config=STD + "sidecar: true\n"),
+    Case("yaml-sidecar-ready-relative", "yaml", CONFIG,
+         'ready_file: "ready" is not an absolute',
+         config=STD + "sidecar:\n  ready_file: ready\n"),
+    Case("sidecar-env-entry", "yaml", CONFIG, "no process to give an environment variable to",
+         args=("--sidecar",), argv=()),
+    Case("sidecar-on-change-signal", "yaml", CONFIG,
+         "on_change: signal needs a command, and sidecar mode runs none",
+         config="version: 1\n" + FILE_ENTRY + "supervise:\n  on_change: signal\n",
+         args=("--sidecar",), argv=()),
+    Case("sidecar-no-files", "yaml", CONFIG, "the config has no files entry",
+         config="version: 1\n", args=("--sidecar",), argv=()),
+    Case("sidecar-with-command", "exec", USAGE, "--sidecar runs no command",
+         config="version: 1\n" + FILE_ENTRY, args=("--sidecar",)),
 ]
 
 assert len({c.id for c in CASES}) == len(CASES), "duplicate case ids"
