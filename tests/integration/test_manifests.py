@@ -1,12 +1,16 @@
 """manifests/: every JSON and YAML file parses; every injector config in them (a file, an ECS
 environment variable, a Kubernetes ConfigMap) names exactly examples/app.yaml's secrets, passes
-`injector check`, gives manifests/iam-policy.json, and runs against the local endpoint; the
-command lines in them are the ones the README documents."""
+`injector check`, gives manifests/iam-policy.json (the sidecar ones: plus DescribeSecret), and
+runs against the local endpoint; the command lines in them are the ones the README documents;
+the sidecar manifests' health check is the documented probe, and it passes once the sidecar
+command from the manifest has written the files."""
 import glob
 import json
 import os
 import re
 import subprocess
+
+import signal
 
 import pytest
 import yaml
@@ -20,6 +24,9 @@ APP_YAML = os.path.join(ROOT, "examples", "app.yaml")
 POLICY = os.path.join(MANIFESTS, "iam-policy.json")
 ACCOUNT = "111122223333"  # the account of the example ARNs (seed 004)
 BUILDSPEC = os.path.join(MANIFESTS, "buildspec.yml")
+ECS_SIDECAR = os.path.join(MANIFESTS, "ecs-task-definition-sidecar.json")
+K8S_SIDECAR = "deployment-sidecar.yaml"
+SUPERVISE_MD = os.path.join(ROOT, "docs", "supervise.md")
 
 
 def load(path):
@@ -79,11 +86,36 @@ def manifest_configs():
     with open(os.path.join(MANIFESTS, "codebuild-injector.yaml")) as f:
         out.append(("codebuild-injector.yaml", f.read()))
     for path in sorted(glob.glob(os.path.join(MANIFESTS, "kubernetes", "*.yaml"))):
+        if os.path.basename(path) == K8S_SIDECAR:
+            continue  # sidecar_configs()
         for doc in load(path):
             if doc.get("kind") == "ConfigMap" and "injector.yaml" in doc.get("data", {}):
                 out.append((f"{os.path.basename(path)} {doc['metadata']['name']}",
                             doc["data"]["injector.yaml"]))
     return out
+
+
+def ecs_sidecar():
+    """(task definition, the injector container, the app container)."""
+    td = load(ECS_SIDECAR)[0]
+    byname = {c["name"]: c for c in td["containerDefinitions"]}
+    return td, byname["secrets"], byname["app"]
+
+
+def k8s_sidecar():
+    """(pod spec, the injector container, the app container, its config text)."""
+    docs = load(os.path.join(MANIFESTS, "kubernetes", K8S_SIDECAR))
+    (dep,) = [d for d in docs if d["kind"] == "Deployment"]
+    (cm,) = [d for d in docs if d["kind"] == "ConfigMap"]
+    spec = dep["spec"]["template"]["spec"]
+    return spec, spec["initContainers"][0], spec["containers"][0], cm["data"]["injector.yaml"]
+
+
+def sidecar_configs():
+    """[(label, YAML text)] of the sidecar manifests' configs."""
+    _, inj, _ = ecs_sidecar()
+    ecs = next(e["value"] for e in inj["environment"] if e["name"] == "INJECTOR_CONFIG_YAML")
+    return [("ecs sidecar INJECTOR_CONFIG_YAML", ecs), (K8S_SIDECAR, k8s_sidecar()[3])]
 
 
 def relocate(text, secret_dir):
@@ -295,7 +327,7 @@ def test_kubernetes_irsa_and_volumes():
     role = sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"]
     assert re.fullmatch(r"arn:aws:iam::\d{12}:role/[\w+=,.@-]+", role)
     deployments = k8s("Deployment")
-    assert len(deployments) == 2
+    assert len(deployments) == 3
     configmaps = {d["metadata"]["name"]: yaml.safe_load(d["data"]["injector.yaml"])
                   for _, d in k8s("ConfigMap")}
     for name, d in deployments:
@@ -349,3 +381,98 @@ def test_kubernetes_init_container_command(base_env, secret_dir, tmp_path):
         assert f.read() == seed.RDS_PASSWORD
     with open(f"{secret_dir}/secrets/DB_CONNECTION_STRING") as f:
         assert f.read() == seed.MOMENTUM_DB_URL
+
+
+# ---- sidecar mode (docs/supervise.md) ----------------------------------------------------------
+
+PROBE_CMD = ["/injector", "check", "--ready"]
+
+
+def test_sidecar_manifests_shape():
+    with open(SUPERVISE_MD) as f:
+        doc = f.read()
+    td, inj, app = ecs_sidecar()
+    assert inj["entryPoint"] == ["/injector", "--sidecar"] and "command" not in inj
+    # CMD form (the scratch image has no shell), the documented probe.
+    assert inj["healthCheck"]["command"] == ["CMD"] + PROBE_CMD
+    assert json.dumps(["CMD"] + PROBE_CMD) in doc
+    assert app["dependsOn"] == [{"containerName": "secrets", "condition": "HEALTHY"}]
+    assert "/injector" not in json.dumps(app)
+    (vol,) = td["volumes"]
+    assert vol["dockerVolumeConfiguration"]["driverOpts"]["type"] == "tmpfs"
+    mounts = {c["name"]: c["mountPoints"][0] for c in (inj, app)}
+    assert {m["sourceVolume"] for m in mounts.values()} == {vol["name"]}
+    assert mounts["app"]["readOnly"] is True and mounts["secrets"]["readOnly"] is False
+    assert inj["readonlyRootFilesystem"] is True and not inj["user"].startswith("0")
+    cfg = yaml.safe_load(next(e["value"] for e in inj["environment"]
+                              if e["name"] == "INJECTOR_CONFIG_YAML"))
+    assert "env" not in cfg
+    assert all(p.startswith(mounts["secrets"]["containerPath"] + "/") for p in cfg["files"])
+
+    spec, inj, app, text = k8s_sidecar()
+    assert inj["restartPolicy"] == "Always"              # a native sidecar
+    assert inj["command"] == ["/injector", "--sidecar", "-c", "/etc/injector.yaml"]
+    for probe in ("startupProbe", "readinessProbe"):
+        assert inj[probe]["exec"]["command"] == PROBE_CMD + ["-c", "/etc/injector.yaml"], probe
+    assert "/injector" not in json.dumps(app)
+    vols = {v["name"]: v for v in spec["volumes"]}
+    assert vols["secrets"]["emptyDir"]["medium"] == "Memory"
+    assert all(m.get("readOnly") for m in app["volumeMounts"] if m["name"] == "secrets")
+    assert "env" not in yaml.safe_load(text)
+
+
+def test_sidecar_configs_check_and_policy(base_env, tmp_path):
+    """Same secrets as examples/app.yaml, all as files; `check` passes; the policy is
+    manifests/iam-policy.json plus DescribeSecret on the same secrets (the refresh)."""
+    with open(POLICY) as f:
+        base = json.load(f)
+    for label, text in sidecar_configs():
+        assert secret_refs(yaml.safe_load(text)) == app_refs(), label
+        path = tmp_path / "cfg.yaml"
+        path.write_text(text)
+        res = run(["check", "-c", str(path)], base_env)
+        assert res.rc == 0, (label, res)
+        res = run(["policy", "-c", str(path), "--account", ACCOUNT], base_env)
+        assert res.rc == 0, (label, res)
+        got = json.loads(res.out)
+        st = {s["Sid"]: s for s in got["Statement"]}
+        check = st.pop("CheckSecretVersions")
+        assert check["Action"] == "secretsmanager:DescribeSecret", label
+        assert check["Resource"] == st["ReadSecrets"]["Resource"], label
+        assert list(st.values()) == base["Statement"], label
+
+
+@pytest.mark.parametrize("which", ["ecs", "kubernetes"])
+def test_sidecar_manifest_runs_and_its_probe_passes(which, base_env, secret_dir, tmp_path):
+    """The sidecar's command and probe as the manifest writes them (this build standing in for
+    /injector, files under a tmpfs): not ready before, ready once the files are there, exit 0
+    on SIGTERM, and the ready file gone again."""
+    from test_supervise import Injector, wait_for
+    if which == "ecs":
+        _, inj, _ = ecs_sidecar()
+        text = sidecar_configs()[0][1]
+        env = dict(base_env, INJECTOR_CONFIG_YAML=relocate(text, secret_dir))
+        argv = inj["entryPoint"][1:]
+        probe = inj["healthCheck"]["command"][2:]
+    else:
+        _, inj, _, text = k8s_sidecar()
+        cfg = tmp_path / "injector.yaml"
+        cfg.write_text(relocate(text, secret_dir))
+        env = dict(base_env)
+        sub = {"/etc/injector.yaml": str(cfg)}
+        argv = [sub.get(a, a) for a in inj["command"][1:]]
+        probe = [sub.get(a, a) for a in inj["startupProbe"]["exec"]["command"][1:]]
+    assert run(probe, env).rc == 69
+    sc = Injector(argv, env, str(tmp_path))
+    try:
+        ready = secret_dir / "secrets" / ".injector-ready"
+        wait_for("ready file", lambda: ready.exists(), sc)
+        res = run(probe, env)
+        assert res.rc == 0 and "ready (5 files)" in res.out, res
+        with open(f"{secret_dir}/secrets/PGPASSWORD") as f:
+            assert f.read() == seed.RDS_PASSWORD
+        sc.kill(signal.SIGTERM)
+        assert sc.finish() == 0
+        assert not ready.exists()
+    finally:
+        sc.cleanup()
