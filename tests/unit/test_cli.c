@@ -338,6 +338,43 @@ static void parse_is_repeatable(void **state)
     assert_string_equal(c.argv[0], "true");
 }
 
+/* --sidecar runs no command; --ready belongs to check. */
+static void sidecar_and_ready(void **state)
+{
+    char *ok1[] = {"injector", "--sidecar", "-c", "a.yaml", NULL};
+    char *ok2[] = {"injector", "--sidecar", "--refresh", "5m", "--user", "app", "--", NULL};
+    char *ok3[] = {"injector", "check", "--ready", "-c", "a.yaml", NULL};
+    char *b1[] = {"injector", "--sidecar", "-c", "a.yaml", "--", "node", NULL};
+    char *b2[] = {"injector", "--sidecar", "--pgroup", NULL};
+    char *b3[] = {"injector", "--sidecar", "--dry-run", NULL};
+    char *b4[] = {"injector", "--sidecar", "--from-env", NULL};
+    char *b5[] = {"injector", "export", "--sidecar", "--format", "json", NULL};
+    char *b6[] = {"injector", "--ready", "--", "node", NULL};
+    char *b7[] = {"injector", "check", "--ready", "--from-env", NULL};
+    struct cli c;
+    struct inj_err err = UNIT_ERR_INIT;
+
+    (void)state;
+    assert_int_equal(parse(ok1, ARGC(ok1), &c, &err), INJ_OK);
+    assert_int_equal(c.cmd, CLI_RUN);
+    assert_int_equal(c.sidecar, 1);
+    assert_null(c.argv);
+    assert_int_equal(parse(ok2, ARGC(ok2), &c, &err), INJ_OK);
+    assert_int_equal(c.refresh_ms, 300000);
+    assert_string_equal(c.user, "app");
+    assert_null(c.argv);
+    assert_int_equal(parse(ok3, ARGC(ok3), &c, &err), INJ_OK);
+    assert_int_equal(c.cmd, CLI_CHECK);
+    assert_int_equal(c.ready, 1);
+    usage_error(b1, ARGC(b1), "--sidecar runs no command; drop node");
+    usage_error(b2, ARGC(b2), "--sidecar writes files only");
+    usage_error(b3, ARGC(b3), "--sidecar writes files only");
+    usage_error(b4, ARGC(b4), "--sidecar writes files only");
+    usage_error(b5, ARGC(b5), "--sidecar is a way to run");
+    usage_error(b6, ARGC(b6), "--ready is an option of injector check");
+    usage_error(b7, ARGC(b7), "check --ready looks at a sidecar's files");
+}
+
 static void usage_text(void **state)
 {
     char *text = NULL;
@@ -375,6 +412,7 @@ int main(void)
         cmocka_unit_test(missing_option_argument),
         cmocka_unit_test(config_value_looks_like_option),
         cmocka_unit_test(parse_is_repeatable),
+        cmocka_unit_test(sidecar_and_ready),
         cmocka_unit_test(usage_text),
     };
 

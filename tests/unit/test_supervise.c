@@ -256,6 +256,33 @@ static void config_rejects(void **state)
     config_bad("version: 1\nsupervise: maybe\n", "supervise must be true or false");
     config_bad("version: 1\nsupervise:\n  refresh: 1s\n  refresh: 2s\n", "duplicate key");
     config_bad("version: 1\nsupervisor: true\n", "unknown top-level key \"supervisor\"");
+    config_bad("version: 1\nsupervise:\n  refresh_signal: TERM\n",
+               "t.yaml:3:19: refresh_signal: TERM stops injector and the app");
+    config_bad("version: 1\nsupervise:\n  refresh_signal: SIGINT\n", "SIGINT stops injector");
+    config_bad("version: 1\nsupervise:\n  refresh_signal: KILL\n",
+               "refresh_signal: \"KILL\" is not one of");
+}
+
+/* refresh_signal: none by default (every signal is forwarded); a name with or without SIG. */
+static void config_refresh_signal(void **state)
+{
+    struct config c;
+    struct inj_err err = UNIT_ERR_INIT;
+
+    (void)state;
+    assert_int_equal(parse("version: 1\nsupervise: true\n", &c, &err), INJ_OK);
+    assert_int_equal(c.supervise.refresh_signal, 0);
+    assert_int_equal(c.supervise.on_change_given, 0);
+    config_free(&c);
+    assert_int_equal(
+        parse("version: 1\nsupervise: { refresh_signal: SIGUSR1, on_change: signal }\n", &c, &err),
+        INJ_OK);
+    assert_int_equal(c.supervise.refresh_signal, SIGUSR1);
+    assert_int_equal(c.supervise.on_change_given, 1);
+    config_free(&c);
+    assert_int_equal(parse("version: 1\nsupervise:\n  refresh_signal: HUP\n", &c, &err), INJ_OK);
+    assert_int_equal(c.supervise.refresh_signal, SIGHUP);
+    config_free(&c);
 }
 
 /* injector policy grants DescribeSecret when the config refreshes, and only then. */
@@ -265,6 +292,8 @@ static void policy_describe_with_refresh(void **state)
         "version: 1\nregion: eu-central-1\nenv:\n  A: { from: api, key: token }\n",
         "version: 1\nregion: eu-central-1\nsupervise: { refresh: 5m }\n"
         "env:\n  A: { from: api, key: token }\n",
+        "version: 1\nregion: eu-central-1\nsupervise: { refresh_signal: USR1 }\n"
+        "env:\n  A: { from: api, key: token }\n",
     };
     struct policy_opts opts;
     size_t i;
@@ -273,7 +302,7 @@ static void policy_describe_with_refresh(void **state)
     memset(&opts, 0, sizeof(opts));
     opts.fetch = SM_FETCH_UNSET;
     opts.region = "eu-central-1";
-    for (i = 0; i < 2; i++) {
+    for (i = 0; i < 3; i++) {
         struct config c;
         struct inj_err err = UNIT_ERR_INIT;
         char *text = NULL;
@@ -317,7 +346,7 @@ static char **fake_envp(void *ctx)
  * returns what it would have made injector exit with, or 1000 + rc when it failed. */
 static int supervise_in_child(struct supervise_opts *o)
 {
-    struct supervise_hooks h = {NULL, fake_refresh, fake_envp, NULL};
+    struct supervise_hooks h = {.refresh = fake_refresh, .envp = fake_envp};
     pid_t pid;
     int st = 0;
 
@@ -451,15 +480,111 @@ static void loop_change_restarts(void **state)
     assert_int_equal(restart_once("trap '' TERM; exec sleep 30", 100), 9);
 }
 
+/* refresh_signal: the child sends it to injector (its parent); it is kept, not forwarded
+ * (the child would die of SIGUSR1), and answered with a refresh, whose change sends
+ * on_change_signal (SIGHUP: the script exits 5). No timer: refresh_ms is 0. */
+static void loop_refresh_signal(void **state)
+{
+    static char *env[] = {"PATH=/usr/bin:/bin", NULL};
+    struct supervise_opts o;
+
+    (void)state;
+    test_envp = env;
+    run_sh("trap 'exit 5' HUP; kill -USR1 $PPID; i=0; while [ $i -lt 600 ]; do sleep 0.05; "
+           "i=$((i+1)); done; exit 6",
+           &o);
+    o.refresh_signal = SIGUSR1;
+    hook_script[0] = SUPERVISE_CHANGED;
+    assert_int_equal(supervise_in_child(&o), 5);
+    /* Without it, SIGUSR1 is forwarded: the script dies of it. */
+    run_sh("kill -USR1 $PPID; i=0; while [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done; "
+           "exit 6",
+           &o);
+    hook_script[0] = SUPERVISE_CHANGED;
+    assert_int_equal(supervise_in_child(&o), 128 + SIGUSR1);
+}
+
+static int ready_calls;
+
+/* The sidecar's readiness hook: a helper process sends injector SIGTERM (a signal injector
+ * raised itself would be ignored). */
+static enum inj_rc fake_ready(void *rctx, struct inj_err *err)
+{
+    pid_t p;
+
+    (void)rctx;
+    (void)err;
+    ready_calls++;
+    p = fork();
+    if (p == 0) {
+        (void)kill(getppid(), SIGTERM);
+        _exit(0);
+    }
+    return p > 0 ? INJ_OK : INJ_E_SOFTWARE;
+}
+
+static enum inj_rc failing_ready(void *rctx, struct inj_err *err)
+{
+    (void)rctx;
+    return inj_err_set(err, INJ_E_IO, "ready file: no");
+}
+
+/* No command: ready once, then until SIGTERM (exit 0); a readiness failure is an error. */
+static void loop_sidecar(void **state)
+{
+    struct supervise_opts o;
+    struct supervise_hooks h = {.refresh = fake_refresh, .envp = fake_envp, .ready = fake_ready};
+    pid_t pid;
+    int st = 0;
+
+    (void)state;
+    run_sh("", &o);
+    o.argv = NULL;
+    o.refresh_ms = 20;
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct inj_err err = UNIT_ERR_INIT;
+        int code = -1;
+        enum inj_rc rc = supervise_run(&o, &h, &code, &err);
+        _exit(rc == INJ_OK && ready_calls == 1 ? code : 100);
+    }
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+
+    h.ready = failing_ready;
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct inj_err err = UNIT_ERR_INIT;
+        int code = -1;
+        enum inj_rc rc = supervise_run(&o, &h, &code, &err);
+        _exit(rc == INJ_E_IO && strstr(err.msg, "ready file: no") ? 0 : 100);
+    }
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(jitter_bounds),        cmocka_unit_test(backoff_grows_and_caps),
-        cmocka_unit_test(stage_version_lookup), cmocka_unit_test(needs_fetch),
-        cmocka_unit_test(value_differs),        cmocka_unit_test(config_defaults_and_values),
-        cmocka_unit_test(config_rejects),       cmocka_unit_test(policy_describe_with_refresh),
-        cmocka_unit_test(loop_exit_codes),      cmocka_unit_test(loop_env_and_orphans),
-        cmocka_unit_test(loop_change_signals),  cmocka_unit_test(loop_change_restarts),
+        cmocka_unit_test(jitter_bounds),
+        cmocka_unit_test(backoff_grows_and_caps),
+        cmocka_unit_test(stage_version_lookup),
+        cmocka_unit_test(needs_fetch),
+        cmocka_unit_test(value_differs),
+        cmocka_unit_test(config_defaults_and_values),
+        cmocka_unit_test(config_rejects),
+        cmocka_unit_test(config_refresh_signal),
+        cmocka_unit_test(loop_refresh_signal),
+        cmocka_unit_test(loop_sidecar),
+        cmocka_unit_test(policy_describe_with_refresh),
+        cmocka_unit_test(loop_exit_codes),
+        cmocka_unit_test(loop_env_and_orphans),
+        cmocka_unit_test(loop_change_signals),
+        cmocka_unit_test(loop_change_restarts),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
