@@ -208,7 +208,7 @@ CASES = [
          config="version: 1\nenv:\n  A: arn:azure:secretsmanager:eu-central-1:111122223333:"
                 "secret:api-Xy12Zz\n"),
     Case("ref-arn-wrong-service", "ref", CONFIG, "not secretsmanager",
-         config="version: 1\nenv:\n  A: arn:aws:ssm:eu-central-1:111122223333:secret:api\n"),
+         config="version: 1\nenv:\n  A: arn:aws:s3:eu-central-1:111122223333:secret:api\n"),
     Case("ref-arn-bad-account", "ref", CONFIG, "12-digit account id",
          config="version: 1\nenv:\n  A: arn:aws:secretsmanager:eu-central-1:11112222333:"
                 "secret:api-Xy12Zz\n"),
