@@ -42,6 +42,9 @@ static const struct {
     {"RequestExpired", AWS_K_CLOCK},
     {"OptInRequired", AWS_K_OPT_IN},
     {"ResourceNotFoundException", AWS_K_NOT_FOUND},
+    {"ParameterNotFound", AWS_K_NOT_FOUND},        /* SSM */
+    {"ParameterVersionNotFound", AWS_K_NOT_FOUND}, /* SSM: no such version or label */
+    {"InvalidKeyId", AWS_K_KMS},                   /* SSM: the SecureString's key is unusable */
     {"ThrottlingException", AWS_K_THROTTLED},
     {"Throttling", AWS_K_THROTTLED},
     {"ThrottledException", AWS_K_THROTTLED},
