@@ -9,6 +9,8 @@ import datetime
 import http.client
 import json
 import os
+import signal
+import subprocess
 import ssl
 import sys
 import time
@@ -488,3 +490,42 @@ def test_ssm_seed_is_canaried():
             assert "CANARY-" in v["value"] and v["value"] in seed.ALL_SECRET_VALUES
     assert len(seed.P_BIG) == 8192
     assert datetime.datetime.utcfromtimestamp(seed.T_P3).year == 2023
+
+
+def test_ssm_standalone_script(tmp_path):
+    here = os.path.dirname(os.path.abspath(__file__))
+    proc = subprocess.Popen(["/usr/bin/python3", os.path.join(here, "sm_server.py"),
+                             "--dir", str(tmp_path), "--rate-limit", "ssm=2"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        port = int(proc.stdout.readline().decode().split()[1])
+
+        class Remote:
+            ca_file = str(tmp_path / "ca.pem")
+            url = f"https://127.0.0.1:{port}"
+
+        Remote.port = port
+        st, _, out = send(Remote, json.dumps({"name": "/bench/p000", "value": "v",
+                                              "type": "SecureString"}).encode(),
+                          {"Content-Type": "application/json"}, path="/__fake/put_parameter")
+        assert st == 200 and json.loads(out) == {"version": 1}
+        c = seed.CREDENTIALS["default"]
+        client = get_session().create_client(
+            "ssm", region_name=seed.REGION, endpoint_url=Remote.url, verify=Remote.ca_file,
+            aws_access_key_id=c["access_key_id"], aws_secret_access_key=c["secret_access_key"],
+            config=Config(retries={"total_max_attempts": 1}))
+        r = client.get_parameters(Names=["/bench/p000"], WithDecryption=True)
+        assert r["Parameters"][0]["Value"] == "v"
+        client.get_parameter(Name="/bench/p000")
+        with pytest.raises(ClientError) as e:        # the shared 2/s bucket is empty
+            client.get_parameters_by_path(Path="/bench")
+        assert error_of(e)[0] == "ThrottlingException"
+        st, _, out = send(Remote, None, {}, path="/__fake/stats", method="GET")
+        stats = json.loads(out)
+        assert stats["requests_by_action"] == {"GetParameters": 1, "GetParameter": 1,
+                                               "GetParametersByPath": 1}
+        assert stats["errors_by_type"] == {"ThrottlingException": 1}
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=10)
+    assert proc.returncode == 0 and err == b""
