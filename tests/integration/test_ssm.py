@@ -118,8 +118,8 @@ def test_batches_of_ten_concurrent(fake, base_env, write_config, probe, n):
     assert sorted(sum(calls, [])) == sorted(names)
 
 def test_batches_run_concurrently(fake, base_env, write_config, probe):
-    """With every answer held back a second, three batches still go out together: each on
-    its own connection (one keep-alive connection carries one request at a time)."""
+    """With every answer held back a second, the three batches still go out together, on
+    more than one connection (one keep-alive connection carries one request at a time)."""
     names = []
     for i in range(25):
         name = f"/conc/p{i:03d}"
@@ -132,7 +132,9 @@ def test_batches_run_concurrently(fake, base_env, write_config, probe):
     assert res.rc == 0, res
     reqs = [r for r in fake.state.requests if r["action"] == "GetParameters"]
     assert len(reqs) == 3
-    assert len({r["conn"] for r in reqs}) == 3
+    # One after another they would share the one kept-alive connection; at once they need
+    # more (usually three; under valgrind a slow handshake may let a finished one be reused).
+    assert len({r["conn"] for r in reqs}) >= 2
 
 
 def test_mixed_services_one_run(fake, base_env, write_config, probe):
