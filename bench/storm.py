@@ -142,36 +142,51 @@ def report(args, r):
         print(f"{tag}: process {i} exited {rc}: {r['tails'].get(i)}", file=sys.stderr)
 
 
-def ssm_table(args, r):
+SSM_HEAD = ("| AWS_MAX_ATTEMPTS | processes (at a time) | quota /s | succeeded | wall s | "
+            "p50 start ms | p99 start ms | max start ms | API calls per start | "
+            "throttled answers | injector retries | TLS handshakes | measured (load) |")
+
+
+def ssm_row(args, r):
     lat, calls = r["lat"], sum(r["by_action"].values())
     m = machine()
-    thr = sum(r["throttled"].values())
+    return (f"| {r['max_attempts']} | {args.procs} ({args.parallel}) | {args.ssm_rps:g} | "
+            f"{args.procs - len(r['failed'])} of {args.procs} | {r['total']:.1f} | "
+            f"{percentile(lat, 50) * 1000:.0f} | {percentile(lat, 99) * 1000:.0f} | "
+            f"{lat[-1] * 1000:.0f} | {calls / args.procs:.2f} ({calls} "
+            + (", ".join(f"{k}" for k in sorted(r["by_action"])) or "calls") + ") | "
+            f"{sum(r['throttled'].values())} | {r['retries']} | {r['handshakes']} | "
+            f"{m['date']} ({r['load']}) |")
+
+
+def ssm_block(rows):
+    m = machine()
     return "\n".join([
         STORM_BEGIN, "## SSM storm (`make bench-storm`, issue 15)", "",
-        f"Measured {m['date']} on {m['cpu']}, {m['nproc']} CPU(s); load {r['load']}. "
-        f"{args.procs} injector processes, {args.parallel} at a time, each reading "
-        f"{args.secrets} SecureString parameters (`from: ssm:`, endpoint in "
-        f"AWS_ENDPOINT_URL_SSM); the endpoint allows {args.ssm_rps:g} requests/s shared by "
-        f"the three SSM read actions (SSM's default 40/s per account and region, scaled down "
-        f"by {SCALE:g} as the Secrets Manager storm's quotas are) and answers the excess with "
-        f"ThrottlingException (HTTP 400); AWS_MAX_ATTEMPTS {r['max_attempts']}.", "",
-        "| succeeded | wall s | p50 start ms | p99 start ms | max start ms | API calls | "
-        "calls per start | throttled answers | injector retries | TLS handshakes |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-        f"| {args.procs - len(r['failed'])} of {args.procs} | {r['total']:.1f} | "
-        f"{percentile(lat, 50) * 1000:.0f} | {percentile(lat, 99) * 1000:.0f} | "
-        f"{lat[-1] * 1000:.0f} | {calls} ("
-        + (", ".join(f"{v} {k}" for k, v in sorted(r["by_action"].items())) or "none") + ") | "
-        f"{calls / args.procs:.2f} | {thr} | {r['retries']} | {r['handshakes']} |",
-        STORM_END])
+        f"On {m['cpu']}, {m['nproc']} CPU(s). Injector processes started N at a time, each "
+        "reading 10 SecureString parameters (`from: ssm:`, endpoint in AWS_ENDPOINT_URL_SSM); "
+        "the endpoint allows the quota's requests/s shared by the three SSM read actions (SSM's "
+        f"default 40/s per account and region, scaled down by {SCALE:g} as the Secrets Manager "
+        "storm's quotas are) and answers the excess with ThrottlingException (HTTP 400). One "
+        "row per AWS_MAX_ATTEMPTS / processes / quota, the latest run of each.", "",
+        SSM_HEAD, "|" + "---|" * SSM_HEAD.count(" | ") + "---|"] + rows + [STORM_END])
 
 
-def splice(path, block):
+def splice(path, row):
+    """Writes `row` into the SSM storm block of `path`, replacing a row with the same first
+    three cells (settings); the rest of the file stays."""
     try:
         with open(path) as f:
             old = f.read()
     except FileNotFoundError:
         old = "# `make bench` results\n"
+    key = row.split(" | ")[:3]
+    rows = []
+    if STORM_BEGIN in old and STORM_END in old:
+        body = old.partition(STORM_BEGIN)[2].partition(STORM_END)[0]
+        rows = [ln for ln in body.splitlines() if ln.startswith("| ") and ln != SSM_HEAD
+                and ln.split(" | ")[:3] != key]
+    block = ssm_block(rows + [row])
     if STORM_BEGIN in old and STORM_END in old:
         head, _, rest = old.partition(STORM_BEGIN)
         new = head + block + rest.partition(STORM_END)[2]
@@ -207,7 +222,7 @@ def main():
         r = storm(args, service)
         report(args, r)
         if service == "ssm" and args.results:
-            splice(args.results, ssm_table(args, r))
+            splice(args.results, ssm_row(args, r))
             print(f"storm (ssm): table written to {os.path.relpath(args.results, ROOT)}",
                   file=sys.stderr)
         failed = failed or bool(r["failed"])
