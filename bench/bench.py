@@ -141,20 +141,24 @@ def run_ssm(args, fake, base_env, workdir):
     return rows, tools
 
 
-def ssm_section(rows, tools, sizes, m, load):
+def ssm_section(rows, tools, sizes, m, load, ver):
     have_static = any(t["key"] == "injector-static" for t in tools)
     text = [SSM_BEGIN, "## SSM Parameter Store (issue 15)", "",
             f"Measured {m['date']} on {m['cpu']}, {m['nproc']} CPU(s); load {load}. Same "
             "endpoint process and timing as above; N SecureString parameters read with "
             "decryption; injector's config uses `from: ssm:/bench/pNNN` and the endpoint is "
             "given only as AWS_ENDPOINT_URL_SSM.", "",
+            "Versions: " + "; ".join(f"{k}: {v}" for k, v in ver.items()), "",
             table(rows, sizes, have_static), "", "### Targets (issue 15)", ""]
     text += [f"- {'met' if ok else 'MISSED'}: {t}" for t, ok in ssm_targets(rows, sizes)]
     text += ["", "- TLS handshakes: how many connections the start opened (concurrent batches "
              "may use one each).",
              "- The boto3 wrapper and the CLI script fetch their batches one after another, as "
-             "such entrypoints do; curl does one GetParameters of one name whatever N is.",
-             SSM_END]
+             "such entrypoints do; curl does one GetParameters of one name whatever N is."]
+    if not have_static:
+        text.append("- injector (static) skipped: build/static/injector does not exist "
+                    "(make static).")
+    text.append(SSM_END)
     return text
 
 
@@ -470,7 +474,7 @@ def main():
         if "ssm" in services:
             ssm_rows, ssm_tools = run_ssm(args, fake, env, workdir)
             block = "\n".join(ssm_section(ssm_rows, ssm_tools, args.ssm_sizes, machine(),
-                                           f"{load0} -> {loadavg()}"))
+                                           f"{load0} -> {loadavg()}", versions(args)))
             out = splice_ssm("\n".join(text), block)
         else:
             try:
