@@ -42,6 +42,9 @@ static const struct {
     {"RequestExpired", AWS_K_CLOCK},
     {"OptInRequired", AWS_K_OPT_IN},
     {"ResourceNotFoundException", AWS_K_NOT_FOUND},
+    {"ParameterNotFound", AWS_K_NOT_FOUND},        /* SSM */
+    {"ParameterVersionNotFound", AWS_K_NOT_FOUND}, /* SSM: no such version or label */
+    {"InvalidKeyId", AWS_K_KMS},                   /* SSM: the SecureString's key is unusable */
     {"ThrottlingException", AWS_K_THROTTLED},
     {"Throttling", AWS_K_THROTTLED},
     {"ThrottledException", AWS_K_THROTTLED},
@@ -137,13 +140,15 @@ enum aws_kind aws_classify(long status, const char *code, const char *msg)
     enum aws_kind k = aws_code_kind(code);
 
     /* An AccessDenied about the secret's key: what to grant is kms:Decrypt. Only KMS's own
-     * words count ("perform: kms:Decrypt", an arn:aws:kms: key, "Access to KMS", "KMS key"),
+     * words count ("perform: kms:Decrypt", an arn:aws:kms: key, "Access to KMS", "KMS key",
+     * and the older "The ciphertext refers to a customer master key ..." SSM passes on),
      * never a bare "kms": the message also names the caller's role and the secret, and a role
      * called orders-kms-reader denied secretsmanager:BatchGetSecretValue is an IAM refusal
      * (GetSecretValue may still be allowed), not a key refusal. Names and ARNs of roles,
      * sessions and secrets cannot hold ':' or ' ', so none of these phrases comes from them. */
     if (k == AWS_K_DENIED && msg &&
-        (strstr(msg, "kms:") || strstr(msg, "Access to KMS") || strstr(msg, "KMS key")))
+        (strstr(msg, "kms:") || strstr(msg, "Access to KMS") || strstr(msg, "KMS key") ||
+         strstr(msg, "customer master key")))
         return AWS_K_KMS;
     if (status >= 500 && k != AWS_K_THROTTLED)
         return AWS_K_TRANSIENT;

@@ -37,14 +37,22 @@ int childenv_is_ref(const char *value)
 {
     const char *p;
 
-    if (!strncmp(value, "sm://", 5))
+    if (!strncmp(value, "sm://", 5) || !strncmp(value, "ssm:", 4))
         return 1;
     if (strncmp(value, "arn:", 4) != 0)
         return 0;
     /* arn:PARTITION:secretsmanager: with any partition: a wrong one is an error, not a
      * value to pass on. */
     p = strchr(value + 4, ':');
-    return p && !strncmp(p + 1, "secretsmanager:", 15);
+    if (p && !strncmp(p + 1, "secretsmanager:", 15))
+        return 1;
+    /* arn:PARTITION:ssm:REGION:ACCOUNT:parameter/...: a parameter, however malformed the
+     * fields between; other SSM resources (documents, ...) are no references. */
+    if (!p || strncmp(p + 1, "ssm:", 4) != 0)
+        return 0;
+    p = strchr(p + 5, ':');            /* after REGION */
+    p = p ? strchr(p + 1, ':') : NULL; /* after ACCOUNT */
+    return p && !strncmp(p + 1, "parameter/", 10);
 }
 
 /* One query parameter of an sm:// reference. */
@@ -105,6 +113,13 @@ static enum inj_rc childenv_parse_sm(const char *value, struct ref *ref, char **
     rc = ref_parse(copy, ref, err);
     if (rc != INJ_OK)
         goto out;
+    if (ref->service != REF_SM) {
+        rc = inj_err_set(err, INJ_E_CONFIG,
+                         "\"%s\": sm:// names a Secrets Manager secret; a parameter is written "
+                         "ssm:NAME",
+                         value);
+        goto out;
+    }
     if (ref->json_key || ref->version_stage || ref->version_id) {
         rc = inj_err_set(err, INJ_E_CONFIG,
                          "\"%s\": in sm:// write the key after '#' and the version as "

@@ -11,7 +11,10 @@
 #include "err.h"
 #include "ref.h"
 
-/* 1 when value is meant as a reference: "sm://..." or "arn:PARTITION:secretsmanager:...". */
+/* 1 when value is meant as a reference: "sm://...", "arn:PARTITION:secretsmanager:...",
+ * "ssm:..." or "arn:PARTITION:ssm:REGION:ACCOUNT:parameter/...". Such a value is replaced or
+ * refused (fail closed), never passed on. A bare parameter name cannot be told from any other
+ * value: it needs "ssm:". */
 int childenv_is_ref(const char *value);
 
 /* Parses a reference: the ECS compact form ARN[:json-key[:version-stage[:version-id]]], or

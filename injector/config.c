@@ -728,6 +728,11 @@ static enum inj_rc cfg_entry(struct cfg_parse *p, const yaml_node_t *key, const 
     rc = ref_parse(from, &e->ref, p->err);
     if (rc != INJ_OK)
         return cfg_errf(p, from_node, rc, "%s: %s", e->name, p->err->msg);
+    if (e->ref.service == REF_SSM && (stage || vid))
+        return cfg_errf(p, val, INJ_E_CONFIG,
+                        "%s: version_stage/version_id are Secrets Manager's; a parameter's "
+                        "version or label follows its name (ssm:NAME:3, ssm:NAME:LABEL)",
+                        e->name);
     if (key_field && e->ref.json_key)
         return cfg_errf(p, from_node, INJ_E_CONFIG,
                         "%s: json key given both in \"from\" and in \"key\"", e->name);
@@ -755,6 +760,10 @@ static enum inj_rc cfg_entry(struct cfg_parse *p, const yaml_node_t *key, const 
     rc = cfg_dup(p, vid, &e->ref.version_id);
     if (rc != INJ_OK)
         return rc;
+    if (got[EF_FAILOVER] && e->ref.service == REF_SSM)
+        return cfg_errf(p, got[EF_FAILOVER], INJ_E_CONFIG,
+                        "%s: failover_regions: an SSM parameter has no replicas to fail over to",
+                        e->name);
     if (got[EF_FAILOVER])
         return cfg_failover_partition(p, got[EF_FAILOVER], e, &e->failover);
     return INJ_OK;

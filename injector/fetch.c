@@ -14,6 +14,7 @@
 #include "mono.h"
 #include "ref.h"
 #include "sm.h"
+#include "ssm.h"
 
 /* Connections for GetSecretValue fan-out: enough to overlap round trips, few enough that a
  * fleet starting at once does not multiply handshakes. */
@@ -74,8 +75,56 @@ static void fetch_log_fallback(enum sm_batch_fail why, const char *region, size_
     }
 }
 
-/* One pass over f[0..n): batches where they save calls, GetSecretValue for the rest; each
- * secret within its own f[i].deadline_ms. */
+/* The calls that need no order among them, in one run of the engine over several
+ * connections: GetSecretValue for f[single[0..nsingle)] and GetParameters (10 a call) for the
+ * SSM parameters f[ssm[0..nssm)], so a config that reads both services waits for one round
+ * trip, not one per service. */
+static void fetch_run(const struct sm_ctx *ctx, struct fetched *f, const size_t *single,
+                      size_t nsingle, const size_t *ssm, size_t nssm, size_t *api_calls)
+{
+    struct sm_item *items = calloc(nsingle + nssm, sizeof(*items));
+    struct aws_call *calls = NULL;
+    struct ssm_plan plan;
+    struct aws_ctx a;
+    size_t j;
+
+    memset(&plan, 0, sizeof(plan));
+    if (!items) {
+        for (j = 0; j < nsingle; j++)
+            f[single[j]].rc = inj_err_set(&f[single[j]].err, INJ_E_NOMEM, "out of memory");
+        for (j = 0; j < nssm; j++)
+            f[ssm[j]].rc = inj_err_set(&f[ssm[j]].err, INJ_E_NOMEM, "out of memory");
+        return;
+    }
+    sm_aws_ctx(ctx, &a);
+    for (j = 0; j < nsingle + nssm; j++) {
+        const struct fetched *src = &f[j < nsingle ? single[j] : ssm[j - nsingle]];
+
+        items[j].ref = src->ref;
+        items[j].deadline_ms = src->deadline_ms;
+    }
+    if (ssm_plan_make(ctx, items + nsingle, nssm, &plan) == INJ_OK)
+        calls = calloc(nsingle + plan.n ? nsingle + plan.n : 1, sizeof(*calls));
+    if (!calls) {
+        for (j = 0; j < nsingle + nssm; j++)
+            items[j].rc = inj_err_set(&items[j].err, INJ_E_NOMEM, "out of memory");
+    } else {
+        sm_get_calls(ctx, &a, items, nsingle, calls);
+        ssm_plan_calls(&a, &plan, calls + nsingle);
+        aws_run(&a, calls, nsingle + plan.n, FETCH_CONNS);
+        sm_get_finish(&a, items, nsingle, calls);
+        ssm_plan_finish(&a, &plan, calls + nsingle);
+        *api_calls += nsingle + plan.n;
+    }
+    for (j = 0; j < nsingle + nssm; j++)
+        fetch_take(&f[j < nsingle ? single[j] : ssm[j - nsingle]], &items[j]);
+    ssm_plan_free(&plan);
+    free(calls);
+    free(items);
+}
+
+/* One pass over f[0..n): batches where they save calls, GetSecretValue for the rest, and
+ * GetParameters for SSM parameters; each within its own f[i].deadline_ms. */
 static void fetch_pass(const struct sm_ctx *ctx, struct fetched *f, size_t n, size_t *api_calls)
 {
     enum sm_fetch_mode mode = ctx->fetch_mode == SM_FETCH_UNSET ? SM_FETCH_AUTO : ctx->fetch_mode;
@@ -83,6 +132,8 @@ static void fetch_pass(const struct sm_ctx *ctx, struct fetched *f, size_t n, si
     unsigned char *batched = NULL; /* 1: still to go through the batch call */
     size_t *single = NULL;         /* entries for GetSecretValue */
     size_t nsingle = 0;
+    size_t *ssm = NULL; /* SSM parameters */
+    size_t nssm = 0;
     size_t idx[SM_BATCH_MAX];
     int batching = 1;
     size_t i;
@@ -94,13 +145,15 @@ static void fetch_pass(const struct sm_ctx *ctx, struct fetched *f, size_t n, si
     items = calloc(n, sizeof(*items));
     batched = calloc(n, sizeof(*batched));
     single = calloc(n, sizeof(*single));
-    if (!items || !batched || !single) {
+    ssm = calloc(n, sizeof(*ssm));
+    if (!items || !batched || !single || !ssm) {
         for (i = 0; i < n; i++)
             f[i].rc = inj_err_set(&f[i].err, INJ_E_NOMEM, "out of memory");
         goto out;
     }
     for (i = 0; i < n; i++)
-        batched[i] = mode != SM_FETCH_SINGLE && fetch_is_current(f[i].ref);
+        batched[i] =
+            mode != SM_FETCH_SINGLE && f[i].ref->service == REF_SM && fetch_is_current(f[i].ref);
     if (mode == SM_FETCH_AUTO) {
         /* Alone in its region, a secret costs one call either way; GetSecretValue has the
          * larger quota. */
@@ -115,9 +168,12 @@ static void fetch_pass(const struct sm_ctx *ctx, struct fetched *f, size_t n, si
                 batched[i] = 0;
         }
     }
-    for (i = 0; i < n; i++)
-        if (!batched[i])
+    for (i = 0; i < n; i++) {
+        if (f[i].ref->service == REF_SSM)
+            ssm[nssm++] = i;
+        else if (!batched[i])
             single[nsingle++] = i;
+    }
 
     for (i = 0; i < n; i++) {
         const char *region;
@@ -172,21 +228,13 @@ static void fetch_pass(const struct sm_ctx *ctx, struct fetched *f, size_t n, si
         }
     }
 
-    if (nsingle) {
-        for (j = 0; j < nsingle; j++) {
-            memset(&items[j], 0, sizeof(items[j]));
-            items[j].ref = f[single[j]].ref;
-            items[j].deadline_ms = f[single[j]].deadline_ms;
-        }
-        sm_get_secret_values(ctx, items, nsingle, FETCH_CONNS);
-        *api_calls += nsingle;
-        for (j = 0; j < nsingle; j++)
-            fetch_take(&f[single[j]], &items[j]);
-    }
+    if (nsingle || nssm)
+        fetch_run(ctx, f, single, nsingle, ssm, nssm, api_calls);
 out:
     free(items);
     free(batched);
     free(single);
+    free(ssm);
 }
 
 /* With --timeout, what is left of it is shared evenly by the regions still to try, so that a
@@ -213,7 +261,8 @@ static const char *fetch_replica_region(const struct sm_ctx *ctx, const struct f
     const char *region;
     const char *skip;
 
-    if (f->rc == INJ_OK || !f->region_down || round >= f->failover.n)
+    /* SSM parameters have no replicas. */
+    if (f->rc == INJ_OK || !f->region_down || round >= f->failover.n || f->ref->service == REF_SSM)
         return NULL;
     region = f->failover.v[round];
     skip = ref_replica_skip(primary, region);

@@ -147,6 +147,49 @@ int jx_has_escaped_nul(const unsigned char *s, size_t n)
     return 0;
 }
 
+size_t jx_member_nul(const unsigned char *p, size_t len, const char *member, unsigned char *nul,
+                     size_t max)
+{
+    size_t mlen = strlen(member);
+    size_t i = 0;
+    size_t k = 0;
+    int want_value = 0;
+
+    while (i < len) {
+        size_t start;
+        int has_nul = 0;
+
+        if (p[i] != '"') {
+            /* Between a member key and its value only ':' and blanks may come. */
+            if (p[i] != ':' && p[i] != ' ' && p[i] != '\t' && p[i] != '\r' && p[i] != '\n')
+                want_value = 0;
+            i++;
+            continue;
+        }
+        i++;
+        start = i;
+        while (i < len && p[i] != '"') {
+            if (p[i] == '\\') {
+                if (len - i >= 6 && !memcmp(p + i + 1, "u0000", 5))
+                    has_nul = 1;
+                i += 2;
+                continue;
+            }
+            i++;
+        }
+        if (want_value) {
+            if (k < max)
+                nul[k] = (unsigned char)has_nul;
+            k++;
+            want_value = 0;
+        } else if (i - start == mlen && i < len && !memcmp(p + start, member, mlen)) {
+            want_value = 1;
+        }
+        i++;
+    }
+    return k;
+}
+
 /* One number's text: the shortest of %.15g, %.16g, %.17g that reads back as the same double
  * (cJSON's own printer accepts a 15-digit text that is only close: 1234567890123456 would
  * come out as 1.23456789012346e+15); integers as integers. NULL when inexact. */

@@ -79,6 +79,13 @@ int jx_pointer_valid(const char *p);
  * an escape and not a literal backslash followed by "u0000"): cJSON would cut a string there. */
 int jx_has_escaped_nul(const unsigned char *s, size_t n);
 
+/* Finds, in order, every string value of a member named member ("SecretString", "Value") in
+ * the JSON text p[0..len) and records in nul[k] whether the k-th holds an escaped NUL
+ * (\u0000): cJSON would cut the value there, so such a value is refused, and this says which
+ * one. Returns how many were found (nul holds the first max). */
+size_t jx_member_nul(const unsigned char *p, size_t len, const char *member, unsigned char *nul,
+                     size_t max);
+
 /* 1 when s[0..n) is valid UTF-8 (no overlongs, no surrogates). */
 int jx_utf8_valid(const unsigned char *s, size_t n);
 

@@ -187,8 +187,14 @@ static void main_print_dry_run(const struct resolve_set *set)
             printf("%s %s: skipped (optional, %s not found)\n", kind, e->name, e->ref.secret_id);
             continue;
         }
-        printf("%s %s: %s version %s [%s] %zu bytes\n", kind, e->name, r->f->secret.arn,
-               r->f->secret.version_id, r->f->secret.stages, r->value.len);
+        if (r->f->ref->service == REF_SSM)
+            printf("%s %s: parameter %s (%s) version %s%s%s %zu bytes\n", kind, e->name,
+                   r->f->secret.name, r->f->secret.type[0] ? r->f->secret.type : "?",
+                   r->f->secret.version_id, r->f->secret.stages[0] ? " selector " : "",
+                   r->f->secret.stages, r->value.len);
+        else
+            printf("%s %s: %s version %s [%s] %zu bytes\n", kind, e->name, r->f->secret.arn,
+                   r->f->secret.version_id, r->f->secret.stages, r->value.len);
     }
     (void)fflush(stdout);
 }

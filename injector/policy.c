@@ -30,6 +30,9 @@ struct pol {
     struct pol_set batchable; /* "REGION RESOURCE" of AWSCURRENT fetches: what a batch can do */
     struct pol_set keys;      /* kms key ARN patterns */
     struct pol_set via;       /* kms:ViaService values */
+    struct pol_set params;    /* ssm:GetParameters resources */
+    struct pol_set pkeys;     /* kms key ARN patterns of the parameters' regions */
+    struct pol_set pvia;      /* their kms:ViaService values (ssm.REGION.SUFFIX) */
     int describe;             /* supervise.refresh: versions are checked with DescribeSecret */
 };
 
@@ -184,6 +187,70 @@ static enum inj_rc pol_add_ref(struct pol *p, const struct ref *ref, int replica
     return INJ_OK;
 }
 
+/* Adds what one SSM parameter needs: ssm:GetParameters on its ARN, and kms:Decrypt via SSM on
+ * its region's keys, since whether it is a SecureString under a customer managed key cannot
+ * be known offline. A pass-through (/aws/reference/secretsmanager/NAME) also needs the secret
+ * itself (SSM reads it with the caller's rights). */
+static enum inj_rc pol_add_param(struct pol *p, const struct ref *ref, const char *what,
+                                 struct inj_err *err)
+{
+    static const char pass[] = "/aws/reference/secretsmanager/";
+    const char *part;
+    const char *region;
+    const char *account;
+    char res[2200];
+    char buf[300];
+    int n;
+
+    if (ref->is_arn) {
+        part = ref->partition;
+        region = ref->region;
+        account = ref->account;
+        n = snprintf(res, sizeof(res), "%s", ref->secret_id);
+    } else {
+        region = p->opts->region;
+        if (!region || !*region)
+            return inj_err_set(err, INJ_E_USAGE,
+                               "%s: \"ssm:%s\" is a parameter name, and its ARN needs a region: "
+                               "give --region or set region: in the config",
+                               what, ref->secret_id);
+        part = ref_region_partition(region);
+        account = p->opts->account ? p->opts->account : "*";
+        /* The ARN of /prod/db/pw is ...:parameter/prod/db/pw: one slash. */
+        n = snprintf(res, sizeof(res), "arn:%s:ssm:%s:%s:parameter/%s", part, region, account,
+                     ref->secret_id + (ref->secret_id[0] == '/'));
+    }
+    if (n < 0 || (size_t)n >= sizeof(res))
+        return inj_err_set(err, INJ_E_CONFIG, "%s: parameter reference too long", what);
+    if (pol_set_add(&p->params, res) != 0)
+        return inj_err_set(err, INJ_E_NOMEM, "out of memory");
+    n = snprintf(buf, sizeof(buf), "arn:%s:kms:%s:%s:key/*", part, region, account);
+    if (n < 0 || (size_t)n >= sizeof(buf) || pol_set_add(&p->pkeys, buf) != 0)
+        return inj_err_set(err, INJ_E_NOMEM, "out of memory");
+    /* kms:ViaService is "SERVICE.REGION.<the partition's DNS suffix>":
+     * ssm.cn-north-1.amazonaws.com.cn in China. */
+    n = snprintf(buf, sizeof(buf), "ssm.%s.%s", region, ref_region_dns_suffix(region));
+    if (n < 0 || (size_t)n >= sizeof(buf) || pol_set_add(&p->pvia, buf) != 0)
+        return inj_err_set(err, INJ_E_NOMEM, "out of memory");
+    {
+        const char *name = ref->is_arn ? strstr(ref->secret_id, ":parameter/") : NULL;
+        struct ref secret;
+        enum inj_rc rc;
+
+        name = name ? name + 10 : ref->secret_id;
+        if (strncmp(name, pass, sizeof(pass) - 1) != 0)
+            return INJ_OK;
+        memset(&secret, 0, sizeof(secret));
+        rc = ref_parse(name + sizeof(pass) - 1, &secret, err);
+        if (rc == INJ_OK && !secret.is_arn)
+            (void)snprintf(secret.region, sizeof(secret.region), "%s", region);
+        if (rc == INJ_OK)
+            rc = pol_add_ref(p, &secret, 0, what, err);
+        ref_free(&secret);
+        return rc;
+    }
+}
+
 /* 1 when key names one account and the set also has the same pattern with account "*",
  * which covers it. */
 static int pol_key_covered(const struct pol_set *keys, const char *key)
@@ -281,49 +348,68 @@ static int pol_statement(cJSON *stmts, const char *sid, const char *action, cJSO
     return 0;
 }
 
+/* kms:Decrypt on keys, only through the services in via (kms:ViaService). */
+static int pol_decrypt(cJSON *stmts, const char *sid, const struct pol_set *keys,
+                       const struct pol_set *via_set)
+{
+    cJSON *cond = cJSON_CreateObject();
+    cJSON *eq = cond ? cJSON_AddObjectToObject(cond, "StringEquals") : NULL;
+    cJSON *via = eq ? pol_strings(via_set, NULL) : NULL;
+
+    if (!via || !cJSON_AddItemToObject(eq, "kms:ViaService", via)) {
+        cJSON_Delete(via);
+        cJSON_Delete(cond);
+        return -1;
+    }
+    return pol_statement(stmts, sid, "kms:Decrypt", pol_strings(keys, keys), cond);
+}
+
+static int pol_secret_statements(const struct pol *p, cJSON *stmts);
+
 static cJSON *pol_document(const struct pol *p)
 {
     cJSON *doc = cJSON_CreateObject();
     cJSON *stmts;
-    cJSON *cond = NULL;
-    cJSON *eq;
-    cJSON *via;
 
     if (!doc || !cJSON_AddStringToObject(doc, "Version", "2012-10-17"))
         goto fail;
     stmts = cJSON_AddArrayToObject(doc, "Statement");
     if (!stmts)
         goto fail;
+    if (p->secrets.n && pol_secret_statements(p, stmts) != 0)
+        goto fail;
+    /* SSM: a parameter's type is not known offline, so kms:Decrypt is always granted (via
+     * SSM only) in case it is a SecureString under a customer managed key. */
+    if (p->params.n && pol_statement(stmts, "ReadParameters", "ssm:GetParameters",
+                                     pol_strings(&p->params, NULL), NULL) != 0)
+        goto fail;
+    if (p->params.n && pol_decrypt(stmts, "DecryptParametersViaSSM", &p->pkeys, &p->pvia) != 0)
+        goto fail;
+    return doc;
+fail:
+    cJSON_Delete(doc);
+    return NULL;
+}
+
+/* The Secrets Manager statements. 0, or -1 when out of memory. */
+static int pol_secret_statements(const struct pol *p, cJSON *stmts)
+{
     if (pol_statement(stmts, "ReadSecrets", "secretsmanager:GetSecretValue",
                       pol_strings(&p->secrets, NULL), NULL) != 0)
-        goto fail;
+        return -1;
     /* supervise.refresh checks for new versions with DescribeSecret (docs/supervise.md), in
      * each secret's own region only. */
     if (p->describe && pol_statement(stmts, "CheckSecretVersions", "secretsmanager:DescribeSecret",
                                      pol_strings(&p->primaries, NULL), NULL) != 0)
-        goto fail;
+        return -1;
     /* "BatchGetSecretValue: no resource types" (Service Authorization Reference): Resource
      * must be "*". It grants no secret by itself: the service checks GetSecretValue on each
      * secret in the batch (API reference, "Required permissions"). */
     if (pol_uses_batch(p) &&
         pol_statement(stmts, "BatchReadSecrets", "secretsmanager:BatchGetSecretValue",
                       cJSON_CreateString("*"), NULL) != 0)
-        goto fail;
-    cond = cJSON_CreateObject();
-    eq = cond ? cJSON_AddObjectToObject(cond, "StringEquals") : NULL;
-    via = eq ? pol_strings(&p->via, NULL) : NULL;
-    if (!via || !cJSON_AddItemToObject(eq, "kms:ViaService", via)) {
-        cJSON_Delete(via);
-        cJSON_Delete(cond);
-        goto fail;
-    }
-    if (pol_statement(stmts, "DecryptSecretsViaSecretsManager", "kms:Decrypt",
-                      pol_strings(&p->keys, &p->keys), cond) != 0)
-        goto fail;
-    return doc;
-fail:
-    cJSON_Delete(doc);
-    return NULL;
+        return -1;
+    return pol_decrypt(stmts, "DecryptSecretsViaSecretsManager", &p->keys, &p->via);
 }
 
 static int pol_indent(struct sbuf *b, int depth)
@@ -415,25 +501,35 @@ static enum inj_rc pol_collect(struct pol *p, const struct config *cfg, struct i
         const struct entry *e = &cfg->entries[i];
 
         (void)snprintf(what, sizeof(what), "%s %s", e->kind == ENTRY_ENV ? "env" : "file", e->name);
-        if (e->ref.secret_id) {
+        if (e->ref.secret_id && e->ref.service == REF_SSM) {
+            rc = pol_add_param(p, &e->ref, what, err);
+            if (rc != INJ_OK)
+                return rc;
+        } else if (e->ref.secret_id) {
             rc = pol_add_ref_replicas(p, &e->ref, config_failover(cfg, e), what, err);
             if (rc != INJ_OK)
                 return rc;
         }
         for (j = 0; e->tmpl && j < tmpl_nsources(e->tmpl); j++) {
-            rc = pol_add_ref_replicas(p, tmpl_source(e->tmpl, j), config_failover(cfg, e), what,
-                                      err);
+            if (tmpl_source(e->tmpl, j)->service == REF_SSM)
+                rc = pol_add_param(p, tmpl_source(e->tmpl, j), what, err);
+            else
+                rc = pol_add_ref_replicas(p, tmpl_source(e->tmpl, j), config_failover(cfg, e), what,
+                                          err);
             if (rc != INJ_OK)
                 return rc;
         }
     }
-    if (!p->secrets.n)
+    if (!p->secrets.n && !p->params.n)
         return inj_err_set(err, INJ_E_CONFIG, "%s names no secret: nothing to allow",
                            cfg->path ? cfg->path : "the config");
     pol_set_sort(&p->secrets);
     pol_set_sort(&p->primaries);
     pol_set_sort(&p->keys);
     pol_set_sort(&p->via);
+    pol_set_sort(&p->params);
+    pol_set_sort(&p->pkeys);
+    pol_set_sort(&p->pvia);
     return INJ_OK;
 }
 
@@ -480,5 +576,8 @@ out:
     pol_set_free(&p.batchable);
     pol_set_free(&p.keys);
     pol_set_free(&p.via);
+    pol_set_free(&p.params);
+    pol_set_free(&p.pkeys);
+    pol_set_free(&p.pvia);
     return rc;
 }

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "sbuf.h"
 
@@ -29,8 +30,8 @@ int ref_same_fetch(const struct ref *a, const struct ref *b)
         sa = "AWSCURRENT";
     if (!sb && !b->version_id)
         sb = "AWSCURRENT";
-    return ref_streq(a->secret_id, b->secret_id) && ref_streq(sa, sb) &&
-           ref_streq(a->version_id, b->version_id);
+    return a->service == b->service && ref_streq(a->secret_id, b->secret_id) && ref_streq(sa, sb) &&
+           ref_streq(a->version_id, b->version_id) && ref_streq(a->selector, b->selector);
 }
 
 /* Secret names: 1-512 of ASCII letters, digits, /_+=.@- (AWS), plus '!' which RDS uses
@@ -160,6 +161,7 @@ static int ref_known_partition(const char *p)
 void ref_free(struct ref *r)
 {
     free(r->secret_id);
+    free(r->selector);
     free(r->json_key);
     free(r->version_stage);
     free(r->version_id);
@@ -280,6 +282,9 @@ enum inj_rc ref_replica(const struct ref *src, const char *region, struct ref *o
     memcpy(out->partition, src->partition, sizeof(out->partition));
     memcpy(out->account, src->account, sizeof(out->account));
     out->is_arn = src->is_arn;
+    out->service = src->service;
+    if (ref_dup_opt(&out->selector, src->selector) != INJ_OK)
+        goto nomem;
     return INJ_OK;
 nomem:
     ref_free(out);
@@ -316,7 +321,123 @@ static enum inj_rc ref_set_opt(char **dst, const char *v, struct inj_err *err)
     return INJ_OK;
 }
 
+static enum inj_rc ref_check_arn_head(char **f, const char *service, struct ref *r,
+                                      struct inj_err *err);
+
 static enum inj_rc ref_check_arn(char **f, struct ref *r, struct inj_err *err)
+{
+    if (ref_check_arn_head(f, "secretsmanager", r, err) != INJ_OK)
+        return INJ_E_CONFIG;
+    if (strcmp(f[5], "secret") != 0)
+        return inj_err_set(err, INJ_E_CONFIG,
+                           "bad ARN: resource type is \"%s\", expected \"secret:NAME\"", f[5]);
+    if (!ref_valid_name(f[6]))
+        return inj_err_set(err, INJ_E_CONFIG, "bad ARN: \"%s\" is not a valid secret name", f[6]);
+    r->is_arn = 1;
+    return INJ_OK;
+}
+
+/* SSM parameter names (AWS Systems Manager User Guide, "Creating Systems Manager parameters":
+ * naming constraints). */
+#define REF_SSM_NAME_MAX 2048
+#define REF_SSM_LEVELS_MAX 15
+#define REF_SSM_PASSTHROUGH "/aws/reference/secretsmanager/"
+/* A long reference is quoted cut short, so that the reason still fits the message. */
+#define REF_MORE(s) (strlen(s) > 160 ? "..." : "")
+
+static int ref_ssm_char(unsigned char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+           ch == '_' || ch == '.' || ch == '-';
+}
+
+/* Starts with aws or ssm in any case (the names and labels SSM reserves). */
+static int ref_ssm_reserved(const char *s)
+{
+    return !strncasecmp(s, "aws", 3) || !strncasecmp(s, "ssm", 3);
+}
+
+const char *ref_ssm_name_why(const char *s)
+{
+    size_t n = strlen(s);
+    size_t levels = 0;
+    const char *p;
+
+    if (n == 0)
+        return "is empty";
+    if (n > REF_SSM_NAME_MAX)
+        return "is longer than 2048 characters";
+    /* SSM's pass-through to Secrets Manager: what follows is a secret's name or ARN. */
+    if (!strncmp(s, REF_SSM_PASSTHROUGH, strlen(REF_SSM_PASSTHROUGH)))
+        return ref_valid_name(s + strlen(REF_SSM_PASSTHROUGH))
+                   ? NULL
+                   : "does not end in a valid Secrets Manager secret name";
+    for (p = s; *p; p++) {
+        if (*p == '/') {
+            levels++;
+            if (p[1] == '/' || !p[1])
+                return "has an empty level ('//' or a trailing '/')";
+        } else if (!ref_ssm_char((unsigned char)*p)) {
+            return "holds a character other than letters, digits and _.-/";
+        }
+    }
+    if (levels && s[0] != '/')
+        return "has levels but does not start with '/' (hierarchical names are fully "
+               "qualified: /prod/db/password)";
+    if (levels > REF_SSM_LEVELS_MAX)
+        return "has more than 15 levels";
+    if (!strncmp(s, "/aws/service/", 13))
+        return NULL; /* AWS's public parameters */
+    if (ref_ssm_reserved(s + (s[0] == '/')))
+        return "starts with aws or ssm, which SSM reserves";
+    return NULL;
+}
+
+const char *ref_ssm_selector_why(const char *s)
+{
+    size_t n = strlen(s);
+    const char *p;
+
+    if (n == 0)
+        return "is empty";
+    if (s[0] >= '0' && s[0] <= '9') {
+        if (s[0] == '0' || n > 19)
+            return "is not a version number (1 to 19 digits, no leading 0) nor a label";
+        for (p = s; *p; p++)
+            if (*p < '0' || *p > '9')
+                return "starts with a digit but is not a version number (labels cannot start "
+                       "with a digit)";
+        return NULL;
+    }
+    if (n > 100)
+        return "is a label longer than 100 characters";
+    for (p = s; *p; p++)
+        if (!ref_ssm_char((unsigned char)*p))
+            return "is a label with a character other than letters, digits and _.-";
+    if (ref_ssm_reserved(s))
+        return "is a label starting with aws or ssm, which SSM reserves";
+    return NULL;
+}
+
+char *ref_ssm_wire(const struct ref *r)
+{
+    size_t a = strlen(r->secret_id);
+    size_t b = r->selector ? strlen(r->selector) + 1 : 0;
+    char *out = malloc(a + b + 1);
+
+    if (!out)
+        return NULL;
+    memcpy(out, r->secret_id, a + 1);
+    if (r->selector) {
+        out[a] = ':';
+        memcpy(out + a + 1, r->selector, b);
+    }
+    return out;
+}
+
+/* The ARN's common fields (partition, region, account): f[0..4], f[2] being service. */
+static enum inj_rc ref_check_arn_head(char **f, const char *service, struct ref *r,
+                                      struct inj_err *err)
 {
     size_t i;
 
@@ -325,10 +446,10 @@ static enum inj_rc ref_check_arn(char **f, struct ref *r, struct inj_err *err)
                            "bad ARN: unknown partition \"%s\" (expected aws, aws-cn, "
                            "aws-us-gov or another AWS partition)",
                            f[1]);
-    if (strcmp(f[2], "secretsmanager") != 0)
+    if (strcmp(f[2], service) != 0)
         return inj_err_set(err, INJ_E_CONFIG,
-                           "bad ARN: service is \"%s\", not secretsmanager (is this an SSM "
-                           "parameter or another resource?)",
+                           "bad ARN: service is \"%s\", not secretsmanager (a secret) nor ssm "
+                           "(a parameter)",
                            f[2]);
     if (!ref_valid_region(f[3]))
         return inj_err_set(err, INJ_E_CONFIG, "bad ARN: \"%s\" is not a region", f[3]);
@@ -343,16 +464,94 @@ static enum inj_rc ref_check_arn(char **f, struct ref *r, struct inj_err *err)
         if (f[4][i] < '0' || f[4][i] > '9')
             return inj_err_set(err, INJ_E_CONFIG,
                                "bad ARN: account \"%s\" is not a 12-digit account id", f[4]);
-    if (strcmp(f[5], "secret") != 0)
-        return inj_err_set(err, INJ_E_CONFIG,
-                           "bad ARN: resource type is \"%s\", expected \"secret:NAME\"", f[5]);
-    if (!ref_valid_name(f[6]))
-        return inj_err_set(err, INJ_E_CONFIG, "bad ARN: \"%s\" is not a valid secret name", f[6]);
     (void)snprintf(r->partition, sizeof(r->partition), "%s", f[1]);
     (void)snprintf(r->region, sizeof(r->region), "%s", f[3]);
     (void)snprintf(r->account, sizeof(r->account), "%s", f[4]);
-    r->is_arn = 1;
     return INJ_OK;
+}
+
+/* An SSM parameter: name (the name, or the whole ARN when is_arn) and an optional selector,
+ * both checked as SSM would. f[0..n) are s split at ':'. */
+static enum inj_rc ref_parse_ssm(const char *s, char **f, int n, struct ref *out,
+                                 struct inj_err *err)
+{
+    const char *name;
+    const char *why;
+    const char *sel = NULL;
+    int base;
+
+    out->service = REF_SSM;
+    if (!strcmp(f[0], "arn")) {
+        if (n < 6 || n > 8 || strncmp(f[5], "parameter/", 10) != 0)
+            return inj_err_set(err, INJ_E_CONFIG,
+                               "bad SSM ARN \"%.160s%s\": expected "
+                               "arn:PARTITION:ssm:REGION:ACCOUNT:parameter/NAME[:VERSION|:LABEL]",
+                               s, REF_MORE(s));
+        if (n == 8)
+            return inj_err_set(err, INJ_E_CONFIG,
+                               "\"%.160s%s\": too many ':' fields (a parameter takes one selector, "
+                               ":VERSION or :LABEL; use \"key\" for a JSON key)",
+                               s, REF_MORE(s));
+        if (ref_check_arn_head(f, "ssm", out, err) != INJ_OK)
+            return INJ_E_CONFIG;
+        /* parameter/prod/db/pw is /prod/db/pw, parameter/flat is flat. */
+        name = f[5] + 10;
+        if (name[0] == '/')
+            return inj_err_set(err, INJ_E_CONFIG,
+                               "bad SSM ARN \"%.160s%s\": \"parameter//\": the ARN of /a/b is "
+                               "...:parameter/a/b (one slash)",
+                               s, REF_MORE(s));
+        if (strchr(name, '/')) {
+            char full[REF_SSM_NAME_MAX + 2];
+            int w = snprintf(full, sizeof(full), "/%s", name);
+
+            why = w < 0 || (size_t)w >= sizeof(full) ? "is longer than 2048 characters"
+                                                     : ref_ssm_name_why(full);
+        } else {
+            why = ref_ssm_name_why(name);
+        }
+        if (why)
+            return inj_err_set(err, INJ_E_CONFIG, "bad SSM ARN \"%.160s%s\": the parameter name %s",
+                               s, REF_MORE(s), why);
+        out->is_arn = 1;
+        base = 6;
+    } else {
+        if (n < 2 || !*f[1])
+            return inj_err_set(err, INJ_E_CONFIG,
+                               "\"%.160s%s\": expected ssm:NAME[:VERSION|:LABEL] (ssm:/prod/db/pw)",
+                               s, REF_MORE(s));
+        if (n > 3)
+            return inj_err_set(err, INJ_E_CONFIG,
+                               "\"%.160s%s\": too many ':' fields (ssm:NAME[:VERSION|:LABEL]; use "
+                               "\"key\" for a JSON key)",
+                               s, REF_MORE(s));
+        why = ref_ssm_name_why(f[1]);
+        if (why)
+            return inj_err_set(err, INJ_E_CONFIG, "\"%.160s%s\": the parameter name %s", s,
+                               REF_MORE(s), why);
+        base = 2;
+    }
+    if (n > base) {
+        sel = f[base];
+        why = ref_ssm_selector_why(sel);
+        if (why)
+            return inj_err_set(err, INJ_E_CONFIG, "\"%.160s%s\": the selector \"%.120s\" %s", s,
+                               REF_MORE(s), sel, why);
+    }
+    /* The id: the ARN as written (its first base fields), or the bare name. */
+    if (base == 6)
+        out->secret_id = xmemdup(s, (size_t)(f[5] - f[0]) + strlen(f[5]));
+    else
+        out->secret_id = xstrdup(f[1]);
+    if (!out->secret_id || (sel && !(out->selector = xstrdup(sel))))
+        return inj_err_set(err, INJ_E_NOMEM, "out of memory");
+    return INJ_OK;
+}
+
+static int ref_is_ssm(char **f, int n)
+{
+    return (n >= 2 && !strcmp(f[0], "ssm")) ||
+           (n >= 3 && !strcmp(f[0], "arn") && !strcmp(f[2], "ssm"));
 }
 
 enum inj_rc ref_parse(const char *s, struct ref *out, struct inj_err *err)
@@ -375,6 +574,10 @@ enum inj_rc ref_parse(const char *s, struct ref *out, struct inj_err *err)
         goto out;
     }
     n = ref_split(copy, f, REF_MAX_FIELDS);
+    if (n > 0 && ref_is_ssm(f, n)) {
+        rc = ref_parse_ssm(s, f, n, out, err);
+        goto out;
+    }
     if (!strcmp(f[0], "arn")) {
         if (n < 0) {
             rc = inj_err_set(err, INJ_E_CONFIG,

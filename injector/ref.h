@@ -1,5 +1,7 @@
 /* ref.h: secret references: a name, a full or partial ARN, and the ECS/CodeBuild compact
- * forms "ARN[:json-key[:version-stage[:version-id]]]" / "id:json-key:version-stage:version-id". */
+ * forms "ARN[:json-key[:version-stage[:version-id]]]" / "id:json-key:version-stage:version-id";
+ * and SSM Parameter Store parameters: "arn:PARTITION:ssm:REGION:ACCOUNT:parameter/NAME" or
+ * "ssm:NAME", either followed by an optional selector ":VERSION" or ":LABEL". */
 #ifndef INJ_REF_H
 #define INJ_REF_H
 
@@ -7,8 +9,14 @@
 
 #include "err.h"
 
+/* Which service holds what a reference names. */
+enum ref_service { REF_SM = 0, REF_SSM };
+
 struct ref {
-    char *secret_id;     /* name, full ARN or partial ARN; owned */
+    enum ref_service service;
+    char *secret_id;     /* name, full ARN or partial ARN; owned. SSM: the parameter's name
+                            ("/prod/db/pw", "flat") or its full ARN, without the selector */
+    char *selector;      /* SSM only: the version ("3") or label after the name; NULL: latest */
     char *json_key;      /* NULL: none */
     char *version_stage; /* NULL: AWSCURRENT (the service default) */
     char *version_id;    /* NULL: none */
@@ -19,7 +27,12 @@ struct ref {
 };
 
 /* Parses s (the compact form; a plain id is the degenerate case) into *out (owned; ref_free).
- * On failure err says what is wrong with s (the caller prefixes the entry name). */
+ * "ssm:NAME[:SELECTOR]" and "arn:...:ssm:...:parameter/NAME[:SELECTOR]" are SSM parameters
+ * (service REF_SSM; no json key, stage or version id: `key`/`pointer` apply to the value).
+ * "ssm:" is unambiguous: a Secrets Manager name cannot hold ':', so "ssm:x" could only have
+ * meant the secret "ssm" with the JSON key "x", which the mapping form still reaches
+ * ({from: ssm, key: x}). On failure err says what is wrong with s (the caller prefixes the
+ * entry name). */
 enum inj_rc ref_parse(const char *s, struct ref *out, struct inj_err *err);
 void ref_free(struct ref *r);
 
@@ -28,6 +41,17 @@ int ref_valid_name(const char *s);
 int ref_valid_stage(const char *s);
 int ref_valid_version_id(const char *s);
 int ref_valid_region(const char *s);
+/* An SSM parameter name as SSM takes it: NULL when valid, else what is wrong ("has 16 levels
+ * (at most 15)", ...). 1-2048 characters of a-zA-Z0-9_.-/, a hierarchical name starts with
+ * '/' and has at most 15 levels, no name starts with aws or ssm (any case) except SSM's own
+ * /aws/reference/secretsmanager/SECRET and /aws/service/... public parameters. */
+const char *ref_ssm_name_why(const char *s);
+/* An SSM selector: a version (1-19 digits, not 0) or a label (1-100 of a-zA-Z0-9_.-, not
+ * starting with a digit, aws or ssm). NULL when valid, else what is wrong. */
+const char *ref_ssm_selector_why(const char *s);
+/* What GetParameters is sent for r: its name or ARN, then ":SELECTOR" when it has one. out
+ * is malloc'd (NULL: no memory). */
+char *ref_ssm_wire(const struct ref *r);
 
 /* The partition a region belongs to: "aws", "aws-cn", "aws-us-gov", ... */
 const char *ref_region_partition(const char *region);
@@ -59,7 +83,8 @@ const char *ref_replica_skip(const char *primary, const char *region);
 enum inj_rc ref_replica(const struct ref *src, const char *region, struct ref *out,
                         struct inj_err *err);
 
-/* 1 when two references name the same fetch (same secret id, stage and version id). */
+/* 1 when two references name the same fetch (same service, secret id, stage and version id,
+ * or SSM selector). */
 int ref_same_fetch(const struct ref *a, const struct ref *b);
 
 #endif

@@ -10,6 +10,7 @@
 
 #include "log.h"
 #include "mono.h"
+#include "ssm.h"
 #include "tmpl.h"
 
 /* Signals wait while a cycle runs (supervise.h), so a cycle is kept short: one attempt per
@@ -106,6 +107,23 @@ static enum inj_rc refresh_creds(struct refresh *r, struct inj_err *err)
     return INJ_OK;
 }
 
+/* The current value of ref: GetSecretValue, or GetParameters for an SSM parameter. */
+static enum inj_rc refresh_get(struct refresh *r, const struct ref *ref, struct sm_secret *out,
+                               struct inj_err *err)
+{
+    struct sm_item it;
+
+    if (ref->service != REF_SSM)
+        return sm_get_secret_value(&r->sm, ref, out, err);
+    memset(&it, 0, sizeof(it));
+    it.ref = ref;
+    ssm_get_parameters(&r->sm, &it, 1, 1, NULL);
+    *out = it.secret; /* Transfer ownership (empty on failure). */
+    if (it.rc != INJ_OK)
+        *err = it.err;
+    return it.rc;
+}
+
 /* Whether fetch i moved: DescribeSecret first, GetSecretValue when needed (or when
  * DescribeSecret is denied). On a new version *out holds it and *got is 1. */
 static enum inj_rc refresh_check(struct refresh *r, size_t i, struct sm_secret *out, int *got,
@@ -120,7 +138,13 @@ static enum inj_rc refresh_check(struct refresh *r, size_t i, struct sm_secret *
     *got = 0;
     if (ref->version_id)
         return INJ_OK; /* a version is immutable */
-    if (!r->no_describe[i]) {
+    if (ref->service == REF_SSM) {
+        /* A parameter's version number, too; a label or the latest can move. SSM has no
+         * cheaper metadata call that GetParameters' permission covers: read it again. */
+        if (ref->selector && ref->selector[0] >= '0' && ref->selector[0] <= '9')
+            return INJ_OK;
+        stage = ref->selector ? ref->selector : "latest";
+    } else if (!r->no_describe[i]) {
         struct sm_meta m;
         int need;
 
@@ -141,7 +165,7 @@ static enum inj_rc refresh_check(struct refresh *r, size_t i, struct sm_secret *
             return rc;
         }
     }
-    rc = sm_get_secret_value(&r->sm, ref, out, err);
+    rc = refresh_get(r, ref, out, err);
     if (rc == INJ_E_MISSING && !have)
         return INJ_OK;
     if (rc != INJ_OK)

@@ -264,6 +264,7 @@ static void resolve_report(struct resolve_fail *fails, size_t n)
         size_t same = 1;
         size_t listed = 0;
         size_t off;
+        const char *sel;
         int w;
 
         if (fails[i].done)
@@ -284,9 +285,11 @@ static void resolve_report(struct resolve_fail *fails, size_t n)
             log_debug("%s", fails[j].e.msg);
             if (listed == RESOLVE_LIST_MAX || off >= sizeof(line) - 1)
                 continue;
-            w = snprintf(line + off, sizeof(line) - off, "%s%s %.100s (%.200s)", listed ? ", " : "",
-                         resolve_kind(fails[j].r->e), fails[j].r->e->name,
-                         fails[j].f->ref->secret_id);
+            /* An SSM parameter's selector is part of what was not found. */
+            sel = fails[j].f->ref->selector;
+            w = snprintf(line + off, sizeof(line) - off, "%s%s %.100s (%.200s%s%.100s)",
+                         listed ? ", " : "", resolve_kind(fails[j].r->e), fails[j].r->e->name,
+                         fails[j].f->ref->secret_id, sel ? ":" : "", sel ? sel : "");
             off = w < 0 ? off : off + (size_t)w < sizeof(line) ? off + (size_t)w : sizeof(line) - 1;
             listed++;
         }

@@ -63,8 +63,7 @@ void sm_secret_free(struct sm_secret *s)
     memset(s, 0, sizeof(*s));
 }
 
-/* The engine's view of ctx. */
-static void sm_aws(const struct sm_ctx *ctx, struct aws_ctx *a)
+void sm_aws_ctx(const struct sm_ctx *ctx, struct aws_ctx *a)
 {
     memset(a, 0, sizeof(*a));
     a->http = ctx->http;
@@ -305,7 +304,7 @@ static enum inj_rc sm_call_one(const struct sm_ctx *ctx, enum sm_opid op, const 
     struct aws_ctx a;
 
     jx_init();
-    sm_aws(ctx, &a);
+    sm_aws_ctx(ctx, &a);
     memset(c, 0, sizeof(*c));
     aws_call_init(c, &a, &sm_service, &sm_ops[op], sm_region_for(ctx, ref), ref->secret_id, ref,
                   ctx->deadline_ms);
@@ -459,6 +458,34 @@ static void sm_items_reset(struct sm_item *items, size_t n)
     }
 }
 
+void sm_get_calls(const struct sm_ctx *ctx, const struct aws_ctx *a, struct sm_item *items,
+                  size_t n, struct aws_call *calls)
+{
+    size_t i;
+
+    sm_items_reset(items, n);
+    for (i = 0; i < n; i++)
+        aws_call_init(&calls[i], a, &sm_service, &sm_ops[SM_GET], sm_region_for(ctx, items[i].ref),
+                      items[i].ref->secret_id, items[i].ref,
+                      items[i].deadline_ms ? items[i].deadline_ms : ctx->deadline_ms);
+}
+
+void sm_get_finish(const struct aws_ctx *a, struct sm_item *items, size_t n, struct aws_call *calls)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (calls[i].end == AWS_OK)
+            items[i].rc =
+                aws_call_parse(&calls[i], items[i].ref->secret_id, &items[i].secret, &items[i].err);
+        else
+            sm_item_fail(a, &calls[i], &items[i]);
+        if (items[i].rc != INJ_OK)
+            sm_secret_free(&items[i].secret);
+        aws_call_free(&calls[i]);
+    }
+}
+
 void sm_get_secret_values(const struct sm_ctx *ctx, struct sm_item *items, size_t n, size_t conns)
 {
     struct aws_call *calls = NULL;
@@ -466,7 +493,7 @@ void sm_get_secret_values(const struct sm_ctx *ctx, struct sm_item *items, size_
     size_t i;
 
     jx_init();
-    sm_aws(ctx, &a);
+    sm_aws_ctx(ctx, &a);
     sm_items_reset(items, n);
     calls = calloc(n ? n : 1, sizeof(*calls));
     if (!calls) {
@@ -474,66 +501,10 @@ void sm_get_secret_values(const struct sm_ctx *ctx, struct sm_item *items, size_
             items[i].rc = inj_err_set(&items[i].err, INJ_E_NOMEM, "out of memory");
         return;
     }
-    for (i = 0; i < n; i++)
-        aws_call_init(&calls[i], &a, &sm_service, &sm_ops[SM_GET], sm_region_for(ctx, items[i].ref),
-                      items[i].ref->secret_id, items[i].ref,
-                      items[i].deadline_ms ? items[i].deadline_ms : ctx->deadline_ms);
+    sm_get_calls(ctx, &a, items, n, calls);
     aws_run(&a, calls, n, conns);
-    for (i = 0; i < n; i++) {
-        if (calls[i].end == AWS_OK)
-            items[i].rc =
-                aws_call_parse(&calls[i], items[i].ref->secret_id, &items[i].secret, &items[i].err);
-        else
-            sm_item_fail(&a, &calls[i], &items[i]);
-        if (items[i].rc != INJ_OK)
-            sm_secret_free(&items[i].secret);
-        aws_call_free(&calls[i]);
-    }
+    sm_get_finish(&a, items, n, calls);
     free(calls);
-}
-
-/* Finds, in order, every "SecretString" member's string value in a JSON text and records
- * whether it holds an escaped NUL (\u0000): cJSON would cut the value there, so such a
- * value is refused, and this says which one. Returns how many were found. */
-static size_t sm_scan_nul(const unsigned char *p, size_t len, unsigned char *nul, size_t max)
-{
-    size_t i = 0;
-    size_t k = 0;
-    int want_value = 0;
-
-    while (i < len) {
-        size_t start;
-        int has_nul = 0;
-
-        if (p[i] != '"') {
-            /* Between a "SecretString" key and its value only ':' and blanks may come. */
-            if (p[i] != ':' && p[i] != ' ' && p[i] != '\t' && p[i] != '\r' && p[i] != '\n')
-                want_value = 0;
-            i++;
-            continue;
-        }
-        i++;
-        start = i;
-        while (i < len && p[i] != '"') {
-            if (p[i] == '\\') {
-                if (len - i >= 6 && !memcmp(p + i + 1, "u0000", 5))
-                    has_nul = 1;
-                i += 2;
-                continue;
-            }
-            i++;
-        }
-        if (want_value) {
-            if (k < max)
-                nul[k] = (unsigned char)has_nul;
-            k++;
-            want_value = 0;
-        } else if (i - start == 12 && i < len && !memcmp(p + start, "SecretString", 12)) {
-            want_value = 1;
-        }
-        i++;
-    }
-    return k;
 }
 
 /* Does a batch answer for (arn, name) belong to the requested id (name, ARN or partial ARN,
@@ -578,7 +549,7 @@ enum inj_rc sm_parse_batch(const struct sm_ctx *ctx, const char *region,
     size_t i;
 
     memset(done, 0, sizeof(done));
-    sm_aws(ctx, &a);
+    sm_aws_ctx(ctx, &a);
     if (n > SM_BATCH_MAX)
         return sm_batch_fail_all(items, n, INJ_E_SOFTWARE, "internal error: batch too large");
     sm_items_reset(items, n);
@@ -599,7 +570,7 @@ enum inj_rc sm_parse_batch(const struct sm_ctx *ctx, const char *region,
         if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(it, "SecretString")))
             nstr++;
     }
-    nnul = sm_scan_nul(resp->body.p, resp->body.len, nul, sizeof(nul));
+    nnul = jx_member_nul(resp->body.p, resp->body.len, "SecretString", nul, sizeof(nul));
     if (nnul != nstr || nnul > sizeof(nul)) {
         rc = sm_batch_fail_all(items, n, rc,
                                "Secrets Manager response has duplicate or malformed SecretString "
@@ -690,7 +661,7 @@ enum inj_rc sm_batch_get_secret_value(const struct sm_ctx *ctx, struct sm_item *
     size_t i;
 
     jx_init();
-    sm_aws(ctx, &a);
+    sm_aws_ctx(ctx, &a);
     *why = SM_BATCH_FAILED;
     memset(&c, 0, sizeof(c));
     sm_items_reset(items, n);

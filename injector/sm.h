@@ -51,7 +51,12 @@ struct sm_secret {
     char stages[128];  /* comma-separated VersionStages */
     struct sbuf value; /* SecretString, or the decoded SecretBinary bytes */
     int binary;
+    char type[16]; /* an SSM parameter's Type (String, StringList, SecureString); "" for a
+                      secret (ssm.h fills the rest the same way: its version as text) */
 };
+
+/* The engine's view of ctx (shared with ssm.c, which takes the same context). */
+void sm_aws_ctx(const struct sm_ctx *ctx, struct aws_ctx *a);
 
 /* The Secrets Manager service row (for aws_endpoint_url and tests). */
 extern const struct aws_service sm_service;
@@ -133,5 +138,12 @@ enum inj_rc sm_parse_batch(const struct sm_ctx *ctx, const char *region,
 /* GetSecretValue for each of items[0..n), concurrently over at most conns connections; each
  * call retries on its own as sm_get_secret_value does and ends the same way. */
 void sm_get_secret_values(const struct sm_ctx *ctx, struct sm_item *items, size_t n, size_t conns);
+/* sm_get_secret_values in two halves, so that fetch.c can run these calls in one aws_run
+ * with another service's: sm_get_calls prepares calls[0..n) (a = sm_aws_ctx of ctx) and
+ * resets the items; sm_get_finish moves each call's outcome into its item and frees it. */
+void sm_get_calls(const struct sm_ctx *ctx, const struct aws_ctx *a, struct sm_item *items,
+                  size_t n, struct aws_call *calls);
+void sm_get_finish(const struct aws_ctx *a, struct sm_item *items, size_t n,
+                   struct aws_call *calls);
 
 #endif

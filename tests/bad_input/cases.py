@@ -41,7 +41,9 @@ class Case:
     fragment: str
     config: str = STD            # YAML text with placeholders (ignored when raw is set)
     raw: bytes = None            # the config file's exact bytes
-    faults: tuple = ()           # (kind, {params}) for GetSecretValue on the fake
+    faults: tuple = ()           # (kind, {params}) for fault_action on the fake
+    fault_action: str = "GetSecretValue"   # "GetParameters" for the SSM rows
+    parameters: tuple = ()       # (name, value) SSM String parameters added before the run
     secrets: tuple = ()          # (name, str or bytes) added to the fake before the run
     env: dict = field(default_factory=dict)   # overrides; None removes the variable
     args: tuple = ()             # extra injector options before "-c"
@@ -208,7 +210,7 @@ CASES = [
          config="version: 1\nenv:\n  A: arn:azure:secretsmanager:eu-central-1:111122223333:"
                 "secret:api-Xy12Zz\n"),
     Case("ref-arn-wrong-service", "ref", CONFIG, "not secretsmanager",
-         config="version: 1\nenv:\n  A: arn:aws:ssm:eu-central-1:111122223333:secret:api\n"),
+         config="version: 1\nenv:\n  A: arn:aws:s3:eu-central-1:111122223333:secret:api\n"),
     Case("ref-arn-bad-account", "ref", CONFIG, "12-digit account id",
          config="version: 1\nenv:\n  A: arn:aws:secretsmanager:eu-central-1:11112222333:"
                 "secret:api-Xy12Zz\n"),
@@ -552,6 +554,74 @@ CASES = [
          config="version: 1\n", args=("--sidecar",), argv=()),
     Case("sidecar-with-command", "exec", USAGE, "--sidecar runs no command",
          config="version: 1\n" + FILE_ENTRY, args=("--sidecar",)),
+    # ---- SSM Parameter Store references and answers (issue 15) ----------------------------
+    Case("ssm-arn-double-slash", "ssm", CONFIG, "one slash",
+         config="version: 1\nenv:\n  A: arn:aws:ssm:eu-central-1:111122223333:"
+                "parameter//prod/db/password\n" + FILE_ENTRY),
+    Case("ssm-arn-bad-account", "ssm", CONFIG, "12-digit account id",
+         config="version: 1\nenv:\n  A: arn:aws:ssm:eu-central-1:11112222333:parameter/x\n"
+                + FILE_ENTRY),
+    Case("ssm-arn-not-a-parameter", "ssm", CONFIG, "bad SSM ARN",
+         config="version: 1\nenv:\n  A: arn:aws:ssm:eu-central-1:111122223333:document/x\n"
+                + FILE_ENTRY),
+    Case("ssm-arn-wrong-partition", "ssm", CONFIG, "not in partition aws",
+         config="version: 1\nenv:\n  A: arn:aws:ssm:cn-north-1:111122223333:parameter/x\n"
+                + FILE_ENTRY),
+    Case("ssm-name-relative-path", "ssm", CONFIG, "does not start with '/'",
+         config="version: 1\nenv:\n  A: ssm:prod/db/password\n" + FILE_ENTRY),
+    Case("ssm-name-reserved", "ssm", CONFIG, "starts with aws or ssm",
+         config="version: 1\nenv:\n  A: ssm:/ssm/x\n" + FILE_ENTRY),
+    Case("ssm-name-bad-char", "ssm", CONFIG, "character other than",
+         config="version: 1\nenv:\n  A: \"ssm:/prod/db pw\"\n" + FILE_ENTRY),
+    Case("ssm-name-too-deep", "ssm", CONFIG, "more than 15 levels",
+         config="version: 1\nenv:\n  A: ssm:" + "/l" * 16 + "\n" + FILE_ENTRY),
+    Case("ssm-name-too-long", "ssm", CONFIG, "longer than 2048",
+         config="version: 1\nenv:\n  A: ssm:/" + "n" * 2048 + "\n" + FILE_ENTRY),
+    Case("ssm-empty-name", "ssm", CONFIG, "expected ssm:NAME",
+         config="version: 1\nenv:\n  A: \"ssm:\"\n" + FILE_ENTRY),
+    Case("ssm-selector-zero", "ssm", CONFIG, "not a version number",
+         config="version: 1\nenv:\n  A: \"ssm:/prod/db/password:0\"\n" + FILE_ENTRY),
+    Case("ssm-selector-digit-label", "ssm", CONFIG, "labels cannot start with a digit",
+         config="version: 1\nenv:\n  A: \"ssm:/prod/db/password:3x\"\n" + FILE_ENTRY),
+    Case("ssm-selector-empty", "ssm", CONFIG, "is empty",
+         config="version: 1\nenv:\n  A: \"ssm:/prod/db/password:\"\n" + FILE_ENTRY),
+    Case("ssm-selector-twice", "ssm", CONFIG, "too many ':' fields",
+         config="version: 1\nenv:\n  A: \"ssm:/prod/db/password:3:live\"\n" + FILE_ENTRY),
+    Case("ssm-version-stage-field", "ssm", CONFIG, "ssm:NAME:3",
+         config="version: 1\nenv:\n  A: { from: ssm:/prod/db/password, version_stage: x }\n"
+                + FILE_ENTRY),
+    Case("ssm-from-env-unparsable", "ssm", CONFIG, "--from-env: DB_PASSWORD",
+         args=("--from-env",), env={"DB_PASSWORD": "ssm:prod/db/password"}),
+    Case("ssm-from-env-missing", "ssm", DATA, "not found in eu-central-1",
+         args=("--from-env",), env={"DB_PASSWORD": "ssm:/nope/missing"}),
+    Case("ssm-invalid-parameters", "ssm", DATA, "/nope/missing: not found in eu-central-1",
+         config="version: 1\n" + ENTRY + "  A: ssm:/nope/missing\n" + FILE_ENTRY),
+    Case("ssm-unknown-version", "ssm", DATA, "/prod/db/password:9",
+         config="version: 1\n" + ENTRY + "  A: \"ssm:/prod/db/password:9\"\n" + FILE_ENTRY),
+    Case("ssm-oversize-value", "ssm", DATA, "larger than 65536 bytes",
+         parameters=(("/huge/value", "x" * (64 * 1024 + 1)),),
+         config="version: 1\n" + ENTRY + "  A: ssm:/huge/value\n" + FILE_ENTRY),
+    Case("ssm-nul-value", "ssm", DATA, "contains a NUL character",
+         parameters=(("/nul/value", "a\u0000b"),),
+         config="version: 1\n" + ENTRY + "  A: ssm:/nul/value\n" + FILE_ENTRY),
+    Case("ssm-throttled", "ssm", TEMPFAIL, "throttled by SSM Parameter Store",
+         faults=(("throttle", {}),), fault_action="GetParameters",
+         config="version: 1\n" + ENTRY + "  A: ssm:/prod/db/host\n" + FILE_ENTRY),
+    Case("ssm-internal-error", "ssm", UNAVAILABLE, "HTTP 500",
+         faults=(("internal", {}),), fault_action="GetParameters",
+         config="version: 1\n" + ENTRY + "  A: ssm:/prod/db/host\n" + FILE_ENTRY),
+    Case("ssm-garbage-answer", "ssm", UNAVAILABLE, "not a GetParameters answer",
+         faults=(("garbage", {"body": "[]"}),), fault_action="GetParameters",
+         config="version: 1\n" + ENTRY + "  A: ssm:/prod/db/host\n" + FILE_ENTRY),
+    Case("ssm-access-denied", "ssm", NOPERM, "ssm:GetParameters denied",
+         env={"@CRED@": "nossm"},
+         config="version: 1\n" + ENTRY + "  A: ssm:/prod/db/password\n" + FILE_ENTRY),
+    Case("ssm-kms-denied", "ssm", NOPERM, "kms:Decrypt",
+         env={"@CRED@": "nokms"},
+         config="version: 1\n" + "env:\n  A: ssm:/prod/cmk/api-key\n" + FILE_ENTRY),
+    Case("ssm-kms-legacy-message", "ssm", NOPERM, "kms:ViaService ssm.eu-central-1",
+         faults=(("kms", {"mode": "legacy"}),), fault_action="GetParameters",
+         config="version: 1\n" + ENTRY + "  A: ssm:/prod/db/password\n" + FILE_ENTRY),
 ]
 
 assert len({c.id for c in CASES}) == len(CASES), "duplicate case ids"

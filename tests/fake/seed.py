@@ -166,6 +166,80 @@ SECRETS = [
 SECRET_NAMES = [s["name"] for s in SECRETS]
 SECRET_ARNS = {s["name"]: arn(s["name"], s["arn_suffix"]) for s in SECRETS}
 
+# ---------------------------------------------------------------------------
+# SSM Parameter Store (the AmazonSSM part of sm_server.py)
+# ---------------------------------------------------------------------------
+
+SSM_ARN_PREFIX = f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter"
+# The AWS managed key SecureStrings use unless told otherwise (no kms:Decrypt grant needed).
+SSM_DEFAULT_KEY = "alias/aws/ssm"
+# A customer managed key: reading a SecureString under it needs kms:Decrypt on it.
+SSM_CMK_ARN = KMS_KEY_ARN
+# Another account that shares a parameter with this one (reachable by full ARN only).
+SHARED_ACCOUNT = "444455556666"
+
+
+def ssm_arn(name, account=ACCOUNT, region=REGION):
+    """A parameter's ARN: "/a/b" -> ...:parameter/a/b, "flat" -> ...:parameter/flat."""
+    return f"arn:aws:ssm:{region}:{account}:parameter" + ("" if name.startswith("/") else "/") + name
+
+
+T_P1 = 1701000000.5
+T_P2 = 1702000000.25
+T_P3 = 1703000000.125
+
+C_P_DB_V1 = canary("ssm-db-v1")
+C_P_DB_V2 = canary("ssm-db-v2")
+C_P_DB_V3 = canary("ssm-db-v3")
+C_P_HOST = canary("ssm-host")
+C_P_HOSTS = canary("ssm-hosts")
+C_P_CONFIG = canary("ssm-config")
+C_P_DEEP = canary("ssm-deep")
+C_P_CMK = canary("ssm-cmk")
+C_P_FLAT = canary("ssm-flat")
+C_P_BIG = canary("ssm-big")
+C_P_SHARED = canary("ssm-shared")
+
+P_DB_PASSWORD_V1 = f"v1-{C_P_DB_V1}"
+P_DB_PASSWORD_V2 = f"v2-{C_P_DB_V2}"
+P_DB_PASSWORD = f"S3cr3t!{C_P_DB_V3}"            # version 3, the current one
+P_DB_HOST = f"db-{C_P_HOST}.prod.internal"
+P_APP_HOSTS = f"a-{C_P_HOSTS}.example,b.example,c.example"   # StringList: comma separated
+P_APP_CONFIG = _j({"user": "app", "password": f"pw-{C_P_CONFIG}", "port": 5432})
+P_DEEP_TOKEN = f"deep-{C_P_DEEP}"
+P_CMK_KEY = f"cmk-{C_P_CMK}"
+P_FLAT = f"flat-{C_P_FLAT}"
+# Advanced tier: exactly 8 KiB, the largest value SSM stores.
+P_BIG = (f"big-{C_P_BIG}-" + "0123456789abcdef" * 512)[:8192]
+P_SHARED = f"shared-{C_P_SHARED}"
+
+# Each parameter: name, type, versions (1, 2, ... in order; "labels" per version), plus
+# key_id (SecureString), tier, data_type, account (default ACCOUNT: this one).
+PARAMETERS = [
+    {"name": "/prod/db/password", "type": "SecureString",
+     "versions": [{"value": P_DB_PASSWORD_V1, "labels": ["old"], "created": T_P1},
+                  {"value": P_DB_PASSWORD_V2, "labels": [], "created": T_P2},
+                  {"value": P_DB_PASSWORD, "labels": ["live", "Prod-2024.1"], "created": T_P3}]},
+    {"name": "/prod/db/host", "type": "String",
+     "versions": [{"value": P_DB_HOST, "labels": [], "created": T_P1}]},
+    {"name": "/prod/app/hosts", "type": "StringList",
+     "versions": [{"value": P_APP_HOSTS, "labels": [], "created": T_P1}]},
+    {"name": "/prod/app/config", "type": "SecureString",
+     "versions": [{"value": P_APP_CONFIG, "labels": [], "created": T_P2}]},
+    {"name": "/prod/app/nested/deep/token", "type": "String",
+     "versions": [{"value": P_DEEP_TOKEN, "labels": [], "created": T_P1}]},
+    {"name": "/prod/cmk/api-key", "type": "SecureString", "key_id": SSM_CMK_ARN,
+     "versions": [{"value": P_CMK_KEY, "labels": [], "created": T_P1}]},
+    {"name": "flat", "type": "String",
+     "versions": [{"value": P_FLAT, "labels": [], "created": T_P1}]},
+    {"name": "/big/advanced", "type": "SecureString", "tier": "Advanced",
+     "versions": [{"value": P_BIG, "labels": [], "created": T_P1}]},
+    {"name": "/shared/db/password", "type": "SecureString", "account": SHARED_ACCOUNT,
+     "versions": [{"value": P_SHARED, "labels": [], "created": T_P1}]},
+]
+PARAMETER_NAMES = [p["name"] for p in PARAMETERS if p.get("account", ACCOUNT) == ACCOUNT]
+PARAMETER_ARNS = {p["name"]: ssm_arn(p["name"], p.get("account", ACCOUNT)) for p in PARAMETERS}
+
 
 def _secret_key(label):
     # 40 characters like a real secret access key, canary inside.
@@ -225,6 +299,27 @@ CREDENTIALS = {
         "denied_actions": ["BatchGetSecretValue"],
         "denied": [],
     },
+    # SSM: may call the SSM actions but not decrypt under the customer managed key.
+    "nokms": {
+        "access_key_id": "AKIAINJECTORTEST0006",
+        "secret_access_key": _secret_key("key-nokms"),
+        "session_token": None,
+        "expired": False,
+        "principal": PRINCIPAL_ARN,
+        "denied_actions": [],
+        "denied": [("kms:Decrypt", SSM_CMK_ARN)],
+    },
+    # SSM: no ssm:GetParameters on /prod/db/password (every other parameter is fine).
+    "nossm": {
+        "access_key_id": "AKIAINJECTORTEST0007",
+        "secret_access_key": _secret_key("key-nossm"),
+        "session_token": None,
+        "expired": False,
+        "principal": PRINCIPAL_ARN,
+        "denied_actions": [],
+        "denied": [("ssm:GetParameters", ssm_arn("/prod/db/password")),
+                   ("ssm:GetParameter", ssm_arn("/prod/db/password"))],
+    },
 }
 DEFAULT_CREDENTIAL = "default"
 
@@ -238,9 +333,15 @@ def _all_secret_values():
     vals += [canary(l) for l in ("momentum", "rds-current", "rds-previous", "pgmaster", "api",
                                  "nested-db", "nested-ab", "nested-mn", "nested-list", "blob",
                                  "plain", "pg-e2e")]
+    vals += [P_DB_PASSWORD_V1, P_DB_PASSWORD_V2, P_DB_PASSWORD, P_DB_HOST, P_APP_HOSTS,
+             P_APP_CONFIG, f"pw-{C_P_CONFIG}", P_DEEP_TOKEN, P_CMK_KEY, P_FLAT, P_BIG, P_SHARED]
+    vals += [canary(l) for l in ("ssm-db-v1", "ssm-db-v2", "ssm-db-v3", "ssm-host", "ssm-hosts",
+                                 "ssm-config", "ssm-deep", "ssm-cmk", "ssm-flat", "ssm-big",
+                                 "ssm-shared")]
     # Canaries inside credentials too: a truncated key or token in a log still shows.
     vals += [canary(l) for l in ("key-default", "key-temp", "token-temp", "key-expired",
-                                 "token-expired", "key-restricted", "key-nobatch")]
+                                 "token-expired", "key-restricted", "key-nobatch", "key-nokms",
+                                 "key-nossm")]
     for s in SECRETS:
         for v in s["versions"]:
             if "string" in v:

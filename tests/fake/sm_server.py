@@ -1,11 +1,14 @@
 #!/usr/bin/python3
-"""A local fake of AWS Secrets Manager for testing injector.
+"""A local fake of AWS Secrets Manager (and SSM Parameter Store) for testing injector.
 
 It speaks the JSON 1.1 protocol over HTTPS (a throwaway CA made with the openssl
 CLI), verifies SigV4 signatures independently with botocore's signer, answers
 GetSecretValue, BatchGetSecretValue and DescribeSecret from seeded secrets
 (tests/fake/seed.py), and can be told to misbehave: AWS errors, slow or broken
 transports, malformed bodies, per-action rate limits, a skewed clock.
+The same port also answers SSM Parameter Store (X-Amz-Target AmazonSSM.*: GetParameters,
+GetParameter, GetParametersByPath, signed for service "ssm"); how to seed parameters and
+select its error modes is in the protocol note at the top of the SSM section below.
 
 In-process (pytest):
 
@@ -26,7 +29,8 @@ writes DIR/ca.pem, DIR/port and DIR/env (`export NAME='value'` lines), prints
 `READY <port>` and serves until SIGTERM/SIGINT. Unsigned control endpoints on the
 same port: GET /__fake/stats, /__fake/requests, /__fake/faults; POST
 /__fake/reset, /__fake/fault, /__fake/clear_faults, /__fake/rate_limit,
-/__fake/clock, /__fake/put_secret_value, /__fake/add_secret.
+/__fake/clock, /__fake/put_secret_value, /__fake/add_secret, /__fake/put_parameter,
+/__fake/label_parameter. `--rate-limit ssm=RPS` is the quota the SSM actions share.
 
 Faults: state.add_fault(kind, action=None, secret=None, count=None, region=None, **params).
 They apply to authenticated, well-formed requests for the three actions, first
@@ -125,6 +129,11 @@ SERVICE = "secretsmanager"
 TARGET_PREFIX = "secretsmanager."
 CT_JSON = "application/x-amz-json-1.1"
 ACTIONS = ("GetSecretValue", "BatchGetSecretValue", "DescribeSecret")
+# SSM Parameter Store on the same port (see the SSM section below).
+SSM_SERVICE = "ssm"
+SSM_TARGET_PREFIX = "AmazonSSM."
+SSM_ACTIONS = ("GetParameters", "GetParameter", "GetParametersByPath")
+SSM_QUOTA = "ssm"           # the rate-limit bucket the three SSM actions share
 CERT_MODES = ("normal", "expired", "wronghost", "untrusted")
 
 # Fault kinds. Each is taken (and counted down) at most once per request, after the
@@ -290,6 +299,42 @@ class Secret:
         return None
 
 
+class ParamVersion:
+    __slots__ = ("version", "value", "labels", "created")
+
+    def __init__(self, version, value, labels=(), created=None):
+        self.version = int(version)
+        self.value = value
+        self.labels = list(labels)
+        self.created = float(created if created is not None else time.time())
+
+
+class Parameter:
+    """An SSM parameter: versions 1, 2, ... (the last one is current), labels per version."""
+
+    def __init__(self, name, ptype, account, key_id=None, tier="Standard", data_type="text"):
+        if ptype not in ("String", "StringList", "SecureString"):
+            raise ValueError(f"parameter type {ptype!r}")
+        self.name = name
+        self.type = ptype
+        self.account = account
+        self.key_id = key_id if key_id is not None else (
+            seed.SSM_DEFAULT_KEY if ptype == "SecureString" else None)
+        self.tier = tier
+        self.data_type = data_type
+        self.versions = collections.OrderedDict()   # int -> ParamVersion
+
+    @property
+    def current(self):
+        return next(reversed(self.versions.values()))
+
+    def by_label(self, label):
+        for v in self.versions.values():
+            if label in v.labels:
+                return v
+        return None
+
+
 class Fault:
     def __init__(self, fid, kind, action, secret, count, params, region=None):
         self.id = fid
@@ -343,6 +388,9 @@ class FakeState:
                           AWS takes it either way; the log's token_signed tells)
       json_ascii          \\u-escape non-ASCII in responses (False: raw UTF-8)
       epoch_style         "aws" (1.7E9 scientific) or "plain" timestamps
+      ssm_arn_name        SSM, a parameter asked for by ARN: "asked" answers Name as the ARN
+                          asked for (selector cut off), "name" as the bare name (see the
+                          SSM section)
     """
 
     def __init__(self, region=seed.REGION, account=seed.ACCOUNT):
@@ -376,6 +424,7 @@ class FakeState:
         self.require_signed_token = False
         self.json_ascii = False
         self.epoch_style = "aws"
+        self.ssm_arn_name = "asked"
         self._faults = []
         self._buckets = {}
         self._connections = 0
@@ -397,6 +446,14 @@ class FakeState:
             sec.created = min(v.created for v in sec.versions.values())
             sec.last_changed = max(v.created for v in sec.versions.values())
             self._secrets[sec.arn] = sec
+        self._params = collections.OrderedDict()    # (account, name) -> Parameter
+        for sp in seed.PARAMETERS:
+            prm = Parameter(sp["name"], sp["type"], sp.get("account", self.account),
+                            sp.get("key_id"), sp.get("tier", "Standard"),
+                            sp.get("data_type", "text"))
+            for i, v in enumerate(sp["versions"], 1):
+                prm.versions[i] = ParamVersion(i, v["value"], v.get("labels", ()), v["created"])
+            self._params[(prm.account, prm.name)] = prm
         self._creds = {}                            # access key id -> dict
         for name, c in seed.CREDENTIALS.items():
             if name == seed.DEFAULT_CREDENTIAL and self._isolated:
@@ -452,8 +509,7 @@ class FakeState:
             if secret is None:
                 c["denied_actions"].add(action)
             else:
-                sec = self._resolve(secret)
-                c["denied"].add((action, sec.arn if sec else secret))
+                c["denied"].add((action, self._deny_resource(action, secret)))
 
     def allow(self, who, action, secret=None):
         with self.lock:
@@ -461,8 +517,18 @@ class FakeState:
             if secret is None:
                 c["denied_actions"].discard(action)
             else:
-                sec = self._resolve(secret)
-                c["denied"].discard((action, sec.arn if sec else secret))
+                c["denied"].discard((action, self._deny_resource(action, secret)))
+
+    def _deny_resource(self, action, resource):
+        """The ARN a denial applies to: "ssm:..." actions take a parameter name or ARN (or a
+        path for ssm:GetParametersByPath), "kms:..." a key ARN, others a secret."""
+        if action.startswith("kms:"):
+            return resource
+        if action.startswith("ssm:"):
+            return resource if resource.startswith("arn:") else seed.ssm_arn(resource, self.account,
+                                                                               self.region)
+        sec = self._resolve(resource)
+        return sec.arn if sec else resource
 
     def _need_cred(self, who):
         c = self._find_cred(who)
@@ -617,11 +683,9 @@ class FakeState:
     def take_fault(self, action, secret_ids, kinds, region=None):
         """Atomically finds the first fault of `kinds` matching, counts it down, returns
         a snapshot (or None). region: the request's credential scope region."""
+        ssm = action in SSM_ACTIONS
         with self.lock:
-            arns = set()
-            for sid in secret_ids:
-                sec = self._resolve(sid, region)
-                arns.add(sec.arn if sec else sid)
+            arns = {self._fault_key(sid, ssm, region) for sid in secret_ids}
             for f in self._faults:
                 if f.kind not in kinds:
                     continue
@@ -629,15 +693,19 @@ class FakeState:
                     continue
                 if f.region is not None and f.region != region:
                     continue
+                service = f.params.get("service")
+                if service is not None and service != (SSM_SERVICE if ssm else SERVICE):
+                    continue
                 if f.secret is not None:
-                    sec = self._resolve(f.secret)
-                    if (sec.arn if sec else f.secret) not in arns:
+                    if self._fault_key(f.secret, ssm, region) not in arns:
                         continue
                 f.fired += 1
                 self._faults_fired[f.kind] += 1
                 snap = Fault(f.id, f.kind, f.action, f.secret, f.remaining, dict(f.params),
                              f.region)
-                if f.secret is not None:
+                if f.secret is not None and ssm:
+                    snap.secret_arn = self._fault_key(f.secret, ssm, region)
+                elif f.secret is not None:
                     sec = self._resolve(f.secret)
                     # As the answer names it (nul_value picks its entry by ARN).
                     snap.secret_arn = self._arn_in(sec.arn, region) if sec else f.secret
@@ -647,6 +715,104 @@ class FakeState:
                         self._faults.remove(f)
                 return snap
             return None
+
+    def _fault_key(self, ref, ssm, region):
+        """What a fault's `secret` and a request's ids are compared by: a secret's ARN, or for
+        SSM requests a parameter's ARN (any name, ARN or selector form of it)."""
+        if not ssm:
+            sec = self._resolve(ref, region)
+            return sec.arn if sec else ref
+        found = self._find_param(ref, region or self.region)
+        if found is None:
+            return ref
+        prm, _, _ = found
+        return seed.ssm_arn(prm.name, prm.account, region or self.region) \
+            if isinstance(prm, Parameter) else prm
+
+    # -- SSM parameters ------------------------------------------------------
+
+    def _find_param(self, ref, region):
+        """(Parameter, selector or None, by_arn) for a name or ARN with an optional
+        ":VERSION"/":LABEL" selector; None when malformed or unknown. A Secrets Manager
+        reference (/aws/reference/secretsmanager/NAME) gives its name (a str) instead of a
+        Parameter."""
+        if not isinstance(ref, str) or not ref:
+            return None
+        by_arn = ref.startswith("arn:")
+        account = self.account
+        rest = ref
+        if by_arn:
+            parts = ref.split(":", 5)
+            if len(parts) != 6 or parts[1] != "aws" or parts[2] != "ssm" or \
+                    parts[3] != region or not parts[5].startswith("parameter/"):
+                return None
+            account = parts[4]
+            rest = parts[5][len("parameter"):]
+        name, sep, selector = rest.partition(":")
+        if not name or (sep and not selector):
+            return None
+        if name.startswith(SM_REFERENCE) and not by_arn:
+            return name, (selector if sep else None), by_arn
+        prm = self._params.get((account, name))
+        if prm is None and by_arn and name.count("/") == 1:
+            prm = self._params.get((account, name[1:]))   # ...:parameter/flat is "flat"
+        if prm is None:
+            return None
+        return prm, (selector if sep else None), by_arn
+
+    def put_parameter(self, name, value, ptype=None, labels=(), key_id=None, tier=None,
+                      data_type=None, account=None):
+        """Creates a parameter (version 1) or adds a version (which becomes current);
+        `labels` move to the new version. No size or name checks: tests may store what AWS
+        would refuse (oversize values). Returns the new version number."""
+        with self.lock:
+            acct = account or self.account
+            prm = self._params.get((acct, name))
+            if prm is None:
+                prm = Parameter(name, ptype or "String", acct, key_id, tier or "Standard",
+                                data_type or "text")
+                self._params[(acct, name)] = prm
+            else:
+                if ptype is not None:
+                    prm.type = ptype
+                    if ptype == "SecureString" and prm.key_id is None:
+                        prm.key_id = seed.SSM_DEFAULT_KEY
+                for attr, val in (("key_id", key_id), ("tier", tier), ("data_type", data_type)):
+                    if val is not None:
+                        setattr(prm, attr, val)
+            n = (max(prm.versions) + 1) if prm.versions else 1
+            for other in prm.versions.values():
+                other.labels = [lb for lb in other.labels if lb not in labels]
+            prm.versions[n] = ParamVersion(n, value, labels, self.now())
+            return n
+
+    def label_parameter(self, name, version, labels, account=None):
+        """Moves `labels` to `version` of a parameter."""
+        with self.lock:
+            prm = self._params[(account or self.account, name)]
+            target = prm.versions[int(version)]
+            for v in prm.versions.values():
+                v.labels = [lb for lb in v.labels if lb not in labels]
+            target.labels += [lb for lb in labels if lb not in target.labels]
+
+    def delete_parameter(self, name, account=None):
+        with self.lock:
+            del self._params[(account or self.account, name)]
+
+    def parameter_info(self, name, account=None):
+        """Metadata of a parameter (no values): arn, name, type, key_id, versions {n: labels}."""
+        with self.lock:
+            prm = self._params.get((account or self.account, name))
+            if prm is None:
+                return None
+            return {"arn": seed.ssm_arn(prm.name, prm.account, self.region), "name": prm.name,
+                    "type": prm.type, "key_id": prm.key_id, "tier": prm.tier,
+                    "versions": {n: list(v.labels) for n, v in prm.versions.items()}}
+
+    @property
+    def parameter_names(self):
+        with self.lock:
+            return [p.name for p in self._params.values() if p.account == self.account]
 
     # -- rate limits ---------------------------------------------------------
 
@@ -781,8 +947,10 @@ def _parse_authorization(value):
     return algorithm, parts
 
 
-def verify_sigv4(state, method, raw_path, headers, body):
+def verify_sigv4(state, method, raw_path, headers, body, expected_service=SERVICE):
     """Verifies a request the way AWS does; returns an info dict or raises AwsError.
+    expected_service: the signing name of the service the request is for ("secretsmanager",
+    or "ssm" for AmazonSSM targets); a scope naming another is refused.
 
     headers: http.client.HTTPMessage. The info dict (access_key_id, region, service,
     token_signed, signed_headers, credential) is also filled as far as parsing got,
@@ -837,9 +1005,10 @@ def verify_sigv4(state, method, raw_path, headers, body):
         raise fail(front_error("IncompleteSignatureException",
                                f"Date must be in ISO-8601 'basic format'. Got '{amz_date}'. "
                                "See http://en.wikipedia.org/wiki/ISO_8601"))
-    if service != SERVICE:
+    if service != expected_service:
         raise fail(front_error("InvalidSignatureException",
-                               f"Credential should be scoped to correct service: '{SERVICE}'. "))
+                               f"Credential should be scoped to correct service: "
+                               f"'{expected_service}'. "))
     if state.enforce_region and region != state.region and not state.replica(region):
         raise fail(front_error("InvalidSignatureException",
                                f"Credential should be scoped to a valid region, not '{region}'. "))
@@ -1127,6 +1296,365 @@ class Operations:
         return page, (str(start + max_results) if more else None)
 
 
+
+# ---------------------------------------------------------------------------
+# SSM Parameter Store (AmazonSSM JSON 1.1, same port)
+# ---------------------------------------------------------------------------
+#
+# Protocol note for tests (what the Secrets Manager part's module docstring is for SM):
+#
+# Requests with `X-Amz-Target: AmazonSSM.<Action>` are SSM requests, signed for service
+# `ssm` (a signature scoped to another service, "secretsmanager" included, is refused with
+# InvalidSignatureException "Credential should be scoped to correct service: 'ssm'. ", as
+# AWS does). AWS_ENDPOINT_URL (srv.env()) already reaches both services; set
+# AWS_ENDPOINT_URL_SSM=srv.url to exercise the per-service variable.
+# Actions: GetParameters (Names: 1-10, more is ValidationException), GetParameter,
+# GetParametersByPath (Path, Recursive, WithDecryption, MaxResults 1-10, NextToken;
+# ParameterFilters accepted and ignored). Answers follow botocore's ssm model: Parameter
+# {Name, Type, Value, Version, Selector (only when one was asked), SourceResult (only for
+# /aws/reference/secretsmanager/...), LastModifiedDate, ARN, DataType}; GetParameters always
+# has Parameters (sorted by Name) and InvalidParameters (as asked, selector included).
+#
+# Seeded parameters: seed.PARAMETERS (values in seed.P_*, every one canaried and in
+# seed.ALL_SECRET_VALUES). /prod/db/password has versions 1-3 (labels "old" on 1, "live"
+# and "Prod-2024.1" on 3); /prod/cmk/api-key is a SecureString under the customer managed
+# key seed.SSM_CMK_ARN; /big/advanced holds 8192 bytes (advanced tier);
+# /shared/db/password lives in seed.SHARED_ACCOUNT and is reachable only by its full ARN
+# (seed.PARAMETER_ARNS). At run time:
+#   srv.state.put_parameter(name, value, ptype="SecureString", labels=("x",), key_id=...,
+#                           tier=..., account=...)   -> new version number (no size checks:
+#                           oversize values are possible); label_parameter(name, version,
+#                           labels); delete_parameter(name); parameter_info(name)
+#   standalone: POST /__fake/put_parameter {"name", "value", "type", "labels", "key_id"},
+#               POST /__fake/label_parameter {"name", "version", "labels"}
+#
+# Semantics: selectors "NAME:3" (version) and "NAME:LABEL", also after an ARN; unknown name /
+# version / label: InvalidParameters (GetParameters), ParameterNotFound (no message, as AWS)
+# or ParameterVersionNotFound (GetParameter). Names given as ARNs are accepted (the region
+# must be the request's); the answer's Name is the ARN asked for (selector cut off) while
+# state.ssm_arn_name == "asked" (default), the bare name with "name". SecureString without
+# WithDecryption answers a base64 ciphertext (never the plaintext), with it the plaintext;
+# String/StringList ignore the flag. /aws/reference/secretsmanager/NAME[:VERSIONID|:STAGE]
+# answers the Secrets Manager secret from the same store (Type SecureString, Version 0,
+# SourceResult: the GetSecretValue answer as JSON text; ARN: the secret's); without
+# WithDecryption it is the ValidationException AWS gives. GetParametersByPath: Path must
+# start with "/"; one level below it, or all levels with Recursive; own account only,
+# sorted by name, pages of MaxResults (default 10) with an opaque NextToken (a bad one:
+# InvalidNextToken).
+#
+# Error modes a test selects:
+#   AccessDenied        state.deny(cred, "ssm:GetParameters"[, name or ARN]) (also
+#                       "ssm:GetParameter", "ssm:GetParametersByPath" with the path);
+#                       credential "nossm" is denied both on /prod/db/password. 400
+#                       AccessDeniedException "User: <principal> is not authorized to
+#                       perform: ssm:GetParameters on resource: <parameter ARN> because no
+#                       identity-based policy allows the ssm:GetParameters action"; the
+#                       whole call fails.
+#   KMS denial          decrypting a SecureString under a key the credential has a
+#                       ("kms:Decrypt", key ARN) denial for: credential "nokms" on
+#                       seed.SSM_CMK_ARN, or state.deny(cred, "kms:Decrypt", key_arn). 400
+#                       AccessDeniedException "User: ... is not authorized to perform:
+#                       kms:Decrypt on resource: <key ARN> because no identity-based policy
+#                       allows the kms:Decrypt action (Service: AWSKMS; Status Code: 400;
+#                       Error Code: AccessDeniedException; Request ID: <uuid>; Proxy:
+#                       null)"; the whole call fails. The AWS managed key alias/aws/ssm
+#                       needs no grant. Fault "kms" with secret=<parameter> (mode "access",
+#                       default for SSM, or "legacy": the older "The ciphertext refers to a
+#                       customer master key that does not exist, ..." text) does the same
+#                       per parameter.
+#   Faults              every fault kind of the module docstring applies to SSM actions
+#                       too; action="GetParameters" etc., or service="ssm" (a fault
+#                       parameter) to keep it off Secrets Manager requests (a fault with
+#                       neither matches both services); secret=<parameter name or ARN>
+#                       matches a request naming it. "throttle" (400 ThrottlingException
+#                       "Rate exceeded"), "internal" (500 InternalServerError for SSM),
+#                       "unavailable" (503), "oversize", "truncated", "nul_value" and
+#                       "invalid_utf8" (in Value) ...
+#   Quota               state.set_rate_limit("ssm", rps) (or --rate-limit ssm=RPS): one
+#                       token bucket shared by the three actions, as SSM's 40/s per account
+#                       and region is; per-action buckets ("GetParameters") also work.
+SM_REFERENCE = "/aws/reference/secretsmanager/"
+MSG_SM_REFERENCE = "WithDecryption flag must be True for retrieving a Secret Manager secret."
+MSG_KMS_LEGACY = ("The ciphertext refers to a customer master key that does not exist, does "
+                  "not exist in this region, or you are not allowed to access.")
+_SSM_CODES = {"ParameterNotFound", "ParameterVersionNotFound", "InvalidKeyId",
+              "InternalServerError", "InvalidNextToken", "InvalidFilterKey"}
+
+
+def ssm_error(code, message, status=400, message_key="message"):
+    return AwsError(status, code, message, message_key)
+
+
+def _ssm_access_denied(cred, action, resource):
+    return ssm_error("AccessDeniedException",
+                     f"User: {cred['principal']} is not authorized to perform: ssm:{action} on "
+                     f"resource: {resource} because no identity-based policy allows the "
+                     f"ssm:{action} action")
+
+
+def _ssm_kms_denied(cred, key_arn, mode="access", message=None):
+    if message is None:
+        text = MSG_KMS_LEGACY if mode == "legacy" else (
+            f"User: {cred['principal']} is not authorized to perform: kms:Decrypt on resource: "
+            f"{key_arn} because no identity-based policy allows the kms:Decrypt action")
+        message = (f"{text} (Service: AWSKMS; Status Code: 400; Error Code: "
+                   f"AccessDeniedException; Request ID: {uuid.uuid4()}; Proxy: null)")
+    return ssm_error("AccessDeniedException", message)
+
+
+def _ciphertext(prm, v):
+    """What SSM answers for a SecureString read without WithDecryption: base64 of a KMS
+    ciphertext blob. Here: a KMS-like header and pseudo-random bytes derived from the name
+    and version (never from the value), about as long as a real blob would be."""
+    seed_bytes = f"{prm.account}|{prm.name}|{v.version}".encode()
+    blob, block = b"\x01\x02\x02\x00\x78", 0
+    want = 5 + 180 + len(v.value.encode("utf-8"))
+    while len(blob) < want:
+        blob += hashlib.sha256(seed_bytes + block.to_bytes(4, "big")).digest()
+        block += 1
+    return base64.b64encode(blob[:want]).decode()
+
+
+class SsmOperations:
+    """The three SSM actions, against FakeState. Each returns a response dict or raises
+    AwsError. `cred` is the verified credential; `region` the request's."""
+
+    def __init__(self, state, region=None):
+        self.state = state
+        self.region = region or state.region
+
+    def _arn(self, prm):
+        return seed.ssm_arn(prm.name, prm.account, self.region)
+
+    def _check_access(self, cred, action, arn):
+        if f"ssm:{action}" in cred["denied_actions"] or (f"ssm:{action}", arn) in cred["denied"]:
+            raise _ssm_access_denied(cred, action, arn)
+
+    def _ref_arn(self, ref):
+        """The ARN an access check names for a reference (also an unknown one)."""
+        found = self.state._find_param(ref, self.region)
+        if found is not None and isinstance(found[0], Parameter):
+            return self._arn(found[0])
+        if ref.startswith("arn:"):
+            return ":".join(ref.split(":")[:6])      # the selector cut off
+        return seed.ssm_arn(ref.partition(":")[0], self.state.account, self.region)
+
+    def _decrypt_check(self, cred, action, prm):
+        key = prm.key_id
+        if key and key != seed.SSM_DEFAULT_KEY and ("kms:Decrypt", key) in cred["denied"]:
+            raise _ssm_kms_denied(cred, key)
+        f = self.state.take_fault(action, [self._arn(prm)], SECRET_FAULTS, self.region)
+        if f is not None:
+            raise _ssm_kms_denied(cred, key if key and key != seed.SSM_DEFAULT_KEY
+                                  else seed.SSM_CMK_ARN, f.params.get("mode", "access"),
+                                  f.params.get("message"))
+
+    def _resolve(self, cred, action, ref, decrypt):
+        """(entry dict) for one reference, None when not found (unknown name, version or
+        label), or raises AwsError (access, KMS, validation)."""
+        st = self.state
+        with st.lock:
+            found = st._find_param(ref, self.region)
+        if found is not None and isinstance(found[0], str):
+            return self._sm_reference(cred, action, ref, found[0], found[1], decrypt)
+        self._check_access(cred, action, self._ref_arn(ref))
+        if found is None:
+            return None
+        prm, selector, by_arn = found
+        with st.lock:
+            if selector is None:
+                v = prm.current
+            elif selector.isdigit():
+                v = prm.versions.get(int(selector))
+                if v is None:
+                    raise _VersionNotFound(selector, prm.name)
+            else:
+                v = prm.by_label(selector)
+            if v is None:
+                return None
+            value, ptype = v.value, prm.type
+        if ptype == "SecureString" and decrypt:
+            self._decrypt_check(cred, action, prm)
+        elif ptype == "SecureString":
+            value = _ciphertext(prm, v)
+        arn = self._arn(prm)
+        name = prm.name
+        if by_arn and st.ssm_arn_name == "asked":
+            name = ref.rpartition(":")[0] if selector is not None else ref
+        out = {"Name": name, "Type": ptype, "Value": value, "Version": v.version}
+        if selector is not None:
+            out["Selector"] = ":" + selector
+        out["LastModifiedDate"] = Epoch(v.created)
+        out["ARN"] = arn
+        out["DataType"] = prm.data_type
+        return out
+
+    def _sm_reference(self, cred, action, ref, name, selector, decrypt):
+        self._check_access(cred, action, seed.ssm_arn(name, self.state.account, self.region))
+        if not decrypt:
+            raise front_error("ValidationException", MSG_SM_REFERENCE)
+        sid = name[len(SM_REFERENCE):]
+        vid = stage = None
+        if selector is not None:
+            if re.fullmatch(r"[0-9a-fA-F-]{32,64}", selector):
+                vid = selector
+            else:
+                stage = selector
+        try:
+            ent = Operations(self.state, self.region)._fetch_value(cred, action, sid, vid, stage)
+        except AwsError as e:
+            if e.code in ("ResourceNotFoundException", "InvalidRequestException"):
+                return None
+            raise
+        value = ent.get("SecretString")
+        if value is None:
+            value = ent["SecretBinary"]
+        source = encode_json(ent, self.state.json_ascii, self.state.epoch_style).decode("utf-8")
+        out = {"Name": name, "Type": "SecureString", "Value": value, "Version": 0}
+        if selector is not None:
+            out["Selector"] = ":" + selector
+        out["SourceResult"] = source
+        out["LastModifiedDate"] = ent["CreatedDate"]
+        out["ARN"] = ent["ARN"]
+        out["DataType"] = "text"
+        return out
+
+    @staticmethod
+    def _decrypt_flag(params):
+        v = params.get("WithDecryption")
+        if v is not None and not isinstance(v, bool):
+            raise front_error("SerializationException",
+                              f"{type(v).__name__.upper()}_VALUE can not be converted to a Boolean")
+        return bool(v)
+
+    def GetParameters(self, cred, params):
+        names = params.get("Names")
+        if names is None:
+            raise validation_error("names", "Member must not be null")
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise front_error("SerializationException", "Expected list of strings for Names")
+        shown = "'[" + ", ".join(names) + "]'"
+        if len(names) < 1:
+            raise validation_error("names", "Member must have length greater than or equal to 1",
+                                   shown)
+        if len(names) > 10:
+            raise validation_error("names", "Member must have length less than or equal to 10",
+                                   shown)
+        for n in names:
+            if not 1 <= len(n) <= 2048:
+                raise validation_error("names", "Member must satisfy constraint: [Member must "
+                                       "have length less than or equal to 2048, Member must "
+                                       "have length greater than or equal to 1]", shown)
+        decrypt = self._decrypt_flag(params)
+        seen, found, invalid = set(), [], []
+        for ref in names:
+            if ref in seen:
+                continue
+            seen.add(ref)
+            try:
+                ent = self._resolve(cred, "GetParameters", ref, decrypt)
+            except _VersionNotFound:
+                ent = None
+            if ent is None:
+                invalid.append(ref)
+            else:
+                found.append(ent)
+        found.sort(key=lambda e: e["Name"])
+        return {"Parameters": found, "InvalidParameters": invalid}
+
+    def GetParameter(self, cred, params):
+        ref = _check_string(params, "Name", "name", 1, 2048, True)
+        decrypt = self._decrypt_flag(params)
+        try:
+            ent = self._resolve(cred, "GetParameter", ref, decrypt)
+        except _VersionNotFound as e:
+            raise ssm_error("ParameterVersionNotFound",
+                            f"Systems Manager could not find version {e.version} of {e.name}. "
+                            "Verify the version and try again.")
+        if ent is None:
+            raise ssm_error("ParameterNotFound", None)
+        return {"Parameter": ent}
+
+    def GetParametersByPath(self, cred, params):
+        st = self.state
+        path = _check_string(params, "Path", "path", 1, 2048, True)
+        decrypt = self._decrypt_flag(params)
+        recursive = params.get("Recursive")
+        if recursive is not None and not isinstance(recursive, bool):
+            raise front_error("SerializationException",
+                              f"{type(recursive).__name__.upper()}_VALUE can not be converted to "
+                              "a Boolean")
+        max_results = params.get("MaxResults", 10)
+        if not isinstance(max_results, int) or isinstance(max_results, bool):
+            raise front_error("SerializationException",
+                              "STRING_VALUE can not be converted to an Integer")
+        if max_results > 10:
+            raise validation_error("maxResults", "Member must have value less than or equal to "
+                                   "10", str(max_results))
+        if max_results < 1:
+            raise validation_error("maxResults", "Member must have value greater than or equal "
+                                   "to 1", str(max_results))
+        if not path.startswith("/"):
+            raise front_error("ValidationException",
+                              "The parameter doesn't meet the parameter name requirements. The "
+                              "parameter name must begin with a forward slash \"/\".")
+        base = path.rstrip("/")
+        self._check_access(cred, "GetParametersByPath",
+                           f"arn:aws:ssm:{self.region}:{st.account}:parameter{base or '/'}")
+        token = params.get("NextToken")
+        start = 0
+        if token is not None:
+            start = _parse_token(token, path, bool(recursive))
+        with st.lock:
+            names = sorted(p.name for p in st._params.values()
+                           if p.account == st.account and p.name.startswith(base + "/") and
+                           (recursive or "/" not in p.name[len(base) + 1:]))
+        page = names[start:start + max_results]
+        out = []
+        for name in page:
+            ent = self._resolve(cred, "GetParametersByPath", name, decrypt)
+            if ent is not None:          # deleted meanwhile
+                out.append(ent)
+        result = {"Parameters": out}
+        if start + max_results < len(names):
+            result["NextToken"] = _make_token(start + max_results, path, bool(recursive))
+        return result
+
+
+class _VersionNotFound(Exception):
+    def __init__(self, version, name):
+        super().__init__(version)
+        self.version = version
+        self.name = name
+
+
+_TOKEN_KEY = _random.token_bytes(16)
+
+
+def _make_token(offset, path, recursive):
+    body = f"{offset}|{recursive:d}|{path}".encode()
+    mac = hmac.new(_TOKEN_KEY, body, hashlib.sha256).hexdigest()[:16]
+    return "AAEA" + base64.b64encode(body).decode() + "." + mac
+
+
+def _parse_token(token, path, recursive):
+    try:
+        if not isinstance(token, str) or not token.startswith("AAEA"):
+            raise ValueError
+        b64, _, mac = token[4:].rpartition(".")
+        body = base64.b64decode(b64, validate=True)
+        if not hmac.compare_digest(hmac.new(_TOKEN_KEY, body, hashlib.sha256).hexdigest()[:16],
+                                   mac):
+            raise ValueError
+        off, rec, tpath = body.decode().split("|", 2)
+        if tpath != path or int(rec) != int(recursive):
+            raise ValueError
+        return int(off)
+    except (ValueError, TypeError, UnicodeDecodeError):
+        raise ssm_error("InvalidNextToken", "The nextToken is not valid.",
+                        message_key="Message")
+
+
 # ---------------------------------------------------------------------------
 # HTTP
 # ---------------------------------------------------------------------------
@@ -1276,7 +1804,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def _aws(self, body):
         st = self.server.state
         target = self.headers.get("X-Amz-Target") or ""
-        action = target[len(TARGET_PREFIX):] if target.startswith(TARGET_PREFIX) else None
+        ssm = target.startswith(SSM_TARGET_PREFIX)
+        if ssm:
+            action = target[len(SSM_TARGET_PREFIX):]
+        else:
+            action = target[len(TARGET_PREFIX):] if target.startswith(TARGET_PREFIX) else None
         try:
             params = json.loads(body.decode("utf-8")) if body.strip() else {}
         except ValueError:    # UnicodeDecodeError included
@@ -1292,7 +1824,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         try:
             # The order follows AWS: authenticate, route, validate, then the operation.
             try:
-                auth = verify_sigv4(st, self.command, self.path, self.headers, body)
+                auth = verify_sigv4(st, self.command, self.path, self.headers, body,
+                                    SSM_SERVICE if ssm else SERVICE)
             except AwsError as e:
                 entry.update({k: v for k, v in e.partial.items() if k != "credential"})
                 raise
@@ -1304,7 +1837,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 status, payload, ctype = 404, b"<UnknownOperationException/>\n", "application/xml"
                 entry["error_type"] = "UnknownOperationException"
                 raise _Answered()
-            if action not in ACTIONS:
+            if action not in (SSM_ACTIONS if ssm else ACTIONS):
                 raise front_error("UnknownOperationException",
                                   f"Unknown operation {target or '(no X-Amz-Target)'}")
             if not isinstance(params, dict):
@@ -1322,14 +1855,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     self.close_connection = True
                     return
                 if fault.kind in ERROR_FAULTS:
-                    raise self._fault_error(fault, self.headers)
+                    raise self._fault_error(fault, self.headers, ssm)
                 if fault.kind in REPLACE_FAULTS:
                     status, payload, ctype = self._replacement(fault)
                     raise _Answered()
 
-            if not st.take_token(action):
+            if not st.take_token(action) or (ssm and not st.take_token(SSM_QUOTA)):
                 entry["fault"] = entry["fault"] or "rate_limit"
                 raise front_error("ThrottlingException", "Rate exceeded")
+            if ssm:
+                result = getattr(SsmOperations(st, entry["region"]), action)(cred, params)
+                payload = self._encode_success(result, fault)
+                raise _Answered()
             if action in cred["denied_actions"]:
                 raise _access_denied(cred, action, params.get("SecretId")
                                      if action != "BatchGetSecretValue" else None)
@@ -1371,6 +1908,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         # Only ids go to the log, never anything else from the body.
         if not isinstance(params, dict):
             return []
+        if action == "GetParameters":
+            ids = params.get("Names")
+            return [i for i in ids if isinstance(i, str)] if isinstance(ids, list) else []
+        if action in ("GetParameter", "GetParametersByPath"):
+            sid = params.get("Name" if action == "GetParameter" else "Path")
+            return [sid] if isinstance(sid, str) else []
         if action == "BatchGetSecretValue":
             ids = params.get("SecretIdList")
             return [i for i in ids if isinstance(i, str)] if isinstance(ids, list) else []
@@ -1382,15 +1925,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return code
         if code in _SM_CODES:
             return f"com.amazonaws.secretsmanager#{code}"
+        if code in _SSM_CODES:
+            return f"com.amazonaws.ssm#{code}"
         return f"{_CORAL_NS.get(code, 'com.amazon.coral.service')}#{code}"
 
     def _encode_error(self, e):
         st = self.server.state
-        return encode_json({"__type": self._type(e.code), e.message_key: e.message},
-                           st.json_ascii, st.epoch_style)
+        out = {"__type": self._type(e.code)}
+        if e.message is not None:            # SSM's ParameterNotFound comes without one
+            out[e.message_key] = e.message
+        return encode_json(out, st.json_ascii, st.epoch_style)
 
     @staticmethod
-    def _fault_error(fault, headers=None):
+    def _fault_error(fault, headers=None, ssm=False):
         p = fault.params
         if fault.kind == "echo":
             echoed = "\n".join(f"{k}: {v}" for k, v in (headers or {}).items())
@@ -1399,6 +1946,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                             p.get("message_key", "message"))
         if fault.kind == "throttle":
             e = front_error("ThrottlingException", "Rate exceeded")
+        elif fault.kind == "internal" and ssm:
+            e = ssm_error("InternalServerError", "An error occurred on the server side.", 500,
+                          "Message")
         elif fault.kind == "internal":
             e = sm_error("InternalServiceError", "An error occurred on the server side.", 500)
         elif fault.kind == "unavailable":
@@ -1442,14 +1992,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if kind in ("nul_value", "invalid_utf8"):
             suffix = (fault.params.get("value", "\u0000tail") if kind == "nul_value"
                       else _UTF8_MARKER)
-            entries = result.get("SecretValues") if "SecretValues" in result else [result]
+            field = "SecretString"
+            if "Parameters" in result or "Parameter" in result:     # SSM: the Value
+                field = "Value"
+                entries = result.get("Parameters") or [result.get("Parameter")]
+            else:
+                entries = result.get("SecretValues") if "SecretValues" in result else [result]
             for ent in entries:
-                if "SecretString" not in ent:
+                if not ent or field not in ent:
                     continue
                 if fault.secret_arn is not None and ent.get("ARN") != fault.secret_arn:
                     continue
-                ent["SecretString"] = _mutate_string(ent["SecretString"], suffix,
-                                                     fault.params.get("key"))
+                ent[field] = _mutate_string(ent[field], suffix, fault.params.get("key"))
         payload = encode_json(result, st.json_ascii and kind != "invalid_utf8", st.epoch_style)
         if kind == "invalid_utf8":
             bad = fault.params.get("bytes", b"\xff\xfe\xc3\x28")
@@ -1514,6 +2068,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 value = base64.b64decode(req["binary_b64"]) if "binary_b64" in req else req["string"]
                 out = {"version_id": st.put_secret_value(req["secret_id"], value,
                                                          req.get("version_id"))}
+            elif method == "POST" and name == "put_parameter":
+                out = {"version": st.put_parameter(req["name"], req["value"], req.get("type"),
+                                                   tuple(req.get("labels", ())),
+                                                   req.get("key_id"), req.get("tier"),
+                                                   req.get("data_type"), req.get("account"))}
+            elif method == "POST" and name == "label_parameter":
+                st.label_parameter(req["name"], req["version"], tuple(req["labels"]))
+                out = {"ok": True}
             elif method == "POST" and name == "add_secret":
                 out = {"arn": st.add_secret(req["name"], string=req.get("string"),
                                             binary=base64.b64decode(req["binary_b64"])

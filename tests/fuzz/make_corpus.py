@@ -197,6 +197,32 @@ def sm_batch_seeds():
     return out
 
 
+def ssm_seeds():
+    """GetParameters answers for the parameters fuzz_ssm_parse.c asks for."""
+    arn = "arn:aws:ssm:eu-central-1:111122223333:parameter"
+    shared = "arn:aws:ssm:eu-central-1:444455556666:parameter/shared/db/password"
+    p = [{"Name": "/prod/db/password", "Type": "SecureString", "Value": "S3cr3t!",
+          "Version": 3, "ARN": arn + "/prod/db/password", "DataType": "text"},
+         {"Name": "/prod/db/password", "Type": "SecureString", "Value": "v1", "Version": 1,
+          "Selector": ":1", "ARN": arn + "/prod/db/password"},
+         {"Name": "/prod/db/password", "Type": "SecureString", "Value": "S3cr3t!", "Version": 3,
+          "Selector": ":live", "ARN": arn + "/prod/db/password"},
+         {"Name": shared, "Type": "SecureString", "Value": "shared", "Version": 1, "ARN": shared},
+         {"Name": "flat", "Type": "StringList", "Value": "a,b,c", "Version": 1,
+          "ARN": arn + "/flat"}]
+    out = [sm_server.encode_json({"Parameters": p, "InvalidParameters": ["/nope/missing"]}),
+           sm_server.encode_json({"Parameters": p[:2], "InvalidParameters": []},
+                                 ascii_only=True),
+           sm_server.encode_json({"Parameters": [], "InvalidParameters": ["/nope/missing",
+                                                                          "flat"]}),
+           b'{"Parameters":[{"Name":"flat","Value":"x\\u0000y","Version":1}]}',
+           b'{"Parameters":[{"Name":"flat","Value":"a","Value":"b"}]}',
+           b'{"Parameters":[{"Name":"Value","Value" : "a\u0000b","Version":1.5}]}',
+           b'{"Parameters":{},"InvalidParameters":[]}', b"{}", b"[]",
+           b'{"Parameters":[{"Name":"flat","Value":"x","Version":-1}]}']
+    return out
+
+
 INI = [
     b"[default]\naws_access_key_id = AKIAINJECTORTEST0001\naws_secret_access_key = abc/def+ghi\n",
     b"[default]\r\naws_access_key_id=AKIA\r\naws_secret_access_key=x\r\naws_session_token=t\r\n",
@@ -294,7 +320,7 @@ TARGETS = {
     "config_parse": config_seeds, "ref_parse": ref_seeds, "jx_extract": jx_seeds,
     "sm_parse": sm_seeds, "creds_ini": ini_seeds, "creds_json": creds_json_seeds,
     "xml_text": xml_seeds, "tmpl_parse": tmpl_seeds, "sm_batch_parse": sm_batch_seeds,
-    "sm_error": sm_error_seeds,
+    "sm_error": sm_error_seeds, "ssm_parse": ssm_seeds,
 }
 
 

@@ -158,8 +158,10 @@ def world(fake, base_env, tmp_path, secret_dir, alt_endpoints):
                 fake.state.add_secret(name, binary=value)
             else:
                 fake.state.add_secret(name, string=value)
+        for name, value in case.parameters:
+            fake.state.put_parameter(name, value, ptype="String")
         for kind, params in case.faults:
-            fake.state.add_fault(kind, action="GetSecretValue", **params)
+            fake.state.add_fault(kind, action=case.fault_action, **params)
         return ph, env
 
     yield build

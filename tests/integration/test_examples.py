@@ -37,6 +37,12 @@ EXPECT = {
     "examples/json-file.yaml": {
         "files": {"/run/secrets/db.json": PG_JSON},
     },
+    "examples/ssm.yaml": {
+        "env": {"DB_HOST": seed.P_DB_HOST, "DB_PASSWORD": seed.P_DB_PASSWORD,
+                "APP_HOSTS": seed.P_APP_HOSTS, "APP_USER": "app", "FLAT": seed.P_FLAT,
+                "PGUSER": RDS["username"]},
+        "files": {"/run/secrets/db-password": seed.P_DB_PASSWORD_V1},
+    },
     "examples/python-app/injector.yaml": {
         "env": {"PGUSER": RDS["username"], "PGPASSWORD": RDS["password"],
                 "API_TOKEN": seed.API_TOKEN},

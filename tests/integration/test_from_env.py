@@ -203,3 +203,38 @@ def test_child_env_config_key_and_entry_still_set(fake, base_env, write_config, 
         """)
     res = run(["check", "-c", cfg], base_env)
     assert res.rc == 78 and 'unknown key "drop_aws_credential" in child_env' in res.err
+
+
+def test_ecs_mixed_secrets_as_environment(fake, base_env, probe):
+    """Migration (issue 15): an ECS task definition's `secrets` mixing both services, moved to
+    `environment` as they were (valueFrom values), works with --from-env; a bare parameter name
+    (ECS's third form) cannot be told from a value and needs ssm:."""
+    env = dict(base_env)
+    env.update({
+        "PGPASSWORD": f"{ARN[RDS]}:password::",
+        "DB_PASSWORD": seed.PARAMETER_ARNS["/prod/db/password"],
+        "DB_PASSWORD_V1": seed.PARAMETER_ARNS["/prod/db/password"] + ":1",
+        "DB_HOST": "ssm:/prod/db/host",
+        "SHARED": seed.PARAMETER_ARNS["/shared/db/password"],
+        "BARE": "/prod/db/host",
+    })
+    res = run(["--from-env", "--"] + probe(env), env)
+    assert res.rc == 0, res
+    got = probe.read()["env"]
+    assert got["PGPASSWORD"] == seed.RDS_PASSWORD
+    assert got["DB_PASSWORD"] == seed.P_DB_PASSWORD
+    assert got["DB_PASSWORD_V1"] == seed.P_DB_PASSWORD_V1
+    assert got["DB_HOST"] == seed.P_DB_HOST
+    assert got["SHARED"] == seed.P_SHARED
+    assert got["BARE"] == "/prod/db/host"
+    acts = fake.state.stats()["requests_by_action"]
+    assert acts.get("GetParameters") == 1
+
+
+def test_parameter_reference_that_fails_is_never_passed_on(fake, base_env, probe):
+    env = dict(base_env)
+    env["DB_PASSWORD"] = seed.PARAMETER_ARNS["/prod/db/password"] + ":99"
+    res = run(["--from-env", "--"] + probe(env), env)
+    assert res.rc == 65, res
+    assert "--from-env" in res.err or "DB_PASSWORD" in res.err
+    assert not probe.path.exists()

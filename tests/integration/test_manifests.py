@@ -476,3 +476,55 @@ def test_sidecar_manifest_runs_and_its_probe_passes(which, base_env, secret_dir,
         assert not ready.exists()
     finally:
         sc.cleanup()
+# ---- SSM Parameter Store (issue 15) ---------------------------------------------------------
+
+def test_ecs_mixed_value_from_with_from_env(base_env, probe):
+    """manifests/ecs-task-definition-mixed.json: a task whose `secrets` mixed Secrets Manager
+    and SSM valueFrom, moved to `environment` unchanged (a bare parameter name as ssm:NAME),
+    with injector --from-env as the entry point: each variable gets its value."""
+    td = load(os.path.join(MANIFESTS, "ecs-task-definition-mixed.json"))[0]
+    (c,) = td["containerDefinitions"]
+    assert "secrets" not in c
+    assert c["entryPoint"] == ["/injector", "--from-env", "--"]
+    env = dict(base_env)
+    env.update({e["name"]: e["value"] for e in c["environment"]})
+    services = {e["value"].split(":")[2] if e["value"].startswith("arn:") else
+                e["value"].split(":")[0] for e in c["environment"] if ":" in e["value"]}
+    assert {"secretsmanager", "ssm"} <= services
+    res = run(c["entryPoint"][1:] + probe(env), env)
+    assert res.rc == 0, res
+    got = probe.read()["env"]
+    assert got["PGPASSWORD"] == seed.RDS_PASSWORD
+    assert got["API_TOKEN"] == seed.API_TOKEN
+    assert got["DB_PASSWORD"] == seed.P_DB_PASSWORD
+    assert got["DB_HOST"] == seed.P_DB_HOST
+
+
+def test_buildspec_parameter_store_resolved_by_injector(base_env, tmp_path):
+    """manifests/buildspec-parameter-store.yml: `parameter-store` entries as ssm: variables,
+    resolved by `injector --from-env` for the one command that needs them."""
+    spec = load(os.path.join(MANIFESTS, "buildspec-parameter-store.yml"))[0]
+    assert "parameter-store" not in spec["env"] and "secrets-manager" not in spec["env"]
+    variables = spec["env"]["variables"]
+    assert any(v.startswith("ssm:") for v in variables.values())
+    (cmd,) = [c for c in spec["phases"]["pre_build"]["commands"] if c.startswith("injector")]
+    argv = cmd.split()
+    os.symlink(PROBE, tmp_path / "migrate.sh")
+    env = dict(base_env, PROBE_OUT=str(tmp_path / "probe.json"), **variables)
+    res = run(argv[1:], env, cwd=str(tmp_path))
+    assert res.rc == 0, res
+    with open(tmp_path / "probe.json") as f:
+        got = json.load(f)["env"]
+    assert got["DB_HOST"] == seed.P_DB_HOST
+    assert got["DB_PASSWORD"] == seed.P_DB_PASSWORD
+    assert got["PGPASSWORD"] == seed.RDS_PASSWORD
+
+
+def test_iam_policy_ssm_is_the_generated_one(base_env):
+    res = run(["policy", "-c", os.path.join(ROOT, "examples", "ssm.yaml"), "--account", ACCOUNT],
+              base_env)
+    assert res.rc == 0, res
+    with open(os.path.join(MANIFESTS, "iam-policy-ssm.json")) as f:
+        assert f.read() == res.out, ("regenerate: injector policy -c examples/ssm.yaml "
+                                     f"--account {ACCOUNT} > manifests/iam-policy-ssm.json")
+    assert ":*:" not in res.out

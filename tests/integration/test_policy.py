@@ -67,3 +67,53 @@ def test_policy_refusals(tmp_path, write_config):
     assert res.rc == 64 and "--account" in res.err, res
     res = run(["policy", "-c", str(tmp_path / "missing.yaml"), "--region", "eu-west-1"], env)
     assert res.rc == 66, res
+
+
+def test_policy_ssm_parameters(tmp_path, write_config):
+    """SSM parameters (issue 15): ssm:GetParameters on exact parameter ARNs (one slash after
+    "parameter" for a hierarchical name; a wildcard only for the unknown account), and
+    kms:Decrypt via SSM in case one is a SecureString (unknowable offline); the
+    pass-through also needs the secret it reads. Without --account: "*"."""
+    cfg = write_config("""
+        version: 1
+        env:
+          PW: "ssm:/prod/db/password:3"
+          FLAT: ssm:flat
+          SHARED: "arn:aws:ssm:eu-west-1:444455556666:parameter/shared/db/password:live"
+          REF: ssm:/aws/reference/secretsmanager/prod/db
+          USER: { from: app/a, key: user }
+        """)
+    env = offline_env(tmp_path)
+    res = run(["policy", "-c", cfg, "--region", "eu-central-1", "--account", "111122223333"],
+              env)
+    assert res.rc == 0, res
+    doc = json.loads(res.out)
+    st = {s["Sid"]: s for s in doc["Statement"]}
+    assert st["ReadParameters"]["Action"] == "ssm:GetParameters"
+    assert st["ReadParameters"]["Resource"] == [
+        "arn:aws:ssm:eu-central-1:111122223333:parameter/aws/reference/secretsmanager/prod/db",
+        "arn:aws:ssm:eu-central-1:111122223333:parameter/flat",
+        "arn:aws:ssm:eu-central-1:111122223333:parameter/prod/db/password",
+        "arn:aws:ssm:eu-west-1:444455556666:parameter/shared/db/password"]
+    dec = st["DecryptParametersViaSSM"]
+    assert dec["Action"] == "kms:Decrypt"
+    assert dec["Condition"] == {"StringEquals": {"kms:ViaService": [
+        "ssm.eu-central-1.amazonaws.com", "ssm.eu-west-1.amazonaws.com"]}}
+    assert dec["Resource"] == ["arn:aws:kms:eu-central-1:111122223333:key/*",
+                               "arn:aws:kms:eu-west-1:444455556666:key/*"]
+    # The pass-through reads the secret with the caller's rights.
+    assert st["ReadSecrets"]["Resource"] == [
+        "arn:aws:secretsmanager:eu-central-1:111122223333:secret:app/a-??????",
+        "arn:aws:secretsmanager:eu-central-1:111122223333:secret:prod/db-??????"]
+    # No account: a wildcard there only; China: its own DNS suffix in kms:ViaService.
+    cfg = write_config("version: 1\nenv:\n  A: ssm:/x/y\n")
+    res = run(["policy", "-c", cfg, "--region", "cn-north-1"], env)
+    assert res.rc == 0, res
+    doc = json.loads(res.out)
+    assert [s["Sid"] for s in doc["Statement"]] == ["ReadParameters", "DecryptParametersViaSSM"]
+    assert doc["Statement"][0]["Resource"] == ["arn:aws-cn:ssm:cn-north-1:*:parameter/x/y"]
+    assert doc["Statement"][1]["Condition"]["StringEquals"]["kms:ViaService"] == [
+        "ssm.cn-north-1.amazonaws.com.cn"]
+    res = run(["policy", "-c", cfg], env)
+    assert res.rc == 64, res
+    assert '"ssm:/x/y" is a parameter name' in res.err

@@ -17,7 +17,7 @@
 /* One call the fake saw. */
 struct fake_call {
     char action[40];  /* "GetSecretValue", from "X-Amz-Target: secretsmanager.GetSecretValue" */
-    char ids[256];    /* SecretId, or a batch's SecretIdList joined by "," */
+    char ids[256];    /* SecretId, or a batch's SecretIdList (GetParameters' Names) joined by "," */
     char version[64]; /* the VersionStage or VersionId asked for, "" when none */
     char region[32];  /* from https://secretsmanager.REGION.amazonaws.com */
 };
@@ -66,19 +66,24 @@ static inline void fake_answer_error(struct http_resp *resp, const char *code)
     fake_answer(resp, 400, body);
 }
 
-/* The operation of req: what follows "X-Amz-Target: secretsmanager." ("" when absent). */
+/* The operation of req: what follows "X-Amz-Target: secretsmanager." or
+ * "X-Amz-Target: AmazonSSM." ("" when absent). */
 static inline const char *fake_action(const struct http_req *req)
 {
     static const char prefix[] = "X-Amz-Target: secretsmanager.";
+    static const char ssm[] = "X-Amz-Target: AmazonSSM.";
     size_t i;
 
-    for (i = 0; req->headers && req->headers[i]; i++)
+    for (i = 0; req->headers && req->headers[i]; i++) {
         if (!strncmp(req->headers[i], prefix, sizeof(prefix) - 1))
             return req->headers[i] + sizeof(prefix) - 1;
+        if (!strncmp(req->headers[i], ssm, sizeof(ssm) - 1))
+            return req->headers[i] + sizeof(ssm) - 1;
+    }
     return "";
 }
 
-/* "https://secretsmanager.REGION.amazonaws.com" -> REGION */
+/* "https://secretsmanager.REGION.amazonaws.com" (or ssm.REGION...) -> REGION */
 static inline void fake_url_region(const char *url, char *out, size_t n)
 {
     const char *p = strchr(url, '.');
@@ -99,6 +104,7 @@ static inline void fake_log(struct fake_aws *fa, const struct http_req *req, con
                             const cJSON *in)
 {
     struct fake_call *c;
+    const cJSON *list;
     const cJSON *id;
     const char *v;
     size_t off = 0;
@@ -115,7 +121,11 @@ static inline void fake_log(struct fake_aws *fa, const struct http_req *req, con
         (void)snprintf(c->ids, sizeof(c->ids), "%s", fake_str(in, "SecretId"));
         return;
     }
-    cJSON_ArrayForEach(id, cJSON_GetObjectItemCaseSensitive(in, "SecretIdList"))
+    /* A batch's SecretIdList, or GetParameters' Names. */
+    list = cJSON_GetObjectItemCaseSensitive(in, "SecretIdList");
+    if (!list)
+        list = cJSON_GetObjectItemCaseSensitive(in, "Names");
+    cJSON_ArrayForEach(id, list)
     {
         int w = snprintf(c->ids + off, sizeof(c->ids) - off, "%s%s", off ? "," : "",
                          cJSON_IsString(id) ? id->valuestring : "?");

@@ -16,7 +16,15 @@ static void is_ref(void **state)
     assert_true(childenv_is_ref("arn:aws-cn:secretsmanager:cn-north-1:1:secret:x"));
     assert_true(childenv_is_ref("arn:bogus:secretsmanager:"));
     assert_false(childenv_is_ref("arn:aws:s3:::bucket"));
-    assert_false(childenv_is_ref("arn:aws:ssm:eu-central-1:111122223333:parameter/x"));
+    /* SSM parameters (issue 15): their ARNs and ssm:NAME are references, fail closed. */
+    assert_true(childenv_is_ref("arn:aws:ssm:eu-central-1:111122223333:parameter/x"));
+    assert_true(childenv_is_ref("arn:aws:ssm:eu-central-1:1:parameter/x")); /* refused later */
+    assert_true(childenv_is_ref("ssm:/prod/db/pw"));
+    assert_true(childenv_is_ref("ssm:"));
+    /* Other SSM resources are not parameters; a bare name cannot be told from a value. */
+    assert_false(childenv_is_ref("arn:aws:ssm:eu-central-1:111122223333:document/x"));
+    assert_false(childenv_is_ref("/prod/db/pw"));
+    assert_false(childenv_is_ref("SSM:/prod/db/pw"));
     assert_false(childenv_is_ref("SM://x"));
     assert_false(childenv_is_ref("https://sm://x"));
     assert_false(childenv_is_ref(""));
@@ -95,6 +103,10 @@ static void sm_uri_refusals(void **state)
     parse_bad("sm://x:key", "write the key after '#'");
     parse_bad("sm://bad name", "not a valid secret name");
     parse_bad("arn:aws:secretsmanager:eu-central-1:1:secret:x", "12-digit");
+    /* sm:// names secrets; a parameter is written ssm:NAME. */
+    parse_bad("sm://ssm:/prod/db/pw", "a parameter is written ssm:NAME");
+    parse_bad("ssm:prod/db/pw", "does not start with '/'");
+    parse_bad("arn:aws:ssm:eu-central-1:1:parameter/x", "12-digit");
 }
 
 static void add_refs_to_config(void **state)

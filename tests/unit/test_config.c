@@ -604,7 +604,7 @@ static void bad_references_carry_position(void **state)
 {
     (void)state;
     bad("version: 1\nenv:\n  A: 'arn:aws:ssm:eu-west-1:111122223333:parameter:x'\n",
-        "app.yaml:3:6: A: bad ARN: service is \"ssm\"");
+        "app.yaml:3:6: A: bad SSM ARN");
     bad("version: 1\nenv:\n  A:\n    from: "
         "arn:aws:secretsmanager:cn-north-1:111122223333:secret:x\n",
         "app.yaml:4:11: A: bad ARN: region cn-north-1 is not in partition aws");

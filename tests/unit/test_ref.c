@@ -191,9 +191,9 @@ static void bad_account(void **state)
 static void wrong_service_or_resource(void **state)
 {
     (void)state;
-    parse_bad("arn:aws:ssm:eu-west-1:" ACCT ":parameter/x", "bad ARN");
-    parse_bad("arn:aws:ssm:eu-west-1:" ACCT ":parameter:x",
-              "service is \"ssm\", not secretsmanager");
+    parse_bad("arn:aws:s3:eu-west-1:" ACCT ":secret:x", "service is \"s3\", not secretsmanager");
+    parse_bad("arn:aws:ssm:eu-west-1:" ACCT ":parameter:x", "bad SSM ARN");
+    parse_bad("arn:aws:ssm:eu-west-1:" ACCT ":secret:x", "bad SSM ARN");
     parse_bad("arn:aws:secretsmanager:eu-west-1:" ACCT ":parameter:x",
               "resource type is \"parameter\"");
     parse_bad("arn:aws:secretsmanager:eu-west-1:" ACCT ":Secret:x", "resource type is \"Secret\"");
@@ -564,6 +564,152 @@ static void free_is_idempotent(void **state)
     ref_free(&r);
 }
 
+/* SSM parameters (issue 15): the ARN and ssm:NAME forms, each with an optional selector. */
+static void ssm_forms(void **state)
+{
+    static const struct {
+        const char *in;
+        const char *id; /* secret_id: the name, or the ARN without its selector */
+        const char *selector;
+        int is_arn;
+        const char *region;
+    } ok[] = {
+        {"ssm:/prod/db/pw", "/prod/db/pw", NULL, 0, ""},
+        {"ssm:flat", "flat", NULL, 0, ""},
+        {"ssm:/prod/db/pw:3", "/prod/db/pw", "3", 0, ""},
+        {"ssm:/prod/db/pw:blue-green_1.0", "/prod/db/pw", "blue-green_1.0", 0, ""},
+        {"ssm:flat:12", "flat", "12", 0, ""},
+        {"arn:aws:ssm:eu-west-1:" ACCT ":parameter/prod/db/pw",
+         "arn:aws:ssm:eu-west-1:" ACCT ":parameter/prod/db/pw", NULL, 1, "eu-west-1"},
+        {"arn:aws:ssm:eu-west-1:" ACCT ":parameter/prod/db/pw:7",
+         "arn:aws:ssm:eu-west-1:" ACCT ":parameter/prod/db/pw", "7", 1, "eu-west-1"},
+        {"arn:aws:ssm:eu-west-1:" ACCT ":parameter/flat:live",
+         "arn:aws:ssm:eu-west-1:" ACCT ":parameter/flat", "live", 1, "eu-west-1"},
+        {"arn:aws-cn:ssm:cn-north-1:" ACCT ":parameter/x",
+         "arn:aws-cn:ssm:cn-north-1:" ACCT ":parameter/x", NULL, 1, "cn-north-1"},
+        {"ssm:/aws/reference/secretsmanager/prod/db", "/aws/reference/secretsmanager/prod/db", NULL,
+         0, ""},
+        {"ssm:/aws/reference/secretsmanager/rds!db-1+x@y=z",
+         "/aws/reference/secretsmanager/rds!db-1+x@y=z", NULL, 0, ""},
+        {"ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64",
+         "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64", NULL, 0, ""},
+        {"ssm:/a/b/c/d/e/f/g/h/i/j/k/l/m/n/o", "/a/b/c/d/e/f/g/h/i/j/k/l/m/n/o", NULL, 0, ""},
+        {"ssm:Aws-not-reserved-after-first.level", NULL, NULL, -1, ""}, /* refused: see bad */
+    };
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        struct ref r;
+
+        if (ok[i].is_arn < 0)
+            continue;
+        parse_ok(ok[i].in, &r);
+        assert_int_equal(r.service, REF_SSM);
+        assert_string_equal(r.secret_id, ok[i].id);
+        if (ok[i].selector)
+            assert_string_equal(r.selector, ok[i].selector);
+        else
+            assert_null(r.selector);
+        assert_int_equal(r.is_arn, ok[i].is_arn);
+        assert_string_equal(r.region, ok[i].region);
+        assert_null(r.json_key);
+        assert_null(r.version_stage);
+        assert_null(r.version_id);
+        ref_free(&r);
+    }
+}
+
+static void ssm_bad(void **state)
+{
+    char long_name[2100];
+    char deep[64];
+    char buf[2200];
+    static const struct {
+        const char *in;
+        const char *want;
+    } bad[] = {
+        {"ssm:", "expected ssm:NAME"},
+        {"ssm:/a b", "character other than"},
+        {"ssm:/prod//pw", "empty level"},
+        {"ssm:/prod/pw/", "empty level"},
+        {"ssm:prod/pw", "does not start with '/'"},
+        {"ssm:/aws/x", "starts with aws or ssm"},
+        {"ssm:SSM-x", "starts with aws or ssm"},
+        {"ssm:awsome", "starts with aws or ssm"},
+        {"ssm:/aws/reference/secretsmanager/", "valid Secrets Manager secret name"},
+        {"ssm:/x:", "selector \"\" is empty"},
+        {"ssm:/x:0", "not a version number"},
+        {"ssm:/x:03", "not a version number"},
+        {"ssm:/x:12345678901234567890", "not a version number"},
+        {"ssm:/x:3a", "labels cannot start with a digit"},
+        {"ssm:/x:aws-label", "label starting with aws or ssm"},
+        {"ssm:/x:la bel", "label with a character"},
+        {"ssm:/x:1:2", "too many ':' fields"},
+        {"arn:aws:ssm:eu-west-1:" ACCT ":parameter//prod/pw", "one slash"},
+        {"arn:aws:ssm:eu-west-1:" ACCT ":parameter/", "is empty"},
+        {"arn:aws:ssm:eu-west-1:" ACCT ":parameter/x:1:2", "too many ':' fields"},
+        {"arn:aws:ssm:eu-west-1:" ACCT ":document/x", "bad SSM ARN"},
+        {"arn:aws:ssm:eu-west-1:" ACCT, "bad SSM ARN"},
+        {"arn:aws:ssm:eu-west-1:1111:parameter/x", "12-digit account id"},
+        {"arn:aws:ssm:cn-north-1:" ACCT ":parameter/x", "not in partition aws"},
+        {"arn:aws:ssm:moon:" ACCT ":parameter/x", "not a region"},
+        {"arn:aws:ssm:eu-west-1:" ACCT ":parameter/x:aws1", "reserves"},
+    };
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        parse_bad(bad[i].in, bad[i].want);
+    /* 2048 characters at most, the path included. */
+    memset(long_name, 'a', sizeof(long_name));
+    long_name[0] = 'x';
+    long_name[2048] = '\0';
+    assert_null(ref_ssm_name_why(long_name));
+    long_name[2048] = 'a';
+    long_name[2049] = '\0';
+    assert_int_equal(snprintf(buf, sizeof(buf), "ssm:%s", long_name), 2053);
+    parse_bad(buf, "longer than 2048");
+    /* 16 levels. */
+    assert_int_equal(snprintf(deep, sizeof(deep), "ssm:/a/b/c/d/e/f/g/h/i/j/k/l/m/n/o/p"), 36);
+    parse_bad(deep, "more than 15 levels");
+}
+
+/* ssm:NAME and a Secrets Manager reference never share a fetch; the selector counts. */
+static void ssm_same_fetch(void **state)
+{
+    struct ref a;
+    struct ref b;
+    char *wire;
+
+    (void)state;
+    parse_ok("ssm:/x", &a);
+    parse_ok("/x", &b);
+    assert_false(ref_same_fetch(&a, &b));
+    ref_free(&b);
+    parse_ok("ssm:/x", &b);
+    assert_true(ref_same_fetch(&a, &b));
+    ref_free(&b);
+    parse_ok("ssm:/x:3", &b);
+    assert_false(ref_same_fetch(&a, &b));
+    wire = ref_ssm_wire(&b);
+    assert_string_equal(wire, "/x:3");
+    free(wire);
+    wire = ref_ssm_wire(&a);
+    assert_string_equal(wire, "/x");
+    free(wire);
+    ref_free(&a);
+    ref_free(&b);
+    /* A secret literally named "ssm" with a key stays reachable: not as "ssm:key", which is
+     * the parameter "key", but by the mapping form (config from: ssm, key: key). */
+    parse_ok("ssm", &a);
+    assert_int_equal(a.service, REF_SM);
+    ref_free(&a);
+    parse_ok("ssm:key", &a);
+    assert_int_equal(a.service, REF_SSM);
+    ref_free(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -590,6 +736,9 @@ int main(void)
         cmocka_unit_test(region_lists),
         cmocka_unit_test(same_fetch),
         cmocka_unit_test(free_is_idempotent),
+        cmocka_unit_test(ssm_forms),
+        cmocka_unit_test(ssm_bad),
+        cmocka_unit_test(ssm_same_fetch),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,426 @@
+/* ssm.c: SSM Parameter Store on the one AWS engine (aws.c): the service row, the
+ * GetParameters row, its request body and response parser. Retries, signing and errors: the
+ * engine's and awserr.c's. */
+#include "ssm.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http.h"
+#include "jx.h"
+
+const struct aws_service ssm_service = {
+    "SSM Parameter Store",
+    "ssm",
+    "ssm",
+    "AWS_ENDPOINT_URL_SSM",
+    "AmazonSSM",
+    &aws_json_1_1,
+    "the parameter name or ARN, its version or label and the region",
+    NULL,
+};
+
+static char *ssm_get_body(const void *in);
+static enum inj_rc ssm_parse_op(const struct http_resp *resp, const char *id, void *out,
+                                struct inj_err *err);
+
+/* GetParameters needs ssm:GetParameters on each parameter (and kms:Decrypt on the key of a
+ * SecureString under a customer managed key). */
+static const struct aws_op ssm_get_op = {"GetParameters", "ssm:GetParameters", SSM_MAX_RESPONSE,
+                                         ssm_get_body, ssm_parse_op};
+
+/* {"Names": [NAME-OR-ARN[:SELECTOR], ...], "WithDecryption": true}: always decrypted, since a
+ * SecureString read without it is ciphertext, useless to the app. NULL when out of memory. */
+static char *ssm_get_body(const void *in)
+{
+    const struct ssm_batch *b = in;
+    cJSON *req = cJSON_CreateObject();
+    cJSON *list = cJSON_AddArrayToObject(req, "Names");
+    char *body = NULL;
+    size_t i;
+
+    if (!list || !cJSON_AddBoolToObject(req, "WithDecryption", 1))
+        goto out;
+    for (i = 0; i < b->n; i++) {
+        char *wire = ref_ssm_wire(b->items[i]->ref);
+        cJSON *s = wire ? cJSON_CreateString(wire) : NULL;
+
+        free(wire);
+        if (!s || !cJSON_AddItemToArray(list, s)) {
+            cJSON_Delete(s);
+            goto out;
+        }
+    }
+    body = cJSON_PrintUnformatted(req);
+out:
+    cJSON_Delete(req);
+    return body;
+}
+
+/* The whole answer is unusable: every item gets the same complaint under its own name. */
+static enum inj_rc ssm_fail_all(struct sm_item *const *items, size_t n, enum inj_rc rc,
+                                const char *what)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        items[i]->rc = inj_err_set(&items[i]->err, rc, "%s: %s", items[i]->ref->secret_id, what);
+    return rc;
+}
+
+/* Does an answered parameter (name, arn, its Selector or NULL, version) belong to ref? By
+ * name or ARN (a shared parameter is asked for, and answered, by ARN), and by selector: none
+ * asked, none answered; asked, answered as ":SEL" (or a version asked and answered). */
+static int ssm_match(const struct ref *ref, const char *name, const char *arn, const char *sel,
+                     const char *version)
+{
+    if (strcmp(ref->secret_id, name) != 0 && (!arn || strcmp(ref->secret_id, arn) != 0))
+        return 0;
+    if (sel && sel[0] == ':')
+        sel++;
+    if (!ref->selector)
+        return !sel || !*sel;
+    if (sel && *sel)
+        return !strcmp(ref->selector, sel);
+    return !strcmp(ref->selector, version);
+}
+
+static char *ssm_dup_str(const cJSON *root, const char *name, const char *dflt)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, name);
+
+    return xstrdup(cJSON_IsString(v) ? v->valuestring : dflt);
+}
+
+/* One parameter's fields into out (owned: sm_secret_free even on failure). */
+static enum inj_rc ssm_parse_one(const cJSON *p, int has_nul, const char *id, struct sm_secret *out,
+                                 struct inj_err *err)
+{
+    const cJSON *value = cJSON_GetObjectItemCaseSensitive(p, "Value");
+    const cJSON *ver = cJSON_GetObjectItemCaseSensitive(p, "Version");
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(p, "Type");
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(p, "Name");
+    char vbuf[24];
+
+    vbuf[0] = '\0';
+    if (cJSON_IsNumber(ver)) {
+        if (ver->valuedouble < 0 || ver->valuedouble > 9007199254740992.0 ||
+            floor(ver->valuedouble) != ver->valuedouble)
+            return inj_err_set(err, INJ_E_UNAVAILABLE,
+                               "%s: GetParameters answered a Version that is not a version number",
+                               id);
+        (void)snprintf(vbuf, sizeof(vbuf), "%.0f", ver->valuedouble);
+    }
+    out->name = xstrdup(cJSON_IsString(name) ? name->valuestring : id);
+    out->arn = ssm_dup_str(p, "ARN", out->name ? out->name : id);
+    out->version_id = xstrdup(vbuf);
+    if (!out->name || !out->arn || !out->version_id)
+        return inj_err_set(err, INJ_E_NOMEM, "out of memory");
+    if (cJSON_IsString(type))
+        (void)snprintf(out->type, sizeof(out->type), "%s", type->valuestring);
+    {
+        const cJSON *sel = cJSON_GetObjectItemCaseSensitive(p, "Selector");
+        if (cJSON_IsString(sel))
+            (void)snprintf(out->stages, sizeof(out->stages), "%s",
+                           sel->valuestring + (sel->valuestring[0] == ':'));
+    }
+    if (!cJSON_IsString(value))
+        return inj_err_set(err, INJ_E_UNAVAILABLE, "%s: GetParameters answered it without a Value",
+                           id);
+    if (has_nul)
+        return inj_err_set(err, INJ_E_DATA,
+                           "%s: the parameter's value contains a NUL character, which no "
+                           "environment variable or text file can carry",
+                           id);
+    out->value.max = SSM_MAX_VALUE;
+    switch (sbuf_append_str(&out->value, value->valuestring)) {
+    case SBUF_OK:
+        return INJ_OK;
+    case SBUF_TOOBIG:
+        return inj_err_set(err, INJ_E_DATA, "%s: parameter value larger than %u bytes", id,
+                           SSM_MAX_VALUE);
+    case SBUF_NOMEM:
+    default:
+        return inj_err_set(err, INJ_E_NOMEM, "out of memory");
+    }
+}
+
+enum inj_rc ssm_parse_parameters(const struct sm_ctx *ctx, const char *region,
+                                 const struct http_resp *resp, struct sm_item *const *items,
+                                 size_t n)
+{
+    enum inj_rc rc = INJ_E_UNAVAILABLE;
+    unsigned char nul[SSM_BATCH_MAX * 2] = {0};
+    unsigned char done[SSM_BATCH_MAX];
+    struct aws_ctx a;
+    cJSON *root = NULL;
+    const cJSON *params;
+    const cJSON *invalid;
+    const cJSON *it;
+    size_t nval = 0;
+    size_t k = 0;
+    size_t nnul;
+    size_t i;
+
+    memset(done, 0, sizeof(done));
+    sm_aws_ctx(ctx, &a);
+    if (n > SSM_BATCH_MAX)
+        return ssm_fail_all(items, n, INJ_E_SOFTWARE, "internal error: batch too large");
+    for (i = 0; i < n; i++) {
+        memset(&items[i]->secret, 0, sizeof(items[i]->secret));
+        items[i]->rc = INJ_E_SOFTWARE;
+        items[i]->kind = AWS_K_NONE;
+        items[i]->region_down = 0;
+        items[i]->cause[0] = '\0';
+    }
+    if (!resp->body.p || !jx_utf8_valid(resp->body.p, resp->body.len))
+        return ssm_fail_all(items, n, rc, "SSM response is not valid UTF-8 JSON");
+    root = cJSON_ParseWithLength((const char *)resp->body.p, resp->body.len);
+    params = cJSON_GetObjectItemCaseSensitive(root, "Parameters");
+    invalid = cJSON_GetObjectItemCaseSensitive(root, "InvalidParameters");
+    if (!cJSON_IsObject(root) || (params && !cJSON_IsArray(params)) ||
+        (invalid && !cJSON_IsArray(invalid))) {
+        rc = ssm_fail_all(items, n, rc,
+                          "SSM response is not a GetParameters answer (truncated or not from "
+                          "SSM; check AWS_ENDPOINT_URL_SSM and proxies)");
+        goto out;
+    }
+    /* cJSON cuts a string at an escaped NUL: which Value holds one is read from the text. */
+    cJSON_ArrayForEach(it, params)
+    {
+        if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(it, "Value")))
+            nval++;
+    }
+    nnul = jx_member_nul(resp->body.p, resp->body.len, "Value", nul, sizeof(nul));
+    if (nnul != nval || nnul > sizeof(nul)) {
+        rc = ssm_fail_all(items, n, rc, "SSM response has duplicate or malformed Value members");
+        goto out;
+    }
+    cJSON_ArrayForEach(it, params)
+    {
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(it, "Name");
+        const cJSON *arn = cJSON_GetObjectItemCaseSensitive(it, "ARN");
+        const cJSON *sel = cJSON_GetObjectItemCaseSensitive(it, "Selector");
+        const cJSON *ver = cJSON_GetObjectItemCaseSensitive(it, "Version");
+        char vbuf[24] = "";
+        int has_nul = 0;
+
+        if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(it, "Value")))
+            has_nul = nul[k++];
+        if (!cJSON_IsString(name))
+            continue;
+        if (cJSON_IsNumber(ver) && ver->valuedouble >= 0 && ver->valuedouble < 1e19)
+            (void)snprintf(vbuf, sizeof(vbuf), "%.0f", ver->valuedouble);
+        for (i = 0; i < n; i++) {
+            if (done[i] || !ssm_match(items[i]->ref, name->valuestring,
+                                      cJSON_IsString(arn) ? arn->valuestring : NULL,
+                                      cJSON_IsString(sel) ? sel->valuestring : NULL, vbuf))
+                continue;
+            items[i]->rc = ssm_parse_one(it, has_nul, items[i]->ref->secret_id, &items[i]->secret,
+                                         &items[i]->err);
+            done[i] = 1;
+        }
+    }
+    cJSON_ArrayForEach(it, invalid)
+    {
+        struct aws_fault f;
+
+        if (!cJSON_IsString(it))
+            continue;
+        aws_fault_set(&f, 400, "ParameterNotFound", NULL);
+        for (i = 0; i < n; i++) {
+            char *wire;
+            int same;
+
+            if (done[i])
+                continue;
+            wire = ref_ssm_wire(items[i]->ref);
+            if (!wire) {
+                items[i]->rc = inj_err_set(&items[i]->err, INJ_E_NOMEM, "out of memory");
+                done[i] = 1;
+                continue;
+            }
+            same = !strcmp(wire, it->valuestring);
+            if (same) {
+                items[i]->rc =
+                    aws_fault_error(&a, &ssm_service, &ssm_get_op, region, &f, 1, wire,
+                                    &items[i]->err, items[i]->cause, sizeof(items[i]->cause));
+                items[i]->kind = f.kind;
+                done[i] = 1;
+            }
+            free(wire);
+        }
+    }
+    for (i = 0; i < n; i++)
+        if (!done[i])
+            items[i]->rc = inj_err_set(&items[i]->err, INJ_E_UNAVAILABLE,
+                                       "%s: GetParameters in %s answered neither its value nor "
+                                       "InvalidParameters for it",
+                                       items[i]->ref->secret_id, region);
+    rc = INJ_OK;
+out:
+    for (i = 0; i < n; i++)
+        if (items[i]->rc != INJ_OK)
+            sm_secret_free(&items[i]->secret);
+    cJSON_Delete(root);
+    return rc;
+}
+
+/* Each item gets its own outcome; err is unused. */
+static enum inj_rc ssm_parse_op(const struct http_resp *resp, const char *id, void *out,
+                                struct inj_err *err)
+{
+    struct ssm_batch *b = out;
+
+    (void)id;
+    (void)err;
+    return ssm_parse_parameters(b->ctx, b->region, resp, b->items, b->n);
+}
+
+static int ssm_same_region(const char *a, const char *b)
+{
+    if (!a || !b)
+        return a == b;
+    return !strcmp(a, b);
+}
+
+void ssm_plan_free(struct ssm_plan *p)
+{
+    free(p->b);
+    p->b = NULL;
+    p->n = 0;
+}
+
+enum inj_rc ssm_plan_make(const struct sm_ctx *ctx, struct sm_item *items, size_t n,
+                          struct ssm_plan *p)
+{
+    unsigned char *taken = NULL;
+    size_t i;
+    size_t j;
+
+    memset(p, 0, sizeof(*p));
+    for (i = 0; i < n; i++) {
+        memset(&items[i].secret, 0, sizeof(items[i].secret));
+        items[i].rc = INJ_E_SOFTWARE;
+        items[i].kind = AWS_K_NONE;
+        items[i].region_down = 0;
+        items[i].cause[0] = '\0';
+    }
+    if (!n)
+        return INJ_OK;
+    taken = calloc(n, 1);
+    p->b = calloc(n, sizeof(*p->b)); /* at most one batch per item */
+    if (!taken || !p->b) {
+        free(taken);
+        ssm_plan_free(p);
+        for (i = 0; i < n; i++)
+            items[i].rc = inj_err_set(&items[i].err, INJ_E_NOMEM, "out of memory");
+        return INJ_E_NOMEM;
+    }
+    for (i = 0; i < n; i++) {
+        struct ssm_batch *b;
+        const char *region;
+
+        if (taken[i])
+            continue;
+        b = &p->b[p->n++];
+        region = sm_region_for(ctx, items[i].ref);
+        b->ctx = ctx;
+        b->region = region;
+        for (j = i; j < n && b->n < SSM_BATCH_MAX; j++) {
+            if (taken[j] || !ssm_same_region(region, sm_region_for(ctx, items[j].ref)))
+                continue;
+            taken[j] = 1;
+            b->items[b->n++] = &items[j];
+        }
+        (void)snprintf(b->label, sizeof(b->label), "%.120s%s", items[i].ref->secret_id,
+                       b->n > 1 ? " and the rest of its batch" : "");
+    }
+    free(taken);
+    return INJ_OK;
+}
+
+void ssm_plan_calls(const struct aws_ctx *a, struct ssm_plan *p, struct aws_call *calls)
+{
+    size_t i;
+    size_t k;
+
+    for (i = 0; i < p->n; i++) {
+        struct ssm_batch *b = &p->b[i];
+        /* One request for all: the latest of their deadlines (none when one has none). */
+        long long deadline = 0;
+
+        for (k = 0; k < b->n; k++) {
+            long long d = b->items[k]->deadline_ms ? b->items[k]->deadline_ms : a->deadline_ms;
+
+            if (!d) {
+                deadline = 0;
+                break;
+            }
+            if (d > deadline)
+                deadline = d;
+        }
+        memset(&calls[i], 0, sizeof(calls[i]));
+        aws_call_init(&calls[i], a, &ssm_service, &ssm_get_op, b->region, b->label, b, deadline);
+    }
+}
+
+void ssm_plan_finish(const struct aws_ctx *a, struct ssm_plan *p, struct aws_call *calls)
+{
+    size_t i;
+    size_t k;
+
+    for (i = 0; i < p->n; i++) {
+        struct ssm_batch *b = &p->b[i];
+
+        if (calls[i].end == AWS_OK) {
+            (void)aws_call_parse(&calls[i], b->label, b, NULL);
+        } else {
+            for (k = 0; k < b->n; k++) {
+                struct sm_item *it = b->items[k];
+                char *wire = ref_ssm_wire(it->ref);
+
+                it->rc = aws_call_error(a, &calls[i], wire ? wire : it->ref->secret_id, &it->err,
+                                        it->cause, sizeof(it->cause));
+                it->kind = calls[i].end == AWS_FAULT ? calls[i].fault.kind : AWS_K_NONE;
+                it->region_down = aws_call_region_down(&calls[i]);
+                free(wire);
+            }
+        }
+        for (k = 0; k < b->n; k++)
+            if (b->items[k]->rc != INJ_OK)
+                sm_secret_free(&b->items[k]->secret);
+        aws_call_free(&calls[i]);
+    }
+}
+
+void ssm_get_parameters(const struct sm_ctx *ctx, struct sm_item *items, size_t n, size_t conns,
+                        size_t *api_calls)
+{
+    struct ssm_plan p;
+    struct aws_call *calls = NULL;
+    struct aws_ctx a;
+    size_t i;
+
+    jx_init();
+    sm_aws_ctx(ctx, &a);
+    if (ssm_plan_make(ctx, items, n, &p) != INJ_OK || !p.n)
+        return;
+    calls = calloc(p.n, sizeof(*calls));
+    if (!calls) {
+        for (i = 0; i < n; i++)
+            items[i].rc = inj_err_set(&items[i].err, INJ_E_NOMEM, "out of memory");
+        ssm_plan_free(&p);
+        return;
+    }
+    ssm_plan_calls(&a, &p, calls);
+    aws_run(&a, calls, p.n, conns);
+    ssm_plan_finish(&a, &p, calls);
+    if (api_calls)
+        *api_calls += p.n;
+    free(calls);
+    ssm_plan_free(&p);
+}

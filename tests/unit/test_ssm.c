@@ -1,0 +1,453 @@
+/* test_ssm.c: SSM Parameter Store without a network: GetParameters' request (names and ARNs
+ * with selectors, WithDecryption), batches of 10 per region run in one engine run, the
+ * parser (match by name or ARN and selector, InvalidParameters, Values with NUL, oversize,
+ * malformed answers) and errors worded with ssm:GetParameters / kms:Decrypt; fetch_all
+ * mixing both services. Canary values are checked out of every message. */
+#include "unit.h"
+
+#include <cjson/cJSON.h>
+
+#include "creds.h"
+#include "fetch.h"
+#include "http.h"
+#include "jx.h"
+#include "ref.h"
+#include "sm.h"
+#include "ssm.h"
+
+#include "fake_aws.h"
+
+#define ACCT "111122223333"
+#define CANARY "CANARY-ssm-unit-5c1e"
+
+/* What the canned SSM does: every name it knows answers "value of NAME" (CANARY inside),
+ * a name starting "/missing" is in InvalidParameters; the whole call may be an error. */
+static struct {
+    const char *error;   /* not NULL: every GetParameters call answers this code */
+    const char *message; /* ... with this message */
+    int max_names;       /* the most Names seen in one call */
+    int with_decryption; /* every call had WithDecryption true */
+    size_t calls;
+} svc;
+
+static struct fake_aws fa;
+static struct creds creds;
+
+static void canned(struct fake_aws *f, const struct http_req *req, const char *action,
+                   const cJSON *in, struct http_resp *resp)
+{
+    cJSON *out;
+    cJSON *params;
+    cJSON *invalid;
+    const cJSON *names = cJSON_GetObjectItemCaseSensitive(in, "Names");
+    const cJSON *id;
+    char *text;
+    int n = 0;
+
+    (void)f;
+    assert_string_equal(action, "GetParameters");
+    assert_non_null(strstr(req->sigv4, ":ssm"));
+    svc.calls++;
+    if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(in, "WithDecryption")))
+        svc.with_decryption = 0;
+    if (svc.error) {
+        char body[512];
+
+        (void)snprintf(body, sizeof(body), "{\"__type\":\"%s\",\"message\":\"%s\"}", svc.error,
+                       svc.message ? svc.message : "canned");
+        fake_answer(resp, 400, body);
+        return;
+    }
+    out = cJSON_CreateObject();
+    params = cJSON_AddArrayToObject(out, "Parameters");
+    invalid = cJSON_AddArrayToObject(out, "InvalidParameters");
+    cJSON_ArrayForEach(id, names)
+    {
+        char name[300];
+        char value[400];
+        char arn[400];
+        const char *colon;
+        const char *sel = NULL;
+        cJSON *p;
+
+        n++;
+        if (!strncmp(id->valuestring, "/missing", 8)) {
+            cJSON_AddItemToArray(invalid, cJSON_CreateString(id->valuestring));
+            continue;
+        }
+        /* NAME[:SEL] or ARN[:SEL]: the selector follows the last ':' after "parameter/". */
+        colon = strrchr(id->valuestring, ':');
+        if (colon &&
+            (strncmp(id->valuestring, "arn:", 4) != 0 || strstr(colon, "parameter/") == NULL))
+            sel = colon + 1;
+        if (!strncmp(id->valuestring, "arn:", 4) && colon && strstr(colon, "parameter/"))
+            sel = NULL;
+        (void)snprintf(name, sizeof(name), "%.*s",
+                       sel ? (int)(colon - id->valuestring) : (int)strlen(id->valuestring),
+                       id->valuestring);
+        p = cJSON_CreateObject();
+        cJSON_AddStringToObject(p, "Name", name);
+        cJSON_AddStringToObject(p, "Type", "SecureString");
+        (void)snprintf(value, sizeof(value), "value of %s " CANARY, name);
+        cJSON_AddStringToObject(p, "Value", value);
+        cJSON_AddNumberToObject(p, "Version",
+                                sel && sel[0] >= '0' && sel[0] <= '9' ? atoi(sel) : 4);
+        if (sel) {
+            char s[120];
+
+            (void)snprintf(s, sizeof(s), ":%s", sel);
+            cJSON_AddStringToObject(p, "Selector", s);
+        }
+        if (strncmp(name, "arn:", 4) != 0) {
+            (void)snprintf(arn, sizeof(arn), "arn:aws:ssm:eu-central-1:" ACCT ":parameter/%s",
+                           name + (name[0] == '/'));
+            cJSON_AddStringToObject(p, "ARN", arn);
+        } else {
+            cJSON_AddStringToObject(p, "ARN", name);
+        }
+        cJSON_AddItemToArray(params, p);
+    }
+    if (n > svc.max_names)
+        svc.max_names = n;
+    text = cJSON_PrintUnformatted(out);
+    fake_answer(resp, 200, text);
+    cJSON_free(text);
+    cJSON_Delete(out);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    memset(&fa, 0, sizeof(fa));
+    memset(&svc, 0, sizeof(svc));
+    svc.with_decryption = 1;
+    fa.handle = canned;
+    memset(&creds, 0, sizeof(creds));
+    (void)snprintf(creds.source, sizeof(creds.source), "env");
+    unsetenv("AWS_ENDPOINT_URL_SSM");
+    return 0;
+}
+
+static void ctx_init(struct sm_ctx *ctx)
+{
+    fake_sm_ctx(ctx, &fa, &creds, SM_FETCH_AUTO);
+}
+
+static void parse_ref(const char *s, struct ref *r)
+{
+    struct inj_err err = UNIT_ERR_INIT;
+
+    if (ref_parse(s, r, &err) != INJ_OK)
+        fail_msg("%s: %s", s, err.msg);
+}
+
+/* 25 parameters in eu-central-1 and 3 in eu-west-1 (by ARN): 3 + 1 calls, 10 names at most,
+ * every value where it belongs, WithDecryption on every call, one engine run. */
+static void batches_of_ten(void **state)
+{
+    struct sm_ctx ctx;
+    struct ref refs[28];
+    struct sm_item items[28];
+    char s[200];
+    size_t calls = 0;
+    size_t i;
+
+    (void)state;
+    ctx_init(&ctx);
+    for (i = 0; i < 28; i++) {
+        if (i < 25)
+            (void)snprintf(s, sizeof(s), "ssm:/app/p%02zu", i);
+        else
+            (void)snprintf(s, sizeof(s), "arn:aws:ssm:eu-west-1:" ACCT ":parameter/w/p%02zu", i);
+        parse_ref(s, &refs[i]);
+        memset(&items[i], 0, sizeof(items[i]));
+        items[i].ref = &refs[i];
+    }
+    ssm_get_parameters(&ctx, items, 28, 4, &calls);
+    assert_int_equal(calls, 4);
+    assert_int_equal(fake_count(&fa, "GetParameters"), 4);
+    assert_int_equal(svc.max_names, 10);
+    assert_true(svc.with_decryption);
+    assert_int_equal(fake_count_for(&fa, "GetParameters",
+                                    "arn:aws:ssm:eu-west-1:" ACCT ":parameter/w/p25,"
+                                    "arn:aws:ssm:eu-west-1:" ACCT ":parameter/w/p26,"
+                                    "arn:aws:ssm:eu-west-1:" ACCT ":parameter/w/p27",
+                                    ""),
+                     1);
+    assert_string_equal(fa.calls[3].region, "eu-west-1");
+    for (i = 0; i < 28; i++) {
+        char want[300];
+
+        assert_int_equal(items[i].rc, INJ_OK);
+        (void)snprintf(want, sizeof(want), "value of %s " CANARY, refs[i].secret_id);
+        assert_int_equal(items[i].secret.value.len, strlen(want));
+        assert_memory_equal(items[i].secret.value.p, want, strlen(want));
+        assert_string_equal(items[i].secret.type, "SecureString");
+        assert_string_equal(items[i].secret.version_id, "4");
+        sm_secret_free(&items[i].secret);
+        ref_free(&refs[i]);
+    }
+}
+
+/* Selectors are sent after the name and matched in the answer; the same name with two
+ * selectors are two items. */
+static void selectors(void **state)
+{
+    struct sm_ctx ctx;
+    struct ref refs[3];
+    struct sm_item items[3];
+    size_t i;
+
+    (void)state;
+    ctx_init(&ctx);
+    parse_ref("ssm:/db/pw", &refs[0]);
+    parse_ref("ssm:/db/pw:2", &refs[1]);
+    parse_ref("ssm:/db/pw:live", &refs[2]);
+    memset(items, 0, sizeof(items));
+    for (i = 0; i < 3; i++)
+        items[i].ref = &refs[i];
+    ssm_get_parameters(&ctx, items, 3, 1, NULL);
+    assert_int_equal(fake_count_for(&fa, "GetParameters", "/db/pw,/db/pw:2,/db/pw:live", ""), 1);
+    for (i = 0; i < 3; i++)
+        assert_int_equal(items[i].rc, INJ_OK);
+    assert_string_equal(items[0].secret.version_id, "4");
+    assert_string_equal(items[0].secret.stages, "");
+    assert_string_equal(items[1].secret.version_id, "2");
+    assert_string_equal(items[1].secret.stages, "2");
+    assert_string_equal(items[2].secret.stages, "live");
+    for (i = 0; i < 3; i++) {
+        sm_secret_free(&items[i].secret);
+        ref_free(&refs[i]);
+    }
+}
+
+/* InvalidParameters: not found (65) naming the parameter (with its selector) and region;
+ * the others still get their values. */
+static void invalid_parameters(void **state)
+{
+    struct sm_ctx ctx;
+    struct ref refs[2];
+    struct sm_item items[2];
+
+    (void)state;
+    ctx_init(&ctx);
+    parse_ref("ssm:/missing/x:3", &refs[0]);
+    parse_ref("ssm:/present", &refs[1]);
+    memset(items, 0, sizeof(items));
+    items[0].ref = &refs[0];
+    items[1].ref = &refs[1];
+    ssm_get_parameters(&ctx, items, 2, 1, NULL);
+    assert_int_equal(items[0].rc, INJ_E_MISSING);
+    assert_int_equal(items[0].kind, AWS_K_NOT_FOUND);
+    assert_contains(items[0].err.msg, "/missing/x:3: not found in eu-central-1");
+    assert_contains(items[0].err.msg, "version or label");
+    assert_contains(items[0].cause, "not found in eu-central-1");
+    assert_null(strstr(items[0].cause, "/missing"));
+    assert_int_equal(items[1].rc, INJ_OK);
+    sm_secret_free(&items[1].secret);
+    ref_free(&refs[0]);
+    ref_free(&refs[1]);
+}
+
+/* The whole call refused: each item says why, with SSM's own action and KMS's. */
+static void call_errors(void **state)
+{
+    static const struct {
+        const char *code;
+        const char *msg;
+        enum inj_rc rc;
+        const char *want;
+    } cases[] = {
+        {"AccessDeniedException",
+         "User: arn:aws:sts::1:assumed-role/r/s is not authorized to perform: ssm:GetParameters",
+         INJ_E_NOPERM, "ssm:GetParameters denied"},
+        {"AccessDeniedException",
+         "User: x is not authorized to perform: kms:Decrypt on resource: arn:aws:kms:k",
+         INJ_E_NOPERM, "kms:ViaService ssm.eu-central-1.amazonaws.com"},
+        {"InvalidKeyId", "key disabled", INJ_E_NOPERM, "kms:Decrypt denied"},
+        {"ThrottlingException", "Rate exceeded", INJ_E_TEMPFAIL,
+         "throttled by SSM Parameter Store"},
+        {"ParameterNotFound", "", INJ_E_MISSING, "not found in eu-central-1"},
+    };
+    struct sm_ctx ctx;
+    struct ref r;
+    struct sm_item it;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        ctx_init(&ctx);
+        svc.error = cases[i].code;
+        svc.message = cases[i].msg;
+        parse_ref("ssm:/db/pw", &r);
+        memset(&it, 0, sizeof(it));
+        it.ref = &r;
+        ssm_get_parameters(&ctx, &it, 1, 1, NULL);
+        assert_int_equal(it.rc, cases[i].rc);
+        assert_contains(it.err.msg, "/db/pw: ");
+        assert_contains(it.err.msg, cases[i].want);
+        assert_null(it.secret.value.p);
+        ref_free(&r);
+    }
+}
+
+/* Throttled: retried by the engine (max_attempts), each retry one more call. */
+static void throttle_retried(void **state)
+{
+    struct sm_ctx ctx;
+    struct ref r;
+    struct sm_item it;
+
+    (void)state;
+    ctx_init(&ctx);
+    ctx.max_attempts = 2;
+    svc.error = "ThrottlingException";
+    parse_ref("ssm:/db/pw", &r);
+    memset(&it, 0, sizeof(it));
+    it.ref = &r;
+    ssm_get_parameters(&ctx, &it, 1, 1, NULL);
+    assert_int_equal(it.rc, INJ_E_TEMPFAIL);
+    assert_int_equal(svc.calls, 2);
+    assert_contains(it.err.msg, "after 2 attempt(s)");
+    ref_free(&r);
+}
+
+static struct http_resp resp_of(const char *body)
+{
+    struct http_resp r;
+
+    memset(&r, 0, sizeof(r));
+    r.status = 200;
+    r.body.max = SSM_MAX_RESPONSE;
+    assert_int_equal(sbuf_append(&r.body, body, strlen(body)), SBUF_OK);
+    return r;
+}
+
+/* The parser on its own: match by ARN, NUL values, oversize, malformed answers. */
+static void parser(void **state)
+{
+    struct sm_ctx ctx;
+    struct ref refs[3];
+    struct sm_item items[3];
+    struct sm_item *pi[3] = {&items[0], &items[1], &items[2]};
+    struct http_resp resp;
+    char *big;
+    size_t i;
+
+    (void)state;
+    ctx_init(&ctx);
+    jx_init();
+    parse_ref("arn:aws:ssm:eu-central-1:" ACCT ":parameter/a", &refs[0]);
+    parse_ref("ssm:/b", &refs[1]);
+    parse_ref("ssm:c", &refs[2]);
+    memset(items, 0, sizeof(items));
+    for (i = 0; i < 3; i++)
+        items[i].ref = &refs[i];
+    /* Answered by name with its ARN; b's value holds a NUL; c not answered at all. */
+    resp = resp_of("{\"Parameters\":[{\"Name\":\"/a\",\"ARN\":\"arn:aws:ssm:eu-central-1:" ACCT
+                   ":parameter/a\",\"Value\":\"x" CANARY "\",\"Version\":1,\"Type\":\"String\"},"
+                   "{\"Name\":\"/b\",\"Value\":\"y\\u0000" CANARY "\",\"Version\":1}],"
+                   "\"InvalidParameters\":[]}");
+    assert_int_equal(ssm_parse_parameters(&ctx, "eu-central-1", &resp, pi, 3), INJ_OK);
+    assert_int_equal(items[0].rc, INJ_OK);
+    assert_string_equal(items[0].secret.type, "String");
+    assert_int_equal(items[1].rc, INJ_E_DATA);
+    assert_contains(items[1].err.msg, "NUL");
+    assert_int_equal(items[2].rc, INJ_E_UNAVAILABLE);
+    assert_contains(items[2].err.msg, "answered neither");
+    for (i = 0; i < 3; i++) {
+        assert_null(strstr(items[i].err.msg, CANARY));
+        sm_secret_free(&items[i].secret);
+    }
+    http_resp_free(&resp);
+    /* Oversize value: refused for that parameter. */
+    big = malloc(SSM_MAX_VALUE + 200);
+    assert_non_null(big);
+    memcpy(big, "{\"Parameters\":[{\"Name\":\"c\",\"Value\":\"", 36);
+    memset(big + 36, 'v', SSM_MAX_VALUE + 1);
+    memcpy(big + 36 + SSM_MAX_VALUE + 1, "\"}]}", 5);
+    resp = resp_of(big);
+    free(big);
+    assert_int_equal(ssm_parse_parameters(&ctx, "eu-central-1", &resp, pi + 2, 1), INJ_OK);
+    assert_int_equal(items[2].rc, INJ_E_DATA);
+    assert_contains(items[2].err.msg, "larger than 65536 bytes");
+    http_resp_free(&resp);
+    /* Not an answer at all. */
+    static const char *const junk[] = {
+        "[]", "{\"Parameters\":{}}", "{\"InvalidParameters\":3}", "not json", "\xff\xfe", ""};
+    for (i = 0; i < sizeof(junk) / sizeof(junk[0]); i++) {
+        resp = resp_of(junk[i]);
+        assert_int_equal(ssm_parse_parameters(&ctx, "eu-central-1", &resp, pi, 3),
+                         INJ_E_UNAVAILABLE);
+        assert_int_equal(items[0].rc, INJ_E_UNAVAILABLE);
+        assert_contains(items[0].err.msg, "SSM response");
+        http_resp_free(&resp);
+    }
+    /* Duplicate Value members (the NUL scan and cJSON disagree): refused as a whole. */
+    resp = resp_of("{\"Parameters\":[{\"Name\":\"c\",\"Value\":\"a\",\"Value\":\"b\"}]}");
+    assert_int_equal(ssm_parse_parameters(&ctx, "eu-central-1", &resp, pi + 2, 1),
+                     INJ_E_UNAVAILABLE);
+    http_resp_free(&resp);
+    for (i = 0; i < 3; i++)
+        ref_free(&refs[i]);
+}
+
+/* fetch_all with both services: one GetParameters and one GetSecretValue, in one run. */
+static void handle_both(struct fake_aws *f, const struct http_req *req, const char *action,
+                        const cJSON *in, struct http_resp *resp)
+{
+    if (!strcmp(action, "GetParameters"))
+        canned(f, req, action, in, resp);
+    else
+        fake_sm_answer(f, req, action, in, resp);
+}
+
+static void fetch_mixed(void **state)
+{
+    struct sm_ctx ctx;
+    struct ref refs[3];
+    struct fetched f[3];
+    size_t calls = 0;
+    size_t i;
+
+    (void)state;
+    ctx_init(&ctx);
+    fa.handle = handle_both;
+    fake_add(&fa, "db", "v1", "{\"u\":\"" CANARY "\"}");
+    parse_ref("db", &refs[0]);
+    parse_ref("ssm:/db/pw", &refs[1]);
+    parse_ref("ssm:/missing/y", &refs[2]);
+    memset(f, 0, sizeof(f));
+    for (i = 0; i < 3; i++) {
+        f[i].ref = &refs[i];
+        f[i].rc = INJ_E_SOFTWARE;
+    }
+    fetch_all(&ctx, f, 3, &calls);
+    assert_int_equal(calls, 2);
+    assert_int_equal(fake_count(&fa, "GetParameters"), 1);
+    assert_int_equal(fake_count(&fa, "GetSecretValue"), 1);
+    assert_int_equal(fake_count(&fa, NULL), 2);
+    assert_int_equal(f[0].rc, INJ_OK);
+    assert_int_equal(f[1].rc, INJ_OK);
+    assert_int_equal(f[2].rc, INJ_E_MISSING);
+    assert_contains(f[2].err.msg, "/missing/y: not found in eu-central-1");
+    for (i = 0; i < 3; i++) {
+        sm_secret_free(&f[i].secret);
+        ref_free(&refs[i]);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(batches_of_ten, setup),
+        cmocka_unit_test_setup(selectors, setup),
+        cmocka_unit_test_setup(invalid_parameters, setup),
+        cmocka_unit_test_setup(call_errors, setup),
+        cmocka_unit_test_setup(throttle_retried, setup),
+        cmocka_unit_test_setup(parser, setup),
+        cmocka_unit_test_setup(fetch_mixed, setup),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
