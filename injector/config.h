@@ -61,6 +61,7 @@ struct config {
     size_t n;
     int drop_aws_credentials; /* child_env: { drop_aws_credentials: true } (= --pristine) */
     struct config_supervise supervise;
+    int log_format; /* log_format: text|json (enum log_format); 0: not given */
 };
 
 /* Reads and parses path. INJ_E_NOINPUT when it cannot be read, INJ_E_CONFIG when invalid. */

@@ -92,6 +92,19 @@ static void main_unharden(const struct run *r)
         (void)sigaction(SIGCHLD, &r->chld_saved, NULL);
 }
 
+/* INJECTOR_LOG_FORMAT, before the first line: it beats the config's log_format (the
+ * deployment's choice over the image's), and the lines before the config is read follow it. */
+static void main_log_format(void)
+{
+    const char *v = getenv("INJECTOR_LOG_FORMAT");
+    int f = v && *v ? log_format_parse(v) : 0;
+
+    if (f)
+        log_set_format((enum log_format)f);
+    else if (v && *v)
+        log_warn("INJECTOR_LOG_FORMAT=%s is not text|json; the config's log_format, else text", v);
+}
+
 static void main_log_level(const struct cli *cli)
 {
     const char *v = getenv("INJECTOR_LOG_LEVEL");
@@ -251,6 +264,7 @@ static enum inj_rc main_deliver(struct run *r, int check_only, struct inj_err *e
         }
         if (rc != INJ_OK) {
             inj_err_prefix(err, "%s %s", e->kind == ENTRY_ENV ? "env" : "file", e->name);
+            err->entry = e->name;
             return rc;
         }
         if (check_only)
@@ -344,6 +358,12 @@ static enum inj_rc main_config(struct run *r, struct inj_err *err)
                                    "secret by an ARN in %s; a replica stays in its partition",
                                    region, ref_region_partition(region), e->name, part);
         }
+    }
+    if (rc == INJ_OK && r->cfg.log_format) {
+        const char *v = getenv("INJECTOR_LOG_FORMAT");
+
+        if (!v || !log_format_parse(v))
+            log_set_format((enum log_format)r->cfg.log_format);
     }
     if (rc != INJ_OK || !r->cli.from_env)
         return rc;
@@ -556,9 +576,10 @@ int main(int argc, char **argv)
     main_harden(&r);
     main_sigchld_default(&r);
     rc = cli_parse(argc, argv, &r.cli, &err);
+    main_log_format();
     main_log_level(&r.cli);
     if (rc != INJ_OK) {
-        log_error("%s", err.msg);
+        log_err(LOG_LVL_ERROR, &err);
         return inj_rc_exit(rc);
     }
     if (r.cli.cmd == CLI_HELP) {
@@ -572,7 +593,7 @@ int main(int argc, char **argv)
     (void)OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
     /* libcurl's copies of the secret key, tokens and request headers: wiped on free too. */
     if (wipemem_curl_global_init(&err) != INJ_OK) {
-        log_error("%s", err.msg);
+        log_err(LOG_LVL_ERROR, &err);
         return inj_rc_exit(INJ_E_SOFTWARE);
     }
     jx_init();
@@ -581,7 +602,7 @@ int main(int argc, char **argv)
     } else {
         rc = main_run(&r, &err);
         if (rc != INJ_OK)
-            log_error("%s", err.msg);
+            log_err(LOG_LVL_ERROR, &err);
     }
     resolve_free(&r.set);
     sink_env_free(&r.env);
