@@ -984,8 +984,7 @@ static enum inj_rc cfg_root_log_format(struct cfg_parse *p, const struct cfg_arg
 
     c->log_format = log_format_parse(a->s);
     if (!c->log_format)
-        return cfg_errf(p, a->v, INJ_E_CONFIG, "log_format must be text or json, not \"%s\"",
-                        a->s);
+        return cfg_errf(p, a->v, INJ_E_CONFIG, "log_format must be text or json, not \"%s\"", a->s);
     return INJ_OK;
 }
 

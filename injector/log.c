@@ -267,8 +267,8 @@ static void log_v(enum log_level lvl, const struct log_fields *f, const char *fm
     /* One write per line so lines from several processes do not interleave. */
     n = log_format == LOG_FMT_JSON
             ? 0
-            : snprintf(line, sizeof(line), "injector: %s: ",
-                       lvl == LOG_LVL_WARN ? "warning" : log_level_name(lvl));
+            : snprintf(line, sizeof(line),
+                       "injector: %s: ", lvl == LOG_LVL_WARN ? "warning" : log_level_name(lvl));
     if (n < 0 || (size_t)n >= sizeof(line))
         return;
     m = vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
@@ -285,13 +285,13 @@ static void log_v(enum log_level lvl, const struct log_fields *f, const char *fm
     (void)fflush(stderr);
 }
 
-#define LOG_FN(name, lvl)                \
-    void name(const char *fmt, ...)      \
-    {                                    \
-        va_list ap;                      \
-        va_start(ap, fmt);               \
-        log_v(lvl, NULL, fmt, ap);       \
-        va_end(ap);                      \
+#define LOG_FN(name, lvl)           \
+    void name(const char *fmt, ...) \
+    {                               \
+        va_list ap;                 \
+        va_start(ap, fmt);          \
+        log_v(lvl, NULL, fmt, ap);  \
+        va_end(ap);                 \
     }
 
 LOG_FN(log_error, LOG_LVL_ERROR)

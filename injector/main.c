@@ -384,6 +384,7 @@ static enum inj_rc main_export(struct run *r, struct inj_err *err)
     enum inj_rc rc = INJ_E_NOMEM;
     struct export_var *vars = calloc(r->set.nr + 1, sizeof(*vars));
     struct sbuf out = SBUF_INIT(64u * 1024u * 1024u);
+    struct sbuf masks = SBUF_INIT(64u * 1024u * 1024u);
     size_t n = 0;
     size_t i;
 
@@ -404,11 +405,21 @@ static enum inj_rc main_export(struct run *r, struct inj_err *err)
         n++;
     }
     rc = export_render((enum export_format)export_format_parse(r->cli.format), vars, n, &out, err);
-    if (rc == INJ_OK)
+    if (rc == INJ_OK && r->cli.mask) {
+        /* The masks first, on stdout, where the runner reads commands; the values go to
+         * $GITHUB_ENV, read after the step, so no later line can show them unmasked. */
+        rc = export_render_masks(vars, n, &masks, err);
+        if (rc == INJ_OK)
+            rc = export_write(STDOUT_FILENO, masks.p, masks.len, err);
+        if (rc == INJ_OK)
+            rc = export_append_file(getenv("GITHUB_ENV"), out.p, out.len, err);
+    } else if (rc == INJ_OK) {
         rc = export_write(STDOUT_FILENO, out.p, out.len, err);
+    }
     if (rc == INJ_OK)
         log_info("exported %zu variable(s) as %s", n, r->cli.format);
-    sbuf_wipe_free(&out); /* holds every value */
+    sbuf_wipe_free(&out);   /* holds every value */
+    sbuf_wipe_free(&masks); /* so does this */
     free(vars);
     return rc;
 }
@@ -485,6 +496,11 @@ static enum inj_rc main_run(struct run *r, struct inj_err *err)
         return inj_err_set(err, INJ_E_USAGE,
                            "export: stdout is a terminal; refusing to print secrets on it "
                            "(redirect stdout, or add --force)");
+    if (r->cli.cmd == CLI_EXPORT && r->cli.mask &&
+        (!getenv("GITHUB_ENV") || !*getenv("GITHUB_ENV")))
+        return inj_err_set(err, INJ_E_USAGE,
+                           "export --mask: GITHUB_ENV is not set; --mask appends the variables "
+                           "to the file it names (run it in a GitHub Actions step)");
     rc = main_config(r, err);
     if (rc != INJ_OK)
         return rc;
