@@ -247,7 +247,8 @@ def test_config_key_and_precedence(fake, base_env, write_config):
     assert res.rc == 65, res
     assert all(ln.startswith("injector: ") for ln in res.err.splitlines()), res.err
     # INJECTOR_CONFIG_YAML carries it too.
-    res = run(["--", "/bin/true"], dict(base_env, INJECTOR_CONFIG_YAML=text.replace("\n    ", "\n")))
+    yaml = text.replace("\n    ", "\n")
+    res = run(["--", "/bin/true"], dict(base_env, INJECTOR_CONFIG_YAML=yaml))
     assert res.rc == 65, res
     assert errors(json_lines(res.err))
     bad = write_config("version: 1\nlog_format: xml\n")
