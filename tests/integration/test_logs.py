@@ -251,6 +251,13 @@ def test_config_key_and_precedence(fake, base_env, write_config):
     res = run(["--", "/bin/true"], dict(base_env, INJECTOR_CONFIG_YAML=yaml))
     assert res.rc == 65, res
     assert errors(json_lines(res.err))
+    # A variable that is no format: a text warning (the config is not read yet), then the
+    # config decides.
+    res = run(["-c", cfg, "--", "/bin/true"], dict(base_env, INJECTOR_LOG_FORMAT="xml"))
+    assert res.rc == 65, res
+    first, *rest = res.err.splitlines()
+    assert first.startswith("injector: warning: INJECTOR_LOG_FORMAT=xml is not text|json"), first
+    assert errors(json_lines("\n".join(rest)))
     bad = write_config("version: 1\nlog_format: xml\n")
     res = run(["-c", bad, "--", "/bin/true"], base_env)
     assert res.rc == 78 and 'log_format must be text or json, not "xml"' in res.err, res
