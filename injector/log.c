@@ -134,7 +134,9 @@ static void lj_str(struct lj *j, const char *s, size_t n)
         } else if (c == '\t') {
             esc[1] = 't';
         } else if (c < 0x20 || c == 0x7f) {
-            memcpy(esc, "\\u00", 4);
+            esc[1] = 'u';
+            esc[2] = '0';
+            esc[3] = '0';
             esc[4] = hex[c >> 4];
             esc[5] = hex[c & 15];
             plen = 6;

@@ -385,6 +385,7 @@ static enum inj_rc main_export(struct run *r, struct inj_err *err)
     struct export_var *vars = calloc(r->set.nr + 1, sizeof(*vars));
     struct sbuf out = SBUF_INIT(64u * 1024u * 1024u);
     struct sbuf masks = SBUF_INIT(64u * 1024u * 1024u);
+    const char *genv = getenv("GITHUB_ENV"); /* main_run checked it for --mask */
     size_t n = 0;
     size_t i;
 
@@ -412,7 +413,7 @@ static enum inj_rc main_export(struct run *r, struct inj_err *err)
         if (rc == INJ_OK)
             rc = export_write(STDOUT_FILENO, masks.p, masks.len, err);
         if (rc == INJ_OK)
-            rc = export_append_file(getenv("GITHUB_ENV"), out.p, out.len, err);
+            rc = export_append_file(genv ? genv : "", out.p, out.len, err);
     } else if (rc == INJ_OK) {
         rc = export_write(STDOUT_FILENO, out.p, out.len, err);
     }
@@ -491,13 +492,13 @@ static enum inj_rc main_run(struct run *r, struct inj_err *err)
     enum inj_rc rc;
     struct creds_ctx cctx;
     struct sm_ctx sctx;
+    const char *github_env = getenv("GITHUB_ENV");
 
     if (r->cli.cmd == CLI_EXPORT && !r->cli.force && isatty(STDOUT_FILENO))
         return inj_err_set(err, INJ_E_USAGE,
                            "export: stdout is a terminal; refusing to print secrets on it "
                            "(redirect stdout, or add --force)");
-    if (r->cli.cmd == CLI_EXPORT && r->cli.mask &&
-        (!getenv("GITHUB_ENV") || !*getenv("GITHUB_ENV")))
+    if (r->cli.cmd == CLI_EXPORT && r->cli.mask && (!github_env || !*github_env))
         return inj_err_set(err, INJ_E_USAGE,
                            "export --mask: GITHUB_ENV is not set; --mask appends the variables "
                            "to the file it names (run it in a GitHub Actions step)");

@@ -24,8 +24,8 @@
 
 #include "err.h"
 
-#define UNIT_ERR_INIT                \
-    {                                \
+#define UNIT_ERR_INIT                 \
+    {                                 \
         INJ_OK, {0}, NULL, NULL, NULL \
     }
 
