@@ -323,8 +323,15 @@ enum inj_rc aws_fault_error(const struct aws_ctx *ctx, const struct aws_service 
     rc = aws_fault_cause(f, &w, text, sizeof(text));
     aws_copy_cause(cause, ncause, text);
     if (f->msg[0])
-        return inj_err_set(err, rc, "%s: %s (AWS: %s)", name, text, f->msg);
-    return inj_err_set(err, rc, "%s: %s", name, text);
+        (void)inj_err_set(err, rc, "%s: %s (AWS: %s)", name, text, f->msg);
+    else
+        (void)inj_err_set(err, rc, "%s: %s", name, text);
+    /* What to grant, for JSON logs: the wording above names it too. */
+    if (err && (f->kind == AWS_K_DENIED || f->kind == AWS_K_REFUSED))
+        err->action = op->iam_action;
+    else if (err && f->kind == AWS_K_KMS)
+        err->action = "kms:Decrypt";
+    return rc;
 }
 
 enum inj_rc aws_call_error(const struct aws_ctx *ctx, const struct aws_call *c, const char *name,

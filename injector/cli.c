@@ -16,6 +16,7 @@ void cli_usage(FILE *f)
         "       injector --sidecar [-c FILE] [options]\n"
         "       injector check [-c FILE] [--from-env] [--ready]\n"
         "       injector export [-c FILE] [--from-env] --format FORMAT [--force]\n"
+        "                      [--mask]\n"
         "       injector policy -c FILE [--region REGION] [--account ID]\n"
         "                      [--failover-regions LIST]\n"
         "       injector help [config]\n"
@@ -54,6 +55,10 @@ void cli_usage(FILE *f)
         "                      single (GetSecretValue only); overrides the config's fetch:\n"
         "      --format FORMAT export: shell, dotenv, json or github\n"
         "      --force         export: print even when stdout is a terminal\n"
+        "      --mask          export --format github: print ::add-mask::LINE for every\n"
+        "                      line of every value on stdout (the runner masks them in\n"
+        "                      the log) and append the variables to the file $GITHUB_ENV\n"
+        "                      names (no redirect needed)\n"
         "      --supervise     stay as COMMAND's parent, as tini does: forward signals,\n"
         "                      reap zombies, exit with its status (docs/supervise.md)\n"
         "      --pgroup        --supervise, with signals to COMMAND's process group\n"
@@ -103,6 +108,9 @@ void cli_usage(FILE *f)
         "  AWS_MAX_ATTEMPTS, AWS_RETRY_MODE               retries (standard: 3 attempts)\n"
         "  HTTPS_PROXY, NO_PROXY                          proxy\n"
         "  INJECTOR_LOG_LEVEL                             quiet|error|warn|info|debug\n"
+        "  INJECTOR_LOG_FORMAT                            text (default) or json: one\n"
+        "                                                 JSON object a line (beats the\n"
+        "                                                 config's log_format)\n"
         "  INJECTOR_CONFIG, INJECTOR_CONFIG_YAML          config when -c is not given\n"
         "\n"
         "exit codes: 0 ok, 64 usage, 65 bad or missing data, 66 config not found,\n"
@@ -123,6 +131,7 @@ enum inj_rc cli_parse(int argc, char **argv, struct cli *out, struct inj_err *er
         OPT_PRISTINE,
         OPT_FORMAT,
         OPT_FORCE,
+        OPT_MASK,
         OPT_FETCH,
         OPT_SUPERVISE,
         OPT_PGROUP,
@@ -143,6 +152,7 @@ enum inj_rc cli_parse(int argc, char **argv, struct cli *out, struct inj_err *er
         {"pristine", no_argument, NULL, OPT_PRISTINE},
         {"format", required_argument, NULL, OPT_FORMAT},
         {"force", no_argument, NULL, OPT_FORCE},
+        {"mask", no_argument, NULL, OPT_MASK},
         {"fetch", required_argument, NULL, OPT_FETCH},
         {"supervise", no_argument, NULL, OPT_SUPERVISE},
         {"pgroup", no_argument, NULL, OPT_PGROUP},
@@ -216,6 +226,9 @@ enum inj_rc cli_parse(int argc, char **argv, struct cli *out, struct inj_err *er
             break;
         case OPT_FORCE:
             out->force = 1;
+            break;
+        case OPT_MASK:
+            out->mask = 1;
             break;
         case OPT_FETCH:
             out->fetch = sm_fetch_mode_parse(optarg);
@@ -312,6 +325,8 @@ enum inj_rc cli_parse(int argc, char **argv, struct cli *out, struct inj_err *er
      * --from-env alone. */
     if ((out->format || out->force) && out->cmd != CLI_EXPORT)
         return inj_err_set(err, INJ_E_USAGE, "--format and --force belong to injector export");
+    if (out->mask && out->cmd != CLI_EXPORT)
+        return inj_err_set(err, INJ_E_USAGE, "--mask belongs to injector export");
     if (out->cmd == CLI_EXPORT) {
         if (out->argv)
             return inj_err_set(err, INJ_E_USAGE, "export takes no command");
@@ -320,6 +335,9 @@ enum inj_rc cli_parse(int argc, char **argv, struct cli *out, struct inj_err *er
                                "export needs --format shell, dotenv, json or github");
         if (out->dry_run || out->pristine)
             return inj_err_set(err, INJ_E_USAGE, "export takes neither --dry-run nor --pristine");
+        if (out->mask && strcmp(out->format, "github") != 0)
+            return inj_err_set(err, INJ_E_USAGE,
+                               "--mask goes with --format github (GitHub Actions' ::add-mask::)");
         return INJ_OK;
     }
     if (out->account && out->cmd != CLI_POLICY)

@@ -17,6 +17,8 @@ struct cli {
     int pristine;           /* --pristine: drop AWS credential and INJECTOR_* variables */
     const char *format;     /* export --format: shell, dotenv, json, github */
     int force;              /* export --force: print to a terminal too */
+    int mask;               /* export --mask (github): ::add-mask:: on stdout, values to
+                               the file $GITHUB_ENV names */
     const char *help_topic; /* `help TOPIC`: "config", or NULL */
     const char *region;     /* --region */
     struct ref_regions failover; /* --failover-regions: replaces the config's list */

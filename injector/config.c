@@ -15,6 +15,7 @@
 #include <yaml.h>
 
 #include "jx.h"
+#include "log.h"
 #include "parse.h"
 #include "rfile.h"
 #include "sbuf.h"
@@ -1035,11 +1036,22 @@ static enum inj_rc cfg_root_fetch(struct cfg_parse *p, const struct cfg_arg *a)
     return INJ_OK;
 }
 
+static enum inj_rc cfg_root_log_format(struct cfg_parse *p, const struct cfg_arg *a)
+{
+    struct config *c = a->obj;
+
+    c->log_format = log_format_parse(a->s);
+    if (!c->log_format)
+        return cfg_errf(p, a->v, INJ_E_CONFIG, "log_format must be text or json, not \"%s\"", a->s);
+    return INJ_OK;
+}
+
 enum {
     TF_VERSION,
     TF_REGION,
     TF_FAILOVER,
     TF_FETCH,
+    TF_LOG_FORMAT,
     TF_ENV,
     TF_FILES,
     TF_CHILD_ENV,
@@ -1056,6 +1068,7 @@ static const struct cfg_field root_fields[TF_N] = {
                      .must = "failover_regions must be a list of regions ([eu-west-1])",
                      .set = cfg_root_failover},
     [TF_FETCH] = {.key = "fetch", .type = YAML_SCALAR_NODE, .set = cfg_root_fetch},
+    [TF_LOG_FORMAT] = {.key = "log_format", .type = YAML_SCALAR_NODE, .set = cfg_root_log_format},
     [TF_ENV] = {.key = "env",
                 .type = YAML_MAPPING_NODE,
                 .must = "\"env\" must be a mapping of variable names to secrets",

@@ -70,6 +70,7 @@ struct config {
     int drop_aws_credentials; /* child_env: { drop_aws_credentials: true } (= --pristine) */
     struct config_supervise supervise;
     struct config_sidecar sidecar;
+    int log_format; /* log_format: text|json (enum log_format); 0: not given */
 };
 
 /* Reads and parses path. INJ_E_NOINPUT when it cannot be read, INJ_E_CONFIG when invalid. */

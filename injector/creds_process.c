@@ -247,14 +247,21 @@ static void proc_err_wait(struct proc_err *pe, long long ms)
     proc_err_drain(pe);
 }
 
-/* Writes one line of the helper's stderr, redacted, as one write. */
-static void proc_err_line(const char *line, size_t len, const char *const *known, size_t nknown)
+/* Writes one line of the helper's stderr, redacted, as one write (JSON logs: a log line). */
+static void proc_err_line(enum log_level lvl, const char *line, size_t len,
+                          const char *const *known, size_t nknown)
 {
     char clean[PROC_ERR_LINE];
     char msg[sizeof(PROC_ERR_PREFIX) + PROC_ERR_LINE + 16];
     int m;
 
     redact_text(line, len, known, nknown, clean, sizeof(clean));
+    if (log_get_format() == LOG_FMT_JSON) {
+        log_at(lvl, NULL, "credential_process: %s%s", clean,
+               strlen(clean) + 1 >= sizeof(clean) ? " [line cut]" : "");
+        OPENSSL_cleanse(clean, sizeof(clean));
+        return;
+    }
     m = snprintf(msg, sizeof(msg), PROC_ERR_PREFIX "%s%s\n", clean,
                  strlen(clean) + 1 >= sizeof(clean) ? " [line cut]" : "");
     if (m > 0 && (size_t)m < sizeof(msg))
@@ -302,7 +309,8 @@ static void proc_err_print(struct proc_err *pe, int failed, const struct creds *
         if (len && p[len - 1] == '\r')
             len--;
         if (len)
-            proc_err_line(p, len, known, sizeof(known) / sizeof(known[0]));
+            proc_err_line(failed ? LOG_LVL_ERROR : LOG_LVL_WARN, p, len, known,
+                          sizeof(known) / sizeof(known[0]));
         p = nl ? nl + 1 : end;
     }
     if (pe->cut) {
@@ -312,7 +320,10 @@ static void proc_err_print(struct proc_err *pe, int failed, const struct creds *
                                          "kept]\n",
                          pe->cut, PROC_ERR_KEEP / 1024u);
 
-        if (m > 0 && (size_t)m < sizeof(note))
+        if (log_get_format() == LOG_FMT_JSON && m > (int)sizeof(PROC_ERR_PREFIX))
+            log_at(failed ? LOG_LVL_ERROR : LOG_LVL_WARN, NULL, "credential_process: %.*s",
+                   m - (int)sizeof(PROC_ERR_PREFIX), note + sizeof(PROC_ERR_PREFIX) - 1);
+        else if (m > 0 && (size_t)m < sizeof(note))
             (void)fwrite(note, 1, (size_t)m, stderr);
     }
     (void)fflush(stderr);

@@ -14,6 +14,9 @@ enum inj_rc inj_err_set(struct inj_err *err, enum inj_rc code, const char *fmt, 
     if (!err)
         return code;
     err->code = code;
+    err->entry = NULL;
+    err->secret = NULL;
+    err->action = NULL;
     va_start(ap, fmt);
     (void)vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
     va_end(ap);

@@ -25,9 +25,15 @@ enum inj_rc {
 struct inj_err {
     enum inj_rc code;
     char msg[1024];
+    /* What the failure is about, for JSON logs (log_err); NULL when not known. Borrowed:
+     * each points into the config or at a static string, which outlive every error. */
+    const char *entry;  /* the entry's name */
+    const char *secret; /* the secret's ARN or name */
+    const char *action; /* the IAM action to grant ("secretsmanager:GetSecretValue") */
 };
 
-/* Sets err (if not NULL) and returns code. fmt is ours, never input. */
+/* Sets err (if not NULL) and returns code; entry, secret and action become NULL (the failing
+ * module sets what it knows afterwards). fmt is ours, never input. */
 enum inj_rc inj_err_set(struct inj_err *err, enum inj_rc code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 #ifdef __clang_analyzer__

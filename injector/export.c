@@ -2,9 +2,11 @@
 #include "export.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "jx.h"
@@ -225,6 +227,81 @@ enum inj_rc export_render(enum export_format f, const struct export_var *vars, s
     if (rc != INJ_OK)
         return inj_err_set(err, rc, "out of memory");
     return INJ_OK;
+}
+
+/* One line of a value as a mask command: ::add-mask::LINE, '%' as %25. */
+static enum inj_rc export_mask_line(const unsigned char *p, size_t len, struct sbuf *out)
+{
+    enum inj_rc rc = INJ_OK;
+    size_t i;
+    size_t run = 0;
+    int blank = 1;
+
+    for (i = 0; i < len; i++)
+        if (p[i] != ' ' && p[i] != '\t' && p[i] != '\v' && p[i] != '\f')
+            blank = 0;
+    if (blank)
+        return INJ_OK;
+    rc = export_puts(out, "::add-mask::");
+    for (i = 0; i <= len && rc == INJ_OK; i++) {
+        if (i < len && p[i] != '%') {
+            run++;
+            continue;
+        }
+        rc = export_put(out, p + i - run, run);
+        run = 0;
+        if (rc == INJ_OK && i < len)
+            rc = export_puts(out, "%25");
+    }
+    if (rc == INJ_OK)
+        rc = export_puts(out, "\n");
+    return rc;
+}
+
+enum inj_rc export_render_masks(const struct export_var *vars, size_t n, struct sbuf *out,
+                                struct inj_err *err)
+{
+    enum inj_rc rc = INJ_OK;
+    size_t i;
+    size_t k;
+
+    for (i = 0; i < n && rc == INJ_OK; i++) {
+        const unsigned char *v = vars[i].value;
+        size_t start = 0;
+
+        for (k = 0; k <= vars[i].len && rc == INJ_OK; k++) {
+            if (k < vars[i].len && v[k] != '\r' && v[k] != '\n')
+                continue;
+            rc = export_mask_line(v + start, k - start, out);
+            start = k + 1;
+        }
+    }
+    if (rc == INJ_E_DATA)
+        return inj_err_set(err, rc, "export: masks larger than %zu bytes", out->max);
+    if (rc != INJ_OK)
+        return inj_err_set(err, rc, "out of memory");
+    return INJ_OK;
+}
+
+enum inj_rc export_append_file(const char *path, const unsigned char *p, size_t len,
+                               struct inj_err *err)
+{
+    struct stat st;
+    enum inj_rc rc;
+    int fd = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+
+    if (fd < 0)
+        return inj_err_set(err, INJ_E_IO, "export: GITHUB_ENV=%s: %s", path, strerror(errno));
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        (void)close(fd);
+        return inj_err_set(err, INJ_E_IO, "export: GITHUB_ENV=%s: not a regular file", path);
+    }
+    rc = export_write(fd, p, len, err);
+    if (rc != INJ_OK)
+        (void)inj_err_set(err, rc, "export: writing to GITHUB_ENV=%s: %s", path, strerror(errno));
+    if (close(fd) != 0 && rc == INJ_OK)
+        rc = inj_err_set(err, INJ_E_IO, "export: GITHUB_ENV=%s: %s", path, strerror(errno));
+    return rc;
 }
 
 enum inj_rc export_write(int fd, const unsigned char *p, size_t len, struct inj_err *err)

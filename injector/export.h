@@ -33,4 +33,18 @@ enum inj_rc export_render(enum export_format f, const struct export_var *vars, s
 /* Writes p[0..len) to fd, looping on short writes and EINTR. INJ_E_IO on failure. */
 enum inj_rc export_write(int fd, const unsigned char *p, size_t len, struct inj_err *err);
 
+/* GitHub Actions masking: appends "::add-mask::LINE\n" to out for every line of every value
+ * (lines split at CR and LF, as the runner splits a masked value; lines empty or only blanks
+ * skipped, the runner refuses those), with '%' written %25 (the runner unescapes %25, %0D and
+ * %0A in a command's data). The runner reads workflow commands from the step's stdout; a
+ * value with several lines needs a mask per line (a masked "a\nb" alone would not hide "a"
+ * printed on its own line). out holds secrets: the caller wipes it. */
+enum inj_rc export_render_masks(const struct export_var *vars, size_t n, struct sbuf *out,
+                                struct inj_err *err);
+
+/* Appends p[0..len) to the existing regular file path (O_APPEND, no O_CREAT, no symlink):
+ * the file $GITHUB_ENV names, which the runner created for the step. INJ_E_IO on failure. */
+enum inj_rc export_append_file(const char *path, const unsigned char *p, size_t len,
+                               struct inj_err *err);
+
 #endif

@@ -95,6 +95,19 @@ static void main_unharden(const struct run *r)
         (void)sigaction(SIGCHLD, &r->chld_saved, NULL);
 }
 
+/* INJECTOR_LOG_FORMAT, before the first line: it beats the config's log_format (the
+ * deployment's choice over the image's), and the lines before the config is read follow it. */
+static void main_log_format(void)
+{
+    const char *v = getenv("INJECTOR_LOG_FORMAT");
+    int f = v && *v ? log_format_parse(v) : 0;
+
+    if (f)
+        log_set_format((enum log_format)f);
+    else if (v && *v)
+        log_warn("INJECTOR_LOG_FORMAT=%s is not text|json; the config's log_format, else text", v);
+}
+
 static void main_log_level(const struct cli *cli)
 {
     const char *v = getenv("INJECTOR_LOG_LEVEL");
@@ -260,6 +273,7 @@ static enum inj_rc main_deliver(struct run *r, int check_only, struct inj_err *e
         }
         if (rc != INJ_OK) {
             inj_err_prefix(err, "%s %s", e->kind == ENTRY_ENV ? "env" : "file", e->name);
+            err->entry = e->name;
             return rc;
         }
         if (check_only)
@@ -354,6 +368,12 @@ static enum inj_rc main_config(struct run *r, struct inj_err *err)
                                    region, ref_region_partition(region), e->name, part);
         }
     }
+    if (rc == INJ_OK && r->cfg.log_format) {
+        const char *v = getenv("INJECTOR_LOG_FORMAT");
+
+        if (!v || !log_format_parse(v))
+            log_set_format((enum log_format)r->cfg.log_format);
+    }
     if (rc != INJ_OK || !r->cli.from_env)
         return rc;
     rc = childenv_add_refs(&r->cfg, environ, &added, err);
@@ -373,6 +393,8 @@ static enum inj_rc main_export(struct run *r, struct inj_err *err)
     enum inj_rc rc = INJ_E_NOMEM;
     struct export_var *vars = calloc(r->set.nr + 1, sizeof(*vars));
     struct sbuf out = SBUF_INIT(64u * 1024u * 1024u);
+    struct sbuf masks = SBUF_INIT(64u * 1024u * 1024u);
+    const char *genv = getenv("GITHUB_ENV"); /* main_run checked it for --mask */
     size_t n = 0;
     size_t i;
 
@@ -393,11 +415,21 @@ static enum inj_rc main_export(struct run *r, struct inj_err *err)
         n++;
     }
     rc = export_render((enum export_format)export_format_parse(r->cli.format), vars, n, &out, err);
-    if (rc == INJ_OK)
+    if (rc == INJ_OK && r->cli.mask) {
+        /* The masks first, on stdout, where the runner reads commands; the values go to
+         * $GITHUB_ENV, read after the step, so no later line can show them unmasked. */
+        rc = export_render_masks(vars, n, &masks, err);
+        if (rc == INJ_OK)
+            rc = export_write(STDOUT_FILENO, masks.p, masks.len, err);
+        if (rc == INJ_OK)
+            rc = export_append_file(genv ? genv : "", out.p, out.len, err);
+    } else if (rc == INJ_OK) {
         rc = export_write(STDOUT_FILENO, out.p, out.len, err);
+    }
     if (rc == INJ_OK)
         log_info("exported %zu variable(s) as %s", n, r->cli.format);
-    sbuf_wipe_free(&out); /* holds every value */
+    sbuf_wipe_free(&out);   /* holds every value */
+    sbuf_wipe_free(&masks); /* so does this */
     free(vars);
     return rc;
 }
@@ -514,11 +546,16 @@ static enum inj_rc main_run(struct run *r, struct inj_err *err)
     enum inj_rc rc;
     struct creds_ctx cctx;
     struct sm_ctx sctx;
+    const char *github_env = getenv("GITHUB_ENV");
 
     if (r->cli.cmd == CLI_EXPORT && !r->cli.force && isatty(STDOUT_FILENO))
         return inj_err_set(err, INJ_E_USAGE,
                            "export: stdout is a terminal; refusing to print secrets on it "
                            "(redirect stdout, or add --force)");
+    if (r->cli.cmd == CLI_EXPORT && r->cli.mask && (!github_env || !*github_env))
+        return inj_err_set(err, INJ_E_USAGE,
+                           "export --mask: GITHUB_ENV is not set; --mask appends the variables "
+                           "to the file it names (run it in a GitHub Actions step)");
     rc = main_config(r, err);
     if (rc != INJ_OK)
         return rc;
@@ -626,9 +663,10 @@ int main(int argc, char **argv)
     main_harden(&r);
     main_sigchld_default(&r);
     rc = cli_parse(argc, argv, &r.cli, &err);
+    main_log_format();
     main_log_level(&r.cli);
     if (rc != INJ_OK) {
-        log_error("%s", err.msg);
+        log_err(LOG_LVL_ERROR, &err);
         return inj_rc_exit(rc);
     }
     if (r.cli.cmd == CLI_HELP) {
@@ -642,7 +680,7 @@ int main(int argc, char **argv)
     (void)OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
     /* libcurl's copies of the secret key, tokens and request headers: wiped on free too. */
     if (wipemem_curl_global_init(&err) != INJ_OK) {
-        log_error("%s", err.msg);
+        log_err(LOG_LVL_ERROR, &err);
         return inj_rc_exit(INJ_E_SOFTWARE);
     }
     jx_init();
@@ -651,7 +689,7 @@ int main(int argc, char **argv)
     } else {
         rc = main_run(&r, &err);
         if (rc != INJ_OK)
-            log_error("%s", err.msg);
+            log_err(LOG_LVL_ERROR, &err);
     }
     resolve_free(&r.set);
     sink_env_free(&r.env);

@@ -199,9 +199,11 @@ static enum inj_rc refresh_extract(const struct resolved *old, struct resolved *
 {
     const struct fetched *bad = refresh_failed_fetch(nr);
     struct inj_err e1;
+    struct log_fields lf;
     enum inj_rc rc;
 
     memset(&e1, 0, sizeof(e1));
+    memset(&lf, 0, sizeof(lf));
     if (bad)
         rc = inj_err_set(&e1, bad->rc, "%s", bad->err.msg);
     else
@@ -209,13 +211,22 @@ static enum inj_rc refresh_extract(const struct resolved *old, struct resolved *
     if (rc == INJ_OK)
         return INJ_OK;
     sbuf_wipe_free(&nr->value);
-    if (rc != INJ_E_MISSING || !nr->e->optional)
-        return inj_err_set(err, rc, "%s %s: %s", refresh_kind(nr->e), nr->e->name, e1.msg);
+    if (rc != INJ_E_MISSING || !nr->e->optional) {
+        (void)inj_err_set(err, rc, "%s %s: %s", refresh_kind(nr->e), nr->e->name, e1.msg);
+        err->entry = nr->e->name;
+        err->secret = bad ? bad->ref->secret_id : NULL;
+        err->action = bad ? bad->err.action : NULL;
+        return rc;
+    }
     if (old->skipped) {
         nr->skipped = 1;
         return INJ_OK;
     }
-    log_warn("%s %s: %s; keeping the previous value", refresh_kind(nr->e), nr->e->name, e1.msg);
+    inj_err_prefix(&e1, "%s %s", refresh_kind(nr->e), nr->e->name);
+    e1.entry = nr->e->name;
+    lf.code = e1.code;
+    lf.entry = e1.entry;
+    log_at(LOG_LVL_WARN, &lf, "%s; keeping the previous value", e1.msg);
     if (sbuf_append(&nr->value, old->value.p ? old->value.p : (const unsigned char *)"",
                     old->value.len) != SBUF_OK)
         return inj_err_set(err, INJ_E_NOMEM, "out of memory");
@@ -404,7 +415,8 @@ enum supervise_refresh_rc refresh_hook(void *ctx)
     if (rc != INJ_OK) {
         if (rc == INJ_E_NOPERM)
             r->creds_stale = 1;
-        log_warn("refresh: %s", e.msg);
+        inj_err_prefix(&e, "refresh");
+        log_err(LOG_LVL_WARN, &e);
         return SUPERVISE_FAILED;
     }
     return changed ? SUPERVISE_CHANGED : SUPERVISE_SAME;

@@ -257,6 +257,9 @@ static int resolve_same_cause(const struct resolve_fail *a, const struct resolve
 static void resolve_report(struct resolve_fail *fails, size_t n)
 {
     char line[2048];
+    const char **names = calloc(n ? n : 1, sizeof(*names));
+    const char **ids = calloc(n ? n : 1, sizeof(*ids));
+    struct log_fields lf;
     size_t i;
     size_t j;
 
@@ -272,9 +275,10 @@ static void resolve_report(struct resolve_fail *fails, size_t n)
         for (j = i + 1; j < n; j++)
             same += !fails[j].done && resolve_same_cause(&fails[i], &fails[j]);
         if (same == 1) {
-            log_error("%s", fails[i].e.msg);
+            log_err(LOG_LVL_ERROR, &fails[i].e);
             continue;
         }
+        memset(&lf, 0, sizeof(lf));
         w = snprintf(line, sizeof(line), "%zu entries failed: %s: ", same, fails[i].f->cause);
         off = w < 0 ? 0 : (size_t)w < sizeof(line) ? (size_t)w : sizeof(line) - 1;
         for (j = i; j < n; j++) {
@@ -282,7 +286,12 @@ static void resolve_report(struct resolve_fail *fails, size_t n)
                 continue;
             fails[j].done = 1;
             /* Every entry's own line, with what AWS said about its secret, for -v. */
-            log_debug("%s", fails[j].e.msg);
+            log_err(LOG_LVL_DEBUG, &fails[j].e);
+            /* JSON logs list every entry, not only the first RESOLVE_LIST_MAX. */
+            if (names && ids) {
+                names[lf.nentries] = fails[j].r->e->name;
+                ids[lf.nentries++] = fails[j].f->ref->secret_id;
+            }
             if (listed == RESOLVE_LIST_MAX || off >= sizeof(line) - 1)
                 continue;
             /* An SSM parameter's selector is part of what was not found. */
@@ -295,8 +304,15 @@ static void resolve_report(struct resolve_fail *fails, size_t n)
         }
         if (listed < same && off < sizeof(line) - 1)
             (void)snprintf(line + off, sizeof(line) - off, " and %zu more", same - listed);
-        log_error("%s", line);
+        lf.code = fails[i].rc;
+        lf.action = fails[i].f->err.action;
+        lf.entries = names;
+        lf.secrets = ids;
+        lf.nsecrets = lf.nentries;
+        log_at(LOG_LVL_ERROR, &lf, "%s", line);
     }
+    free(names);
+    free(ids);
 }
 
 enum inj_rc resolve_all(const struct config *cfg, const struct sm_ctx *ctx, struct resolve_set *out,
@@ -330,18 +346,29 @@ enum inj_rc resolve_all(const struct config *cfg, const struct sm_ctx *ctx, stru
             rc = failed_fetch->rc;
             inj_err_set(&fl->e, rc, "%s", failed_fetch->err.msg);
             inj_err_prefix(&fl->e, "%s %s", resolve_kind(r->e), r->e->name);
+            fl->e.secret = failed_fetch->ref->secret_id;
+            fl->e.action = failed_fetch->err.action;
             if (failed_fetch->cause[0])
                 fl->f = failed_fetch;
         } else {
             rc = resolve_extract(r, &fl->e);
-            if (rc != INJ_OK)
+            if (rc != INJ_OK) {
                 resolve_prefix_kind(r->e, &fl->e);
+                fl->e.secret = r->f->secret.arn;
+            }
         }
+        fl->e.entry = r->e->name;
         if (rc == INJ_OK)
             continue;
         sbuf_wipe_free(&r->value);
         if (rc == INJ_E_MISSING && r->e->optional) {
-            log_warn("%s (optional: skipped)", fl->e.msg);
+            struct log_fields lw;
+
+            memset(&lw, 0, sizeof(lw));
+            lw.code = rc;
+            lw.entry = fl->e.entry;
+            lw.secret = fl->e.secret;
+            log_at(LOG_LVL_WARN, &lw, "%s (optional: skipped)", fl->e.msg);
             r->skipped = 1;
             continue;
         }

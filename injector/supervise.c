@@ -339,8 +339,10 @@ static void sup_start_hook(struct sup *s)
         s->hook_pg = pid;
         s->hook_kill_at = mono_ms() + s->o->restart_timeout_ms;
     }
-    if (rc != INJ_OK)
-        log_error("on_change_exec: %s", e.msg);
+    if (rc != INJ_OK) {
+        inj_err_prefix(&e, "on_change_exec");
+        log_err(LOG_LVL_ERROR, &e);
+    }
 }
 
 /* The replacement after a restart's stop. A failure to exec is the child's exit code
@@ -364,7 +366,8 @@ static void sup_restart_spawn(struct sup *s)
     if (pid > 0)
         s->app_pg = pid;
     if (rc != INJ_OK) {
-        log_error("restart: %s", e.msg);
+        inj_err_prefix(&e, "restart");
+        log_err(LOG_LVL_ERROR, &e);
         if (!pid) {
             s->status = inj_rc_exit(rc);
             s->exited = 1;

@@ -138,6 +138,12 @@ CASES = [
          config="version: 1\nenv:\n  ? [a, b]\n  : plain/text\n"),
     Case("yaml-unknown-top-key", "yaml", CONFIG, 'unknown top-level key "secrets"',
          config="version: 1\nsecrets:\n  A: plain/text\n"),
+    Case("yaml-log-format-unknown", "yaml", CONFIG,
+         ':2:13: log_format must be text or json, not "xml"', config=STD.replace(
+             "version: 1\n", "version: 1\nlog_format: xml\n")),
+    Case("yaml-log-format-not-scalar", "yaml", CONFIG,
+         ":2:13: log_format must be a string, not a list",
+         config=STD.replace("version: 1\n", "version: 1\nlog_format: [json]\n")),
     Case("yaml-unknown-entry-key", "yaml", CONFIG, 'unknown key "kee"',
          config="version: 1\nenv:\n  A: { from: plain/text, kee: x }\n"),
     Case("yaml-file-key-in-env", "yaml", CONFIG, 'unknown key "mode"',

@@ -316,6 +316,125 @@ def test_github_format(special, base_env):
     assert len(set(re.findall(heads, res.out, re.M))) == len(VALUES)
 
 
+# ---- --mask: the runner's reading of the step's stdout (actions/runner ActionCommand.cs
+# TryParseV2 and UnescapeData; AddMaskCommandExtension masks the data) ----
+
+def github_command(line):
+    """(name, data) of a workflow command line as the runner parses it, else None."""
+    msg = line.lstrip()
+    if not msg.startswith("::"):
+        return None
+    end = msg.find("::", 2)
+    if end < 0:
+        return None
+    info = msg[2:end]
+    name = info.split(" ", 1)[0]
+    data = msg[end + 2:]
+    for token, repl in (("\r", "%0D"), ("\n", "%0A"), ("%", "%25")):
+        data = data.replace(repl, token)
+    return name, data
+
+
+def value_lines(v):
+    """The lines a value prints as (the runner reads stdout line by line at CR, LF, CRLF),
+    but for empty or blank ones (the runner refuses to mask those)."""
+    return {ln for ln in re.split(r"\r\n|\r|\n", v) if ln.strip()}
+
+
+def _mask_export(cfg, env, tmp_path):
+    genv = tmp_path / "github_env"
+    genv.write_text("")
+    res = _export(cfg, dict(env, GITHUB_ENV=str(genv)), "github", "--mask")
+    return res, genv.read_bytes().decode("utf-8")  # no newline translation: CR stays
+
+
+def test_github_mask_exact_output(fake, base_env, write_config, tmp_path):
+    cfg = write_config("""
+        version: 1
+        env:
+          TOKEN: { from: api, key: token }
+        """)
+    res, envfile = _mask_export(cfg, base_env, tmp_path)
+    assert res.rc == 0, res.err
+    assert res.out == f"::add-mask::{seed.API_TOKEN}\n"
+    assert github_env_parse(envfile) == {"TOKEN": seed.API_TOKEN}
+    assert re.fullmatch(r"TOKEN<<ghadelimiter_[0-9a-f]{32}\n" + re.escape(seed.API_TOKEN) +
+                        r"\nghadelimiter_[0-9a-f]{32}\n", envfile)
+
+
+def test_github_mask_every_line_of_every_value(special, base_env, tmp_path):
+    res, envfile = _mask_export(special, base_env, tmp_path)
+    assert res.rc == 0, res.err
+    assert res.out.endswith("\n")
+    masks = []
+    for line in res.out.split("\n")[:-1]:
+        cmd = github_command(line)
+        assert cmd is not None and cmd[0] == "add-mask", line
+        assert cmd[1].strip(), line
+        masks.append(cmd[1])
+    want = set()
+    for v in VALUES.values():
+        want |= value_lines(v)
+    assert set(masks) == want
+    # The values went to $GITHUB_ENV, not stdout.
+    assert github_env_parse(envfile) == VALUES
+
+
+MASK_TRAPS = {
+    "STOP": "::stop-commands::pwned",
+    "CMDS": "::set-env name=X::y\n::add-path::/tmp\n  ::error::x\n::add-mask::",
+    "ESCAPES": "%0A%0D%25 100% %",
+    "HASHES": "##[set-env name=X;]y",
+    "LEAD": "  leading and trailing  ",
+}
+
+
+def test_github_mask_values_that_look_like_commands(fake, base_env, write_config, tmp_path):
+    fake.state.add_secret("export/traps", string=json.dumps(MASK_TRAPS))
+    cfg = write_config("version: 1\nenv:\n" + "".join(
+        f"  {k}: {{ from: export/traps, key: {k} }}\n" for k in MASK_TRAPS))
+    res, envfile = _mask_export(cfg, base_env, tmp_path)
+    assert res.rc == 0, res.err
+    got = [github_command(ln) for ln in res.out.splitlines()]
+    # Every line is an add-mask whose data is exactly one line of a value: nothing else runs.
+    assert all(c is not None and c[0] == "add-mask" for c in got), res.out
+    want = set()
+    for v in MASK_TRAPS.values():
+        want |= value_lines(v)
+    assert {c[1] for c in got} == want
+    assert "::add-mask::%250A%250D%2525 100%25 %25" in res.out.splitlines()
+    assert github_env_parse(envfile) == MASK_TRAPS
+
+
+def test_github_mask_usage(fake, base_env, write_config, tmp_path):
+    cfg = write_config("""
+        version: 1
+        env:
+          TOKEN: { from: api, key: token }
+        """)
+    env = dict(base_env)
+    env.pop("GITHUB_ENV", None)
+    res = run(["export", "-c", cfg, "--format", "github", "--mask"], env)
+    assert res.rc == 64 and "GITHUB_ENV is not set" in res.err, res
+    assert fake.state.stats()["requests_by_action"] == {}  # refused before any fetch
+    res = run(["export", "-c", cfg, "--format", "shell", "--mask"], env)
+    assert res.rc == 64 and "--mask goes with --format github" in res.err, res
+    res = run(["-c", cfg, "--mask", "--", "true"], env)
+    assert res.rc == 64 and "--mask belongs to injector export" in res.err, res
+    # GITHUB_ENV is the runner's file: a symlink or a missing file is refused, and no mask
+    # without its variable.
+    target = tmp_path / "target"
+    target.write_text("")
+    link = tmp_path / "link"
+    link.symlink_to(target)
+    for path in (link, tmp_path / "missing"):
+        res = run(["export", "-c", cfg, "--format", "github", "--mask"],
+                  dict(env, GITHUB_ENV=str(path)), check_leaks=False)
+        assert res.rc == 74 and "GITHUB_ENV=" in res.err, res
+        assert_no_leak(res.err)
+    assert target.read_text() == ""
+
+
 def test_files_are_not_exported(fake, base_env, write_config, secret_dir):
     cfg = write_config(f"""
         version: 1

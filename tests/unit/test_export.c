@@ -185,6 +185,47 @@ static void write_all(void **state)
     (void)close(fds[1]);
 }
 
+static void masks_want(const char *value, size_t len, const char *expect)
+{
+    struct export_var v[2];
+    struct sbuf out = SBUF_INIT(1u << 20);
+    struct inj_err err = UNIT_ERR_INIT;
+
+    v[0].name = "A";
+    v[0].value = (const unsigned char *)value;
+    v[0].len = len;
+    v[1].name = "B";
+    v[1].value = (const unsigned char *)"second";
+    v[1].len = 6;
+    assert_int_equal(export_render_masks(v, 2, &out, &err), INJ_OK);
+    assert_non_null(out.p);
+    assert_int_equal(out.len, strlen(expect) + strlen("::add-mask::second\n"));
+    assert_memory_equal(out.p, expect, strlen(expect));
+    assert_memory_equal(out.p + strlen(expect), "::add-mask::second\n", 19);
+    sbuf_wipe_free(&out);
+}
+
+#define MASKS(value, expect) masks_want((value), sizeof(value) - 1, (expect))
+
+/* One ::add-mask:: per line of every value; % as %25 (the runner unescapes %25, %0D, %0A);
+ * CR and LF split lines; empty and blank lines skipped (the runner refuses them); what looks
+ * like a workflow command stays data after "::add-mask::". */
+static void github_masks(void **state)
+{
+    (void)state;
+    MASKS("s3cr3t", "::add-mask::s3cr3t\n");
+    MASKS("", "");
+    MASKS("line1\nline2\n\nline4\n", "::add-mask::line1\n::add-mask::line2\n::add-mask::line4\n");
+    MASKS("a\r\nb\rc", "::add-mask::a\n::add-mask::b\n::add-mask::c\n");
+    MASKS("  \n\t\nx y ", "::add-mask::x y \n");
+    MASKS("100%0A%25%", "::add-mask::100%250A%2525%25\n");
+    MASKS("::stop-commands::tok\n::set-env name=A::b\n%0A::error::x",
+          "::add-mask::::stop-commands::tok\n::add-mask::::set-env name=A::b\n"
+          "::add-mask::%250A::error::x\n");
+    MASKS("-----BEGIN KEY-----\nAbC=\n-----END KEY-----\n",
+          "::add-mask::-----BEGIN KEY-----\n::add-mask::AbC=\n::add-mask::-----END KEY-----\n");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -192,7 +233,7 @@ int main(void)
         cmocka_unit_test(dotenv_refusals),     cmocka_unit_test(json_object),
         cmocka_unit_test(github_heredoc),      cmocka_unit_test(refusals_name_the_variable),
         cmocka_unit_test(output_is_bounded),   cmocka_unit_test(format_names),
-        cmocka_unit_test(write_all),
+        cmocka_unit_test(write_all),           cmocka_unit_test(github_masks),
     };
 
     signal(SIGPIPE, SIG_IGN);

@@ -24,12 +24,9 @@
 
 #include "err.h"
 
-#define UNIT_ERR_INIT \
-    {                 \
-        INJ_OK,       \
-        {             \
-            0         \
-        }             \
+#define UNIT_ERR_INIT                 \
+    {                                 \
+        INJ_OK, {0}, NULL, NULL, NULL \
     }
 
 /* Fails (printing both) unless haystack contains needle. */
