@@ -309,9 +309,10 @@ static void main_endpoint_opts(void)
         log_debug("endpoints:%s%s", fips ? " FIPS" : "", dualstack ? " dual-stack" : "");
 }
 
-/* check -v: the endpoints a run would reach, offline: Secrets Manager in the region (the
- * chain before the profile and IMDS), in each full ARN's region and in the failover regions,
- * and STS. A variant a partition does not have fails the check. */
+/* check -v: the endpoints a run would reach, offline, one "endpoint SIGNING-NAME REGION: URL"
+ * line each: Secrets Manager in the region (the chain before the profile and IMDS), in each
+ * full ARN's region and in the failover regions, and STS. A variant a partition does not
+ * have fails the check. */
 static enum inj_rc main_check_endpoints(const struct run *r, struct inj_err *err)
 {
     struct ref_regions seen;
@@ -346,14 +347,14 @@ static enum inj_rc main_check_endpoints(const struct run *r, struct inj_err *err
         rc = aws_endpoint_url(&sm_service, seen.v[i], url, sizeof(url), err);
         if (rc != INJ_OK)
             return rc;
-        log_info("%s in %s: endpoint %s", sm_service.name, seen.v[i], url);
+        log_info("endpoint %s %s: %s", sm_service.signing_name, seen.v[i], url);
     }
     memset(&cctx, 0, sizeof(cctx));
     cctx.region = region;
     rc = creds_sts_url(&cctx, url, sizeof(url), err);
     if (rc != INJ_OK)
         return rc;
-    log_info("STS in %s: endpoint %s", region && *region ? region : "(no region)", url);
+    log_info("endpoint sts %s: %s", region && *region ? region : "(no region)", url);
     return INJ_OK;
 }
 
