@@ -26,7 +26,7 @@ static enum inj_rc ini_add_sec(struct creds_ini *ini, size_t *cap, const struct 
 {
     struct creds_ini_sec *n;
 
-    if (ini->nsec == *cap) {
+    if (ini->nsec == *cap || !ini->sec) {
         /* Only pointers and offsets: realloc leaves no secret behind. */
         size_t ncap = *cap ? *cap * 2 : 8;
 
@@ -44,7 +44,7 @@ static enum inj_rc ini_add_kv(struct creds_ini *ini, size_t *cap, const struct c
 {
     struct creds_ini_kv *n;
 
-    if (ini->nkv == *cap) {
+    if (ini->nkv == *cap || !ini->kv) {
         size_t ncap = *cap ? *cap * 2 : 32;
 
         n = realloc(ini->kv, ncap * sizeof(*n));
