@@ -309,6 +309,9 @@ static void main_endpoint_opts(void)
         log_debug("endpoints:%s%s", fips ? " FIPS" : "", dualstack ? " dual-stack" : "");
 }
 
+/* The services whose endpoints check -v lists (STS aside). */
+static const struct aws_service *const main_services[] = {&sm_service};
+
 /* check -v: the endpoints a run would reach, offline, one "endpoint SIGNING-NAME REGION: URL"
  * line each: Secrets Manager in the region (the chain before the profile and IMDS), in each
  * full ARN's region and in the failover regions, and STS. A variant a partition does not
@@ -344,10 +347,12 @@ static enum inj_rc main_check_endpoints(const struct run *r, struct inj_err *err
     for (k = 0; k < r->cfg.failover.n; k++)
         (void)ref_regions_add(&seen, r->cfg.failover.v[k]);
     for (i = 0; i < seen.n; i++) {
-        rc = aws_endpoint_url(&sm_service, seen.v[i], url, sizeof(url), err);
-        if (rc != INJ_OK)
-            return rc;
-        log_info("endpoint %s %s: %s", sm_service.signing_name, seen.v[i], url);
+        for (k = 0; k < sizeof(main_services) / sizeof(main_services[0]); k++) {
+            rc = aws_endpoint_url(main_services[k], seen.v[i], url, sizeof(url), err);
+            if (rc != INJ_OK)
+                return rc;
+            log_info("endpoint %s %s: %s", main_services[k]->signing_name, seen.v[i], url);
+        }
     }
     memset(&cctx, 0, sizeof(cctx));
     cctx.region = region;
