@@ -97,7 +97,11 @@ static void roles_assume_one(struct roles *r, size_t k)
     rc = creds_assume_role(&r->cctx, r->base, &a, &fresh, &e);
     if (rc != INJ_OK) {
         /* Keys assumed earlier stay until they expire: a refresh can still use them. */
-        inj_err_set(&r->err[k], rc, "role %s: %s", cr->name, e.msg);
+        /* An inline role's name is its ARN, which the STS message names already. */
+        if (cr->is_inline)
+            inj_err_set(&r->err[k], rc, "%s", e.msg);
+        else
+            inj_err_set(&r->err[k], rc, "role %s: %s", cr->name, e.msg);
         return;
     }
     creds_free(&r->creds[k]);
@@ -171,7 +175,9 @@ static void roles_fetch_group(const struct roles *r, const struct sm_ctx *ctx, s
                 continue;
             f[i].rc = why->code ? why->code : INJ_E_NOPERM;
             inj_err_set(&f[i].err, f[i].rc, "%s: %s", f[i].ref->secret_id, why->msg);
-            f[i].cause[0] = '\0';
+            /* One cause for every entry of the role: reported in one line (resolve.c). */
+            f[i].kind = AWS_K_NONE;
+            (void)snprintf(f[i].cause, sizeof(f[i].cause), "%.600s", why->msg);
         }
         return;
     }
