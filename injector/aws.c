@@ -63,6 +63,15 @@ long aws_backoff_ms(int attempt)
     return (long)(r % (unsigned int)(ceiling + 1));
 }
 
+/* Set once by main before any call (aws_set_endpoint_opts). */
+static struct ref_endpoint_opts aws_endpoint_opts;
+
+void aws_set_endpoint_opts(int fips, int dualstack)
+{
+    aws_endpoint_opts.fips = fips;
+    aws_endpoint_opts.dualstack = dualstack;
+}
+
 enum inj_rc aws_endpoint_url(const struct aws_service *svc, const char *region, char *buf, size_t n,
                              struct inj_err *err)
 {
@@ -87,12 +96,28 @@ enum inj_rc aws_endpoint_url(const struct aws_service *svc, const char *region, 
             return inj_err_set(err, INJ_E_USAGE,
                                "no AWS region: set region in the config, --region, AWS_REGION "
                                "or use full ARNs");
-        len = snprintf(buf, n, "https://%s.%s.%s", svc->host_prefix, region,
-                       ref_region_dns_suffix(region));
+        char host[256];
+        enum inj_rc rc = ref_endpoint_host(svc->host_prefix, region, &aws_endpoint_opts, host,
+                                           sizeof(host), err);
+
+        if (rc != INJ_OK)
+            return rc;
+        len = snprintf(buf, n, "https://%s", host);
     }
     if (len < 0 || (size_t)len >= n)
         return inj_err_set(err, INJ_E_USAGE, "endpoint URL too long");
     return INJ_OK;
+}
+
+/* -v: the endpoint a service is reached at in a region, once per endpoint in a row. */
+static void aws_log_endpoint(const struct aws_service *svc, const char *region, const char *url)
+{
+    static char last[512];
+
+    if (!strcmp(last, url))
+        return;
+    (void)snprintf(last, sizeof(last), "%s", url);
+    log_info("%s in %s: endpoint %s", svc->name, region, url);
 }
 
 void aws_call_free(struct aws_call *c)
@@ -128,6 +153,7 @@ void aws_call_init(struct aws_call *c, const struct aws_ctx *ctx, const struct a
     c->rc = aws_endpoint_url(svc, region, c->url, sizeof(c->url), &c->err);
     if (c->rc != INJ_OK)
         return;
+    aws_log_endpoint(svc, region, c->url);
     n = snprintf(c->sigv4, sizeof(c->sigv4), "aws:amz:%s:%s", region, svc->signing_name);
     if (n < 0 || (size_t)n >= sizeof(c->sigv4)) {
         c->rc = inj_err_set(&c->err, INJ_E_CONFIG, "region name too long");

@@ -103,9 +103,16 @@ enum inj_rc aws_retry_config(int *max_attempts, struct inj_err *err);
  * [0, min(2^(attempt-1) s, 20 s)], as AWS standard retry mode. */
 long aws_backoff_ms(int attempt);
 
+/* The endpoint variants every service's default endpoint takes from now on (FIPS,
+ * dual-stack: creds_endpoint_opts reads them as the SDKs do). Process-wide: main sets them
+ * once, before any call. */
+void aws_set_endpoint_opts(int fips, int dualstack);
+
 /* The endpoint URL of svc in region: svc->endpoint_env, then AWS_ENDPOINT_URL (both ignored
- * when AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true), then https://HOST_PREFIX.REGION.<suffix>.
- * Only https. */
+ * when AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true), then https://<ref_endpoint_host of
+ * svc->host_prefix in region with the variants set by aws_set_endpoint_opts>. An endpoint
+ * URL wins over the variants. Only https. INJ_E_USAGE for a variant the region's partition
+ * does not have. */
 enum inj_rc aws_endpoint_url(const struct aws_service *svc, const char *region, char *buf, size_t n,
                              struct inj_err *err);
 

@@ -107,7 +107,16 @@ void config_free(struct config *c)
         tmpl_free(c->entries[i].tmpl);
         ref_free(&c->entries[i].ref);
     }
+    for (i = 0; i < c->n; i++)
+        free(c->entries[i].role_name);
     free(c->entries);
+    for (i = 0; i < c->nroles; i++) {
+        free(c->roles[i].name);
+        free(c->roles[i].role_arn);
+        free(c->roles[i].external_id);
+        free(c->roles[i].session_name);
+    }
+    free(c->roles);
     free(c->region);
     free(c->path);
     for (i = 0; c->supervise.on_change_exec && c->supervise.on_change_exec[i]; i++)
@@ -557,6 +566,32 @@ static enum inj_rc cfg_entry_mode(struct cfg_parse *p, const struct cfg_arg *a)
     return INJ_OK;
 }
 
+/* role: NAME or role_arn: ARN: kept as written, tied to cfg->roles once every key is read
+ * (cfg_roles_link). */
+static enum inj_rc cfg_entry_role(struct cfg_parse *p, const struct cfg_arg *a)
+{
+    struct entry *e = a->obj;
+    int is_arn = !strcmp(a->f->key, "role_arn");
+
+    if (e->role_name)
+        return cfg_errf(p, a->v, INJ_E_CONFIG, "%s: give either \"role\" or \"role_arn\", not both",
+                        e->name);
+    if (is_arn && !config_role_arn_valid(a->s))
+        return cfg_errf(p, a->v, INJ_E_CONFIG,
+                        "%s: role_arn \"%.100s\" is not an IAM role ARN "
+                        "(arn:aws:iam::123456789012:role/NAME)",
+                        e->name, a->s);
+    if (!is_arn && !*a->s)
+        return cfg_errf(p, a->v, INJ_E_CONFIG, "%s: role is empty", e->name);
+    e->role_name = xstrdup(a->s);
+    if (!e->role_name)
+        return inj_err_set(p->err, INJ_E_NOMEM, "out of memory");
+    e->role_inline = is_arn;
+    e->role_line = a->v->start_mark.line + 1;
+    e->role_col = a->v->start_mark.column + 1;
+    return INJ_OK;
+}
+
 /* The keys of an entry's mapping, in the order the unknown-key message lists them. from, key,
  * version_stage, version_id and template are only recorded: cfg_entry reads them together. */
 enum {
@@ -573,6 +608,8 @@ enum {
     EF_RESERVED,
     EF_MODE,
     EF_DISK,
+    EF_ROLE,
+    EF_ROLE_ARN,
     EF_N
 };
 
@@ -611,6 +648,8 @@ static const struct cfg_field entry_fields[EF_N] = {
                  .only = CFG_ONLY_FILE,
                  .off = offsetof(struct entry, allow_disk),
                  .set = cfg_set_bool},
+    [EF_ROLE] = {.key = "role", .type = YAML_SCALAR_NODE, .set = cfg_entry_role},
+    [EF_ROLE_ARN] = {.key = "role_arn", .type = YAML_SCALAR_NODE, .set = cfg_entry_role},
 };
 
 static const struct cfg_section env_entry_section = {CFG_FIELDS(entry_fields), CFG_ONLY_ENV, "",
@@ -1002,6 +1041,232 @@ static enum inj_rc cfg_root_sidecar(struct cfg_parse *p, const struct cfg_arg *a
     return cfg_walk(p, a->v, &sidecar_section, NULL, &((struct config *)a->obj)->sidecar, NULL);
 }
 
+/* ---- roles: NAME: {role_arn, external_id, session_name, duration} ----------------------- */
+
+const struct config_role *config_role_of(const struct config *c, const struct entry *e)
+{
+    return e->role && e->role <= c->nroles ? &c->roles[e->role - 1] : NULL;
+}
+
+int config_role_arn_valid(const char *s)
+{
+    const char *p;
+    size_t n = strlen(s);
+    int colons = 0;
+
+    if (n < 20 || n > 2048 || strncmp(s, "arn:", 4) != 0)
+        return 0;
+    for (p = s; *p; p++)
+        if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
+            return 0;
+    /* arn:PARTITION:iam::ACCOUNT:role/PATH/NAME */
+    for (p = s; *p && colons < 5; p++)
+        colons += *p == ':';
+    return colons == 5 && strstr(s, ":iam::") && !strncmp(p, "role/", 5) && p[5];
+}
+
+/* STS's RoleSessionName: [\w+=,.@-]{2,64}. */
+static int cfg_session_name_valid(const char *s)
+{
+    size_t n = strlen(s);
+    const char *q;
+
+    if (n < 2 || n > 64)
+        return 0;
+    for (q = s; *q; q++)
+        if (!((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') ||
+              strchr("_+=,.@-", *q)))
+            return 0;
+    return 1;
+}
+
+/* STS's ExternalId: [\w+=,.@:/-]{2,1224}. */
+static int cfg_external_id_valid(const char *s)
+{
+    size_t n = strlen(s);
+    const char *q;
+
+    if (n < 2 || n > 1224)
+        return 0;
+    for (q = s; *q; q++)
+        if (!((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') ||
+              strchr("_+=,.@:/-", *q)))
+            return 0;
+    return 1;
+}
+
+static enum inj_rc cfg_role_arn(struct cfg_parse *p, const struct cfg_arg *a)
+{
+    struct config_role *r = a->obj;
+
+    if (!config_role_arn_valid(a->s))
+        return cfg_errf(p, a->v, INJ_E_CONFIG,
+                        "role %s: role_arn \"%.100s\" is not an IAM role ARN "
+                        "(arn:aws:iam::123456789012:role/NAME)",
+                        r->name, a->s);
+    return cfg_dup(p, a->s, &r->role_arn);
+}
+
+static enum inj_rc cfg_role_external_id(struct cfg_parse *p, const struct cfg_arg *a)
+{
+    struct config_role *r = a->obj;
+
+    if (!cfg_external_id_valid(a->s))
+        return cfg_errf(p, a->v, INJ_E_CONFIG,
+                        "role %s: external_id must be 2 to 1224 of A-Z a-z 0-9 _+=,.@:/-", r->name);
+    return cfg_dup(p, a->s, &r->external_id);
+}
+
+static enum inj_rc cfg_role_session(struct cfg_parse *p, const struct cfg_arg *a)
+{
+    struct config_role *r = a->obj;
+
+    if (!cfg_session_name_valid(a->s))
+        return cfg_errf(p, a->v, INJ_E_CONFIG,
+                        "role %s: session_name \"%.64s\" must be 2 to 64 of A-Z a-z 0-9 _+=,.@-",
+                        r->name, a->s);
+    return cfg_dup(p, a->s, &r->session_name);
+}
+
+static enum inj_rc cfg_role_duration(struct cfg_parse *p, const struct cfg_arg *a)
+{
+    struct config_role *r = a->obj;
+    long long ms = 0;
+
+    if (parse_duration(a->s, &ms) != 0 || ms % 1000 || ms < 900000LL || ms > 43200000LL)
+        return cfg_errf(p, a->v, INJ_E_CONFIG,
+                        "role %s: duration \"%s\" must be whole seconds from 15m (900s) to 12h "
+                        "(43200s), like 1h",
+                        r->name, a->s);
+    r->duration_s = (long)(ms / 1000);
+    return INJ_OK;
+}
+
+static const struct cfg_field role_fields[] = {
+    {.key = "role_arn", .type = YAML_SCALAR_NODE, .set = cfg_role_arn},
+    {.key = "external_id", .type = YAML_SCALAR_NODE, .set = cfg_role_external_id},
+    {.key = "session_name", .type = YAML_SCALAR_NODE, .set = cfg_role_session},
+    {.key = "duration", .type = YAML_SCALAR_NODE, .set = cfg_role_duration},
+};
+
+static const struct cfg_section role_section = {CFG_FIELDS(role_fields), 0, "", " in a role"};
+
+/* Role names: what entries write after role:. */
+static int cfg_role_name_valid(const char *s)
+{
+    size_t n = strlen(s);
+    const char *q;
+
+    if (n < 1 || n > 64)
+        return 0;
+    for (q = s; *q; q++)
+        if (!((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') ||
+              strchr("_.-", *q)))
+            return 0;
+    return 1;
+}
+
+static enum inj_rc cfg_role_pair(struct cfg_parse *p, const yaml_node_t *k, const yaml_node_t *v,
+                                 void *ctx)
+{
+    struct config_role *r = &p->cfg->roles[p->cfg->nroles];
+    const char *name = cfg_scalar(p, k, "a role name");
+    enum inj_rc rc;
+
+    (void)ctx;
+    if (!name)
+        return INJ_E_CONFIG;
+    if (!cfg_role_name_valid(name))
+        return cfg_errf(p, k, INJ_E_CONFIG, "role name \"%.64s\": 1 to 64 of A-Z a-z 0-9 _.-",
+                        name);
+    if (v->type != YAML_MAPPING_NODE)
+        return cfg_errf(p, v, INJ_E_CONFIG,
+                        "role %s: expected a mapping with role_arn (and external_id, "
+                        "session_name, duration), not %s",
+                        name, cfg_kind(v));
+    memset(r, 0, sizeof(*r));
+    r->line = k->start_mark.line + 1;
+    r->name = xstrdup(name);
+    if (!r->name)
+        return inj_err_set(p->err, INJ_E_NOMEM, "out of memory");
+    p->cfg->nroles++; /* owned by the config from here on */
+    rc = cfg_walk(p, v, &role_section, NULL, r, NULL);
+    if (rc == INJ_OK && !r->role_arn)
+        rc = cfg_errf(p, v, INJ_E_CONFIG, "role %s: missing role_arn", name);
+    return rc;
+}
+
+/* Room for the named roles and one inline role per entry. */
+static enum inj_rc cfg_roles_room(struct cfg_parse *p, size_t more)
+{
+    struct config_role *grown;
+    size_t have = p->cfg->nroles;
+
+    if (!more)
+        return INJ_OK;
+    grown = realloc(p->cfg->roles, (have + more) * sizeof(*grown));
+    if (!grown)
+        return inj_err_set(p->err, INJ_E_NOMEM, "out of memory");
+    p->cfg->roles = grown;
+    return INJ_OK;
+}
+
+static enum inj_rc cfg_root_roles(struct cfg_parse *p, const struct cfg_arg *a)
+{
+    size_t count = (size_t)(a->v->data.mapping.pairs.top - a->v->data.mapping.pairs.start);
+    enum inj_rc rc;
+
+    if (count > 100)
+        return cfg_errf(p, a->v, INJ_E_CONFIG, "too many roles (at most 100)");
+    rc = cfg_roles_room(p, count);
+    if (rc != INJ_OK)
+        return rc;
+    return cfg_map_each(p, a->v, cfg_role_pair, NULL);
+}
+
+/* Ties each entry's role / role_arn to cfg->roles: a name must be defined under roles; an
+ * inline role_arn becomes a role of its own, one per distinct ARN. */
+static enum inj_rc cfg_roles_link(struct cfg_parse *p)
+{
+    struct config *c = p->cfg;
+    size_t named = c->nroles;
+    enum inj_rc rc;
+    size_t i;
+    size_t j;
+
+    rc = cfg_roles_room(p, c->n);
+    if (rc != INJ_OK)
+        return rc;
+    for (i = 0; i < c->n; i++) {
+        struct entry *e = &c->entries[i];
+
+        if (!e->role_name)
+            continue;
+        for (j = e->role_inline ? named : 0; j < (e->role_inline ? c->nroles : named); j++)
+            if (!strcmp(e->role_inline ? c->roles[j].role_arn : c->roles[j].name, e->role_name))
+                break;
+        if (j < c->nroles && (e->role_inline ? j >= named : j < named)) {
+            e->role = j + 1;
+            continue;
+        }
+        if (!e->role_inline)
+            return inj_err_set(p->err, INJ_E_CONFIG,
+                               "%s:%lu:%lu: %s: role \"%.64s\" is not defined under roles:",
+                               p->name, e->role_line, e->role_col, e->name, e->role_name);
+        memset(&c->roles[c->nroles], 0, sizeof(c->roles[0]));
+        c->roles[c->nroles].is_inline = 1;
+        c->roles[c->nroles].line = e->role_line;
+        c->nroles++;
+        rc = cfg_dup(p, e->role_name, &c->roles[c->nroles - 1].name);
+        if (rc == INJ_OK)
+            rc = cfg_dup(p, e->role_name, &c->roles[c->nroles - 1].role_arn);
+        if (rc != INJ_OK)
+            return rc;
+        e->role = c->nroles;
+    }
+    return INJ_OK;
+}
+
 /* ---- the top level --------------------------------------------------------------------- */
 
 static enum inj_rc cfg_root_version(struct cfg_parse *p, const struct cfg_arg *a)
@@ -1057,6 +1322,7 @@ enum {
     TF_CHILD_ENV,
     TF_SUPERVISE,
     TF_SIDECAR,
+    TF_ROLES,
     TF_N
 };
 
@@ -1088,6 +1354,10 @@ static const struct cfg_field root_fields[TF_N] = {
                     .type = YAML_MAPPING_NODE,
                     .must = "\"sidecar\" must be a mapping (ready_file: PATH)",
                     .set = cfg_root_sidecar},
+    [TF_ROLES] = {.key = "roles",
+                  .type = YAML_MAPPING_NODE,
+                  .must = "\"roles\" must be a mapping of role names to {role_arn, ...}",
+                  .set = cfg_root_roles},
 };
 
 static const struct cfg_section root_section = {CFG_FIELDS(root_fields), 0, "top-level ", ""};
@@ -1106,6 +1376,9 @@ static enum inj_rc cfg_root(struct cfg_parse *p, const yaml_node_t *root)
         return rc;
     if (!got[TF_VERSION])
         return cfg_errf(p, root, INJ_E_CONFIG, "missing \"version: 1\"");
+    rc = cfg_roles_link(p);
+    if (rc != INJ_OK)
+        return rc;
     for (i = 0; got[TF_FAILOVER] && i < p->cfg->n; i++) {
         if (p->cfg->entries[i].has_failover)
             continue;

@@ -33,6 +33,12 @@ struct entry {
     struct ref_regions failover; /* failover_regions: replaces the config's; valid when
                                     has_failover (an empty list turns failover off) */
     int has_failover;
+    size_t role;     /* 0: the base credentials; else cfg->roles[role - 1] (role: NAME, or
+                            the entry's own role_arn) */
+    char *role_name; /* as written (role: NAME or role_arn: ARN), for messages; NULL: none */
+    unsigned long role_line; /* where role / role_arn is */
+    unsigned long role_col;
+    int role_inline;    /* role_name is an inline role_arn */
     unsigned long line; /* where the entry's name is, 1-based */
     unsigned long col;
 };
@@ -58,6 +64,18 @@ struct config_sidecar {
     char *ready_file; /* ready_file: absolute path; NULL: .injector-ready next to the first file */
 };
 
+/* A role to fetch entries with: roles: NAME: {role_arn, external_id, session_name, duration},
+ * or an entry's own role_arn (one role per distinct ARN, named by it). */
+struct config_role {
+    char *name; /* the key under roles, or the ARN of an inline role */
+    char *role_arn;
+    char *external_id;  /* NULL: none */
+    char *session_name; /* NULL: injector's default (policy/roles.c) */
+    long duration_s;    /* 900 to 43200; 0: STS's default (1 h) */
+    int is_inline;      /* from an entry's role_arn */
+    unsigned long line;
+};
+
 struct config {
     int version;
     char *path;                  /* as given, for messages */
@@ -71,6 +89,8 @@ struct config {
     struct config_supervise supervise;
     struct config_sidecar sidecar;
     int log_format; /* log_format: text|json (enum log_format); 0: not given */
+    struct config_role *roles; /* roles: and the entries' inline role_arn, in that order */
+    size_t nroles;
 };
 
 /* Reads and parses path. INJ_E_NOINPUT when it cannot be read, INJ_E_CONFIG when invalid. */
@@ -89,6 +109,11 @@ const struct ref_regions *config_failover(const struct config *c, const struct e
  * template's `secret "ARN"`), that ARN's partition in *partition; NULL when all fit. */
 const char *config_failover_misfit(const struct entry *e, const struct ref_regions *l,
                                    const char **partition);
+
+/* The role an entry is fetched with, NULL: the base credentials. */
+const struct config_role *config_role_of(const struct config *c, const struct entry *e);
+/* 1 when s looks like an IAM role ARN (arn:PARTITION:iam::ACCOUNT:role/NAME). */
+int config_role_arn_valid(const char *s);
 
 /* 1 when name matches [A-Za-z_][A-Za-z0-9_]* (at most 255 bytes). */
 int config_env_name_valid(const char *name);

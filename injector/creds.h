@@ -43,6 +43,31 @@ enum inj_rc creds_resolve(const struct creds_ctx *ctx, struct creds *out, struct
  * are ignored here (creds_resolve reports them). INJ_E_SOFTWARE when n is too small. */
 enum inj_rc creds_region_fallback(const struct creds_ctx *ctx, char *buf, size_t n);
 
+/* A role to assume with STS AssumeRole (per-entry roles, roles.h). */
+struct creds_assume {
+    const char *role_arn;
+    const char *external_id;  /* NULL: none */
+    const char *session_name; /* NULL: "injector-<unix time>" */
+    long duration_s;          /* 0: STS's default (1 h) */
+    const char *source;       /* names the new credentials in logs and messages: "role db" */
+};
+
+/* STS AssumeRole signed with base (the STS endpoint of ctx: AWS_ENDPOINT_URL_STS, FIPS and
+ * dual-stack as creds_sts_url) into *out (owned; creds_free). On failure err names the
+ * role ARN and says what to grant (sts:AssumeRole on the role to the base identity, the
+ * role's trust policy, its sts:ExternalId condition); never a key. */
+enum inj_rc creds_assume_role(const struct creds_ctx *ctx, const struct creds *base,
+                              const struct creds_assume *a, struct creds *out, struct inj_err *err);
+
+/* The endpoint variants as the SDKs read them: AWS_USE_FIPS_ENDPOINT and
+ * AWS_USE_DUALSTACK_ENDPOINT when set (the variable wins, "false" included), else the active
+ * profile's use_fips_endpoint / use_dualstack_endpoint; "true" (any case) is on. A broken
+ * profile file reads as neither (creds_resolve reports it). */
+void creds_endpoint_opts(const struct creds_ctx *ctx, int *fips, int *dualstack);
+
+/* The STS endpoint URL the credential providers use with ctx (for check -v). */
+enum inj_rc creds_sts_url(const struct creds_ctx *ctx, char *url, size_t n, struct inj_err *err);
+
 /* Wipes and frees the strings; *c is zeroed. */
 void creds_free(struct creds *c);
 

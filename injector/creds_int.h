@@ -139,8 +139,9 @@ struct creds_role {
 };
 
 /* The STS endpoint: AWS_ENDPOINT_URL_STS, then AWS_ENDPOINT_URL (https only, unless
- * AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true), else https://sts.REGION.<partition suffix>/,
- * else without a region the global https://sts.amazonaws.com/. sign_region gets the SigV4
+ * AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true), else https://<ref_endpoint_host of "sts" in
+ * REGION with creds_endpoint_opts' variants>/, else without a region the global
+ * https://sts.amazonaws.com/ (with a variant: us-east-1's). sign_region gets the SigV4
  * region ("us-east-1" for the global endpoint). */
 enum creds_status creds_sts_endpoint(const struct creds_ctx *ctx, char *url, size_t n,
                                      char *sign_region, size_t rn, struct creds_try *t);

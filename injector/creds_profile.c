@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "creds_int.h"
@@ -25,7 +26,7 @@ static enum inj_rc ini_add_sec(struct creds_ini *ini, size_t *cap, const struct 
 {
     struct creds_ini_sec *n;
 
-    if (ini->nsec == *cap) {
+    if (ini->nsec == *cap || !ini->sec) {
         /* Only pointers and offsets: realloc leaves no secret behind. */
         size_t ncap = *cap ? *cap * 2 : 8;
 
@@ -43,7 +44,7 @@ static enum inj_rc ini_add_kv(struct creds_ini *ini, size_t *cap, const struct c
 {
     struct creds_ini_kv *n;
 
-    if (ini->nkv == *cap) {
+    if (ini->nkv == *cap || !ini->kv) {
         size_t ncap = *cap ? *cap * 2 : 32;
 
         n = realloc(ini->kv, ncap * sizeof(*n));
@@ -611,5 +612,31 @@ void creds_profile_region(const struct creds_ctx *ctx, char *buf, size_t n)
                 buf[0] = '\0';
         }
     }
+    prof_free(&p);
+}
+
+/* One boolean endpoint setting: the variable when set (any value: "true", any case, is on),
+ * else the active profile's key. */
+static int creds_endpoint_bool(const struct creds_ctx *ctx, const struct prof *p, int loaded,
+                               const char *var, const char *key)
+{
+    const char *v = creds_getenv(ctx, var);
+
+    if (!v && loaded)
+        v = prof_get(p, p->name, key);
+    return v && !strcasecmp(v, "true");
+}
+
+void creds_endpoint_opts(const struct creds_ctx *ctx, int *fips, int *dualstack)
+{
+    struct creds_try t;
+    struct prof p;
+    int loaded;
+
+    memset(&t, 0, sizeof(t));
+    loaded = prof_load(ctx, &p, &t) == CREDS_OK;
+    *fips = creds_endpoint_bool(ctx, &p, loaded, "AWS_USE_FIPS_ENDPOINT", "use_fips_endpoint");
+    *dualstack = creds_endpoint_bool(ctx, &p, loaded, "AWS_USE_DUALSTACK_ENDPOINT",
+                                     "use_dualstack_endpoint");
     prof_free(&p);
 }

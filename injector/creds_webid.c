@@ -25,8 +25,10 @@ enum creds_status creds_sts_endpoint(const struct creds_ctx *ctx, char *url, siz
     const char *region = ctx->region && *ctx->region ? ctx->region : NULL;
     const char *var = "AWS_ENDPOINT_URL_STS";
     const char *ov = NULL;
+    struct ref_endpoint_opts o;
     int w;
 
+    creds_endpoint_opts(ctx, &o.fips, &o.dualstack);
     if (!creds_env_true(ctx, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")) {
         ov = creds_getenv(ctx, var);
         if (!ov) {
@@ -44,15 +46,34 @@ enum creds_status creds_sts_endpoint(const struct creds_ctx *ctx, char *url, siz
         if (strncmp(ov, "https://", 8) != 0)
             return creds_fail(t, "%s=%s: only https:// endpoints are allowed", var, ov);
         w = snprintf(url, n, "%s%s", ov, strchr(ov + 8, '/') ? "" : "/");
-    } else if (region) {
-        /* Regional, as current SDKs default to (AWS_STS_REGIONAL_ENDPOINTS=regional). */
-        w = snprintf(url, n, "https://sts.%s.%s/", region, ref_region_dns_suffix(region));
+    } else if (region || o.fips || o.dualstack) {
+        /* Regional, as current SDKs default to (AWS_STS_REGIONAL_ENDPOINTS=regional); the
+         * global endpoint has no FIPS or dual-stack variant: us-east-1's has. */
+        char host[256];
+        struct inj_err e;
+
+        memset(&e, 0, sizeof(e));
+        if (ref_endpoint_host("sts", region ? region : "us-east-1", &o, host, sizeof(host), &e) !=
+            INJ_OK)
+            return creds_fail_code(t, e.code, "STS endpoint: %s", e.msg);
+        w = snprintf(url, n, "https://%s/", host);
     } else {
         w = snprintf(url, n, "https://sts.amazonaws.com/");
     }
     if (w < 0 || (size_t)w >= n)
         return creds_fail(t, "STS endpoint URL too long");
     return CREDS_OK;
+}
+
+enum inj_rc creds_sts_url(const struct creds_ctx *ctx, char *url, size_t n, struct inj_err *err)
+{
+    struct creds_try t;
+    char region[64];
+
+    memset(&t, 0, sizeof(t));
+    if (creds_sts_endpoint(ctx, url, n, region, sizeof(region), &t) != CREDS_OK)
+        return inj_err_set(err, t.why.code ? t.why.code : INJ_E_USAGE, "%s", t.why.msg);
+    return INJ_OK;
 }
 
 /* application/x-www-form-urlencoded, RFC 3986 unreserved characters kept. */
@@ -278,6 +299,7 @@ static enum creds_status creds_sts_call(const struct creds_ctx *ctx, const char 
         return st;
     if (!ctx->http)
         return creds_fail(t, "no HTTP client");
+    log_info("STS %s for %s: endpoint %s", action, role_arn, url);
     (void)snprintf(sigv4, sizeof(sigv4), "aws:amz:%s:sts", region);
     memset(&req, 0, sizeof(req));
     req.method = "POST";
@@ -388,6 +410,31 @@ enum creds_status creds_sts_assume_role(const struct creds_ctx *ctx, const struc
     }
     sbuf_wipe_free(&body);
     return st;
+}
+
+enum inj_rc creds_assume_role(const struct creds_ctx *ctx, const struct creds *base,
+                              const struct creds_assume *a, struct creds *out, struct inj_err *err)
+{
+    struct creds_role r;
+    struct creds_try t;
+    enum creds_status st;
+
+    memset(&r, 0, sizeof(r));
+    memset(&t, 0, sizeof(t));
+    r.role_arn = a->role_arn;
+    r.external_id = a->external_id;
+    r.session_name = a->session_name;
+    r.duration_s = a->duration_s;
+    st = creds_sts_assume_role(ctx, &r, base, a->source, out, &t);
+    if (st == CREDS_OK)
+        return INJ_OK;
+    creds_free(out);
+    if (a->external_id && strstr(t.why.msg, ": AccessDenied:"))
+        return inj_err_set(err, t.why.code ? t.why.code : INJ_E_NOPERM,
+                           "%s; external_id is set: the trust policy's sts:ExternalId condition "
+                           "must match it",
+                           t.why.msg);
+    return inj_err_set(err, t.why.code ? t.why.code : INJ_E_NOPERM, "%s", t.why.msg);
 }
 
 enum creds_status creds_webid_get(const struct creds_ctx *ctx, struct creds *out,

@@ -25,6 +25,8 @@ struct fetched {
     char cause[AWS_CAUSE_MAX];   /* err without the secret's name nor AWS's message, for one
                                   line per cause (resolve.c); "" when err is its own */
     long long deadline_ms;       /* fetch.c: this secret's deadline in the current pass */
+    size_t role;                 /* the entries' role (struct entry): 0: the base credentials;
+                                    fetched with ctx->creds all the same (roles.c groups) */
 };
 
 /* Fetches every f[i].ref (deduplicated by the caller) per ctx->fetch_mode, filling f[i].rc,

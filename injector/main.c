@@ -31,8 +31,10 @@
 #include "refresh.h"
 #include "resolve.h"
 #include "sidecar.h"
+#include "roles.h"
 #include "sink.h"
 #include "sm.h"
+#include "ssm.h"
 #include "wipemem.h"
 #include "supervise.h"
 
@@ -43,6 +45,7 @@ struct run {
     struct config cfg;
     struct http *http;
     struct creds creds;
+    struct roles roles; /* per-entry roles' assumed credentials */
     struct resolve_set set;
     struct sink_env env;
     struct sink_files files;
@@ -316,6 +319,74 @@ static enum inj_rc main_policy(const struct run *r, struct inj_err *err)
     return rc;
 }
 
+/* The endpoint variants (FIPS, dual-stack) every service call uses, read once. */
+static void main_endpoint_opts(void)
+{
+    struct creds_ctx cctx;
+    int fips = 0;
+    int dualstack = 0;
+
+    memset(&cctx, 0, sizeof(cctx));
+    creds_endpoint_opts(&cctx, &fips, &dualstack);
+    aws_set_endpoint_opts(fips, dualstack);
+    if (fips || dualstack)
+        log_debug("endpoints:%s%s", fips ? " FIPS" : "", dualstack ? " dual-stack" : "");
+}
+
+/* The services whose endpoints check -v lists (STS aside). */
+static const struct aws_service *const main_services[] = {&sm_service, &ssm_service};
+
+/* check -v: the endpoints a run would reach, offline, one "endpoint SIGNING-NAME REGION: URL"
+ * line each: Secrets Manager in the region (the chain before the profile and IMDS), in each
+ * full ARN's region and in the failover regions, and STS. A variant a partition does not
+ * have fails the check. */
+static enum inj_rc main_check_endpoints(const struct run *r, struct inj_err *err)
+{
+    struct ref_regions seen;
+    struct creds_ctx cctx;
+    const char *region = r->cli.region;
+    char url[512];
+    enum inj_rc rc;
+    size_t i;
+    size_t k;
+
+    memset(&seen, 0, sizeof(seen));
+    if (!region || !*region)
+        region = r->cfg.region;
+    if (!region || !*region)
+        region = getenv("AWS_REGION");
+    if (!region || !*region)
+        region = getenv("AWS_DEFAULT_REGION");
+    if (region && *region)
+        (void)ref_regions_add(&seen, region);
+    for (i = 0; i < r->cfg.n; i++) {
+        const struct entry *e = &r->cfg.entries[i];
+        const struct ref_regions *fo = config_failover(&r->cfg, e);
+
+        if (e->ref.region[0])
+            (void)ref_regions_add(&seen, e->ref.region);
+        for (k = 0; k < fo->n; k++)
+            (void)ref_regions_add(&seen, fo->v[k]);
+    }
+    for (k = 0; k < r->cfg.failover.n; k++)
+        (void)ref_regions_add(&seen, r->cfg.failover.v[k]);
+    for (i = 0; i < seen.n; i++) {
+        for (k = 0; k < sizeof(main_services) / sizeof(main_services[0]); k++) {
+            rc = aws_endpoint_url(main_services[k], seen.v[i], url, sizeof(url), err);
+            if (rc != INJ_OK)
+                return rc;
+            log_info("endpoint %s %s: %s", main_services[k]->signing_name, seen.v[i], url);
+        }
+    }
+    memset(&cctx, 0, sizeof(cctx));
+    cctx.region = region;
+    rc = creds_sts_url(&cctx, url, sizeof(url), err);
+    if (rc != INJ_OK)
+        return rc;
+    log_info("endpoint sts %s: %s", region && *region ? region : "(no region)", url);
+    return INJ_OK;
+}
+
 /* The config: -c FILE, else INJECTOR_CONFIG (a path), else INJECTOR_CONFIG_YAML (the YAML
  * itself: an ECS task definition can carry it), else, with --from-env, none. Then --from-env
  * adds the environment's references as entries. */
@@ -507,6 +578,7 @@ static enum inj_rc main_supervise(struct run *r, const struct creds_ctx *cctx,
         r->refresh.cfg = &r->cfg;
         r->refresh.set = &r->set;
         r->refresh.creds = &r->creds;
+        r->refresh.roles = r->cfg.nroles ? &r->roles : NULL;
         r->refresh.cctx = *cctx;
         r->refresh.sm = *sctx;
         r->refresh.chown = r->files.chown;
@@ -521,6 +593,7 @@ static enum inj_rc main_supervise(struct run *r, const struct creds_ctx *cctx,
     } else {
         /* Nothing is fetched again: drop every copy but the command's environment. */
         resolve_free(&r->set);
+        roles_free(&r->roles);
         creds_free(&r->creds);
         http_free(r->http);
         r->http = NULL;
@@ -577,8 +650,11 @@ static enum inj_rc main_run(struct run *r, struct inj_err *err)
             return inj_err_set(err, INJ_E_IO, "ready file %s: cannot remove the old one: %s", path,
                                strerror(errno));
     }
+    main_endpoint_opts();
     if (r->cli.cmd == CLI_CHECK) {
         rc = resolve_plan(&r->cfg, &r->set, err);
+        if (rc == INJ_OK)
+            rc = main_check_endpoints(r, err);
         if (rc != INJ_OK)
             return rc;
         printf("%s: OK (%zu entries, %zu secret fetch%s)\n", r->cfg.path, r->cfg.n, r->set.nf,
@@ -617,7 +693,13 @@ static enum inj_rc main_run(struct run *r, struct inj_err *err)
     rc = aws_retry_config(&sctx.max_attempts, err);
     if (rc != INJ_OK)
         return rc;
-    rc = resolve_all(&r->cfg, &sctx, &r->set, err);
+    r->roles.cfg = &r->cfg;
+    r->roles.base = &r->creds;
+    r->roles.cctx = cctx;
+    rc = roles_init(&r->roles, err);
+    if (rc != INJ_OK)
+        return rc;
+    rc = resolve_all_with(&r->cfg, &sctx, roles_fetch_all, &r->roles, &r->set, err);
     log_debug("%zu API call(s), %ld connection(s)", r->set.api_calls, http_connects(r->http));
     if (rc != INJ_OK)
         return rc;
@@ -638,6 +720,7 @@ static enum inj_rc main_run(struct run *r, struct inj_err *err)
         return main_supervise(r, &cctx, &sctx, err);
     /* The secrets are in env and files now; drop every other copy before exec. */
     resolve_free(&r->set);
+    roles_free(&r->roles);
     creds_free(&r->creds);
     http_free(r->http);
     r->http = NULL;
@@ -694,6 +777,7 @@ int main(int argc, char **argv)
     resolve_free(&r.set);
     sink_env_free(&r.env);
     sink_files_free(&r.files);
+    roles_free(&r.roles);
     creds_free(&r.creds);
     http_free(r.http);
     refresh_free(&r.refresh);

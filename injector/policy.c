@@ -34,6 +34,7 @@ struct pol {
     struct pol_set pkeys;     /* kms key ARN patterns of the parameters' regions */
     struct pol_set pvia;      /* their kms:ViaService values (ssm.REGION.SUFFIX) */
     int describe;             /* supervise.refresh: versions are checked with DescribeSecret */
+    struct pol_set assume;    /* role ARNs the credentials assume (per-entry roles) */
 };
 
 static void pol_set_free(struct pol_set *s)
@@ -376,6 +377,10 @@ static cJSON *pol_document(const struct pol *p)
     stmts = cJSON_AddArrayToObject(doc, "Statement");
     if (!stmts)
         goto fail;
+    /* Per-entry roles (roles.c): the base credentials assume each one. */
+    if (p->assume.n && pol_statement(stmts, "AssumeEntryRoles", "sts:AssumeRole",
+                                     pol_strings(&p->assume, NULL), NULL) != 0)
+        goto fail;
     if (p->secrets.n && pol_secret_statements(p, stmts) != 0)
         goto fail;
     /* SSM: a parameter's type is not known offline, so kms:Decrypt is always granted (via
@@ -490,7 +495,10 @@ static enum inj_rc pol_add_ref_replicas(struct pol *p, const struct ref *ref,
     return rc;
 }
 
-static enum inj_rc pol_collect(struct pol *p, const struct config *cfg, struct inj_err *err)
+/* What the entries read with role (0: the base credentials) need; the base credentials also
+ * assume every role an entry uses. */
+static enum inj_rc pol_collect(struct pol *p, const struct config *cfg, size_t role,
+                               struct inj_err *err)
 {
     enum inj_rc rc;
     size_t i;
@@ -499,7 +507,12 @@ static enum inj_rc pol_collect(struct pol *p, const struct config *cfg, struct i
 
     for (i = 0; i < cfg->n; i++) {
         const struct entry *e = &cfg->entries[i];
+        const struct config_role *cr = config_role_of(cfg, e);
 
+        if (!role && cr && pol_set_add(&p->assume, cr->role_arn) != 0)
+            return inj_err_set(err, INJ_E_NOMEM, "out of memory");
+        if (e->role != role)
+            continue;
         (void)snprintf(what, sizeof(what), "%s %s", e->kind == ENTRY_ENV ? "env" : "file", e->name);
         if (e->ref.secret_id && e->ref.service == REF_SSM) {
             rc = pol_add_param(p, &e->ref, what, err);
@@ -520,9 +533,10 @@ static enum inj_rc pol_collect(struct pol *p, const struct config *cfg, struct i
                 return rc;
         }
     }
-    if (!p->secrets.n && !p->params.n)
+    if (!p->secrets.n && !p->params.n && !p->assume.n && !role)
         return inj_err_set(err, INJ_E_CONFIG, "%s names no secret: nothing to allow",
                            cfg->path ? cfg->path : "the config");
+    pol_set_sort(&p->assume);
     pol_set_sort(&p->secrets);
     pol_set_sort(&p->primaries);
     pol_set_sort(&p->keys);
@@ -533,19 +547,117 @@ static enum inj_rc pol_collect(struct pol *p, const struct config *cfg, struct i
     return INJ_OK;
 }
 
-enum inj_rc policy_build(const struct config *cfg, const struct policy_opts *opts, char **out,
-                         struct inj_err *err)
+static void pol_free(struct pol *p)
 {
-    enum inj_rc rc = INJ_E_NOMEM;
-    struct pol p;
-    struct sbuf b = SBUF_INIT(POLICY_MAX_BYTES);
-    cJSON *doc = NULL;
+    pol_set_free(&p->secrets);
+    pol_set_free(&p->primaries);
+    pol_set_free(&p->batchable);
+    pol_set_free(&p->keys);
+    pol_set_free(&p->via);
+    pol_set_free(&p->params);
+    pol_set_free(&p->pkeys);
+    pol_set_free(&p->pvia);
+    pol_set_free(&p->assume);
+}
 
-    *out = NULL;
+/* The policy document of the credentials that read role's entries (0: the base ones). */
+static enum inj_rc pol_doc_for(const struct config *cfg, const struct policy_opts *opts,
+                               size_t role, cJSON **doc, struct inj_err *err)
+{
+    enum inj_rc rc;
+    struct pol p;
+
+    *doc = NULL;
     memset(&p, 0, sizeof(p));
     p.opts = opts;
     p.fetch = opts->fetch != SM_FETCH_UNSET ? opts->fetch : cfg->fetch;
     p.describe = cfg->supervise.refresh_ms > 0 || cfg->supervise.refresh_signal;
+    rc = pol_collect(&p, cfg, role, err);
+    if (rc == INJ_OK) {
+        *doc = pol_document(&p);
+        if (!*doc)
+            rc = inj_err_set(err, INJ_E_NOMEM, "out of memory");
+    }
+    pol_free(&p);
+    return rc;
+}
+
+/* With per-entry roles: {"BaseCredentials": policy, "Roles": {NAME: {"RoleArn": ARN,
+ * "Policy": policy}}}, the roles in config order, those no entry uses left out. */
+static enum inj_rc pol_doc_roles(const struct config *cfg, const struct policy_opts *opts,
+                                 cJSON **out, struct inj_err *err)
+{
+    cJSON *top = cJSON_CreateObject();
+    cJSON *roles = NULL;
+    cJSON *doc = NULL;
+    enum inj_rc rc = INJ_E_NOMEM;
+    size_t k;
+    size_t i;
+
+    *out = NULL;
+    if (!top)
+        return inj_err_set(err, rc, "out of memory");
+    rc = pol_doc_for(cfg, opts, 0, &doc, err);
+    if (rc != INJ_OK)
+        goto out;
+    if (!cJSON_AddItemToObject(top, "BaseCredentials", doc)) {
+        cJSON_Delete(doc);
+        rc = inj_err_set(err, INJ_E_NOMEM, "out of memory");
+        goto out;
+    }
+    roles = cJSON_AddObjectToObject(top, "Roles");
+    if (!roles) {
+        rc = inj_err_set(err, INJ_E_NOMEM, "out of memory");
+        goto out;
+    }
+    for (k = 1; k <= cfg->nroles; k++) {
+        struct policy_opts ropts = *opts;
+        const char *arn = cfg->roles[k - 1].role_arn;
+        const char *acct = strstr(arn, ":iam::");
+        char account[16];
+        cJSON *one;
+        int used = 0;
+
+        for (i = 0; i < cfg->n && !used; i++)
+            used = cfg->entries[i].role == k;
+        if (!used)
+            continue;
+        /* A name read with the role is a secret of the role's account. */
+        if (acct && strlen(acct + 6) > 12 && acct[6 + 12] == ':') {
+            memcpy(account, acct + 6, 12);
+            account[12] = '\0';
+            if (pol_account_valid(account))
+                ropts.account = account;
+        }
+        rc = pol_doc_for(cfg, &ropts, k, &doc, err);
+        if (rc != INJ_OK)
+            goto out;
+        one = cJSON_AddObjectToObject(roles, cfg->roles[k - 1].name);
+        if (!one || !cJSON_AddStringToObject(one, "RoleArn", cfg->roles[k - 1].role_arn) ||
+            !cJSON_AddItemToObject(one, "Policy", doc)) {
+            cJSON_Delete(doc);
+            rc = inj_err_set(err, INJ_E_NOMEM, "out of memory");
+            goto out;
+        }
+    }
+    *out = top;
+    top = NULL;
+    rc = INJ_OK;
+out:
+    cJSON_Delete(top);
+    return rc;
+}
+
+enum inj_rc policy_build(const struct config *cfg, const struct policy_opts *opts, char **out,
+                         struct inj_err *err)
+{
+    enum inj_rc rc = INJ_E_NOMEM;
+    struct sbuf b = SBUF_INIT(POLICY_MAX_BYTES);
+    cJSON *doc = NULL;
+    size_t i;
+    int roles = 0;
+
+    *out = NULL;
     if (opts->region && *opts->region && !ref_valid_region(opts->region)) {
         rc = inj_err_set(err, INJ_E_USAGE, "region \"%s\" is not a region (e.g. eu-central-1)",
                          opts->region);
@@ -556,12 +668,13 @@ enum inj_rc policy_build(const struct config *cfg, const struct policy_opts *opt
                          opts->account);
         goto out;
     }
-    rc = pol_collect(&p, cfg, err);
+    for (i = 0; i < cfg->n; i++)
+        roles |= cfg->entries[i].role != 0;
+    rc = roles ? pol_doc_roles(cfg, opts, &doc, err) : pol_doc_for(cfg, opts, 0, &doc, err);
     if (rc != INJ_OK)
         goto out;
     rc = INJ_E_NOMEM;
-    doc = pol_document(&p);
-    if (!doc || pol_print(doc, 0, &b) != 0 || sbuf_append_str(&b, "\n") != SBUF_OK) {
+    if (pol_print(doc, 0, &b) != 0 || sbuf_append_str(&b, "\n") != SBUF_OK) {
         inj_err_set(err, rc, "out of memory");
         goto out;
     }
@@ -571,13 +684,5 @@ enum inj_rc policy_build(const struct config *cfg, const struct policy_opts *opt
 out:
     cJSON_Delete(doc);
     free(b.p);
-    pol_set_free(&p.secrets);
-    pol_set_free(&p.primaries);
-    pol_set_free(&p.batchable);
-    pol_set_free(&p.keys);
-    pol_set_free(&p.via);
-    pol_set_free(&p.params);
-    pol_set_free(&p.pkeys);
-    pol_set_free(&p.pvia);
     return rc;
 }

@@ -23,7 +23,11 @@ struct policy_opts {
  * AWSCURRENT secrets in one region; batch: any AWSCURRENT secret; single: never). The action
  * has no resource type, and each secret in a batch is still checked against GetSecretValue;
  * kms:Decrypt on the secrets' regions' keys, only via Secrets Manager
- * (kms:ViaService). INJ_E_USAGE when a name needs a region and none is known, or the account
+ * (kms:ViaService).
+ * With per-entry roles (config roles:, role_arn) the output is {"BaseCredentials": the
+ * policy of the base credentials (their own entries', plus sts:AssumeRole on every role an
+ * entry uses), "Roles": {NAME: {"RoleArn": ARN, "Policy": the policy of that role's
+ * entries, names and partial ARNs in the role's account}}}. INJ_E_USAGE when a name needs a region and none is known, or the account
  * is not 12 digits or "*"; INJ_E_CONFIG when the config names no secret. */
 enum inj_rc policy_build(const struct config *cfg, const struct policy_opts *opts, char **out,
                          struct inj_err *err);

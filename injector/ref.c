@@ -108,17 +108,23 @@ int ref_valid_region(const char *s)
 }
 
 /* Partitions other than "aws", by region prefix (longest prefixes first where they
- * overlap), with their endpoints' DNS suffix. The one table for ARNs, Secrets Manager and
- * STS endpoints and IAM conditions. */
+ * overlap), with their endpoints' DNS suffixes: the one table for ARNs, the services' and
+ * STS's endpoints and IAM conditions. dualstack: the dual-stack suffix, NULL where the
+ * partition has none. Debian's botocore (partitions.json) for aws, aws-cn, aws-us-gov,
+ * aws-iso, aws-iso-b; current botocore for the partitions Debian's does not know. */
 static const struct {
     const char *prefix;
     const char *partition;
     const char *suffix;
+    const char *dualstack;
 } ref_partitions[] = {
-    {"cn-", "aws-cn", "amazonaws.com.cn"},      {"us-gov-", "aws-us-gov", "amazonaws.com"},
-    {"us-isob-", "aws-iso-b", "sc2s.sgov.gov"}, {"us-isof-", "aws-iso-f", "csp.hci.ic.gov"},
-    {"us-iso-", "aws-iso", "c2s.ic.gov"},       {"eu-isoe-", "aws-iso-e", "cloud.adc-e.uk"},
-    {"eusc-", "aws-eusc", "amazonaws.eu"},
+    {"cn-", "aws-cn", "amazonaws.com.cn", "api.amazonwebservices.com.cn"},
+    {"us-gov-", "aws-us-gov", "amazonaws.com", "api.aws"},
+    {"us-isob-", "aws-iso-b", "sc2s.sgov.gov", NULL},
+    {"us-isof-", "aws-iso-f", "csp.hci.ic.gov", "api.aws.hci.ic.gov"},
+    {"us-iso-", "aws-iso", "c2s.ic.gov", NULL},
+    {"eu-isoe-", "aws-iso-e", "cloud.adc-e.uk", "api.cloud-aws.adc-e.uk"},
+    {"eusc-", "aws-eusc", "amazonaws.eu", "api.amazonwebservices.eu"},
 };
 #define REF_NPARTITIONS (sizeof(ref_partitions) / sizeof(ref_partitions[0]))
 
@@ -144,6 +150,47 @@ const char *ref_region_dns_suffix(const char *region)
     size_t i = ref_partition_index(region);
 
     return i < REF_NPARTITIONS ? ref_partitions[i].suffix : "amazonaws.com";
+}
+
+const char *ref_region_dualstack_suffix(const char *region)
+{
+    size_t i = ref_partition_index(region);
+
+    return i < REF_NPARTITIONS ? ref_partitions[i].dualstack : "api.aws";
+}
+
+/* botocore's rule sets for SSM and STS: in aws-us-gov their FIPS endpoint (without
+ * dual-stack) is the plain host, which is FIPS 140 validated there. */
+static int ref_gov_fips_plain(const char *host_prefix)
+{
+    return !strcmp(host_prefix, "ssm") || !strcmp(host_prefix, "sts");
+}
+
+enum inj_rc ref_endpoint_host(const char *host_prefix, const char *region,
+                              const struct ref_endpoint_opts *o, char *buf, size_t n,
+                              struct inj_err *err)
+{
+    const char *suffix = ref_region_dns_suffix(region);
+    const char *dash = "";
+    int w;
+
+    if (o && o->dualstack) {
+        suffix = ref_region_dualstack_suffix(region);
+        if (!suffix)
+            return inj_err_set(err, INJ_E_USAGE,
+                               "%s: partition %s has no dual-stack endpoints; unset "
+                               "AWS_USE_DUALSTACK_ENDPOINT (or use_dualstack_endpoint in the "
+                               "profile), or set an endpoint URL",
+                               region, ref_region_partition(region));
+    }
+    if (o && o->fips &&
+        !(!o->dualstack && !strcmp(ref_region_partition(region), "aws-us-gov") &&
+          ref_gov_fips_plain(host_prefix)))
+        dash = "-fips";
+    w = snprintf(buf, n, "%s%s.%s.%s", host_prefix, dash, region, suffix);
+    if (w < 0 || (size_t)w >= n)
+        return inj_err_set(err, INJ_E_USAGE, "endpoint host name too long");
+    return INJ_OK;
 }
 
 static int ref_known_partition(const char *p)

@@ -57,6 +57,23 @@ char *ref_ssm_wire(const struct ref *r);
 const char *ref_region_partition(const char *region);
 /* The DNS suffix of a region's endpoints: "amazonaws.com", "amazonaws.com.cn", ... */
 const char *ref_region_dns_suffix(const char *region);
+/* Its dual-stack endpoints' suffix ("api.aws", ...), NULL when the partition has none. */
+const char *ref_region_dualstack_suffix(const char *region);
+
+/* Endpoint variants, as the SDKs' AWS_USE_FIPS_ENDPOINT and AWS_USE_DUALSTACK_ENDPOINT. */
+struct ref_endpoint_opts {
+    int fips;
+    int dualstack;
+};
+
+/* The host (no scheme) of service host_prefix ("secretsmanager", "ssm", "sts") in region
+ * with the variants in o (NULL: none), as botocore's endpoint rule sets give it:
+ * PREFIX[-fips].REGION.<suffix or dual-stack suffix>, except that SSM's and STS's FIPS
+ * endpoints in aws-us-gov are their plain hosts. INJ_E_USAGE when the partition has no
+ * such endpoint (dual-stack in aws-iso, aws-iso-b). */
+enum inj_rc ref_endpoint_host(const char *host_prefix, const char *region,
+                              const struct ref_endpoint_opts *o, char *buf, size_t n,
+                              struct inj_err *err);
 
 /* Regions that hold replicas of a secret (failover_regions), in the order they are tried. */
 #define REF_MAX_FAILOVER 4

@@ -90,9 +90,14 @@ static enum inj_rc refresh_creds(struct refresh *r, struct inj_err *err)
     enum inj_rc rc;
     time_t now = time(NULL);
 
+    if (r->roles)
+        r->roles->cctx.deadline_ms = r->cctx.deadline_ms;
     if (!r->creds_stale &&
-        !(r->creds->expiration && r->creds->expiration - now < REFRESH_CREDS_MARGIN_S))
+        !(r->creds->expiration && r->creds->expiration - now < REFRESH_CREDS_MARGIN_S)) {
+        /* Roles whose assumed credentials near their end (or were never had). */
+        roles_assume(r->roles, r->set->f, r->set->nf, REFRESH_CREDS_MARGIN_S, 0);
         return INJ_OK;
+    }
     memset(&fresh, 0, sizeof(fresh));
     rc = creds_resolve(&r->cctx, &fresh, err);
     if (rc != INJ_OK) {
@@ -104,20 +109,22 @@ static enum inj_rc refresh_creds(struct refresh *r, struct inj_err *err)
     memset(&fresh, 0, sizeof(fresh));
     r->creds_stale = 0;
     log_info("credentials re-obtained from %s", r->creds->source);
+    /* New base credentials (perhaps after a refusal): every role is assumed again with them. */
+    roles_assume(r->roles, r->set->f, r->set->nf, REFRESH_CREDS_MARGIN_S, 1);
     return INJ_OK;
 }
 
 /* The current value of ref: GetSecretValue, or GetParameters for an SSM parameter. */
-static enum inj_rc refresh_get(struct refresh *r, const struct ref *ref, struct sm_secret *out,
-                               struct inj_err *err)
+static enum inj_rc refresh_get(const struct sm_ctx *sm, const struct ref *ref,
+                               struct sm_secret *out, struct inj_err *err)
 {
     struct sm_item it;
 
     if (ref->service != REF_SSM)
-        return sm_get_secret_value(&r->sm, ref, out, err);
+        return sm_get_secret_value(sm, ref, out, err);
     memset(&it, 0, sizeof(it));
     it.ref = ref;
-    ssm_get_parameters(&r->sm, &it, 1, 1, NULL);
+    ssm_get_parameters(sm, &it, 1, 1, NULL);
     *out = it.secret; /* Transfer ownership (empty on failure). */
     if (it.rc != INJ_OK)
         *err = it.err;
@@ -133,11 +140,21 @@ static enum inj_rc refresh_check(struct refresh *r, size_t i, struct sm_secret *
     const struct ref *ref = f->ref;
     const char *stage = ref->version_stage ? ref->version_stage : "AWSCURRENT";
     const char *have = f->rc == INJ_OK ? f->secret.version_id : NULL;
+    struct sm_ctx sm = r->sm;
     enum inj_rc rc;
 
     *got = 0;
     if (ref->version_id)
         return INJ_OK; /* a version is immutable */
+    if (r->roles) {
+        /* An entry's role: its own assumed credentials (roles.h). */
+        const struct inj_err *why = roles_error(r->roles, f);
+
+        sm.creds = roles_creds_for(r->roles, f);
+        if (!sm.creds)
+            return inj_err_set(err, why && why->code ? why->code : INJ_E_NOPERM, "%s: %s",
+                               ref->secret_id, why ? why->msg : "no credentials for its role");
+    }
     if (ref->service == REF_SSM) {
         /* A parameter's version number, too; a label or the latest can move. SSM has no
          * cheaper metadata call that GetParameters' permission covers: read it again. */
@@ -148,7 +165,7 @@ static enum inj_rc refresh_check(struct refresh *r, size_t i, struct sm_secret *
         struct sm_meta m;
         int need;
 
-        rc = sm_describe_secret(&r->sm, ref, &m, err);
+        rc = sm_describe_secret(&sm, ref, &m, err);
         if (rc == INJ_OK) {
             need = refresh_needs_fetch(&m, stage, have);
             sm_meta_free(&m);
@@ -165,7 +182,7 @@ static enum inj_rc refresh_check(struct refresh *r, size_t i, struct sm_secret *
             return rc;
         }
     }
-    rc = refresh_get(r, ref, out, err);
+    rc = refresh_get(&sm, ref, out, err);
     if (rc == INJ_E_MISSING && !have)
         return INJ_OK;
     if (rc != INJ_OK)

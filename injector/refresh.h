@@ -13,6 +13,7 @@
 #include "creds.h"
 #include "err.h"
 #include "resolve.h"
+#include "roles.h"
 #include "sink.h"
 #include "sm.h"
 #include "supervise.h"
@@ -26,6 +27,7 @@ struct refresh {
                                    directory inode validated then (sink.h anchors) */
     struct creds *creds;      /* re-resolved in place when near expiration */
     struct creds_ctx cctx;    /* for re-resolving */
+    struct roles *roles;      /* per-entry roles (NULL: none): re-assumed near expiration */
     struct sm_ctx sm;         /* copied; refresh_init points .creds at creds, sets timeouts */
     int chown;                /* --user: rewritten files (and new directories) get uid:gid */
     uid_t uid;

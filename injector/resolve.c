@@ -36,11 +36,12 @@ static struct fetched *resolve_fetch_for(struct resolve_set *out, const struct r
     size_t j;
 
     for (j = 0; j < out->nf && !f; j++)
-        if (ref_same_fetch(out->f[j].ref, ref))
+        if (ref_same_fetch(out->f[j].ref, ref) && out->f[j].role == e->role)
             f = &out->f[j];
     if (!f) {
         f = &out->f[out->nf++];
         f->ref = ref;
+        f->role = e->role;
         f->rc = INJ_E_SOFTWARE;
     }
     if (e->has_failover && !e->failover.n) {
@@ -318,6 +319,13 @@ static void resolve_report(struct resolve_fail *fails, size_t n)
 enum inj_rc resolve_all(const struct config *cfg, const struct sm_ctx *ctx, struct resolve_set *out,
                         struct inj_err *err)
 {
+    return resolve_all_with(cfg, ctx, NULL, NULL, out, err);
+}
+
+enum inj_rc resolve_all_with(const struct config *cfg, const struct sm_ctx *ctx,
+                             resolve_fetch_fn fetch, void *fetch_arg, struct resolve_set *out,
+                             struct inj_err *err)
+{
     struct resolve_fail *fails = NULL;
     enum inj_rc rc;
     size_t failed = 0;
@@ -327,7 +335,10 @@ enum inj_rc resolve_all(const struct config *cfg, const struct sm_ctx *ctx, stru
     if (rc != INJ_OK)
         return rc;
     /* Batched, concurrent or one by one: fetch.c decides (config `fetch:`, --fetch). */
-    fetch_all(ctx, out->f, out->nf, &out->api_calls);
+    if (fetch)
+        fetch(fetch_arg, ctx, out->f, out->nf, &out->api_calls);
+    else
+        fetch_all(ctx, out->f, out->nf, &out->api_calls);
     fails = calloc(out->nr ? out->nr : 1, sizeof(*fails));
     if (!fails)
         return inj_err_set(err, INJ_E_NOMEM, "out of memory");

@@ -37,6 +37,16 @@ enum inj_rc resolve_plan(const struct config *cfg, struct resolve_set *out, stru
 enum inj_rc resolve_all(const struct config *cfg, const struct sm_ctx *ctx, struct resolve_set *out,
                         struct inj_err *err);
 
+/* What fetches the planned secrets in place of fetch_all: a layer around it (roles.c
+ * fetches each role's secrets with that role's credentials). */
+typedef void (*resolve_fetch_fn)(void *arg, const struct sm_ctx *ctx, struct fetched *f, size_t n,
+                                 size_t *api_calls);
+
+/* resolve_all with fetch(fetch_arg, ...) in place of fetch_all (NULL: fetch_all). */
+enum inj_rc resolve_all_with(const struct config *cfg, const struct sm_ctx *ctx,
+                             resolve_fetch_fn fetch, void *fetch_arg, struct resolve_set *out,
+                             struct inj_err *err);
+
 /* One entry's value (key, pointer or template, then encoding) from fetches that succeeded,
  * appended to r->value (empty before). Used again by refresh.c when a secret changed. */
 enum inj_rc resolve_extract(struct resolved *r, struct inj_err *err);

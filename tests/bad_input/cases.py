@@ -628,6 +628,41 @@ CASES = [
     Case("ssm-kms-legacy-message", "ssm", NOPERM, "kms:ViaService ssm.eu-central-1",
          faults=(("kms", {"mode": "legacy"}),), fault_action="GetParameters",
          config="version: 1\n" + ENTRY + "  A: ssm:/prod/db/password\n" + FILE_ENTRY),
+    # ---- per-entry roles (validated with the config, before any call) ----------------------
+    Case("yaml-role-undefined", "yaml", CONFIG, 'A: role "nope" is not defined under roles',
+         config="version: 1\nenv:\n  A: { from: plain/text, role: nope }\n" + FILE_ENTRY),
+    Case("yaml-role-and-role-arn", "yaml", CONFIG, 'give either "role" or "role_arn"',
+         config="version: 1\nroles:\n  r: { role_arn: \"arn:aws:iam::111122223333:role/r\" }\n"
+                "env:\n  A: { from: plain/text, role: r, "
+                "role_arn: \"arn:aws:iam::111122223333:role/r\" }\n" + FILE_ENTRY),
+    Case("yaml-role-arn-not-a-role", "yaml", CONFIG, "is not an IAM role ARN",
+         config="version: 1\nenv:\n  A: { from: plain/text, "
+                "role_arn: \"arn:aws:iam::111122223333:user/bob\" }\n" + FILE_ENTRY),
+    Case("yaml-role-missing-arn", "yaml", CONFIG, "role r: missing role_arn",
+         config="version: 1\nroles:\n  r: { external_id: abc }\n" + ENTRY + FILE_ENTRY),
+    Case("yaml-role-duration-range", "yaml", CONFIG, "must be whole seconds from 15m",
+         config="version: 1\nroles:\n  r: { role_arn: \"arn:aws:iam::111122223333:role/r\", "
+                "duration: 13h }\n" + ENTRY + FILE_ENTRY),
+    Case("yaml-role-session-name", "yaml", CONFIG, "session_name",
+         config="version: 1\nroles:\n  r: { role_arn: \"arn:aws:iam::111122223333:role/r\", "
+                "session_name: \"has space\" }\n" + ENTRY + FILE_ENTRY),
+    Case("yaml-role-external-id", "yaml", CONFIG, "external_id must be 2 to 1224",
+         config="version: 1\nroles:\n  r: { role_arn: \"arn:aws:iam::111122223333:role/r\", "
+                "external_id: \"x\" }\n" + ENTRY + FILE_ENTRY),
+    Case("yaml-role-not-mapping", "yaml", CONFIG, "role r: expected a mapping",
+         config="version: 1\nroles:\n  r: arn:aws:iam::111122223333:role/r\n" + ENTRY
+                + FILE_ENTRY),
+    Case("yaml-roles-not-mapping", "yaml", CONFIG, '"roles" must be a mapping',
+         config="version: 1\nroles: [r]\n" + ENTRY + FILE_ENTRY),
+    Case("yaml-role-unknown-key", "yaml", CONFIG, 'unknown key "arn" in a role',
+         config="version: 1\nroles:\n  r: { arn: \"arn:aws:iam::111122223333:role/r\" }\n"
+                + ENTRY + FILE_ENTRY),
+
+    # ---- endpoint variants --------------------------------------------------------------
+    Case("env-dualstack-in-iso-b", "env", USAGE, "partition aws-iso-b has no dual-stack endpoints",
+         env={"AWS_USE_DUALSTACK_ENDPOINT": "true", "AWS_ENDPOINT_URL": None,
+              "AWS_ENDPOINT_URL_SECRETS_MANAGER": None},
+         args=("--region", "us-isob-east-1")),
 ]
 
 assert len({c.id for c in CASES}) == len(CASES), "duplicate case ids"

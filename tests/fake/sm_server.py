@@ -583,16 +583,18 @@ class FakeState:
             return sec.arn if sec else None
 
     def add_secret(self, name, string=None, binary=None, arn_suffix=None, version_id=None,
-                   **meta):
+                   account=None, **meta):
         """Adds (or replaces) a secret with one AWSCURRENT version; returns its ARN.
-        meta: description, kms_key_id, owning_service, rotation_enabled, ..."""
+        account: another account's secret (found by its full ARN only, as a cross-account
+        secret is). meta: description, kms_key_id, owning_service, rotation_enabled, ..."""
         if isinstance(binary, str):
             binary = binary.encode()
         with self.lock:
             old = self._resolve(name)
             if old is not None and old.name == name:
                 del self._secrets[old.arn]
-            sec = Secret(name, f"arn:aws:secretsmanager:{self.region}:{self.account}:secret:"
+            sec = Secret(name, f"arn:aws:secretsmanager:{self.region}:"
+                               f"{account or self.account}:secret:"
                                f"{name}-{arn_suffix or _random_suffix()}", **meta)
             v = Version(version_id or str(uuid.uuid4()), string, binary, self.now(), ["AWSCURRENT"])
             sec.versions[v.version_id] = v

@@ -801,6 +801,70 @@ static void load_too_large(void **state)
     unit_rmtree(dir);
 }
 
+/* roles:, role and role_arn: entries tied to roles by index, inline ARNs one role each. */
+static void roles_config(void **state)
+{
+    struct config c;
+    const struct config_role *r;
+
+    (void)state;
+    ok("version: 1\n"
+       "env:\n"
+       "  A: { from: a, role: shared }\n"
+       "  B: { from: b, role_arn: \"arn:aws:iam::444455556666:role/x\" }\n"
+       "  C: { from: c, role_arn: \"arn:aws:iam::444455556666:role/x\" }\n"
+       "  D: d\n"
+       "roles:\n"
+       "  shared:\n"
+       "    role_arn: arn:aws-cn:iam::111122223333:role/path/reader\n"
+       "    external_id: \"ext:42/x\"\n"
+       "    session_name: my.app@host\n"
+       "    duration: 1h30m\n"
+       "  unused: { role_arn: \"arn:aws:iam::111122223333:role/u\" }\n",
+       &c);
+    assert_int_equal(c.nroles, 3);
+    r = config_role_of(&c, find(&c, "A"));
+    assert_non_null(r);
+    assert_string_equal(r->name, "shared");
+    assert_string_equal(r->role_arn, "arn:aws-cn:iam::111122223333:role/path/reader");
+    assert_string_equal(r->external_id, "ext:42/x");
+    assert_string_equal(r->session_name, "my.app@host");
+    assert_int_equal(r->duration_s, 5400);
+    assert_false(r->is_inline);
+    /* B and C share one inline role, named by its ARN, with STS's defaults. */
+    assert_ptr_equal(config_role_of(&c, find(&c, "B")), config_role_of(&c, find(&c, "C")));
+    r = config_role_of(&c, find(&c, "B"));
+    assert_string_equal(r->name, "arn:aws:iam::444455556666:role/x");
+    assert_true(r->is_inline);
+    assert_null(r->external_id);
+    assert_null(r->session_name);
+    assert_int_equal(r->duration_s, 0);
+    assert_null(config_role_of(&c, find(&c, "D")));
+    config_free(&c);
+
+    bad("version: 1\nenv:\n  A: { from: a, role: nope }\n",
+        "app.yaml:3:23: A: role \"nope\" is not defined under roles");
+    bad("version: 1\nroles:\n  r: { role_arn: \"arn:aws:iam::111122223333:role/r\", "
+        "duration: 899s }\nenv:\n  A: a\n",
+        "duration \"899s\" must be whole seconds from 15m");
+    bad("version: 1\nroles:\n  r: { role_arn: \"arn:aws:iam::111122223333:role/r\", "
+        "duration: 1500ms }\nenv:\n  A: a\n",
+        "must be whole seconds");
+    bad("version: 1\nroles:\n  r: { role_arn: \"arn:aws:iam::111122223333:role/r\", "
+        "duration: 12h1s }\nenv:\n  A: a\n",
+        "must be whole seconds");
+    bad("version: 1\nroles:\n  \"b a d\": { role_arn: \"arn:aws:iam::111122223333:role/r\" }\n"
+        "env:\n  A: a\n",
+        "role name \"b a d\"");
+    bad("version: 1\nroles:\n  r: { role_arn: \"arn:aws:iam::111122223333:role/\" }\n"
+        "env:\n  A: a\n",
+        "is not an IAM role ARN");
+    bad("version: 1\nroles:\n  r: { role_arn: \"arn:aws:sts::111122223333:role/r\" }\n"
+        "env:\n  A: a\n",
+        "is not an IAM role ARN");
+    bad("version: 1\nenv:\n  A: { from: a, role: \"\" }\n", "A: role is empty");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -815,6 +879,7 @@ int main(void)
         cmocka_unit_test(missing_and_empty_fields),
         cmocka_unit_test(duplicate_keys),
         cmocka_unit_test(duplicate_entries),
+        cmocka_unit_test(roles_config),
         cmocka_unit_test(invalid_env_names),
         cmocka_unit_test(env_name_length),
         cmocka_unit_test(reserved_names),

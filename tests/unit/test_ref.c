@@ -710,6 +710,67 @@ static void ssm_same_fetch(void **state)
     ref_free(&a);
 }
 
+/* Expected hosts: Debian's botocore 1.29.27 (EndpointProvider with each service's
+ * endpoint-rule-set-1.json and partitions.json); tests/integration/test_endpoints.py checks
+ * Secrets Manager and STS against botocore itself. Here: the rule for any host prefix,
+ * SSM's included, and SSM/STS's GovCloud exception. */
+static void host_is(const char *prefix, const char *region, int fips, int dualstack,
+                    const char *want)
+{
+    struct ref_endpoint_opts o = {fips, dualstack};
+    struct inj_err err;
+    char host[256];
+
+    memset(&err, 0, sizeof(err));
+    assert_int_equal(ref_endpoint_host(prefix, region, &o, host, sizeof(host), &err), INJ_OK);
+    assert_string_equal(host, want);
+}
+
+static void endpoint_hosts(void **state)
+{
+    struct ref_endpoint_opts ds = {0, 1};
+    struct inj_err err;
+    char host[256];
+
+    (void)state;
+    host_is("secretsmanager", "us-east-1", 0, 0, "secretsmanager.us-east-1.amazonaws.com");
+    host_is("secretsmanager", "us-east-1", 1, 0, "secretsmanager-fips.us-east-1.amazonaws.com");
+    host_is("secretsmanager", "us-east-1", 0, 1, "secretsmanager.us-east-1.api.aws");
+    host_is("secretsmanager", "us-east-1", 1, 1, "secretsmanager-fips.us-east-1.api.aws");
+    host_is("secretsmanager", "us-gov-west-1", 1, 0,
+            "secretsmanager-fips.us-gov-west-1.amazonaws.com");
+    host_is("secretsmanager", "cn-north-1", 0, 1,
+            "secretsmanager.cn-north-1.api.amazonwebservices.com.cn");
+    host_is("secretsmanager", "us-iso-east-1", 1, 0,
+            "secretsmanager-fips.us-iso-east-1.c2s.ic.gov");
+    /* SSM: the same rule through its host prefix, and GovCloud's plain FIPS host. */
+    host_is("ssm", "eu-west-1", 0, 0, "ssm.eu-west-1.amazonaws.com");
+    host_is("ssm", "eu-west-1", 1, 0, "ssm-fips.eu-west-1.amazonaws.com");
+    host_is("ssm", "eu-west-1", 0, 1, "ssm.eu-west-1.api.aws");
+    host_is("ssm", "eu-west-1", 1, 1, "ssm-fips.eu-west-1.api.aws");
+    host_is("ssm", "cn-northwest-1", 1, 1, "ssm-fips.cn-northwest-1.api.amazonwebservices.com.cn");
+    host_is("ssm", "us-gov-west-1", 1, 0, "ssm.us-gov-west-1.amazonaws.com");
+    host_is("ssm", "us-gov-east-1", 1, 1, "ssm-fips.us-gov-east-1.api.aws");
+    host_is("ssm", "us-gov-east-1", 0, 1, "ssm.us-gov-east-1.api.aws");
+    host_is("ssm", "us-isob-east-1", 1, 0, "ssm-fips.us-isob-east-1.sc2s.sgov.gov");
+    host_is("sts", "us-gov-west-1", 1, 0, "sts.us-gov-west-1.amazonaws.com");
+    host_is("sts", "eu-west-1", 1, 0, "sts-fips.eu-west-1.amazonaws.com");
+    /* No variants: the plain host. */
+    memset(&err, 0, sizeof(err));
+    assert_int_equal(ref_endpoint_host("ssm", "us-east-1", NULL, host, sizeof(host), &err), INJ_OK);
+    assert_string_equal(host, "ssm.us-east-1.amazonaws.com");
+    /* Partitions without dual-stack endpoints. */
+    assert_int_equal(ref_endpoint_host("ssm", "us-iso-east-1", &ds, host, sizeof(host), &err),
+                     INJ_E_USAGE);
+    assert_non_null(strstr(err.msg, "partition aws-iso has no dual-stack endpoints"));
+    assert_int_equal(
+        ref_endpoint_host("secretsmanager", "us-isob-east-1", &ds, host, sizeof(host), &err),
+        INJ_E_USAGE);
+    /* Too small a buffer is an error, not a truncated host. */
+    assert_int_equal(ref_endpoint_host("secretsmanager", "us-east-1", NULL, host, 10, &err),
+                     INJ_E_USAGE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -739,6 +800,7 @@ int main(void)
         cmocka_unit_test(ssm_forms),
         cmocka_unit_test(ssm_bad),
         cmocka_unit_test(ssm_same_fetch),
+        cmocka_unit_test(endpoint_hosts),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
