@@ -325,9 +325,10 @@ CASES = [
          "secretsmanager:GetSecretValue denied (AccessDeniedException",
          faults=(("error", {"code": "com.amazon.coral.service#AccessDeniedException:extra",
                             "message": "no"}),)),
-    Case("aws-html-429", "aws-error", TEMPFAIL, "throttled by Secrets Manager",
+    # A throttle is retried until the start deadline, whatever AWS_MAX_ATTEMPTS says.
+    Case("aws-html-429", "aws-error", TEMPFAIL, "deadline passed after",
          faults=(("html", {"status": 429, "body": "<html>Too Many Requests</html>"}),),
-         env={"AWS_MAX_ATTEMPTS": "1"}),
+         env={"AWS_MAX_ATTEMPTS": "1"}, args=("--timeout", "2")),
     Case("aws-html-502-retried-out", "aws-error", UNAVAILABLE,
          "failed with HTTP 502 (no error code) after 2 attempt(s)",
          faults=(("html", {}),), env={"AWS_MAX_ATTEMPTS": "2"}),
