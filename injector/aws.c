@@ -439,12 +439,16 @@ void aws_run(const struct aws_ctx *ctx, struct aws_call *calls, size_t n, size_t
 
                 c->has_token = 1;
                 if (wait > 0) {
+                    log_debug("%s: adaptive retry mode: waiting %ld ms for a send token (%.1f "
+                              "a second since a throttle)",
+                              c->id, wait, lim->fill_rate);
                     c->ready_ms = now + wait;
-                    if (c->deadline_ms && c->ready_ms >= c->deadline_ms) {
-                        c->rc = INJ_E_TEMPFAIL;
-                        c->end = AWS_DEADLINE;
-                        continue;
-                    }
+                    /* The client's own limiter never fails a call: it sends by the time a
+                     * throttled call would make its last attempt. */
+                    if (c->deadline_ms && c->ready_ms > c->deadline_ms - AWS_LAST_TRY_MS)
+                        c->ready_ms = c->deadline_ms - AWS_LAST_TRY_MS > now
+                                          ? c->deadline_ms - AWS_LAST_TRY_MS
+                                          : now;
                 }
             }
             if (c->ready_ms > now) {
