@@ -128,12 +128,13 @@ static void aws_limiter_start(struct aws_limiter *l, long long now)
     l->last_max_rate = AWS_LIM_MIN_RATE;
     l->last_throttle = now;
     l->time_window = cbrt(l->last_max_rate * (1.0 - AWS_LIM_BETA) / AWS_LIM_SCALE);
-    l->rate_bucket = now / AWS_LIM_BUCKET_MS * AWS_LIM_BUCKET_MS;
+    l->rate_bucket = now / 1000 * 1000; /* RateClocker starts on a whole second */
     aws_limiter_set_rate(l, now, 1.0);
 }
 
 long aws_limiter_take(struct aws_limiter *l, long long now)
 {
+    aws_limiter_start(l, now); /* the first attempt: as botocore's client is created */
     if (!l->enabled)
         return 0;
     aws_limiter_refill(l, now);

@@ -67,13 +67,13 @@ struct aws_limiter {
     int enabled;
     double fill_rate; /* tokens per second */
     double max_capacity;
-    double tokens;          /* may go below 0: tokens promised to attempts still waiting */
-    long long last_refill;  /* 0: never */
-    double last_max_rate;   /* CUBIC's W_max */
+    double tokens;         /* may go below 0: tokens promised to attempts still waiting */
+    long long last_refill; /* 0: never */
+    double last_max_rate;  /* CUBIC's W_max */
     long long last_throttle;
-    double time_window;     /* CUBIC's K, seconds */
-    double measured_rate;   /* smoothed send rate, per second */
-    long long rate_bucket;  /* the half second being counted, in ms; 0: none yet */
+    double time_window;    /* CUBIC's K, seconds */
+    double measured_rate;  /* smoothed send rate, per second */
+    long long rate_bucket; /* the half second being counted, in ms; 0: none yet */
     double rate_count;
 };
 
@@ -81,7 +81,7 @@ struct aws_limiter {
  * lives here. Per context, for any service. */
 struct aws_retry {
     enum aws_retry_mode mode;
-    int max_attempts;    /* attempts for a retryable error that is not a throttle */
+    int max_attempts;     /* attempts for a retryable error that is not a throttle */
     int throttle_bounded; /* throttles count against max_attempts too, even with a deadline
                              (refresh: its next cycle is the retry) */
     struct aws_limiter limiter;

@@ -51,9 +51,9 @@ struct run {
     int core_saved_ok;
     struct sigaction chld_saved; /* SIGCHLD as inherited; the app gets it back */
     int chld_saved_ok;
-    long long deadline_ms; /* --timeout: the end of the whole run's fetching */
+    long long deadline_ms;  /* --timeout: the end of the whole run's fetching */
     struct aws_retry retry; /* AWS_RETRY_MODE, AWS_MAX_ATTEMPTS; adaptive mode's limiter */
-    const char *region;    /* main_region's answer, worked out once */
+    const char *region;     /* main_region's answer, worked out once */
     int region_done;
     char region_buf[64];    /* a region from the profile or IMDS */
     struct ident_user user; /* --user */
@@ -496,7 +496,7 @@ static enum inj_rc main_run(struct run *r, struct inj_err *err)
         return rc;
     /* The start deadline (--timeout, the config's timeout, 60 s) covers the whole run: region
      * lookup, credentials, then the fetches; throttled calls are retried until it. */
-    r->deadline_ms = mono_ms() + (r->cli.timeout_ms     ? r->cli.timeout_ms
+    r->deadline_ms = mono_ms() + (r->cli.timeout_ms   ? r->cli.timeout_ms
                                   : r->cfg.timeout_ms ? r->cfg.timeout_ms
                                                       : MAIN_DEFAULT_TIMEOUT_MS);
     memset(&cctx, 0, sizeof(cctx));

@@ -525,8 +525,8 @@ int main(int argc, char **argv)
         return 2;
     }
     for (i = 0; i < sim.cfg.tasks; i++)
-        tasks[i].start = (long long)((double)sim_rand(NULL) / 4294967296.0 * sim.cfg.over_s *
-                                     1000.0);
+        tasks[i].start =
+            (long long)((double)sim_rand(NULL) / 4294967296.0 * sim.cfg.over_s * 1000.0);
     qsort(tasks, (size_t)sim.cfg.tasks, sizeof(*tasks), sim_cmp_ll);
 
     /* Starts and wake-ups in time order (a start before a wake-up at the same time). */
@@ -560,10 +560,10 @@ int main(int argc, char **argv)
                sim.cfg.retry == AWS_RETRY_ADAPTIVE ? "adaptive"
                : sim.cfg.retry == AWS_RETRY_LEGACY ? "legacy"
                                                    : "standard",
-               failed, sim_pct(lat, (size_t)sim.cfg.tasks, 50), sim_pct(lat, (size_t)sim.cfg.tasks, 99),
-               (double)lat[sim.cfg.tasks - 1], (double)calls / (double)sim.cfg.tasks, min,
-               sim.batch.calls, sim.batch.throttled, sim.single.calls, sim.single.throttled,
-               sim.peak_live);
+               failed, sim_pct(lat, (size_t)sim.cfg.tasks, 50),
+               sim_pct(lat, (size_t)sim.cfg.tasks, 99), (double)lat[sim.cfg.tasks - 1],
+               (double)calls / (double)sim.cfg.tasks, min, sim.batch.calls, sim.batch.throttled,
+               sim.single.calls, sim.single.throttled, sim.peak_live);
     }
     for (i = 0; i < sim.cfg.secrets; i++)
         ref_free(&sim.refs[i]);
