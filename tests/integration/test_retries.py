@@ -164,15 +164,16 @@ def test_per_request_timeout_is_ten_seconds_without_timeout_flag(fake, base_env,
 
 
 def test_throttles_are_retried_past_max_attempts(fake, base_env, cfg, probe):
-    """Three throttles in a row with AWS_MAX_ATTEMPTS=1: a throttle is retried until the start
-    deadline (60 s by default), so the fourth attempt gets the secret."""
-    fake.state.add_fault("throttle", action="GetSecretValue", count=3)
-    base_env["AWS_MAX_ATTEMPTS"] = "1"
+    """Four throttles in a row, standard mode's 3 attempts: a throttle is retried until the
+    start deadline (60 s by default), so the fifth attempt gets the secret. (Other failures
+    keep their 3 attempts: a slow TLS handshake under valgrind may add one.)"""
+    fake.state.add_fault("throttle", action="GetSecretValue", count=4)
     res = run(["-v", "-c", cfg, "--"] + probe(base_env), base_env, timeout=120)
     assert res.rc == 0, res
     assert probe.read()["env"]["PGUSER"] == "postgres"
-    assert gets(fake) == 4, fake.state.requests
-    assert res.err.count("until the deadline)") == 3, res.err
+    assert gets(fake) >= 5, fake.state.requests
+    assert fake.state.stats()["faults_fired"].get("throttle") == 4
+    assert res.err.count("until the deadline)") == 4, res.err
     assert seed.RDS_PASSWORD not in res.err
 
 
