@@ -4,6 +4,7 @@
 #   make bench        injector vs a boto3 wrapper vs an aws CLI script vs curl, N = 1, 10, 100;
 #                     the table goes to stdout and bench/results.md. BENCH_ARGS: e.g. --runs 30
 #   make bench-storm  300 injector processes, 50 at a time, against a throttling endpoint
+#                     (STORM_ARGS: e.g. --fetch batch, --retry-mode adaptive; docs/throttling.md)
 .PHONY: bench bench-storm
 
 BENCH_ARGS ?=
