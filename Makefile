@@ -7,6 +7,7 @@
 #   make demo         the main job against the bundled local endpoint
 #   make static       build/static/injector (musl, fully static; see mk/static.mk)
 #   make bench        injector vs boto3 / aws CLI / curl; make bench-storm (mk/bench.mk)
+#   make sim          the deployment simulator's tables (docs/throttling.md; sim-check in CI)
 #   make install      PREFIX=/usr/local (DESTDIR too): bin/injector, share/man/man1/injector.1
 
 VERSION     := 0.1.0
@@ -154,7 +155,7 @@ CHECK_BINS := static $(BUILD)/injector $(BUILD)/asan/injector $(UNIT_BIN) $(AUNI
 
 check-all:
 	@$(MAKE) --no-print-directory -j$(NPROC) $(CHECK_BINS)
-	@$(MAKE) --no-print-directory static-check static-repro
+	@$(MAKE) --no-print-directory static-check static-repro sim-check
 	@$(MAKE) --no-print-directory -j3 --output-sync=target check-tests check-asan fuzz-smoke-idle
 	@$(MAKE) --no-print-directory check-valgrind
 	@$(MAKE) --no-print-directory lint

@@ -3,6 +3,7 @@
 #include "aws.h"
 
 #include <errno.h>
+#include <math.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,16 @@
 
 #define AWS_BACKOFF_CAP_MS 20000L
 #define AWS_DEFAULT_TIMEOUT_MS 10000L
+/* A throttled call's last attempt starts this long before its deadline, at the latest. */
+#define AWS_LAST_TRY_MS 1000L
+
+/* adaptive mode (botocore retries/adaptive.py, throttling.py, bucket.py). */
+#define AWS_LIM_MIN_RATE 0.5   /* tokens per second, the slowest */
+#define AWS_LIM_BETA 0.7       /* a throttle cuts the rate to this share */
+#define AWS_LIM_SCALE 0.4      /* CUBIC's C */
+#define AWS_LIM_SMOOTH 0.8     /* the measured rate's smoothing */
+#define AWS_LIM_BUCKET_MS 500  /* the measured rate's time buckets */
+#define AWS_LIM_MAX_ADJUST 2.0 /* the fill rate is at most this times the measured rate */
 
 const struct aws_protocol aws_json_1_1 = {
     "Content-Type: application/x-amz-json-1.1",
@@ -48,7 +59,23 @@ enum inj_rc aws_retry_config(int *max_attempts, struct inj_err *err)
     return INJ_OK;
 }
 
-long aws_backoff_ms(int attempt)
+enum inj_rc aws_retry_init(struct aws_retry *r, struct inj_err *err)
+{
+    const char *mode = getenv("AWS_RETRY_MODE");
+    enum inj_rc rc;
+
+    memset(r, 0, sizeof(*r));
+    rc = aws_retry_config(&r->max_attempts, err);
+    if (rc != INJ_OK)
+        return rc;
+    if (mode && !strcmp(mode, "adaptive"))
+        r->mode = AWS_RETRY_ADAPTIVE;
+    else if (mode && !strcmp(mode, "legacy"))
+        r->mode = AWS_RETRY_LEGACY;
+    return INJ_OK;
+}
+
+long aws_retry_backoff_ms(const struct aws_retry *rp, int attempt)
 {
     unsigned int r = 0;
     long ceiling = 1000L;
@@ -58,7 +85,9 @@ long aws_backoff_ms(int attempt)
         ceiling *= 2;
     if (ceiling > AWS_BACKOFF_CAP_MS)
         ceiling = AWS_BACKOFF_CAP_MS;
-    if (RAND_bytes((unsigned char *)&r, (int)sizeof(r)) != 1)
+    if (rp && rp->rand)
+        r = rp->rand(rp->rand_arg);
+    else if (RAND_bytes((unsigned char *)&r, (int)sizeof(r)) != 1)
         r = (unsigned int)time(NULL);
     return (long)(r % (unsigned int)(ceiling + 1));
 }
@@ -70,6 +99,104 @@ void aws_set_endpoint_opts(int fips, int dualstack)
 {
     aws_endpoint_opts.fips = fips;
     aws_endpoint_opts.dualstack = dualstack;
+}
+
+long aws_backoff_ms(int attempt)
+{
+    return aws_retry_backoff_ms(NULL, attempt);
+}
+
+static void aws_limiter_refill(struct aws_limiter *l, long long now)
+{
+    double t;
+
+    if (!l->last_refill) {
+        l->last_refill = now ? now : 1;
+        return;
+    }
+    t = l->tokens + (double)(now - l->last_refill) / 1000.0 * l->fill_rate;
+    l->tokens = t < l->max_capacity ? t : l->max_capacity;
+    l->last_refill = now;
+}
+
+/* bucket.py TokenBucket.max_rate's setter. */
+static void aws_limiter_set_rate(struct aws_limiter *l, long long now, double rate)
+{
+    aws_limiter_refill(l, now);
+    l->fill_rate = rate > AWS_LIM_MIN_RATE ? rate : AWS_LIM_MIN_RATE;
+    l->max_capacity = rate >= 1.0 ? rate : 1.0;
+    if (l->tokens > l->max_capacity)
+        l->tokens = l->max_capacity;
+}
+
+/* A limiter as botocore starts one: 1 token a second, CUBIC from 0.5 a second. */
+static void aws_limiter_start(struct aws_limiter *l, long long now)
+{
+    if (l->fill_rate > 0.0)
+        return;
+    l->last_max_rate = AWS_LIM_MIN_RATE;
+    l->last_throttle = now;
+    l->time_window = cbrt(l->last_max_rate * (1.0 - AWS_LIM_BETA) / AWS_LIM_SCALE);
+    l->rate_bucket = now / 1000 * 1000; /* RateClocker starts on a whole second */
+    aws_limiter_set_rate(l, now, 1.0);
+}
+
+long aws_limiter_take(struct aws_limiter *l, long long now)
+{
+    aws_limiter_start(l, now); /* the first attempt: as botocore's client is created */
+    if (!l->enabled)
+        return 0;
+    aws_limiter_refill(l, now);
+    /* The token is promised now; an attempt that has to wait for it waits as long as
+     * botocore's blocking acquire would, and those after it longer. */
+    l->tokens -= 1.0;
+    if (l->tokens >= 0.0)
+        return 0;
+    return (long)ceil(-l->tokens / l->fill_rate * 1000.0);
+}
+
+/* adaptive.py RateClocker.record: the smoothed send rate. */
+static double aws_limiter_clock(struct aws_limiter *l, long long now)
+{
+    long long bucket = now / AWS_LIM_BUCKET_MS * AWS_LIM_BUCKET_MS;
+
+    l->rate_count += 1.0;
+    if (bucket > l->rate_bucket) {
+        double rate = l->rate_count / ((double)(bucket - l->rate_bucket) / 1000.0);
+
+        l->measured_rate = rate * AWS_LIM_SMOOTH + l->measured_rate * (1.0 - AWS_LIM_SMOOTH);
+        l->rate_count = 0.0;
+        l->rate_bucket = bucket;
+    }
+    return l->measured_rate;
+}
+
+void aws_limiter_update(struct aws_limiter *l, long long now, int throttled)
+{
+    double measured;
+    double rate;
+
+    aws_limiter_start(l, now);
+    measured = aws_limiter_clock(l, now);
+    if (!throttled) {
+        /* throttling.py CubicCalculator.success_received */
+        double dt = (double)(now - l->last_throttle) / 1000.0 - l->time_window;
+
+        rate = AWS_LIM_SCALE * dt * dt * dt + l->last_max_rate;
+    } else {
+        double use = measured;
+
+        if (l->enabled && l->fill_rate < use)
+            use = l->fill_rate;
+        l->last_max_rate = use;
+        l->time_window = cbrt(use * (1.0 - AWS_LIM_BETA) / AWS_LIM_SCALE);
+        l->last_throttle = now;
+        rate = use * AWS_LIM_BETA;
+        l->enabled = 1;
+    }
+    if (rate > AWS_LIM_MAX_ADJUST * measured)
+        rate = AWS_LIM_MAX_ADJUST * measured;
+    aws_limiter_set_rate(l, now, rate);
 }
 
 enum inj_rc aws_endpoint_url(const struct aws_service *svc, const char *region, char *buf, size_t n,
@@ -198,9 +325,36 @@ static long aws_attempt_timeout(const struct aws_ctx *ctx, long long deadline)
     return left < t ? (long)left : t;
 }
 
+/* adaptive mode: the limiter of ctx, NULL in the other modes. */
+static struct aws_limiter *aws_limiter_of(const struct aws_ctx *ctx)
+{
+    if (!ctx->retry || ctx->retry->mode != AWS_RETRY_ADAPTIVE)
+        return NULL;
+    return &ctx->retry->limiter;
+}
+
+/* A throttled call with a deadline is retried until it: capped full-jitter backoff, the
+ * last attempt at least AWS_LAST_TRY_MS before the deadline. Returns 0 when no attempt
+ * fits any more. */
+static int aws_throttle_retry(const struct aws_ctx *ctx, struct aws_call *c, long long now)
+{
+    long long last = c->deadline_ms - AWS_LAST_TRY_MS;
+
+    if (now >= last)
+        return 0;
+    c->ready_ms = now + aws_retry_backoff_ms(ctx->retry, c->attempts);
+    if (c->ready_ms > last)
+        c->ready_ms = last;
+    return 1;
+}
+
 /* Decides what an attempt's answer means for c: done, or another attempt after a backoff. */
 static void aws_outcome(const struct aws_ctx *ctx, struct aws_call *c, enum inj_rc rc)
 {
+    struct aws_limiter *lim = aws_limiter_of(ctx);
+    long long now = mono_ms();
+    int throttle;
+
     /* A later attempt that timed out because the deadline left it under a second says
      * nothing new about the region (after throttles, say): the earlier verdict stands. */
     if (rc == INJ_OK)
@@ -208,10 +362,12 @@ static void aws_outcome(const struct aws_ctx *ctx, struct aws_call *c, enum inj_
     else if (!(rc == INJ_E_TEMPFAIL && c->attempts > 1 && c->req.timeout_ms < 1000L))
         c->last_down = c->resp.retryable;
     if (rc != INJ_OK) {
+        if (lim)
+            aws_limiter_update(lim, now, 0);
         if (c->resp.retryable && c->attempts < ctx->max_attempts) {
             log_info("%s: %s; retrying (attempt %d of %d)", c->id, c->err.msg, c->attempts + 1,
                      ctx->max_attempts);
-            c->ready_ms = mono_ms() + aws_backoff_ms(c->attempts);
+            c->ready_ms = now + aws_retry_backoff_ms(ctx->retry, c->attempts);
             return;
         }
         c->rc = rc;
@@ -219,6 +375,8 @@ static void aws_outcome(const struct aws_ctx *ctx, struct aws_call *c, enum inj_
         return;
     }
     if (c->resp.status == 200) {
+        if (lim)
+            aws_limiter_update(lim, now, 0);
         c->rc = INJ_OK;
         c->end = AWS_OK;
         return;
@@ -231,11 +389,29 @@ static void aws_outcome(const struct aws_ctx *ctx, struct aws_call *c, enum inj_
         aws_parse_fault(&c->resp, &known, &c->fault);
     }
     sbuf_wipe_free(&c->resp.body);
-    if (aws_kind_retryable(c->fault.kind) && c->attempts < ctx->max_attempts &&
-        !(c->spare_throttle && aws_kind_throttle(c->fault.kind))) {
+    throttle = aws_kind_throttle(c->fault.kind);
+    c->throttles += throttle;
+    if (lim)
+        aws_limiter_update(lim, now, throttle);
+    if (throttle && c->spare_throttle) {
+        c->rc = INJ_E_UNAVAILABLE;
+        c->end = AWS_FAULT;
+        return;
+    }
+    /* A throttle says "not now", not "not at all": with a deadline, it is retried until it. */
+    if (throttle && c->deadline_ms && !(ctx->retry && ctx->retry->throttle_bounded)) {
+        if (aws_throttle_retry(ctx, c, now)) {
+            log_info("%s: %s answered HTTP %ld %s; retrying (attempt %d, until the deadline)",
+                     c->id, c->op->action, c->resp.status, c->fault.code, c->attempts + 1);
+            return;
+        }
+        c->rc = INJ_E_TEMPFAIL;
+        c->end = AWS_DEADLINE;
+        return;
+    } else if (aws_kind_retryable(c->fault.kind) && c->attempts < ctx->max_attempts) {
         log_info("%s: %s answered HTTP %ld %s; retrying (attempt %d of %d)", c->id, c->op->action,
                  c->resp.status, c->fault.code, c->attempts + 1, ctx->max_attempts);
-        c->ready_ms = mono_ms() + aws_backoff_ms(c->attempts);
+        c->ready_ms = now + aws_retry_backoff_ms(ctx->retry, c->attempts);
         return;
     }
     c->rc = INJ_E_UNAVAILABLE;
@@ -252,6 +428,7 @@ static enum inj_rc aws_transport(const struct aws_ctx *ctx, struct http_call *ca
 
 void aws_run(const struct aws_ctx *ctx, struct aws_call *calls, size_t n, size_t conns)
 {
+    struct aws_limiter *lim = aws_limiter_of(ctx);
     struct http_call *hc = calloc(n ? n : 1, sizeof(*hc));
     size_t *idx = calloc(n ? n : 1, sizeof(*idx));
     long long now;
@@ -283,11 +460,30 @@ void aws_run(const struct aws_ctx *ctx, struct aws_call *calls, size_t n, size_t
                 c->end = AWS_DEADLINE;
                 continue;
             }
+            if (c->ready_ms <= now && lim && !c->has_token) {
+                /* adaptive mode: the attempt waits for its token like a backoff. */
+                long wait = aws_limiter_take(lim, now);
+
+                c->has_token = 1;
+                if (wait > 0) {
+                    log_debug("%s: adaptive retry mode: waiting %ld ms for a send token (%.1f "
+                              "a second since a throttle)",
+                              c->id, wait, lim->fill_rate);
+                    c->ready_ms = now + wait;
+                    /* The client's own limiter never fails a call: it sends by the time a
+                     * throttled call would make its last attempt. */
+                    if (c->deadline_ms && c->ready_ms > c->deadline_ms - AWS_LAST_TRY_MS)
+                        c->ready_ms = c->deadline_ms - AWS_LAST_TRY_MS > now
+                                          ? c->deadline_ms - AWS_LAST_TRY_MS
+                                          : now;
+                }
+            }
             if (c->ready_ms > now) {
                 if (!wake || c->ready_ms < wake)
                     wake = c->ready_ms;
                 continue;
             }
+            c->has_token = 0;
             c->req.timeout_ms = aws_attempt_timeout(ctx, c->deadline_ms);
             if (c->req.timeout_ms == 0) {
                 c->rc = INJ_E_TEMPFAIL;
@@ -371,8 +567,9 @@ enum inj_rc aws_call_error(const struct aws_ctx *ctx, const struct aws_call *c, 
                                cause, ncause);
     case AWS_DEADLINE:
         (void)snprintf(text, sizeof(text),
-                       "%s in %s: the --timeout deadline passed after %d attempt(s)", c->op->action,
-                       c->region, c->attempts);
+                       "%s in %s: the --timeout deadline passed after %d attempt(s)%s",
+                       c->op->action, c->region, c->attempts,
+                       c->throttles ? ", throttled (rate exceeded) until then" : "");
         aws_copy_cause(cause, ncause, text);
         return inj_err_set(err, INJ_E_TEMPFAIL, "%s: %s", name, text);
     case AWS_TRANSPORT:

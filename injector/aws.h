@@ -56,10 +56,45 @@ struct aws_op {
  * production; unit tests answer from canned responses). */
 typedef enum inj_rc (*aws_transport_fn)(void *arg, struct http_call *calls, size_t n, size_t conns);
 
+/* AWS_RETRY_MODE. */
+enum aws_retry_mode { AWS_RETRY_STANDARD, AWS_RETRY_ADAPTIVE, AWS_RETRY_LEGACY };
+
+/* adaptive mode's client-side rate limiter, as the SDKs' (botocore retries/adaptive.py and
+ * bucket.py): off until the first throttle, then every attempt takes a token from a bucket
+ * whose fill rate follows CUBIC: cut to 70% of the measured send rate at each throttle,
+ * grown back along a cubic curve after. Times are mono_ms() milliseconds. */
+struct aws_limiter {
+    int enabled;
+    double fill_rate; /* tokens per second */
+    double max_capacity;
+    double tokens;         /* may go below 0: tokens promised to attempts still waiting */
+    long long last_refill; /* 0: never */
+    double last_max_rate;  /* CUBIC's W_max */
+    long long last_throttle;
+    double time_window;    /* CUBIC's K, seconds */
+    double measured_rate;  /* smoothed send rate, per second */
+    long long rate_bucket; /* the half second being counted, in ms; 0: none yet */
+    double rate_count;
+};
+
+/* How the calls of a context retry (aws_retry_init), shared by them: adaptive mode's limiter
+ * lives here. Per context, for any service. */
+struct aws_retry {
+    enum aws_retry_mode mode;
+    int max_attempts;     /* attempts for a retryable error that is not a throttle */
+    int throttle_bounded; /* throttles count against max_attempts too, even with a deadline
+                             (refresh: its next cycle is the retry) */
+    struct aws_limiter limiter;
+    /* The jitter's random source: NULL, RAND_bytes (the simulator's is seeded). */
+    unsigned int (*rand)(void *arg);
+    void *rand_arg;
+};
+
 struct aws_ctx {
     struct http *http;          /* borrowed; the transport's argument when transport is NULL */
     const struct creds *creds;  /* borrowed */
-    int max_attempts;           /* >= 1 */
+    int max_attempts;           /* >= 1; throttles: until the call's deadline (aws_retry) */
+    struct aws_retry *retry;    /* borrowed, updated; NULL: standard mode, RAND_bytes jitter */
     long timeout_ms;            /* per attempt; 0: 10 s */
     long long deadline_ms;      /* mono_ms() after which no attempt starts; 0: none */
     aws_transport_fn transport; /* NULL: http_do_many on http */
@@ -78,6 +113,7 @@ struct aws_call {
     char *body;            /* owned (free) */
     long long deadline_ms; /* no attempt starts after it; 0: none */
     int spare_throttle;    /* a throttle ends the call instead of being retried */
+    int throttles;         /* attempts answered with a throttle */
     /* The outcome. */
     enum aws_end end;
     enum inj_rc rc;
@@ -93,11 +129,16 @@ struct aws_call {
     const char *headers[3];
     struct http_req req;
     long long ready_ms;
+    int has_token; /* adaptive mode: the next attempt's token is taken */
 };
 
-/* AWS_RETRY_MODE (standard: 3 attempts, adaptive: as standard, legacy: 5) and
- * AWS_MAX_ATTEMPTS (1 to 20) -> *max_attempts. */
+/* AWS_RETRY_MODE (standard: 3 attempts, adaptive: 3 and the client-side rate limiter,
+ * legacy: 5) and AWS_MAX_ATTEMPTS (1 to 20) -> *max_attempts. The attempts bound every
+ * retryable error but throttles: a call with a deadline retries those until its deadline. */
 enum inj_rc aws_retry_config(int *max_attempts, struct inj_err *err);
+
+/* r from the same variables: mode, max_attempts, a fresh limiter, RAND_bytes jitter. */
+enum inj_rc aws_retry_init(struct aws_retry *r, struct inj_err *err);
 
 /* The wait before retry number attempt (1 = the first retry): full jitter, uniform in
  * [0, min(2^(attempt-1) s, 20 s)], as AWS standard retry mode. */
@@ -107,6 +148,16 @@ long aws_backoff_ms(int attempt);
  * dual-stack: creds_endpoint_opts reads them as the SDKs do). Process-wide: main sets them
  * once, before any call. */
 void aws_set_endpoint_opts(int fips, int dualstack);
+
+/* The same from r's random source (r may be NULL). */
+long aws_retry_backoff_ms(const struct aws_retry *r, int attempt);
+
+/* adaptive mode, before an attempt at now: takes a token; returns how long the attempt must
+ * wait for it (0: send now). Nothing while the limiter is off. */
+long aws_limiter_take(struct aws_limiter *l, long long now);
+
+/* adaptive mode, after an attempt's answer at now: throttled or not. */
+void aws_limiter_update(struct aws_limiter *l, long long now, int throttled);
 
 /* The endpoint URL of svc in region: svc->endpoint_env, then AWS_ENDPOINT_URL (both ignored
  * when AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true), then https://<ref_endpoint_host of

@@ -340,7 +340,7 @@ enum inj_rc aws_fault_cause(const struct aws_fault *f, const struct aws_wording 
     case AWS_K_THROTTLED:
         (void)snprintf(cause, n,
                        "throttled by %s in %s after %d attempt(s) (HTTP %ld %s); too many calls "
-                       "in the account (raise AWS_MAX_ATTEMPTS or stagger starts)",
+                       "in the account (stagger starts, or give them a longer --timeout)",
                        w->service, w->region, w->attempts, f->status, code);
         break;
     case AWS_K_TRANSIENT:

@@ -1311,12 +1311,26 @@ static enum inj_rc cfg_root_log_format(struct cfg_parse *p, const struct cfg_arg
     return INJ_OK;
 }
 
+/* timeout: the start deadline, as --timeout (at most an hour). */
+static enum inj_rc cfg_root_timeout(struct cfg_parse *p, const struct cfg_arg *a)
+{
+    long long *out = &((struct config *)a->obj)->timeout_ms;
+
+    if (parse_duration(a->s, out) != 0 || *out < 1 || *out > 3600000LL)
+        return cfg_errf(p, a->v, INJ_E_CONFIG,
+                        "timeout: \"%s\" is not a duration like 500ms, 30s or 2m, more than 0 and "
+                        "at most 1h",
+                        a->s);
+    return INJ_OK;
+}
+
 enum {
     TF_VERSION,
     TF_REGION,
     TF_FAILOVER,
     TF_FETCH,
     TF_LOG_FORMAT,
+    TF_TIMEOUT,
     TF_ENV,
     TF_FILES,
     TF_CHILD_ENV,
@@ -1335,6 +1349,7 @@ static const struct cfg_field root_fields[TF_N] = {
                      .set = cfg_root_failover},
     [TF_FETCH] = {.key = "fetch", .type = YAML_SCALAR_NODE, .set = cfg_root_fetch},
     [TF_LOG_FORMAT] = {.key = "log_format", .type = YAML_SCALAR_NODE, .set = cfg_root_log_format},
+    [TF_TIMEOUT] = {.key = "timeout", .type = YAML_SCALAR_NODE, .set = cfg_root_timeout},
     [TF_ENV] = {.key = "env",
                 .type = YAML_MAPPING_NODE,
                 .must = "\"env\" must be a mapping of variable names to secrets",

@@ -81,6 +81,7 @@ struct config {
     char *path;                  /* as given, for messages */
     char *region;                /* NULL: not set */
     enum sm_fetch_mode fetch;    /* fetch: auto|batch|single; SM_FETCH_UNSET: not given */
+    long long timeout_ms;        /* timeout: the start deadline (--timeout); 0: not given */
     struct ref_regions failover; /* failover_regions: where replicas are read when a secret's
                                     region is down; entries may replace it */
     struct entry *entries;

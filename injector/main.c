@@ -40,6 +40,9 @@
 
 extern char **environ;
 
+/* The start deadline without --timeout or the config's timeout (docs/throttling.md). */
+#define MAIN_DEFAULT_TIMEOUT_MS 60000LL
+
 struct run {
     struct cli cli;
     struct config cfg;
@@ -53,8 +56,9 @@ struct run {
     int core_saved_ok;
     struct sigaction chld_saved; /* SIGCHLD as inherited; the app gets it back */
     int chld_saved_ok;
-    long long deadline_ms; /* --timeout: the end of the whole run's fetching; 0: none */
-    const char *region;    /* main_region's answer, worked out once */
+    long long deadline_ms;  /* --timeout: the end of the whole run's fetching */
+    struct aws_retry retry; /* AWS_RETRY_MODE, AWS_MAX_ATTEMPTS; adaptive mode's limiter */
+    const char *region;     /* main_region's answer, worked out once */
     int region_done;
     char region_buf[64];    /* a region from the profile or IMDS */
     struct ident_user user; /* --user */
@@ -673,9 +677,11 @@ static enum inj_rc main_run(struct run *r, struct inj_err *err)
     rc = http_new(&r->http, err);
     if (rc != INJ_OK)
         return rc;
-    /* --timeout covers the whole run: region lookup, credentials, then the fetches. */
-    if (r->cli.timeout_ms)
-        r->deadline_ms = mono_ms() + r->cli.timeout_ms;
+    /* The start deadline (--timeout, the config's timeout, 60 s) covers the whole run: region
+     * lookup, credentials, then the fetches; throttled calls are retried until it. */
+    r->deadline_ms = mono_ms() + (r->cli.timeout_ms   ? r->cli.timeout_ms
+                                  : r->cfg.timeout_ms ? r->cfg.timeout_ms
+                                                      : MAIN_DEFAULT_TIMEOUT_MS);
     memset(&cctx, 0, sizeof(cctx));
     cctx.http = r->http;
     cctx.region = main_region(r);
@@ -690,7 +696,7 @@ static enum inj_rc main_run(struct run *r, struct inj_err *err)
     sctx.region = main_region(r);
     sctx.fetch_mode = r->cli.fetch != SM_FETCH_UNSET ? r->cli.fetch : r->cfg.fetch;
     sctx.deadline_ms = r->deadline_ms;
-    rc = aws_retry_config(&sctx.max_attempts, err);
+    rc = aws_retry_init(&r->retry, err);
     if (rc != INJ_OK)
         return rc;
     r->roles.cfg = &r->cfg;
@@ -699,6 +705,8 @@ static enum inj_rc main_run(struct run *r, struct inj_err *err)
     rc = roles_init(&r->roles, err);
     if (rc != INJ_OK)
         return rc;
+    sctx.max_attempts = r->retry.max_attempts;
+    sctx.retry = &r->retry;
     rc = resolve_all_with(&r->cfg, &sctx, roles_fetch_all, &r->roles, &r->set, err);
     log_debug("%zu API call(s), %ld connection(s)", r->set.api_calls, http_connects(r->http));
     if (rc != INJ_OK)

@@ -70,6 +70,13 @@ enum inj_rc refresh_init(struct refresh *r, struct inj_err *err)
         return inj_err_set(err, INJ_E_NOMEM, "out of memory");
     r->sm.creds = r->creds;
     r->sm.max_attempts = 1;
+    /* A throttled check is not retried within the cycle: the next cycle is its retry, and the
+     * values in force stay meanwhile. */
+    if (r->sm.retry)
+        r->retry = *r->sm.retry;
+    r->retry.max_attempts = 1;
+    r->retry.throttle_bounded = 1;
+    r->sm.retry = &r->retry;
     r->sm.timeout_ms = REFRESH_ATTEMPT_MS;
     r->sm.deadline_ms = 0;
     return INJ_OK;

@@ -29,6 +29,7 @@ struct refresh {
     struct creds_ctx cctx;    /* for re-resolving */
     struct roles *roles;      /* per-entry roles (NULL: none): re-assumed near expiration */
     struct sm_ctx sm;         /* copied; refresh_init points .creds at creds, sets timeouts */
+    struct aws_retry retry;   /* refresh_init's: sm's mode, one attempt, throttles too */
     int chown;                /* --user: rewritten files (and new directories) get uid:gid */
     uid_t uid;
     gid_t gid;

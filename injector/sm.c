@@ -69,6 +69,7 @@ void sm_aws_ctx(const struct sm_ctx *ctx, struct aws_ctx *a)
     a->http = ctx->http;
     a->creds = ctx->creds;
     a->max_attempts = ctx->max_attempts;
+    a->retry = ctx->retry;
     a->timeout_ms = ctx->timeout_ms;
     a->deadline_ms = ctx->deadline_ms;
     a->transport = ctx->transport;

@@ -37,6 +37,7 @@ struct sm_ctx {
     const struct creds *creds;     /* borrowed */
     const char *region;            /* borrowed: region for names and partial ARNs */
     int max_attempts;              /* >= 1 */
+    struct aws_retry *retry;       /* borrowed: retry mode, adaptive limiter; NULL: standard */
     long timeout_ms;               /* per attempt; 0: http default */
     long long deadline_ms;         /* mono_ms() after which no attempt starts; 0: none */
     enum sm_fetch_mode fetch_mode; /* for fetch.c; UNSET means auto */

@@ -7,7 +7,8 @@
 #                     (only the SSM rows; the rest of results.md stays)
 #   make bench-storm  300 injector processes, 50 at a time, against a throttling endpoint: a
 #                     Secrets Manager run, then an SSM run at SSM's 40/s scaled down alike (its
-#                     table also goes into bench/results.md). STORM_ARGS: e.g. --services ssm
+#                     table also goes into bench/results.md). STORM_ARGS: e.g. --services ssm,
+#                     --fetch batch, --retry-mode adaptive (docs/throttling.md)
 .PHONY: bench bench-storm
 
 BENCH_ARGS ?=
@@ -18,3 +19,22 @@ bench: $(BUILD)/injector
 
 bench-storm: $(BUILD)/injector
 	$(PYTHON) bench/storm.py --injector $(BUILD)/injector $(STORM_ARGS)
+
+# The deployment simulator (tests/sim/sim.c, docs/throttling.md): the real fetch strategy and
+# retry runner (every library object but mono.o, whose clock and sleep the simulator provides)
+# on a virtual clock. make sim: the table in docs/throttling.md (SIM_ARGS: more options for
+# every row); make sim-check: the small case CI runs, failing if any start fails.
+.PHONY: sim sim-check
+SIM_ARGS ?=
+SIM_OBJ := $(filter-out $(BUILD)/obj/mono.o,$(LIB_OBJ))
+
+$(BUILD)/sim: tests/sim/sim.c $(SIM_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(DEPFLAGS) -O2 -g -o $@ $< $(SIM_OBJ) $(LIBS)
+
+sim: $(BUILD)/sim
+	sh tests/sim/table.sh $(BUILD)/sim $(SIM_ARGS)
+
+sim-check: $(BUILD)/sim
+	$(BUILD)/sim --header --check --tasks 2000 --over 10 --secrets 10 $(SIM_ARGS)
+	$(BUILD)/sim --check --tasks 2000 --over 10 --secrets 50 $(SIM_ARGS)

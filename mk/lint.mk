@@ -16,7 +16,7 @@ CPPCHECK  := cppcheck --enable=warning,portability --std=c11 --error-exitcode=1 
 .PHONY: lint lint-format lint-cppcheck lint-tidy lint-scan
 
 FORMAT_SRC := $(wildcard injector/*.c injector/*.h tests/unit/*.c tests/unit/*.h \
-                         tests/fuzz/*.c tests/fuzz/*.h)
+                         tests/fuzz/*.c tests/fuzz/*.h tests/sim/*.c)
 
 lint: lint-format lint-cppcheck lint-tidy lint-scan
 
@@ -24,7 +24,7 @@ lint-format:
 	clang-format --dry-run --Werror $(FORMAT_SRC)
 
 lint-cppcheck:
-	$(CPPCHECK) injector tests/fuzz
+	$(CPPCHECK) injector tests/fuzz tests/sim
 
 # LINT_JOBS files at a time; any finding fails (WarningsAsErrors).
 lint-tidy:

@@ -343,21 +343,23 @@ def test_transient_throttle_is_retried(fake, base_env, write_config, probe):
     assert res.rc == 0, res
     log = [(r["status"], r["error_type"], r["conn"]) for r in fake.state.requests]
     assert fake.state.stats()["requests_by_action"]["GetSecretValue"] == 2, (log, res.err)
-    assert res.err.count("retrying (attempt 2 of 3)") == 1, res.err
+    assert res.err.count("retrying (attempt 2, until the deadline)") == 1, res.err
 
 
-def test_persistent_throttle_exits_75_after_max_attempts(fake, base_env, write_config):
+def test_persistent_throttle_exits_75_at_the_deadline(fake, base_env, write_config):
+    """A throttle is retried until the start deadline, past AWS_MAX_ATTEMPTS (issue 22): the
+    last attempt starts at least 1 s before it, so a 4 s deadline allows a second one."""
     fake.state.add_fault("throttle", action="GetSecretValue")
-    base_env["AWS_MAX_ATTEMPTS"] = "2"
+    base_env["AWS_MAX_ATTEMPTS"] = "1"
     cfg = write_config(f"""
         version: 1
         env:
           PGUSER: {{ from: "{RDS}", key: username }}
         """)
-    res = run(["-c", cfg, "--", "/bin/true"], base_env)
+    res = run(["--timeout", "4", "-c", cfg, "--", "/bin/true"], base_env)
     assert res.rc == 75, res
-    assert "throttled" in res.err and "2 attempt" in res.err
-    assert fake.state.stats()["requests_by_action"]["GetSecretValue"] == 2
+    assert "deadline passed after" in res.err and "throttled" in res.err, res.err
+    assert fake.state.stats()["requests_by_action"]["GetSecretValue"] >= 2
 
 
 def test_server_errors_exit_69(fake, base_env, write_config):

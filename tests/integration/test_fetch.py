@@ -455,13 +455,16 @@ def test_rate_limited_batch_falls_back(fake, base_env, write_config, probe):
 
 
 def test_forced_batch_retries_throttles(fake, base_env, write_config):
+    """fetch: batch does not fall back: its throttled batch call is retried until the start
+    deadline (past AWS_MAX_ATTEMPTS), and fails with it."""
     fake.state.add_fault("throttle", action="BatchGetSecretValue")
-    base_env["AWS_MAX_ATTEMPTS"] = "2"
+    base_env["AWS_MAX_ATTEMPTS"] = "1"
     cfg = write_config(env_config(add_secrets(fake, 3), extra="fetch: batch"))
-    res = run(["-c", cfg, "--", "/bin/true"], base_env)
+    res = run(["--timeout", "4", "-c", cfg, "--", "/bin/true"], base_env)
     assert res.rc == 75, res
-    assert "throttled" in res.err and "2 attempt" in res.err
-    assert by_action(fake) == {"BatchGetSecretValue": 2}
+    assert "throttled" in res.err and "deadline passed after" in res.err, res.err
+    assert set(by_action(fake)) == {"BatchGetSecretValue"}
+    assert by_action(fake)["BatchGetSecretValue"] >= 2
 
 
 def test_concurrent_get_secret_value_retries_each_call(fake, base_env, write_config, probe):

@@ -1,6 +1,7 @@
 """Retry policy (AWS standard retry mode) against the fake endpoint: what is retried (transport
 failures, 5xx, throttling), what never is (client errors), how many attempts AWS_RETRY_MODE and
-AWS_MAX_ATTEMPTS allow. Counts come from the endpoint's request log, not from our own output.
+AWS_MAX_ATTEMPTS allow, and that throttles are retried until the start deadline instead
+(issue 22). Counts come from the endpoint's request log, not from our own output.
 Backoffs are real (full jitter, up to 1 s then 2 s ...): no test here asserts a duration."""
 import re
 
@@ -55,8 +56,8 @@ def test_gives_up_after_three_attempts_by_default(fake, base_env, cfg):
 
 @pytest.mark.parametrize("mode,attempts", [("legacy", 5), ("standard", 3), ("adaptive", 3)])
 def test_retry_mode_sets_the_attempts(fake, base_env, cfg, mode, attempts):
-    """legacy mode allows 5 attempts, standard and adaptive 3 (adaptive's client-side rate
-    limiter is not implemented: it behaves as standard)."""
+    """legacy mode allows 5 attempts, standard and adaptive 3 (adaptive adds its client-side
+    rate limiter, which only throttles wake)."""
     fake.state.add_fault("unavailable", action="GetSecretValue")
     base_env["AWS_RETRY_MODE"] = mode
     res = run(["-c", cfg, "--", "/bin/true"], base_env, timeout=120)
@@ -160,3 +161,60 @@ def test_per_request_timeout_is_ten_seconds_without_timeout_flag(fake, base_env,
     assert "timed out" in res.err, res.err
     assert re.search(r"timed out after 10\d{3} milliseconds", res.err), res.err
     assert fake.state.stats()["faults_fired"].get("slow") == 1   # one attempt, held open
+
+
+def test_throttles_are_retried_past_max_attempts(fake, base_env, cfg, probe):
+    """Four throttles in a row, standard mode's 3 attempts: a throttle is retried until the
+    start deadline (60 s by default), so the fifth attempt gets the secret. (Other failures
+    keep their 3 attempts: a slow TLS handshake under valgrind may add one.)"""
+    fake.state.add_fault("throttle", action="GetSecretValue", count=4)
+    res = run(["-v", "-c", cfg, "--"] + probe(base_env), base_env, timeout=120)
+    assert res.rc == 0, res
+    assert probe.read()["env"]["PGUSER"] == "postgres"
+    assert gets(fake) >= 5, fake.state.requests
+    assert fake.state.stats()["faults_fired"].get("throttle") == 4
+    assert res.err.count("until the deadline)") == 4, res.err
+    assert seed.RDS_PASSWORD not in res.err
+
+
+def test_config_timeout_is_the_start_deadline(fake, base_env, write_config):
+    """timeout: in the config sets the deadline a throttled call is retried until."""
+    fake.state.add_fault("throttle", action="GetSecretValue")
+    base_env["AWS_MAX_ATTEMPTS"] = "1"
+    cfg = write_config(f"""
+        version: 1
+        timeout: 4s
+        env:
+          PGUSER: {{ from: "{RDS}", key: username }}
+        """)
+    res = run(["-c", cfg, "--", "/bin/true"], base_env, timeout=120)
+    assert res.rc == 75, res
+    assert "deadline passed after" in res.err and "throttled" in res.err, res.err
+    assert gets(fake) >= 2, fake.state.requests
+
+
+@pytest.mark.parametrize("mode", ["adaptive", "standard"])
+def test_adaptive_mode_waits_for_send_tokens_after_a_throttle(fake, base_env, write_config,
+                                                              probe, mode):
+    """AWS_RETRY_MODE=adaptive: after a throttle, attempts wait for the client-side token
+    bucket (botocore's adaptive mode); standard mode has no such wait."""
+    names = [f"adaptive/{i}" for i in range(4)]
+    for i, name in enumerate(names):
+        fake.state.add_secret(name, string=f"adaptive-canary-{i}")
+    entries = "\n".join(f"          V{i}: {{ from: {n} }}" for i, n in enumerate(names))
+    cfg = write_config(f"""
+        version: 1
+        fetch: single
+        env:
+{entries}
+        """)
+    fake.state.add_fault("throttle", action="GetSecretValue", count=1)
+    base_env["AWS_RETRY_MODE"] = mode
+    res = run(["-vv", "-c", cfg, "--"] + probe(base_env), base_env, timeout=120)
+    assert res.rc == 0, res
+    env = probe.read()["env"]
+    assert [env[f"V{i}"] for i in range(4)] == [f"adaptive-canary-{i}" for i in range(4)]
+    assert gets(fake) == 5, fake.state.requests
+    assert ("waiting" in res.err and "for a send token" in res.err) == (mode == "adaptive"), \
+        res.err
+    assert "adaptive-canary" not in res.err

@@ -672,6 +672,42 @@ def test_failed_refresh_keeps_the_app_running(fake, write_config, sv, secret_dir
     assert inj.finish(leak_extra=(v1, v2)) == 0
 
 
+def test_throttled_refresh_keeps_the_values_and_the_app(fake, write_config, sv, secret_dir):
+    """A refresh cycle whose checks are throttled keeps every value in force and the app
+    running; it is not retried within the cycle (the next cycle is its retry: one throttled
+    call a failed cycle), and the rotation is applied once the throttling stops."""
+    v1, v2 = value("thr-1"), value("thr-2")
+    fake.state.add_secret("thr/app", string=v1)
+    f = secret_dir / "tok"
+    cfg = write_config(f"""
+        version: 1
+        supervise:
+          refresh: 50ms
+        files:
+          {f}: {{ from: thr/app }}
+        """)
+    inj, log = sv(["-c", cfg], {"APP_FILE": str(f)})
+    wait_for("start", lambda: log.events("start"), inj)
+    fids = [fake.state.add_fault("throttle", action=a)
+            for a in ("DescribeSecret", "GetSecretValue")]
+    fake.state.put_secret_value("thr/app", v2)
+    wait_for("throttled refreshes",
+             lambda: fake.state.stats()["faults_fired"].get("throttle", 0) >= 5, inj)
+    assert inj.poll() is None
+    assert log.events("exit") == [] and log.events("signal") == []
+    assert f.read_text() == v1                 # old value kept
+    text = inj.stderr_text()
+    assert "refresh failed" in text and "throttl" in text.lower()
+    for fid in fids:
+        fake.state.remove_fault(fid)
+    fired = fake.state.stats()["faults_fired"]["throttle"]
+    assert fired <= inj.stderr_text().count("refresh failed") + 1, (fired, inj.stderr_text())
+    ev = wait_for("recovery", lambda: log.events("signal"), inj)[0]
+    assert ev["file"] == v2
+    inj.kill(signal.SIGTERM)
+    assert inj.finish(leak_extra=(v1, v2)) == 0
+
+
 def test_describe_denied_falls_back_to_get_secret_value(fake, write_config, sv):
     v1, v2 = value("deny-1"), value("deny-2")
     fake.state.add_secret("deny/app", string=v1)
