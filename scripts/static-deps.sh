@@ -436,7 +436,7 @@ if [ -n "$CROSS" ]; then
     AR=$CROSS-ar
     CROSS_TOOLS="AR=$CROSS-ar RANLIB=$CROSS-ranlib"
 else
-    AR=ar
+    AR="ar"
     CROSS_TOOLS=""
 fi
 
