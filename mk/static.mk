@@ -21,8 +21,9 @@ STATIC_CJSON_VERSION   = 1.7.15-1+deb12u4
 STATIC_MUSL_VERSION    = 1.2.3-1
 
 STATIC_HOST_ARCH := $(shell uname -m)
-ARCH            ?= $(STATIC_HOST_ARCH)
-STATIC_ARCH      = $(ARCH)
+# ARCH only from make's command line (sub-makes inherit it): an ARCH in the environment, as
+# some build setups export, does not pick the target.
+STATIC_ARCH      = $(if $(filter command line,$(origin ARCH)),$(ARCH),$(STATIC_HOST_ARCH))
 # Cross-compiling when the target is not this machine.
 STATIC_CROSS     = $(filter-out $(STATIC_HOST_ARCH),$(STATIC_ARCH))
 
