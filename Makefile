@@ -6,6 +6,8 @@
 #   make check-all    everything CI runs (+ make lint: clang-format, cppcheck, clang-tidy, scan-build)
 #   make demo         the main job against the bundled local endpoint
 #   make static       build/static/injector (musl, fully static; see mk/static.mk)
+#   make static ARCH=aarch64  build/static-aarch64/injector (Graviton; cross-built)
+#   make check-arm64  that binary's checks and tests/arm64.txt under qemu-aarch64-static
 #   make bench        injector vs boto3 / aws CLI / curl; make bench-storm (mk/bench.mk)
 #   make sim          the deployment simulator's tables (docs/throttling.md; sim-check in CI)
 #   make install      PREFIX=/usr/local (DESTDIR too): bin/injector, share/man/man1/injector.1
@@ -149,15 +151,19 @@ valgrind-coverage:
 # Everything CI runs. Every binary first, built side by side (one job per CPU; the static
 # libraries' own build takes two): the image (FROM scratch chroot) tests run the static binary
 # and refuse to skip in CI. static-repro rebuilds it in a temp dir (same libraries) and fails
-# unless the bytes are equal. Then the suites: the normal and ASan passes side by side (fuzzing
-# in their idle time), then valgrind and lint, which keep both cores busy on their own.
-CHECK_BINS := static $(BUILD)/injector $(BUILD)/asan/injector $(UNIT_BIN) $(AUNIT_BIN) fuzz-bins
+# unless the bytes are equal. The aarch64 static binary (mk/arm64.mk) is cross-built beside
+# them and checked the same way. Then the suites: the normal and ASan passes side by side
+# (fuzzing in their idle time), then valgrind, the arm64 tests under qemu-user and lint, which
+# keep both cores busy on their own.
+CHECK_BINS := static static-aarch64 $(BUILD)/injector $(BUILD)/asan/injector $(UNIT_BIN) $(AUNIT_BIN) fuzz-bins
 
 check-all:
 	@$(MAKE) --no-print-directory -j$(NPROC) $(CHECK_BINS)
 	@$(MAKE) --no-print-directory static-check static-repro sim-check
+	@$(MAKE) --no-print-directory check-arm64-bin
 	@$(MAKE) --no-print-directory -j3 --output-sync=target check-tests check-asan fuzz-smoke-idle
 	@$(MAKE) --no-print-directory check-valgrind
+	@$(MAKE) --no-print-directory check-arm64-tests
 	@$(MAKE) --no-print-directory lint
 
 # check-all's middle phase: what `make check` runs, with the ASan pass beside it (their tests
@@ -193,6 +199,7 @@ STATIC_SRCS := $(wildcard injector/*.c) $(GEN_DOC)
 -include mk/static.mk
 # The header dependencies -MMD wrote (none before the first build).
 -include $(wildcard $(BUILD)/obj/*.d $(BUILD)/asan/obj/*.d $(BUILD)/tests/*.d $(BUILD)/asan/tests/*.d)
+include mk/arm64.mk
 include mk/fuzz.mk
 include mk/lint.mk
 -include mk/bench.mk

@@ -171,6 +171,21 @@ static const char *main_region(struct run *r)
     return r->region;
 }
 
+/* `injector version` names the instruction set this binary was compiled for and how it was
+ * linked: mk/static.mk defines INJ_STATIC. */
+#if defined(__x86_64__)
+#define INJ_ARCH "x86_64"
+#elif defined(__aarch64__)
+#define INJ_ARCH "aarch64"
+#else
+#define INJ_ARCH "unknown-arch"
+#endif
+#ifdef INJ_STATIC
+#define INJ_LINKAGE "static"
+#else
+#define INJ_LINKAGE "dynamic"
+#endif
+
 static int main_version(void)
 {
     struct http *h = NULL;
@@ -180,7 +195,7 @@ static int main_version(void)
     int patch;
 
     yaml_get_version(&major, &minor, &patch);
-    printf("injector %s\n", INJ_VERSION);
+    printf("injector %s (%s, %s)\n", INJ_VERSION, INJ_ARCH, INJ_LINKAGE);
     printf("libcurl %s\n", curl_version_info(CURLVERSION_NOW)->version);
     printf("openssl %s\n", OpenSSL_version(OPENSSL_VERSION_STRING));
     printf("libyaml %d.%d.%d\n", major, minor, patch);

@@ -3,6 +3,9 @@
 #   make static         $(STATIC_BIN), from injector/*.c + build/gen/ca_fallback.c
 #   make static-check   statically linked? size <= $(STATIC_MAX_BYTES)?
 #   make static-repro   rebuild in a temp dir, compare sha256
+# ARCH=x86_64 (build/static/injector) or ARCH=aarch64 (build/static-aarch64/injector) picks
+# the target; the default is this machine's. One recipe for both: a target other than this
+# machine is cross-compiled (Debian's gcc-ARCH-linux-gnu, musl built from Debian's source).
 # Details, pins and how to bump them: docs/static-build.md.
 
 STATIC_SAVED_DEFAULT_GOAL := $(.DEFAULT_GOAL)
@@ -14,9 +17,19 @@ STATIC_OPENSSL_VERSION = 3.0.20-1~deb12u2
 STATIC_CURL_VERSION    = 7.88.1-10+deb12u15
 STATIC_LIBYAML_VERSION = 0.2.5-1
 STATIC_CJSON_VERSION   = 1.7.15-1+deb12u4
+# Cross builds only: the native build uses the machine's musl-tools (the same version).
+STATIC_MUSL_VERSION    = 1.2.3-1
 
-STATIC_DIR       = build/static
-STATIC_DEPS      = build/static/deps
+STATIC_HOST_ARCH := $(shell uname -m)
+# ARCH only from make's command line (sub-makes inherit it): an ARCH in the environment, as
+# some build setups export, does not pick the target.
+STATIC_ARCH      = $(if $(filter command line,$(origin ARCH)),$(ARCH),$(STATIC_HOST_ARCH))
+# Cross-compiling when the target is not this machine.
+STATIC_CROSS     = $(filter-out $(STATIC_HOST_ARCH),$(STATIC_ARCH))
+
+# x86_64 keeps the historical build/static; any other target gets build/static-ARCH.
+STATIC_DIR       = build/static$(if $(filter-out x86_64,$(STATIC_ARCH)),-$(STATIC_ARCH))
+STATIC_DEPS      = $(STATIC_DIR)/deps
 STATIC_BIN       = $(STATIC_DIR)/injector
 STATIC_OBJDIR    = $(STATIC_DIR)/obj
 STATIC_DEPS_STAMP = $(STATIC_DEPS)/.stamp-static-deps
@@ -24,7 +37,7 @@ STATIC_CA_C      = build/gen/ca_fallback.c
 STATIC_SRCS     ?= $(wildcard injector/*.c)
 STATIC_MAX_BYTES = 2883584
 STATIC_JOBS     ?= 2
-STATIC_CC        = musl-gcc
+STATIC_CC        = $(if $(STATIC_CROSS),$(STATIC_DEPS)/musl/bin/musl-gcc,musl-gcc)
 
 # __DATE__/__TIME__ follow SOURCE_DATE_EPOCH: the caller's, else the last commit's time.
 STATIC_GIT_EPOCH := $(shell git log -1 --format=%ct 2>/dev/null)
@@ -61,6 +74,7 @@ static-deps: $(STATIC_DEPS_STAMP)
 $(STATIC_DEPS_STAMP): scripts/static-deps.sh mk/static.mk
 	DEB_OPENSSL_VERSION='$(STATIC_OPENSSL_VERSION)' DEB_CURL_VERSION='$(STATIC_CURL_VERSION)' \
 	DEB_LIBYAML_VERSION='$(STATIC_LIBYAML_VERSION)' DEB_CJSON_VERSION='$(STATIC_CJSON_VERSION)' \
+	DEB_MUSL_VERSION='$(STATIC_MUSL_VERSION)' ARCH='$(STATIC_ARCH)' \
 	JOBS='$(STATIC_JOBS)' sh scripts/static-deps.sh $(STATIC_DEPS)
 	@touch $@
 
@@ -83,9 +97,12 @@ endef
 $(foreach s,$(STATIC_SRCS) $(STATIC_CA_C),$(eval $(call STATIC_OBJ_RULE,$(s))))
 -include $(wildcard $(STATIC_OBJDIR)/*.d)
 
-ifneq ($(filter static static-check static-repro,$(MAKECMDGOALS)),)
+ifneq ($(filter static static-deps static-check static-repro,$(MAKECMDGOALS)),)
 ifeq ($(strip $(STATIC_SRCS)),)
 $(error static: no injector/*.c to build yet)
+endif
+ifeq ($(filter x86_64 aarch64,$(STATIC_ARCH)),)
+$(error static: ARCH=$(STATIC_ARCH): x86_64 or aarch64)
 endif
 endif
 

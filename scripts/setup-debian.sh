@@ -13,6 +13,7 @@ PKGS="
   openssl ca-certificates
   postgresql postgresql-client
   musl-tools dpkg-dev
+  gcc-aarch64-linux-gnu linux-libc-dev-arm64-cross qemu-user-static
   mandoc
   curl time jq hyperfine python3-boto3 awscli strace
 "

@@ -4,8 +4,12 @@
 # stamp matches (pinned version + this script's hash) is not rebuilt. See docs/static-build.md.
 #
 # usage: DEB_OPENSSL_VERSION=... DEB_CURL_VERSION=... DEB_LIBYAML_VERSION=... \
-#        DEB_CJSON_VERSION=... [JOBS=n] scripts/static-deps.sh OUTDIR
-# The versions are pinned in mk/static.mk (`make static-deps` passes them in).
+#        DEB_CJSON_VERSION=... [DEB_MUSL_VERSION=...] [ARCH=x86_64|aarch64] [JOBS=n] \
+#        scripts/static-deps.sh OUTDIR
+# The versions are pinned in mk/static.mk (`make static-deps` passes them in). ARCH (default:
+# this machine's) other than this machine's cross-compiles with Debian's cross gcc
+# (gcc-ARCH-linux-gnu) and a musl built from Debian's source package (DEB_MUSL_VERSION) into
+# OUTDIR/musl, whose gcc wrapper OUTDIR/musl/bin/musl-gcc then compiles everything.
 set -eu
 
 die() {
@@ -22,6 +26,21 @@ say() {
 : "${DEB_LIBYAML_VERSION:?pin it in mk/static.mk}"
 : "${DEB_CJSON_VERSION:?pin it in mk/static.mk}"
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
+
+HOST_ARCH=$(uname -m)
+ARCH=${ARCH:-$HOST_ARCH}
+case $ARCH in
+x86_64) openssl_target=linux-x86_64 deb_arch=amd64 ;;
+aarch64) openssl_target=linux-aarch64 deb_arch=arm64 ;;
+*) die "unsupported ARCH $ARCH (x86_64 or aarch64)" ;;
+esac
+if [ "$ARCH" = "$HOST_ARCH" ]; then
+    CROSS=""
+else
+    # Debian's cross toolchain: gcc-aarch64-linux-gnu, gcc-x86-64-linux-gnu.
+    CROSS=$ARCH-linux-gnu
+    : "${DEB_MUSL_VERSION:?pin it in mk/static.mk (a cross build compiles musl)}"
+fi
 
 # sha256 of every file we trust from the mirror. The .dsc lists (and dpkg-source -x checks)
 # the debian.tar.xz; the orig tarballs are checked here too. A bump needs new lines here:
@@ -44,6 +63,10 @@ pinned_sha256() {
         echo 764c2de141d680f4fb4cada30c526dacaa30ead061b9b9c34f2b81e2df0f8439 ;;
     cjson_1.7.15.orig.tar.gz)
         echo 5308fd4bd90cef7aa060558514de6a1a4a0819974a26e6ed13973c5f624c24b2 ;;
+    musl_1.2.3-1.dsc)
+        echo 243a7462e9c751da662c4c61d4c96b6318c796ba302b72f6cdf74ea5427a9b4f ;;
+    musl_1.2.3.orig.tar.gz)
+        echo 7d5b0b6062521e4627e099e4c9dc8248d32a30285e959b7eecaa780cf8cfd4a4 ;;
     *)
         echo "" ;;
     esac
@@ -146,7 +169,14 @@ ensure_deb_src() {
 
 ensure_packages() {
     missing=""
-    for p in musl-tools dpkg-dev linux-libc-dev gcc make perl file; do
+    if [ -n "$CROSS" ]; then
+        # No musl-tools: a cross build compiles its own musl.
+        pkgs="gcc-$(echo "$CROSS" | tr _ -) linux-libc-dev-$deb_arch-cross dpkg-dev gcc make"
+        pkgs="$pkgs perl file"
+    else
+        pkgs="musl-tools dpkg-dev linux-libc-dev gcc make perl file"
+    fi
+    for p in $pkgs; do
         if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed'; then
             missing="$missing $p"
         fi
@@ -163,21 +193,30 @@ ensure_packages() {
 # musl-gcc sees no kernel headers; OpenSSL needs linux/mman.h and friends. This folder holds
 # only symlinks to the kernel's uapi headers, added with -idirafter: never /usr/include
 # itself, or glibc headers would leak in.
+# A cross build takes the target's headers from Debian's linux-libc-dev-ARCH-cross.
 make_kernel_headers() {
-    multiarch=$(gcc -print-multiarch)
+    if [ -n "$CROSS" ]; then
+        inc=/usr/$CROSS/include
+        asm=$inc/asm
+        musl_gcc=$OUT/musl/bin/musl-gcc
+    else
+        inc=/usr/include
+        asm=/usr/include/$(gcc -print-multiarch)/asm
+        musl_gcc=musl-gcc
+    fi
     kh=$OUT/kernel-headers
     mkdir -p "$kh"
-    for d in /usr/include/linux /usr/include/asm-generic "/usr/include/$multiarch/asm"; do
-        [ -d "$d" ] || die "$d missing (install linux-libc-dev)"
+    for d in "$inc/linux" "$inc/asm-generic" "$asm"; do
+        [ -d "$d" ] || die "$d missing (install linux-libc-dev${CROSS:+-$deb_arch-cross})"
     done
-    ln -sfn /usr/include/linux "$kh/linux"
-    ln -sfn /usr/include/asm-generic "$kh/asm-generic"
-    ln -sfn "/usr/include/$multiarch/asm" "$kh/asm"
+    ln -sfn "$inc/linux" "$kh/linux"
+    ln -sfn "$inc/asm-generic" "$kh/asm-generic"
+    ln -sfn "$asm" "$kh/asm"
     # A wrapper found through PATH, so OpenSSL's recorded "compiler:" string holds no path of
     # this machine and the libraries are identical whatever OUTDIR is.
     cat >"$OUT/tools/inj-musl-gcc" <<EOF
 #!/bin/sh
-exec musl-gcc -idirafter '$kh' '-ffile-prefix-map=$BLD/=' "\$@"
+exec $musl_gcc -idirafter '$kh' '-ffile-prefix-map=$BLD/=' "\$@"
 EOF
     chmod 755 "$OUT/tools/inj-musl-gcc"
     PATH=$OUT/tools:$PATH
@@ -276,16 +315,11 @@ build_openssl() {
     up_to_date openssl "$key" "$OUT/lib/libcrypto.a" "$OUT/lib/libssl.a" && return 0
     t0=$(date +%s)
     fetch openssl "$DEB_OPENSSL_VERSION"
-    case $(uname -m) in
-    x86_64) target=linux-x86_64 ;;
-    aarch64) target=linux-aarch64 ;;
-    *) die "unsupported arch $(uname -m)" ;;
-    esac
     : >"$LOG/openssl.log"
     say "openssl $DEB_OPENSSL_VERSION: configure + build (log: $LOG/openssl.log)"
     # shellcheck disable=SC2086
-    (cd "$TREE" && run openssl env SOURCE_DATE_EPOCH="$SDE" CC=inj-musl-gcc \
-        CFLAGS="$DEP_CFLAGS" perl ./Configure "$target" --prefix="$OPENSSL_PREFIX" \
+    (cd "$TREE" && run openssl env $CROSS_TOOLS SOURCE_DATE_EPOCH="$SDE" CC=inj-musl-gcc \
+        CFLAGS="$DEP_CFLAGS" perl ./Configure "$openssl_target" --prefix="$OPENSSL_PREFIX" \
         --openssldir="$OPENSSL_PREFIX" --libdir=lib $OPENSSL_OPTS)
     (cd "$TREE" && run openssl env SOURCE_DATE_EPOCH="$SDE" make -j"$JOBS" build_libs)
     stage=$OUT/stage/openssl
@@ -326,7 +360,7 @@ build_libyaml() {
     done
     rm -f "$OUT/lib/libyaml.a"
     # The glob is sorted (LC_ALL=C): a stable member order in the archive.
-    (cd "$TREE/src" && run libyaml ar rcsD "$OUT/lib/libyaml.a" ./*.o)
+    (cd "$TREE/src" && run libyaml "$AR" rcsD "$OUT/lib/libyaml.a" ./*.o)
     cp "$TREE/include/yaml.h" "$OUT/include/yaml.h"
     rm -rf "$TREE"
     stamp libyaml "$key"
@@ -342,7 +376,7 @@ build_cjson() {
     (cd "$TREE" && run cjson env SOURCE_DATE_EPOCH="$SDE" inj-musl-gcc $DEP_CFLAGS \
         -c cJSON.c -o cJSON.o)
     rm -f "$OUT/lib/libcjson.a"
-    (cd "$TREE" && run cjson ar rcsD "$OUT/lib/libcjson.a" cJSON.o)
+    (cd "$TREE" && run cjson "$AR" rcsD "$OUT/lib/libcjson.a" cJSON.o)
     # Same include path as Debian's libcjson-dev and cJSON's own install: <cjson/cJSON.h>.
     mkdir -p "$OUT/include/cjson"
     cp "$TREE/cJSON.h" "$OUT/include/cjson/cJSON.h"
@@ -359,8 +393,9 @@ build_curl() {
     : >"$LOG/curl.log"
     say "curl $DEB_CURL_VERSION: configure + build (log: $LOG/curl.log)"
     # shellcheck disable=SC2086
-    (cd "$TREE" && run curl env SOURCE_DATE_EPOCH="$SDE" CC=inj-musl-gcc CFLAGS="$DEP_CFLAGS" \
-        PKG_CONFIG_LIBDIR="$OUT/lib/pkgconfig" ./configure --host="$(uname -m)-linux-musl" \
+    (cd "$TREE" && run curl env $CROSS_TOOLS SOURCE_DATE_EPOCH="$SDE" CC=inj-musl-gcc \
+        CFLAGS="$DEP_CFLAGS" PKG_CONFIG_LIBDIR="$OUT/lib/pkgconfig" \
+        ./configure --host="$ARCH-linux-musl" \
         --with-openssl="$OUT" $CURL_OPTS)
     (cd "$TREE/lib" && run curl env SOURCE_DATE_EPOCH="$SDE" make -j"$JOBS" libcurl.la)
     rm -rf "$OUT/include/curl"
@@ -373,11 +408,46 @@ build_curl() {
     say "curl: done in $(($(date +%s) - t0)) s"
 }
 
+# Cross only: musl itself, from Debian's source package, with Debian's cross gcc and musl's
+# own flags (its configure picks -Os/-O2 per part and adds -ffunction-sections
+# -fdata-sections). The prefix is OUTDIR/musl: its gcc wrapper and specs file point there.
+build_musl() {
+    key="$DEB_MUSL_VERSION $ARCH $SELF_HASH"
+    up_to_date musl "$key" "$OUT/musl/lib/libc.a" "$OUT/musl/bin/musl-gcc" && return 0
+    t0=$(date +%s)
+    fetch musl "$DEB_MUSL_VERSION"
+    : >"$LOG/musl.log"
+    say "musl $DEB_MUSL_VERSION: configure + build for $ARCH (log: $LOG/musl.log)"
+    rm -rf "$OUT/musl"
+    (cd "$TREE" && run musl env CC="$CROSS-gcc" AR="$CROSS-ar" RANLIB="$CROSS-ranlib" \
+        CFLAGS="-ffile-prefix-map=$BLD/=" ./configure --prefix="$OUT/musl" \
+        --target="$ARCH-linux-musl" --disable-shared --enable-wrapper=gcc)
+    (cd "$TREE" && run musl make -j"$JOBS")
+    (cd "$TREE" && run musl make install)
+    [ -x "$OUT/musl/bin/musl-gcc" ] || die "musl installed no musl-gcc wrapper"
+    rm -rf "$TREE"
+    stamp musl "$key"
+    say "musl: done in $(($(date +%s) - t0)) s"
+}
+
+# The cross build's archiver: the host's ar may not know the target's object format (for the
+# symbol index). A native build keeps plain `ar` and the tools' own defaults.
+if [ -n "$CROSS" ]; then
+    AR=$CROSS-ar
+    CROSS_TOOLS="AR=$CROSS-ar RANLIB=$CROSS-ranlib"
+else
+    AR="ar"
+    CROSS_TOOLS=""
+fi
+
 ensure_packages
+if [ -n "$CROSS" ]; then
+    build_musl
+fi
 make_kernel_headers
 build_openssl
 build_libyaml
 build_cjson
 build_curl
 rm -rf "$OUT/stage"
-say "ready: $OUT/include, $OUT/lib: libcurl libssl libcrypto libyaml libcjson"
+say "ready ($ARCH): $OUT/include, $OUT/lib: libcurl libssl libcrypto libyaml libcjson"

@@ -25,13 +25,15 @@ def dockerfile_instructions(text):
 
 
 def dockerfile_stages(text):
-    """[{"from": image, "name": alias or None, "ins": [(KW, args)]}] in order."""
+    """[{"from": image, "name": alias or None, "platform": --platform or None,
+    "ins": [(KW, args)]}] in order."""
     stages = []
     for kw, args in dockerfile_instructions(text):
         if kw == "FROM":
-            m = re.fullmatch(r"(?:--platform=\S+\s+)?(\S+)(?:\s+[Aa][Ss]\s+(\S+))?", args)
+            m = re.fullmatch(r"(?:--platform=(\S+)\s+)?(\S+)(?:\s+[Aa][Ss]\s+(\S+))?", args)
             assert m, f"cannot parse FROM {args}"
-            stages.append({"from": m.group(1), "name": m.group(2), "ins": []})
+            stages.append({"from": m.group(2), "name": m.group(3), "platform": m.group(1),
+                           "ins": []})
         elif kw != "ARG" or stages:
             assert stages, f"{kw} before the first FROM"
             stages[-1]["ins"].append((kw, args))

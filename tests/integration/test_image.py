@@ -9,8 +9,15 @@ no CA file at all, where `injector version` must report the compiled-in bundle a
 must fail TLS verification (the fake's CA is not an AWS root: that failure is the proof).
 
 Needs build/static/injector (`make static`; INJECTOR_STATIC_BIN=PATH stands in for it).
-Without it the tests skip, unless CI is set: then a missing binary or tool is a failure."""
+Without it the tests skip, unless CI is set: then a missing binary or tool is a failure.
+
+A binary for another architecture (`make check-arm64`: INJECTOR_STATIC_BIN=build/static-aarch64/
+injector) runs under qemu-user, invoked explicitly (no binfmt_misc): qemu-ARCH-static (itself a
+static binary) is copied into the chroot next to it and the entrypoint becomes
+`/qemu-ARCH-static /injector ...`. The exec'd /probe stays an x86-64 program: an execve from a
+qemu-user process runs the new program natively, which is what makes the exec testable here."""
 import os
+import platform
 import re
 import shutil
 import struct
@@ -29,6 +36,8 @@ TMPFS = "/run/secrets"                 # where examples/app.yaml writes its file
 CONFIG_IN_IMAGE = "/config/injector.yaml"
 CA_IN_IMAGE = "/ca/fake-ca.pem"
 STATIC_BIN = os.path.join(ROOT, "build", "static", "injector")
+# ELF e_machine -> `uname -m` (and qemu-user's name for it).
+ELF_MACHINES = {62: "x86_64", 183: "aarch64"}
 
 
 def unavailable(reason):
@@ -91,6 +100,35 @@ def final_stage():
     return img
 
 
+def elf_machine(path):
+    """The architecture an ELF file is for, as `uname -m` names it."""
+    with open(path, "rb") as f:
+        head = f.read(20)
+    assert head[:4] == b"\x7fELF", f"{path}: not an ELF file"
+    machine, = struct.unpack_from("<H", head, 18)
+    assert machine in ELF_MACHINES, f"{path}: ELF machine {machine}"
+    return ELF_MACHINES[machine]
+
+
+def image_binary():
+    """The static binary the image tests run: INJECTOR_STATIC_BIN, else build/static/injector."""
+    return os.environ.get("INJECTOR_STATIC_BIN") or STATIC_BIN
+
+
+def emulator_for(binary):
+    """None when this machine runs the binary itself, else the name of the qemu-user binary
+    that runs it (found on PATH, and static: it must work alone in the chroot)."""
+    arch = elf_machine(binary)
+    if arch == platform.machine():
+        return None
+    name = f"qemu-{arch}-static"
+    path = shutil.which(name)
+    if not path:
+        unavailable(f"{binary} is {arch}: {name} is needed (Debian's qemu-user-static)")
+    assert not elf_has_interp(os.path.realpath(path)), f"{path} is not static"
+    return name
+
+
 def elf_has_interp(path):
     """True when the ELF file asks for a dynamic loader (has a PT_INTERP header)."""
     with open(path, "rb") as f:
@@ -149,8 +187,8 @@ def rootfs(image, tmp_path, static_probe):
     root = tmp_path / "rootfs"
     root.mkdir()
     for host, dest, chmod in image["copies"]:
-        if host == STATIC_BIN and os.environ.get("INJECTOR_STATIC_BIN"):
-            host = os.environ["INJECTOR_STATIC_BIN"]
+        if host == STATIC_BIN:
+            host = image_binary()
         if not os.path.exists(host):
             unavailable(f"{os.path.relpath(host, ROOT)} does not exist: run `make static`")
         target = os.path.join(str(root), dest.lstrip("/"))
@@ -164,6 +202,9 @@ def rootfs(image, tmp_path, static_probe):
     if not shutil.which("unshare") or not shutil.which("chroot"):
         unavailable("unshare(1) and chroot(1) (util-linux, coreutils) are needed")
     os.chmod(root, 0o755)
+    emulator = emulator_for(image_binary())
+    if emulator:
+        shutil.copy2(shutil.which(emulator), root / emulator)
     shutil.copy2(static_probe, root / "probe")
     (root / "config").mkdir()
     shutil.copy(os.path.join(ROOT, "examples", "app.yaml"), root / CONFIG_IN_IMAGE.lstrip("/"))
@@ -188,6 +229,11 @@ def run_in_image(root, image, args, env, timeout=60):
     step execs)."""
     uid, gid = image_user(image)
     argv_in_image = image["entrypoint"] + list(args)
+    emulator = emulator_for(image_binary())
+    if emulator:
+        # The emulator is the chroot's program; the entrypoint is its first argument.
+        assert (root / emulator).exists(), "the rootfs fixture copies the emulator in"
+        argv_in_image = [f"/{emulator}"] + argv_in_image
     opts = f"size=4m,mode=0700,uid={uid},gid={gid}"
     script = 'set -e; mount -t tmpfs -o "$1" tmpfs "$2"; shift 2; exec "$@"'
     if os.geteuid() == 0:
@@ -260,6 +306,50 @@ def test_dockerfile_shape(image):
     assert image["entrypoint"] == ["/injector"]
     uid, _ = image_user(image)
     assert uid != 0
+
+
+def test_dockerfile_cross_compiles_for_each_target_platform():
+    """`docker buildx build --platform linux/amd64,linux/arm64`: the builder runs on the build
+    machine's platform ($BUILDPLATFORM: no emulation), its RUN maps TARGETARCH to make's ARCH
+    and puts the binary where the final stage copies it from, for every platform; the final
+    stage (FROM scratch) has no --platform of its own. The RUN line itself is run here, with
+    `make` standing in as a shell function that prints its arguments."""
+    with open(DOCKERFILE) as f:
+        stages = dockerfile_stages(f.read())
+    build, final = stages[0], stages[-1]
+    assert build["platform"] == "$BUILDPLATFORM", build
+    assert final["from"] == "scratch" and final["platform"] is None, final
+    args_seen, make_run = [], None
+    for kw, args in build["ins"]:
+        if kw == "ARG":
+            args_seen.append(args.split("=")[0])
+        elif kw == "RUN" and re.search(r"\bmake\b[^&;]*\bstatic\b", args):
+            make_run = args
+            break
+    assert make_run, "no RUN with `make static` in the builder"
+    assert "TARGETARCH" in args_seen, "ARG TARGETARCH must come before the make RUN"
+    copy_src = final_stage()["copies"][0][0]
+    assert copy_src == STATIC_BIN, copy_src
+    stub = 'make() { printf "%s\\n" "$*"; }\n'
+
+    def build_for(targetarch):
+        env = {"PATH": os.environ["PATH"], "TARGETARCH": targetarch}
+        return subprocess.run(["/bin/sh", "-c", stub + make_run], env=env,
+                              capture_output=True, text=True)
+
+    for targetarch, arch in (("amd64", "x86_64"), ("arm64", "aarch64"),
+                             ("", platform.machine())):
+        r = build_for(targetarch)
+        assert r.returncode == 0, (targetarch, r.stderr)
+        words = r.stdout.split()
+        assert "static" in words, r.stdout
+        assert f"ARCH={arch}" in words, (targetarch, r.stdout)
+        # Wherever ARCH would put it, the binary lands where the final stage copies it from.
+        static_dir = [w.split("=", 1)[1] for w in words if w.startswith("STATIC_DIR=")]
+        assert static_dir and os.path.join(ROOT, static_dir[-1], "injector") == copy_src, words
+    r = build_for("riscv64")
+    assert r.returncode != 0 and "TARGETARCH=riscv64" in r.stderr, (r.stdout, r.stderr)
+    assert "static" not in r.stdout.split()
 
 
 def test_image_is_static_and_alone(image, rootfs):
