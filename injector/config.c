@@ -96,6 +96,15 @@ int config_env_name_reserved(const char *name)
     return 0;
 }
 
+static void cfg_strv_free(char **v, size_t n)
+{
+    size_t i;
+
+    for (i = 0; v && i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
 void config_free(struct config *c)
 {
     size_t i;
@@ -105,6 +114,9 @@ void config_free(struct config *c)
         free(c->entries[i].pointer);
         tmpl_free(c->entries[i].tmpl);
         ref_free(&c->entries[i].ref);
+        free(c->entries[i].prefix);
+        cfg_strv_free(c->entries[i].only, c->entries[i].nonly);
+        cfg_strv_free(c->entries[i].except, c->entries[i].nexcept);
     }
     free(c->entries);
     free(c->region);
@@ -525,6 +537,58 @@ static enum inj_rc cfg_entry_encoding(struct cfg_parse *p, const struct cfg_arg 
     return INJ_OK;
 }
 
+/* expand: prefix: [A-Za-z_][A-Za-z0-9_]* (names are checked whole once the keys are known). */
+static enum inj_rc cfg_entry_prefix(struct cfg_parse *p, const struct cfg_arg *a)
+{
+    struct entry *e = a->obj;
+
+    if (!config_env_name_valid(a->s))
+        return cfg_errf(p, a->v, INJ_E_CONFIG,
+                        "%s: prefix \"%s\" must start a valid variable name "
+                        "([A-Za-z_][A-Za-z0-9_]*)",
+                        e->name, a->s);
+    e->prefix = xstrdup(a->s);
+    if (!e->prefix)
+        return inj_err_set(p->err, INJ_E_NOMEM, "out of memory");
+    return INJ_OK;
+}
+
+/* expand: only / except: a list of JSON keys (strings, "" too, none twice). */
+static enum inj_rc cfg_entry_keys(struct cfg_parse *p, const struct cfg_arg *a)
+{
+    struct entry *e = a->obj;
+    int is_only = !strcmp(a->f->key, "only");
+    char ***out = is_only ? &e->only : &e->except;
+    size_t *nout = is_only ? &e->nonly : &e->nexcept;
+    size_t n = (size_t)(a->v->data.sequence.items.top - a->v->data.sequence.items.start);
+    size_t i;
+    size_t j;
+
+    if (!n)
+        return cfg_errf(p, a->v, INJ_E_CONFIG, "%s: %s is an empty list", e->name, a->f->key);
+    if (n > 10000)
+        return cfg_errf(p, a->v, INJ_E_CONFIG, "%s: %s: too many keys", e->name, a->f->key);
+    *out = calloc(n, sizeof(**out));
+    if (!*out)
+        return inj_err_set(p->err, INJ_E_NOMEM, "out of memory");
+    for (i = 0; i < n; i++) {
+        yaml_node_t *item = cfg_node(p, a->v->data.sequence.items.start[i], a->v);
+        const char *s = item ? cfg_scalar(p, item, a->f->key) : NULL;
+
+        if (!s)
+            return INJ_E_CONFIG;
+        for (j = 0; j < *nout; j++)
+            if (!strcmp((*out)[j], s))
+                return cfg_errf(p, item, INJ_E_CONFIG, "%s: %s: key \"%s\" listed twice",
+                                e->name, a->f->key, s);
+        (*out)[*nout] = xstrdup(s);
+        if (!(*out)[*nout])
+            return inj_err_set(p->err, INJ_E_NOMEM, "out of memory");
+        (*nout)++;
+    }
+    return INJ_OK;
+}
+
 static enum inj_rc cfg_entry_failover(struct cfg_parse *p, const struct cfg_arg *a)
 {
     struct entry *e = a->obj;
@@ -571,6 +635,10 @@ enum {
     EF_RESERVED,
     EF_MODE,
     EF_DISK,
+    EF_EXPAND,
+    EF_PREFIX,
+    EF_ONLY,
+    EF_EXCEPT,
     EF_N
 };
 
@@ -609,6 +677,25 @@ static const struct cfg_field entry_fields[EF_N] = {
                  .only = CFG_ONLY_FILE,
                  .off = offsetof(struct entry, allow_disk),
                  .set = cfg_set_bool},
+    [EF_EXPAND] = {.key = "expand",
+                   .type = YAML_SCALAR_NODE,
+                   .only = CFG_ONLY_ENV,
+                   .off = offsetof(struct entry, expand),
+                   .set = cfg_set_bool},
+    [EF_PREFIX] = {.key = "prefix",
+                   .type = YAML_SCALAR_NODE,
+                   .only = CFG_ONLY_ENV,
+                   .set = cfg_entry_prefix},
+    [EF_ONLY] = {.key = "only",
+                 .type = YAML_SEQUENCE_NODE,
+                 .must = "only must be a list of keys ([user, password])",
+                 .only = CFG_ONLY_ENV,
+                 .set = cfg_entry_keys},
+    [EF_EXCEPT] = {.key = "except",
+                   .type = YAML_SEQUENCE_NODE,
+                   .must = "except must be a list of keys ([user, password])",
+                   .only = CFG_ONLY_ENV,
+                   .set = cfg_entry_keys},
 };
 
 static const struct cfg_section env_entry_section = {CFG_FIELDS(entry_fields), CFG_ONLY_ENV, "",
@@ -759,6 +846,16 @@ static enum inj_rc cfg_entry(struct cfg_parse *p, const yaml_node_t *key, const 
     rc = cfg_dup(p, vid, &e->ref.version_id);
     if (rc != INJ_OK)
         return rc;
+    if (!e->expand && (got[EF_PREFIX] || got[EF_ONLY] || got[EF_EXCEPT]))
+        return cfg_errf(p, got[EF_PREFIX] ? got[EF_PREFIX] : got[EF_ONLY] ? got[EF_ONLY]
+                                                                         : got[EF_EXCEPT],
+                        INJ_E_CONFIG, "%s: prefix/only/except go with \"expand: true\"",
+                        e->name);
+    if (e->expand && (e->tmpl || e->pointer || e->ref.json_key))
+        return cfg_errf(p, got[EF_EXPAND], INJ_E_CONFIG,
+                        "%s: expand reads every top-level key itself: drop \"key\", "
+                        "\"pointer\" or \"template\" (use only: [KEY, ...] to pick keys)",
+                        e->name);
     if (got[EF_FAILOVER] && e->ref.service == REF_SSM)
         return cfg_errf(p, got[EF_FAILOVER], INJ_E_CONFIG,
                         "%s: failover_regions: an SSM parameter has no replicas to fail over to",
@@ -799,7 +896,7 @@ static enum inj_rc cfg_section_pair(struct cfg_parse *p, const yaml_node_t *k, c
     rc = cfg_entry(p, k, v, e);
     if (rc != INJ_OK)
         return rc;
-    if (kind == ENTRY_ENV && !e->allow_reserved && config_env_name_reserved(name))
+    if (kind == ENTRY_ENV && !e->expand && !e->allow_reserved && config_env_name_reserved(name))
         return cfg_errf(p, k, INJ_E_CONFIG,
                         "%s: refusing to set a loader/shell variable from a secret; add "
                         "\"allow_reserved: true\" to the entry if you mean it",

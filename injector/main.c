@@ -184,6 +184,17 @@ static void main_print_dry_run(const struct resolve_set *set)
             printf("%s %s: skipped (optional, %s not found)\n", kind, e->name, e->ref.secret_id);
             continue;
         }
+        if (e->expand) {
+            size_t k;
+
+            printf("%s %s: %s version %s expands to %zu variable(s)\n", kind, e->name,
+                   r->f->ref->service == REF_SSM ? r->f->secret.name : r->f->secret.arn,
+                   r->f->secret.version_id, r->nvars);
+            for (k = 0; k < r->nvars; k++)
+                printf("env %s: key \"%s\" of %s %zu bytes\n", r->vars[k].name, r->vars[k].key,
+                       e->name, r->vars[k].value.len);
+            continue;
+        }
         if (r->f->ref->service == REF_SSM)
             printf("%s %s: parameter %s (%s) version %s%s%s %zu bytes\n", kind, e->name,
                    r->f->secret.name, r->f->secret.type[0] ? r->f->secret.type : "?",
@@ -223,6 +234,28 @@ static enum inj_rc main_pristine(struct sink_env *env, struct inj_err *err)
     return INJ_OK;
 }
 
+/* An expand entry's variables into r->env. */
+static enum inj_rc main_deliver_expanded(struct run *r, const struct resolved *v, int check_only,
+                                         struct inj_err *err)
+{
+    enum inj_rc rc;
+    size_t k;
+
+    for (k = 0; k < v->nvars; k++) {
+        const struct expand_var *x = &v->vars[k];
+
+        rc = sink_env_set(&r->env, x->name, x->value.p, x->value.len, v->e->overwrite, err);
+        if (rc != INJ_OK) {
+            inj_err_prefix(err, "env %s (key \"%.64s\" of env %s)", x->name, x->key, v->e->name);
+            return rc;
+        }
+        if (!check_only)
+            log_info("env %s <- %s key \"%.64s\" (%zu bytes)", x->name, v->f->secret.arn, x->key,
+                     x->value.len);
+    }
+    return INJ_OK;
+}
+
 /* Puts every value where it goes: env into r->env, files staged then committed. With
  * check_only (--dry-run) files are only checked, so that a dry run fails where the real run
  * would, having written nothing. */
@@ -246,6 +279,13 @@ static enum inj_rc main_deliver(struct run *r, int check_only, struct inj_err *e
 
         if (v->skipped)
             continue;
+        if (e->expand) {
+            rc = main_deliver_expanded(r, v, check_only, err);
+            if (rc != INJ_OK)
+                return rc;
+            nenv += v->nvars;
+            continue;
+        }
         if (e->kind == ENTRY_ENV) {
             rc = sink_env_set(&r->env, e->name, v->value.p, v->value.len, e->overwrite, err);
             nenv++;
@@ -368,11 +408,16 @@ static enum inj_rc main_config(struct run *r, struct inj_err *err)
 static enum inj_rc main_export(struct run *r, struct inj_err *err)
 {
     enum inj_rc rc = INJ_E_NOMEM;
-    struct export_var *vars = calloc(r->set.nr + 1, sizeof(*vars));
+    struct export_var *vars = NULL;
     struct sbuf out = SBUF_INIT(64u * 1024u * 1024u);
     size_t n = 0;
+    size_t cap = 1;
     size_t i;
+    size_t k;
 
+    for (i = 0; i < r->set.nr; i++)
+        cap += r->set.r[i].e->expand ? r->set.r[i].nvars : 1;
+    vars = calloc(cap, sizeof(*vars));
     if (!vars)
         return inj_err_set(err, rc, "out of memory");
     for (i = 0; i < r->set.nr; i++) {
@@ -384,6 +429,14 @@ static enum inj_rc main_export(struct run *r, struct inj_err *err)
             log_warn("file %s: not exported (export prints env entries only)", v->e->name);
             continue;
         }
+        for (k = 0; v->e->expand && k < v->nvars; k++) {
+            vars[n].name = v->vars[k].name;
+            vars[n].value = v->vars[k].value.p ? v->vars[k].value.p : (const unsigned char *)"";
+            vars[n].len = v->vars[k].value.len;
+            n++;
+        }
+        if (v->e->expand)
+            continue;
         vars[n].name = v->e->name;
         vars[n].value = v->value.p ? v->value.p : (const unsigned char *)"";
         vars[n].len = v->value.len;
