@@ -629,6 +629,7 @@ enum {
     EF_VID,
     EF_OPTIONAL,
     EF_TEMPLATE,
+    EF_TEMPLATE_FILE,
     EF_ENCODING,
     EF_FAILOVER,
     EF_OVERWRITE,
@@ -653,6 +654,7 @@ static const struct cfg_field entry_fields[EF_N] = {
                      .off = offsetof(struct entry, optional),
                      .set = cfg_set_bool},
     [EF_TEMPLATE] = {.key = "template", .type = YAML_SCALAR_NODE},
+    [EF_TEMPLATE_FILE] = {.key = "template_file", .type = YAML_SCALAR_NODE, .only = CFG_ONLY_FILE},
     [EF_ENCODING] = {.key = "encoding", .type = YAML_SCALAR_NODE, .set = cfg_entry_encoding},
     [EF_FAILOVER] = {.key = "failover_regions",
                      .type = YAML_SEQUENCE_NODE,
@@ -727,14 +729,15 @@ static int cfg_path_valid(const char *path)
  * here, so `injector check` reports them). Without "from", the template's first secret
  * becomes the entry's reference (*from, borrowed from e->tmpl), and `.field` has nothing to
  * read. */
-static enum inj_rc cfg_template(struct cfg_parse *p, const yaml_node_t *n, struct entry *e,
-                                const char **from)
+static enum inj_rc cfg_template(struct cfg_parse *p, const yaml_node_t *n, const char *text,
+                                const char *file, struct entry *e, const char **from)
 {
     enum inj_rc rc;
 
-    rc = tmpl_parse(cfg_text(n), &e->tmpl, p->err);
+    rc = tmpl_parse(text, &e->tmpl, p->err);
     if (rc != INJ_OK)
-        return cfg_errf(p, n, rc, "%s: %s", e->name, p->err->msg);
+        return cfg_errf(p, n, rc, "%s: %s%s%s", e->name, file ? file : "", file ? ": " : "",
+                        p->err->msg);
     if (*from)
         return INJ_OK;
     if (tmpl_uses_dot(e->tmpl))
@@ -747,6 +750,42 @@ static enum inj_rc cfg_template(struct cfg_parse *p, const yaml_node_t *n, struc
                         "%s: the template uses no secret; add \"from\" or {{ secret \"ID\" }}",
                         e->name);
     *from = tmpl_source_text(e->tmpl, 0);
+    return INJ_OK;
+}
+
+/* template_file: PATH, absolute or relative to the config file's directory (to the working
+ * directory for INJECTOR_CONFIG_YAML), read whole into *text (owned, NUL-terminated) and
+ * the path it was read from into *used (owned). */
+static enum inj_rc cfg_template_file(struct cfg_parse *p, const yaml_node_t *n,
+                                     const struct entry *e, struct sbuf *text, char **used)
+{
+    const char *path = cfg_text(n);
+    const char *slash = strrchr(p->name, '/');
+    size_t dlen = slash ? (size_t)(slash - p->name) + 1 : 0;
+    enum inj_rc rc;
+
+    if (!*path)
+        return cfg_errf(p, n, INJ_E_CONFIG, "%s: template_file is empty", e->name);
+    if (path[0] == '/' || !dlen) {
+        *used = xstrdup(path);
+    } else {
+        size_t plen = strlen(path);
+
+        *used = malloc(dlen + plen + 1);
+        if (*used) {
+            memcpy(*used, p->name, dlen);
+            memcpy(*used + dlen, path, plen + 1);
+        }
+    }
+    if (!*used)
+        return inj_err_set(p->err, INJ_E_NOMEM, "out of memory");
+    rc = rfile_read("template_file", *used, CONFIG_MAX_BYTES, 0, text, NULL, p->err);
+    if (rc != INJ_OK)
+        return cfg_errf(p, n, rc == INJ_E_NOMEM ? rc : INJ_E_CONFIG, "%s: %s", e->name,
+                        p->err->msg);
+    if (memchr(text->p, '\0', text->len))
+        return cfg_errf(p, n, INJ_E_CONFIG, "%s: template_file %s holds a NUL byte", e->name,
+                        *used);
     return INJ_OK;
 }
 
@@ -796,15 +835,26 @@ static enum inj_rc cfg_entry(struct cfg_parse *p, const yaml_node_t *key, const 
     key_field = cfg_text(got[EF_KEY]);
     stage = cfg_text(got[EF_STAGE]);
     vid = cfg_text(got[EF_VID]);
-    if (got[EF_TEMPLATE]) {
+    if (got[EF_TEMPLATE] && got[EF_TEMPLATE_FILE])
+        return cfg_errf(p, got[EF_TEMPLATE_FILE], INJ_E_CONFIG,
+                        "%s: give either \"template\" or \"template_file\", not both", e->name);
+    if (got[EF_TEMPLATE] || got[EF_TEMPLATE_FILE]) {
+        const yaml_node_t *tn = got[EF_TEMPLATE] ? got[EF_TEMPLATE] : got[EF_TEMPLATE_FILE];
+        struct sbuf text = SBUF_INIT(CONFIG_MAX_BYTES + 1);
+        char *used = NULL;
+
         if (!from && (stage || vid))
             return cfg_errf(p, val, INJ_E_CONFIG,
                             "%s: version_stage/version_id need \"from\"; inside a template "
                             "write secret \"ID::STAGE\"",
                             e->name);
         if (!from_node)
-            from_node = got[EF_TEMPLATE];
-        rc = cfg_template(p, got[EF_TEMPLATE], e, &from);
+            from_node = tn;
+        rc = got[EF_TEMPLATE_FILE] ? cfg_template_file(p, tn, e, &text, &used) : INJ_OK;
+        if (rc == INJ_OK)
+            rc = cfg_template(p, tn, used ? (const char *)text.p : cfg_text(tn), used, e, &from);
+        sbuf_wipe_free(&text);
+        free(used);
         if (rc != INJ_OK)
             return rc;
     }
