@@ -17,6 +17,7 @@ void cli_usage(FILE *f)
         "       injector export [-c FILE] [--from-env] --format FORMAT [--force]\n"
         "       injector policy -c FILE [--region REGION] [--account ID]\n"
         "                      [--failover-regions LIST]\n"
+        "       injector convert [--container NAME] FILE\n"
         "       injector help [config]\n"
         "       injector version\n"
         "\n"
@@ -25,6 +26,9 @@ void cli_usage(FILE *f)
         "then executes COMMAND in its place.\n"
         "Without -c: INJECTOR_CONFIG (a path), else INJECTOR_CONFIG_YAML (the YAML).\n"
         "`export` prints the env entries for a shell, a .env file, JSON or $GITHUB_ENV.\n"
+        "`convert` prints the config equivalent to an ECS task definition's secrets (and\n"
+        "the entryPoint to use) or a CodeBuild buildspec's env.secrets-manager and\n"
+        "env.parameter-store.\n"
         "\n"
         "options:\n"
         "  -c, --config FILE   config file (YAML, version 1; see: injector help config)\n"
@@ -51,6 +55,8 @@ void cli_usage(FILE *f)
         "      --fetch MODE    auto (default: BatchGetSecretValue for 2+ secrets, falling\n"
         "                      back to GetSecretValue when denied or throttled), batch or\n"
         "                      single (GetSecretValue only); overrides the config's fetch:\n"
+        "      --container NAME  convert: the ECS container whose secrets to convert\n"
+        "                      (default: the only one that has secrets)\n"
         "      --format FORMAT export: shell, dotenv, json or github\n"
         "      --force         export: print even when stdout is a terminal\n"
         "      --supervise     stay as COMMAND's parent, as tini does: forward signals,\n"
@@ -122,7 +128,8 @@ enum inj_rc cli_parse(int argc, char **argv, struct cli *out, struct inj_err *er
         OPT_PGROUP,
         OPT_REFRESH,
         OPT_USER,
-        OPT_FAILOVER
+        OPT_FAILOVER,
+        OPT_CONTAINER
     };
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},
@@ -140,6 +147,7 @@ enum inj_rc cli_parse(int argc, char **argv, struct cli *out, struct inj_err *er
         {"pgroup", no_argument, NULL, OPT_PGROUP},
         {"refresh", required_argument, NULL, OPT_REFRESH},
         {"user", required_argument, NULL, OPT_USER},
+        {"container", required_argument, NULL, OPT_CONTAINER},
         {"verbose", no_argument, NULL, 'v'},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
@@ -152,6 +160,10 @@ enum inj_rc cli_parse(int argc, char **argv, struct cli *out, struct inj_err *er
     out->cmd = CLI_RUN;
     if (argc > 1 && (!strcmp(argv[1], "check") || !strcmp(argv[1], "export"))) {
         out->cmd = !strcmp(argv[1], "check") ? CLI_CHECK : CLI_EXPORT;
+        argv++;
+        argc--;
+    } else if (argc > 1 && !strcmp(argv[1], "convert")) {
+        out->cmd = CLI_CONVERT;
         argv++;
         argc--;
     } else if (argc > 1 && !strcmp(argv[1], "policy")) {
@@ -245,6 +257,9 @@ enum inj_rc cli_parse(int argc, char **argv, struct cli *out, struct inj_err *er
         case OPT_USER:
             out->user = optarg;
             break;
+        case OPT_CONTAINER:
+            out->container = optarg;
+            break;
         case 'v':
             out->verbosity++;
             break;
@@ -286,6 +301,19 @@ enum inj_rc cli_parse(int argc, char **argv, struct cli *out, struct inj_err *er
                                "export needs --format shell, dotenv, json or github");
         if (out->dry_run || out->pristine)
             return inj_err_set(err, INJ_E_USAGE, "export takes neither --dry-run nor --pristine");
+        return INJ_OK;
+    }
+    if (out->container && out->cmd != CLI_CONVERT)
+        return inj_err_set(err, INJ_E_USAGE, "--container is an option of injector convert");
+    if (out->cmd == CLI_CONVERT) {
+        if (!out->argv || out->argv[1] || out->config || out->dry_run || out->from_env ||
+            out->pristine || out->has_failover || out->region || out->fetch != SM_FETCH_UNSET ||
+            out->timeout_ms)
+            return inj_err_set(err, INJ_E_USAGE,
+                               "usage: injector convert [--container NAME] FILE (an ECS task "
+                               "definition or a CodeBuild buildspec; no other option)");
+        out->input = out->argv[0];
+        out->argv = NULL;
         return INJ_OK;
     }
     if (out->account && out->cmd != CLI_POLICY)

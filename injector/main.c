@@ -16,6 +16,7 @@
 #include "childenv.h"
 #include "cli.h"
 #include "config.h"
+#include "convert.h"
 #include "creds.h"
 #include "doc.h"
 #include "err.h"
@@ -27,6 +28,7 @@
 #include "mono.h"
 #include "policy.h"
 #include "proc.h"
+#include "rfile.h"
 #include "refresh.h"
 #include "resolve.h"
 #include "sink.h"
@@ -514,6 +516,36 @@ static enum inj_rc main_supervise(struct run *r, const struct creds_ctx *cctx,
     return INJ_OK;
 }
 
+/* `injector convert FILE`: offline. The output is parsed as a config before it is printed,
+ * so what convert prints always passes `injector check`. */
+static enum inj_rc main_convert(const struct cli *cli, struct inj_err *err)
+{
+    struct sbuf in = SBUF_INIT(CONFIG_MAX_BYTES);
+    struct sbuf out = SBUF_INIT(4u * CONFIG_MAX_BYTES);
+    struct config cfg;
+    enum inj_rc rc;
+
+    memset(&cfg, 0, sizeof(cfg));
+    rc = rfile_read("convert input", cli->input, CONFIG_MAX_BYTES, 0, &in, NULL, err);
+    if (rc == INJ_OK)
+        rc = convert_text(cli->input, in.p, in.len, cli->container, &out, err);
+    if (rc == INJ_OK) {
+        rc = config_parse("converted config", out.p, out.len, &cfg, err);
+        if (rc != INJ_OK) /* a reference ECS or CodeBuild takes that injector does not */
+            rc = inj_err_set(err, INJ_E_DATA, "%s: the result is not a valid config: %s",
+                             cli->input, err->msg);
+    }
+    if (rc == INJ_OK && (fwrite(out.p, 1, out.len, stdout) != out.len || fflush(stdout) == EOF))
+        rc = inj_err_set(err, INJ_E_IO, "cannot write the config to stdout");
+    if (rc == INJ_OK)
+        log_info("%s: %zu variable(s) converted; check the result with injector check", cli->input,
+                 cfg.n);
+    config_free(&cfg);
+    sbuf_wipe_free(&in);
+    sbuf_wipe_free(&out);
+    return rc;
+}
+
 static enum inj_rc main_run(struct run *r, struct inj_err *err)
 {
     enum inj_rc rc;
@@ -637,6 +669,10 @@ int main(int argc, char **argv)
     jx_init();
     if (r.cli.cmd == CLI_VERSION) {
         rc = (enum inj_rc)main_version();
+    } else if (r.cli.cmd == CLI_CONVERT) {
+        rc = main_convert(&r.cli, &err);
+        if (rc != INJ_OK)
+            log_error("%s", err.msg);
     } else {
         rc = main_run(&r, &err);
         if (rc != INJ_OK)
