@@ -199,6 +199,8 @@ static enum inj_rc cv_ecs_pick(const char *name, const cJSON *defs, const char *
     if (container && !cv_ecs_secrets(*out))
         return inj_err_set(err, INJ_E_DATA, "%s: container \"%.100s\" has no secrets", name,
                            container);
+    if (container)
+        return INJ_OK;
     if (!with)
         return inj_err_set(err, INJ_E_DATA,
                            "%s: no container has a \"secrets\" array: nothing to convert", name);
