@@ -8,6 +8,15 @@ process, seeds N secrets, and for each N runs:
   boto3            bench/boto3_wrapper.py: boto3 get_secret_value per secret, exec /bin/true
   aws-cli          bench/aws_cli_entrypoint.sh: `aws secretsmanager get-secret-value` per secret
   curl             one signed GetSecretValue POST (--aws-sigv4): the floor for one secret
+SSM Parameter Store (--services ssm, or both: the default), for N = 1, 10, 100 parameters
+(--ssm-sizes; SecureStrings /bench/pNNN, config `from: ssm:/bench/pNNN`, the endpoint only in
+AWS_ENDPOINT_URL_SSM):
+  injector         as above; GetParameters batches of 10 names, ceil(N/10) calls
+  injector-static  as above
+  boto3            bench/boto3_ssm_wrapper.py: get_parameters per 10 names, one after another
+  aws-cli          bench/aws_cli_ssm_entrypoint.sh: `aws ssm get-parameters` per 10 names
+  curl             one signed GetParameters POST for one name: the floor for one call
+With --services ssm only the SSM section of bench/results.md is replaced; the rest stays.
 Wall time: median and min over --runs runs (hyperfine when installed, else a loop here).
 Max RSS: GNU time's %M (wait4) over three runs: the largest process of the tree. API calls and TLS
 handshakes: the endpoint's counters around one run. The table goes to stdout and to
@@ -25,10 +34,13 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import (PY, ROOT, Counter, Fake, clean_env, die, loadavg, machine,  # noqa: E402
-                    max_rss_kib, run_once, seed_secrets, which, write_inputs)
+                    max_rss_kib, run_once, seed_parameters, seed_secrets, ssm_env, which,
+                    write_inputs, write_ssm_inputs)
 
 BENCH = os.path.join(ROOT, "bench")
 TRUE = "/bin/true"
+SSM_BEGIN = "<!-- ssm-bench begin: written by bench.py (SSM part) -->"
+SSM_END = "<!-- ssm-bench end -->"
 
 
 def parse_runs(spec, default):
@@ -62,6 +74,101 @@ def tool_list(args, env):
                       "-H", "X-Amz-Target: secretsmanager.GetSecretValue",
                       "--data-binary", "@" + args.curl_body, env["AWS_ENDPOINT_URL"]]})
     return tools
+
+
+def ssm_tool_list(args, env):
+    """The SSM rows' tools; env: the SSM environment (AWS_ENDPOINT_URL_SSM only)."""
+    tools = [{"key": "injector", "label": "injector (dynamic)",
+              "argv": lambda cfg, lst, n: [args.injector, "-c", cfg, "--", TRUE]}]
+    if os.access(args.static, os.X_OK):
+        tools.append({"key": "injector-static", "label": "injector (static)",
+                      "argv": lambda cfg, lst, n: [args.static, "-c", cfg, "--", TRUE]})
+    tools.append({"key": "boto3", "label": "boto3 get_parameters wrapper",
+                  "argv": lambda cfg, lst, n: [PY, os.path.join(BENCH, "boto3_ssm_wrapper.py"),
+                                               lst, TRUE]})
+    tools.append({"key": "aws-cli", "label": "aws CLI script (ssm get-parameters)", "cli": True,
+                  "argv": lambda cfg, lst, n: [os.path.join(BENCH, "aws_cli_ssm_entrypoint.sh"),
+                                               lst, TRUE]})
+    tools.append({"key": "curl", "label": "curl, 1 GetParameters of 1 name (floor)",
+                  "argv": lambda cfg, lst, n: [
+                      args.curl, "-sS", "--fail", "-o", "/dev/null",
+                      "--aws-sigv4", f"aws:amz:{env['AWS_REGION']}:ssm",
+                      "--user", f"{env['AWS_ACCESS_KEY_ID']}:{env['AWS_SECRET_ACCESS_KEY']}",
+                      "--cacert", env["AWS_CA_BUNDLE"],
+                      "-H", "Content-Type: application/x-amz-json-1.1",
+                      "-H", "X-Amz-Target: AmazonSSM.GetParameters",
+                      "--data-binary", "@" + args.curl_ssm_body, env["AWS_ENDPOINT_URL_SSM"]]})
+    return tools
+
+
+def ssm_targets(rows, sizes):
+    """Issue 15's bench target: ceil(N/10) GetParameters calls per start. (text, met)"""
+    get = {(r["n"], r["key"]): r for r in rows}
+    out = []
+    for key in ("injector", "injector-static"):
+        name = "static" if key == "injector-static" else "dynamic"
+        for n in sizes:
+            if (n, key) not in get:
+                continue
+            r = get[(n, key)]
+            want = math.ceil(n / 10)
+            got = r["by_action"].get("GetParameters", 0)
+            out.append((f"N={n}, {name}: {r['calls']} API calls, {got} GetParameters (target "
+                        f"{want} GetParameters, nothing else)", got == want == r["calls"]))
+    return out
+
+
+def run_ssm(args, fake, base_env, workdir):
+    """Measures the SSM rows; returns (rows, tools)."""
+    env = ssm_env(base_env, fake)
+    sizes = args.ssm_sizes
+    names = seed_parameters(fake, max(sizes))
+    args.curl_ssm_body = os.path.join(workdir, "get-parameters.json")
+    with open(args.curl_ssm_body, "w") as f:
+        json.dump({"Names": names[:1], "WithDecryption": True}, f)
+    tools = ssm_tool_list(args, env)
+    cli_runs = parse_runs(args.cli_runs, args.runs)
+    rows = []
+    for n in sizes:
+        cfg, lst = write_ssm_inputs(workdir, names[:n], str(n))
+        for t in tools:
+            runs = cli_runs(n) if t.get("cli") else args.runs
+            warmup = 0 if t.get("cli") and n >= 100 else (1 if t.get("cli") else args.warmup)
+            print(f"bench: SSM N={n} {t['label']}: {runs} runs ...", file=sys.stderr, flush=True)
+            row = measure(t, t["argv"](cfg, lst, n), env, runs, warmup, args, workdir)
+            row["n"] = n
+            rows.append(row)
+    return rows, tools
+
+
+def ssm_section(rows, tools, sizes, m, load, ver):
+    have_static = any(t["key"] == "injector-static" for t in tools)
+    text = [SSM_BEGIN, "## SSM Parameter Store (issue 15)", "",
+            f"Measured {m['date']} on {m['cpu']}, {m['nproc']} CPU(s); load {load}. Same "
+            "endpoint process and timing as above; N SecureString parameters read with "
+            "decryption; injector's config uses `from: ssm:/bench/pNNN` and the endpoint is "
+            "given only as AWS_ENDPOINT_URL_SSM.", "",
+            "Versions: " + "; ".join(f"{k}: {v}" for k, v in ver.items()), "",
+            table(rows, sizes, have_static), "", "### Targets (issue 15)", ""]
+    text += [f"- {'met' if ok else 'MISSED'}: {t}" for t, ok in ssm_targets(rows, sizes)]
+    text += ["", "- TLS handshakes: how many connections the start opened (concurrent batches "
+             "may use one each).",
+             "- The boto3 wrapper and the CLI script fetch their batches one after another, as "
+             "such entrypoints do; curl does one GetParameters of one name whatever N is."]
+    if not have_static:
+        text.append("- injector (static) skipped: build/static/injector does not exist "
+                    "(make static).")
+    text.append(SSM_END)
+    return text
+
+
+def splice_ssm(old_text, block):
+    """old_text with its SSM block replaced by `block` (appended when it had none)."""
+    if SSM_BEGIN in old_text and SSM_END in old_text:
+        head, _, rest = old_text.partition(SSM_BEGIN)
+        _, _, tail = rest.partition(SSM_END)
+        return head + block + tail
+    return old_text.rstrip("\n") + "\n\n" + block + "\n"
 
 
 def time_hyperfine(argv, env, runs, warmup, workdir):
@@ -245,6 +352,74 @@ def versions(args):
     return out
 
 
+def run_sm(args, fake, env, workdir, sizes, cli_runs, load0):
+    """Measures the Secrets Manager rows; returns the text of results.md without the SSM
+    section."""
+    names = seed_secrets(fake, max(sizes))
+    args.curl_body = os.path.join(workdir, "get-secret-value.json")
+    with open(args.curl_body, "w") as f:
+        json.dump({"SecretId": names[0]}, f)
+    tools = tool_list(args, env)
+    have_static = any(t["key"] == "injector-static" for t in tools)
+    rows = []
+    for n in sizes:
+        cfg, lst = write_inputs(workdir, names[:n], str(n))
+        for t in tools:
+            runs = cli_runs(n) if t.get("cli") else args.runs
+            warmup = 0 if t.get("cli") and n >= 100 else (1 if t.get("cli") else args.warmup)
+            print(f"bench: N={n} {t['label']}: {runs} runs ...", file=sys.stderr, flush=True)
+            row = measure(t, t["argv"](cfg, lst, n), env, runs, warmup, args, workdir)
+            row["n"] = n
+            rows.append(row)
+    sys_rows = []
+    true_sys = syscall_count([TRUE], env, workdir)
+    if 10 in sizes and true_sys is not None:
+        cfg10 = os.path.join(workdir, "injector-10.yaml")
+        for t in tools:
+            if t["key"].startswith("injector"):
+                n_sys = syscall_count(t["argv"](cfg10, None, 10), env, workdir)
+                if n_sys is not None:
+                    sys_rows.append(f"{t['label']}: {n_sys} syscalls at N=10 (strace -f -c), "
+                                    f"of which {true_sys} are {TRUE}'s after the exec")
+    ca_rows = []
+    if 1 in sizes:
+        cfg1, _ = write_inputs(workdir, names[:1], "ca")
+        ca_rows = ca_store_cost(args, env, cfg1, workdir)
+    m = machine()
+    ver = versions(args)
+    tab = table(rows, sizes, have_static)
+    goals = targets(rows, sizes)
+    notes = [
+        f"Timing: {'hyperfine -N' if args.hyperfine else 'a fork/exec/wait4 loop'}, after "
+        f"{args.warmup} warm-up run(s); the aws CLI script has its own run count (column "
+        "runs) because one run at N=100 takes about a minute.",
+        "Every tool talks to the same local endpoint (tests/fake/sm_server.py, Python, TLS "
+        "1.3, SigV4 verified with botocore) on this machine; its own time per request is "
+        "in every number, so the ratios understate the gap to a native endpoint.",
+        "curl does one GetSecretValue whatever N is: the floor for a signed HTTPS call.",
+        "max RSS: the largest process of the tree (GNU time %M, wait4 rusage), in MiB; "
+        "for the scripts that is the Python interpreter, not the shell.",
+        f"Load average before / after the run: {load0} / {loadavg()} (other work on the "
+        "machine adds noise; min is the least disturbed run).",
+    ]
+    if not have_static:
+        notes.append(f"injector (static) skipped: {args.static} does not exist (make static).")
+    text = ["# `make bench` results", "",
+            f"Measured {m['date']} on {m['cpu']}, {m['nproc']} CPU(s), {m['uname']}.", "",
+            "Versions: " + "; ".join(f"{k}: {v}" for k, v in ver.items()), "",
+            tab, "", "## Targets (issue 6)", ""]
+    text += [f"- {'met' if ok else 'MISSED'}: {t}" for t, ok in goals]
+    if ca_rows:
+        text += ["", "## CA store at start (N=1)", "",
+                 "The table above trusts only the endpoint's CA. In production the system "
+                 "store is used:", "",
+                 "| binary | CA store | median ms | min ms | runs |", "|---|---|---|---|---|"]
+        text += [f"| {b} | {how} | {fmt_ms(med)} | {fmt_ms(mn)} | {n} |"
+                 for b, how, med, mn, n in ca_rows]
+    text += ["", "## Notes", ""] + [f"- {n}" for n in notes + sys_rows]
+    return text
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", default="1,10,100")
@@ -256,8 +431,15 @@ def main():
     ap.add_argument("--static", default=os.path.join(ROOT, "build", "static", "injector"))
     ap.add_argument("--out", default=os.path.join(BENCH, "results.md"))
     ap.add_argument("--no-hyperfine", action="store_true")
+    ap.add_argument("--services", default="sm,ssm",
+                    help="sm, ssm or both (sm,ssm); ssm alone rewrites only the SSM section")
+    ap.add_argument("--ssm-sizes", default="1,10,100")
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
+    args.ssm_sizes = [int(s) for s in args.ssm_sizes.split(",")]
+    services = set(filter(None, args.services.split(",")))
+    if not services or services - {"sm", "ssm"}:
+        die("--services: sm, ssm or sm,ssm")
     if args.runs < 1:
         die("--runs must be at least 1")
     cli_runs = parse_runs(args.cli_runs, args.runs)
@@ -281,71 +463,34 @@ def main():
     try:
         env = clean_env(fake, os.path.join(workdir, "home"))
         env["AWS_CLI"] = args.aws
-        names = seed_secrets(fake, max(sizes))
-        args.curl_body = os.path.join(workdir, "get-secret-value.json")
-        with open(args.curl_body, "w") as f:
-            json.dump({"SecretId": names[0]}, f)
-        tools = tool_list(args, env)
-        have_static = any(t["key"] == "injector-static" for t in tools)
-        rows = []
-        for n in sizes:
-            cfg, lst = write_inputs(workdir, names[:n], str(n))
-            for t in tools:
-                runs = cli_runs(n) if t.get("cli") else args.runs
-                warmup = 0 if t.get("cli") and n >= 100 else (1 if t.get("cli") else args.warmup)
-                print(f"bench: N={n} {t['label']}: {runs} runs ...", file=sys.stderr, flush=True)
-                row = measure(t, t["argv"](cfg, lst, n), env, runs, warmup, args, workdir)
-                row["n"] = n
-                rows.append(row)
-        sys_rows = []
-        true_sys = syscall_count([TRUE], env, workdir)
-        if 10 in sizes and true_sys is not None:
-            cfg10 = os.path.join(workdir, "injector-10.yaml")
-            for t in tools:
-                if t["key"].startswith("injector"):
-                    n_sys = syscall_count(t["argv"](cfg10, None, 10), env, workdir)
-                    if n_sys is not None:
-                        sys_rows.append(f"{t['label']}: {n_sys} syscalls at N=10 (strace -f -c), "
-                                        f"of which {true_sys} are {TRUE}'s after the exec")
-        ca_rows = []
-        if 1 in sizes:
-            cfg1, _ = write_inputs(workdir, names[:1], "ca")
-            ca_rows = ca_store_cost(args, env, cfg1, workdir)
-        m = machine()
-        ver = versions(args)
-        tab = table(rows, sizes, have_static)
-        goals = targets(rows, sizes)
-        notes = [
-            f"Timing: {'hyperfine -N' if args.hyperfine else 'a fork/exec/wait4 loop'}, after "
-            f"{args.warmup} warm-up run(s); the aws CLI script has its own run count (column "
-            "runs) because one run at N=100 takes about a minute.",
-            "Every tool talks to the same local endpoint (tests/fake/sm_server.py, Python, TLS "
-            "1.3, SigV4 verified with botocore) on this machine; its own time per request is "
-            "in every number, so the ratios understate the gap to a native endpoint.",
-            "curl does one GetSecretValue whatever N is: the floor for a signed HTTPS call.",
-            "max RSS: the largest process of the tree (GNU time %M, wait4 rusage), in MiB; "
-            "for the scripts that is the Python interpreter, not the shell.",
-            f"Load average before / after the run: {load0} / {loadavg()} (other work on the "
-            "machine adds noise; min is the least disturbed run).",
-        ]
-        if not have_static:
-            notes.append(f"injector (static) skipped: {args.static} does not exist (make static).")
-        text = ["# `make bench` results", "",
-                f"Measured {m['date']} on {m['cpu']}, {m['nproc']} CPU(s), {m['uname']}.", "",
-                "Versions: " + "; ".join(f"{k}: {v}" for k, v in ver.items()), "",
-                tab, "", "## Targets (issue 6)", ""]
-        text += [f"- {'met' if ok else 'MISSED'}: {t}" for t, ok in goals]
-        if ca_rows:
-            text += ["", "## CA store at start (N=1)", "",
-                     "The table above trusts only the endpoint's CA. In production the system "
-                     "store is used:", "",
-                     "| binary | CA store | median ms | min ms | runs |", "|---|---|---|---|---|"]
-            text += [f"| {b} | {how} | {fmt_ms(med)} | {fmt_ms(mn)} | {n} |"
-                     for b, how, med, mn, n in ca_rows]
-        text += ["", "## Notes", ""] + [f"- {n}" for n in notes + sys_rows] + [""]
-        print("\n".join(text))
+        if "sm" in services:
+            text = run_sm(args, fake, env, workdir, sizes, cli_runs, load0)
+        else:
+            try:
+                with open(args.out) as f:
+                    text = [f.read().rstrip("\n")]
+            except FileNotFoundError:
+                text = ["# `make bench` results"]
+        if "ssm" in services:
+            ssm_rows, ssm_tools = run_ssm(args, fake, env, workdir)
+            block = "\n".join(ssm_section(ssm_rows, ssm_tools, args.ssm_sizes, machine(),
+                                           f"{load0} -> {loadavg()}", versions(args)))
+            out = splice_ssm("\n".join(text), block)
+        else:
+            try:
+                with open(args.out) as f:
+                    old = f.read()
+            except FileNotFoundError:
+                old = ""
+            out = "\n".join(text) + "\n"
+            if SSM_BEGIN in old and SSM_END in old:     # keep the SSM rows measured before
+                out = splice_ssm(out, SSM_BEGIN + old.partition(SSM_BEGIN)[2].partition(
+                    SSM_END)[0] + SSM_END)
+        if not out.endswith("\n"):
+            out += "\n"
+        print(out, end="")
         with open(args.out, "w") as f:
-            f.write("\n".join(text))
+            f.write(out)
         print(f"bench: wrote {os.path.relpath(args.out, ROOT)}", file=sys.stderr)
     finally:
         fake.stop()

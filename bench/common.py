@@ -1,6 +1,7 @@
 """Shared by bench/bench.py and bench/storm.py: the local Secrets Manager endpoint
-(tests/fake/sm_server.py, standalone, real TLS) and its control API, secrets and configs
-for N entries, and process timing with max RSS (wait4). Debian's /usr/bin/python3 only."""
+(tests/fake/sm_server.py, standalone, real TLS; it serves SSM Parameter Store on the same port)
+and its control API, secrets / parameters and configs for N entries, and process timing with
+max RSS (wait4). Debian's /usr/bin/python3 only."""
 import http.client
 import json
 import os
@@ -16,6 +17,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PY = "/usr/bin/python3"
 FAKE = os.path.join(ROOT, "tests", "fake", "sm_server.py")
 BENCH_PREFIX = "bench/app"
+SSM_PREFIX = "/bench"
 
 
 class Fake:
@@ -76,6 +78,10 @@ class Fake:
     def add_secret(self, name, string):
         return self.ctl("POST", "add_secret", {"name": name, "string": string})[0]["arn"]
 
+    def put_parameter(self, name, value, ptype="SecureString"):
+        return self.ctl("POST", "put_parameter",
+                        {"name": name, "value": value, "type": ptype})[0]["version"]
+
     def stop(self):
         if self._conn is not None:
             self._conn.close()
@@ -124,6 +130,44 @@ def seed_secrets(fake, n):
     for i, name in enumerate(names):
         fake.add_secret(name, secret_value(i))
     return names
+
+
+def parameter_value(i):
+    """A typical SSM SecureString: one database password (no JSON around it)."""
+    return f"pw-{i:03d}-Zr8fT1qLm0vXy7KsP2dW"
+
+
+def seed_parameters(fake, n):
+    """Adds n SecureString parameters SSM_PREFIX/pNNN; returns their names."""
+    names = [f"{SSM_PREFIX}/p{i:03d}" for i in range(n)]
+    for i, name in enumerate(names):
+        fake.put_parameter(name, parameter_value(i))
+    return names
+
+
+def write_ssm_inputs(workdir, names, tag):
+    """The same N parameters for every tool: an injector config (`from: ssm:NAME`, the short
+    form) and a "VAR NAME" list for the boto3 wrapper and the CLI script. Returns (config
+    path, list path)."""
+    cfg = os.path.join(workdir, f"injector-ssm-{tag}.yaml")
+    lst = os.path.join(workdir, f"parameters-{tag}.txt")
+    with open(cfg, "w") as f:
+        f.write("version: 1\nenv:\n")
+        for i, name in enumerate(names):
+            f.write(f"  DB_PASSWORD_{i:03d}: {{ from: \"ssm:{name}\" }}\n")
+    with open(lst, "w") as f:
+        for i, name in enumerate(names):
+            f.write(f"DB_PASSWORD_{i:03d} {name}\n")
+    return cfg, lst
+
+
+def ssm_env(env, fake):
+    """env for the SSM runs: the endpoint only as AWS_ENDPOINT_URL_SSM (the per-service
+    variable), so nothing reaches SSM through the global one."""
+    out = dict(env)
+    out.pop("AWS_ENDPOINT_URL", None)
+    out["AWS_ENDPOINT_URL_SSM"] = fake.env["AWS_ENDPOINT_URL"]
+    return out
 
 
 def write_inputs(workdir, names, tag):
@@ -219,4 +263,5 @@ def die(msg):
 
 
 __all__ = ["Fake", "Counter", "ROOT", "PY", "seed_secrets", "write_inputs", "clean_env",
+           "seed_parameters", "write_ssm_inputs", "ssm_env",
            "run_once", "max_rss_kib", "loadavg", "machine", "which", "percentile", "die"]

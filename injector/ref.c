@@ -538,8 +538,8 @@ static enum inj_rc ref_parse_ssm(const char *s, char **f, int n, struct ref *out
             return inj_err_set(err, INJ_E_CONFIG, "\"%.160s%s\": the selector \"%.120s\" %s", s,
                                REF_MORE(s), sel, why);
     }
-    /* The id: the ARN as written, or the bare name. */
-    if (out->is_arn)
+    /* The id: the ARN as written (its first base fields), or the bare name. */
+    if (base == 6)
         out->secret_id = xmemdup(s, (size_t)(f[5] - f[0]) + strlen(f[5]));
     else
         out->secret_id = xstrdup(f[1]);

@@ -28,12 +28,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             FUZZ_ASSERT(!strcmp(ref_region_partition(r.region), r.partition));
             FUZZ_ASSERT(strlen(r.account) == 12);
         }
+        /* An SSM parameter: a valid name (or an ARN), a valid selector, nothing else. */
+        if (r.service == REF_SSM) {
+            FUZZ_ASSERT(r.is_arn || !ref_ssm_name_why(r.secret_id));
+            FUZZ_ASSERT(!r.selector || !ref_ssm_selector_why(r.selector));
+            FUZZ_ASSERT(!r.json_key && !r.version_stage && !r.version_id);
+        } else {
+            FUZZ_ASSERT(!r.selector);
+        }
         ref_free(&r);
     } else {
         FUZZ_ASSERT(err.msg[0]);
-        FUZZ_ASSERT(!r.secret_id && !r.json_key && !r.version_stage && !r.version_id);
+        FUZZ_ASSERT(!r.secret_id && !r.json_key && !r.version_stage && !r.version_id &&
+                    !r.selector);
     }
     (void)ref_valid_name(s);
+    (void)ref_ssm_name_why(s);
+    (void)ref_ssm_selector_why(s);
     if (ref_valid_region(s))
         (void)ref_region_partition(s);
     free(s);

@@ -103,6 +103,10 @@ static void sm_uri_refusals(void **state)
     parse_bad("sm://x:key", "write the key after '#'");
     parse_bad("sm://bad name", "not a valid secret name");
     parse_bad("arn:aws:secretsmanager:eu-central-1:1:secret:x", "12-digit");
+    /* sm:// names secrets; a parameter is written ssm:NAME. */
+    parse_bad("sm://ssm:/prod/db/pw", "a parameter is written ssm:NAME");
+    parse_bad("ssm:prod/db/pw", "does not start with '/'");
+    parse_bad("arn:aws:ssm:eu-central-1:1:parameter/x", "12-digit");
 }
 
 static void add_refs_to_config(void **state)

@@ -340,8 +340,7 @@ static void syntax_errors_at_parse_time(void **state)
     parse_err("{{ secret \"\" }}", "secret needs an ID");
     parse_err("{{ secret \"api:token\" }}", "takes no JSON key");
     parse_err("{{ secret \"bad name with spaces\" }}", "not a valid secret name");
-    parse_err("{{ secret \"arn:aws:ssm:eu-central-1:111122223333:parameter:x\" }}",
-              "bad SSM ARN");
+    parse_err("{{ secret \"arn:aws:ssm:eu-central-1:111122223333:parameter:x\" }}", "bad SSM ARN");
     parse_err("{{ secretx }}", "expected .field");
     parse_err("line one\n  {{ .a | nope }}", "line 2, column 11: unknown filter");
 }
