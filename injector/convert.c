@@ -37,10 +37,12 @@ static void cv_free(struct cv *c)
     free(c->v);
 }
 
+/* References are ASCII (ARNs, secret and parameter names): anything else is refused, so the
+ * YAML printed is always valid UTF-8 without control characters. */
 static int cv_has_ctl(const char *s)
 {
     for (; *s; s++)
-        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+        if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
             return 1;
     return 0;
 }
@@ -61,7 +63,7 @@ static enum inj_rc cv_add(struct cv *c, const char *what, const char *name, cons
                            what, name);
     if (!*ref || cv_has_ctl(ref) || strlen(ref) > 4096)
         return inj_err_set(c->err, INJ_E_DATA, "%s: %s: the reference is empty, too long or "
-                           "holds a control character", what, name);
+                           "holds a byte other than printable ASCII", what, name);
     for (i = 0; i < c->n; i++)
         if (!strcmp(c->v[i].name, name))
             return inj_err_set(c->err, INJ_E_DATA, "%s: %s is set twice", what, name);
@@ -120,14 +122,14 @@ static enum inj_rc cv_quoted(struct sbuf *out, const char *s, struct inj_err *er
     return rc == INJ_OK ? cv_puts(out, "\"", err) : rc;
 }
 
-/* The comment text of s: a newline ends it, so none may be in it (names come from input). */
+/* s as comment text: printable ASCII, the rest '?' (a newline would end the comment). */
 static enum inj_rc cv_comment(struct sbuf *out, const char *s, struct inj_err *err)
 {
     char line[600];
     size_t i;
 
     for (i = 0; s[i] && i + 1 < sizeof(line); i++)
-        line[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
+        line[i] = ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f) ? '?' : s[i];
     line[i] = '\0';
     return cv_puts(out, line, err);
 }

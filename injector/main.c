@@ -530,10 +530,13 @@ static enum inj_rc main_convert(const struct cli *cli, struct inj_err *err)
     if (rc == INJ_OK)
         rc = convert_text(cli->input, in.p, in.len, cli->container, &out, err);
     if (rc == INJ_OK) {
-        rc = config_parse("converted config", out.p, out.len, &cfg, err);
+        struct inj_err why;
+
+        memset(&why, 0, sizeof(why));
+        rc = config_parse("converted config", out.p, out.len, &cfg, &why);
         if (rc != INJ_OK) /* a reference ECS or CodeBuild takes that injector does not */
             rc = inj_err_set(err, INJ_E_DATA, "%s: the result is not a valid config: %s",
-                             cli->input, err->msg);
+                             cli->input, why.msg);
     }
     if (rc == INJ_OK && (fwrite(out.p, 1, out.len, stdout) != out.len || fflush(stdout) == EOF))
         rc = inj_err_set(err, INJ_E_IO, "cannot write the config to stdout");
