@@ -239,6 +239,39 @@ def test_refresh_keys_appearing_and_disappearing_need_a_restart(fake, write_conf
     err = inj.stderr_text()
     assert "the secret's keys changed (variables added: NEW; removed: GONE)" in err
     assert "it gets the new set when it restarts" in err
-    # A key that now collides with another entry: the refresh fails, the old values stay.
+    inj.kill(signal.SIGTERM)
+    assert inj.finish(leak_extra=(v1, v2)) == 0
+
+
+def test_refresh_with_a_new_key_that_collides_keeps_the_old_values(fake, write_config, sv,
+                                                                    secret_dir):
+    v1, v2 = value("expc-1"), value("expc-2")
+    fake.state.add_secret("exp/col", string=json.dumps({"a": v1}))
+    fake.state.add_secret("exp/tok", string=json.dumps({"token": "t1"}))
+    f = secret_dir / "tok"
+    cfg = write_config(f"""
+        version: 1
+        supervise:
+          refresh: 50ms
+          on_change: restart
+          restart_delay: 0s
+        env:
+          R: {{ from: exp/col, expand: true }}
+          TOKEN: {{ from: exp/tok, key: token }}
+        files:
+          {f}: {{ from: exp/tok, key: token }}
+        """)
+    inj, log = sv(["-c", cfg], {"APP_ENV": "A,TOKEN"})
+    wait_for("start", lambda: log.events("start"), inj)
+    fake.state.put_secret_value("exp/col", json.dumps({"a": v2, "token": "clash"}))
+    wait_for("the refresh refused", lambda: "1 variable name set twice: TOKEN" in
+             inj.stderr_text(), inj)
+    assert len(log.events("start")) == 1          # no restart: the old values stay
+    # Once the clash is gone the change goes through.
+    fake.state.put_secret_value("exp/col", json.dumps({"a": v2}))
+    starts = wait_for("restart", lambda: len(log.events("start")) >= 2 and log.events("start"),
+                      inj)
+    assert starts[1]["env"] == {"A": v2, "TOKEN": "t1"}
+    assert f.read_text() == "t1"
     inj.kill(signal.SIGTERM)
     assert inj.finish(leak_extra=(v1, v2)) == 0
