@@ -21,7 +21,7 @@ struct cli {
     const char *region;     /* --region */
     struct ref_regions failover; /* --failover-regions: replaces the config's list */
     int has_failover;
-    const char *account; /* policy --account */
+    const char *account;   /* policy --account */
     const char *container; /* convert --container NAME: the ECS container to convert */
     const char *input;     /* convert FILE */
     int dry_run;

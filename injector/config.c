@@ -579,8 +579,8 @@ static enum inj_rc cfg_entry_keys(struct cfg_parse *p, const struct cfg_arg *a)
             return INJ_E_CONFIG;
         for (j = 0; j < *nout; j++)
             if (!strcmp((*out)[j], s))
-                return cfg_errf(p, item, INJ_E_CONFIG, "%s: %s: key \"%s\" listed twice",
-                                e->name, a->f->key, s);
+                return cfg_errf(p, item, INJ_E_CONFIG, "%s: %s: key \"%s\" listed twice", e->name,
+                                a->f->key, s);
         (*out)[*nout] = xstrdup(s);
         if (!(*out)[*nout])
             return inj_err_set(p->err, INJ_E_NOMEM, "out of memory");
@@ -897,10 +897,11 @@ static enum inj_rc cfg_entry(struct cfg_parse *p, const yaml_node_t *key, const 
     if (rc != INJ_OK)
         return rc;
     if (!e->expand && (got[EF_PREFIX] || got[EF_ONLY] || got[EF_EXCEPT]))
-        return cfg_errf(p, got[EF_PREFIX] ? got[EF_PREFIX] : got[EF_ONLY] ? got[EF_ONLY]
-                                                                         : got[EF_EXCEPT],
-                        INJ_E_CONFIG, "%s: prefix/only/except go with \"expand: true\"",
-                        e->name);
+        return cfg_errf(p,
+                        got[EF_PREFIX] ? got[EF_PREFIX]
+                        : got[EF_ONLY] ? got[EF_ONLY]
+                                       : got[EF_EXCEPT],
+                        INJ_E_CONFIG, "%s: prefix/only/except go with \"expand: true\"", e->name);
     if (e->expand && (e->tmpl || e->pointer || e->ref.json_key))
         return cfg_errf(p, got[EF_EXPAND], INJ_E_CONFIG,
                         "%s: expand reads every top-level key itself: drop \"key\", "

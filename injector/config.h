@@ -33,12 +33,12 @@ struct entry {
     struct ref_regions failover; /* failover_regions: replaces the config's; valid when
                                     has_failover (an empty list turns failover off) */
     int has_failover;
-    int expand;          /* env: expand: true: every top-level key of the JSON becomes a
+    int expand;   /* env: expand: true: every top-level key of the JSON becomes a
                             variable (expand.h); name is then only the entry's label */
-    char *prefix;        /* expand: prefix: put before each name, NULL: none */
-    char **only;         /* expand: only: these keys (nonly of them), NULL: all */
+    char *prefix; /* expand: prefix: put before each name, NULL: none */
+    char **only;  /* expand: only: these keys (nonly of them), NULL: all */
     size_t nonly;
-    char **except;       /* expand: except: not these keys */
+    char **except; /* expand: except: not these keys */
     size_t nexcept;
     unsigned long line; /* where the entry's name is, 1-based */
     unsigned long col;

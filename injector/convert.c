@@ -62,8 +62,10 @@ static enum inj_rc cv_add(struct cv *c, const char *what, const char *name, cons
                            "([A-Za-z_][A-Za-z0-9_]*)",
                            what, name);
     if (!*ref || cv_has_ctl(ref) || strlen(ref) > 4096)
-        return inj_err_set(c->err, INJ_E_DATA, "%s: %s: the reference is empty, too long or "
-                           "holds a byte other than printable ASCII", what, name);
+        return inj_err_set(c->err, INJ_E_DATA,
+                           "%s: %s: the reference is empty, too long or "
+                           "holds a byte other than printable ASCII",
+                           what, name);
     for (i = 0; i < c->n; i++)
         if (!strcmp(c->v[i].name, name))
             return inj_err_set(c->err, INJ_E_DATA, "%s: %s is set twice", what, name);
@@ -191,13 +193,13 @@ static enum inj_rc cv_ecs_pick(const char *name, const cJSON *defs, const char *
         *out = ctr;
         if (off < sizeof(names) - 1) {
             int w = snprintf(names + off, sizeof(names) - off, "%s%.60s", off ? ", " : "", n);
-            off = w < 0 ? off : off + (size_t)w < sizeof(names) ? off + (size_t)w
-                                                                : sizeof(names) - 1;
+            off = w < 0                             ? off
+                  : off + (size_t)w < sizeof(names) ? off + (size_t)w
+                                                    : sizeof(names) - 1;
         }
     }
     if (container && !*out)
-        return inj_err_set(err, INJ_E_USAGE, "%s: no container named \"%.100s\"", name,
-                           container);
+        return inj_err_set(err, INJ_E_USAGE, "%s: no container named \"%.100s\"", name, container);
     if (container && !cv_ecs_secrets(*out))
         return inj_err_set(err, INJ_E_DATA, "%s: container \"%.100s\" has no secrets", name,
                            container);
@@ -237,6 +239,18 @@ out:
     return s;
 }
 
+static int cv_all_strings(const cJSON *a)
+{
+    const cJSON *it;
+
+    cJSON_ArrayForEach(it, a)
+    {
+        if (!cJSON_IsString(it))
+            return 0;
+    }
+    return 1;
+}
+
 static enum inj_rc cv_ecs_header(const char *name, const cJSON *td, const cJSON *ctr,
                                  struct sbuf *out, struct inj_err *err)
 {
@@ -255,6 +269,9 @@ static enum inj_rc cv_ecs_header(const char *name, const cJSON *td, const cJSON 
         ep = NULL;
     if (!cJSON_IsArray(cmd))
         cmd = NULL;
+    if (!cv_all_strings(ep) || !cv_all_strings(cmd))
+        return inj_err_set(err, INJ_E_DATA, "%s: entryPoint and command must be lists of strings",
+                           name);
     eps = cv_ecs_array(entry, sizeof(entry) / sizeof(entry[0]), NULL);
     /* The command is what ran before: the old entry point followed by the old command. */
     if (ep || cmd) {
@@ -263,9 +280,17 @@ static enum inj_rc cv_ecs_header(const char *name, const cJSON *td, const cJSON 
 
         if (!both)
             goto out;
-        cJSON_ArrayForEach(it, ep) cJSON_AddItemToArray(both, cJSON_Duplicate(it, 0));
-        cJSON_ArrayForEach(it, cmd) cJSON_AddItemToArray(both, cJSON_Duplicate(it, 0));
-        cmds = cv_ecs_array(NULL, 0, both);
+        int ok = 1;
+
+        cJSON_ArrayForEach(it, ep)
+        {
+            ok = ok && cJSON_AddItemToArray(both, cJSON_Duplicate(it, 0));
+        }
+        cJSON_ArrayForEach(it, cmd)
+        {
+            ok = ok && cJSON_AddItemToArray(both, cJSON_Duplicate(it, 0));
+        }
+        cmds = ok ? cv_ecs_array(NULL, 0, both) : NULL;
         cJSON_Delete(both);
     }
     if (!eps || ((ep || cmd) && !cmds))
@@ -351,8 +376,8 @@ static enum inj_rc cv_ecs(const char *name, cJSON *root, const char *container, 
         if (!strncmp(vf->valuestring, "arn:", 4)) {
             const char *svc = strchr(vf->valuestring + 4, ':');
 
-            if (!svc || (strncmp(svc, ":secretsmanager:", 16) != 0 &&
-                         strncmp(svc, ":ssm:", 5) != 0)) {
+            if (!svc ||
+                (strncmp(svc, ":secretsmanager:", 16) != 0 && strncmp(svc, ":ssm:", 5) != 0)) {
                 rc = inj_err_set(err, INJ_E_DATA,
                                  "%s: %s: valueFrom is an ARN of neither Secrets Manager nor SSM",
                                  what, n->valuestring);
@@ -410,8 +435,8 @@ static enum inj_rc cv_cb_section(struct cv *c, yaml_document_t *d, yaml_node_t *
             strlen((const char *)k->data.scalar.value) != k->data.scalar.length ||
             strlen((const char *)v->data.scalar.value) != v->data.scalar.length)
             return inj_err_set(c->err, INJ_E_DATA, "%s: expected NAME: reference pairs", what);
-        rc = cv_add(c, what, (const char *)k->data.scalar.value,
-                    (const char *)v->data.scalar.value, ssm);
+        rc = cv_add(c, what, (const char *)k->data.scalar.value, (const char *)v->data.scalar.value,
+                    ssm);
     }
     return rc;
 }
@@ -448,8 +473,8 @@ static enum inj_rc cv_codebuild(const char *name, const unsigned char *buf, size
                          "%s: no env.secrets-manager or env.parameter-store: nothing to convert",
                          name);
     if (rc == INJ_OK) {
-        int w = snprintf(line, sizeof(line),
-                         "# injector convert: CodeBuild buildspec %.200s.", name);
+        int w =
+            snprintf(line, sizeof(line), "# injector convert: CodeBuild buildspec %.200s.", name);
         rc = w < 0 ? inj_err_set(err, INJ_E_SOFTWARE, "snprintf") : cv_comment(out, line, err);
     }
     if (rc == INJ_OK)
@@ -480,8 +505,7 @@ enum inj_rc convert_text(const char *name, const unsigned char *buf, size_t len,
     if (i < len && buf[i] == '{') {
         root = cJSON_ParseWithLength((const char *)buf, len);
         if (!root)
-            return inj_err_set(err, INJ_E_DATA, "%s: starts like JSON but is not valid JSON",
-                               name);
+            return inj_err_set(err, INJ_E_DATA, "%s: starts like JSON but is not valid JSON", name);
         rc = cv_ecs(name, root, container, out, err);
         cJSON_Delete(root);
         return rc;

@@ -21,8 +21,7 @@ int expand_name(const char *prefix, const char *key, char *out, size_t n)
 
     if (!plen && !klen)
         return 0;
-    lead = plen ? (prefix[0] >= '0' && prefix[0] <= '9')
-                : (key[0] >= '0' && key[0] <= '9');
+    lead = plen ? (prefix[0] >= '0' && prefix[0] <= '9') : (key[0] >= '0' && key[0] <= '9');
     if (klen > n || plen > n - klen || lead + plen + klen >= n)
         return 0;
     o = 0;
@@ -171,8 +170,8 @@ enum inj_rc expand_json(const struct entry *e, const char *what, const unsigned 
             continue;
         }
         if (!e->allow_reserved && config_env_name_reserved(name)) {
-            (void)snprintf(piece, sizeof(piece), "\"%s\" -> %.80s (a loader/shell variable)",
-                           shown, name);
+            (void)snprintf(piece, sizeof(piece), "\"%s\" -> %.80s (a loader/shell variable)", shown,
+                           name);
             expand_note(bad, sizeof(bad), piece);
             continue;
         }
@@ -183,8 +182,7 @@ enum inj_rc expand_json(const struct entry *e, const char *what, const unsigned 
             char other[65];
 
             expand_show(v[j].key, other, sizeof(other));
-            (void)snprintf(piece, sizeof(piece), "\"%s\" and \"%s\" -> %.80s", other, shown,
-                           name);
+            (void)snprintf(piece, sizeof(piece), "\"%s\" and \"%s\" -> %.80s", other, shown, name);
             expand_note(twice, sizeof(twice), piece);
             continue;
         }

@@ -469,18 +469,13 @@ enum inj_rc resolve_all(const struct config *cfg, const struct sm_ctx *ctx, stru
         failed++;
     }
     resolve_report(fails, failed);
-    if (!failed) {
-        rc = resolve_check_names(out, err);
-        free(fails);
-        return rc;
-    }
     if (failed)
         rc = inj_err_set(err, fails[0].rc,
                          "%zu of %zu entr%s failed; nothing was written and the command was not "
                          "started",
                          failed, out->nr, out->nr == 1 ? "y" : "ies");
-    else
-        rc = INJ_OK;
+    else /* every value is known: each variable has one source (expansions included) */
+        rc = resolve_check_names(out, err);
     free(fails);
     return rc;
 }

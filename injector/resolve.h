@@ -36,8 +36,9 @@ struct resolve_set {
  * including the secrets that templates name with `secret "ID"`. */
 enum inj_rc resolve_plan(const struct config *cfg, struct resolve_set *out, struct inj_err *err);
 
-/* Plans, fetches and extracts. On failure err summarises ("2 of 5 entries failed") after
- * each failing entry was logged; the first failure's code is returned. */
+/* Plans, fetches and extracts (expand: true entries into their variables). On failure err
+ * summarises ("2 of 5 entries failed") after each failing entry was logged; the first
+ * failure's code is returned. When all succeed, resolve_check_names has the last word. */
 enum inj_rc resolve_all(const struct config *cfg, const struct sm_ctx *ctx, struct resolve_set *out,
                         struct inj_err *err);
 

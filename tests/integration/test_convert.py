@@ -176,6 +176,8 @@ def test_several_containers_and_bad_input(base_env, tmp_path):
         ({"name": "a", "secrets": [{"name": "X", "valueFrom": "flat"},
                                    {"name": "X", "valueFrom": "flat"}]}, "X is set twice"),
         ({"name": "a", "secrets": [{"name": "X"}]}, "without a string"),
+        ({"name": "a", "command": ["x", 1], "secrets": [{"name": "X", "valueFrom": "flat"}]},
+         "entryPoint and command must be lists of strings"),
         ({"name": "a", "secrets": [{"name": "X", "valueFrom": "fl\u00e4t"}]},
          "a byte other than printable ASCII"),
         ({"name": "a", "secrets": [{"name": "X", "valueFrom": "ssm:"}]},

@@ -84,8 +84,8 @@ static void refusals_name_every_offender(void **state)
 
     (void)state;
     memset(&e, 0, sizeof(e));
-    run(&e, "{\"a-b\":\"canary-1\",\"A_B\":\"canary-2\",\"ld_audit\":\"canary-3\",\"\":\"c4\"}",
-        &v, &n, INJ_E_CONFIG, &err);
+    run(&e, "{\"a-b\":\"canary-1\",\"A_B\":\"canary-2\",\"ld_audit\":\"canary-3\",\"\":\"c4\"}", &v,
+        &n, INJ_E_CONFIG, &err);
     assert_null(v);
     assert_contains(err.msg, "\"ld_audit\" -> LD_AUDIT (a loader/shell variable)");
     assert_contains(err.msg, "\"\" (no valid name)");
