@@ -19,6 +19,7 @@ void cli_usage(FILE *f)
         "                      [--mask]\n"
         "       injector policy -c FILE [--region REGION] [--account ID]\n"
         "                      [--failover-regions LIST]\n"
+        "       injector convert [--container NAME] FILE\n"
         "       injector help [config]\n"
         "       injector version\n"
         "\n"
@@ -28,6 +29,9 @@ void cli_usage(FILE *f)
         "Without -c: INJECTOR_CONFIG (a path), else INJECTOR_CONFIG_YAML (the YAML).\n"
         "`export` prints the env entries for a shell, a .env file, JSON or $GITHUB_ENV.\n"
         "`check -v` also prints the endpoints a run would reach.\n"
+        "`convert` prints the config equivalent to an ECS task definition's secrets (and\n"
+        "the entryPoint to use) or a CodeBuild buildspec's env.secrets-manager and\n"
+        "env.parameter-store.\n"
         "\n"
         "options:\n"
         "  -c, --config FILE   config file (YAML, version 1; see: injector help config)\n"
@@ -55,6 +59,8 @@ void cli_usage(FILE *f)
         "      --fetch MODE    auto (default: BatchGetSecretValue for 2+ secrets, falling\n"
         "                      back to GetSecretValue when denied or throttled), batch or\n"
         "                      single (GetSecretValue only); overrides the config's fetch:\n"
+        "      --container NAME  convert: the ECS container whose secrets to convert\n"
+        "                      (default: the only one that has secrets)\n"
         "      --format FORMAT export: shell, dotenv, json or github\n"
         "      --force         export: print even when stdout is a terminal\n"
         "      --mask          export --format github: print ::add-mask::LINE for every\n"
@@ -147,7 +153,8 @@ enum inj_rc cli_parse(int argc, char **argv, struct cli *out, struct inj_err *er
         OPT_USER,
         OPT_FAILOVER,
         OPT_SIDECAR,
-        OPT_READY
+        OPT_READY,
+        OPT_CONTAINER
     };
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},
@@ -168,6 +175,7 @@ enum inj_rc cli_parse(int argc, char **argv, struct cli *out, struct inj_err *er
         {"user", required_argument, NULL, OPT_USER},
         {"sidecar", no_argument, NULL, OPT_SIDECAR},
         {"ready", no_argument, NULL, OPT_READY},
+        {"container", required_argument, NULL, OPT_CONTAINER},
         {"verbose", no_argument, NULL, 'v'},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
@@ -180,6 +188,10 @@ enum inj_rc cli_parse(int argc, char **argv, struct cli *out, struct inj_err *er
     out->cmd = CLI_RUN;
     if (argc > 1 && (!strcmp(argv[1], "check") || !strcmp(argv[1], "export"))) {
         out->cmd = !strcmp(argv[1], "check") ? CLI_CHECK : CLI_EXPORT;
+        argv++;
+        argc--;
+    } else if (argc > 1 && !strcmp(argv[1], "convert")) {
+        out->cmd = CLI_CONVERT;
         argv++;
         argc--;
     } else if (argc > 1 && !strcmp(argv[1], "policy")) {
@@ -282,6 +294,9 @@ enum inj_rc cli_parse(int argc, char **argv, struct cli *out, struct inj_err *er
         case OPT_READY:
             out->ready = 1;
             break;
+        case OPT_CONTAINER:
+            out->container = optarg;
+            break;
         case 'v':
             out->verbosity++;
             break;
@@ -346,6 +361,19 @@ enum inj_rc cli_parse(int argc, char **argv, struct cli *out, struct inj_err *er
         if (out->mask && strcmp(out->format, "github") != 0)
             return inj_err_set(err, INJ_E_USAGE,
                                "--mask goes with --format github (GitHub Actions' ::add-mask::)");
+        return INJ_OK;
+    }
+    if (out->container && out->cmd != CLI_CONVERT)
+        return inj_err_set(err, INJ_E_USAGE, "--container is an option of injector convert");
+    if (out->cmd == CLI_CONVERT) {
+        if (!out->argv || out->argv[1] || out->config || out->dry_run || out->from_env ||
+            out->pristine || out->has_failover || out->region || out->fetch != SM_FETCH_UNSET ||
+            out->timeout_ms)
+            return inj_err_set(err, INJ_E_USAGE,
+                               "usage: injector convert [--container NAME] FILE (an ECS task "
+                               "definition or a CodeBuild buildspec; no other option)");
+        out->input = out->argv[0];
+        out->argv = NULL;
         return INJ_OK;
     }
     if (out->account && out->cmd != CLI_POLICY)

@@ -8,7 +8,7 @@
 #include "ref.h"
 #include "sm.h"
 
-enum cli_cmd { CLI_RUN, CLI_CHECK, CLI_VERSION, CLI_HELP, CLI_POLICY, CLI_EXPORT };
+enum cli_cmd { CLI_RUN, CLI_CHECK, CLI_VERSION, CLI_HELP, CLI_POLICY, CLI_EXPORT, CLI_CONVERT };
 
 struct cli {
     enum cli_cmd cmd;
@@ -23,7 +23,9 @@ struct cli {
     const char *region;     /* --region */
     struct ref_regions failover; /* --failover-regions: replaces the config's list */
     int has_failover;
-    const char *account; /* policy --account */
+    const char *account;   /* policy --account */
+    const char *container; /* convert --container NAME: the ECS container to convert */
+    const char *input;     /* convert FILE */
     int dry_run;
     long timeout_ms;          /* --timeout: overall deadline for fetching; 0: none */
     enum sm_fetch_mode fetch; /* --fetch; SM_FETCH_UNSET: not given (the config decides) */

@@ -97,6 +97,15 @@ int config_env_name_reserved(const char *name)
     return 0;
 }
 
+static void cfg_strv_free(char **v, size_t n)
+{
+    size_t i;
+
+    for (i = 0; v && i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
 void config_free(struct config *c)
 {
     size_t i;
@@ -106,6 +115,9 @@ void config_free(struct config *c)
         free(c->entries[i].pointer);
         tmpl_free(c->entries[i].tmpl);
         ref_free(&c->entries[i].ref);
+        free(c->entries[i].prefix);
+        cfg_strv_free(c->entries[i].only, c->entries[i].nonly);
+        cfg_strv_free(c->entries[i].except, c->entries[i].nexcept);
     }
     for (i = 0; i < c->n; i++)
         free(c->entries[i].role_name);
@@ -536,6 +548,58 @@ static enum inj_rc cfg_entry_encoding(struct cfg_parse *p, const struct cfg_arg 
     return INJ_OK;
 }
 
+/* expand: prefix: [A-Za-z_][A-Za-z0-9_]* (names are checked whole once the keys are known). */
+static enum inj_rc cfg_entry_prefix(struct cfg_parse *p, const struct cfg_arg *a)
+{
+    struct entry *e = a->obj;
+
+    if (!config_env_name_valid(a->s))
+        return cfg_errf(p, a->v, INJ_E_CONFIG,
+                        "%s: prefix \"%s\" must start a valid variable name "
+                        "([A-Za-z_][A-Za-z0-9_]*)",
+                        e->name, a->s);
+    e->prefix = xstrdup(a->s);
+    if (!e->prefix)
+        return inj_err_set(p->err, INJ_E_NOMEM, "out of memory");
+    return INJ_OK;
+}
+
+/* expand: only / except: a list of JSON keys (strings, "" too, none twice). */
+static enum inj_rc cfg_entry_keys(struct cfg_parse *p, const struct cfg_arg *a)
+{
+    struct entry *e = a->obj;
+    int is_only = !strcmp(a->f->key, "only");
+    char ***out = is_only ? &e->only : &e->except;
+    size_t *nout = is_only ? &e->nonly : &e->nexcept;
+    size_t n = (size_t)(a->v->data.sequence.items.top - a->v->data.sequence.items.start);
+    size_t i;
+    size_t j;
+
+    if (!n)
+        return cfg_errf(p, a->v, INJ_E_CONFIG, "%s: %s is an empty list", e->name, a->f->key);
+    if (n > 10000)
+        return cfg_errf(p, a->v, INJ_E_CONFIG, "%s: %s: too many keys", e->name, a->f->key);
+    *out = calloc(n, sizeof(**out));
+    if (!*out)
+        return inj_err_set(p->err, INJ_E_NOMEM, "out of memory");
+    for (i = 0; i < n; i++) {
+        yaml_node_t *item = cfg_node(p, a->v->data.sequence.items.start[i], a->v);
+        const char *s = item ? cfg_scalar(p, item, a->f->key) : NULL;
+
+        if (!s)
+            return INJ_E_CONFIG;
+        for (j = 0; j < *nout; j++)
+            if (!strcmp((*out)[j], s))
+                return cfg_errf(p, item, INJ_E_CONFIG, "%s: %s: key \"%s\" listed twice", e->name,
+                                a->f->key, s);
+        (*out)[*nout] = xstrdup(s);
+        if (!(*out)[*nout])
+            return inj_err_set(p->err, INJ_E_NOMEM, "out of memory");
+        (*nout)++;
+    }
+    return INJ_OK;
+}
+
 static enum inj_rc cfg_entry_failover(struct cfg_parse *p, const struct cfg_arg *a)
 {
     struct entry *e = a->obj;
@@ -602,6 +666,7 @@ enum {
     EF_VID,
     EF_OPTIONAL,
     EF_TEMPLATE,
+    EF_TEMPLATE_FILE,
     EF_ENCODING,
     EF_FAILOVER,
     EF_OVERWRITE,
@@ -610,6 +675,10 @@ enum {
     EF_DISK,
     EF_ROLE,
     EF_ROLE_ARN,
+    EF_EXPAND,
+    EF_PREFIX,
+    EF_ONLY,
+    EF_EXCEPT,
     EF_N
 };
 
@@ -624,6 +693,7 @@ static const struct cfg_field entry_fields[EF_N] = {
                      .off = offsetof(struct entry, optional),
                      .set = cfg_set_bool},
     [EF_TEMPLATE] = {.key = "template", .type = YAML_SCALAR_NODE},
+    [EF_TEMPLATE_FILE] = {.key = "template_file", .type = YAML_SCALAR_NODE, .only = CFG_ONLY_FILE},
     [EF_ENCODING] = {.key = "encoding", .type = YAML_SCALAR_NODE, .set = cfg_entry_encoding},
     [EF_FAILOVER] = {.key = "failover_regions",
                      .type = YAML_SEQUENCE_NODE,
@@ -650,6 +720,25 @@ static const struct cfg_field entry_fields[EF_N] = {
                  .set = cfg_set_bool},
     [EF_ROLE] = {.key = "role", .type = YAML_SCALAR_NODE, .set = cfg_entry_role},
     [EF_ROLE_ARN] = {.key = "role_arn", .type = YAML_SCALAR_NODE, .set = cfg_entry_role},
+    [EF_EXPAND] = {.key = "expand",
+                   .type = YAML_SCALAR_NODE,
+                   .only = CFG_ONLY_ENV,
+                   .off = offsetof(struct entry, expand),
+                   .set = cfg_set_bool},
+    [EF_PREFIX] = {.key = "prefix",
+                   .type = YAML_SCALAR_NODE,
+                   .only = CFG_ONLY_ENV,
+                   .set = cfg_entry_prefix},
+    [EF_ONLY] = {.key = "only",
+                 .type = YAML_SEQUENCE_NODE,
+                 .must = "only must be a list of keys ([user, password])",
+                 .only = CFG_ONLY_ENV,
+                 .set = cfg_entry_keys},
+    [EF_EXCEPT] = {.key = "except",
+                   .type = YAML_SEQUENCE_NODE,
+                   .must = "except must be a list of keys ([user, password])",
+                   .only = CFG_ONLY_ENV,
+                   .set = cfg_entry_keys},
 };
 
 static const struct cfg_section env_entry_section = {CFG_FIELDS(entry_fields), CFG_ONLY_ENV, "",
@@ -681,14 +770,15 @@ static int cfg_path_valid(const char *path)
  * here, so `injector check` reports them). Without "from", the template's first secret
  * becomes the entry's reference (*from, borrowed from e->tmpl), and `.field` has nothing to
  * read. */
-static enum inj_rc cfg_template(struct cfg_parse *p, const yaml_node_t *n, struct entry *e,
-                                const char **from)
+static enum inj_rc cfg_template(struct cfg_parse *p, const yaml_node_t *n, const char *text,
+                                const char *file, struct entry *e, const char **from)
 {
     enum inj_rc rc;
 
-    rc = tmpl_parse(cfg_text(n), &e->tmpl, p->err);
+    rc = tmpl_parse(text, &e->tmpl, p->err);
     if (rc != INJ_OK)
-        return cfg_errf(p, n, rc, "%s: %s", e->name, p->err->msg);
+        return cfg_errf(p, n, rc, "%s: %s%s%s", e->name, file ? file : "", file ? ": " : "",
+                        p->err->msg);
     if (*from)
         return INJ_OK;
     if (tmpl_uses_dot(e->tmpl))
@@ -701,6 +791,42 @@ static enum inj_rc cfg_template(struct cfg_parse *p, const yaml_node_t *n, struc
                         "%s: the template uses no secret; add \"from\" or {{ secret \"ID\" }}",
                         e->name);
     *from = tmpl_source_text(e->tmpl, 0);
+    return INJ_OK;
+}
+
+/* template_file: PATH, absolute or relative to the config file's directory (to the working
+ * directory for INJECTOR_CONFIG_YAML), read whole into *text (owned, NUL-terminated) and
+ * the path it was read from into *used (owned). */
+static enum inj_rc cfg_template_file(struct cfg_parse *p, const yaml_node_t *n,
+                                     const struct entry *e, struct sbuf *text, char **used)
+{
+    const char *path = cfg_text(n);
+    const char *slash = strrchr(p->name, '/');
+    size_t dlen = slash ? (size_t)(slash - p->name) + 1 : 0;
+    enum inj_rc rc;
+
+    if (!*path)
+        return cfg_errf(p, n, INJ_E_CONFIG, "%s: template_file is empty", e->name);
+    if (path[0] == '/' || !dlen) {
+        *used = xstrdup(path);
+    } else {
+        size_t plen = strlen(path);
+
+        *used = malloc(dlen + plen + 1);
+        if (*used) {
+            memcpy(*used, p->name, dlen);
+            memcpy(*used + dlen, path, plen + 1);
+        }
+    }
+    if (!*used)
+        return inj_err_set(p->err, INJ_E_NOMEM, "out of memory");
+    rc = rfile_read("template_file", *used, CONFIG_MAX_BYTES, 0, text, NULL, p->err);
+    if (rc != INJ_OK)
+        return cfg_errf(p, n, rc == INJ_E_NOMEM ? rc : INJ_E_CONFIG, "%s: %s", e->name,
+                        p->err->msg);
+    if (memchr(text->p, '\0', text->len))
+        return cfg_errf(p, n, INJ_E_CONFIG, "%s: template_file %s holds a NUL byte", e->name,
+                        *used);
     return INJ_OK;
 }
 
@@ -750,15 +876,26 @@ static enum inj_rc cfg_entry(struct cfg_parse *p, const yaml_node_t *key, const 
     key_field = cfg_text(got[EF_KEY]);
     stage = cfg_text(got[EF_STAGE]);
     vid = cfg_text(got[EF_VID]);
-    if (got[EF_TEMPLATE]) {
+    if (got[EF_TEMPLATE] && got[EF_TEMPLATE_FILE])
+        return cfg_errf(p, got[EF_TEMPLATE_FILE], INJ_E_CONFIG,
+                        "%s: give either \"template\" or \"template_file\", not both", e->name);
+    if (got[EF_TEMPLATE] || got[EF_TEMPLATE_FILE]) {
+        const yaml_node_t *tn = got[EF_TEMPLATE] ? got[EF_TEMPLATE] : got[EF_TEMPLATE_FILE];
+        struct sbuf text = SBUF_INIT(CONFIG_MAX_BYTES + 1);
+        char *used = NULL;
+
         if (!from && (stage || vid))
             return cfg_errf(p, val, INJ_E_CONFIG,
                             "%s: version_stage/version_id need \"from\"; inside a template "
                             "write secret \"ID::STAGE\"",
                             e->name);
         if (!from_node)
-            from_node = got[EF_TEMPLATE];
-        rc = cfg_template(p, got[EF_TEMPLATE], e, &from);
+            from_node = tn;
+        rc = got[EF_TEMPLATE_FILE] ? cfg_template_file(p, tn, e, &text, &used) : INJ_OK;
+        if (rc == INJ_OK)
+            rc = cfg_template(p, tn, used ? (const char *)text.p : cfg_text(tn), used, e, &from);
+        sbuf_wipe_free(&text);
+        free(used);
         if (rc != INJ_OK)
             return rc;
     }
@@ -800,6 +937,17 @@ static enum inj_rc cfg_entry(struct cfg_parse *p, const yaml_node_t *key, const 
     rc = cfg_dup(p, vid, &e->ref.version_id);
     if (rc != INJ_OK)
         return rc;
+    if (!e->expand && (got[EF_PREFIX] || got[EF_ONLY] || got[EF_EXCEPT]))
+        return cfg_errf(p,
+                        got[EF_PREFIX] ? got[EF_PREFIX]
+                        : got[EF_ONLY] ? got[EF_ONLY]
+                                       : got[EF_EXCEPT],
+                        INJ_E_CONFIG, "%s: prefix/only/except go with \"expand: true\"", e->name);
+    if (e->expand && (e->tmpl || e->pointer || e->ref.json_key))
+        return cfg_errf(p, got[EF_EXPAND], INJ_E_CONFIG,
+                        "%s: expand reads every top-level key itself: drop \"key\", "
+                        "\"pointer\" or \"template\" (use only: [KEY, ...] to pick keys)",
+                        e->name);
     if (got[EF_FAILOVER] && e->ref.service == REF_SSM)
         return cfg_errf(p, got[EF_FAILOVER], INJ_E_CONFIG,
                         "%s: failover_regions: an SSM parameter has no replicas to fail over to",
@@ -840,7 +988,7 @@ static enum inj_rc cfg_section_pair(struct cfg_parse *p, const yaml_node_t *k, c
     rc = cfg_entry(p, k, v, e);
     if (rc != INJ_OK)
         return rc;
-    if (kind == ENTRY_ENV && !e->allow_reserved && config_env_name_reserved(name))
+    if (kind == ENTRY_ENV && !e->expand && !e->allow_reserved && config_env_name_reserved(name))
         return cfg_errf(p, k, INJ_E_CONFIG,
                         "%s: refusing to set a loader/shell variable from a secret; add "
                         "\"allow_reserved: true\" to the entry if you mean it",

@@ -39,6 +39,13 @@ struct entry {
     unsigned long role_line; /* where role / role_arn is */
     unsigned long role_col;
     int role_inline;    /* role_name is an inline role_arn */
+    int expand;   /* env: expand: true: every top-level key of the JSON becomes a
+                            variable (expand.h); name is then only the entry's label */
+    char *prefix; /* expand: prefix: put before each name, NULL: none */
+    char **only;  /* expand: only: these keys (nonly of them), NULL: all */
+    size_t nonly;
+    char **except; /* expand: except: not these keys */
+    size_t nexcept;
     unsigned long line; /* where the entry's name is, 1-based */
     unsigned long col;
 };

@@ -17,6 +17,7 @@
 #include "childenv.h"
 #include "cli.h"
 #include "config.h"
+#include "convert.h"
 #include "creds.h"
 #include "doc.h"
 #include "err.h"
@@ -28,6 +29,7 @@
 #include "mono.h"
 #include "policy.h"
 #include "proc.h"
+#include "rfile.h"
 #include "refresh.h"
 #include "resolve.h"
 #include "sidecar.h"
@@ -222,6 +224,17 @@ static void main_print_dry_run(const struct resolve_set *set)
             printf("%s %s: skipped (optional, %s not found)\n", kind, e->name, e->ref.secret_id);
             continue;
         }
+        if (e->expand) {
+            size_t k;
+
+            printf("%s %s: %s version %s expands to %zu variable(s)\n", kind, e->name,
+                   r->f->ref->service == REF_SSM ? r->f->secret.name : r->f->secret.arn,
+                   r->f->secret.version_id, r->nvars);
+            for (k = 0; k < r->nvars; k++)
+                printf("env %s: key \"%s\" of %s %zu bytes\n", r->vars[k].name, r->vars[k].key,
+                       e->name, r->vars[k].value.len);
+            continue;
+        }
         if (r->f->ref->service == REF_SSM)
             printf("%s %s: parameter %s (%s) version %s%s%s %zu bytes\n", kind, e->name,
                    r->f->secret.name, r->f->secret.type[0] ? r->f->secret.type : "?",
@@ -261,6 +274,28 @@ static enum inj_rc main_pristine(struct sink_env *env, struct inj_err *err)
     return INJ_OK;
 }
 
+/* An expand entry's variables into r->env. */
+static enum inj_rc main_deliver_expanded(struct run *r, const struct resolved *v, int check_only,
+                                         struct inj_err *err)
+{
+    enum inj_rc rc;
+    size_t k;
+
+    for (k = 0; k < v->nvars; k++) {
+        const struct expand_var *x = &v->vars[k];
+
+        rc = sink_env_set(&r->env, x->name, x->value.p, x->value.len, v->e->overwrite, err);
+        if (rc != INJ_OK) {
+            inj_err_prefix(err, "env %s (key \"%.64s\" of env %s)", x->name, x->key, v->e->name);
+            return rc;
+        }
+        if (!check_only)
+            log_info("env %s <- %s key \"%.64s\" (%zu bytes)", x->name, v->f->secret.arn, x->key,
+                     x->value.len);
+    }
+    return INJ_OK;
+}
+
 /* Puts every value where it goes: env into r->env, files staged then committed. With
  * check_only (--dry-run) files are only checked, so that a dry run fails where the real run
  * would, having written nothing. */
@@ -284,6 +319,13 @@ static enum inj_rc main_deliver(struct run *r, int check_only, struct inj_err *e
 
         if (v->skipped)
             continue;
+        if (e->expand) {
+            rc = main_deliver_expanded(r, v, check_only, err);
+            if (rc != INJ_OK)
+                return rc;
+            nenv += v->nvars;
+            continue;
+        }
         if (e->kind == ENTRY_ENV) {
             rc = sink_env_set(&r->env, e->name, v->value.p, v->value.len, e->overwrite, err);
             nenv++;
@@ -481,13 +523,18 @@ static enum inj_rc main_config(struct run *r, struct inj_err *err)
 static enum inj_rc main_export(struct run *r, struct inj_err *err)
 {
     enum inj_rc rc = INJ_E_NOMEM;
-    struct export_var *vars = calloc(r->set.nr + 1, sizeof(*vars));
+    struct export_var *vars = NULL;
     struct sbuf out = SBUF_INIT(64u * 1024u * 1024u);
     struct sbuf masks = SBUF_INIT(64u * 1024u * 1024u);
     const char *genv = getenv("GITHUB_ENV"); /* main_run checked it for --mask */
     size_t n = 0;
+    size_t cap = 1;
     size_t i;
+    size_t k;
 
+    for (i = 0; i < r->set.nr; i++)
+        cap += r->set.r[i].e->expand ? r->set.r[i].nvars : 1;
+    vars = calloc(cap, sizeof(*vars));
     if (!vars)
         return inj_err_set(err, rc, "out of memory");
     for (i = 0; i < r->set.nr; i++) {
@@ -499,6 +546,14 @@ static enum inj_rc main_export(struct run *r, struct inj_err *err)
             log_warn("file %s: not exported (export prints env entries only)", v->e->name);
             continue;
         }
+        for (k = 0; v->e->expand && k < v->nvars; k++) {
+            vars[n].name = v->vars[k].name;
+            vars[n].value = v->vars[k].value.p ? v->vars[k].value.p : (const unsigned char *)"";
+            vars[n].len = v->vars[k].value.len;
+            n++;
+        }
+        if (v->e->expand)
+            continue;
         vars[n].name = v->e->name;
         vars[n].value = v->value.p ? v->value.p : (const unsigned char *)"";
         vars[n].len = v->value.len;
@@ -631,6 +686,39 @@ static enum inj_rc main_supervise(struct run *r, const struct creds_ctx *cctx,
     }
     r->have_exit_code = 1;
     return INJ_OK;
+}
+
+/* `injector convert FILE`: offline. The output is parsed as a config before it is printed,
+ * so what convert prints always passes `injector check`. */
+static enum inj_rc main_convert(const struct cli *cli, struct inj_err *err)
+{
+    struct sbuf in = SBUF_INIT(CONFIG_MAX_BYTES);
+    struct sbuf out = SBUF_INIT(4u * CONFIG_MAX_BYTES);
+    struct config cfg;
+    enum inj_rc rc;
+
+    memset(&cfg, 0, sizeof(cfg));
+    rc = rfile_read("convert input", cli->input, CONFIG_MAX_BYTES, 0, &in, NULL, err);
+    if (rc == INJ_OK)
+        rc = convert_text(cli->input, in.p, in.len, cli->container, &out, err);
+    if (rc == INJ_OK) {
+        struct inj_err why;
+
+        memset(&why, 0, sizeof(why));
+        rc = config_parse("converted config", out.p, out.len, &cfg, &why);
+        if (rc != INJ_OK) /* a reference ECS or CodeBuild takes that injector does not */
+            rc = inj_err_set(err, INJ_E_DATA, "%s: the result is not a valid config: %s",
+                             cli->input, why.msg);
+    }
+    if (rc == INJ_OK && (fwrite(out.p, 1, out.len, stdout) != out.len || fflush(stdout) == EOF))
+        rc = inj_err_set(err, INJ_E_IO, "cannot write the config to stdout");
+    if (rc == INJ_OK)
+        log_info("%s: %zu variable(s) converted; check the result with injector check", cli->input,
+                 cfg.n);
+    config_free(&cfg);
+    sbuf_wipe_free(&in);
+    sbuf_wipe_free(&out);
+    return rc;
 }
 
 static enum inj_rc main_run(struct run *r, struct inj_err *err)
@@ -792,6 +880,10 @@ int main(int argc, char **argv)
     jx_init();
     if (r.cli.cmd == CLI_VERSION) {
         rc = (enum inj_rc)main_version();
+    } else if (r.cli.cmd == CLI_CONVERT) {
+        rc = main_convert(&r.cli, &err);
+        if (rc != INJ_OK)
+            log_error("%s", err.msg);
     } else {
         rc = main_run(&r, &err);
         if (rc != INJ_OK)

@@ -53,6 +53,19 @@ int refresh_value_differs(const struct resolved *a, const struct resolved *b)
         return 1;
     if (a->skipped)
         return 0;
+    if (a->e && a->e->expand) {
+        size_t i;
+
+        if (a->nvars != b->nvars)
+            return 1;
+        for (i = 0; i < a->nvars; i++)
+            if (strcmp(a->vars[i].name, b->vars[i].name) != 0 ||
+                a->vars[i].value.len != b->vars[i].value.len ||
+                (a->vars[i].value.len &&
+                 memcmp(a->vars[i].value.p, b->vars[i].value.p, a->vars[i].value.len) != 0))
+                return 1;
+        return 0;
+    }
     return a->value.len != b->value.len ||
            (a->value.len && memcmp(a->value.p, b->value.p, a->value.len) != 0);
 }
@@ -235,7 +248,7 @@ static enum inj_rc refresh_extract(const struct resolved *old, struct resolved *
     if (rc == INJ_OK)
         return INJ_OK;
     sbuf_wipe_free(&nr->value);
-    if (rc != INJ_E_MISSING || !nr->e->optional) {
+    if (rc != INJ_E_MISSING || !nr->e->optional || nr->e->expand) {
         (void)inj_err_set(err, rc, "%s %s: %s", refresh_kind(nr->e), nr->e->name, e1.msg);
         err->entry = nr->e->name;
         err->secret = bad ? bad->ref->secret_id : NULL;
@@ -254,6 +267,65 @@ static enum inj_rc refresh_extract(const struct resolved *old, struct resolved *
     if (sbuf_append(&nr->value, old->value.p ? old->value.p : (const unsigned char *)"",
                     old->value.len) != SBUF_OK)
         return inj_err_set(err, INJ_E_NOMEM, "out of memory");
+    return INJ_OK;
+}
+
+static int refresh_has_var(const struct resolved *r, const char *name)
+{
+    size_t i;
+
+    for (i = 0; !r->skipped && i < r->nvars; i++)
+        if (!strcmp(r->vars[i].name, name))
+            return 1;
+    return 0;
+}
+
+/* Appends name to list (size n), ", " between, "..." once full. */
+static void refresh_list_add(char *list, size_t n, const char *name)
+{
+    size_t len = strlen(list);
+    int w;
+
+    if (len + 4 >= n || (len >= 3 && !strcmp(list + len - 3, "...")))
+        return;
+    w = snprintf(list + len, n - len, "%s%s", len ? ", " : "", name);
+    if (w < 0 || (size_t)w >= n - len)
+        memcpy(list + n - 4, "...", 4);
+}
+
+/* An expand entry's variables after its secret changed: removed keys leave the environment,
+ * new ones join it. A running command's environment cannot change: when the set of
+ * variables changed, say that the command sees it once it restarts. */
+static enum inj_rc refresh_apply_expanded(struct refresh *r, const struct resolved *old,
+                                          const struct resolved *v, struct inj_err *err)
+{
+    char added[300] = "";
+    char removed[300] = "";
+    enum inj_rc rc;
+    size_t k;
+
+    for (k = 0; !old->skipped && k < old->nvars; k++)
+        if (!refresh_has_var(v, old->vars[k].name)) {
+            refresh_list_add(removed, sizeof(removed), old->vars[k].name);
+            sink_env_unset(r->env, old->vars[k].name);
+        }
+    for (k = 0; k < v->nvars; k++) {
+        const struct expand_var *x = &v->vars[k];
+
+        if (!refresh_has_var(old, x->name))
+            refresh_list_add(added, sizeof(added), x->name);
+        rc = sink_env_set(r->env, x->name, x->value.p ? x->value.p : (const unsigned char *)"",
+                          x->value.len, 1, err);
+        if (rc != INJ_OK) {
+            inj_err_prefix(err, "env %s (key \"%.64s\" of env %s)", x->name, x->key, v->e->name);
+            return rc;
+        }
+    }
+    if (added[0] || removed[0])
+        log_warn("env %s: the secret's keys changed (variables added: %s; removed: %s); a "
+                 "running command's environment cannot change: it gets the new set when it "
+                 "restarts (on_change: restart), not with a signal",
+                 v->e->name, added[0] ? added : "none", removed[0] ? removed : "none");
     return INJ_OK;
 }
 
@@ -301,6 +373,12 @@ static enum inj_rc refresh_apply(struct refresh *r, const struct resolve_set *ns
 
         if (!differs[j] || v->skipped || v->e->kind != ENTRY_ENV)
             continue;
+        if (v->e->expand) {
+            rc = refresh_apply_expanded(r, &r->set->r[j], v, err);
+            if (rc != INJ_OK)
+                goto out;
+            continue;
+        }
         /* overwrite: the variable is ours since the start. */
         rc = sink_env_set(r->env, v->e->name, v->value.p ? v->value.p : (const unsigned char *)"",
                           v->value.len, 1, err);
@@ -396,6 +474,9 @@ enum inj_rc refresh_run(struct refresh *r, int *changed, struct inj_err *err)
         differs[i] = (unsigned char)refresh_value_differs(&set->r[i], &nset.r[i]);
         ndiff += differs[i];
     }
+    rc = resolve_check_names(&nset, err); /* a new key may collide: keep the old values */
+    if (rc != INJ_OK)
+        goto out;
     rc = refresh_apply(r, &nset, differs, err);
     if (rc != INJ_OK)
         goto out;

@@ -18,6 +18,7 @@ void resolve_free(struct resolve_set *s)
         sm_secret_free(&s->f[i].secret);
     for (i = 0; s->r && i < s->nr; i++) {
         sbuf_wipe_free(&s->r[i].value);
+        expand_vars_free(s->r[i].vars, s->r[i].nvars);
         free(s->r[i].src);
     }
     free(s->f);
@@ -141,24 +142,48 @@ static enum inj_rc resolve_render(struct resolved *r, struct inj_err *err)
     return rc;
 }
 
-/* encoding: base64, applied to the finished value. */
-static enum inj_rc resolve_encode(struct resolved *r, struct inj_err *err)
+/* encoding: base64, applied to a finished value (name for messages). */
+static enum inj_rc resolve_encode_one(const char *name, struct sbuf *value, struct inj_err *err)
 {
     struct sbuf enc = SBUF_INIT(SM_MAX_SECRET * 3);
     enum inj_rc rc;
 
-    if (!r->e->encoding_base64)
-        return INJ_OK;
-    rc = tmpl_base64(r->value.p ? r->value.p : (const unsigned char *)"", r->value.len, &enc);
+    rc = tmpl_base64(value->p ? value->p : (const unsigned char *)"", value->len, &enc);
     if (rc != INJ_OK) {
         sbuf_wipe_free(&enc);
         if (rc == INJ_E_DATA)
-            return inj_err_set(err, rc, "%s: value too large to base64-encode", r->e->name);
+            return inj_err_set(err, rc, "%s: value too large to base64-encode", name);
         return inj_err_set(err, INJ_E_NOMEM, "out of memory");
     }
-    sbuf_wipe_free(&r->value);
-    r->value = enc;
+    sbuf_wipe_free(value);
+    *value = enc;
     return INJ_OK;
+}
+
+static enum inj_rc resolve_encode(struct resolved *r, struct inj_err *err)
+{
+    enum inj_rc rc = INJ_OK;
+    size_t i;
+
+    if (!r->e->encoding_base64)
+        return INJ_OK;
+    if (!r->e->expand)
+        return resolve_encode_one(r->e->name, &r->value, err);
+    for (i = 0; rc == INJ_OK && i < r->nvars; i++)
+        rc = resolve_encode_one(r->vars[i].name, &r->vars[i].value, err);
+    return rc;
+}
+
+/* expand: true: the variables of the entry, from its secret's top-level keys. */
+static enum inj_rc resolve_expand(struct resolved *r, struct inj_err *err)
+{
+    const struct sm_secret *s = &r->f->secret;
+    enum inj_rc rc;
+
+    rc = expand_json(r->e, s->arn, s->value.p, s->value.len, &r->vars, &r->nvars, err);
+    if (rc != INJ_OK)
+        inj_err_prefix(err, "%s", r->e->name);
+    return rc;
 }
 
 /* The value before encoding: a template, a key or pointer, or the whole secret. */
@@ -173,6 +198,8 @@ static enum inj_rc resolve_extract_raw(struct resolved *r, struct inj_err *err)
 
     if (e->tmpl)
         return resolve_render(r, err);
+    if (e->expand)
+        return resolve_expand(r, err);
     if (!e->ref.json_key && !e->pointer) {
         if (sbuf_append(&r->value, s->value.p ? s->value.p : (const unsigned char *)"",
                         s->value.len) != SBUF_OK)
@@ -316,6 +343,98 @@ static void resolve_report(struct resolve_fail *fails, size_t n)
     free(ids);
 }
 
+/* One env variable the set would set: its name and what sets it. */
+struct resolve_name {
+    const char *name;
+    const struct resolved *r;
+    const char *key; /* the expanded key, NULL for a plain entry */
+};
+
+static int resolve_name_cmp(const void *a, const void *b)
+{
+    const struct resolve_name *x = a;
+    const struct resolve_name *y = b;
+    int c = strcmp(x->name, y->name);
+
+    if (c)
+        return c;
+    return x->r < y->r ? -1 : x->r > y->r; /* stable: config order */
+}
+
+static void resolve_name_source(const struct resolve_name *n, char *out, size_t size)
+{
+    int w;
+
+    if (n->key)
+        w = snprintf(out, size, "key \"%.64s\" of env %.100s (expand)", n->key, n->r->e->name);
+    else
+        w = snprintf(out, size, "env %.100s", n->r->e->name);
+    if (w < 0)
+        out[0] = '\0';
+}
+
+enum inj_rc resolve_check_names(const struct resolve_set *s, struct inj_err *err)
+{
+    struct resolve_name *v = NULL;
+    size_t n = 0;
+    size_t cap = 0;
+    size_t i;
+    size_t k;
+    size_t bad = 0;
+    char list[400] = "";
+    size_t off = 0;
+
+    for (i = 0; i < s->nr; i++) {
+        const struct resolved *r = &s->r[i];
+
+        if (r->e->kind == ENTRY_ENV && !r->skipped)
+            cap += r->e->expand ? r->nvars : 1;
+    }
+    if (!cap)
+        return INJ_OK;
+    v = calloc(cap, sizeof(*v));
+    if (!v)
+        return inj_err_set(err, INJ_E_NOMEM, "out of memory");
+    for (i = 0; i < s->nr; i++) {
+        const struct resolved *r = &s->r[i];
+
+        if (r->e->kind != ENTRY_ENV || r->skipped)
+            continue;
+        if (!r->e->expand) {
+            v[n++] = (struct resolve_name){r->e->name, r, NULL};
+            continue;
+        }
+        for (k = 0; k < r->nvars; k++)
+            v[n++] = (struct resolve_name){r->vars[k].name, r, r->vars[k].key};
+    }
+    qsort(v, n, sizeof(*v), resolve_name_cmp);
+    for (i = 0; i + 1 < n; i = k) {
+        char a[200];
+        char b[200];
+        int w;
+
+        for (k = i + 1; k < n && !strcmp(v[i].name, v[k].name); k++)
+            ;
+        if (k == i + 1)
+            continue;
+        bad++;
+        resolve_name_source(&v[i], a, sizeof(a));
+        resolve_name_source(&v[i + 1], b, sizeof(b));
+        if (off + 4 >= sizeof(list))
+            continue;
+        w = snprintf(list + off, sizeof(list) - off, "%s%.80s (%s and %s%s)", off ? "; " : "",
+                     v[i].name, a, b, k - i > 2 ? " and more" : "");
+        off = w < 0 ? off : off + (size_t)w < sizeof(list) ? off + (size_t)w : sizeof(list) - 1;
+    }
+    free(v);
+    if (!bad)
+        return INJ_OK;
+    return inj_err_set(err, INJ_E_CONFIG,
+                       "%zu variable name%s set twice: %s; nothing was written and the command "
+                       "was not started: drop one, or give the expansion a prefix or except",
+                       bad, bad == 1 ? "" : "s", list);
+}
+
 enum inj_rc resolve_all(const struct config *cfg, const struct sm_ctx *ctx, struct resolve_set *out,
                         struct inj_err *err)
 {
@@ -393,8 +512,8 @@ enum inj_rc resolve_all_with(const struct config *cfg, const struct sm_ctx *ctx,
                          "%zu of %zu entr%s failed; nothing was written and the command was not "
                          "started",
                          failed, out->nr, out->nr == 1 ? "y" : "ies");
-    else
-        rc = INJ_OK;
+    else /* every value is known: each variable has one source (expansions included) */
+        rc = resolve_check_names(out, err);
     free(fails);
     return rc;
 }

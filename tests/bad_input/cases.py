@@ -669,6 +669,77 @@ CASES = [
          env={"AWS_USE_DUALSTACK_ENDPOINT": "true", "AWS_ENDPOINT_URL": None,
               "AWS_ENDPOINT_URL_SECRETS_MANAGER": None},
          args=("--region", "us-isob-east-1")),
+
+    # ---- expand: true (a JSON secret's keys as variables) --------------------------------
+    Case("expand-with-key", "expand", CONFIG, "expand reads every top-level key itself",
+         config="version: 1\nenv:\n  A: { from: matrix/exp, expand: true, key: a }\n"
+                + FILE_ENTRY),
+    Case("expand-prefix-without-expand", "expand", CONFIG, "go with \"expand: true\"",
+         config="version: 1\nenv:\n  A: { from: matrix/exp, prefix: P_ }\n" + FILE_ENTRY),
+    Case("expand-bad-prefix", "expand", CONFIG, "must start a valid variable name",
+         config="version: 1\nenv:\n  A: { from: matrix/exp, expand: true, prefix: \"-\" }\n"
+                + FILE_ENTRY),
+    Case("expand-only-not-list", "expand", CONFIG, "only must be a list of keys",
+         config="version: 1\nenv:\n  A: { from: matrix/exp, expand: true, only: a }\n"
+                + FILE_ENTRY),
+    Case("expand-on-file", "expand", CONFIG, 'unknown key "expand" in a files entry',
+         config="version: 1\nfiles:\n  @DIR@/x: { from: matrix/exp, expand: true }\n"),
+    Case("expand-not-json", "expand", DATA, "is not a JSON object",
+         config="version: 1\n" + ENTRY + "  A: { from: plain/text, expand: true }\n"
+                + FILE_ENTRY),
+    Case("expand-json-array", "expand", DATA, "JSON but not an object",
+         secrets=(("matrix/exp-list", '["a"]'),),
+         config="version: 1\n" + ENTRY + "  A: { from: matrix/exp-list, expand: true }\n"
+                + FILE_ENTRY),
+    Case("expand-duplicate-key", "expand", DATA, "has the key \"a\" twice",
+         secrets=(("matrix/exp-dup", '{"a": "x", "a": "y"}'),),
+         config="version: 1\n" + ENTRY + "  A: { from: matrix/exp-dup, expand: true }\n"
+                + FILE_ENTRY),
+    Case("expand-reserved-names", "expand", CONFIG,
+         '"ld_preload" -> LD_PRELOAD (a loader/shell variable), "path" -> PATH',
+         secrets=(("matrix/exp-ld", '{"ld_preload": "x", "path": "y", "ok": "z"}'),),
+         config="version: 1\n" + ENTRY + "  A: { from: matrix/exp-ld, expand: true }\n"
+                + FILE_ENTRY),
+    Case("expand-two-keys-one-name", "expand", CONFIG, '"db-host" and "DB_HOST" -> DB_HOST',
+         secrets=(("matrix/exp-two", '{"db-host": "x", "DB_HOST": "y"}'),),
+         config="version: 1\n" + ENTRY + "  A: { from: matrix/exp-two, expand: true }\n"
+                + FILE_ENTRY),
+    Case("expand-empty-key", "expand", CONFIG, '"" (no valid name)',
+         secrets=(("matrix/exp-empty", '{"": "x"}'),),
+         config="version: 1\n" + ENTRY + "  A: { from: matrix/exp-empty, expand: true }\n"
+                + FILE_ENTRY),
+    Case("expand-collides-with-entry", "expand", CONFIG,
+         "PGUSER (env PGUSER and key \"pguser\" of env A (expand))",
+         secrets=(("matrix/exp-pg", '{"pguser": "x"}'),),
+         config="version: 1\n" + ENTRY + "  A: { from: matrix/exp-pg, expand: true }\n"
+                + FILE_ENTRY),
+    Case("expand-collides-with-environment", "expand", CONFIG, "HOME is already set",
+         secrets=(("matrix/exp-home", '{"home": "x"}'),),
+         config="version: 1\n" + ENTRY + "  A: { from: matrix/exp-home, expand: true }\n"
+                + FILE_ENTRY),
+    Case("expand-only-key-missing", "expand", DATA, 'has no key "nope" (listed in only)',
+         config="version: 1\n" + ENTRY
+                + "  A: { from: secretPostgresqlMasterUser, expand: true, only: [nope] }\n"
+                + FILE_ENTRY),
+    Case("expand-huge-number", "expand", DATA, "too large to pass on exactly",
+         secrets=(("matrix/exp-num", '{"id": 123456789012345678901}'),),
+         config="version: 1\n" + ENTRY + "  A: { from: matrix/exp-num, expand: true }\n"
+                + FILE_ENTRY),
+
+    # ---- template_file ---------------------------------------------------------------------
+    Case("template-file-missing", "template", CONFIG, "template_file @TMP@/none.tmpl",
+         config="version: 1\nfiles:\n  @DIR@/x: { from: api, template_file: @TMP@/none.tmpl }\n"),
+    Case("template-file-is-dir", "template", CONFIG, "not a regular file",
+         config="version: 1\nfiles:\n  @DIR@/x: { from: api, template_file: @TMP@ }\n"),
+    Case("template-file-and-template", "template", CONFIG, "not both",
+         config="version: 1\nfiles:\n  @DIR@/x: { from: api, template: a, "
+                "template_file: /etc/hostname }\n"),
+    Case("template-file-on-env", "template", CONFIG, 'unknown key "template_file"',
+         config="version: 1\nenv:\n  X: { from: api, template_file: /etc/hostname }\n"),
+    Case("template-file-fifo", "template", CONFIG, "not a regular file",
+         setup=("fifo",),
+         config="version: 1\nfiles:\n  @DIR@/x: { from: api, template_file: @FIFO@ }\n",
+         max_seconds=5),
 ]
 
 assert len({c.id for c in CASES}) == len(CASES), "duplicate case ids"

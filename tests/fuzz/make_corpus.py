@@ -316,11 +316,27 @@ def sm_error_seeds():
                   if s.startswith(b"{") or s.startswith(b"<")]
 
 
+def convert_seeds():
+    """`injector convert` inputs ('C' first: --container app, else none): the test inputs,
+    the manifests (JSON task definitions, buildspecs) and small hand-written shapes."""
+    out = []
+    for d in (os.path.join(ROOT, "tests", "convert"), os.path.join(ROOT, "manifests")):
+        for name in sorted(os.listdir(d)):
+            if name.endswith((".json", ".yml")):
+                with open(os.path.join(d, name), "rb") as f:
+                    text = f.read()
+                out += [b"-" + text, b"C" + text]
+    out += [b'-{"containerDefinitions":[{"name":"app","secrets":[{"name":"A","valueFrom":"x"}]}]}',
+            b"-env:\n  parameter-store:\n    A: /a\n  secrets-manager:\n    B: s:k\n",
+            b'-{"taskDefinition":{"containerDefinitions":[]}}']
+    return out
+
+
 TARGETS = {
     "config_parse": config_seeds, "ref_parse": ref_seeds, "jx_extract": jx_seeds,
     "sm_parse": sm_seeds, "creds_ini": ini_seeds, "creds_json": creds_json_seeds,
     "xml_text": xml_seeds, "tmpl_parse": tmpl_seeds, "sm_batch_parse": sm_batch_seeds,
-    "sm_error": sm_error_seeds, "ssm_parse": ssm_seeds,
+    "sm_error": sm_error_seeds, "ssm_parse": ssm_seeds, "convert": convert_seeds,
 }
 
 

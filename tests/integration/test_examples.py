@@ -5,6 +5,7 @@ Dockerfile must use the README's ENTRYPOINT."""
 import glob
 import json
 import os
+import shutil
 import stat
 
 import pytest
@@ -43,6 +44,22 @@ EXPECT = {
                 "PGUSER": RDS["username"]},
         "files": {"/run/secrets/db-password": seed.P_DB_PASSWORD_V1},
     },
+    "examples/template-files.yaml": {
+        "files": {
+            "/run/secrets/.pgpass": (f"127.0.0.1:5432:postgres:masteruser:{seed.PGMASTER_PASSWORD}\n",
+                                     0o600),
+            "/run/secrets/jdbc.properties": (
+                "# Rendered by injector from the RDS secret; read by the app at start-up.\n"
+                "jdbc.url=jdbc:postgresql://127.0.0.1:5432/postgres?sslmode=require\n"
+                "jdbc.user=masteruser\n"
+                f"jdbc.password={seed.PGMASTER_PASSWORD}\n"),
+            "/run/secrets/nginx-upstream.conf": (
+                "# include /run/secrets/nginx-upstream.conf; inside a location that proxies to "
+                "the API\n"
+                f'proxy_set_header Authorization "Bearer {seed.API_TOKEN}";\n'
+                'proxy_set_header X-Database-User "masteruser";\n', 0o440),
+        },
+    },
     "examples/python-app/injector.yaml": {
         "env": {"PGUSER": RDS["username"], "PGPASSWORD": RDS["password"],
                 "API_TOKEN": seed.API_TOKEN},
@@ -69,6 +86,10 @@ def relocated(name, secret_dir, tmp_path):
         text = text.replace(path, str(secret_dir) + path)
     out = tmp_path / os.path.basename(name)
     out.write_text(text)
+    # template_file paths are relative to the config: the templates travel with it.
+    templates = os.path.join(ROOT, os.path.dirname(name), "templates")
+    if os.path.isdir(templates) and not os.path.exists(tmp_path / "templates"):
+        shutil.copytree(templates, tmp_path / "templates")
     return str(out)
 
 
@@ -96,7 +117,8 @@ def test_example_runs(name, base_env, secret_dir, tmp_path, probe):
         assert got.get(var) == value, f"{name}: {var}"
     for path, content in want.get("files", {}).items():
         p = f"{secret_dir}{path}"
-        assert stat.S_IMODE(os.stat(p).st_mode) == 0o400
+        content, mode = content if isinstance(content, tuple) else (content, 0o400)
+        assert stat.S_IMODE(os.stat(p).st_mode) == mode
         with open(p, encoding="utf-8") as f:
             assert f.read() == content, f"{name}: {path}"
 

@@ -350,3 +350,63 @@ def test_psql_connects_with_templated_database_url(fake, base_env, write_config,
     res = run(["-c", cfg, "--"] + app, env, check_leaks=False)
     assert res.rc != 0
     assert "injector_e2e:42" not in res.out
+
+
+# ---------------------------------------------------------------------------------------
+# template_file: a file entry rendered from a template file
+# ---------------------------------------------------------------------------------------
+
+def test_template_file_relative_to_the_config_and_written_like_any_file(
+        fake, base_env, tmp_path, probe, secret_dir):
+    tdir = tmp_path / "conf" / "t"
+    tdir.mkdir(parents=True)
+    (tdir / "pgpass.tmpl").write_text("{{ .host }}:{{ .port }}:*:{{ .username }}:"
+                                      "{{ .password }}\n")
+    f = secret_dir / "sub" / ".pgpass"
+    cfg = tmp_path / "conf" / "injector.yaml"
+    cfg.write_text(f"""version: 1
+files:
+  {f}:
+    from: secretPostgresqlMasterUser
+    template_file: t/pgpass.tmpl
+    mode: "0600"
+""")
+    res = run(["check", "-c", str(cfg)], base_env)
+    assert res.rc == 0, res
+    # From another working directory: the path is the config's, not the cwd's.
+    res = run(["-c", str(cfg), "--"] + probe(base_env), base_env, cwd="/")
+    assert res.rc == 0, res
+    assert f.read_text() == f"127.0.0.1:5432:*:masteruser:{seed.PGMASTER_PASSWORD}\n"
+    assert oct(os.stat(f).st_mode & 0o777) == oct(0o600)
+    assert sorted(os.listdir(f.parent)) == [".pgpass"]      # no temp file left
+    # An absolute path works from anywhere, and the template may name other secrets.
+    (tdir / "abs.tmpl").write_text('token={{ secret "api" .token }}')
+    g = secret_dir / "tok"
+    cfg2 = tmp_path / "c2.yaml"
+    cfg2.write_text(f"version: 1\nfiles:\n  {g}: {{ template_file: {tdir}/abs.tmpl }}\n")
+    res = run(["-c", str(cfg2), "--"] + probe(base_env), base_env)
+    assert res.rc == 0, res
+    assert g.read_text() == f"token={seed.API_TOKEN}"
+
+
+def test_template_file_is_checked_offline(base_env, tmp_path, write_config):
+    t = tmp_path / "bad.tmpl"
+    t.write_text("line one\nuser={{ .username | urlencod }}\n")
+    nul = tmp_path / "nul.tmpl"
+    nul.write_bytes(b"a\0{{ .x }}")
+    cases = [
+        (f"{{ from: x, template_file: {t} }}", f"{t}: template:", "unknown filter"),
+        (f"{{ from: x, template_file: {tmp_path}/none.tmpl }}", "none.tmpl", "No such file"),
+        (f"{{ from: x, template_file: {nul} }}", "holds a NUL byte", ""),
+        (f"{{ from: x, template_file: {t}, template: 'a' }}", "not both", ""),
+        ("{ from: x, template_file: '' }", "template_file is empty", ""),
+        (f"{{ from: x, template_file: {tmp_path} }}", "template_file", ""),
+        ("{ from: x, template_file: nothere.tmpl }", "nothere.tmpl", ""),
+    ]
+    for entry, a, b in cases:
+        cfg = write_config(f"version: 1\nfiles:\n  /run/x/f: {entry}\n")
+        res = run(["check", "-c", cfg], base_env)
+        assert res.rc == 78 and a in res.err and b in res.err, (entry, res)
+    cfg = write_config(f"version: 1\nenv:\n  X: {{ from: x, template_file: {t} }}\n")
+    res = run(["check", "-c", cfg], base_env)
+    assert res.rc == 78 and 'unknown key "template_file" in an env entry' in res.err, res
