@@ -380,6 +380,7 @@ class FakeState:
         self._buckets = {}
         self._connections = 0
         self._handshakes = 0
+        self._resumed = 0
         self._handshake_failures = 0
         self._total = 0
         self._control = 0
@@ -686,10 +687,11 @@ class FakeState:
             self._connections += 1
             return self._conn_seq
 
-    def note_handshake(self, ok):
+    def note_handshake(self, ok, resumed=False):
         with self.lock:
             if ok:
                 self._handshakes += 1
+                self._resumed += int(bool(resumed))
             else:
                 self._handshake_failures += 1
 
@@ -742,6 +744,7 @@ class FakeState:
             return {
                 "connections": self._connections,
                 "handshakes": self._handshakes,
+                "resumed_handshakes": self._resumed,
                 "handshake_failures": self._handshake_failures,
                 "total_requests": self._total,
                 "requests_by_action": dict(self._by_action),
@@ -1581,7 +1584,7 @@ class _TLSServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
             except (ssl.SSLError, OSError):
                 self.state.note_handshake(False)
                 return
-            self.state.note_handshake(True)
+            self.state.note_handshake(True, request.session_reused)
             self.RequestHandlerClass(request, client_address, self)
         finally:
             with self.active_lock:

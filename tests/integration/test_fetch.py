@@ -1,5 +1,5 @@
 """The fetch strategy (issue 6): BatchGetSecretValue for 2+ AWSCURRENT secrets (up to 20 a
-call) over one TLS connection; GetSecretValue for version-pinned entries, for a role without
+call; the calls at once, one connection each, issue 18); GetSecretValue for version-pinned entries, for a role without
 secretsmanager:BatchGetSecretValue and when the batch call is throttled; `fetch:` and
 --fetch force either mode. The fake counts calls per action and TLS handshakes."""
 import math
@@ -50,11 +50,51 @@ def test_batch_calls_and_one_handshake(fake, base_env, write_config, probe, n):
         assert env[f"V{i:03d}"] == "value-%03d" % i
     assert by_action(fake) == {"BatchGetSecretValue": math.ceil(n / 20)}
     stats = fake.state.stats()
-    assert stats["handshakes"] == 1 and stats["connections"] == 1, stats
+    # One connection when one call is enough; otherwise at most one per call (a call that
+    # finds an idle connection of an earlier one takes it), each with one handshake.
+    assert stats["handshakes"] == stats["connections"], stats
+    assert 1 <= stats["connections"] <= (1 if n <= 20 else math.ceil(n / 20)), stats
     # Every secret asked for exactly once, at most 20 to a call.
     asked = [r["secret_ids"] for r in fake.state.requests]
     assert all(len(ids) <= 20 for ids in asked)
     assert sorted(sum(asked, [])) == sorted(names)
+
+
+def test_batch_calls_run_at_once(fake, base_env, write_config, probe):
+    """100 secrets: the 5 batch calls are all on their way together, one connection each
+    (before issue 18 they went one after another on one connection). Each answer is held
+    back, so only calls sent at once can overlap."""
+    fake.state.add_fault("slow", action="BatchGetSecretValue", seconds=0.5)
+    names = add_secrets(fake, 100)
+    cfg = write_config(env_config(names))
+    res = run(["-vv", "-c", cfg, "--"] + probe(base_env), base_env)
+    assert res.rc == 0, res
+    env = probe.read()["env"]
+    assert all(env[f"V{i:03d}"] == "value-%03d" % i for i in range(100))
+    assert by_action(fake) == {"BatchGetSecretValue": 5}
+    stats = fake.state.stats()
+    assert stats["connections"] == stats["handshakes"] == 5, stats
+    conns = {r["conn"] for r in fake.state.requests}
+    assert len(conns) == 5
+    assert "value-0" not in res.err
+
+
+def test_later_connections_resume_the_tls_session(fake, base_env, write_config, probe):
+    """A connection opened after the first handshake resumes its TLS session (the pool's
+    shared session cache): the throttled batch call's connection is done, then the
+    GetSecretValue fan-out opens more."""
+    fake.state.add_fault("throttle", action="BatchGetSecretValue")
+    names = add_secrets(fake, 12)
+    cfg = write_config(env_config(names))
+    res = run(["-c", cfg, "--"] + probe(base_env), base_env)
+    assert res.rc == 0, res
+    assert all(probe.read()["env"][f"V{i:03d}"] == "value-%03d" % i for i in range(12))
+    stats = fake.state.stats()
+    assert stats["requests_by_action"] == {"BatchGetSecretValue": 1, "GetSecretValue": 12}
+    assert stats["connections"] >= 2, stats
+    # A later connection resumed instead of paying a full handshake (connections opened at
+    # the same moment each take a ticket the server may accept once).
+    assert stats["resumed_handshakes"] >= 1, stats
 
 
 def test_one_secret_uses_get_secret_value(fake, base_env, write_config, probe):
@@ -249,8 +289,9 @@ def test_fallback_when_batch_is_denied(fake, base_env, write_config, probe):
     assert res.rc == 0, res
     env = probe.read()["env"]
     assert all(env[f"V{i:03d}"] == "value-%03d" % i for i in range(25))
-    # One denied batch call, then never again: every secret through GetSecretValue.
-    assert by_action(fake) == {"BatchGetSecretValue": 1, "GetSecretValue": 25}
+    # The two batch calls (sent at once) denied, then never again: every secret through
+    # GetSecretValue, and one line about it.
+    assert by_action(fake) == {"BatchGetSecretValue": 2, "GetSecretValue": 25}
     assert "denied" in res.err and "GetSecretValue instead" in res.err
     assert res.err.count("BatchGetSecretValue in") == 1
     assert "error" not in res.err.lower().replace("errors", "")
@@ -291,8 +332,8 @@ def test_fallback_when_batch_is_refused_in_any_shape(fake, base_env, write_confi
     assert res.rc == 0, res
     env = probe.read()["env"]
     assert all(env[f"V{i:03d}"] == "value-%03d" % i for i in range(25))
-    assert by_action(fake) == {"BatchGetSecretValue": 1, "GetSecretValue": 25}
-    assert "GetSecretValue instead" in res.err
+    assert by_action(fake) == {"BatchGetSecretValue": 2, "GetSecretValue": 25}
+    assert res.err.count("GetSecretValue instead") == 1
     assert "value-0" not in res.err
 
 
@@ -433,9 +474,24 @@ def test_throttled_batch_falls_back_without_retrying_it(fake, base_env, write_co
     res = run(["-v", "-c", cfg, "--"] + probe(base_env), base_env)
     assert res.rc == 0, res
     assert all(probe.read()["env"][f"V{i:03d}"] == "value-%03d" % i for i in range(30))
-    # The batch quota is spared: one throttled call, no retry, no second batch.
-    assert by_action(fake) == {"BatchGetSecretValue": 1, "GetSecretValue": 30}
-    assert "throttled" in res.err and "GetSecretValue instead" in res.err
+    # The batch quota is spared: the two calls sent at once throttled, neither retried.
+    assert by_action(fake) == {"BatchGetSecretValue": 2, "GetSecretValue": 30}
+    assert "throttled" in res.err and res.err.count("GetSecretValue instead") == 1
+
+
+def test_throttle_stops_the_batches_not_sent_yet(fake, base_env, write_config, probe):
+    """130 secrets are 7 batch calls; 5 go at once. They are throttled: the other 2 are
+    never sent, their secrets go through GetSecretValue like the rest."""
+    fake.state.add_fault("throttle", action="BatchGetSecretValue")
+    names = add_secrets(fake, 130)
+    cfg = write_config(env_config(names))
+    res = run(["-v", "-c", cfg, "--"] + probe(base_env), base_env)
+    assert res.rc == 0, res
+    env = probe.read()["env"]
+    assert all(env[f"V{i:03d}"] == "value-%03d" % i for i in range(130))
+    assert by_action(fake) == {"BatchGetSecretValue": 5, "GetSecretValue": 130}
+    assert res.err.count("GetSecretValue instead") == 1
+    assert "fetching 130 secret(s) with GetSecretValue" in res.err
 
 
 def test_rate_limited_batch_falls_back(fake, base_env, write_config, probe):
@@ -523,9 +579,12 @@ def test_tls13_and_keepalive_logged(fake, base_env, write_config, probe):
     cfg = write_config(env_config(add_secrets(fake, 41)))
     res = run(["-vv", "-c", cfg, "--"] + probe(base_env), base_env)
     assert res.rc == 0, res
-    assert res.err.count("1 new connection(s), TLSv1.3") == 1
-    assert res.err.count("0 new connection(s)") == 2
-    assert "3 API call(s), 1 connection(s)" in res.err
+    # Three batch calls at once: each new connection logs its TLS version; a call that
+    # found an idle one says so; the summary counts the same connections.
+    fresh = res.err.count("1 new connection(s), TLSv1.3")
+    assert 1 <= fresh <= 3
+    assert res.err.count("0 new connection(s)") == 3 - fresh
+    assert f"3 API call(s), {fresh} connection(s)" in res.err
 
 
 def test_hashed_ca_directory(fake, base_env, write_config, probe, tmp_path):
