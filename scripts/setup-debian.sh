@@ -14,12 +14,14 @@ PKGS="
   postgresql postgresql-client
   musl-tools dpkg-dev
   mandoc
-  curl time jq hyperfine python3-boto3 awscli strace
+  curl time jq hyperfine python3-boto3 awscli strace nodejs
 "
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
+# make bench-node: npm (Debian packages it apart; NodeSource's nodejs carries its own).
+command -v npm >/dev/null 2>&1 || missing="$missing npm"
 if [ -n "$missing" ]; then
   echo "setup: installing:$missing"
   $SUDO apt-get update -qq

@@ -356,6 +356,9 @@ class FakeState:
         self._retired = set()
         self._strays = 0
         self._isolated = None     # the default credential isolate() minted, kept over resets
+        # Time each AWS request takes before its answer (make bench's realistic profile models
+        # the service's own time with it; --service-time). Kept over resets.
+        self.service_time = 0.0
         self._reset_locked()
 
     # -- reset / seed ------------------------------------------------------
@@ -1292,6 +1295,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                  "status": None, "error_type": None, "fault": None}
         fault = None
         status, payload, ctype = 200, None, CT_JSON
+        if st.service_time and self.server.stop_event.wait(st.service_time):
+            self.close_connection = True
+            return
         try:
             # The order follows AWS: authenticate, route, validate, then the operation.
             try:
@@ -1777,6 +1783,8 @@ def main(argv=None):
     ap.add_argument("--cert-mode", default="normal", choices=CERT_MODES)
     ap.add_argument("--rate-limit", action="append", default=[], metavar="ACTION=RPS")
     ap.add_argument("--clock-skew", type=float, default=0.0, metavar="SECONDS")
+    ap.add_argument("--service-time", type=float, default=0.0, metavar="MS",
+                    help="every AWS request waits this long before its answer (as AWS's own time)")
     args = ap.parse_args(argv)
 
     srv = FakeSecretsManager(args.dir, cert_mode=args.cert_mode, port=args.port)
@@ -1784,6 +1792,7 @@ def main(argv=None):
         action, _, rps = spec.partition("=")
         srv.state.set_rate_limit(action, float(rps))
     srv.state.clock_skew_seconds = args.clock_skew
+    srv.state.service_time = args.service_time / 1000.0
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())
