@@ -601,6 +601,11 @@ static enum inj_rc http_xfer_setup(struct http *h, struct http_xfer *x)
         SETOPT(CURLOPT_CAINFO, (char *)NULL);
         SETOPT(CURLOPT_CAINFO_BLOB, &blob);
     }
+    /* libcurl's per-handle buffers (16 KiB down, 64 KiB up by default) at their floor or
+     * near it: our bodies are small, and with a handle per connection they are most of the
+     * memory each extra connection costs (max RSS, static, N=1: 2.9 -> 2.7 MiB). */
+    SETOPT(CURLOPT_BUFFERSIZE, 4096L);
+    SETOPT(CURLOPT_UPLOAD_BUFFERSIZE, 16384L);
     SETOPT(CURLOPT_PROTOCOLS_STR, "http,https");
     SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
     SETOPT(CURLOPT_USERAGENT, "injector/" INJ_VERSION);
