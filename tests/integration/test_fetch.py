@@ -611,3 +611,29 @@ def test_hashed_ca_directory(fake, base_env, write_config, probe, tmp_path):
     res = run(["-c", cfg, "--", "/bin/true"], base_env)
     assert res.rc == 69, res
     assert "TLS" in res.err and f"directory {empty} (SSL_CERT_DIR)" in res.err
+
+
+def test_ten_thousand_entries(fake, base_env, write_config, probe):
+    """A config of 10,000 entries over 100 secrets (issue 18): `check`, --dry-run and a real
+    run are right, each secret fetched once (5 batch calls). Correctness only: `make bench`
+    prints how long they take (the fetch dedup and the environment were quadratic)."""
+    names = add_secrets(fake, 100)
+    lines = ["version: 1", "env:"]
+    lines += [f"  E{i:05d}: {{ from: \"{names[i % 100]}\", key: v }}" for i in range(10000)]
+    cfg = write_config("\n".join(lines) + "\n")
+    res = run(["check", "-c", cfg], base_env)
+    assert res.rc == 0, res
+    assert "(10000 entries, 100 secret fetches)" in res.out
+    res = run(["--dry-run", "-c", cfg], base_env)
+    assert res.rc == 0, res
+    out = res.out.splitlines()
+    assert len(out) == 10000
+    for i in (0, 1, 99, 100, 5555, 9999):
+        assert out[i].startswith(f"env E{i:05d}: ") and "many/%03d" % (i % 100) in out[i]
+    assert "value-" not in res.out + res.err
+    assert by_action(fake) == {"BatchGetSecretValue": 5}
+    res = run(["-c", cfg, "--"] + probe(base_env), base_env)
+    assert res.rc == 0, res
+    env = probe.read()["env"]
+    assert all(env[f"E{i:05d}"] == "value-%03d" % (i % 100) for i in range(10000))
+    assert by_action(fake) == {"BatchGetSecretValue": 10}
