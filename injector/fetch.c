@@ -174,9 +174,10 @@ static void fetch_pass(const struct sm_ctx *ctx, struct fetched *f, size_t n, si
             if (b[k].rc != INJ_OK && mode == SM_FETCH_AUTO && b[k].why != SM_BATCH_FAILED) {
                 /* Once per pass: the batches not sent yet go the same way without asking. */
                 if (batching)
-                    fetch_log_fallback(b[k].why, sm_region_for(ctx, b[k].items[0].ref)
-                                                     ? sm_region_for(ctx, b[k].items[0].ref)
-                                                     : "(no region)",
+                    fetch_log_fallback(b[k].why,
+                                       sm_region_for(ctx, b[k].items[0].ref)
+                                           ? sm_region_for(ctx, b[k].items[0].ref)
+                                           : "(no region)",
                                        left, &b[k].items[0].err);
                 batching = 0;
                 for (m = 0; m < b[k].n; m++) {

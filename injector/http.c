@@ -443,8 +443,8 @@ static enum inj_rc http_index_ca(struct http *h, struct inj_err *err)
     if (cr == CASTORE_NOMEM)
         return inj_err_set(err, INJ_E_NOMEM, "out of memory");
     if (cr == CASTORE_OK)
-        log_debug("CA store: %zu certificates indexed by subject (%s)",
-                  castore_count(h->ca_index), h->ca_source);
+        log_debug("CA store: %zu certificates indexed by subject (%s)", castore_count(h->ca_index),
+                  h->ca_source);
     return INJ_OK;
 }
 
@@ -589,7 +589,6 @@ static enum inj_rc http_xfer_setup(struct http *h, struct http_xfer *x)
     rc = http_index_ca(h, err);
     if (rc != INJ_OK)
         goto out;
-    rc = INJ_E_SOFTWARE;
     if (h->ca_dir || h->ca_index) {
         SETOPT(CURLOPT_CAINFO, (char *)NULL);
     } else if (h->ca_file) {

@@ -125,10 +125,10 @@ enum inj_rc sm_batch_get_secret_value(const struct sm_ctx *ctx, struct sm_item *
 
 /* One BatchGetSecretValue call of sm_batch_get_secret_values and its outcome. */
 struct sm_batch {
-    struct sm_item *items;   /* borrowed: 1..SM_BATCH_MAX AWSCURRENT secrets of one region */
+    struct sm_item *items; /* borrowed: 1..SM_BATCH_MAX AWSCURRENT secrets of one region */
     size_t n;
-    enum inj_rc rc;          /* as sm_batch_get_secret_value returns */
-    enum sm_batch_fail why;  /* when rc != INJ_OK */
+    enum inj_rc rc;         /* as sm_batch_get_secret_value returns */
+    enum sm_batch_fail why; /* when rc != INJ_OK */
 };
 
 /* The calls b[0..nb) at once over at most conns connections (a call of them ends as

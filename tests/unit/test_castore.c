@@ -102,9 +102,10 @@ static void leaves_other_bundles_to_openssl(void **state)
     assert_int_equal(index_text(one, &n), CASTORE_OK);
     assert_int_equal(n, 1);
     /* TRUSTED CERTIFICATE carries trust settings the index would drop. */
-    (void)snprintf(buf, sizeof(buf), "%s-----BEGIN TRUSTED CERTIFICATE-----\n%.*s"
-                   "-----END TRUSTED CERTIFICATE-----\n", one,
-                   (int)(strstr(body, "-----END") - body), body);
+    (void)snprintf(buf, sizeof(buf),
+                   "%s-----BEGIN TRUSTED CERTIFICATE-----\n%.*s"
+                   "-----END TRUSTED CERTIFICATE-----\n",
+                   one, (int)(strstr(body, "-----END") - body), body);
     assert_int_equal(index_text(buf, &n), CASTORE_OTHER);
     /* A CRL, an encrypted block's headers, a cut block, bad base64, nothing at all. */
     (void)snprintf(buf, sizeof(buf), "%s-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n",
@@ -115,10 +116,12 @@ static void leaves_other_bundles_to_openssl(void **state)
     assert_int_equal(index_text(buf, &n), CASTORE_OTHER);
     (void)snprintf(buf, sizeof(buf), "%.*s", (int)(strstr(one, "-----END") - one), one);
     assert_int_equal(index_text(buf, &n), CASTORE_OTHER);
-    (void)snprintf(buf, sizeof(buf), "-----BEGIN CERTIFICATE-----\n!!!!not base64!!!!\n"
+    (void)snprintf(buf, sizeof(buf),
+                   "-----BEGIN CERTIFICATE-----\n!!!!not base64!!!!\n"
                    "-----END CERTIFICATE-----\n");
     assert_int_equal(index_text(buf, &n), CASTORE_OTHER);
-    (void)snprintf(buf, sizeof(buf), "-----BEGIN CERTIFICATE-----\nAAAAAAAA\n"
+    (void)snprintf(buf, sizeof(buf),
+                   "-----BEGIN CERTIFICATE-----\nAAAAAAAA\n"
                    "-----END CERTIFICATE-----\n");
     assert_int_equal(index_text(buf, &n), CASTORE_OTHER); /* base64, but no certificate */
     assert_int_equal(index_text("# only a comment\n", &n), CASTORE_OTHER);
@@ -173,8 +176,8 @@ static void lookup_decodes_only_what_is_asked(void **state)
     X509_OBJECT_free(obj);
     assert_int_equal(castore_decoded(cs), n);
     assert_int_equal(X509_NAME_add_entry_by_txt(other, "CN", MBSTRING_ASC,
-                                                (const unsigned char *)"Not In Any Bundle", -1,
-                                                -1, 0),
+                                                (const unsigned char *)"Not In Any Bundle", -1, -1,
+                                                0),
                      1);
     assert_null(X509_STORE_CTX_get_obj_by_subject(sc, X509_LU_X509, other));
     X509_STORE_CTX_free(sc);

@@ -572,7 +572,7 @@ static void fetch_key_matches_same_fetch(void **state)
         ARN_EU ":k",
         ARN_EU "::AWSPENDING",
         "dev/fcj/momentum-Ab12Cd",
-        "1:2",   /* ids whose LEN:TEXT pieces could run together without the lengths */
+        "1:2", /* ids whose LEN:TEXT pieces could run together without the lengths */
         "12",
         "1:2:AWSCURRENT",
     };
@@ -594,8 +594,8 @@ static void fetch_key_matches_same_fetch(void **state)
             int eq = !strcmp(key[i], key[j]);
 
             if (same != eq)
-                fail_msg("\"%s\" vs \"%s\": ref_same_fetch %d, keys %s / %s", forms[i],
-                         forms[j], same, key[i], key[j]);
+                fail_msg("\"%s\" vs \"%s\": ref_same_fetch %d, keys %s / %s", forms[i], forms[j],
+                         same, key[i], key[j]);
         }
     /* The key holds the id, never a JSON key (not part of the fetch). */
     assert_null(strstr(key[1], "user"));
