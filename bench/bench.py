@@ -321,6 +321,8 @@ def run_profile(args, profile, sizes, workdir):
         for n in sizes:
             cfg, lst = write_inputs(workdir, names[:n], f"{profile}-{n}")
             for t in tools:
+                if t.get("cli") and args.cli_max_n and n > args.cli_max_n:
+                    continue
                 runs = args.cli_runs(n) if t.get("cli") else args.runs
                 warmup = 0 if t.get("cli") and n >= 100 else (1 if t.get("cli") else args.warmup)
                 print(f"bench: {profile}: N={n} {t['label']}: {runs} runs ...", file=sys.stderr,
@@ -351,6 +353,9 @@ def main():
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--cli-runs", default=os.environ.get("BENCH_CLI_RUNS", "100:3"),
                     help="runs of the aws CLI script per N, e.g. 100:3 (others: --runs)")
+    ap.add_argument("--cli-max-n", type=int, default=int(os.environ.get("BENCH_CLI_MAX_N", "0")),
+                    help="run the aws CLI script only up to this N (0: every N; at N=100 one run "
+                         "takes minutes)")
     ap.add_argument("--injector", default=os.path.join(ROOT, "build", "injector"))
     ap.add_argument("--static", default=os.path.join(ROOT, "build", "static", "injector"))
     ap.add_argument("--out", default=os.path.join(BENCH, "results.md"))
@@ -434,6 +439,8 @@ def main():
             f"Load average before / after the run: {load0} / {loadavg()} (other work on the "
             "machine adds noise; min is the least disturbed run).",
         ]
+        if args.cli_max_n:
+            notes.append(f"aws CLI script run only up to N={args.cli_max_n} (--cli-max-n).")
         if not have_static:
             notes.append(f"injector (static) skipped: {args.static} does not exist (make static).")
         if not have_node:
