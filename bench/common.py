@@ -21,12 +21,15 @@ SSM_PREFIX = "/bench"
 
 
 class Fake:
-    """The fake endpoint as a separate process (so its CPU is not ours), over TLS."""
+    """The fake endpoint as a separate process (so its CPU is not ours), over TLS.
+    service_ms: each AWS request's own time at the endpoint (the realistic profile)."""
 
-    def __init__(self, workdir, rate_limits=None):
-        self.dir = os.path.join(workdir, "fake")
+    def __init__(self, workdir, rate_limits=None, service_ms=0.0, name="fake"):
+        self.dir = os.path.join(workdir, name)
         os.makedirs(self.dir, exist_ok=True)
         args = [PY, FAKE, "--dir", self.dir]
+        if service_ms:
+            args += ["--service-time", str(service_ms)]
         for action, rps in (rate_limits or {}).items():
             args += ["--rate-limit", f"{action}={rps}"]
         self.log = open(os.path.join(self.dir, "server.log"), "w")
@@ -85,6 +88,33 @@ class Fake:
     def stop(self):
         if self._conn is not None:
             self._conn.close()
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+class Relay:
+    """bench/delay_relay.py in front of a Fake: every chunk each way half a round trip late.
+    url is what clients use instead of the fake's own."""
+
+    def __init__(self, workdir, target_port, rtt_ms):
+        self.log = open(os.path.join(workdir, "relay.log"), "w")
+        self.proc = subprocess.Popen([PY, os.path.join(ROOT, "bench", "delay_relay.py"),
+                                      "--target-port", str(target_port), "--rtt-ms", str(rtt_ms)],
+                                     stdout=subprocess.PIPE, stderr=self.log, text=True)
+        line = self.proc.stdout.readline()
+        if not line.startswith("READY "):
+            self.stop()
+            raise RuntimeError("delay relay did not start (see relay.log)")
+        self.port = int(line.split()[1])
+        self.url = f"https://127.0.0.1:{self.port}"
+
+    def stop(self):
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -262,6 +292,6 @@ def die(msg):
     sys.exit(1)
 
 
-__all__ = ["Fake", "Counter", "ROOT", "PY", "seed_secrets", "write_inputs", "clean_env",
+__all__ = ["Fake", "Relay", "Counter", "ROOT", "PY", "seed_secrets", "write_inputs", "clean_env",
            "seed_parameters", "write_ssm_inputs", "ssm_env",
            "run_once", "max_rss_kib", "loadavg", "machine", "which", "percentile", "die"]

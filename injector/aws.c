@@ -20,6 +20,8 @@
 #define AWS_DEFAULT_TIMEOUT_MS 10000L
 /* A throttled call's last attempt starts this long before its deadline, at the latest. */
 #define AWS_LAST_TRY_MS 1000L
+/* A throttled call's backoff ceiling is at most the time left before that, divided by this. */
+#define AWS_THROTTLE_SHARE 4
 
 /* adaptive mode (botocore retries/adaptive.py, throttling.py, bucket.py). */
 #define AWS_LIM_MIN_RATE 0.5   /* tokens per second, the slowest */
@@ -75,21 +77,32 @@ enum inj_rc aws_retry_init(struct aws_retry *r, struct inj_err *err)
     return INJ_OK;
 }
 
-long aws_retry_backoff_ms(const struct aws_retry *rp, int attempt)
+/* Uniform in [0, ceiling]: the jitter of every backoff. */
+static long aws_jitter_ms(const struct aws_retry *rp, long ceiling)
 {
     unsigned int r = 0;
-    long ceiling = 1000L;
-    int i;
 
-    for (i = 1; i < attempt && ceiling < AWS_BACKOFF_CAP_MS; i++)
-        ceiling *= 2;
-    if (ceiling > AWS_BACKOFF_CAP_MS)
-        ceiling = AWS_BACKOFF_CAP_MS;
     if (rp && rp->rand)
         r = rp->rand(rp->rand_arg);
     else if (RAND_bytes((unsigned char *)&r, (int)sizeof(r)) != 1)
         r = (unsigned int)time(NULL);
     return (long)(r % (unsigned int)(ceiling + 1));
+}
+
+/* The full-jitter ceiling of retry number attempt: 1 s, 2 s, 4 s ... AWS_BACKOFF_CAP_MS. */
+static long aws_backoff_ceiling_ms(int attempt)
+{
+    long ceiling = 1000L;
+    int i;
+
+    for (i = 1; i < attempt && ceiling < AWS_BACKOFF_CAP_MS; i++)
+        ceiling *= 2;
+    return ceiling > AWS_BACKOFF_CAP_MS ? AWS_BACKOFF_CAP_MS : ceiling;
+}
+
+long aws_retry_backoff_ms(const struct aws_retry *rp, int attempt)
+{
+    return aws_jitter_ms(rp, aws_backoff_ceiling_ms(attempt));
 }
 
 /* Set once by main before any call (aws_set_endpoint_opts). */
@@ -340,9 +353,18 @@ static int aws_throttle_retry(const struct aws_ctx *ctx, struct aws_call *c, lon
 {
     long long last = c->deadline_ms - AWS_LAST_TRY_MS;
 
+    long ceiling = aws_backoff_ceiling_ms(c->attempts);
+
     if (now >= last)
         return 0;
-    c->ready_ms = now + aws_retry_backoff_ms(ctx->retry, c->attempts);
+    /* Near its deadline a call asks more often: the ceiling is at most a quarter of the time
+     * left. Starts that share a quota (an account's, fleet-wide) are not served in order; a
+     * start that has waited long thus gets a larger share of it than a fresh one, whose
+     * backoff is long, instead of failing while fresh ones get through (make bench-storm,
+     * SSM run: docs/throttling.md). */
+    if (ceiling > (last - now) / AWS_THROTTLE_SHARE)
+        ceiling = (long)((last - now) / AWS_THROTTLE_SHARE);
+    c->ready_ms = now + aws_jitter_ms(ctx->retry, ceiling);
     if (c->ready_ms > last)
         c->ready_ms = last;
     return 1;

@@ -1,8 +1,8 @@
 /* fetch.c: the fetch strategy. Quotas decide it: BatchGetSecretValue allows 100 requests/s per
  * region and account (not adjustable), GetSecretValue 10,000/s, both shared by every task. So
- * the batch call is used where it saves round trips (2+ AWSCURRENT secrets in a region), one
- * call after another on the one keep-alive connection, and at its first throttle or denial
- * the rest goes through GetSecretValue, a few connections at once. */
+ * the batch call is used where it saves round trips (2+ AWSCURRENT secrets in a region), a
+ * few calls at once on as many connections (one when one call is enough), and at its first
+ * throttle or denial the rest goes through GetSecretValue, a few connections at once. */
 #include "fetch.h"
 
 #include <stdio.h>
@@ -18,7 +18,10 @@
 
 /* Connections for GetSecretValue fan-out: enough to overlap round trips, few enough that a
  * fleet starting at once does not multiply handshakes. */
-#define FETCH_CONNS HTTP_POOL_MAX
+#define FETCH_CONNS 4
+/* Batch calls sent at once, one connection each: 100 secrets (5 calls) take one round trip.
+ * A throttle or denial stops the batches after these, not the ones already sent. */
+#define FETCH_BATCH_CONNS HTTP_POOL_MAX
 
 /* BatchGetSecretValue returns only AWSCURRENT versions. */
 static int fetch_is_current(const struct ref *r)
@@ -131,10 +134,10 @@ static void fetch_pass(const struct sm_ctx *ctx, struct fetched *f, size_t n, si
     struct sm_item *items = NULL;
     unsigned char *batched = NULL; /* 1: still to go through the batch call */
     size_t *single = NULL;         /* entries for GetSecretValue */
+    size_t *idx = NULL;            /* items[k] is f[idx[k]]'s, while batching */
     size_t nsingle = 0;
     size_t *ssm = NULL; /* SSM parameters */
     size_t nssm = 0;
-    size_t idx[SM_BATCH_MAX];
     int batching = 1;
     size_t i;
     size_t j;
@@ -146,7 +149,8 @@ static void fetch_pass(const struct sm_ctx *ctx, struct fetched *f, size_t n, si
     batched = calloc(n, sizeof(*batched));
     single = calloc(n, sizeof(*single));
     ssm = calloc(n, sizeof(*ssm));
-    if (!items || !batched || !single || !ssm) {
+    idx = calloc(n, sizeof(*idx));
+    if (!items || !batched || !single || !ssm || !idx) {
         for (i = 0; i < n; i++)
             f[i].rc = inj_err_set(&f[i].err, INJ_E_NOMEM, "out of memory");
         goto out;
@@ -175,56 +179,81 @@ static void fetch_pass(const struct sm_ctx *ctx, struct fetched *f, size_t n, si
             single[nsingle++] = i;
     }
 
-    for (i = 0; i < n; i++) {
-        const char *region;
-        enum sm_batch_fail why = SM_BATCH_FAILED;
-        enum inj_rc rc;
+    for (i = 0; i < n;) {
+        struct sm_batch b[FETCH_BATCH_CONNS];
+        size_t nb = 0;
+        size_t used = 0; /* items[0..used) hold this round's batches */
         size_t left = 0;
 
-        if (!batched[i])
-            continue;
-        region = sm_region_for(ctx, f[i].ref);
-        k = 0;
-        for (j = i; j < n && k < SM_BATCH_MAX; j++) {
-            if (!batched[j] || !fetch_same_region(region, sm_region_for(ctx, f[j].ref)))
+        /* This round: up to FETCH_BATCH_CONNS batches, each of one region, in list order. */
+        for (; i < n && nb < FETCH_BATCH_CONNS; i++) {
+            const char *region;
+
+            if (!batched[i])
                 continue;
-            batched[j] = 0;
-            idx[k] = j;
-            memset(&items[k], 0, sizeof(items[k]));
-            items[k].ref = f[j].ref;
-            items[k].deadline_ms = f[j].deadline_ms;
-            k++;
+            region = sm_region_for(ctx, f[i].ref);
+            b[nb].items = &items[used];
+            b[nb].n = 0;
+            for (j = i; j < n && b[nb].n < SM_BATCH_MAX; j++) {
+                if (!batched[j] || !fetch_same_region(region, sm_region_for(ctx, f[j].ref)))
+                    continue;
+                batched[j] = 0;
+                idx[used] = j;
+                memset(&items[used], 0, sizeof(items[used]));
+                items[used].ref = f[j].ref;
+                items[used].deadline_ms = f[j].deadline_ms;
+                used++;
+                b[nb].n++;
+            }
+            nb++;
         }
+        if (!nb)
+            break;
         if (!batching) {
-            for (j = 0; j < k; j++)
+            for (j = 0; j < used; j++)
                 single[nsingle++] = idx[j];
             continue;
         }
-        rc = sm_batch_get_secret_value(ctx, items, k, mode == SM_FETCH_AUTO, &why);
-        (*api_calls)++;
-        if (rc != INJ_OK && mode == SM_FETCH_AUTO && why != SM_BATCH_FAILED) {
-            /* Once per pass: the remaining batches go the same way without asking again. */
-            for (j = i; j < n; j++)
-                left += batched[j];
-            fetch_log_fallback(why, region ? region : "(no region)", k + left, &items[0].err);
-            batching = 0;
-            for (j = 0; j < k; j++) {
-                sm_secret_free(&items[j].secret);
-                single[nsingle++] = idx[j];
-            }
-            continue;
-        }
-        for (j = 0; j < k; j++) {
-            /* A secret the batch answer could not give (a per-secret throttle or internal
-             * error, or none at all) gets its own GetSecretValue, with its own retries. */
-            if (rc == INJ_OK && mode == SM_FETCH_AUTO &&
-                (items[j].rc == INJ_E_TEMPFAIL || items[j].rc == INJ_E_UNAVAILABLE)) {
-                log_info("%s; trying GetSecretValue", items[j].err.msg);
-                sm_secret_free(&items[j].secret);
-                single[nsingle++] = idx[j];
+        sm_batch_get_secret_values(ctx, b, nb, FETCH_BATCH_CONNS, mode == SM_FETCH_AUTO);
+        *api_calls += nb;
+        /* What moves to GetSecretValue if a call of this round was refused: those calls'
+         * secrets and every one not sent yet. */
+        for (j = i; j < n; j++)
+            left += batched[j];
+        for (k = 0; k < nb; k++)
+            if (b[k].rc != INJ_OK && mode == SM_FETCH_AUTO && b[k].why != SM_BATCH_FAILED)
+                left += b[k].n;
+        for (k = 0, used = 0; k < nb; used += b[k].n, k++) {
+            const size_t *bi = &idx[used];
+            size_t m;
+
+            if (b[k].rc != INJ_OK && mode == SM_FETCH_AUTO && b[k].why != SM_BATCH_FAILED) {
+                /* Once per pass: the batches not sent yet go the same way without asking. */
+                if (batching)
+                    fetch_log_fallback(b[k].why,
+                                       sm_region_for(ctx, b[k].items[0].ref)
+                                           ? sm_region_for(ctx, b[k].items[0].ref)
+                                           : "(no region)",
+                                       left, &b[k].items[0].err);
+                batching = 0;
+                for (m = 0; m < b[k].n; m++) {
+                    sm_secret_free(&b[k].items[m].secret);
+                    single[nsingle++] = bi[m];
+                }
                 continue;
             }
-            fetch_take(&f[idx[j]], &items[j]);
+            for (m = 0; m < b[k].n; m++) {
+                /* A secret the batch answer could not give (a per-secret throttle or internal
+                 * error, or none at all) gets its own GetSecretValue, with its own retries. */
+                if (b[k].rc == INJ_OK && mode == SM_FETCH_AUTO &&
+                    (b[k].items[m].rc == INJ_E_TEMPFAIL || b[k].items[m].rc == INJ_E_UNAVAILABLE)) {
+                    log_info("%s; trying GetSecretValue", b[k].items[m].err.msg);
+                    sm_secret_free(&b[k].items[m].secret);
+                    single[nsingle++] = bi[m];
+                    continue;
+                }
+                fetch_take(&f[bi[m]], &b[k].items[m]);
+            }
         }
     }
 
@@ -235,6 +264,7 @@ out:
     free(batched);
     free(single);
     free(ssm);
+    free(idx);
 }
 
 /* With --timeout, what is left of it is shared evenly by the regions still to try, so that a

@@ -3,6 +3,7 @@
  * bounded response bodies. Never logs headers or bodies (no CURLOPT_VERBOSE). */
 #include "http.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <dirent.h>
 #include <errno.h>
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #include "ca.h"
+#include "castore.h"
 #include "creds.h"
 #include "log.h"
 #include "redact.h"
@@ -37,6 +39,9 @@ struct http {
     CURL *pool[HTTP_POOL_MAX]; /* http_do_many's handles, made on first use */
     char *ca_dir;              /* a hashed CA directory (CURLOPT_CAPATH), else: */
     char *ca_file;             /* a bundle; both NULL: the compiled-in bundle */
+    struct castore *ca_index;  /* the bundle (or the compiled-in one) indexed by subject,
+                                  made on first use; NULL: OpenSSL loads it whole */
+    int ca_indexed;            /* 1 once indexing was tried */
     char ca_source[300];
     char warm[HTTP_WARM_HOSTS][256]; /* hosts already resolved (in the DNS cache) */
     size_t nwarm;
@@ -275,6 +280,7 @@ void http_free(struct http *h)
         (void)curl_multi_cleanup(h->multi);
     if (h->share)
         (void)curl_share_cleanup(h->share);
+    castore_free(h->ca_index); /* after every SSL_CTX that looked up in it */
     free(h->ca_dir);
     free(h->ca_file);
     free(h);
@@ -409,11 +415,37 @@ static int http_on_sockopt(void *ud, curl_socket_t fd, curlsocktype purpose)
  * The buffers are kept for the connection instead and wiped when it closes. */
 static CURLcode http_on_ssl_ctx(CURL *c, void *ssl_ctx, void *ud)
 {
+    const struct http *h = ud;
+
     (void)c;
-    (void)ud;
     (void)SSL_CTX_set_options((SSL_CTX *)ssl_ctx, SSL_OP_CLEANSE_PLAINTEXT);
     (void)SSL_CTX_clear_mode((SSL_CTX *)ssl_ctx, SSL_MODE_RELEASE_BUFFERS);
+    /* The bundle's index is this context's only trust store (libcurl was given none). */
+    if (h && h->ca_index && castore_attach(h->ca_index, ssl_ctx) != 0)
+        return CURLE_OUT_OF_MEMORY;
     return CURLE_OK;
+}
+
+/* A bundle file or the compiled-in bundle is indexed by subject on first use, so a handshake
+ * decodes the one root its chain ends at, not the 150 of a system bundle. A bundle the index
+ * cannot take exactly (other PEM blocks, malformed) is loaded whole by OpenSSL, as before. */
+static enum inj_rc http_index_ca(struct http *h, struct inj_err *err)
+{
+    enum castore_rc cr;
+
+    if (h->ca_indexed || h->ca_dir)
+        return INJ_OK;
+    h->ca_indexed = 1;
+    if (h->ca_file)
+        cr = castore_index(h->ca_file, NULL, 0, &h->ca_index);
+    else
+        cr = castore_index(NULL, inj_ca_fallback_pem, inj_ca_fallback_pem_len, &h->ca_index);
+    if (cr == CASTORE_NOMEM)
+        return inj_err_set(err, INJ_E_NOMEM, "out of memory");
+    if (cr == CASTORE_OK)
+        log_debug("CA store: %zu certificates indexed by subject (%s)", castore_count(h->ca_index),
+                  h->ca_source);
+    return INJ_OK;
 }
 
 static int http_retryable(CURLcode cc)
@@ -547,13 +579,17 @@ static enum inj_rc http_xfer_setup(struct http *h, struct http_xfer *x)
     SETOPT(CURLOPT_NOSIGNAL, 1L);
     SETOPT(CURLOPT_SOCKOPTFUNCTION, http_on_sockopt);
     SETOPT(CURLOPT_SSL_CTX_FUNCTION, http_on_ssl_ctx);
+    SETOPT(CURLOPT_SSL_CTX_DATA, (void *)h);
     SETOPT(CURLOPT_ERRORBUFFER, x->errbuf);
     SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
     SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
     /* TLS 1.2 is the floor AWS endpoints and proxies accept; OpenSSL offers 1.3 first. */
     SETOPT(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
     SETOPT(CURLOPT_CAPATH, h->ca_dir);
-    if (h->ca_dir) {
+    rc = http_index_ca(h, err);
+    if (rc != INJ_OK)
+        goto out;
+    if (h->ca_dir || h->ca_index) {
         SETOPT(CURLOPT_CAINFO, (char *)NULL);
     } else if (h->ca_file) {
         SETOPT(CURLOPT_CAINFO, h->ca_file);
@@ -564,6 +600,11 @@ static enum inj_rc http_xfer_setup(struct http *h, struct http_xfer *x)
         SETOPT(CURLOPT_CAINFO, (char *)NULL);
         SETOPT(CURLOPT_CAINFO_BLOB, &blob);
     }
+    /* libcurl's per-handle buffers (16 KiB down, 64 KiB up by default) at their floor or
+     * near it: our bodies are small, and with a handle per connection they are most of the
+     * memory each extra connection costs (max RSS, static, N=1: 2.9 -> 2.7 MiB). */
+    SETOPT(CURLOPT_BUFFERSIZE, 4096L);
+    SETOPT(CURLOPT_UPLOAD_BUFFERSIZE, 16384L);
     SETOPT(CURLOPT_PROTOCOLS_STR, "http,https");
     SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
     SETOPT(CURLOPT_USERAGENT, "injector/" INJ_VERSION);
@@ -696,14 +737,34 @@ static void http_mark_warm(struct http *h, const char *host)
     h->nwarm++;
 }
 
-/* May x start now? A host not resolved yet gets one transfer; the others wait until it has
- * connected, so the name is looked up once and the rest come from the DNS cache. */
+/* A host given as an address needs no lookup: "127.0.0.1", "[::1]". */
+static int http_is_address(const char *host)
+{
+    unsigned char buf[sizeof(struct in6_addr)];
+    char h[64];
+    const char *colon;
+    size_t len;
+
+    if (host[0] == '[')
+        return 1;
+    colon = strchr(host, ':');
+    len = colon ? (size_t)(colon - host) : strlen(host);
+    if (len >= sizeof(h))
+        return 0;
+    memcpy(h, host, len);
+    h[len] = '\0';
+    return inet_pton(AF_INET, h, buf) == 1;
+}
+
+/* May x start now? A host not resolved yet gets one transfer; the others wait until its name
+ * is resolved, so the name is looked up once and the rest come from the DNS cache. An
+ * address is never looked up: every transfer to it starts at once. */
 static int http_may_start(const struct http *h, const struct http_xfer *xs, size_t n,
                           const struct http_xfer *x)
 {
     size_t i;
 
-    if (http_is_warm(h, x->host))
+    if (http_is_warm(h, x->host) || http_is_address(x->host))
         return 1;
     for (i = 0; i < n; i++)
         if (xs[i].state == XFER_ACTIVE && !strcmp(xs[i].host, x->host))
@@ -714,13 +775,16 @@ static int http_may_start(const struct http *h, const struct http_xfer *xs, size
 static void http_note_connected(struct http *h, const struct http_xfer *xs, size_t n)
 {
     curl_off_t t;
+    curl_off_t c;
     size_t i;
 
     for (i = 0; i < n; i++) {
         if (xs[i].state != XFER_ACTIVE || http_is_warm(h, xs[i].host))
             continue;
         t = 0;
-        if (curl_easy_getinfo(xs[i].c, CURLINFO_CONNECT_TIME_T, &t) == CURLE_OK && t > 0)
+        c = 0;
+        if ((curl_easy_getinfo(xs[i].c, CURLINFO_NAMELOOKUP_TIME_T, &t) == CURLE_OK && t > 0) ||
+            (curl_easy_getinfo(xs[i].c, CURLINFO_CONNECT_TIME_T, &c) == CURLE_OK && c > 0))
             http_mark_warm(h, xs[i].host);
     }
 }

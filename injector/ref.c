@@ -20,18 +20,48 @@ static int ref_streq(const char *a, const char *b)
     return strcmp(a, b) == 0;
 }
 
+/* The stage a fetch asks for: none and no version id is AWSCURRENT, as in ref_same_fetch. */
+static const char *ref_fetch_stage(const struct ref *a)
+{
+    return !a->version_stage && !a->version_id ? "AWSCURRENT" : a->version_stage;
+}
+
 int ref_same_fetch(const struct ref *a, const struct ref *b)
 {
-    const char *sa = a->version_stage;
-    const char *sb = b->version_stage;
-
     /* No stage and no version id means AWSCURRENT: the same fetch as an explicit AWSCURRENT. */
-    if (!sa && !a->version_id)
-        sa = "AWSCURRENT";
-    if (!sb && !b->version_id)
-        sb = "AWSCURRENT";
+    const char *sa = ref_fetch_stage(a);
+    const char *sb = ref_fetch_stage(b);
+
     return a->service == b->service && ref_streq(a->secret_id, b->secret_id) && ref_streq(sa, sb) &&
            ref_streq(a->version_id, b->version_id) && ref_streq(a->selector, b->selector);
+}
+
+char *ref_fetch_key(const struct ref *a)
+{
+    const char *f[5] = {a->service == REF_SSM ? "ssm" : "sm", a->secret_id, ref_fetch_stage(a),
+                        a->version_id, a->selector};
+    size_t len = 1;
+    size_t off = 0;
+    char *key;
+    size_t i;
+    int w;
+
+    /* Each field as LEN:TEXT, or '-' when absent: no text can make two keys collide. */
+    for (i = 0; i < 5; i++)
+        len += f[i] ? strlen(f[i]) + 24 : 1;
+    key = malloc(len);
+    if (!key)
+        return NULL;
+    for (i = 0; i < 5; i++) {
+        w = f[i] ? snprintf(key + off, len - off, "%zu:%s", strlen(f[i]), f[i])
+                 : snprintf(key + off, len - off, "-");
+        if (w < 0 || (size_t)w >= len - off) {
+            free(key);
+            return NULL;
+        }
+        off += (size_t)w;
+    }
+    return key;
 }
 
 /* Secret names: 1-512 of ASCII letters, digits, /_+=.@- (AWS), plus '!' which RDS uses

@@ -104,4 +104,9 @@ enum inj_rc ref_replica(const struct ref *src, const char *region, struct ref *o
  * or SSM selector). */
 int ref_same_fetch(const struct ref *a, const struct ref *b);
 
+/* What identifies a's fetch as one string (malloc'd; NULL: out of memory): two references
+ * have equal keys exactly when ref_same_fetch says they are the same fetch, so a hash of the
+ * key can stand for the comparison (resolve.c's dedup). Holds no value, only the id. */
+char *ref_fetch_key(const struct ref *a);
+
 #endif

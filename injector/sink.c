@@ -17,6 +17,68 @@
 #include "log.h"
 #include "sbuf.h"
 
+/* The name part of "NAME=value" (or of a bare "NAME"), hashed (FNV-1a, 64 bits). */
+static uint64_t sink_env_hash(const char *s, size_t len)
+{
+    uint64_t h = 14695981039346656037ull;
+    size_t i;
+
+    for (i = 0; i < len && s[i] && s[i] != '='; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+static void sink_env_bits(const struct sink_env *e, uint64_t h, size_t *a, size_t *b)
+{
+    *a = (size_t)(h & (e->nseen - 1));
+    *b = (size_t)((h >> 32) & (e->nseen - 1));
+}
+
+static void sink_env_note(struct sink_env *e, const char *var)
+{
+    size_t a;
+    size_t b;
+
+    sink_env_bits(e, sink_env_hash(var, SIZE_MAX), &a, &b);
+    e->seen[a / 8] = (unsigned char)(e->seen[a / 8] | (1u << (a % 8)));
+    e->seen[b / 8] = (unsigned char)(e->seen[b / 8] | (1u << (b % 8)));
+}
+
+/* 0 when no variable named name[0..len) can be in e: sink_env_find need not look (with
+ * 10,000 entries a scan per entry is the whole start). */
+static int sink_env_maybe(const struct sink_env *e, const char *name, size_t len)
+{
+    size_t a;
+    size_t b;
+
+    if (!e->seen)
+        return 1;
+    sink_env_bits(e, sink_env_hash(name, len), &a, &b);
+    return (e->seen[a / 8] >> (a % 8) & 1) && (e->seen[b / 8] >> (b % 8) & 1);
+}
+
+/* (Re)builds the filter for cap variables: 16 bits a name, about 1.4% false maybes. */
+static int sink_env_index(struct sink_env *e)
+{
+    size_t bits = 1024;
+    unsigned char *nb;
+    size_t i;
+
+    while (bits < e->cap * 16 && bits < ((size_t)1 << 30))
+        bits *= 2;
+    nb = calloc(bits / 8, 1);
+    if (!nb)
+        return -1;
+    free(e->seen);
+    e->seen = nb;
+    e->nseen = bits;
+    for (i = 0; i < e->n; i++)
+        sink_env_note(e, e->vars[i]);
+    return 0;
+}
+
 enum inj_rc sink_env_init(struct sink_env *e, char *const *base, struct inj_err *err)
 {
     size_t n = 0;
@@ -34,6 +96,10 @@ enum inj_rc sink_env_init(struct sink_env *e, char *const *base, struct inj_err 
     if (n)
         memcpy(e->vars, base, n * sizeof(*e->vars));
     e->n = n;
+    if (sink_env_index(e) != 0) {
+        sink_env_free(e);
+        return inj_err_set(err, INJ_E_NOMEM, "out of memory");
+    }
     return INJ_OK;
 }
 
@@ -44,6 +110,8 @@ static size_t sink_env_find(const struct sink_env *e, const char *name, int bare
     size_t len = strlen(name);
     size_t i;
 
+    if (!sink_env_maybe(e, name, len))
+        return SIZE_MAX;
     for (i = 0; i < e->n; i++)
         if (!strncmp(e->vars[i], name, len) &&
             (e->vars[i][len] == '=' || (bare && e->vars[i][len] == '\0')))
@@ -111,6 +179,8 @@ enum inj_rc sink_env_set(struct sink_env *e, const char *name, const unsigned ch
         e->vars = nv;
         e->ours = no;
         e->cap = ncap;
+        if (sink_env_index(e) != 0)
+            return inj_err_set(err, INJ_E_NOMEM, "out of memory");
     }
     if (len > SIZE_MAX - nlen - 2)
         return inj_err_set(err, INJ_E_NOMEM, "out of memory");
@@ -123,6 +193,8 @@ enum inj_rc sink_env_set(struct sink_env *e, const char *name, const unsigned ch
     kv[nlen + 1 + len] = '\0';
     e->vars[e->n] = kv;
     e->ours[e->n] = 1;
+    if (e->seen)
+        sink_env_note(e, kv);
     e->n++;
     e->vars[e->n] = NULL;
     return INJ_OK;
@@ -142,6 +214,7 @@ void sink_env_free(struct sink_env *e)
             wipe_free_str(e->vars[i]);
     free(e->vars);
     free(e->ours);
+    free(e->seen);
     memset(e, 0, sizeof(*e));
 }
 

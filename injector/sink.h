@@ -14,6 +14,9 @@ struct sink_env {
     unsigned char *ours; /* per var: 1 when we allocated it */
     size_t n;
     size_t cap;
+    unsigned char *seen; /* names that may be in vars: two bits per name of nseen bits (a
+                            Bloom filter, never cleared: a drop leaves a false maybe) */
+    size_t nseen;        /* a power of two */
 };
 
 /* Starts from a copy of base (the process environment; pointers borrowed). */

@@ -650,57 +650,100 @@ static enum sm_batch_fail sm_batch_why(const struct aws_call *c)
     return SM_BATCH_FAILED;
 }
 
-enum inj_rc sm_batch_get_secret_value(const struct sm_ctx *ctx, struct sm_item *items, size_t n,
-                                      int spare_quota, enum sm_batch_fail *why)
+/* The latest of items' deadlines (0, none, when one has none): one request serves them all. */
+static long long sm_batch_deadline(const struct sm_ctx *ctx, const struct sm_item *items, size_t n)
 {
-    enum inj_rc rc;
-    struct aws_call c;
-    struct aws_ctx a;
-    struct sm_batch_io io;
     long long deadline = 0;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        long long d = items[i].deadline_ms ? items[i].deadline_ms : ctx->deadline_ms;
+
+        if (!d)
+            return 0;
+        if (d > deadline)
+            deadline = d;
+    }
+    return deadline;
+}
+
+void sm_batch_get_secret_values(const struct sm_ctx *ctx, struct sm_batch *b, size_t nb,
+                                size_t conns, int spare_quota)
+{
+    struct aws_call *calls = NULL;
+    struct sm_batch_io *io = NULL;
+    struct aws_ctx a;
     char label[160];
+    size_t k;
     size_t i;
 
     jx_init();
     sm_aws_ctx(ctx, &a);
-    *why = SM_BATCH_FAILED;
-    memset(&c, 0, sizeof(c));
-    sm_items_reset(items, n);
-    if (!n || n > SM_BATCH_MAX)
-        return sm_batch_fail_all(items, n, INJ_E_SOFTWARE, "internal error: bad batch size");
-    /* One request for all: the latest of their deadlines (none when one has none). */
-    for (i = 0; i < n; i++) {
-        long long d = items[i].deadline_ms ? items[i].deadline_ms : ctx->deadline_ms;
-
-        if (!d) {
-            deadline = 0;
-            break;
+    calls = calloc(nb ? nb : 1, sizeof(*calls));
+    io = calloc(nb ? nb : 1, sizeof(*io));
+    for (k = 0; k < nb; k++) {
+        b[k].why = SM_BATCH_FAILED;
+        sm_items_reset(b[k].items, b[k].n);
+        if (!calls || !io)
+            b[k].rc = sm_batch_fail_all(b[k].items, b[k].n, INJ_E_NOMEM, "out of memory");
+        else if (!b[k].n || b[k].n > SM_BATCH_MAX)
+            b[k].rc = sm_batch_fail_all(b[k].items, b[k].n, INJ_E_SOFTWARE,
+                                        "internal error: bad batch size");
+        else
+            b[k].rc = INJ_OK;
+    }
+    if (!calls || !io)
+        goto out;
+    for (k = 0; k < nb; k++) {
+        if (b[k].rc != INJ_OK) {
+            calls[k].end = AWS_SETUP; /* not run */
+            continue;
         }
-        if (d > deadline)
-            deadline = d;
+        (void)snprintf(label, sizeof(label), "%s%s", b[k].items[0].ref->secret_id,
+                       b[k].n > 1 ? " and the rest of its batch" : "");
+        io[k].ctx = ctx;
+        io[k].region = sm_region_for(ctx, b[k].items[0].ref);
+        io[k].items = b[k].items;
+        io[k].n = b[k].n;
+        aws_call_init(&calls[k], &a, &sm_service, &sm_ops[SM_BATCH], io[k].region, label, &io[k],
+                      sm_batch_deadline(ctx, b[k].items, b[k].n));
+        calls[k].spare_throttle = spare_quota;
     }
-    (void)snprintf(label, sizeof(label), "%s%s", items[0].ref->secret_id,
-                   n > 1 ? " and the rest of its batch" : "");
-    io.ctx = ctx;
-    io.region = sm_region_for(ctx, items[0].ref);
-    io.items = items;
-    io.n = n;
-    aws_call_init(&c, &a, &sm_service, &sm_ops[SM_BATCH], io.region, label, &io, deadline);
-    c.spare_throttle = spare_quota;
-    aws_run(&a, &c, 1, 1);
-    if (c.end == AWS_OK) {
-        rc = aws_call_parse(&c, label, &io, NULL);
-    } else {
-        *why = sm_batch_why(&c);
-        for (i = 0; i < n; i++)
-            sm_item_fail(&a, &c, &items[i]);
-        rc = items[0].rc;
+    /* Every batch at once, each on its own connection (a few at most). */
+    aws_run(&a, calls, nb, conns);
+    for (k = 0; k < nb; k++) {
+        if (b[k].rc != INJ_OK)
+            continue;
+        if (calls[k].end == AWS_OK) {
+            (void)snprintf(label, sizeof(label), "%s%s", b[k].items[0].ref->secret_id,
+                           b[k].n > 1 ? " and the rest of its batch" : "");
+            b[k].rc = aws_call_parse(&calls[k], label, &io[k], NULL);
+        } else {
+            b[k].why = sm_batch_why(&calls[k]);
+            for (i = 0; i < b[k].n; i++)
+                sm_item_fail(&a, &calls[k], &b[k].items[i]);
+            b[k].rc = b[k].items[0].rc;
+        }
+        for (i = 0; i < b[k].n; i++)
+            if (b[k].items[i].rc != INJ_OK)
+                sm_secret_free(&b[k].items[i].secret);
+        aws_call_free(&calls[k]);
     }
-    for (i = 0; i < n; i++)
-        if (items[i].rc != INJ_OK)
-            sm_secret_free(&items[i].secret);
-    aws_call_free(&c);
-    return rc;
+out:
+    free(calls);
+    free(io);
+}
+
+enum inj_rc sm_batch_get_secret_value(const struct sm_ctx *ctx, struct sm_item *items, size_t n,
+                                      int spare_quota, enum sm_batch_fail *why)
+{
+    struct sm_batch b;
+
+    b.items = items;
+    b.n = n;
+    sm_batch_get_secret_values(ctx, &b, 1, 1, spare_quota);
+    *why = b.why;
+    return b.rc;
 }
 
 static enum inj_rc sm_parse_get_op(const struct http_resp *resp, const char *id, void *out,

@@ -129,6 +129,20 @@ enum sm_batch_fail {
 enum inj_rc sm_batch_get_secret_value(const struct sm_ctx *ctx, struct sm_item *items, size_t n,
                                       int spare_quota, enum sm_batch_fail *why);
 
+/* One BatchGetSecretValue call of sm_batch_get_secret_values and its outcome. */
+struct sm_batch {
+    struct sm_item *items; /* borrowed: 1..SM_BATCH_MAX AWSCURRENT secrets of one region */
+    size_t n;
+    enum inj_rc rc;         /* as sm_batch_get_secret_value returns */
+    enum sm_batch_fail why; /* when rc != INJ_OK */
+};
+
+/* The calls b[0..nb) at once over at most conns connections (a call of them ends as
+ * sm_batch_get_secret_value ends it; a throttle of one does not stop the others, which are
+ * already on their way). */
+void sm_batch_get_secret_values(const struct sm_ctx *ctx, struct sm_batch *b, size_t nb,
+                                size_t conns, int spare_quota);
+
 /* Spreads a BatchGetSecretValue 200 answer over items[0..n) (n <= SM_BATCH_MAX; their refs
  * set): SecretValues by ARN, name or partial ARN, Errors by SecretId, the rest "answered
  * neither". Returns INJ_OK unless the answer as a whole is unusable (each item then carries

@@ -1,21 +1,35 @@
 # mk/bench.mk: benchmarks, included from the top-level Makefile. Not part of `make check`:
 # they need the peers they compare against (scripts/setup-debian.sh installs them: awscli,
 # python3-boto3, jq, curl, time; hyperfine is used when present).
-#   make bench        injector vs a boto3 wrapper vs an aws CLI script vs curl, N = 1, 10, 100
-#                     secrets, then the same for N = 1, 10, 100 SSM parameters; the tables go to
-#                     stdout and bench/results.md. BENCH_ARGS: e.g. --runs 30, --services ssm
-#                     (only the SSM rows; the rest of results.md stays)
+#   make bench        injector vs a boto3 wrapper vs a Node SDK v3 wrapper vs an aws CLI script
+#                     vs curl, N = 1, 10, 100, in two profiles: the local endpoint as is, and a
+#                     realistic one (round trip and service time modelled: bench/delay_relay.py);
+#                     then the CA store cost and 10,000 entries; then N = 1, 10, 100 SSM
+#                     parameters. The tables go to stdout and bench/results.md. BENCH_ARGS: e.g.
+#                     --runs 30 --rtt-ms 4 --service-ms 15, --services ssm (only the SSM rows)
+#   make bench-node   the AWS SDK for JavaScript v3 (pinned) into bench/node (npm; `make bench`
+#                     does it first; never at test time)
 #   make bench-storm  300 injector processes, 50 at a time, against a throttling endpoint: a
 #                     Secrets Manager run, then an SSM run at SSM's 40/s scaled down alike (its
 #                     table also goes into bench/results.md). STORM_ARGS: e.g. --services ssm,
 #                     --fetch batch, --retry-mode adaptive (docs/throttling.md)
-.PHONY: bench bench-storm
+.PHONY: bench bench-node bench-storm
 
 BENCH_ARGS ?=
 STORM_ARGS ?=
+BENCH_NODE_SDK_VERSION = 3.1178.0
+BENCH_NODE_STAMP = bench/node/node_modules/@aws-sdk/client-secrets-manager/package.json
 
-bench: $(BUILD)/injector
+bench: $(BUILD)/injector $(BENCH_NODE_STAMP)
 	$(PYTHON) bench/bench.py --injector $(BUILD)/injector $(BENCH_ARGS)
+
+bench-node: $(BENCH_NODE_STAMP)
+
+$(BENCH_NODE_STAMP):
+	@command -v npm >/dev/null || { echo "bench-node: npm not found (scripts/setup-debian.sh)"; exit 1; }
+	mkdir -p bench/node
+	npm install --prefix bench/node --no-audit --no-fund --no-save \
+	  @aws-sdk/client-secrets-manager@$(BENCH_NODE_SDK_VERSION)
 
 bench-storm: $(BUILD)/injector
 	$(PYTHON) bench/storm.py --injector $(BUILD)/injector $(STORM_ARGS)

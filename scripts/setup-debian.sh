@@ -15,12 +15,14 @@ PKGS="
   musl-tools dpkg-dev
   gcc-aarch64-linux-gnu linux-libc-dev-arm64-cross qemu-user-static
   mandoc
-  curl time jq hyperfine python3-boto3 awscli strace
+  curl time jq hyperfine python3-boto3 awscli strace nodejs
 "
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
+# make bench-node: npm (Debian packages it apart; NodeSource's nodejs carries its own).
+command -v npm >/dev/null 2>&1 || missing="$missing npm"
 if [ -n "$missing" ]; then
   echo "setup: installing:$missing"
   $SUDO apt-get update -qq

@@ -404,6 +404,9 @@ class FakeState:
         self._retired = set()
         self._strays = 0
         self._isolated = None     # the default credential isolate() minted, kept over resets
+        # Time each AWS request takes before its answer (make bench's realistic profile models
+        # the service's own time with it; --service-time). Kept over resets.
+        self.service_time = 0.0
         self._reset_locked()
 
     # -- reset / seed ------------------------------------------------------
@@ -429,6 +432,7 @@ class FakeState:
         self._buckets = {}
         self._connections = 0
         self._handshakes = 0
+        self._resumed = 0
         self._handshake_failures = 0
         self._total = 0
         self._control = 0
@@ -854,10 +858,11 @@ class FakeState:
             self._connections += 1
             return self._conn_seq
 
-    def note_handshake(self, ok):
+    def note_handshake(self, ok, resumed=False):
         with self.lock:
             if ok:
                 self._handshakes += 1
+                self._resumed += int(bool(resumed))
             else:
                 self._handshake_failures += 1
 
@@ -910,6 +915,7 @@ class FakeState:
             return {
                 "connections": self._connections,
                 "handshakes": self._handshakes,
+                "resumed_handshakes": self._resumed,
                 "handshake_failures": self._handshake_failures,
                 "total_requests": self._total,
                 "requests_by_action": dict(self._by_action),
@@ -1823,6 +1829,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                  "status": None, "error_type": None, "fault": None}
         fault = None
         status, payload, ctype = 200, None, CT_JSON
+        if st.service_time and self.server.stop_event.wait(st.service_time):
+            self.close_connection = True
+            return
         try:
             # The order follows AWS: authenticate, route, validate, then the operation.
             try:
@@ -2145,7 +2154,7 @@ class _TLSServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
             except (ssl.SSLError, OSError):
                 self.state.note_handshake(False)
                 return
-            self.state.note_handshake(True)
+            self.state.note_handshake(True, request.session_reused)
             self.RequestHandlerClass(request, client_address, self)
         finally:
             with self.active_lock:
@@ -2338,6 +2347,8 @@ def main(argv=None):
     ap.add_argument("--cert-mode", default="normal", choices=CERT_MODES)
     ap.add_argument("--rate-limit", action="append", default=[], metavar="ACTION=RPS")
     ap.add_argument("--clock-skew", type=float, default=0.0, metavar="SECONDS")
+    ap.add_argument("--service-time", type=float, default=0.0, metavar="MS",
+                    help="every AWS request waits this long before its answer (as AWS's own time)")
     args = ap.parse_args(argv)
 
     srv = FakeSecretsManager(args.dir, cert_mode=args.cert_mode, port=args.port)
@@ -2345,6 +2356,7 @@ def main(argv=None):
         action, _, rps = spec.partition("=")
         srv.state.set_rate_limit(action, float(rps))
     srv.state.clock_skew_seconds = args.clock_skew
+    srv.state.service_time = args.service_time / 1000.0
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())

@@ -553,6 +553,58 @@ static void same_fetch(void **state)
     ref_free(&b);
 }
 
+/* ref_fetch_key stands for ref_same_fetch (resolve.c dedups by its hash): over every pair of
+ * a set of references, equal keys exactly when ref_same_fetch says the same fetch. */
+static void fetch_key_matches_same_fetch(void **state)
+{
+    static const char *const forms[] = {
+        "prod/db",
+        "prod/db:user",
+        "prod/db:password:AWSCURRENT",
+        "prod/db:user:AWSPREVIOUS",
+        "prod/db:::" UUID,
+        "prod/db:x::" UUID,
+        "prod/db:x:AWSCURRENT:" UUID,
+        "prod/other",
+        "prod/db2",
+        "prod/d",
+        ARN_EU,
+        ARN_EU ":k",
+        ARN_EU "::AWSPENDING",
+        "dev/fcj/momentum-Ab12Cd",
+        "1:2", /* ids whose LEN:TEXT pieces could run together without the lengths */
+        "12",
+        "1:2:AWSCURRENT",
+    };
+    enum { N = sizeof(forms) / sizeof(forms[0]) };
+    struct ref r[N];
+    char *key[N];
+    size_t i;
+    size_t j;
+
+    (void)state;
+    for (i = 0; i < N; i++) {
+        parse_ok(forms[i], &r[i]);
+        key[i] = ref_fetch_key(&r[i]);
+        assert_non_null(key[i]);
+    }
+    for (i = 0; i < N; i++)
+        for (j = 0; j < N; j++) {
+            int same = ref_same_fetch(&r[i], &r[j]);
+            int eq = !strcmp(key[i], key[j]);
+
+            if (same != eq)
+                fail_msg("\"%s\" vs \"%s\": ref_same_fetch %d, keys %s / %s", forms[i], forms[j],
+                         same, key[i], key[j]);
+        }
+    /* The key holds the id, never a JSON key (not part of the fetch). */
+    assert_null(strstr(key[1], "user"));
+    for (i = 0; i < N; i++) {
+        free(key[i]);
+        ref_free(&r[i]);
+    }
+}
+
 static void free_is_idempotent(void **state)
 {
     struct ref r;
@@ -796,6 +848,7 @@ int main(void)
         cmocka_unit_test(replica_refs),
         cmocka_unit_test(region_lists),
         cmocka_unit_test(same_fetch),
+        cmocka_unit_test(fetch_key_matches_same_fetch),
         cmocka_unit_test(free_is_idempotent),
         cmocka_unit_test(ssm_forms),
         cmocka_unit_test(ssm_bad),

@@ -71,6 +71,41 @@ static void env_init_empty(void **state)
     sink_env_free(&e);
 }
 
+/* Many variables (a 10,000-entry config): the filter that spares a scan per name never hides
+ * one that is there: a repeat is refused, overwrite replaces, unset drops, also after the
+ * arrays grew and for names of the base environment and bare ones. */
+static void env_many_names(void **state)
+{
+    char *base[] = {(char *)"HOME=/root", (char *)"BARE", NULL};
+    struct sink_env e;
+    struct inj_err err = UNIT_ERR_INIT;
+    char name[32];
+    size_t i;
+
+    (void)state;
+    assert_int_equal(sink_env_init(&e, base, &err), INJ_OK);
+    for (i = 0; i < 3000; i++) {
+        (void)snprintf(name, sizeof(name), "V_%05zu", i);
+        assert_int_equal(sink_env_set(&e, name, V("x"), 0, &err), INJ_OK);
+    }
+    assert_int_equal(env_count(sink_env_envp(&e)), 3002);
+    for (i = 0; i < 3000; i += 7) {
+        (void)snprintf(name, sizeof(name), "V_%05zu", i);
+        assert_int_equal(sink_env_set(&e, name, V("y"), 0, &err), INJ_E_CONFIG);
+    }
+    assert_int_equal(sink_env_set(&e, "HOME", V("/x"), 0, &err), INJ_E_CONFIG);
+    assert_int_equal(sink_env_set(&e, "V_02999", V("new"), 1, &err), INJ_OK);
+    assert_string_equal(env_get(sink_env_envp(&e), "V_02999"), "new");
+    sink_env_unset(&e, "BARE");
+    sink_env_unset(&e, "V_00000");
+    assert_int_equal(env_count(sink_env_envp(&e)), 3000);
+    assert_null(env_get(sink_env_envp(&e), "V_00000"));
+    /* Dropped: the name may be set again. */
+    assert_int_equal(sink_env_set(&e, "V_00000", V("again"), 0, &err), INJ_OK);
+    assert_string_equal(env_get(sink_env_envp(&e), "V_00000"), "again");
+    sink_env_free(&e);
+}
+
 /* execve can pass "NAME" without '='; unset must find it (--pristine loops until the name
  * is gone, so a miss here would hang). */
 static void env_unset_bare_name(void **state)
@@ -935,6 +970,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(env_init_copies_base),
         cmocka_unit_test(env_init_empty),
+        cmocka_unit_test(env_many_names),
         cmocka_unit_test(env_unset_bare_name),
         cmocka_unit_test(env_set_new),
         cmocka_unit_test(env_set_uses_length),
