@@ -21,7 +21,7 @@
 /* A throttled call's last attempt starts this long before its deadline, at the latest. */
 #define AWS_LAST_TRY_MS 1000L
 /* A throttled call's backoff ceiling is at most the time left before that, divided by this. */
-#define AWS_THROTTLE_SHARE 4
+#define AWS_THROTTLE_SHARE 8
 
 /* adaptive mode (botocore retries/adaptive.py, throttling.py, bucket.py). */
 #define AWS_LIM_MIN_RATE 0.5   /* tokens per second, the slowest */
@@ -98,6 +98,22 @@ static long aws_backoff_ceiling_ms(int attempt)
     for (i = 1; i < attempt && ceiling < AWS_BACKOFF_CAP_MS; i++)
         ceiling *= 2;
     return ceiling > AWS_BACKOFF_CAP_MS ? AWS_BACKOFF_CAP_MS : ceiling;
+}
+
+long aws_throttle_ceiling_ms(int attempt, long long left_ms)
+{
+    long ceiling = aws_backoff_ceiling_ms(attempt);
+
+    /* Near its deadline a call asks more often. Starts that share a quota (an account's,
+     * fleet-wide) are not served in order, and exponential backoff favours the fresh ones
+     * (short backoffs) over those that have waited long; capping the wait at a share of the
+     * time left turns that around, so a start that has waited long is not the one that fails
+     * (make bench-storm's SSM run: docs/throttling.md). */
+    if (left_ms < 0)
+        left_ms = 0;
+    if (ceiling > left_ms / AWS_THROTTLE_SHARE)
+        ceiling = (long)(left_ms / AWS_THROTTLE_SHARE);
+    return ceiling;
 }
 
 long aws_retry_backoff_ms(const struct aws_retry *rp, int attempt)
@@ -353,18 +369,9 @@ static int aws_throttle_retry(const struct aws_ctx *ctx, struct aws_call *c, lon
 {
     long long last = c->deadline_ms - AWS_LAST_TRY_MS;
 
-    long ceiling = aws_backoff_ceiling_ms(c->attempts);
-
     if (now >= last)
         return 0;
-    /* Near its deadline a call asks more often: the ceiling is at most a quarter of the time
-     * left. Starts that share a quota (an account's, fleet-wide) are not served in order; a
-     * start that has waited long thus gets a larger share of it than a fresh one, whose
-     * backoff is long, instead of failing while fresh ones get through (make bench-storm,
-     * SSM run: docs/throttling.md). */
-    if (ceiling > (last - now) / AWS_THROTTLE_SHARE)
-        ceiling = (long)((last - now) / AWS_THROTTLE_SHARE);
-    c->ready_ms = now + aws_jitter_ms(ctx->retry, ceiling);
+    c->ready_ms = now + aws_jitter_ms(ctx->retry, aws_throttle_ceiling_ms(c->attempts, last - now));
     if (c->ready_ms > last)
         c->ready_ms = last;
     return 1;

@@ -149,6 +149,12 @@ long aws_backoff_ms(int attempt);
  * once, before any call. */
 void aws_set_endpoint_opts(int fips, int dualstack);
 
+/* The jitter ceiling of a throttled call's retry number attempt with left_ms before its last
+ * attempt must start: the standard ceiling (1 s, 2 s, 4 s ... 20 s), at most an eighth of
+ * left_ms, so that starts that have waited long for a shared quota ask more often than fresh
+ * ones. */
+long aws_throttle_ceiling_ms(int attempt, long long left_ms);
+
 /* The same from r's random source (r may be NULL). */
 long aws_retry_backoff_ms(const struct aws_retry *r, int attempt);
 

@@ -143,6 +143,20 @@ static void throttle_near_the_deadline_ends_the_call(void **state)
     assert_contains(err.msg, "deadline passed after 1 attempt(s), throttled");
 }
 
+/* The standard ceilings while the deadline is far; an eighth of the time left near it. */
+static void throttle_ceiling_shrinks_near_the_deadline(void **state)
+{
+    (void)state;
+    assert_int_equal(aws_throttle_ceiling_ms(1, 59000), 1000);
+    assert_int_equal(aws_throttle_ceiling_ms(3, 59000), 4000);
+    assert_int_equal(aws_throttle_ceiling_ms(9, 600000), 20000); /* the 20 s cap */
+    assert_int_equal(aws_throttle_ceiling_ms(9, 59000), 7375);   /* 59 s / 8 */
+    assert_int_equal(aws_throttle_ceiling_ms(9, 8000), 1000);
+    assert_int_equal(aws_throttle_ceiling_ms(1, 4000), 500);
+    assert_int_equal(aws_throttle_ceiling_ms(5, 0), 0);
+    assert_int_equal(aws_throttle_ceiling_ms(5, -5), 0);
+}
+
 static void other_retryable_errors_keep_max_attempts(void **state)
 {
     struct inj_err err = UNIT_ERR_INIT;
@@ -248,6 +262,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(throttle_bounded_keeps_max_attempts, setup, teardown),
         cmocka_unit_test_setup_teardown(throttle_near_the_deadline_ends_the_call, setup, teardown),
+        cmocka_unit_test(throttle_ceiling_shrinks_near_the_deadline),
         cmocka_unit_test_setup_teardown(other_retryable_errors_keep_max_attempts, setup, teardown),
         cmocka_unit_test_setup_teardown(retry_init_reads_the_mode, setup, teardown),
         cmocka_unit_test(limiter_follows_botocore),
