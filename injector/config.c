@@ -270,7 +270,8 @@ const char *config_failover_misfit(const struct entry *e, const struct ref_regio
     for (k = 0; k <= nsrc; k++) {
         const struct ref *r = k == 0 ? &e->ref : tmpl_source(e->tmpl, k - 1);
 
-        for (i = 0; r->is_arn && i < l->n; i++)
+        /* A parameter (SSM) has no replica: the failover list does not apply to it. */
+        for (i = 0; r->is_arn && r->service != REF_SSM && i < l->n; i++)
             if (strcmp(ref_region_partition(l->v[i]), r->partition) != 0) {
                 *partition = r->partition;
                 return l->v[i];

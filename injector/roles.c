@@ -175,6 +175,9 @@ static void roles_fetch_group(const struct roles *r, const struct sm_ctx *ctx, s
                 continue;
             f[i].rc = why->code ? why->code : INJ_E_NOPERM;
             inj_err_set(&f[i].err, f[i].rc, "%s: %s", f[i].ref->secret_id, why->msg);
+            /* What to grant, for JSON logs: the role could not be assumed. */
+            if (f[i].rc == INJ_E_NOPERM)
+                f[i].err.action = "sts:AssumeRole";
             /* One cause for every entry of the role: reported in one line (resolve.c). */
             f[i].kind = AWS_K_NONE;
             (void)snprintf(f[i].cause, sizeof(f[i].cause), "%.600s", why->msg);

@@ -29,6 +29,7 @@ struct sm_batch_io {
     const char *region;
     struct sm_item *items;
     size_t n;
+    char label[160]; /* the call's id in log lines: each batch its own */
 };
 
 /* Each operation's request body (from a struct ref, or a struct sm_batch_io) and parser (into
@@ -673,7 +674,6 @@ void sm_batch_get_secret_values(const struct sm_ctx *ctx, struct sm_batch *b, si
     struct aws_call *calls = NULL;
     struct sm_batch_io *io = NULL;
     struct aws_ctx a;
-    char label[160];
     size_t k;
     size_t i;
 
@@ -699,14 +699,14 @@ void sm_batch_get_secret_values(const struct sm_ctx *ctx, struct sm_batch *b, si
             calls[k].end = AWS_SETUP; /* not run */
             continue;
         }
-        (void)snprintf(label, sizeof(label), "%s%s", b[k].items[0].ref->secret_id,
+        (void)snprintf(io[k].label, sizeof(io[k].label), "%s%s", b[k].items[0].ref->secret_id,
                        b[k].n > 1 ? " and the rest of its batch" : "");
         io[k].ctx = ctx;
         io[k].region = sm_region_for(ctx, b[k].items[0].ref);
         io[k].items = b[k].items;
         io[k].n = b[k].n;
-        aws_call_init(&calls[k], &a, &sm_service, &sm_ops[SM_BATCH], io[k].region, label, &io[k],
-                      sm_batch_deadline(ctx, b[k].items, b[k].n));
+        aws_call_init(&calls[k], &a, &sm_service, &sm_ops[SM_BATCH], io[k].region, io[k].label,
+                      &io[k], sm_batch_deadline(ctx, b[k].items, b[k].n));
         calls[k].spare_throttle = spare_quota;
     }
     /* Every batch at once, each on its own connection (a few at most). */
@@ -715,9 +715,7 @@ void sm_batch_get_secret_values(const struct sm_ctx *ctx, struct sm_batch *b, si
         if (b[k].rc != INJ_OK)
             continue;
         if (calls[k].end == AWS_OK) {
-            (void)snprintf(label, sizeof(label), "%s%s", b[k].items[0].ref->secret_id,
-                           b[k].n > 1 ? " and the rest of its batch" : "");
-            b[k].rc = aws_call_parse(&calls[k], label, &io[k], NULL);
+            b[k].rc = aws_call_parse(&calls[k], io[k].label, &io[k], NULL);
         } else {
             b[k].why = sm_batch_why(&calls[k]);
             for (i = 0; i < b[k].n; i++)

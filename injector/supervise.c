@@ -634,8 +634,9 @@ static enum inj_rc sup_sidecar(struct sup *s, int *exit_code, struct inj_err *er
     if (h && h->started)
         h->started(h->ctx);
     log_info("sidecar mode%s: %s", getpid() == 1 ? " as PID 1" : "",
-             s->o->refresh_ms > 0 ? "keeping the files fresh"
-                                  : "files written, no refresh interval");
+             s->o->refresh_ms > 0       ? "keeping the files fresh"
+             : s->o->refresh_signal > 0 ? "files written, refreshed on the refresh signal only"
+                                        : "files written, no refresh interval");
     if (s->o->refresh_ms > 0 && h && h->refresh)
         s->refresh_at = mono_ms() + supervise_jitter(s->o->refresh_ms, sup_rand());
     *exit_code = sup_loop(s);

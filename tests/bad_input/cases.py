@@ -616,8 +616,9 @@ CASES = [
     Case("ssm-nul-value", "ssm", DATA, "contains a NUL character",
          parameters=(("/nul/value", "a\u0000b"),),
          config="version: 1\n" + ENTRY + "  A: ssm:/nul/value\n" + FILE_ENTRY),
-    Case("ssm-throttled", "ssm", TEMPFAIL, "throttled by SSM Parameter Store",
-         faults=(("throttle", {}),), fault_action="GetParameters",
+    # A throttle is retried until the start deadline, whatever AWS_MAX_ATTEMPTS says.
+    Case("ssm-throttled", "ssm", TEMPFAIL, "deadline passed after",
+         faults=(("throttle", {}),), fault_action="GetParameters", args=("--timeout", "2"),
          config="version: 1\n" + ENTRY + "  A: ssm:/prod/db/host\n" + FILE_ENTRY),
     Case("ssm-internal-error", "ssm", UNAVAILABLE, "HTTP 500",
          faults=(("internal", {}),), fault_action="GetParameters",

@@ -188,10 +188,12 @@ def test_throttled_retries_and_error(fake, base_env, write_config):
         env:
           PGUSER: {{ from: "{RDS}", key: username }}
         """)
-    res = run(["-vv", "-c", cfg, "--", "/bin/true"], jenv(base_env, AWS_MAX_ATTEMPTS="2"))
+    # A throttle is retried until the start deadline (issue 22): a short one.
+    res = run(["-vv", "-c", cfg, "--timeout", "3", "--", "/bin/true"],
+              jenv(base_env, AWS_MAX_ATTEMPTS="2"))
     assert res.rc == 75, res
     lines = json_lines(res.err)
-    assert any("retrying (attempt 2 of 2)" in ln["msg"] for ln in lines)
+    assert any("retrying (attempt 2, until the deadline)" in ln["msg"] for ln in lines)
     err = [ln for ln in errors(lines) if ln.get("entry") == "PGUSER"]
     assert err and err[0]["code"] == "temporary" and err[0]["exit_code"] == 75
     assert err[0]["secret"] == RDS

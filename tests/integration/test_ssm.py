@@ -224,11 +224,15 @@ def test_throttle_retried_then_75(fake, base_env, write_config, probe):
     assert res.rc == 0, res
     assert probe.read()["env"]["A"] == seed.P_FLAT
     assert len(asked(fake)) == 2
+    # Throttled for good: retried until the start deadline (issue 22), whatever
+    # AWS_MAX_ATTEMPTS says, then exit 75 naming the deadline and the throttling.
     fake.state.add_fault("throttle", action="GetParameters")
     base_env["AWS_MAX_ATTEMPTS"] = "2"
-    res = run(["-c", cfg, "--", "true"], base_env)
+    before = len(asked(fake))
+    res = run(["-c", cfg, "--timeout", "3", "--", "true"], base_env)
     assert res.rc == 75, res
-    assert "throttled by SSM Parameter Store" in res.err
+    assert "deadline passed after" in res.err and "throttled" in res.err, res.err
+    assert len(asked(fake)) - before > 2  # more than AWS_MAX_ATTEMPTS
 
 
 def test_endpoint_variable_ssm(fake, base_env, write_config, probe):
