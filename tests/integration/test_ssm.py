@@ -369,3 +369,21 @@ def test_refresh_new_parameter_version(fake, base_env, write_config, secret_dir)
     text = out.decode(errors="replace") + err.decode(errors="replace")
     assert "new version 2" in text
     assert_no_leak(text, extra=(new,))
+
+
+def test_failover_regions_leave_a_parameters_deadline_whole(fake, base_env, write_config,
+                                                            probe):
+    """A parameter has no replica: a top-level failover_regions (for the secrets) must not
+    cut its share of the start deadline (fetch.c shares it among the regions to try)."""
+    fake.state.put_parameter("/rev/p", "pval", ptype="String")
+    fake.state.add_fault("slow", action="GetParameters", seconds=1.5)
+    cfg = write_config("""
+        version: 1
+        timeout: 3s
+        failover_regions: [us-west-2, eu-west-1]
+        env:
+          P: ssm:/rev/p
+        """)
+    res = run(["-c", cfg, "--"] + probe(base_env), base_env)
+    assert res.rc == 0, res
+    assert probe.read()["env"]["P"] == "pval"
