@@ -185,10 +185,13 @@ def ssm_section(args, by_profile, have_static, m, load, ver):
         text += [f"### {profile_title(args, prof)}", "", table(rows, sizes, have_static), ""]
     text += ["### Targets (issue 15)", ""]
     text += [f"- {'met' if ok else 'MISSED'}: {t}" for t, ok in ssm_targets(by_profile, sizes)]
+    conns = sorted({(r["n"], r["calls"], r["handshakes"]) for rows in by_profile.values()
+                    for r in rows if r["key"].startswith("injector") and r["calls"] > 1})
     text += ["", "### Notes", "",
-             "- injector sends its ceil(N/10) GetParameters batches concurrently: TLS "
-             "handshakes is how many connections the start opened (one per batch in flight at "
-             "most).",
+             "- injector sends its ceil(N/10) GetParameters batches concurrently, on a few "
+             "connections that each carry one call after another: TLS handshakes is how many "
+             "connections the start opened" + (" (" + "; ".join(
+                 f"N={n}: {c} calls on {h}" for n, c, h in conns) + ")" if conns else "") + ".",
              "- The boto3 wrapper and the CLI script fetch their batches one after another on "
              "one connection (the CLI: one process, so one connection, per batch), as such "
              "entrypoints do; curl does one GetParameters of one name whatever N is.",
