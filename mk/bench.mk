@@ -5,8 +5,10 @@
 #                     vs curl, N = 1, 10, 100, in two profiles: the local endpoint as is, and a
 #                     realistic one (round trip and service time modelled: bench/delay_relay.py);
 #                     then the CA store cost and 10,000 entries; then N = 1, 10, 100 SSM
-#                     parameters. The tables go to stdout and bench/results.md. BENCH_ARGS: e.g.
-#                     --runs 30 --rtt-ms 4 --service-ms 15, --services ssm (only the SSM rows)
+#                     parameters in both profiles (no Node row). The tables go to stdout and
+#                     bench/results.md (make bench-storm's sections kept). BENCH_ARGS: e.g.
+#                     --runs 30 --rtt-ms 4 --service-ms 15, --cli-max-n 10, --services ssm (only
+#                     the SSM rows and section) or sm (the SSM section kept as it was)
 #   make bench-node   the AWS SDK for JavaScript v3 (pinned) into bench/node (npm; `make bench`
 #                     does it first; never at test time)
 #   make bench-storm  300 injector processes, 50 at a time, against a throttling endpoint: a
