@@ -7,16 +7,15 @@
 #include "castore.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "err.h"
-#include "rfile.h"
-#include "sbuf.h"
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* A system bundle is about 220 KB; anything far larger is not a CA bundle. */
 #define CASTORE_MAX_FILE (16u * 1024u * 1024u)
@@ -32,8 +31,8 @@ struct castore_cert {
 };
 
 struct castore {
-    struct sbuf text; /* the file read (empty for the compiled-in bundle) */
-    const char *pem;  /* text.p, or the compiled-in bundle (borrowed) */
+    char *text;      /* the file read (NULL for the compiled-in bundle) */
+    const char *pem; /* text, or the compiled-in bundle (borrowed) */
     size_t pem_len;
     struct castore_cert *v;
     size_t n;
@@ -46,7 +45,7 @@ void castore_free(struct castore *cs)
 {
     if (!cs)
         return;
-    sbuf_wipe_free(&cs->text); /* public certificates; the one free there is */
+    free(cs->text); /* public certificates: nothing to wipe */
     free(cs->v);
     if (cs->meth)
         X509_LOOKUP_meth_free(cs->meth);
@@ -521,29 +520,64 @@ static int castore_by_subject(X509_LOOKUP *lu, X509_LOOKUP_TYPE type, const X509
     return found != NULL;
 }
 
+/* Reads the regular file at path whole into cs->text, in one buffer of its size (rfile_read's
+ * growing sbuf copies and wipes a 220 KB bundle several times over: nothing here is secret). */
+static enum castore_rc castore_read(struct castore *cs, const char *path)
+{
+    enum castore_rc rc = CASTORE_UNREADABLE;
+    struct stat st;
+    size_t size;
+    size_t got = 0;
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+
+    if (fd < 0)
+        return errno == ENOMEM ? CASTORE_NOMEM : CASTORE_UNREADABLE;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < 0 ||
+        (unsigned long long)st.st_size > CASTORE_MAX_FILE)
+        goto out;
+    size = (size_t)st.st_size;
+    cs->text = malloc(size + 1);
+    if (!cs->text) {
+        rc = CASTORE_NOMEM;
+        goto out;
+    }
+    /* One byte more than fstat said: a file that grew meanwhile is OpenSSL's to read. */
+    while (got <= size) {
+        ssize_t n = read(fd, cs->text + got, size + 1 - got);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            goto out;
+        if (n == 0)
+            break;
+        got += (size_t)n;
+    }
+    rc = got <= size ? CASTORE_OK : CASTORE_OTHER;
+    cs->pem = cs->text;
+    cs->pem_len = got <= size ? got : 0;
+out:
+    (void)close(fd);
+    return rc;
+}
+
 enum castore_rc castore_index(const char *path, const char *pem, size_t len, struct castore **out)
 {
     struct castore *cs = NULL;
     enum castore_rc rc = CASTORE_NOMEM;
-    struct inj_err err;
-    int sys = 0;
 
     *out = NULL;
     cs = calloc(1, sizeof(*cs));
     if (!cs)
         goto out;
-    cs->text.max = CASTORE_MAX_FILE;
     if (path) {
-        if (rfile_read("CA bundle", path, CASTORE_MAX_FILE, 0, &cs->text, &sys, &err) !=
-            INJ_OK) {
-            rc = sys == ENOMEM ? CASTORE_NOMEM : CASTORE_UNREADABLE;
+        rc = castore_read(cs, path);
+        if (rc != CASTORE_OK)
             goto out;
-        }
-        pem = (const char *)cs->text.p;
-        len = cs->text.len;
+    } else {
+        cs->pem = pem ? pem : "";
+        cs->pem_len = pem ? len : 0;
     }
-    cs->pem = pem ? pem : "";
-    cs->pem_len = pem ? len : 0;
     rc = castore_parse(cs);
     if (rc != CASTORE_OK)
         goto out;
