@@ -96,7 +96,27 @@ static int castore_b64(const char *p, size_t len, unsigned char *out, size_t max
 
     *full = 0;
     for (i = 0; i < len; i++) {
-        unsigned char v = castore_b64_value[(unsigned char)p[i]];
+        unsigned char v;
+
+        /* Four sextets at once, the common case inside a line. */
+        while (q == 0 && i + 4 <= len && o + 3 <= max) {
+            unsigned char a = castore_b64_value[(unsigned char)p[i]];
+            unsigned char b = castore_b64_value[(unsigned char)p[i + 1]];
+            unsigned char c = castore_b64_value[(unsigned char)p[i + 2]];
+            unsigned char d = castore_b64_value[(unsigned char)p[i + 3]];
+            unsigned long w;
+
+            if ((a | b | c | d) & 0xc0)
+                break; /* '=', white space, or not base64: one at a time below */
+            w = ((unsigned long)a << 18) | ((unsigned long)b << 12) | ((unsigned long)c << 6) | d;
+            out[o++] = (unsigned char)(w >> 16);
+            out[o++] = (unsigned char)(w >> 8);
+            out[o++] = (unsigned char)w;
+            i += 4;
+        }
+        if (i >= len)
+            break;
+        v = castore_b64_value[(unsigned char)p[i]];
 
         if (v == 65)
             continue;
@@ -422,41 +442,38 @@ static int castore_is(const char *line, size_t llen, const char *what)
 }
 
 /* Walks the PEM text: every block must be a CERTIFICATE; text between blocks is ignored, as
- * OpenSSL ignores it (Amazon Linux's bundle has a comment before each certificate). */
+ * OpenSSL ignores it (Amazon Linux's bundle has a comment before each certificate). A block's
+ * body runs to the next '-', which must start its END line (base64 has no '-'; PEM headers
+ * have one mid-line: an encrypted block is not taken). */
 static enum castore_rc castore_parse(struct castore *cs)
 {
     static const char begin[] = "-----BEGIN CERTIFICATE-----";
     static const char end[] = "-----END CERTIFICATE-----";
     enum castore_rc rc;
     const char *line;
+    const char *dash;
     size_t llen;
     size_t at = 0;
-    size_t body = 0;
-    int in = 0;
+    size_t body;
 
     while (castore_line(cs->pem, cs->pem_len, &at, &line, &llen)) {
-        if (!in) {
-            if (castore_is(line, llen, "-----BEGIN ")) {
-                if (llen != sizeof(begin) - 1 || memcmp(line, begin, llen) != 0)
-                    return CASTORE_OTHER; /* another kind of block: OpenSSL's loader decides */
-                in = 1;
-                body = at;
-            }
+        if (!castore_is(line, llen, "-----BEGIN "))
             continue;
-        }
-        if (castore_is(line, llen, "-----")) {
-            if (llen != sizeof(end) - 1 || memcmp(line, end, llen) != 0)
-                return CASTORE_OTHER;
-            rc = castore_add(cs, body, (size_t)(line - cs->pem) - body);
-            if (rc != CASTORE_OK)
-                return rc;
-            in = 0;
-            continue;
-        }
-        if (memchr(line, ':', llen) || llen > 1024)
-            return CASTORE_OTHER; /* PEM headers (an encrypted block) or not base64 */
+        if (llen != sizeof(begin) - 1 || memcmp(line, begin, llen) != 0)
+            return CASTORE_OTHER; /* another kind of block: OpenSSL's loader decides */
+        body = at;
+        dash = at < cs->pem_len ? memchr(cs->pem + at, '-', cs->pem_len - at) : NULL;
+        if (!dash || (dash != cs->pem + at && dash[-1] != '\n'))
+            return CASTORE_OTHER; /* a cut block, PEM headers, not base64 */
+        at = (size_t)(dash - cs->pem);
+        if (!castore_line(cs->pem, cs->pem_len, &at, &line, &llen) ||
+            llen != sizeof(end) - 1 || memcmp(line, end, llen) != 0)
+            return CASTORE_OTHER;
+        rc = castore_add(cs, body, (size_t)(dash - cs->pem) - body);
+        if (rc != CASTORE_OK)
+            return rc;
     }
-    return !in && cs->n ? CASTORE_OK : CASTORE_OTHER;
+    return cs->n ? CASTORE_OK : CASTORE_OTHER;
 }
 
 /* X509_LOOKUP get_by_subject: every certificate of the bundle with that subject goes into the
