@@ -64,21 +64,16 @@ size_t castore_decoded(const struct castore *cs)
 
 /* The value of each base64 character; 64: '=', 65: white space, 66: anything else. */
 static const unsigned char castore_b64_value[256] = {
-    66, 66, 66, 66, 66, 66, 66, 66, 66, 65, 65, 66, 66, 65, 66, 66,
-    66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66,
-    65, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 62, 66, 66, 66, 63,
-    52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 66, 66, 66, 64, 66, 66,
-    66, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
-    15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 66, 66, 66, 66, 66,
-    66, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
-    41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 66, 66, 66, 66, 66,
-    66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66,
-    66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66,
-    66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66,
-    66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66,
-    66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66,
-    66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66,
-    66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66,
+    66, 66, 66, 66, 66, 66, 66, 66, 66, 65, 65, 66, 66, 65, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66,
+    66, 66, 66, 66, 66, 66, 66, 66, 65, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 62, 66, 66, 66, 63,
+    52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 66, 66, 66, 64, 66, 66, 66, 0,  1,  2,  3,  4,  5,  6,
+    7,  8,  9,  10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 66, 66, 66, 66, 66,
+    66, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48,
+    49, 50, 51, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66,
+    66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66,
+    66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66,
+    66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66,
+    66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66,
     66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66,
 };
 
@@ -256,8 +251,7 @@ static uint64_t castore_mix_len(uint64_t h, size_t n)
  * other type as it stands. The key keeps only the ASCII letters, digits and punctuation of
  * such a string, lowercased: names equal in OpenSSL's sense get equal keys (a key is a
  * function of the canonical form); equal keys are then compared by X509_NAME_cmp. */
-static uint64_t castore_key_value(uint64_t h, unsigned char tag, const unsigned char *v,
-                                  size_t len)
+static uint64_t castore_key_value(uint64_t h, unsigned char tag, const unsigned char *v, size_t len)
 {
     size_t width;
     size_t i;
@@ -466,8 +460,8 @@ static enum castore_rc castore_parse(struct castore *cs)
         if (!dash || (dash != cs->pem + at && dash[-1] != '\n'))
             return CASTORE_OTHER; /* a cut block, PEM headers, not base64 */
         at = (size_t)(dash - cs->pem);
-        if (!castore_line(cs->pem, cs->pem_len, &at, &line, &llen) ||
-            llen != sizeof(end) - 1 || memcmp(line, end, llen) != 0)
+        if (!castore_line(cs->pem, cs->pem_len, &at, &line, &llen) || llen != sizeof(end) - 1 ||
+            memcmp(line, end, llen) != 0)
             return CASTORE_OTHER;
         rc = castore_add(cs, body, (size_t)(dash - cs->pem) - body);
         if (rc != CASTORE_OK)
@@ -494,8 +488,7 @@ static int castore_by_subject(X509_LOOKUP *lu, X509_LOOKUP_TYPE type, const X509
 
     if (!cs || !store || type != X509_LU_X509)
         return 0;
-    if (!X509_NAME_get0_der(name, &nder, &nder_len) ||
-        castore_name_key(nder, nder_len, &key) != 0)
+    if (!X509_NAME_get0_der(name, &nder, &nder_len) || castore_name_key(nder, nder_len, &key) != 0)
         return 0;
     for (i = 0; i < cs->n; i++) {
         const unsigned char *q;
