@@ -21,8 +21,9 @@ enum castore_rc {
 };
 
 /* Indexes the PEM bundle at path, or the len bytes at pem when path is NULL (the compiled-in
- * bundle). Decodes base64 and each certificate's subject name only. *out is owned
- * (castore_free) on CASTORE_OK, NULL otherwise. */
+ * bundle). Decodes the base64 of each certificate only as far as its subject and keys the
+ * subject as OpenSSL compares names (a broken body shows at lookup: that certificate is then
+ * never trusted). *out is owned (castore_free) on CASTORE_OK, NULL otherwise. */
 enum castore_rc castore_index(const char *path, const char *pem, size_t len, struct castore **out);
 
 /* Makes the store of ssl_ctx (an SSL_CTX *) find its issuers in cs (an X509_LOOKUP): each

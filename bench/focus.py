@@ -1,0 +1,113 @@
+#!/usr/bin/python3
+"""Issue 18 items 3 and 4 alone, injector only (minutes less than `make bench`): the CA store at
+start (N=1, bundle file vs hashed directory, as bench.py's ca_store_cost builds them) and max
+RSS at N=1 and N=100 (as bench.py measures it), local profile. Runs alternate between the two
+CA stores so that load on the machine falls on both alike.
+  bench/focus.py [--runs 30] BINARY...   (e.g. build/injector build/static/injector)
+Prints Markdown rows; nothing in here is a result."""
+import argparse
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import (Counter, Fake, clean_env, loadavg, max_rss_kib, run_once,  # noqa: E402
+                    seed_secrets, write_inputs)
+
+TRUE = "/bin/true"
+SYSTEM = "/etc/ssl/certs/ca-certificates.crt"
+
+
+def stores(wd, endpoint_ca):
+    """The system bundle plus the endpoint's CA, as one file and as a hashed directory."""
+    big = os.path.join(wd, "system-plus-endpoint.pem")
+    with open(big, "wb") as out:
+        for src in (SYSTEM, endpoint_ca):
+            with open(src, "rb") as f:
+                out.write(f.read())
+    d = os.path.join(wd, "system-plus-endpoint.d")
+    os.mkdir(d)
+    for name in os.listdir("/etc/ssl/certs"):
+        if name.endswith(".0") or name.endswith(".1"):
+            os.symlink(os.path.realpath(os.path.join("/etc/ssl/certs", name)),
+                       os.path.join(d, name))
+    h = subprocess.run(["openssl", "x509", "-hash", "-noout", "-in", endpoint_ca], check=True,
+                       capture_output=True, text=True).stdout.strip()
+    k = 0
+    while os.path.lexists(os.path.join(d, f"{h}.{k}")):
+        k += 1
+    shutil.copy(endpoint_ca, os.path.join(d, f"{h}.{k}"))
+    return big, d
+
+
+def timed(argv, env):
+    """Wall and CPU (user + system of the child, wait4's rusage) seconds of one run."""
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    rc, wall, err = run_once(argv, env)
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if rc != 0:
+        sys.exit(f"{argv[0]} failed (exit {rc}): {err.strip()[-500:]}")
+    return wall, (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--runs", type=int, default=30)
+    ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("binaries", nargs="+")
+    args = ap.parse_args()
+    wd = tempfile.mkdtemp(prefix="injector-focus-")
+    fake = Fake(wd)
+    load0 = loadavg()
+    try:
+        env = clean_env(fake, os.path.join(wd, "home"))
+        names = seed_secrets(fake, 100)
+        print("| binary | N | max RSS KiB (3 runs) | API calls | TLS handshakes |")
+        print("|---|---|---|---|---|")
+        for b in args.binaries:
+            for n in (1, 100):
+                cfg, _ = write_inputs(wd, names[:n], f"focus-{n}")
+                argv = [b, "-c", cfg, "--", TRUE]
+                with Counter(fake) as c:
+                    timed(argv, env)
+                rss = [max_rss_kib(argv, env, wd) for _ in range(3)]
+                print(f"| {b} | {n} | {' / '.join(str(r) for r in rss)} | {c.calls} | "
+                      f"{c.handshakes} |", flush=True)
+        big, d = stores(wd, env["AWS_CA_BUNDLE"])
+        cfg, _ = write_inputs(wd, names[:1], "focus-ca")
+        print()
+        print("| binary | bundle file: median ms / min ms / CPU ms | hashed directory: median ms"
+              " / min ms / CPU ms | bundle / directory (median, min, CPU) |")
+        print("|---|---|---|---|")
+        for b in args.binaries:
+            envs = {}
+            for how, extra in (("bundle", {"AWS_CA_BUNDLE": big}), ("dir", {"SSL_CERT_DIR": d})):
+                e = dict(env)
+                e.pop("AWS_CA_BUNDLE")
+                e.update(extra)
+                envs[how] = e
+            got = {"bundle": [], "dir": []}
+            argv = [b, "-c", cfg, "--", TRUE]
+            for i in range(args.warmup + args.runs):
+                for how in ("bundle", "dir"):
+                    w, cpu = timed(argv, envs[how])
+                    if i >= args.warmup:
+                        got[how].append((w * 1000.0, cpu * 1000.0))
+            s = {how: (statistics.median(w for w, _ in v), min(w for w, _ in v),
+                       statistics.mean(c for _, c in v)) for how, v in got.items()}
+            print(f"| {b} | {s['bundle'][0]:.2f} / {s['bundle'][1]:.2f} / {s['bundle'][2]:.2f} | "
+                  f"{s['dir'][0]:.2f} / {s['dir'][1]:.2f} / {s['dir'][2]:.2f} | "
+                  f"{s['bundle'][0] / s['dir'][0]:.2f}, {s['bundle'][1] / s['dir'][1]:.2f}, "
+                  f"{s['bundle'][2] / s['dir'][2]:.2f} |", flush=True)
+        print(f"\n{args.runs} runs each after {args.warmup} warm-up; load {load0} -> {loadavg()}")
+    finally:
+        fake.stop()
+        shutil.rmtree(wd, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
