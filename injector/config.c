@@ -891,7 +891,10 @@ static enum inj_rc cfg_path_ref(struct cfg_parse *p, const yaml_node_t *from_nod
     rc = ref_parse(trimmed ? trimmed : from, &e->ref, p->err);
     free(trimmed);
     if (rc != INJ_OK)
-        return cfg_errf(p, from_node, rc, "%s: %s", e->name, p->err->msg);
+        return cfg_errf(p, from_node, rc, "%s: %s%s", e->name, p->err->msg,
+                        !e->path && len && from[len - 1] == '/'
+                            ? " (to read every parameter under a path, add path: true and max: N)"
+                            : "");
     return INJ_OK;
 }
 

@@ -624,6 +624,7 @@ static enum inj_rc ssm_path_finish(struct ssm_path *sp)
     unsigned long long h = 14695981039346656037ull; /* FNV-1a over keys and versions */
     char *text = NULL;
     char vbuf[40];
+    char label[220];
     const cJSON *p;
     size_t i = 0;
     enum inj_rc rc = INJ_E_NOMEM;
@@ -655,8 +656,9 @@ static enum inj_rc ssm_path_finish(struct ssm_path *sp)
     }
     text = cJSON_PrintUnformatted(obj);
     (void)snprintf(vbuf, sizeof(vbuf), "%zu-%016llx", n, h);
-    it->secret.name = xstrdup(it->ref->secret_id);
-    it->secret.arn = xstrdup(it->ref->secret_id);
+    (void)snprintf(label, sizeof(label), "path %.200s/", sp->path);
+    it->secret.name = xstrdup(label);
+    it->secret.arn = xstrdup(label);
     it->secret.version_id = xstrdup(vbuf);
     (void)snprintf(it->secret.type, sizeof(it->secret.type), "%s", "path");
     it->secret.value.max = (size_t)-1;

@@ -80,7 +80,7 @@ const char *ssm_path_key(const char *path, const char *name);
  * (NextToken) of every path, the paths concurrently over at most conns connections, each
  * page a call of the engine (its retries). Each item ends with its parameters as one JSON
  * object item.secret.value, {KEY: VALUE, ...} by ssm_path_key in byte order (expand.h reads
- * it), its name and arn the path, its version_id a digest of the parameters' names and
+ * it), its name and arn "path /PATH/", its version_id a digest of the parameters' names and
  * versions (a new one when any changes, appears or goes); or with its own error: a name not
  * under the path, more parameters than ref->path_max (INJ_E_CONFIG naming the count), a
  * failed call. *api_calls grows by the calls made. */
