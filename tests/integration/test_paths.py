@@ -155,14 +155,15 @@ def test_dry_run_prints_names_and_lengths_never_values(fake, base_env, write_con
     assert f'env DB_PASSWORD: key "db_password" of APP {len(c("pw"))} bytes' in res.out
     assert 'env NESTED_DEEP_TOKEN: key "nested/deep/token" of APP' in res.out
     # Deterministic order: by name below the path.
-    names = [ln.split(":")[0] for ln in res.out.splitlines() if ln.startswith("  env ")]
-    order = [n for n in ("API_KEY", "DB_PASSWORD", "HOST", "NESTED_DEEP_TOKEN")
-             if any(n in x for x in res.out.splitlines())]
-    assert order == ["API_KEY", "DB_PASSWORD", "HOST", "NESTED_DEEP_TOKEN"], names
+    order = ["API_KEY", "DB_PASSWORD", "HOST", "NESTED_DEEP_TOKEN"]
     pos = [res.out.index(f"env {n}:") for n in order]
     assert pos == sorted(pos)
     for v in (c("pw"), c("api"), c("tok")):
         assert v not in res.out and v not in res.err
+    res = run(["export", "--format", "json", "-c", cfg], base_env, check_leaks=False)
+    assert res.rc == 0, res
+    assert json.loads(res.out) == {"API_KEY": c("api"), "DB_PASSWORD": c("pw"),
+                                   "HOST": "db.internal", "NESTED_DEEP_TOKEN": c("tok")}
 
 
 def test_denied_names_get_parameters_by_path(fake, base_env, write_config):
