@@ -874,8 +874,8 @@ static enum inj_rc cfg_dup(struct cfg_parse *p, const char *s, char **out)
 
 /* from: into e->ref. With path: true a trailing '/' is allowed ("ssm:/prod/app/" is the path
  * /prod/app). */
-static enum inj_rc cfg_path_ref(struct cfg_parse *p, const yaml_node_t *from_node,
-                                const char *from, struct entry *e)
+static enum inj_rc cfg_path_ref(struct cfg_parse *p, const yaml_node_t *from_node, const char *from,
+                                struct entry *e)
 {
     size_t len = strlen(from);
     char *trimmed = NULL;
@@ -907,8 +907,8 @@ static enum inj_rc cfg_path_entry(struct cfg_parse *p, const yaml_node_t *val,
 
     if (!e->path) {
         if (got[EF_RECURSIVE] || got[EF_MAX])
-            return cfg_errf(p, got[EF_RECURSIVE] ? got[EF_RECURSIVE] : got[EF_MAX],
-                            INJ_E_CONFIG, "%s: recursive/max go with \"path: true\"", e->name);
+            return cfg_errf(p, got[EF_RECURSIVE] ? got[EF_RECURSIVE] : got[EF_MAX], INJ_E_CONFIG,
+                            "%s: recursive/max go with \"path: true\"", e->name);
         return INJ_OK;
     }
     if (e->ref.service != REF_SSM)

@@ -13,7 +13,7 @@
 struct tmpl;
 
 #define CONFIG_MAX_BYTES (1024u * 1024u)
-#define CONFIG_MAX_DEPTH 32 /* mappings/sequences nested in each other */
+#define CONFIG_MAX_DEPTH 32   /* mappings/sequences nested in each other */
 #define CONFIG_PATH_MAX 1000u /* the largest max: of a path entry */
 
 enum entry_kind { ENTRY_ENV, ENTRY_FILE };
@@ -39,18 +39,18 @@ struct entry {
     char *role_name; /* as written (role: NAME or role_arn: ARN), for messages; NULL: none */
     unsigned long role_line; /* where role / role_arn is */
     unsigned long role_col;
-    int role_inline;    /* role_name is an inline role_arn */
-    int expand;   /* env: expand: true: every top-level key of the JSON becomes a
+    int role_inline; /* role_name is an inline role_arn */
+    int expand;      /* env: expand: true: every top-level key of the JSON becomes a
                             variable (expand.h); name is then only the entry's label */
-    char *prefix; /* expand: prefix: put before each name, NULL: none */
-    char **only;  /* expand: only: these keys (nonly of them), NULL: all */
+    char *prefix;    /* expand: prefix: put before each name, NULL: none */
+    char **only;     /* expand: only: these keys (nonly of them), NULL: all */
     size_t nonly;
     char **except; /* expand: except: not these keys */
     size_t nexcept;
-    int path;      /* env: path: true: every SSM parameter under the path `from` names
+    int path;           /* env: path: true: every SSM parameter under the path `from` names
                       (ref.path; expand is then set too: the same names, prefix, only, except) */
-    int recursive; /* path: recursive: true: the whole tree below it */
-    size_t max;    /* path: max: N (required): more parameters under it is an error */
+    int recursive;      /* path: recursive: true: the whole tree below it */
+    size_t max;         /* path: max: N (required): more parameters under it is an error */
     unsigned long line; /* where the entry's name is, 1-based */
     unsigned long col;
 };
@@ -101,7 +101,7 @@ struct config {
     int drop_aws_credentials; /* child_env: { drop_aws_credentials: true } (= --pristine) */
     struct config_supervise supervise;
     struct config_sidecar sidecar;
-    int log_format; /* log_format: text|json (enum log_format); 0: not given */
+    int log_format;            /* log_format: text|json (enum log_format); 0: not given */
     struct config_role *roles; /* roles: and the entries' inline role_arn, in that order */
     size_t nroles;
 };

@@ -34,15 +34,19 @@ int ref_same_fetch(const struct ref *a, const struct ref *b)
 
     return a->service == b->service && ref_streq(a->secret_id, b->secret_id) && ref_streq(sa, sb) &&
            ref_streq(a->version_id, b->version_id) && ref_streq(a->selector, b->selector) &&
-           a->path == b->path && (!a->path || (a->recursive == b->recursive &&
-                                               a->path_max == b->path_max));
+           a->path == b->path &&
+           (!a->path || (a->recursive == b->recursive && a->path_max == b->path_max));
 }
 
 char *ref_fetch_key(const struct ref *a)
 {
     char path[48];
-    const char *f[6] = {a->service == REF_SSM ? "ssm" : "sm", a->secret_id, ref_fetch_stage(a),
-                        a->version_id, a->selector, NULL};
+    const char *f[6] = {a->service == REF_SSM ? "ssm" : "sm",
+                        a->secret_id,
+                        ref_fetch_stage(a),
+                        a->version_id,
+                        a->selector,
+                        NULL};
     size_t len = 1;
     size_t off = 0;
     char *key;

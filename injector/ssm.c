@@ -434,7 +434,7 @@ static enum inj_rc ssm_path_parse_op(const struct http_resp *resp, const char *i
 /* GetParametersByPath needs ssm:GetParametersByPath on the path's own ARN and (for a
  * recursive read) below it, and kms:Decrypt for SecureStrings under a customer managed key. */
 static const struct aws_op ssm_path_op = {"GetParametersByPath", "ssm:GetParametersByPath",
-                                          SSM_PATH_PAGE * SM_MAX_RESPONSE, ssm_path_body,
+                                          SSM_PATH_PAGE *SM_MAX_RESPONSE, ssm_path_body,
                                           ssm_path_parse_op};
 
 /* One path being read: its pages so far. */
@@ -540,8 +540,10 @@ enum inj_rc ssm_parse_path_page(const struct ref *ref, const char *path,
         char vbuf[24] = "";
 
         if (!cJSON_IsString(name) || !cJSON_IsString(value)) {
-            rc = inj_err_set(err, rc, "%s: GetParametersByPath answered a parameter without a "
-                                      "Name or Value", ref->secret_id);
+            rc = inj_err_set(err, rc,
+                             "%s: GetParametersByPath answered a parameter without a "
+                             "Name or Value",
+                             ref->secret_id);
             goto out;
         }
         key = ssm_path_key(path, name->valuestring);
@@ -641,13 +643,13 @@ static enum inj_rc ssm_path_finish(struct ssm_path *sp)
         if (!cJSON_AddStringToObject(obj, k,
                                      cJSON_GetObjectItemCaseSensitive(v[i], "v")->valuestring))
             goto out;
-        for (s = k; ; s++) {
+        for (s = k;; s++) {
             h ^= (unsigned char)*s;
             h *= 1099511628211ull;
             if (!*s)
                 break;
         }
-        for (s = ver; ; s++) {
+        for (s = ver;; s++) {
             h ^= (unsigned char)*s;
             h *= 1099511628211ull;
             if (!*s)

@@ -451,7 +451,7 @@ static void path_names(void **state)
         {"/prod/app", "/prod/app/2fa", "", "_2FA"},
         {"/prod/app", "/prod/app/x", "", "X"},
         {"/prod/app", "/prod/application/x", "", NULL}, /* a sibling with the same start */
-        {"/prod/app", "/prod/app", "", NULL},          /* the path itself */
+        {"/prod/app", "/prod/app", "", NULL},           /* the path itself */
         {"/prod/app", "/prod/app/", "", NULL},
         {"/prod/app", "/other/x", "", NULL},
         {"/", "/x/y", "", "X_Y"},
@@ -563,9 +563,10 @@ static void paths_paged(struct fake_aws *f, const struct http_req *req, const ch
     svc.calls++;
     o = (size_t)snprintf(body, sizeof(body), "{\"Parameters\":[");
     for (i = 0; i < (page < 2 ? 10 : 3); i++)
-        o += (size_t)snprintf(body + o, sizeof(body) - o, "%s{\"Name\":\"/p/k%02d\",\"Value\":"
-                              "\"" CANARY "%d\",\"Version\":1}", i ? "," : "",
-                              29 - (page * 10 + i), page * 10 + i);
+        o += (size_t)snprintf(body + o, sizeof(body) - o,
+                              "%s{\"Name\":\"/p/k%02d\",\"Value\":"
+                              "\"" CANARY "%d\",\"Version\":1}",
+                              i ? "," : "", 29 - (page * 10 + i), page * 10 + i);
     if (page < 2)
         (void)snprintf(body + o, sizeof(body) - o, "],\"NextToken\":\"%d\"}", page + 1);
     else
