@@ -511,7 +511,8 @@ enum inj_rc ssm_parse_path_page(const struct ref *ref, const char *path,
     next = cJSON_GetObjectItemCaseSensitive(root, "NextToken");
     if (!cJSON_IsObject(root) || (params && !cJSON_IsArray(params)) ||
         (next && !cJSON_IsString(next) && !cJSON_IsNull(next)) ||
-        (cJSON_IsString(next) && (!next->valuestring[0] || strlen(next->valuestring) > 4096))) {
+        (next && cJSON_IsString(next) &&
+         (!next->valuestring[0] || strlen(next->valuestring) > 4096))) {
         rc = inj_err_set(err, rc,
                          "%s: SSM response is not a GetParametersByPath answer (truncated or not "
                          "from SSM; check AWS_ENDPOINT_URL_SSM and proxies)",
@@ -582,7 +583,7 @@ enum inj_rc ssm_parse_path_page(const struct ref *ref, const char *path,
             goto out;
         }
     }
-    if (cJSON_IsString(next)) {
+    if (next && cJSON_IsString(next)) {
         *token = xstrdup(next->valuestring);
         if (!*token) {
             rc = inj_err_set(err, INJ_E_NOMEM, "out of memory");
