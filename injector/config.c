@@ -601,6 +601,23 @@ static enum inj_rc cfg_entry_keys(struct cfg_parse *p, const struct cfg_arg *a)
     return INJ_OK;
 }
 
+/* path: max: how many parameters the path may hold, 1 to CONFIG_PATH_MAX. */
+static enum inj_rc cfg_entry_max(struct cfg_parse *p, const struct cfg_arg *a)
+{
+    struct entry *e = a->obj;
+    char *end = NULL;
+    unsigned long m;
+
+    errno = 0;
+    m = a->s[0] >= '0' && a->s[0] <= '9' ? strtoul(a->s, &end, 10) : 0;
+    if (errno || !end || *end || m < 1 || m > CONFIG_PATH_MAX)
+        return cfg_errf(p, a->v, INJ_E_CONFIG,
+                        "%s: max must be a whole number from 1 to %u, not \"%.40s\"", e->name,
+                        CONFIG_PATH_MAX, a->s);
+    e->max = (size_t)m;
+    return INJ_OK;
+}
+
 static enum inj_rc cfg_entry_failover(struct cfg_parse *p, const struct cfg_arg *a)
 {
     struct entry *e = a->obj;
@@ -680,6 +697,9 @@ enum {
     EF_PREFIX,
     EF_ONLY,
     EF_EXCEPT,
+    EF_PATH,
+    EF_RECURSIVE,
+    EF_MAX,
     EF_N
 };
 
@@ -740,6 +760,17 @@ static const struct cfg_field entry_fields[EF_N] = {
                    .must = "except must be a list of keys ([user, password])",
                    .only = CFG_ONLY_ENV,
                    .set = cfg_entry_keys},
+    [EF_PATH] = {.key = "path",
+                 .type = YAML_SCALAR_NODE,
+                 .only = CFG_ONLY_ENV,
+                 .off = offsetof(struct entry, path),
+                 .set = cfg_set_bool},
+    [EF_RECURSIVE] = {.key = "recursive",
+                      .type = YAML_SCALAR_NODE,
+                      .only = CFG_ONLY_ENV,
+                      .off = offsetof(struct entry, recursive),
+                      .set = cfg_set_bool},
+    [EF_MAX] = {.key = "max", .type = YAML_SCALAR_NODE, .only = CFG_ONLY_ENV, .set = cfg_entry_max},
 };
 
 static const struct cfg_section env_entry_section = {CFG_FIELDS(entry_fields), CFG_ONLY_ENV, "",
@@ -842,6 +873,81 @@ static enum inj_rc cfg_dup(struct cfg_parse *p, const char *s, char **out)
     return INJ_OK;
 }
 
+/* from: into e->ref. With path: true a trailing '/' is allowed ("ssm:/prod/app/" is the path
+ * /prod/app). */
+static enum inj_rc cfg_path_ref(struct cfg_parse *p, const yaml_node_t *from_node, const char *from,
+                                struct entry *e)
+{
+    size_t len = strlen(from);
+    char *trimmed = NULL;
+    enum inj_rc rc;
+
+    if (e->path && len > 1 && from[len - 1] == '/' && from[len - 2] != '/' &&
+        from[len - 2] != ':') {
+        trimmed = xstrdup(from);
+        if (!trimmed)
+            return inj_err_set(p->err, INJ_E_NOMEM, "out of memory");
+        trimmed[len - 1] = '\0';
+    }
+    rc = ref_parse(trimmed ? trimmed : from, &e->ref, p->err);
+    free(trimmed);
+    if (rc != INJ_OK)
+        return cfg_errf(p, from_node, rc, "%s: %s%s", e->name, p->err->msg,
+                        !e->path && len && from[len - 1] == '/'
+                            ? " (to read every parameter under a path, add path: true and max: N)"
+                            : "");
+    return INJ_OK;
+}
+
+/* path: true, recursive and max together: an SSM path of a hierarchy (no selector, no key,
+ * pointer or template), max required; then the entry expands like expand: true. */
+static enum inj_rc cfg_path_entry(struct cfg_parse *p, const yaml_node_t *val,
+                                  const yaml_node_t *const *got, struct entry *e)
+{
+    const char *name;
+
+    if (!e->path) {
+        if (got[EF_RECURSIVE] || got[EF_MAX])
+            return cfg_errf(p, got[EF_RECURSIVE] ? got[EF_RECURSIVE] : got[EF_MAX], INJ_E_CONFIG,
+                            "%s: recursive/max go with \"path: true\"", e->name);
+        return INJ_OK;
+    }
+    if (e->ref.service != REF_SSM)
+        return cfg_errf(p, got[EF_PATH], INJ_E_CONFIG,
+                        "%s: path: true reads an SSM Parameter Store path: write from: "
+                        "ssm:/PATH/ (a Secrets Manager name prefix is not supported yet)",
+                        e->name);
+    name = e->ref.is_arn ? strstr(e->ref.secret_id, ":parameter/") : NULL;
+    name = name ? name + 10 : e->ref.secret_id;
+    if (name[0] != '/' || !strncmp(name, "/aws/reference/", 15))
+        return cfg_errf(p, got[EF_PATH], INJ_E_CONFIG,
+                        "%s: path: true needs a hierarchical path (ssm:/prod/app/), not \"%.100s\"",
+                        e->name, name);
+    if (e->ref.selector)
+        return cfg_errf(p, got[EF_PATH], INJ_E_CONFIG,
+                        "%s: a path has no version or label (GetParametersByPath reads the latest "
+                        "of each parameter): drop \":%.40s\"",
+                        e->name, e->ref.selector);
+    if (got[EF_EXPAND])
+        return cfg_errf(p, got[EF_EXPAND], INJ_E_CONFIG,
+                        "%s: path: true expands by itself: drop \"expand\"", e->name);
+    if (e->tmpl || e->pointer || e->ref.json_key)
+        return cfg_errf(p, got[EF_PATH], INJ_E_CONFIG,
+                        "%s: path: true sets one variable per parameter: drop \"key\", "
+                        "\"pointer\" or \"template\"",
+                        e->name);
+    if (!e->max)
+        return cfg_errf(p, val, INJ_E_CONFIG,
+                        "%s: path: true needs max: N, the most parameters the path may hold (so "
+                        "a typo cannot pull a whole account's parameters into the app)",
+                        e->name);
+    e->expand = 1;
+    e->ref.path = 1;
+    e->ref.recursive = e->recursive;
+    e->ref.path_max = e->max;
+    return INJ_OK;
+}
+
 /* One entry: its mapping (or compact string) walked into e, then what concerns several keys:
  * the reference from "from" or the template, and key/pointer/version against it. */
 static enum inj_rc cfg_entry(struct cfg_parse *p, const yaml_node_t *key, const yaml_node_t *val,
@@ -903,9 +1009,9 @@ static enum inj_rc cfg_entry(struct cfg_parse *p, const yaml_node_t *key, const 
     if (!from)
         return cfg_errf(p, val, INJ_E_CONFIG, "%s: missing \"from\" (the secret name or ARN)",
                         e->name);
-    rc = ref_parse(from, &e->ref, p->err);
+    rc = cfg_path_ref(p, from_node, from, e);
     if (rc != INJ_OK)
-        return cfg_errf(p, from_node, rc, "%s: %s", e->name, p->err->msg);
+        return rc;
     if (e->ref.service == REF_SSM && (stage || vid))
         return cfg_errf(p, val, INJ_E_CONFIG,
                         "%s: version_stage/version_id are Secrets Manager's; a parameter's "
@@ -936,6 +1042,9 @@ static enum inj_rc cfg_entry(struct cfg_parse *p, const yaml_node_t *key, const 
                         "or '-', e.g. a UUID)",
                         e->name);
     rc = cfg_dup(p, vid, &e->ref.version_id);
+    if (rc != INJ_OK)
+        return rc;
+    rc = cfg_path_entry(p, val, got, e);
     if (rc != INJ_OK)
         return rc;
     if (!e->expand && (got[EF_PREFIX] || got[EF_ONLY] || got[EF_EXCEPT]))

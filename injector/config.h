@@ -13,7 +13,8 @@
 struct tmpl;
 
 #define CONFIG_MAX_BYTES (1024u * 1024u)
-#define CONFIG_MAX_DEPTH 32 /* mappings/sequences nested in each other */
+#define CONFIG_MAX_DEPTH 32   /* mappings/sequences nested in each other */
+#define CONFIG_PATH_MAX 1000u /* the largest max: of a path entry */
 
 enum entry_kind { ENTRY_ENV, ENTRY_FILE };
 
@@ -46,6 +47,10 @@ struct entry {
     size_t nonly;
     char **except; /* expand: except: not these keys */
     size_t nexcept;
+    int path;           /* env: path: true: every SSM parameter under the path `from` names
+                      (ref.path; expand is then set too: the same names, prefix, only, except) */
+    int recursive;      /* path: recursive: true: the whole tree below it */
+    size_t max;         /* path: max: N (required): more parameters under it is an error */
     unsigned long line; /* where the entry's name is, 1-based */
     unsigned long col;
 };

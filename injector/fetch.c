@@ -126,6 +126,28 @@ static void fetch_run(const struct sm_ctx *ctx, struct fetched *f, const size_t 
     free(items);
 }
 
+/* GetParametersByPath, every page, for the SSM paths f[paths[0..npaths)]. */
+static void fetch_paths(const struct sm_ctx *ctx, struct fetched *f, const size_t *paths,
+                        size_t npaths, size_t *api_calls)
+{
+    struct sm_item *items = calloc(npaths, sizeof(*items));
+    size_t j;
+
+    for (j = 0; items && j < npaths; j++) {
+        items[j].ref = f[paths[j]].ref;
+        items[j].deadline_ms = f[paths[j]].deadline_ms;
+    }
+    if (items)
+        ssm_get_paths(ctx, items, npaths, FETCH_CONNS, api_calls);
+    for (j = 0; j < npaths; j++) {
+        if (items)
+            fetch_take(&f[paths[j]], &items[j]);
+        else
+            f[paths[j]].rc = inj_err_set(&f[paths[j]].err, INJ_E_NOMEM, "out of memory");
+    }
+    free(items);
+}
+
 /* One pass over f[0..n): batches where they save calls, GetSecretValue for the rest, and
  * GetParameters for SSM parameters; each within its own f[i].deadline_ms. */
 static void fetch_pass(const struct sm_ctx *ctx, struct fetched *f, size_t n, size_t *api_calls)
@@ -138,6 +160,8 @@ static void fetch_pass(const struct sm_ctx *ctx, struct fetched *f, size_t n, si
     size_t nsingle = 0;
     size_t *ssm = NULL; /* SSM parameters */
     size_t nssm = 0;
+    size_t *paths = NULL; /* SSM paths (GetParametersByPath) */
+    size_t npaths = 0;
     int batching = 1;
     size_t i;
     size_t j;
@@ -150,7 +174,8 @@ static void fetch_pass(const struct sm_ctx *ctx, struct fetched *f, size_t n, si
     single = calloc(n, sizeof(*single));
     ssm = calloc(n, sizeof(*ssm));
     idx = calloc(n, sizeof(*idx));
-    if (!items || !batched || !single || !ssm || !idx) {
+    paths = calloc(n, sizeof(*paths));
+    if (!items || !batched || !single || !ssm || !idx || !paths) {
         for (i = 0; i < n; i++)
             f[i].rc = inj_err_set(&f[i].err, INJ_E_NOMEM, "out of memory");
         goto out;
@@ -173,7 +198,9 @@ static void fetch_pass(const struct sm_ctx *ctx, struct fetched *f, size_t n, si
         }
     }
     for (i = 0; i < n; i++) {
-        if (f[i].ref->service == REF_SSM)
+        if (f[i].ref->service == REF_SSM && f[i].ref->path)
+            paths[npaths++] = i;
+        else if (f[i].ref->service == REF_SSM)
             ssm[nssm++] = i;
         else if (!batched[i])
             single[nsingle++] = i;
@@ -259,7 +286,10 @@ static void fetch_pass(const struct sm_ctx *ctx, struct fetched *f, size_t n, si
 
     if (nsingle || nssm)
         fetch_run(ctx, f, single, nsingle, ssm, nssm, api_calls);
+    if (npaths)
+        fetch_paths(ctx, f, paths, npaths, api_calls);
 out:
+    free(paths);
     free(items);
     free(batched);
     free(single);

@@ -31,6 +31,7 @@ struct pol {
     struct pol_set keys;      /* kms key ARN patterns */
     struct pol_set via;       /* kms:ViaService values */
     struct pol_set params;    /* ssm:GetParameters resources */
+    struct pol_set paths;     /* ssm:GetParametersByPath resources: each path, its wildcard */
     struct pol_set pkeys;     /* kms key ARN patterns of the parameters' regions */
     struct pol_set pvia;      /* their kms:ViaService values (ssm.REGION.SUFFIX) */
     int describe;             /* supervise.refresh: versions are checked with DescribeSecret */
@@ -221,10 +222,16 @@ static enum inj_rc pol_add_param(struct pol *p, const struct ref *ref, const cha
         n = snprintf(res, sizeof(res), "arn:%s:ssm:%s:%s:parameter/%s", part, region, account,
                      ref->secret_id + (ref->secret_id[0] == '/'));
     }
-    if (n < 0 || (size_t)n >= sizeof(res))
+    if (n < 0 || (size_t)n >= sizeof(res) - 2)
         return inj_err_set(err, INJ_E_CONFIG, "%s: parameter reference too long", what);
-    if (pol_set_add(&p->params, res) != 0)
+    if (pol_set_add(ref->path ? &p->paths : &p->params, res) != 0)
         return inj_err_set(err, INJ_E_NOMEM, "out of memory");
+    /* A path: the path itself and what is below it (recursive reads, and the parameters). */
+    if (ref->path) {
+        memcpy(res + n, "/*", 3);
+        if (pol_set_add(&p->paths, res) != 0)
+            return inj_err_set(err, INJ_E_NOMEM, "out of memory");
+    }
     n = snprintf(buf, sizeof(buf), "arn:%s:kms:%s:%s:key/*", part, region, account);
     if (n < 0 || (size_t)n >= sizeof(buf) || pol_set_add(&p->pkeys, buf) != 0)
         return inj_err_set(err, INJ_E_NOMEM, "out of memory");
@@ -388,7 +395,11 @@ static cJSON *pol_document(const struct pol *p)
     if (p->params.n && pol_statement(stmts, "ReadParameters", "ssm:GetParameters",
                                      pol_strings(&p->params, NULL), NULL) != 0)
         goto fail;
-    if (p->params.n && pol_decrypt(stmts, "DecryptParametersViaSSM", &p->pkeys, &p->pvia) != 0)
+    if (p->paths.n && pol_statement(stmts, "ReadParameterPaths", "ssm:GetParametersByPath",
+                                    pol_strings(&p->paths, NULL), NULL) != 0)
+        goto fail;
+    if ((p->params.n || p->paths.n) &&
+        pol_decrypt(stmts, "DecryptParametersViaSSM", &p->pkeys, &p->pvia) != 0)
         goto fail;
     return doc;
 fail:
@@ -533,7 +544,7 @@ static enum inj_rc pol_collect(struct pol *p, const struct config *cfg, size_t r
                 return rc;
         }
     }
-    if (!p->secrets.n && !p->params.n && !p->assume.n && !role)
+    if (!p->secrets.n && !p->params.n && !p->paths.n && !p->assume.n && !role)
         return inj_err_set(err, INJ_E_CONFIG, "%s names no secret: nothing to allow",
                            cfg->path ? cfg->path : "the config");
     pol_set_sort(&p->assume);
@@ -542,6 +553,7 @@ static enum inj_rc pol_collect(struct pol *p, const struct config *cfg, size_t r
     pol_set_sort(&p->keys);
     pol_set_sort(&p->via);
     pol_set_sort(&p->params);
+    pol_set_sort(&p->paths);
     pol_set_sort(&p->pkeys);
     pol_set_sort(&p->pvia);
     return INJ_OK;
@@ -555,6 +567,7 @@ static void pol_free(struct pol *p)
     pol_set_free(&p->keys);
     pol_set_free(&p->via);
     pol_set_free(&p->params);
+    pol_set_free(&p->paths);
     pol_set_free(&p->pkeys);
     pol_set_free(&p->pvia);
     pol_set_free(&p->assume);

@@ -33,26 +33,37 @@ int ref_same_fetch(const struct ref *a, const struct ref *b)
     const char *sb = ref_fetch_stage(b);
 
     return a->service == b->service && ref_streq(a->secret_id, b->secret_id) && ref_streq(sa, sb) &&
-           ref_streq(a->version_id, b->version_id) && ref_streq(a->selector, b->selector);
+           ref_streq(a->version_id, b->version_id) && ref_streq(a->selector, b->selector) &&
+           a->path == b->path &&
+           (!a->path || (a->recursive == b->recursive && a->path_max == b->path_max));
 }
 
 char *ref_fetch_key(const struct ref *a)
 {
-    const char *f[5] = {a->service == REF_SSM ? "ssm" : "sm", a->secret_id, ref_fetch_stage(a),
-                        a->version_id, a->selector};
+    char path[48];
+    const char *f[6] = {a->service == REF_SSM ? "ssm" : "sm",
+                        a->secret_id,
+                        ref_fetch_stage(a),
+                        a->version_id,
+                        a->selector,
+                        NULL};
     size_t len = 1;
     size_t off = 0;
     char *key;
     size_t i;
     int w;
 
+    if (a->path) {
+        (void)snprintf(path, sizeof(path), "path/%d/%zu", a->recursive, a->path_max);
+        f[5] = path;
+    }
     /* Each field as LEN:TEXT, or '-' when absent: no text can make two keys collide. */
-    for (i = 0; i < 5; i++)
+    for (i = 0; i < 6; i++)
         len += f[i] ? strlen(f[i]) + 24 : 1;
     key = malloc(len);
     if (!key)
         return NULL;
-    for (i = 0; i < 5; i++) {
+    for (i = 0; i < 6; i++) {
         w = f[i] ? snprintf(key + off, len - off, "%zu:%s", strlen(f[i]), f[i])
                  : snprintf(key + off, len - off, "-");
         if (w < 0 || (size_t)w >= len - off) {

@@ -24,6 +24,11 @@ struct ref {
     char partition[16];  /* from a full ARN, "" otherwise */
     char account[16];    /* from a full ARN, "" otherwise */
     int is_arn;
+    /* SSM only, set by the config (`path: true`): secret_id is a path, read with
+     * GetParametersByPath (ssm.h), every parameter under it at most path_max of them. */
+    int path;
+    int recursive; /* path: the whole tree below it, not only its direct children */
+    size_t path_max;
 };
 
 /* Parses s (the compact form; a plain id is the degenerate case) into *out (owned; ref_free).
@@ -101,7 +106,7 @@ enum inj_rc ref_replica(const struct ref *src, const char *region, struct ref *o
                         struct inj_err *err);
 
 /* 1 when two references name the same fetch (same service, secret id, stage and version id,
- * or SSM selector). */
+ * or SSM selector; an SSM path with its recursive and max). */
 int ref_same_fetch(const struct ref *a, const struct ref *b);
 
 /* What identifies a's fetch as one string (malloc'd; NULL: out of memory): two references

@@ -134,7 +134,8 @@ static enum inj_rc refresh_creds(struct refresh *r, struct inj_err *err)
     return INJ_OK;
 }
 
-/* The current value of ref: GetSecretValue, or GetParameters for an SSM parameter. */
+/* The current value of ref: GetSecretValue, or GetParameters for an SSM parameter
+ * (GetParametersByPath for a path). */
 static enum inj_rc refresh_get(const struct sm_ctx *sm, const struct ref *ref,
                                struct sm_secret *out, struct inj_err *err)
 {
@@ -144,7 +145,10 @@ static enum inj_rc refresh_get(const struct sm_ctx *sm, const struct ref *ref,
         return sm_get_secret_value(sm, ref, out, err);
     memset(&it, 0, sizeof(it));
     it.ref = ref;
-    ssm_get_parameters(sm, &it, 1, 1, NULL);
+    if (ref->path)
+        ssm_get_paths(sm, &it, 1, 1, NULL); /* every page again: parameters come and go */
+    else
+        ssm_get_parameters(sm, &it, 1, 1, NULL);
     *out = it.secret; /* Transfer ownership (empty on failure). */
     if (it.rc != INJ_OK)
         *err = it.err;

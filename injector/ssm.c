@@ -424,3 +424,353 @@ void ssm_get_parameters(const struct sm_ctx *ctx, struct sm_item *items, size_t 
     free(calls);
     ssm_plan_free(&p);
 }
+
+/* ---- GetParametersByPath -------------------------------------------------------------- */
+
+static char *ssm_path_body(const void *in);
+static enum inj_rc ssm_path_parse_op(const struct http_resp *resp, const char *id, void *out,
+                                     struct inj_err *err);
+
+/* GetParametersByPath needs ssm:GetParametersByPath on the path's own ARN and (for a
+ * recursive read) below it, and kms:Decrypt for SecureStrings under a customer managed key. */
+static const struct aws_op ssm_path_op = {"GetParametersByPath", "ssm:GetParametersByPath",
+                                          SSM_PATH_PAGE *SM_MAX_RESPONSE, ssm_path_body,
+                                          ssm_path_parse_op};
+
+/* One path being read: its pages so far. */
+struct ssm_path {
+    struct sm_item *item; /* borrowed */
+    const char *region;
+    const char *path; /* the parameter name of the path (inside item->ref->secret_id) */
+    char *token;      /* the next page's NextToken (owned); NULL: the first page, or done */
+    cJSON *acc;       /* the parameters read so far: [{"k", "v", "n"}, ...] */
+    size_t pages;
+    int done;
+};
+
+const char *ssm_path_key(const char *path, const char *name)
+{
+    size_t n = strlen(path);
+
+    if (!n || strncmp(name, path, n) != 0)
+        return NULL;
+    if (path[n - 1] != '/') {
+        if (name[n] != '/')
+            return NULL;
+        n++;
+    }
+    return name[n] ? name + n : NULL;
+}
+
+/* The parameter name of a path reference: "/prod/app" of ssm:/prod/app or of
+ * arn:...:parameter/prod/app. */
+static const char *ssm_path_name(const struct ref *ref)
+{
+    const char *p = ref->is_arn ? strstr(ref->secret_id, ":parameter/") : NULL;
+
+    return p ? p + 10 : ref->secret_id;
+}
+
+/* {"Path": P, "Recursive": R, "WithDecryption": true, "MaxResults": 10[, "NextToken": T]}. */
+static char *ssm_path_body(const void *in)
+{
+    const struct ssm_path *sp = in;
+    cJSON *req = cJSON_CreateObject();
+    char *body = NULL;
+
+    if (!cJSON_AddStringToObject(req, "Path", sp->path) ||
+        !cJSON_AddBoolToObject(req, "Recursive", sp->item->ref->recursive) ||
+        !cJSON_AddBoolToObject(req, "WithDecryption", 1) ||
+        !cJSON_AddNumberToObject(req, "MaxResults", SSM_PATH_PAGE) ||
+        (sp->token && !cJSON_AddStringToObject(req, "NextToken", sp->token)))
+        goto out;
+    body = cJSON_PrintUnformatted(req);
+out:
+    cJSON_Delete(req);
+    return body;
+}
+
+enum inj_rc ssm_parse_path_page(const struct ref *ref, const char *path,
+                                const struct http_resp *resp, cJSON *acc, char **token,
+                                struct inj_err *err)
+{
+    enum inj_rc rc = INJ_E_UNAVAILABLE;
+    unsigned char nul[SSM_PATH_PAGE * 2] = {0};
+    cJSON *root = NULL;
+    const cJSON *params;
+    const cJSON *next;
+    const cJSON *it;
+    size_t nval = 0;
+    size_t k = 0;
+
+    *token = NULL;
+    if (!resp->body.p || !jx_utf8_valid(resp->body.p, resp->body.len))
+        return inj_err_set(err, rc, "%s: SSM response is not valid UTF-8 JSON", ref->secret_id);
+    root = cJSON_ParseWithLength((const char *)resp->body.p, resp->body.len);
+    params = cJSON_GetObjectItemCaseSensitive(root, "Parameters");
+    next = cJSON_GetObjectItemCaseSensitive(root, "NextToken");
+    if (!cJSON_IsObject(root) || (params && !cJSON_IsArray(params)) ||
+        (next && !cJSON_IsString(next) && !cJSON_IsNull(next)) ||
+        (next && cJSON_IsString(next) &&
+         (!next->valuestring[0] || strlen(next->valuestring) > 4096))) {
+        rc = inj_err_set(err, rc,
+                         "%s: SSM response is not a GetParametersByPath answer (truncated or not "
+                         "from SSM; check AWS_ENDPOINT_URL_SSM and proxies)",
+                         ref->secret_id);
+        goto out;
+    }
+    cJSON_ArrayForEach(it, params)
+    {
+        if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(it, "Value")))
+            nval++;
+    }
+    if (nval > SSM_PATH_PAGE ||
+        jx_member_nul(resp->body.p, resp->body.len, "Value", nul, sizeof(nul)) != nval) {
+        rc = inj_err_set(err, rc,
+                         "%s: SSM response has more than %d, duplicate or malformed Value members",
+                         ref->secret_id, SSM_PATH_PAGE);
+        goto out;
+    }
+    cJSON_ArrayForEach(it, params)
+    {
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(it, "Name");
+        const cJSON *value = cJSON_GetObjectItemCaseSensitive(it, "Value");
+        const cJSON *ver = cJSON_GetObjectItemCaseSensitive(it, "Version");
+        const char *key;
+        cJSON *one;
+        char vbuf[24] = "";
+
+        if (!cJSON_IsString(name) || !cJSON_IsString(value)) {
+            rc = inj_err_set(err, rc,
+                             "%s: GetParametersByPath answered a parameter without a "
+                             "Name or Value",
+                             ref->secret_id);
+            goto out;
+        }
+        key = ssm_path_key(path, name->valuestring);
+        if (!key || (!ref->recursive && strchr(key, '/'))) {
+            rc = inj_err_set(err, rc,
+                             "%s: GetParametersByPath answered the parameter %.200s, which is not "
+                             "%s the path",
+                             ref->secret_id, name->valuestring,
+                             ref->recursive ? "under" : "directly under");
+            goto out;
+        }
+        if (nul[k++]) {
+            rc = inj_err_set(err, INJ_E_DATA,
+                             "%s: the parameter %.200s holds a NUL character, which no "
+                             "environment variable can carry",
+                             ref->secret_id, name->valuestring);
+            goto out;
+        }
+        if (strlen(value->valuestring) > SSM_MAX_VALUE) {
+            rc = inj_err_set(err, INJ_E_DATA, "%s: the parameter %.200s is larger than %u bytes",
+                             ref->secret_id, name->valuestring, SSM_MAX_VALUE);
+            goto out;
+        }
+        if (cJSON_IsNumber(ver) && ver->valuedouble >= 0 && ver->valuedouble < 1e19)
+            (void)snprintf(vbuf, sizeof(vbuf), "%.0f", ver->valuedouble);
+        one = cJSON_CreateObject();
+        if (!one || !cJSON_AddItemToArray(acc, one)) {
+            cJSON_Delete(one);
+            rc = inj_err_set(err, INJ_E_NOMEM, "out of memory");
+            goto out;
+        }
+        if (!cJSON_AddStringToObject(one, "k", key) ||
+            !cJSON_AddStringToObject(one, "v", value->valuestring) ||
+            !cJSON_AddStringToObject(one, "n", vbuf)) {
+            rc = inj_err_set(err, INJ_E_NOMEM, "out of memory");
+            goto out;
+        }
+    }
+    if (next && cJSON_IsString(next)) {
+        *token = xstrdup(next->valuestring);
+        if (!*token) {
+            rc = inj_err_set(err, INJ_E_NOMEM, "out of memory");
+            goto out;
+        }
+    }
+    rc = INJ_OK;
+out:
+    cJSON_Delete(root);
+    return rc;
+}
+
+static enum inj_rc ssm_path_parse_op(const struct http_resp *resp, const char *id, void *out,
+                                     struct inj_err *err)
+{
+    struct ssm_path *sp = out;
+
+    (void)id;
+    free(sp->token);
+    sp->token = NULL;
+    return ssm_parse_path_page(sp->item->ref, sp->path, resp, sp->acc, &sp->token, err);
+}
+
+static int ssm_path_cmp(const void *a, const void *b)
+{
+    const cJSON *x = *(const cJSON *const *)a;
+    const cJSON *y = *(const cJSON *const *)b;
+
+    return strcmp(cJSON_GetObjectItemCaseSensitive(x, "k")->valuestring,
+                  cJSON_GetObjectItemCaseSensitive(y, "k")->valuestring);
+}
+
+/* The gathered parameters into item->secret: {KEY: VALUE, ...} in key order, the path as its
+ * name and ARN, a digest of keys and versions as its version. */
+static enum inj_rc ssm_path_finish(struct ssm_path *sp)
+{
+    struct sm_item *it = sp->item;
+    size_t n = (size_t)cJSON_GetArraySize(sp->acc);
+    const cJSON **v = calloc(n ? n : 1, sizeof(*v));
+    cJSON *obj = cJSON_CreateObject();
+    unsigned long long h = 14695981039346656037ull; /* FNV-1a over keys and versions */
+    char *text = NULL;
+    char vbuf[40];
+    char label[220];
+    const cJSON *p;
+    size_t i = 0;
+    enum inj_rc rc = INJ_E_NOMEM;
+
+    if (!v || !obj)
+        goto out;
+    cJSON_ArrayForEach(p, sp->acc) v[i++] = p;
+    qsort(v, n, sizeof(*v), ssm_path_cmp);
+    for (i = 0; i < n; i++) {
+        const char *k = cJSON_GetObjectItemCaseSensitive(v[i], "k")->valuestring;
+        const char *ver = cJSON_GetObjectItemCaseSensitive(v[i], "n")->valuestring;
+        const char *s;
+
+        if (!cJSON_AddStringToObject(obj, k,
+                                     cJSON_GetObjectItemCaseSensitive(v[i], "v")->valuestring))
+            goto out;
+        for (s = k;; s++) {
+            h ^= (unsigned char)*s;
+            h *= 1099511628211ull;
+            if (!*s)
+                break;
+        }
+        for (s = ver;; s++) {
+            h ^= (unsigned char)*s;
+            h *= 1099511628211ull;
+            if (!*s)
+                break;
+        }
+    }
+    text = cJSON_PrintUnformatted(obj);
+    (void)snprintf(vbuf, sizeof(vbuf), "%zu-%016llx", n, h);
+    (void)snprintf(label, sizeof(label), "path %.200s/", sp->path);
+    it->secret.name = xstrdup(label);
+    it->secret.arn = xstrdup(label);
+    it->secret.version_id = xstrdup(vbuf);
+    (void)snprintf(it->secret.type, sizeof(it->secret.type), "%s", "path");
+    it->secret.value.max = (size_t)-1;
+    if (!text || !it->secret.name || !it->secret.arn || !it->secret.version_id ||
+        sbuf_append_str(&it->secret.value, text) != SBUF_OK)
+        goto out;
+    rc = INJ_OK;
+out:
+    cJSON_free(text); /* jx_init's hooks wipe every cJSON allocation */
+    cJSON_Delete(obj);
+    free(v);
+    if (rc != INJ_OK) {
+        sm_secret_free(&it->secret);
+        return it->rc = inj_err_set(&it->err, rc, "out of memory");
+    }
+    return it->rc = INJ_OK;
+}
+
+void ssm_get_paths(const struct sm_ctx *ctx, struct sm_item *items, size_t n, size_t conns,
+                   size_t *api_calls)
+{
+    struct ssm_path *sp = NULL;
+    struct aws_call *calls = NULL;
+    size_t *idx = NULL;
+    struct aws_ctx a;
+    size_t left = n;
+    size_t i;
+
+    if (!n)
+        return;
+    jx_init();
+    sm_aws_ctx(ctx, &a);
+    sp = calloc(n, sizeof(*sp));
+    calls = calloc(n, sizeof(*calls));
+    idx = calloc(n, sizeof(*idx));
+    for (i = 0; i < n; i++) {
+        memset(&items[i].secret, 0, sizeof(items[i].secret));
+        items[i].rc = INJ_E_SOFTWARE;
+        items[i].kind = AWS_K_NONE;
+        items[i].region_down = 0;
+        items[i].cause[0] = '\0';
+        if (!sp || !calls || !idx || !(sp[i].acc = cJSON_CreateArray())) {
+            items[i].rc = inj_err_set(&items[i].err, INJ_E_NOMEM, "out of memory");
+            continue;
+        }
+        sp[i].item = &items[i];
+        sp[i].region = sm_region_for(ctx, items[i].ref);
+        sp[i].path = ssm_path_name(items[i].ref);
+    }
+    if (!sp || !calls || !idx)
+        goto out;
+    /* Rounds: the next page of every path still being read, all at once. */
+    while (left) {
+        size_t nc = 0;
+
+        for (i = 0; i < n; i++) {
+            if (sp[i].done || !sp[i].acc)
+                continue;
+            if (sp[i].pages && !sp[i].token) {
+                sp[i].done = 1;
+                left--;
+                (void)ssm_path_finish(&sp[i]);
+                continue;
+            }
+            memset(&calls[nc], 0, sizeof(calls[nc]));
+            aws_call_init(&calls[nc], &a, &ssm_service, &ssm_path_op, sp[i].region,
+                          items[i].ref->secret_id, &sp[i],
+                          items[i].deadline_ms ? items[i].deadline_ms : a.deadline_ms);
+            idx[nc++] = i;
+        }
+        if (!nc)
+            break;
+        aws_run(&a, calls, nc, conns);
+        if (api_calls)
+            *api_calls += nc;
+        for (i = 0; i < nc; i++) {
+            struct ssm_path *s = &sp[idx[i]];
+            struct sm_item *it = s->item;
+            enum inj_rc rc;
+
+            s->pages++;
+            if (calls[i].end == AWS_OK) {
+                rc = aws_call_parse(&calls[i], it->ref->secret_id, s, &it->err);
+                if (rc == INJ_OK && (size_t)cJSON_GetArraySize(s->acc) > it->ref->path_max)
+                    rc = inj_err_set(&it->err, INJ_E_CONFIG,
+                                     "%s: the path holds at least %d parameters, more than "
+                                     "max: %zu; raise max, or name a narrower path",
+                                     it->ref->secret_id, cJSON_GetArraySize(s->acc),
+                                     it->ref->path_max);
+            } else {
+                rc = aws_call_error(&a, &calls[i], it->ref->secret_id, &it->err, it->cause,
+                                    sizeof(it->cause));
+                it->kind = calls[i].end == AWS_FAULT ? calls[i].fault.kind : AWS_K_NONE;
+                it->region_down = aws_call_region_down(&calls[i]);
+            }
+            aws_call_free(&calls[i]);
+            if (rc != INJ_OK) {
+                it->rc = rc;
+                s->done = 1;
+                left--;
+            }
+        }
+    }
+out:
+    for (i = 0; sp && i < n; i++) {
+        free(sp[i].token);
+        cJSON_Delete(sp[i].acc);
+    }
+    free(sp);
+    free(calls);
+    free(idx);
+}

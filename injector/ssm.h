@@ -68,4 +68,31 @@ enum inj_rc ssm_parse_parameters(const struct sm_ctx *ctx, const char *region,
                                  const struct http_resp *resp, struct sm_item *const *items,
                                  size_t n);
 
+/* GetParametersByPath pages: at most 10 parameters each (the API's limit). */
+#define SSM_PATH_PAGE 10
+
+/* The key of parameter name under path (a parameter name, no trailing '/'): the name below
+ * it ("/prod/app" and "/prod/app/db/password": "db/password"), borrowed from name; NULL when
+ * name is not under path. expand_name then makes it a variable name: DB_PASSWORD. */
+const char *ssm_path_key(const char *path, const char *name);
+
+/* GetParametersByPath for each item of items[0..n) (REF_SSM refs with path set), every page
+ * (NextToken) of every path, the paths concurrently over at most conns connections, each
+ * page a call of the engine (its retries). Each item ends with its parameters as one JSON
+ * object item.secret.value, {KEY: VALUE, ...} by ssm_path_key in byte order (expand.h reads
+ * it), its name and arn "path /PATH/", its version_id a digest of the parameters' names and
+ * versions (a new one when any changes, appears or goes); or with its own error: a name not
+ * under the path, more parameters than ref->path_max (INJ_E_CONFIG naming the count), a
+ * failed call. *api_calls grows by the calls made. */
+void ssm_get_paths(const struct sm_ctx *ctx, struct sm_item *items, size_t n, size_t conns,
+                   size_t *api_calls);
+
+/* One GetParametersByPath page 200 answer into the parameters gathered so far (acc, a cJSON
+ * array of {"k": KEY, "v": VALUE, "n": VERSION}), its NextToken into *token (owned; NULL on
+ * the last page). Separate for the fuzz harness and unit tests. */
+struct cJSON;
+enum inj_rc ssm_parse_path_page(const struct ref *ref, const char *path,
+                                const struct http_resp *resp, struct cJSON *acc, char **token,
+                                struct inj_err *err);
+
 #endif

@@ -727,6 +727,63 @@ CASES = [
          config="version: 1\n" + ENTRY + "  A: { from: matrix/exp-num, expand: true }\n"
                 + FILE_ENTRY),
 
+    # ---- path: true (every SSM parameter under a path, issue 16 item 2) --------------------
+    Case("path-without-max", "path", CONFIG, "path: true needs max: N",
+         config="version: 1\nenv:\n  A: { from: \"ssm:/m/p/\", path: true }\n" + FILE_ENTRY),
+    Case("path-max-zero", "path", CONFIG, "max must be a whole number from 1 to 1000",
+         config="version: 1\nenv:\n  A: { from: \"ssm:/m/p/\", path: true, max: 0 }\n"),
+    Case("path-max-too-large", "path", CONFIG, "max must be a whole number from 1 to 1000",
+         config="version: 1\nenv:\n  A: { from: \"ssm:/m/p/\", path: true, max: 1001 }\n"),
+    Case("path-max-not-a-number", "path", CONFIG, "max must be a whole number",
+         config="version: 1\nenv:\n  A: { from: \"ssm:/m/p/\", path: true, max: \"-3\" }\n"),
+    Case("path-max-without-path", "path", CONFIG, "recursive/max go with \"path: true\"",
+         config="version: 1\nenv:\n  A: { from: \"ssm:/m/p\", max: 3 }\n"),
+    Case("path-secrets-manager", "path", CONFIG, "a Secrets Manager name prefix is not supported",
+         config="version: 1\nenv:\n  A: { from: api, path: true, max: 3 }\n"),
+    Case("path-flat-name", "path", CONFIG, "needs a hierarchical path",
+         config="version: 1\nenv:\n  A: { from: \"ssm:flat\", path: true, max: 3 }\n"),
+    Case("path-with-selector", "path", CONFIG, "a path has no version or label",
+         config="version: 1\nenv:\n  A: { from: \"ssm:/m/p:3\", path: true, max: 3 }\n"),
+    Case("path-with-key", "path", CONFIG, "path: true sets one variable per parameter",
+         config="version: 1\nenv:\n  A: { from: \"ssm:/m/p/\", path: true, max: 3, key: a }\n"),
+    Case("path-with-expand", "path", CONFIG, "path: true expands by itself",
+         config="version: 1\nenv:\n  A: { from: \"ssm:/m/p/\", path: true, max: 3, "
+                "expand: true }\n"),
+    Case("path-on-file", "path", CONFIG, 'unknown key "path" in a files entry',
+         config="version: 1\nfiles:\n  @DIR@/x: { from: \"ssm:/m/p/\", path: true }\n"),
+    Case("path-trailing-slash-without-path", "path", CONFIG, "add path: true and max: N",
+         config="version: 1\nenv:\n  A: \"ssm:/m/p/\"\n"),
+    Case("path-max-exceeded", "path", CONFIG, "at least 3 parameters, more than max: 2",
+         parameters=(("/m/x/a", "1"), ("/m/x/b", "2"), ("/m/x/c", "3")),
+         config="version: 1\n" + ENTRY + "  A: { from: \"ssm:/m/x/\", path: true, max: 2 }\n"
+                + FILE_ENTRY),
+    Case("path-two-parameters-one-name", "path", CONFIG, '"a-b" and "a_b" -> A_B',
+         parameters=(("/m/y/a-b", "1"), ("/m/y/a_b", "2")),
+         config="version: 1\n" + ENTRY + "  A: { from: \"ssm:/m/y/\", path: true, max: 5 }\n"
+                + FILE_ENTRY),
+    Case("path-collides-with-entry", "path", CONFIG,
+         "PGUSER (env PGUSER and key \"pguser\" of env A (expand))",
+         parameters=(("/m/z/pguser", "1"),),
+         config="version: 1\n" + ENTRY + "  A: { from: \"ssm:/m/z/\", path: true, max: 5 }\n"
+                + FILE_ENTRY),
+    Case("path-reserved-name", "path", CONFIG, '"ld_preload" -> LD_PRELOAD (a loader/shell',
+         parameters=(("/m/w/ld_preload", "1"),),
+         config="version: 1\n" + ENTRY + "  A: { from: \"ssm:/m/w/\", path: true, max: 5 }\n"
+                + FILE_ENTRY),
+    Case("path-throttled", "path", TEMPFAIL,
+         "GetParametersByPath in eu-central-1: the --timeout deadline passed after",
+         faults=(("throttle", {}),), fault_action="GetParametersByPath", args=("--timeout", "2"),
+         config="version: 1\n" + ENTRY + "  A: { from: \"ssm:/prod/app/\", path: true, max: 9 }\n"
+                + FILE_ENTRY),
+    Case("path-garbage-answer", "path", UNAVAILABLE, "not a GetParametersByPath answer",
+         faults=(("garbage", {"body": "[]"}),), fault_action="GetParametersByPath",
+         config="version: 1\n" + ENTRY + "  A: { from: \"ssm:/prod/app/\", path: true, max: 9 }\n"
+                + FILE_ENTRY),
+    Case("path-nul-value", "path", DATA, "holds a NUL character",
+         parameters=(("/m/n/v", "a\u0000b"),),
+         config="version: 1\n" + ENTRY + "  A: { from: \"ssm:/m/n/\", path: true, max: 5 }\n"
+                + FILE_ENTRY),
+
     # ---- template_file ---------------------------------------------------------------------
     Case("template-file-missing", "template", CONFIG, "template_file @TMP@/none.tmpl",
          config="version: 1\nfiles:\n  @DIR@/x: { from: api, template_file: @TMP@/none.tmpl }\n"),

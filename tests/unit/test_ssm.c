@@ -8,6 +8,7 @@
 #include <cjson/cJSON.h>
 
 #include "creds.h"
+#include "expand.h"
 #include "fetch.h"
 #include "http.h"
 #include "jx.h"
@@ -437,6 +438,184 @@ static void fetch_mixed(void **state)
     }
 }
 
+/* The name rule from a path: the name below the path (ssm_path_key), then expand's rule. */
+static void path_names(void **state)
+{
+    static const struct {
+        const char *path, *name, *prefix, *want; /* want NULL: not under the path */
+    } cases[] = {
+        {"/prod/app", "/prod/app/db_password", "", "DB_PASSWORD"},
+        {"/prod/app", "/prod/app/db/password", "", "DB_PASSWORD"},
+        {"/prod/app", "/prod/app/nested/deep/api-key", "", "NESTED_DEEP_API_KEY"},
+        {"/prod/app", "/prod/app/api.key", "APP_", "APP_API_KEY"},
+        {"/prod/app", "/prod/app/2fa", "", "_2FA"},
+        {"/prod/app", "/prod/app/x", "", "X"},
+        {"/prod/app", "/prod/application/x", "", NULL}, /* a sibling with the same start */
+        {"/prod/app", "/prod/app", "", NULL},           /* the path itself */
+        {"/prod/app", "/prod/app/", "", NULL},
+        {"/prod/app", "/other/x", "", NULL},
+        {"/", "/x/y", "", "X_Y"},
+    };
+    char name[256];
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *key = ssm_path_key(cases[i].path, cases[i].name);
+
+        if (!cases[i].want) {
+            assert_null(key);
+            continue;
+        }
+        assert_non_null(key);
+        assert_int_equal(expand_name(cases[i].prefix, key, name, sizeof(name)), 1);
+        assert_string_equal(name, cases[i].want);
+    }
+}
+
+/* One GetParametersByPath page: the parameters below the path with their keys, NextToken,
+ * and every kind of refusal (a name not under the path, nested without recursive, NUL,
+ * oversize, malformed), never with a value in the message. */
+static void path_page(void **state)
+{
+    struct ref r;
+    struct inj_err err;
+    struct http_resp resp;
+    cJSON *acc;
+    char *token = NULL;
+    size_t i;
+
+    (void)state;
+    jx_init();
+    parse_ref("ssm:/p", &r);
+    r.path = 1;
+    r.path_max = 5;
+    acc = cJSON_CreateArray();
+    resp = resp_of("{\"Parameters\":[{\"Name\":\"/p/b\",\"Value\":\"" CANARY "\",\"Version\":3},"
+                   "{\"Name\":\"/p/a\",\"Value\":\"x\",\"Version\":1}],\"NextToken\":\"T1\"}");
+    assert_int_equal(ssm_parse_path_page(&r, "/p", &resp, acc, &token, &err), INJ_OK);
+    http_resp_free(&resp);
+    assert_string_equal(token, "T1");
+    free(token);
+    assert_int_equal(cJSON_GetArraySize(acc), 2);
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(acc, 0), "k")->valuestring, "b");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(acc, 0), "n")->valuestring, "3");
+    /* The last page: no NextToken. */
+    resp = resp_of("{\"Parameters\":[]}");
+    assert_int_equal(ssm_parse_path_page(&r, "/p", &resp, acc, &token, &err), INJ_OK);
+    assert_null(token);
+    http_resp_free(&resp);
+    {
+        static const struct {
+            const char *body, *msg;
+            enum inj_rc rc;
+        } bad[] = {
+            {"{\"Parameters\":[{\"Name\":\"/q/a\",\"Value\":\"" CANARY "\"}]}",
+             "which is not directly under the path", INJ_E_UNAVAILABLE},
+            {"{\"Parameters\":[{\"Name\":\"/p/a/b\",\"Value\":\"" CANARY "\"}]}",
+             "which is not directly under the path", INJ_E_UNAVAILABLE},
+            {"{\"Parameters\":[{\"Name\":\"/p/a\",\"Value\":\"a\\u0000" CANARY "\"}]}",
+             "holds a NUL character", INJ_E_DATA},
+            {"{\"Parameters\":[{\"Name\":\"/p/a\"}]}", "without a Name or Value",
+             INJ_E_UNAVAILABLE},
+            {"{\"Parameters\":[],\"NextToken\":\"\"}", "not a GetParametersByPath answer",
+             INJ_E_UNAVAILABLE},
+            {"{\"Parameters\":{}}", "not a GetParametersByPath answer", INJ_E_UNAVAILABLE},
+            {"[]", "not a GetParametersByPath answer", INJ_E_UNAVAILABLE},
+            {"not json", "not a GetParametersByPath answer", INJ_E_UNAVAILABLE},
+            {"\xff", "not valid UTF-8 JSON", INJ_E_UNAVAILABLE},
+        };
+
+        for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+            resp = resp_of(bad[i].body);
+            assert_int_equal(ssm_parse_path_page(&r, "/p", &resp, acc, &token, &err), bad[i].rc);
+            assert_null(token);
+            assert_contains(err.msg, bad[i].msg);
+            assert_null(strstr(err.msg, CANARY));
+            http_resp_free(&resp);
+        }
+    }
+    /* Nested names are fine when recursive. */
+    r.recursive = 1;
+    resp = resp_of("{\"Parameters\":[{\"Name\":\"/p/a/b\",\"Value\":\"v\"}]}");
+    assert_int_equal(ssm_parse_path_page(&r, "/p", &resp, acc, &token, &err), INJ_OK);
+    http_resp_free(&resp);
+    cJSON_Delete(acc);
+    ref_free(&r);
+}
+
+/* ssm_get_paths on the canned engine: three pages, then the variables sorted; the max bound
+ * ends the read after the page that passes it. */
+static void paths_paged(struct fake_aws *f, const struct http_req *req, const char *action,
+                        const cJSON *in, struct http_resp *resp)
+{
+    const cJSON *tok = cJSON_GetObjectItem(in, "NextToken");
+    int page = cJSON_IsString(tok) ? atoi(tok->valuestring) : 0;
+    char body[2048];
+    size_t o;
+    int i;
+
+    (void)f;
+    (void)req;
+    assert_string_equal(action, "GetParametersByPath");
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(in, "WithDecryption")));
+    assert_string_equal(cJSON_GetObjectItem(in, "Path")->valuestring, "/p");
+    svc.calls++;
+    o = (size_t)snprintf(body, sizeof(body), "{\"Parameters\":[");
+    for (i = 0; i < (page < 2 ? 10 : 3); i++)
+        o += (size_t)snprintf(body + o, sizeof(body) - o,
+                              "%s{\"Name\":\"/p/k%02d\",\"Value\":"
+                              "\"" CANARY "%d\",\"Version\":1}",
+                              i ? "," : "", 29 - (page * 10 + i), page * 10 + i);
+    if (page < 2)
+        (void)snprintf(body + o, sizeof(body) - o, "],\"NextToken\":\"%d\"}", page + 1);
+    else
+        (void)snprintf(body + o, sizeof(body) - o, "]}");
+    resp->status = 200;
+    assert_int_equal(sbuf_append_str(&resp->body, body), SBUF_OK);
+}
+
+static void paths_fetch(void **state)
+{
+    struct sm_ctx ctx;
+    struct ref r;
+    struct sm_item it;
+    size_t calls = 0;
+
+    (void)state;
+    ctx_init(&ctx);
+    fa.handle = paths_paged;
+    parse_ref("ssm:/p", &r);
+    r.path = 1;
+    r.path_max = 23;
+    memset(&it, 0, sizeof(it));
+    it.ref = &r;
+    ssm_get_paths(&ctx, &it, 1, 1, &calls);
+    assert_int_equal(it.rc, INJ_OK);
+    assert_int_equal(calls, 3);
+    assert_int_equal(it.secret.value.p[0], '{');
+    /* Sorted by key: k07 (value 22) first, k29 (value 0) last. */
+    assert_non_null(strstr((const char *)it.secret.value.p, "{\"k07\":\"" CANARY "22\""));
+    assert_string_equal(it.secret.arn, "path /p/");
+    assert_int_equal(strncmp(it.secret.version_id, "23-", 3), 0);
+    sm_secret_free(&it.secret);
+    /* One fewer allowed: the third page passes the bound. */
+    r.path_max = 22;
+    calls = 0;
+    memset(&it, 0, sizeof(it));
+    it.ref = &r;
+    ssm_get_paths(&ctx, &it, 1, 1, &calls);
+    assert_int_equal(it.rc, INJ_E_CONFIG);
+    assert_contains(it.err.msg, "at least 23 parameters, more than max: 22");
+    r.path_max = 5;
+    calls = 0;
+    ssm_get_paths(&ctx, &it, 1, 1, &calls);
+    assert_int_equal(calls, 1);
+    assert_contains(it.err.msg, "at least 10 parameters, more than max: 5");
+    assert_null(strstr(it.err.msg, CANARY));
+    ref_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -447,6 +626,9 @@ int main(void)
         cmocka_unit_test_setup(throttle_retried, setup),
         cmocka_unit_test_setup(parser, setup),
         cmocka_unit_test_setup(fetch_mixed, setup),
+        cmocka_unit_test_setup(path_names, setup),
+        cmocka_unit_test_setup(path_page, setup),
+        cmocka_unit_test_setup(paths_fetch, setup),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
