@@ -17,6 +17,8 @@
  * call (the supervisor retries with its own backoff) and a budget for all calls. */
 #define REFRESH_ATTEMPT_MS 5000L
 #define REFRESH_BUDGET_MS 10000LL
+/* Connections for a cycle's GetParameters calls (run at once, as fetch.c's). */
+#define REFRESH_CONNS 4
 /* Credentials are re-obtained this long before they expire. */
 #define REFRESH_CREDS_MARGIN_S 300
 
@@ -134,27 +136,71 @@ static enum inj_rc refresh_creds(struct refresh *r, struct inj_err *err)
     return INJ_OK;
 }
 
-/* The current value of ref: GetSecretValue, or GetParameters for an SSM parameter. */
-static enum inj_rc refresh_get(const struct sm_ctx *sm, const struct ref *ref,
-                               struct sm_secret *out, struct inj_err *err)
+/* The fetches whose check reads the parameter again: SSM, neither a version id nor a version
+ * number (a label or the latest can move). */
+static int refresh_ssm_moves(const struct ref *ref)
 {
-    struct sm_item it;
+    if (ref->service != REF_SSM || ref->version_id)
+        return 0;
+    return !(ref->selector && ref->selector[0] >= '0' && ref->selector[0] <= '9');
+}
 
-    if (ref->service != REF_SSM)
-        return sm_get_secret_value(sm, ref, out, err);
-    memset(&it, 0, sizeof(it));
-    it.ref = ref;
-    ssm_get_parameters(sm, &it, 1, 1, NULL);
-    *out = it.secret; /* Transfer ownership (empty on failure). */
-    if (it.rc != INJ_OK)
-        *err = it.err;
-    return it.rc;
+/* The credentials fetch f is checked with: the base ones, or its role's (NULL when that
+ * role could not be assumed: refresh_check says why). */
+static const struct creds *refresh_creds_for(const struct refresh *r, const struct fetched *f)
+{
+    return r->roles ? roles_creds_for(r->roles, f) : r->creds;
+}
+
+/* Every SSM parameter a cycle reads again, before the checks: one ssm_get_parameters per
+ * set of credentials (10 a call, the calls at once) instead of one call per parameter in
+ * turn. items[0..nf) is indexed like the fetches; an item not read keeps ref NULL. */
+static void refresh_ssm_prefetch(struct refresh *r, struct sm_item *items)
+{
+    const struct fetched *f = r->set->f;
+    struct sm_item *group = NULL;
+    size_t *idx = NULL;
+    unsigned char *done = NULL;
+    size_t nf = r->set->nf;
+    size_t i;
+    size_t j;
+    size_t k;
+
+    group = calloc(nf ? nf : 1, sizeof(*group));
+    idx = calloc(nf ? nf : 1, sizeof(*idx));
+    done = calloc(nf ? nf : 1, 1);
+    if (!group || !idx || !done)
+        goto out; /* each check then says so (refresh_check) */
+    for (i = 0; i < nf; i++) {
+        const struct creds *c = refresh_creds_for(r, &f[i]);
+        struct sm_ctx sm = r->sm;
+        size_t n = 0;
+
+        if (done[i] || !refresh_ssm_moves(f[i].ref) || !c)
+            continue;
+        for (j = i; j < nf; j++)
+            if (!done[j] && refresh_ssm_moves(f[j].ref) && refresh_creds_for(r, &f[j]) == c) {
+                done[j] = 1;
+                memset(&group[n], 0, sizeof(group[n]));
+                group[n].ref = f[j].ref;
+                idx[n++] = j;
+            }
+        sm.creds = c;
+        ssm_get_parameters(&sm, group, n, REFRESH_CONNS, NULL);
+        for (k = 0; k < n; k++)
+            items[idx[k]] = group[k]; /* ownership moves to items */
+    }
+out:
+    free(group);
+    free(idx);
+    free(done);
 }
 
 /* Whether fetch i moved: DescribeSecret first, GetSecretValue when needed (or when
- * DescribeSecret is denied). On a new version *out holds it and *got is 1. */
-static enum inj_rc refresh_check(struct refresh *r, size_t i, struct sm_secret *out, int *got,
-                                 struct inj_err *err)
+ * DescribeSecret is denied); a parameter's answer is read already (ssm, from
+ * refresh_ssm_prefetch; taken over). On a new version *out holds it and *got is 1. */
+static enum inj_rc refresh_check(struct refresh *r, size_t i, struct sm_item *ssm,
+                                 struct sm_secret *out, int *got, struct inj_err *err)
 {
     const struct fetched *f = &r->set->f[i];
     const struct ref *ref = f->ref;
@@ -177,8 +223,8 @@ static enum inj_rc refresh_check(struct refresh *r, size_t i, struct sm_secret *
     }
     if (ref->service == REF_SSM) {
         /* A parameter's version number, too; a label or the latest can move. SSM has no
-         * cheaper metadata call that GetParameters' permission covers: read it again. */
-        if (ref->selector && ref->selector[0] >= '0' && ref->selector[0] <= '9')
+         * cheaper metadata call that GetParameters' permission covers: it was read again. */
+        if (!refresh_ssm_moves(ref))
             return INJ_OK;
         stage = ref->selector ? ref->selector : "latest";
     } else if (!r->no_describe[i]) {
@@ -202,7 +248,17 @@ static enum inj_rc refresh_check(struct refresh *r, size_t i, struct sm_secret *
             return rc;
         }
     }
-    rc = refresh_get(&sm, ref, out, err);
+    if (ref->service == REF_SSM) {
+        if (!ssm->ref)
+            return inj_err_set(err, INJ_E_NOMEM, "out of memory");
+        *out = ssm->secret; /* ownership moves (empty on failure) */
+        memset(&ssm->secret, 0, sizeof(ssm->secret));
+        rc = ssm->rc;
+        if (rc != INJ_OK)
+            *err = ssm->err;
+    } else {
+        rc = sm_get_secret_value(&sm, ref, out, err);
+    }
     if (rc == INJ_E_MISSING && !have)
         return INJ_OK;
     if (rc != INJ_OK)
@@ -399,6 +455,7 @@ enum inj_rc refresh_run(struct refresh *r, int *changed, struct inj_err *err)
     struct resolve_set *set = r->set;
     struct resolve_set nset;
     struct sm_secret *fresh = NULL;
+    struct sm_item *ssm = NULL;
     unsigned char *moved = NULL;
     unsigned char *differs = NULL;
     enum inj_rc rc;
@@ -418,12 +475,16 @@ enum inj_rc refresh_run(struct refresh *r, int *changed, struct inj_err *err)
     if (rc != INJ_OK)
         return rc;
     fresh = calloc(set->nf ? set->nf : 1, sizeof(*fresh));
-    if (!fresh)
-        return inj_err_set(err, INJ_E_NOMEM, "out of memory");
+    ssm = calloc(set->nf ? set->nf : 1, sizeof(*ssm));
+    if (!fresh || !ssm) {
+        rc = inj_err_set(err, INJ_E_NOMEM, "out of memory");
+        goto out;
+    }
+    refresh_ssm_prefetch(r, ssm);
     for (i = 0; i < set->nf; i++) {
         int got = 0;
 
-        rc = refresh_check(r, i, &fresh[i], &got, err);
+        rc = refresh_check(r, i, &ssm[i], &fresh[i], &got, err);
         if (rc != INJ_OK)
             goto out;
         nfresh += (size_t)got;
@@ -502,7 +563,10 @@ out:
     resolve_free(&nset);
     for (i = 0; fresh && i < r->nf; i++)
         sm_secret_free(&fresh[i]);
+    for (i = 0; ssm && i < r->nf; i++)
+        sm_secret_free(&ssm[i].secret);
     free(fresh);
+    free(ssm);
     free(moved);
     free(differs);
     return rc;
