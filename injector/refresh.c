@@ -286,7 +286,8 @@ static const struct fetched *refresh_failed_fetch(const struct resolved *r)
     return NULL;
 }
 
-/* Extracts entry j of the new set; an optional entry whose key vanished keeps its old value. */
+/* Extracts entry j of the new set; an optional entry whose key vanished keeps its old value,
+ * one skipped at start (its secret or key missing) stays skipped. */
 static enum inj_rc refresh_extract(const struct resolved *old, struct resolved *nr,
                                    struct inj_err *err)
 {
@@ -304,16 +305,17 @@ static enum inj_rc refresh_extract(const struct resolved *old, struct resolved *
     if (rc == INJ_OK)
         return INJ_OK;
     sbuf_wipe_free(&nr->value);
+    if (rc == INJ_E_MISSING && nr->e->optional && old->skipped) {
+        nr->skipped = 1; /* skipped at start, whatever its kind: it stays skipped */
+        return INJ_OK;
+    }
+    /* An expand entry whose secret vanished has no previous set of variables to keep. */
     if (rc != INJ_E_MISSING || !nr->e->optional || nr->e->expand) {
         (void)inj_err_set(err, rc, "%s %s: %s", refresh_kind(nr->e), nr->e->name, e1.msg);
         err->entry = nr->e->name;
         err->secret = bad ? bad->ref->secret_id : NULL;
         err->action = bad ? bad->err.action : NULL;
         return rc;
-    }
-    if (old->skipped) {
-        nr->skipped = 1;
-        return INJ_OK;
     }
     inj_err_prefix(&e1, "%s %s", refresh_kind(nr->e), nr->e->name);
     e1.entry = nr->e->name;

@@ -275,3 +275,58 @@ def test_refresh_with_a_new_key_that_collides_keeps_the_old_values(fake, write_c
     assert f.read_text() == "t1"
     inj.kill(signal.SIGTERM)
     assert inj.finish(leak_extra=(v1, v2)) == 0
+
+
+def test_refresh_with_an_optional_expand_entry_missing_at_start(fake, write_config, sv):
+    """An optional expand entry whose secret is missing at start stays skipped at refresh,
+    like any optional entry: it does not fail every cycle (the rotated sibling reaches the
+    command)."""
+    v1, v2 = value("expo-1"), value("expo-2")
+    fake.state.add_secret("exp/tok2", string=v1)
+    cfg = write_config("""
+        version: 1
+        supervise:
+          refresh: 50ms
+          on_change: restart
+          restart_delay: 0s
+        env:
+          OPT: { from: exp/absent, expand: true, optional: true }
+          TOK: exp/tok2
+        """)
+    inj, log = sv(["-c", cfg], {"APP_ENV": "TOK"})
+    assert wait_for("start", lambda: log.events("start"), inj)[0]["env"]["TOK"] == v1
+    fake.state.put_secret_value("exp/tok2", v2)
+    starts = wait_for("restart", lambda: len(log.events("start")) >= 2 and log.events("start"),
+                      inj)
+    assert starts[1]["env"]["TOK"] == v2
+    inj.kill(signal.SIGTERM)
+    assert inj.finish(leak_extra=(v1, v2)) == 0
+    assert "refresh failed" not in inj.stderr_text()
+
+
+def test_refresh_expand_entry_whose_secret_vanished_keeps_the_old_values(fake, write_config,
+                                                                          sv):
+    """An optional expand entry that had variables and whose secret is deleted fails the
+    cycle: the values in force stay (a sibling's rotation waits)."""
+    v1, v2 = value("expv-1"), value("expv-2")
+    fake.state.add_secret("exp/van", string=json.dumps({"a": v1}))
+    fake.state.add_secret("exp/tok3", string="t1")
+    cfg = write_config("""
+        version: 1
+        supervise:
+          refresh: 50ms
+          on_change: restart
+          restart_delay: 0s
+        env:
+          R: { from: exp/van, expand: true, optional: true }
+          TOK: exp/tok3
+        """)
+    inj, log = sv(["-c", cfg], {"APP_ENV": "A,TOK"})
+    assert wait_for("start", lambda: log.events("start"), inj)[0]["env"] == {"A": v1, "TOK": "t1"}
+    fake.state.delete_secret("exp/van")
+    fake.state.put_secret_value("exp/tok3", v2)
+    wait_for("the refresh refused", lambda: "refresh failed" in inj.stderr_text(), inj)
+    assert len(log.events("start")) == 1
+    inj.kill(signal.SIGTERM)
+    assert inj.finish(leak_extra=(v1, v2)) == 0
+    assert "refresh: exp/van: not found" in inj.stderr_text()
