@@ -338,6 +338,72 @@ static int refresh_has_var(const struct resolved *r, const char *name)
     return 0;
 }
 
+/* Whether name is a variable of the values in force: ours to replace. */
+static int refresh_name_ours(const struct resolve_set *set, const char *name)
+{
+    size_t j;
+
+    for (j = 0; j < set->nr; j++) {
+        const struct resolved *v = &set->r[j];
+
+        if (v->skipped || v->e->kind != ENTRY_ENV)
+            continue;
+        if (v->e->expand ? refresh_has_var(v, name) : !strcmp(v->e->name, name))
+            return 1;
+    }
+    return 0;
+}
+
+/* Whether NAME=... is in env (as sink_env_set finds it). */
+static int refresh_env_has(const struct sink_env *env, const char *name)
+{
+    char *const *p = sink_env_envp(env);
+    size_t len = strlen(name);
+
+    for (; p && *p; p++)
+        if (!strncmp(*p, name, len) && (*p)[len] == '=')
+            return 1;
+    return 0;
+}
+
+/* A variable that is new at this refresh (a new key of an expand entry, an entry skipped at
+ * start) and already in the environment without being ours needs its entry's overwrite:
+ * true, as at start; checked before anything is applied. */
+static enum inj_rc refresh_check_new_names(const struct refresh *r,
+                                           const struct resolve_set *nset,
+                                           const unsigned char *differs, struct inj_err *err)
+{
+    size_t j;
+    size_t k;
+
+    for (j = 0; j < nset->nr; j++) {
+        const struct resolved *v = &nset->r[j];
+        size_t n = v->e->expand ? v->nvars : 1;
+
+        if (!differs[j] || v->skipped || v->e->kind != ENTRY_ENV || v->e->overwrite)
+            continue;
+        for (k = 0; k < n; k++) {
+            const char *name = v->e->expand ? v->vars[k].name : v->e->name;
+
+            if (refresh_name_ours(r->set, name) || !refresh_env_has(r->env, name))
+                continue;
+            if (v->e->expand)
+                (void)inj_err_set(err, INJ_E_CONFIG,
+                                  "env %s (key \"%.64s\" of env %s): %s is already set in the "
+                                  "environment; unset it or add \"overwrite: true\" to the entry",
+                                  name, v->vars[k].key, v->e->name, name);
+            else
+                (void)inj_err_set(err, INJ_E_CONFIG,
+                                  "env %s: %s is already set in the environment; unset it or add "
+                                  "\"overwrite: true\" to the entry",
+                                  name, name);
+            err->entry = v->e->name;
+            return INJ_E_CONFIG;
+        }
+    }
+    return INJ_OK;
+}
+
 /* Appends name to list (size n), ", " between, "..." once full. */
 static void refresh_list_add(char *list, size_t n, const char *name)
 {
@@ -372,8 +438,11 @@ static enum inj_rc refresh_apply_expanded(struct refresh *r, const struct resolv
 
         if (!refresh_has_var(old, x->name))
             refresh_list_add(added, sizeof(added), x->name);
+        /* Ours already (here or in another entry): replaced; a new name: the entry's
+         * overwrite, as at start (refresh_check_new_names refused the cycle otherwise). */
         rc = sink_env_set(r->env, x->name, x->value.p ? x->value.p : (const unsigned char *)"",
-                          x->value.len, 1, err);
+                          x->value.len, refresh_name_ours(r->set, x->name) || v->e->overwrite,
+                          err);
         if (rc != INJ_OK) {
             inj_err_prefix(err, "env %s (key \"%.64s\" of env %s)", x->name, x->key, v->e->name);
             return rc;
@@ -437,9 +506,10 @@ static enum inj_rc refresh_apply(struct refresh *r, const struct resolve_set *ns
                 goto out;
             continue;
         }
-        /* overwrite: the variable is ours since the start. */
+        /* Ours since the start; one skipped then: the entry's overwrite. */
         rc = sink_env_set(r->env, v->e->name, v->value.p ? v->value.p : (const unsigned char *)"",
-                          v->value.len, 1, err);
+                          v->value.len, refresh_name_ours(r->set, v->e->name) || v->e->overwrite,
+                          err);
         if (rc != INJ_OK) {
             inj_err_prefix(err, "env %s", v->e->name);
             goto out;
@@ -538,6 +608,9 @@ enum inj_rc refresh_run(struct refresh *r, int *changed, struct inj_err *err)
         ndiff += differs[i];
     }
     rc = resolve_check_names(&nset, err); /* a new key may collide: keep the old values */
+    if (rc != INJ_OK)
+        goto out;
+    rc = refresh_check_new_names(r, &nset, differs, err); /* or be an inherited variable */
     if (rc != INJ_OK)
         goto out;
     rc = refresh_apply(r, &nset, differs, err);
