@@ -369,8 +369,7 @@ static int refresh_env_has(const struct sink_env *env, const char *name)
 /* A variable that is new at this refresh (a new key of an expand entry, an entry skipped at
  * start) and already in the environment without being ours needs its entry's overwrite:
  * true, as at start; checked before anything is applied. */
-static enum inj_rc refresh_check_new_names(const struct refresh *r,
-                                           const struct resolve_set *nset,
+static enum inj_rc refresh_check_new_names(const struct refresh *r, const struct resolve_set *nset,
                                            const unsigned char *differs, struct inj_err *err)
 {
     size_t j;
@@ -441,8 +440,7 @@ static enum inj_rc refresh_apply_expanded(struct refresh *r, const struct resolv
         /* Ours already (here or in another entry): replaced; a new name: the entry's
          * overwrite, as at start (refresh_check_new_names refused the cycle otherwise). */
         rc = sink_env_set(r->env, x->name, x->value.p ? x->value.p : (const unsigned char *)"",
-                          x->value.len, refresh_name_ours(r->set, x->name) || v->e->overwrite,
-                          err);
+                          x->value.len, refresh_name_ours(r->set, x->name) || v->e->overwrite, err);
         if (rc != INJ_OK) {
             inj_err_prefix(err, "env %s (key \"%.64s\" of env %s)", x->name, x->key, v->e->name);
             return rc;
