@@ -17,6 +17,8 @@
  * call (the supervisor retries with its own backoff) and a budget for all calls. */
 #define REFRESH_ATTEMPT_MS 5000L
 #define REFRESH_BUDGET_MS 10000LL
+/* Connections for a cycle's GetParameters calls (run at once, as fetch.c's). */
+#define REFRESH_CONNS 4
 /* Credentials are re-obtained this long before they expire. */
 #define REFRESH_CREDS_MARGIN_S 300
 
@@ -134,31 +136,71 @@ static enum inj_rc refresh_creds(struct refresh *r, struct inj_err *err)
     return INJ_OK;
 }
 
-/* The current value of ref: GetSecretValue, or GetParameters for an SSM parameter
- * (GetParametersByPath for a path). */
-static enum inj_rc refresh_get(const struct sm_ctx *sm, const struct ref *ref,
-                               struct sm_secret *out, struct inj_err *err)
+/* The fetches whose check reads the parameter again: SSM, neither a version id nor a version
+ * number (a label or the latest can move). */
+static int refresh_ssm_moves(const struct ref *ref)
 {
-    struct sm_item it;
+    if (ref->service != REF_SSM || ref->version_id || ref->path)
+        return 0; /* a path is read on its own (refresh_check: GetParametersByPath) */
+    return !(ref->selector && ref->selector[0] >= '0' && ref->selector[0] <= '9');
+}
 
-    if (ref->service != REF_SSM)
-        return sm_get_secret_value(sm, ref, out, err);
-    memset(&it, 0, sizeof(it));
-    it.ref = ref;
-    if (ref->path)
-        ssm_get_paths(sm, &it, 1, 1, NULL); /* every page again: parameters come and go */
-    else
-        ssm_get_parameters(sm, &it, 1, 1, NULL);
-    *out = it.secret; /* Transfer ownership (empty on failure). */
-    if (it.rc != INJ_OK)
-        *err = it.err;
-    return it.rc;
+/* The credentials fetch f is checked with: the base ones, or its role's (NULL when that
+ * role could not be assumed: refresh_check says why). */
+static const struct creds *refresh_creds_for(const struct refresh *r, const struct fetched *f)
+{
+    return r->roles ? roles_creds_for(r->roles, f) : r->creds;
+}
+
+/* Every SSM parameter a cycle reads again, before the checks: one ssm_get_parameters per
+ * set of credentials (10 a call, the calls at once) instead of one call per parameter in
+ * turn. items[0..nf) is indexed like the fetches; an item not read keeps ref NULL. */
+static void refresh_ssm_prefetch(struct refresh *r, struct sm_item *items)
+{
+    const struct fetched *f = r->set->f;
+    struct sm_item *group = NULL;
+    size_t *idx = NULL;
+    unsigned char *done = NULL;
+    size_t nf = r->set->nf;
+    size_t i;
+    size_t j;
+    size_t k;
+
+    group = calloc(nf ? nf : 1, sizeof(*group));
+    idx = calloc(nf ? nf : 1, sizeof(*idx));
+    done = calloc(nf ? nf : 1, 1);
+    if (!group || !idx || !done)
+        goto out; /* each check then says so (refresh_check) */
+    for (i = 0; i < nf; i++) {
+        const struct creds *c = refresh_creds_for(r, &f[i]);
+        struct sm_ctx sm = r->sm;
+        size_t n = 0;
+
+        if (done[i] || !refresh_ssm_moves(f[i].ref) || !c)
+            continue;
+        for (j = i; j < nf; j++)
+            if (!done[j] && refresh_ssm_moves(f[j].ref) && refresh_creds_for(r, &f[j]) == c) {
+                done[j] = 1;
+                memset(&group[n], 0, sizeof(group[n]));
+                group[n].ref = f[j].ref;
+                idx[n++] = j;
+            }
+        sm.creds = c;
+        ssm_get_parameters(&sm, group, n, REFRESH_CONNS, NULL);
+        for (k = 0; k < n; k++)
+            items[idx[k]] = group[k]; /* ownership moves to items */
+    }
+out:
+    free(group);
+    free(idx);
+    free(done);
 }
 
 /* Whether fetch i moved: DescribeSecret first, GetSecretValue when needed (or when
- * DescribeSecret is denied). On a new version *out holds it and *got is 1. */
-static enum inj_rc refresh_check(struct refresh *r, size_t i, struct sm_secret *out, int *got,
-                                 struct inj_err *err)
+ * DescribeSecret is denied); a parameter's answer is read already (ssm, from
+ * refresh_ssm_prefetch; taken over). On a new version *out holds it and *got is 1. */
+static enum inj_rc refresh_check(struct refresh *r, size_t i, struct sm_item *ssm,
+                                 struct sm_secret *out, int *got, struct inj_err *err)
 {
     const struct fetched *f = &r->set->f[i];
     const struct ref *ref = f->ref;
@@ -181,10 +223,13 @@ static enum inj_rc refresh_check(struct refresh *r, size_t i, struct sm_secret *
     }
     if (ref->service == REF_SSM) {
         /* A parameter's version number, too; a label or the latest can move. SSM has no
-         * cheaper metadata call that GetParameters' permission covers: read it again. */
-        if (ref->selector && ref->selector[0] >= '0' && ref->selector[0] <= '9')
+         * cheaper metadata call that GetParameters' permission covers: it was read again. */
+        if (ref->path)
+            stage = "path";
+        else if (!refresh_ssm_moves(ref))
             return INJ_OK;
-        stage = ref->selector ? ref->selector : "latest";
+        else
+            stage = ref->selector ? ref->selector : "latest";
     } else if (!r->no_describe[i]) {
         struct sm_meta m;
         int need;
@@ -206,7 +251,28 @@ static enum inj_rc refresh_check(struct refresh *r, size_t i, struct sm_secret *
             return rc;
         }
     }
-    rc = refresh_get(&sm, ref, out, err);
+    if (ref->path) {
+        struct sm_item it;
+
+        /* Every page again: parameters come and go. */
+        memset(&it, 0, sizeof(it));
+        it.ref = ref;
+        ssm_get_paths(&sm, &it, 1, 1, NULL);
+        *out = it.secret; /* ownership moves (empty on failure) */
+        rc = it.rc;
+        if (rc != INJ_OK)
+            *err = it.err;
+    } else if (ref->service == REF_SSM) {
+        if (!ssm->ref)
+            return inj_err_set(err, INJ_E_NOMEM, "out of memory");
+        *out = ssm->secret; /* ownership moves (empty on failure) */
+        memset(&ssm->secret, 0, sizeof(ssm->secret));
+        rc = ssm->rc;
+        if (rc != INJ_OK)
+            *err = ssm->err;
+    } else {
+        rc = sm_get_secret_value(&sm, ref, out, err);
+    }
     if (rc == INJ_E_MISSING && !have)
         return INJ_OK;
     if (rc != INJ_OK)
@@ -234,7 +300,8 @@ static const struct fetched *refresh_failed_fetch(const struct resolved *r)
     return NULL;
 }
 
-/* Extracts entry j of the new set; an optional entry whose key vanished keeps its old value. */
+/* Extracts entry j of the new set; an optional entry whose key vanished keeps its old value,
+ * one skipped at start (its secret or key missing) stays skipped. */
 static enum inj_rc refresh_extract(const struct resolved *old, struct resolved *nr,
                                    struct inj_err *err)
 {
@@ -252,16 +319,17 @@ static enum inj_rc refresh_extract(const struct resolved *old, struct resolved *
     if (rc == INJ_OK)
         return INJ_OK;
     sbuf_wipe_free(&nr->value);
+    if (rc == INJ_E_MISSING && nr->e->optional && old->skipped) {
+        nr->skipped = 1; /* skipped at start, whatever its kind: it stays skipped */
+        return INJ_OK;
+    }
+    /* An expand entry whose secret vanished has no previous set of variables to keep. */
     if (rc != INJ_E_MISSING || !nr->e->optional || nr->e->expand) {
         (void)inj_err_set(err, rc, "%s %s: %s", refresh_kind(nr->e), nr->e->name, e1.msg);
         err->entry = nr->e->name;
         err->secret = bad ? bad->ref->secret_id : NULL;
         err->action = bad ? bad->err.action : NULL;
         return rc;
-    }
-    if (old->skipped) {
-        nr->skipped = 1;
-        return INJ_OK;
     }
     inj_err_prefix(&e1, "%s %s", refresh_kind(nr->e), nr->e->name);
     e1.entry = nr->e->name;
@@ -282,6 +350,71 @@ static int refresh_has_var(const struct resolved *r, const char *name)
         if (!strcmp(r->vars[i].name, name))
             return 1;
     return 0;
+}
+
+/* Whether name is a variable of the values in force: ours to replace. */
+static int refresh_name_ours(const struct resolve_set *set, const char *name)
+{
+    size_t j;
+
+    for (j = 0; j < set->nr; j++) {
+        const struct resolved *v = &set->r[j];
+
+        if (v->skipped || v->e->kind != ENTRY_ENV)
+            continue;
+        if (v->e->expand ? refresh_has_var(v, name) : !strcmp(v->e->name, name))
+            return 1;
+    }
+    return 0;
+}
+
+/* Whether NAME=... is in env (as sink_env_set finds it). */
+static int refresh_env_has(const struct sink_env *env, const char *name)
+{
+    char *const *p = sink_env_envp(env);
+    size_t len = strlen(name);
+
+    for (; p && *p; p++)
+        if (!strncmp(*p, name, len) && (*p)[len] == '=')
+            return 1;
+    return 0;
+}
+
+/* A variable that is new at this refresh (a new key of an expand entry, an entry skipped at
+ * start) and already in the environment without being ours needs its entry's overwrite:
+ * true, as at start; checked before anything is applied. */
+static enum inj_rc refresh_check_new_names(const struct refresh *r, const struct resolve_set *nset,
+                                           const unsigned char *differs, struct inj_err *err)
+{
+    size_t j;
+    size_t k;
+
+    for (j = 0; j < nset->nr; j++) {
+        const struct resolved *v = &nset->r[j];
+        size_t n = v->e->expand ? v->nvars : 1;
+
+        if (!differs[j] || v->skipped || v->e->kind != ENTRY_ENV || v->e->overwrite)
+            continue;
+        for (k = 0; k < n; k++) {
+            const char *name = v->e->expand ? v->vars[k].name : v->e->name;
+
+            if (refresh_name_ours(r->set, name) || !refresh_env_has(r->env, name))
+                continue;
+            if (v->e->expand)
+                (void)inj_err_set(err, INJ_E_CONFIG,
+                                  "env %s (key \"%.64s\" of env %s): %s is already set in the "
+                                  "environment; unset it or add \"overwrite: true\" to the entry",
+                                  name, v->vars[k].key, v->e->name, name);
+            else
+                (void)inj_err_set(err, INJ_E_CONFIG,
+                                  "env %s: %s is already set in the environment; unset it or add "
+                                  "\"overwrite: true\" to the entry",
+                                  name, name);
+            err->entry = v->e->name;
+            return INJ_E_CONFIG;
+        }
+    }
+    return INJ_OK;
 }
 
 /* Appends name to list (size n), ", " between, "..." once full. */
@@ -318,8 +451,10 @@ static enum inj_rc refresh_apply_expanded(struct refresh *r, const struct resolv
 
         if (!refresh_has_var(old, x->name))
             refresh_list_add(added, sizeof(added), x->name);
+        /* Ours already (here or in another entry): replaced; a new name: the entry's
+         * overwrite, as at start (refresh_check_new_names refused the cycle otherwise). */
         rc = sink_env_set(r->env, x->name, x->value.p ? x->value.p : (const unsigned char *)"",
-                          x->value.len, 1, err);
+                          x->value.len, refresh_name_ours(r->set, x->name) || v->e->overwrite, err);
         if (rc != INJ_OK) {
             inj_err_prefix(err, "env %s (key \"%.64s\" of env %s)", x->name, x->key, v->e->name);
             return rc;
@@ -383,9 +518,10 @@ static enum inj_rc refresh_apply(struct refresh *r, const struct resolve_set *ns
                 goto out;
             continue;
         }
-        /* overwrite: the variable is ours since the start. */
+        /* Ours since the start; one skipped then: the entry's overwrite. */
         rc = sink_env_set(r->env, v->e->name, v->value.p ? v->value.p : (const unsigned char *)"",
-                          v->value.len, 1, err);
+                          v->value.len, refresh_name_ours(r->set, v->e->name) || v->e->overwrite,
+                          err);
         if (rc != INJ_OK) {
             inj_err_prefix(err, "env %s", v->e->name);
             goto out;
@@ -403,6 +539,7 @@ enum inj_rc refresh_run(struct refresh *r, int *changed, struct inj_err *err)
     struct resolve_set *set = r->set;
     struct resolve_set nset;
     struct sm_secret *fresh = NULL;
+    struct sm_item *ssm = NULL;
     unsigned char *moved = NULL;
     unsigned char *differs = NULL;
     enum inj_rc rc;
@@ -422,12 +559,16 @@ enum inj_rc refresh_run(struct refresh *r, int *changed, struct inj_err *err)
     if (rc != INJ_OK)
         return rc;
     fresh = calloc(set->nf ? set->nf : 1, sizeof(*fresh));
-    if (!fresh)
-        return inj_err_set(err, INJ_E_NOMEM, "out of memory");
+    ssm = calloc(set->nf ? set->nf : 1, sizeof(*ssm));
+    if (!fresh || !ssm) {
+        rc = inj_err_set(err, INJ_E_NOMEM, "out of memory");
+        goto out;
+    }
+    refresh_ssm_prefetch(r, ssm);
     for (i = 0; i < set->nf; i++) {
         int got = 0;
 
-        rc = refresh_check(r, i, &fresh[i], &got, err);
+        rc = refresh_check(r, i, &ssm[i], &fresh[i], &got, err);
         if (rc != INJ_OK)
             goto out;
         nfresh += (size_t)got;
@@ -481,6 +622,9 @@ enum inj_rc refresh_run(struct refresh *r, int *changed, struct inj_err *err)
     rc = resolve_check_names(&nset, err); /* a new key may collide: keep the old values */
     if (rc != INJ_OK)
         goto out;
+    rc = refresh_check_new_names(r, &nset, differs, err); /* or be an inherited variable */
+    if (rc != INJ_OK)
+        goto out;
     rc = refresh_apply(r, &nset, differs, err);
     if (rc != INJ_OK)
         goto out;
@@ -506,7 +650,10 @@ out:
     resolve_free(&nset);
     for (i = 0; fresh && i < r->nf; i++)
         sm_secret_free(&fresh[i]);
+    for (i = 0; ssm && i < r->nf; i++)
+        sm_secret_free(&ssm[i].secret);
     free(fresh);
+    free(ssm);
     free(moved);
     free(differs);
     return rc;

@@ -275,3 +275,111 @@ def test_refresh_with_a_new_key_that_collides_keeps_the_old_values(fake, write_c
     assert f.read_text() == "t1"
     inj.kill(signal.SIGTERM)
     assert inj.finish(leak_extra=(v1, v2)) == 0
+
+
+def test_refresh_with_an_optional_expand_entry_missing_at_start(fake, write_config, sv):
+    """An optional expand entry whose secret is missing at start stays skipped at refresh,
+    like any optional entry: it does not fail every cycle (the rotated sibling reaches the
+    command)."""
+    v1, v2 = value("expo-1"), value("expo-2")
+    fake.state.add_secret("exp/tok2", string=v1)
+    cfg = write_config("""
+        version: 1
+        supervise:
+          refresh: 50ms
+          on_change: restart
+          restart_delay: 0s
+        env:
+          OPT: { from: exp/absent, expand: true, optional: true }
+          TOK: exp/tok2
+        """)
+    inj, log = sv(["-c", cfg], {"APP_ENV": "TOK"})
+    assert wait_for("start", lambda: log.events("start"), inj)[0]["env"]["TOK"] == v1
+    fake.state.put_secret_value("exp/tok2", v2)
+    starts = wait_for("restart", lambda: len(log.events("start")) >= 2 and log.events("start"),
+                      inj)
+    assert starts[1]["env"]["TOK"] == v2
+    inj.kill(signal.SIGTERM)
+    assert inj.finish(leak_extra=(v1, v2)) == 0
+    assert "refresh failed" not in inj.stderr_text()
+
+
+def test_refresh_expand_entry_whose_secret_vanished_keeps_the_old_values(fake, write_config,
+                                                                          sv):
+    """An optional expand entry that had variables and whose secret is deleted fails the
+    cycle: the values in force stay (a sibling's rotation waits)."""
+    v1, v2 = value("expv-1"), value("expv-2")
+    fake.state.add_secret("exp/van", string=json.dumps({"a": v1}))
+    fake.state.add_secret("exp/tok3", string="t1")
+    cfg = write_config("""
+        version: 1
+        supervise:
+          refresh: 50ms
+          on_change: restart
+          restart_delay: 0s
+        env:
+          R: { from: exp/van, expand: true, optional: true }
+          TOK: exp/tok3
+        """)
+    inj, log = sv(["-c", cfg], {"APP_ENV": "A,TOK"})
+    assert wait_for("start", lambda: log.events("start"), inj)[0]["env"] == {"A": v1, "TOK": "t1"}
+    fake.state.delete_secret("exp/van")
+    fake.state.put_secret_value("exp/tok3", v2)
+    wait_for("the refresh refused", lambda: "refresh failed" in inj.stderr_text(), inj)
+    assert len(log.events("start")) == 1
+    inj.kill(signal.SIGTERM)
+    assert inj.finish(leak_extra=(v1, v2)) == 0
+    assert "refresh: exp/van: not found" in inj.stderr_text()
+
+
+def test_refresh_new_key_on_an_inherited_variable_needs_overwrite(fake, write_config, sv):
+    """A key that appears at refresh and maps to a variable injector inherited is refused as
+    at start (add overwrite: true): the cycle fails, the values in force stay, the inherited
+    value is not replaced; once the key is gone the rotation goes through."""
+    v1, v2, v3 = value("expi-1"), value("expi-2"), value("expi-3")
+    fake.state.add_secret("exp/inh", string=json.dumps({"a": v1}))
+    cfg = write_config("""
+        version: 1
+        supervise:
+          refresh: 50ms
+          on_change: restart
+          restart_delay: 0s
+        env:
+          R: { from: exp/inh, expand: true }
+        """)
+    inj, log = sv(["-c", cfg], {"APP_ENV": "A,FOO", "FOO": "inherited"})
+    first = wait_for("start", lambda: log.events("start"), inj)[0]
+    assert first["env"] == {"A": v1, "FOO": "inherited"}
+    fake.state.put_secret_value("exp/inh", json.dumps({"a": v2, "foo": v3}))
+    wait_for("the refresh refused", lambda: 'env FOO (key "foo" of env R): FOO is already set '
+             'in the environment; unset it or add "overwrite: true" to the entry' in
+             inj.stderr_text(), inj)
+    assert len(log.events("start")) == 1          # no restart: the old values stay
+    fake.state.put_secret_value("exp/inh", json.dumps({"a": v2}))
+    starts = wait_for("restart", lambda: len(log.events("start")) >= 2 and log.events("start"),
+                      inj)
+    assert starts[1]["env"] == {"A": v2, "FOO": "inherited"}
+    inj.kill(signal.SIGTERM)
+    assert inj.finish(leak_extra=(v1, v2, v3)) == 0
+
+
+def test_refresh_new_key_with_overwrite_replaces_the_inherited_variable(fake, write_config, sv):
+    v1, v2 = value("expw-1"), value("expw-2")
+    fake.state.add_secret("exp/ow", string=json.dumps({"a": v1}))
+    cfg = write_config("""
+        version: 1
+        supervise:
+          refresh: 50ms
+          on_change: restart
+          restart_delay: 0s
+        env:
+          R: { from: exp/ow, expand: true, overwrite: true }
+        """)
+    inj, log = sv(["-c", cfg], {"APP_ENV": "A,FOO", "FOO": "inherited"})
+    assert wait_for("start", lambda: log.events("start"), inj)[0]["env"]["FOO"] == "inherited"
+    fake.state.put_secret_value("exp/ow", json.dumps({"a": v1, "foo": v2}))
+    starts = wait_for("restart", lambda: len(log.events("start")) >= 2 and log.events("start"),
+                      inj)
+    assert starts[1]["env"] == {"A": v1, "FOO": v2}
+    inj.kill(signal.SIGTERM)
+    assert inj.finish(leak_extra=(v1, v2)) == 0

@@ -6,6 +6,7 @@ denial (ssm:GetParameters, kms:Decrypt), throttling (retried, 75 when exhausted)
 on one port; every run's output is grepped for every canary (conftest.run)."""
 import json
 import math
+import signal
 import subprocess
 import time
 
@@ -13,6 +14,7 @@ import pytest
 
 import seed
 from conftest import INJECTOR, SLOW, WRAPPER, assert_no_leak, run
+from test_supervise import sv, value, wait_for  # noqa: F401  (sv is a fixture)
 
 PARN = seed.PARAMETER_ARNS
 
@@ -387,3 +389,33 @@ def test_failover_regions_leave_a_parameters_deadline_whole(fake, base_env, writ
     res = run(["-c", cfg, "--"] + probe(base_env), base_env)
     assert res.rc == 0, res
     assert probe.read()["env"]["P"] == "pval"
+
+
+def test_refresh_reads_parameters_ten_a_call_at_once(fake, write_config, sv):
+    """supervise: a cycle reads its parameters again as the start does, ten a GetParameters
+    call and the calls at once, not one call per parameter in turn (25 parameters at 0.4 s a
+    call took 10 s, the cycle's whole budget, and never refreshed); a rotation is applied."""
+    n = 25
+    v1, v2 = value("ssmb-1"), value("ssmb-2")
+    lines = ["version: 1", "supervise:", "  refresh: 100ms", "  on_change: restart",
+             "  restart_delay: 0s", "env:"]
+    for i in range(n):
+        fake.state.put_parameter(f"/rb/p{i:02d}", v1 if i == 7 else f"v{i}", ptype="SecureString")
+        lines.append(f"  V{i:02d}: ssm:/rb/p{i:02d}")
+    cfg = write_config("\n".join(lines) + "\n")
+    inj, log = sv(["-c", cfg], {"APP_ENV": "V07"})
+    assert wait_for("start", lambda: log.events("start"), inj)[0]["env"]["V07"] == v1
+    at_start = len(asked(fake))
+    fake.state.add_fault("slow", action="GetParameters", seconds=0.4)
+    wait_for("a few cycles", lambda: len(asked(fake)) >= at_start + 2 * math.ceil(n / 10), inj)
+    fake.state.put_parameter("/rb/p07", v2)
+    starts = wait_for("restart", lambda: len(log.events("start")) >= 2 and log.events("start"),
+                      inj)
+    assert starts[1]["env"]["V07"] == v2
+    inj.kill(signal.SIGTERM)          # a cycle under way ends first (signals wait for it)
+    assert inj.finish(leak_extra=(v1, v2)) == 0
+    # The start and every cycle: all n names in ceil(n/10) calls.
+    calls = [len(ids) for ids in asked(fake)]
+    assert sum(calls) % n == 0 and sum(calls) // n >= 3, calls
+    assert len(calls) == math.ceil(n / 10) * (sum(calls) // n), calls
+    assert "refresh failed" not in inj.stderr_text()
