@@ -8,7 +8,7 @@ import re
 import pytest
 
 import seed
-from conftest import run
+from conftest import SLOW, WRAPPER, run
 
 RDS = seed.RDS_NAME
 
@@ -215,6 +215,12 @@ def test_adaptive_mode_waits_for_send_tokens_after_a_throttle(fake, base_env, wr
     env = probe.read()["env"]
     assert [env[f"V{i}"] for i in range(4)] == [f"adaptive-canary-{i}" for i in range(4)]
     assert gets(fake) == 5, fake.state.requests
-    assert ("waiting" in res.err and "for a send token" in res.err) == (mode == "adaptive"), \
-        res.err
+    waited = "waiting" in res.err and "for a send token" in res.err
+    if mode == "adaptive" and SLOW and "valgrind" in WRAPPER:
+        # Under valgrind the bucket refills while the next attempt is being made: whether it
+        # waits depends on the speed. The wait is checked in the normal and ASan passes (and
+        # the limiter step by step against botocore in tests/unit/test_aws.c).
+        pass
+    else:
+        assert waited == (mode == "adaptive"), res.err
     assert "adaptive-canary" not in res.err
