@@ -1,6 +1,8 @@
 /* creds_process.c: a profile's credential_process: split like botocore, run without a shell,
  * read stdout (bounded, with a deadline), parse the Version 1 JSON. It runs in its own process
- * group, which is killed once it is done: nothing it started outlives the call. Its stderr is
+ * group, which is killed once it is done, under a forked reaper (a child subreaper) that kills
+ * and reaps what it left in other groups or sessions: nothing it started outlives the call. Its
+ * stderr is
  * passed through to a terminal (it may prompt), else read and printed through redact_text
  * once it is done (logs are collected; a helper may print its keys).
  *
@@ -18,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -132,17 +135,6 @@ fail:
     return rc;
 }
 
-/* Ends the helper's whole process group (what it started in the background too) and reaps
- * the helper. Its descendants are reaped by their new parent (init, or injector itself as a
- * subreaper in supervise mode). */
-static void proc_kill_reap(pid_t pid, int *status)
-{
-    (void)kill(-pid, SIGKILL);
-    (void)kill(pid, SIGKILL);
-    while (waitpid(pid, status, 0) < 0 && errno == EINTR)
-        ;
-}
-
 static enum creds_status proc_timeout(const struct creds_ctx *ctx, long *secs, struct creds_try *t)
 {
     const char *v = creds_getenv(ctx, "INJECTOR_CREDENTIAL_PROCESS_TIMEOUT");
@@ -180,11 +172,256 @@ static int proc_json_complete(const struct sbuf *b)
 }
 
 struct proc_run {
-    pid_t pid;
+    pid_t pid;    /* the helper; its process group has the same id */
+    pid_t reaper; /* the process that started it and ends what it leaves (proc_reaper) */
+    int stfd;     /* from the reaper: the helper's pid, then its wait status (non-blocking) */
+    int ctlfd;    /* to the reaper: closing it says "end what is left and exit" */
     int status;
     int exited; /* the helper was reaped; status is its */
     int held;   /* it exited, but its stdout is still open: a process it left holds it */
 };
+
+/* What the reaper says first: how the start went. */
+struct proc_hello {
+    int err;     /* posix_spawnp's answer */
+    int sub_err; /* 0, or why it could not become a child subreaper */
+    pid_t pid;
+};
+
+static void proc_write_all(int fd, const void *buf, size_t len)
+{
+    const unsigned char *p = buf;
+
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return;
+        p += n;
+        len -= (size_t)n;
+    }
+}
+
+/* SIGKILLs every child of this process that /proc lists: -1 when the list cannot be read. */
+static int proc_kill_children(void)
+{
+    char path[64];
+    char list[4096];
+    size_t got = 0;
+    ssize_t n;
+    int fd;
+    int count = 0;
+    char *p;
+    char *end;
+
+    n = snprintf(path, sizeof(path), "/proc/self/task/%ld/children", (long)getpid());
+    if (n < 0 || (size_t)n >= sizeof(path))
+        return -1;
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    while (got < sizeof(list) - 1) {
+        n = read(fd, list + got, sizeof(list) - 1 - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    (void)close(fd);
+    list[got] = '\0';
+    /* A list cut at the buffer's end loses its last pid until the next round. */
+    for (p = list; *p;) {
+        long v;
+
+        errno = 0;
+        v = strtol(p, &end, 10);
+        if (end == p)
+            break;
+        if (!errno && v > 1 && (*end == ' ' || *end == '\n' || (*end == '\0' && got < sizeof(list) - 1))) {
+            (void)kill((pid_t)v, SIGKILL);
+            count++;
+        }
+        p = end;
+        while (*p == ' ' || *p == '\n')
+            p++;
+    }
+    return count;
+}
+
+/* Kills and reaps every child this process has: the helper's descendants, reparented here
+ * because it is their subreaper, whatever process group or session they moved to. A killed
+ * process's own children come here in turn and go in the next round. */
+static void proc_kill_all_children(void)
+{
+    for (;;) {
+        int listed = proc_kill_children();
+        pid_t w = waitpid(-1, NULL, WNOHANG);
+
+        if (w > 0 || (w < 0 && errno == EINTR))
+            continue;
+        if (w < 0 || listed < 0)
+            return; /* ECHILD: none left; or they cannot be listed (no /proc) */
+        (void)poll(NULL, 0, 1); /* killed, not dead yet */
+    }
+}
+
+/* The forked process between injector and the helper. It registers as a child subreaper, so
+ * the helper's descendants that leave its process group (setsid: a daemonising helper) are
+ * reparented here when their parent exits, not to injector (PID 1 in a container: they would
+ * become the app's unexpected children) or to init. It starts the helper, reports its pid
+ * and later its wait status on stfd, waits for injector to close ctlfd (injector has the
+ * answer, or gave up), then kills and reaps whatever is left and exits. Only this process's
+ * own descendants are touched: never the supervised app or its orphans. injector has one
+ * thread when it forks (as sup_child says), and this calls nothing that allocates. */
+__attribute__((noreturn)) static void proc_reaper(char *const argv[],
+                                                  const posix_spawn_file_actions_t *fa,
+                                                  const posix_spawnattr_t *attr, int stfd,
+                                                  int ctlfd, const int *drop, size_t ndrop)
+{
+    struct proc_hello h;
+    struct sigaction dfl;
+    int status = 1 << 8;
+    char c;
+    size_t i;
+
+    memset(&h, 0, sizeof(h));
+    h.pid = -1;
+    /* qemu-user answers EINVAL: the helper then runs as before, its setsid'd leftovers go
+     * to init. */
+    if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0)
+        h.sub_err = errno;
+    /* An inherited SIGCHLD = SIG_IGN would make the kernel reap the helper here. */
+    memset(&dfl, 0, sizeof(dfl));
+    dfl.sa_handler = SIG_DFL;
+    (void)sigaction(SIGCHLD, &dfl, NULL);
+    h.err = posix_spawnp(&h.pid, argv[0], fa, attr, argv, environ);
+    /* Holding the helper's stdout open here would hide its EOF from injector. */
+    for (i = 0; i < ndrop; i++)
+        if (drop[i] >= 0)
+            (void)close(drop[i]);
+    proc_write_all(stfd, &h, sizeof(h));
+    if (h.err == 0) {
+        while (waitpid(h.pid, &status, 0) < 0) {
+            if (errno != EINTR) {
+                status = 1 << 8;
+                break;
+            }
+        }
+        proc_write_all(stfd, &status, sizeof(status));
+        /* EOF when injector is done (or gone). */
+        while (read(ctlfd, &c, 1) < 0 && errno == EINTR)
+            ;
+    }
+    proc_kill_all_children();
+    _exit(0);
+}
+
+/* Forks the reaper, which starts the helper: 0 with r->pid set, or an errno (the helper's
+ * spawn error, or why the reaper could not be started). drop: descriptors the reaper closes
+ * once the helper runs. */
+static int proc_start(struct proc_run *r, char *const argv[], const posix_spawn_file_actions_t *fa,
+                      const posix_spawnattr_t *attr, const int *drop, size_t ndrop)
+{
+    struct proc_hello h;
+    unsigned char *p = (unsigned char *)&h;
+    int st[2] = {-1, -1};
+    int ctl[2] = {-1, -1};
+    size_t got = 0;
+    int e;
+
+    if (pipe2(st, O_CLOEXEC) != 0)
+        return errno;
+    if (pipe2(ctl, O_CLOEXEC) != 0) {
+        e = errno;
+        (void)close(st[0]);
+        (void)close(st[1]);
+        return e;
+    }
+    r->reaper = fork();
+    if (r->reaper == 0) {
+        (void)close(st[0]);
+        (void)close(ctl[1]);
+        proc_reaper(argv, fa, attr, st[1], ctl[0], drop, ndrop);
+    }
+    e = errno;
+    (void)close(st[1]);
+    (void)close(ctl[0]);
+    r->stfd = st[0];
+    r->ctlfd = ctl[1];
+    if (r->reaper < 0) {
+        r->reaper = 0;
+        return e;
+    }
+    memset(&h, 0, sizeof(h));
+    while (got < sizeof(h)) {
+        ssize_t n = read(r->stfd, p + got, sizeof(h) - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    if (got != sizeof(h))
+        return ECHILD; /* the reaper died before it could say */
+    if (h.sub_err)
+        log_debug("credential_process: cannot register a child subreaper (%s): a process it "
+                  "starts in a session of its own may outlive it",
+                  strerror(h.sub_err));
+    if (h.err)
+        return h.err;
+    if (fcntl(r->stfd, F_SETFL, O_NONBLOCK) != 0) {
+        e = errno;
+        (void)kill(-h.pid, SIGKILL); /* the reaper waits for it */
+        (void)kill(h.pid, SIGKILL);
+        return e;
+    }
+    r->pid = h.pid;
+    return 0;
+}
+
+/* Takes the helper's wait status from the reaper when it has come; with wait, waits for it. */
+static void proc_check_exit(struct proc_run *r, int wait)
+{
+    struct pollfd pfd;
+    ssize_t n;
+
+    while (!r->exited) {
+        n = read(r->stfd, &r->status, sizeof(r->status));
+        if (n == (ssize_t)sizeof(r->status)) {
+            r->exited = 1;
+        } else if (n < 0 && errno == EINTR) {
+            continue;
+        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            if (!wait)
+                return;
+            pfd.fd = r->stfd;
+            pfd.events = POLLIN;
+            pfd.revents = 0;
+            (void)poll(&pfd, 1, -1);
+        } else {
+            /* The reaper is gone without a word: the exit status is lost, so it cannot
+             * count as a success. */
+            r->status = 1 << 8;
+            r->exited = 1;
+        }
+    }
+}
+
+/* Tells the reaper to end what the helper left, and reaps it. */
+static void proc_end(struct proc_run *r)
+{
+    if (r->ctlfd >= 0)
+        (void)close(r->ctlfd);
+    r->ctlfd = -1;
+    if (r->stfd >= 0)
+        (void)close(r->stfd);
+    r->stfd = -1;
+    while (r->reaper > 0 && waitpid(r->reaper, NULL, 0) < 0 && errno == EINTR)
+        ;
+    r->reaper = 0;
+}
 
 /* The helper's stderr when it goes through a pipe (injector's stderr is no terminal). */
 struct proc_err {
@@ -345,17 +582,7 @@ static int proc_collect(int fd, long long deadline_ms, struct proc_run *r, struc
     int e = 0;
 
     for (;;) {
-        if (!r->exited) {
-            pid_t w = waitpid(r->pid, &r->status, WNOHANG);
-            if (w == r->pid) {
-                r->exited = 1;
-            } else if (w < 0 && errno != EINTR) {
-                /* Reaped by someone else (an inherited SIGCHLD = SIG_IGN makes the kernel do
-                 * it): the exit status is lost, so it cannot count as a success. */
-                r->status = 1 << 8;
-                r->exited = 1;
-            }
-        }
+        proc_check_exit(r, 0);
         /* Everything there is to read now. */
         proc_err_drain(pe);
         for (;;) {
@@ -453,12 +680,15 @@ enum creds_status creds_process_get(const struct creds_ctx *ctx, const char *cmd
     long wait_ms;
     long secs;
     struct proc_run r;
+    int drop[4];
     int tty = 0;
     int en;
 
     memset(&e, 0, sizeof(e));
     memset(&r, 0, sizeof(r));
     r.pid = -1;
+    r.stfd = -1;
+    r.ctlfd = -1;
     st = proc_timeout(ctx, &secs, t);
     if (st != CREDS_OK)
         return st;
@@ -519,7 +749,11 @@ enum creds_status creds_process_get(const struct creds_ctx *ctx, const char *cmd
         goto out;
     }
     log_debug("running credential_process %s", argv[0]);
-    en = posix_spawnp(&r.pid, argv[0], &fa, &attr, argv, environ);
+    drop[0] = fds[0];
+    drop[1] = fds[1];
+    drop[2] = efds[1];
+    drop[3] = pe.fd;
+    en = proc_start(&r, argv, &fa, &attr, drop, sizeof(drop) / sizeof(drop[0]));
     (void)close(fds[1]);
     fds[1] = -1;
     if (efds[1] >= 0)
@@ -568,14 +802,9 @@ enum creds_status creds_process_get(const struct creds_ctx *ctx, const char *cmd
     if (!r.exited) {
         /* EOF first: give it until the deadline to exit. */
         while (!r.exited && mono_ms() < deadline) {
-            pid_t w = waitpid(r.pid, &r.status, WNOHANG);
-            if (w == r.pid || (w < 0 && errno != EINTR)) {
-                if (w < 0)
-                    r.status = 1 << 8;
-                r.exited = 1;
-            } else {
+            proc_check_exit(&r, 0);
+            if (!r.exited)
                 proc_err_wait(&pe, 10);
-            }
         }
         if (!r.exited) {
             st = creds_fail(t,
@@ -619,8 +848,15 @@ out:
         /* Exited or not: its group goes (a helper's background leftovers hold its output
          * and maybe the credentials). Reaped here unless it already was. */
         (void)kill(-r.pid, SIGKILL);
-        if (!r.exited)
-            proc_kill_reap(r.pid, &r.status);
+        if (!r.exited) {
+            (void)kill(r.pid, SIGKILL);
+            proc_check_exit(&r, 1);
+        }
+    }
+    /* The reaper kills and reaps what is left of the helper's descendants, in whatever
+     * group or session. */
+    proc_end(&r);
+    if (r.pid > 0) {
         /* All it wrote is in the pipe now; what it left running is gone. */
         proc_err_drain(&pe);
         proc_err_print(&pe, st != CREDS_OK, out, &buf);

@@ -15,9 +15,9 @@ import time
 
 import pytest
 
-from conftest import INJECTOR, WRAPPER, group_members
-from creds_fakes import (cenv, container, dry_run, fails_with, mint, register,  # noqa: F401
-                         sts, write_aws)
+from conftest import INJECTOR, WRAPPER, group_members, run
+from creds_fakes import (CONFIG, cenv, container, dry_run, fails_with, mint,  # noqa: F401
+                         register, secret_parts, sts, write_aws)
 
 HANG = 40   # seconds: the helper's leftover sleeps 1000 s, the default helper timeout is 60 s
 
@@ -127,6 +127,112 @@ def test_credential_process_timeout_kills_its_group(cenv, write_config, tmp_path
         assert_gone(pidfile, res.err)
     finally:
         _cleanup(pidfile)
+
+
+def helper_daemonising(tmp_path, answer, pidfile):
+    """A credential_process that starts `sleep 1000` the way a daemon does (a subshell that
+    exits at once, setsid: a session and process group of its own, nothing of the helper's
+    stdout), appends its pid to pidfile, then prints `answer` and exits 0."""
+    helper = tmp_path / "helper"
+    helper.write_text("#!/bin/sh\n"
+                      f"n=$(cat {pidfile} 2>/dev/null | wc -l)\n"
+                      "( setsid sh -c 'echo $$ >> \"$0\"; exec sleep 1000' "
+                      f"{pidfile} </dev/null >/dev/null 2>&1 & )\n"
+                      f"while [ \"$(cat {pidfile} 2>/dev/null | wc -l)\" -le \"$n\" ]; do "
+                      "sleep 0.01; done\n"
+                      f"cat <<'EOF'\n{answer}\nEOF\n")
+    helper.chmod(0o755)
+    return helper
+
+
+def _answer_json(c):
+    return ('{"Version": 1, "AccessKeyId": "%s", "SecretAccessKey": "%s", "SessionToken": "%s", '
+            '"Expiration": "%s"}' % (c["access_key_id"], c["secret_access_key"],
+                                     c["session_token"], c["expiration"]))
+
+
+def _kill_pids(pidfile):
+    if not pidfile.exists():
+        return
+    for p in pidfile.read_text().split():
+        try:
+            os.kill(int(p), 9)
+        except OSError:
+            pass
+
+
+def test_credential_process_setsid_descendant_is_killed(fake, cenv, write_config, tmp_path):
+    """A process the helper started in a session of its own (setsid: the process group kill
+    misses it) is killed and reaped before injector goes on: the app injector execs finds it
+    gone (it used to live on, reparented to init, or to injector as PID 1: the app's child)."""
+    c = mint("setsid")
+    register(fake, "setsid", c)
+    pidfile = tmp_path / "sleep.pids"
+    helper = helper_daemonising(tmp_path, _answer_json(c), pidfile)
+    write_aws(cenv, "config", f"[default]\ncredential_process = {helper}\n")
+    cfg = write_config(CONFIG)
+    app = ("for p in $(cat %s); do if kill -0 $p 2>/dev/null; then echo alive $p; "
+           "else echo gone; fi; done" % pidfile)
+    try:
+        res = run(["-c", cfg, "--", "sh", "-c", app], cenv, timeout=HANG,
+                  leak_extra=secret_parts(c))
+        assert res.rc == 0, res
+        assert res.out.split() == ["gone"], res
+    finally:
+        _kill_pids(pidfile)
+
+
+def test_credential_process_setsid_descendant_killed_in_supervise(fake, cenv, write_config,
+                                                                  tmp_path):
+    """The same in supervise mode, where injector is a child subreaper (or PID 1): the
+    leftovers of the helper's run at start and of its runs at each refresh (the credentials
+    expire within the refresh margin, so every check runs it again) are all gone, while the
+    app, injector's other child, runs on."""
+    c = mint("setsid", expires_in=120)
+    register(fake, "setsid", c)
+    pidfile = tmp_path / "sleep.pids"
+    helper = helper_daemonising(tmp_path, _answer_json(c), pidfile)
+    write_aws(cenv, "config", f"[default]\ncredential_process = {helper}\n")
+    cfg = write_config(CONFIG)
+    errf = open(tmp_path / "stderr", "wb")
+    proc = subprocess.Popen(WRAPPER + [INJECTOR, "-v", "-c", cfg, "--supervise", "--refresh",
+                                       "200ms", "--", "sleep", "1000"],
+                            env=cenv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=errf)
+
+    def pids():
+        return [int(p) for p in pidfile.read_text().split()] if pidfile.exists() else []
+
+    def alive(pid):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                st = f.read()
+        except OSError:
+            return False
+        return st[st.rindex(")") + 2] != "Z"
+
+    try:
+        deadline = time.monotonic() + HANG
+        # Three runs recorded: the first two are over (a run ends before the next starts).
+        while len(pids()) < 3 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        assert len(pids()) >= 3, (tmp_path / "stderr").read_text()[-3000:]
+        done = pids()[:2]
+        while any(alive(p) for p in done) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not [p for p in done if alive(p)], (tmp_path / "stderr").read_text()[-3000:]
+        assert proc.poll() is None, "the app (and injector) must run on"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=HANG)
+        finally:
+            errf.close()
+            _kill_pids(pidfile)
+    err = (tmp_path / "stderr").read_text()
+    assert "credentials re-obtained" in err, err[-3000:]
+    for v in secret_parts(c):
+        assert v not in err
 
 
 @pytest.mark.skipif(bool(WRAPPER), reason="valgrind and its tools need descriptors of their own")
