@@ -1,6 +1,7 @@
-/* redact.c: server text made printable, bounded and free of credentials (redact.h). Marks the
- * bytes to drop in a mask (known secrets and their pieces, named header/field values, long
- * base64 runs), then copies what is left, one REDACT_MARK per dropped run. */
+/* redact.c: server text made printable, bounded and free of credentials (redact.h). Decodes
+ * the URL and JSON escapes a token may be written with, marks the characters to drop (known
+ * secrets and their pieces, named header/field values, long base64 runs), maps the marks back
+ * onto the input's bytes, then copies what is left, one REDACT_MARK per dropped run. */
 #include "redact.h"
 
 #include <ctype.h>
@@ -51,18 +52,74 @@ static int redact_delim(unsigned char c)
     return c <= 0x20 || c >= 0x7f || strchr("\"'<>{}[](),;&\\", c) != NULL;
 }
 
-/* %2B %2F %3D -> + / =, the three base64 characters a query string encodes. 0: not one. */
-static char redact_pct(const char *p, size_t left)
+/* The value of a hex digit, -1 for anything else. */
+static int redact_xval(char c)
 {
-    if (left < 3 || p[0] != '%')
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* One encoded character at p: %2B %2F %3D (the three base64 characters a query string
+ * encodes) and JSON's \/ \" \\ \uXXXX (below 0x80, not NUL): a server may echo a token in
+ * either form. Returns its length (0: not one) and the character in *c. */
+static size_t redact_escape(const char *p, size_t left, char *c)
+{
+    int v = 0;
+    size_t k;
+
+    if (left >= 3 && p[0] == '%') {
+        if (p[1] == '2' && (p[2] == 'B' || p[2] == 'b'))
+            *c = '+';
+        else if (p[1] == '2' && (p[2] == 'F' || p[2] == 'f'))
+            *c = '/';
+        else if (p[1] == '3' && (p[2] == 'D' || p[2] == 'd'))
+            *c = '=';
+        else
+            return 0;
+        return 3;
+    }
+    if (left < 2 || p[0] != '\\')
         return 0;
-    if (p[1] == '2' && (p[2] == 'B' || p[2] == 'b'))
-        return '+';
-    if (p[1] == '2' && (p[2] == 'F' || p[2] == 'f'))
-        return '/';
-    if (p[1] == '3' && (p[2] == 'D' || p[2] == 'd'))
-        return '=';
-    return 0;
+    if (p[1] == '/' || p[1] == '"' || p[1] == '\\') {
+        *c = p[1];
+        return 2;
+    }
+    if (p[1] != 'u' || left < 6)
+        return 0;
+    for (k = 2; k < 6; k++) {
+        int x = redact_xval(p[k]);
+        if (x < 0)
+            return 0;
+        v = v * 16 + x;
+    }
+    if (v == 0 || v >= 0x80)
+        return 0;
+    *c = (char)v;
+    return 6;
+}
+
+/* Decodes in[0..len) into norm (what every rule below looks at), pos[k] being where norm[k]
+ * starts in the input (pos[nlen] == len). Returns nlen. */
+static size_t redact_decode(const char *in, size_t len, char *norm, size_t *pos)
+{
+    size_t nlen = 0;
+    size_t i;
+
+    for (i = 0; i < len;) {
+        char d = 0;
+        size_t el = redact_escape(in + i, len - i, &d);
+
+        pos[nlen] = i;
+        norm[nlen++] = el ? d : in[i];
+        i += el ? el : 1;
+    }
+    pos[nlen] = len;
+    return nlen;
 }
 
 static void redact_mark(unsigned char *mask, size_t from, size_t to, unsigned char how)
@@ -72,23 +129,14 @@ static void redact_mark(unsigned char *mask, size_t from, size_t to, unsigned ch
             mask[from] = how;
 }
 
-/* Known secrets: every REDACT_PIECE-byte window of the decoded text found in a secret marks
- * its input bytes (2: to be widened over the token characters around it). */
+/* Known secrets: every REDACT_PIECE-byte window of the (decoded) text found in a secret is
+ * marked (2: to be widened over the token characters around it). */
 static void redact_secrets(const char *in, size_t len, const char *const *secrets, size_t ns,
-                           unsigned char *mask, char *norm, size_t *pos)
+                           unsigned char *mask)
 {
-    size_t nlen = 0;
     size_t i;
     size_t k;
 
-    for (i = 0; i < len;) {
-        char d = redact_pct(in + i, len - i);
-
-        pos[nlen] = i;
-        norm[nlen++] = d ? d : in[i];
-        i += d ? 3 : 1;
-    }
-    pos[nlen] = len;
     for (k = 0; k < ns; k++) {
         const char *s = secrets[k];
         unsigned char has[256];
@@ -102,9 +150,9 @@ static void redact_secrets(const char *in, size_t len, const char *const *secret
         memset(has, 0, sizeof(has));
         for (i = 0; i < slen; i++)
             has[(unsigned char)s[i]] = 1;
-        for (i = 0; i + win <= nlen; i++)
-            if (has[(unsigned char)norm[i]] && memmem(s, slen, norm + i, win))
-                redact_mark(mask, pos[i], pos[i + win], 2);
+        for (i = 0; i + win <= len; i++)
+            if (has[(unsigned char)in[i]] && memmem(s, slen, in + i, win))
+                redact_mark(mask, i, i + win, 2);
         OPENSSL_cleanse(has, sizeof(has));
     }
     /* A piece found: the rest of the token around it goes too (the edges shorter than a
@@ -221,8 +269,10 @@ void redact_text(const char *in, size_t in_len, const char *const *secrets, size
                  char *out, size_t n)
 {
     unsigned char *mask = NULL;
+    unsigned char *nmask = NULL;
     char *norm = NULL;
     size_t *pos = NULL;
+    size_t nlen;
     size_t len;
     size_t i;
     size_t j = 0;
@@ -236,16 +286,23 @@ void redact_text(const char *in, size_t in_len, const char *const *secrets, size
     if (!len)
         return;
     mask = calloc(len, 1);
+    nmask = calloc(len, 1);
     norm = calloc(len, 1);
     pos = calloc(len + 1, sizeof(*pos));
-    if (!mask || !norm || !pos) {
+    if (!mask || !nmask || !norm || !pos) {
         /* Nothing we cannot check goes out. */
         (void)snprintf(out, n, "%s", REDACT_MARK);
         goto out;
     }
-    redact_secrets(in, len, secrets, secrets ? nsecrets : 0, mask, norm, pos);
-    redact_named(in, len, mask);
-    redact_runs(in, len, mask);
+    /* The rules look at the decoded text; a mark there covers the whole escape it came
+     * from. */
+    nlen = redact_decode(in, len, norm, pos);
+    redact_secrets(norm, nlen, secrets, secrets ? nsecrets : 0, nmask);
+    redact_named(norm, nlen, nmask);
+    redact_runs(norm, nlen, nmask);
+    for (i = 0; i < nlen; i++)
+        if (nmask[i])
+            redact_mark(mask, pos[i], pos[i + 1], nmask[i]);
     for (i = 0; i < len && j + 1 < n;) {
         unsigned char c = (unsigned char)in[i];
         size_t m;
@@ -265,6 +322,7 @@ out:
     if (norm)
         OPENSSL_cleanse(norm, len);
     free(norm);
+    free(nmask);
     free(mask);
     free(pos);
 }

@@ -45,7 +45,9 @@ removed. Every kind takes `delay` (seconds to wait first).
   echo          an error whose message is `message` (default "request rejected") then
                 ": " and every request header as "Name: value" lines, the Authorization
                 and X-Amz-Security-Token headers included (a proxy or server echoing the
-                request); status (400), code (UnrecognizedClientException) overrides
+                request); status (400), code (UnrecognizedClientException) overrides;
+                escaped=True: the headers as a JSON object in the message, '/' '+' '='
+                written as JSON escapes: backslash-slash, u002b, u003d
   html          502 text/html error page (status, body, content_type)
   xml_error     403 XML <ErrorResponse><Error><Code>AccessDenied</Code><Message>...
                 as AWS's Query/XML front ends send (status, code, message)
@@ -1952,6 +1954,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         p = fault.params
         if fault.kind == "echo":
             echoed = "\n".join(f"{k}: {v}" for k, v in (headers or {}).items())
+            if p.get("escaped"):
+                echoed = (json.dumps(dict(headers or {})).replace("/", "\\/")
+                          .replace("+", "\\u002b").replace("=", "\\u003d"))
             return AwsError(int(p.get("status", 400)), p.get("code", "UnrecognizedClientException"),
                             f"{p.get('message', 'request rejected')}: {echoed}",
                             p.get("message_key", "message"))

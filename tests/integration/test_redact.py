@@ -5,6 +5,7 @@ message is printed with the credentials cut out ([redacted]) and the rest of it 
 and without -v. Besides conftest's whole-value grep, no 16-byte piece of a key or token may
 appear, and no Signature= hex."""
 import re
+import secrets
 
 import pytest
 
@@ -45,6 +46,44 @@ def test_sm_error_echoing_request_headers(fake, base_env, write_config, verbose)
     assert "Host: 127.0.0.1:" in line, line
     assert "X-Amz-Security-Token: " + MARK in line or "Authorization: " + MARK in line, line
     # It did echo them: the fake saw a token-signed request.
+    [r] = [r for r in fake.state.requests if r.get("action") == "GetSecretValue"]
+    assert r["token_signed"] is True and r["fault"] == "echo", r
+
+
+def json_unescaped(text):
+    """text with JSON's \\/ and \\u00XX escapes decoded: what a reader of the log would see."""
+    return re.sub(r"\\u00([0-9a-fA-F]{2})", lambda m: chr(int(m.group(1), 16)),
+                  text.replace("\\/", "/"))
+
+
+def test_sm_error_echoing_request_headers_json_escaped(fake, base_env, write_config):
+    """The echo as a JSON object with '/', '+' and '=' escaped (\\/, \\u002b, \\u003d):
+    the token and the signature are still found (the escapes hid them from the matching)."""
+    cred = mint("escaped")
+    # A '/' or '+' every 12 characters: no 16-byte piece of it is free of an escape.
+    cred["session_token"] = "IQoJb3JpZ2luX2Vj" + "".join(
+        "/+"[k % 2] + secrets.token_hex(6) for k in range(24)) + "=="
+    register(fake, "escaped", cred)
+    env = dict(base_env)
+    env.update(fake.env(credential="temporary"))
+    env.update(AWS_ACCESS_KEY_ID=cred["access_key_id"],
+               AWS_SECRET_ACCESS_KEY=cred["secret_access_key"],
+               AWS_SESSION_TOKEN=cred["session_token"])
+    fake.state.add_fault("echo", action="GetSecretValue", message="rejected", escaped=True)
+    cfg = write_config("""
+        version: 1
+        env:
+          API_TOKEN: { from: api, key: token }
+        """)
+    res = run(["-v", "--fetch", "single", "--dry-run", "-c", cfg], env,
+              leak_extra=[cred["secret_access_key"], cred["session_token"]])
+    assert res.rc == 77, res
+    [line] = [ln for ln in res.err.splitlines() if "rejected: {" in ln]
+    assert "\\u003d" in line or "\\/" in line, line  # the escapes did reach the message
+    for text in (res.err, json_unescaped(res.err)):
+        assert_no_pieces(text, cred["secret_access_key"], cred["session_token"])
+    assert '"Host": "127.0.0.1:' in line, line
+    assert '"X-Amz-Security-Token": "' + MARK in line, line
     [r] = [r for r in fake.state.requests if r.get("action") == "GetSecretValue"]
     assert r["token_signed"] is True and r["fault"] == "echo", r
 

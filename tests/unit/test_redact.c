@@ -1,5 +1,5 @@
 /* test_redact.c: redact_text, the one cleaner of server text: known secrets whole, in pieces,
- * URL-encoded and cut by the cap; Authorization, X-Amz-Security-Token and Signature values
+ * URL-encoded, JSON-escaped and cut by the cap; Authorization, X-Amz-Security-Token and Signature values
  * found by name; long base64 runs; the rest of the message kept, printable and bounded. */
 #include "unit.h"
 
@@ -128,6 +128,79 @@ static void url_encoded(void **state)
     assert_string_equal(out, "key " REDACT_MARK " end");
 }
 
+/* Writes s JSON-escaped as a server's encoder may: '/' as \/, '+' as \u002b, '=' as \u003D
+ * (alternating forms, both hex cases). Returns the length written. */
+static size_t json_escaped(const char *s, char *out, size_t n)
+{
+    size_t j = 0;
+    size_t i;
+
+    for (i = 0; s[i] && j + 7 < n; i++) {
+        const char *e = s[i] == '/' ? (i % 2 ? "\\/" : "\\u002F")
+                        : s[i] == '+' ? "\\u002b"
+                        : s[i] == '=' ? "\\u003D"
+                                      : NULL;
+        if (e) {
+            memcpy(out + j, e, strlen(e));
+            j += strlen(e);
+        } else {
+            out[j++] = s[i];
+        }
+    }
+    out[j] = '\0';
+    return j;
+}
+
+static void json_escapes(void **state)
+{
+    char esc[8000];
+    char body[9000];
+    char out[600];
+    char piece[41];
+    const char *in;
+
+    (void)state;
+    /* the whole token and the whole key, echoed JSON-escaped: one mark each, nothing around
+     * them touched */
+    (void)json_escaped(token, esc, sizeof(esc));
+    (void)snprintf(body, sizeof(body),
+                   "{\"__type\":\"UnrecognizedClientException\",\"message\":\"The security token "
+                   "%s is invalid\"}",
+                   esc);
+    red(body, out, sizeof(out));
+    assert_string_equal(out, "{\"__type\":\"UnrecognizedClientException\",\"message\":\"The "
+                             "security token " REDACT_MARK " is invalid\"}");
+    (void)json_escaped(KEY, esc, sizeof(esc));
+    (void)snprintf(body, sizeof(body), "{\"Message\":\"key \\\"%s\\\" refused\"}", esc);
+    red(body, out, sizeof(out));
+    assert_string_equal(out, "{\"Message\":\"key \\\"" REDACT_MARK "\\\" refused\"}");
+    /* a 40-byte piece of the token from its middle, escaped, and its padded end */
+    memcpy(piece, token + 261, 40);
+    piece[40] = '\0';
+    (void)json_escaped(piece, esc, sizeof(esc));
+    (void)snprintf(body, sizeof(body), "bad: \"%s\" (and %s)", esc, "x");
+    red(body, out, sizeof(out));
+    assert_string_equal(out, "bad: \"" REDACT_MARK "\" (and x)");
+    (void)json_escaped(token + sizeof(token) - 1 - 24, esc, sizeof(esc));
+    (void)snprintf(body, sizeof(body), "end %s.", esc);
+    red(body, out, sizeof(out));
+    assert_string_equal(out, "end " REDACT_MARK ".");
+    /* named values and unknown long runs, escaped (and inside an escaped JSON document) */
+    in = "{\"SessionToken\":\"IQo\\/short\\u002bx\", \"a\":1}";
+    redact_text(in, strlen(in), NULL, 0, out, sizeof(out));
+    assert_string_equal(out, "{\"SessionToken\":\"" REDACT_MARK "\", \"a\":1}");
+    in = "{\"m\":\"{\\\"SecretAccessKey\\\":\\\"abc\\/def\\\"}\"}";
+    redact_text(in, strlen(in), NULL, 0, out, sizeof(out));
+    assert_string_equal(out, "{\"m\":\"{\\\"SecretAccessKey\\\":\\\"" REDACT_MARK "\\\"}\"}");
+    (void)snprintf(body, sizeof(body), "token %.30s\\/%.30s\\u002B%.30s is expired", token + 2,
+                   token + 40, token + 90);
+    redact_text(body, strlen(body), NULL, 0, out, sizeof(out));
+    assert_string_equal(out, "token " REDACT_MARK " is expired");
+    /* other escapes are copied as they are: only the matching decodes them */
+    red("path C:\\\\Users \\u00e9\\u0041 \\\"q\\\" \\u12", out, sizeof(out));
+    assert_string_equal(out, "path C:\\\\Users \\u00e9\\u0041 \\\"q\\\" \\u12");
+}
+
 static void authorization_header(void **state)
 {
     char out[600];
@@ -226,6 +299,7 @@ int main(void)
         cmocka_unit_test(full_key_and_token),
         cmocka_unit_test(pieces),
         cmocka_unit_test(url_encoded),
+        cmocka_unit_test(json_escapes),
         cmocka_unit_test(authorization_header),
         cmocka_unit_test(signature_and_token_names),
         cmocka_unit_test(long_runs),
