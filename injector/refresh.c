@@ -430,11 +430,15 @@ static void refresh_list_add(char *list, size_t n, const char *name)
         memcpy(list + n - 4, "...", 4);
 }
 
-/* An expand entry's variables after its secret changed: removed keys leave the environment,
- * new ones join it. A running command's environment cannot change: when the set of
- * variables changed, say that the command sees it once it restarts. */
-static enum inj_rc refresh_apply_expanded(struct refresh *r, const struct resolved *old,
-                                          const struct resolved *v, struct inj_err *err)
+/* An expand (or path) entry's variables after its secret changed: removed keys leave the
+ * environment, new ones join it. A removed key's variable stays when another entry sets it in
+ * the new set (the union: one entry's key may move to another in one cycle, in either order;
+ * resolve_check_names refused the cycle if two entries set it). A running command's
+ * environment cannot change: when the set of variables changed, say that the command sees it
+ * once it restarts. */
+static enum inj_rc refresh_apply_expanded(struct refresh *r, const struct resolve_set *nset,
+                                          const struct resolved *old, const struct resolved *v,
+                                          struct inj_err *err)
 {
     char added[300] = "";
     char removed[300] = "";
@@ -444,7 +448,8 @@ static enum inj_rc refresh_apply_expanded(struct refresh *r, const struct resolv
     for (k = 0; !old->skipped && k < old->nvars; k++)
         if (!refresh_has_var(v, old->vars[k].name)) {
             refresh_list_add(removed, sizeof(removed), old->vars[k].name);
-            sink_env_unset(r->env, old->vars[k].name);
+            if (!refresh_name_ours(nset, old->vars[k].name))
+                sink_env_unset(r->env, old->vars[k].name);
         }
     for (k = 0; k < v->nvars; k++) {
         const struct expand_var *x = &v->vars[k];
@@ -513,7 +518,7 @@ static enum inj_rc refresh_apply(struct refresh *r, const struct resolve_set *ns
         if (!differs[j] || v->skipped || v->e->kind != ENTRY_ENV)
             continue;
         if (v->e->expand) {
-            rc = refresh_apply_expanded(r, &r->set->r[j], v, err);
+            rc = refresh_apply_expanded(r, nset, &r->set->r[j], v, err);
             if (rc != INJ_OK)
                 goto out;
             continue;

@@ -277,6 +277,66 @@ def test_refresh_with_a_new_key_that_collides_keeps_the_old_values(fake, write_c
     assert inj.finish(leak_extra=(v1, v2)) == 0
 
 
+def test_refresh_key_moving_to_an_earlier_entry_stays_set(fake, write_config, sv):
+    """One cycle where an earlier expand entry gains key X and a later one loses it: X ends up
+    with the earlier entry's value (the later entry's removal used to unset what the earlier
+    one had just set: the app restarted without X). If the gain is seen in a cycle of its own
+    first, that cycle is refused as a collision and the next one holds both changes."""
+    v1, v2 = value("expm-1"), value("expm-2")
+    fake.state.add_secret("exp/first", string=json.dumps({"a": "a1"}))
+    fake.state.add_secret("exp/second", string=json.dumps({"b": "b1", "x": v1}))
+    cfg = write_config("""
+        version: 1
+        supervise:
+          refresh: 50ms
+          on_change: restart
+          restart_delay: 0s
+        env:
+          F: { from: exp/first, expand: true }
+          S: { from: exp/second, expand: true }
+        """)
+    inj, log = sv(["-c", cfg], {"APP_ENV": "A,B,X"})
+    first = wait_for("start", lambda: log.events("start"), inj)[0]
+    assert first["env"] == {"A": "a1", "B": "b1", "X": v1}
+    fake.state.put_secret_value("exp/first", json.dumps({"a": "a1", "x": v2}))
+    fake.state.put_secret_value("exp/second", json.dumps({"b": "b1"}))
+    starts = wait_for("restart", lambda: len(log.events("start")) >= 2 and log.events("start"),
+                      inj)
+    assert starts[1]["env"] == {"A": "a1", "B": "b1", "X": v2}
+    err = inj.stderr_text()
+    assert "env S: the secret's keys changed (variables added: none; removed: X)" in err
+    assert "env F: the secret's keys changed (variables added: X; removed: none)" in err
+    inj.kill(signal.SIGTERM)
+    assert inj.finish(leak_extra=(v1, v2)) == 0
+
+
+def test_refresh_key_moving_to_a_later_entry_stays_set(fake, write_config, sv):
+    """The same the other way round (the earlier entry loses X, the later one gains it)."""
+    v1, v2 = value("expn-1"), value("expn-2")
+    fake.state.add_secret("exp/one", string=json.dumps({"a": "a1", "x": v1}))
+    fake.state.add_secret("exp/two", string=json.dumps({"b": "b1"}))
+    cfg = write_config("""
+        version: 1
+        supervise:
+          refresh: 50ms
+          on_change: restart
+          restart_delay: 0s
+        env:
+          F: { from: exp/one, expand: true }
+          S: { from: exp/two, expand: true }
+        """)
+    inj, log = sv(["-c", cfg], {"APP_ENV": "A,B,X"})
+    first = wait_for("start", lambda: log.events("start"), inj)[0]
+    assert first["env"] == {"A": "a1", "B": "b1", "X": v1}
+    fake.state.put_secret_value("exp/two", json.dumps({"b": "b1", "x": v2}))
+    fake.state.put_secret_value("exp/one", json.dumps({"a": "a1"}))
+    starts = wait_for("restart", lambda: len(log.events("start")) >= 2 and log.events("start"),
+                      inj)
+    assert starts[1]["env"] == {"A": "a1", "B": "b1", "X": v2}
+    inj.kill(signal.SIGTERM)
+    assert inj.finish(leak_extra=(v1, v2)) == 0
+
+
 def test_refresh_with_an_optional_expand_entry_missing_at_start(fake, write_config, sv):
     """An optional expand entry whose secret is missing at start stays skipped at refresh,
     like any optional entry: it does not fail every cycle (the rotated sibling reaches the
