@@ -332,11 +332,24 @@ def convert_seeds():
     return out
 
 
+def redact_seeds():
+    """fuzz_redact.c: a byte (output size, where the known secret goes), then server text: the
+    unit test's literals, the matrix's echoes, JSON- and URL-escaped tokens."""
+    texts = [t for t in unit("test_redact.c") if len(t) > 4]
+    texts += [b'{"message":"The security token IQoJ\\/abc\\u002bdef\\u003D is invalid"}',
+              b"Token=IQo%2Bshort%3D&X-Amz-Signature=0123abcd",
+              b'{"m":"{\\"SessionToken\\":\\"a\\/b\\"}"}',
+              b"Authorization: AWS4-HMAC-SHA256 Credential=ASIAX/1/r/s/aws4_request, "
+              b"SignedHeaders=host, Signature=00ff"]
+    return [bytes([k * 37 % 256]) + t for k, t in enumerate(texts)]
+
+
 TARGETS = {
     "config_parse": config_seeds, "ref_parse": ref_seeds, "jx_extract": jx_seeds,
     "sm_parse": sm_seeds, "creds_ini": ini_seeds, "creds_json": creds_json_seeds,
     "xml_text": xml_seeds, "tmpl_parse": tmpl_seeds, "sm_batch_parse": sm_batch_seeds,
     "sm_error": sm_error_seeds, "ssm_parse": ssm_seeds, "convert": convert_seeds,
+    "redact": redact_seeds,
 }
 
 
