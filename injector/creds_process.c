@@ -239,7 +239,8 @@ static int proc_kill_children(void)
         v = strtol(p, &end, 10);
         if (end == p)
             break;
-        if (!errno && v > 1 && (*end == ' ' || *end == '\n' || (*end == '\0' && got < sizeof(list) - 1))) {
+        if (!errno && v > 1 &&
+            (*end == ' ' || *end == '\n' || (*end == '\0' && got < sizeof(list) - 1))) {
             (void)kill((pid_t)v, SIGKILL);
             count++;
         }
@@ -262,7 +263,7 @@ static void proc_kill_all_children(void)
         if (w > 0 || (w < 0 && errno == EINTR))
             continue;
         if (w < 0 || listed < 0)
-            return; /* ECHILD: none left; or they cannot be listed (no /proc) */
+            return;             /* ECHILD: none left; or they cannot be listed (no /proc) */
         (void)poll(NULL, 0, 1); /* killed, not dead yet */
     }
 }

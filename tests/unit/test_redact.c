@@ -136,7 +136,7 @@ static size_t json_escaped(const char *s, char *out, size_t n)
     size_t i;
 
     for (i = 0; s[i] && j + 7 < n; i++) {
-        const char *e = s[i] == '/' ? (i % 2 ? "\\/" : "\\u002F")
+        const char *e = s[i] == '/'   ? (i % 2 ? "\\/" : "\\u002F")
                         : s[i] == '+' ? "\\u002b"
                         : s[i] == '=' ? "\\u003D"
                                       : NULL;
