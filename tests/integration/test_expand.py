@@ -384,8 +384,13 @@ def test_refresh_expand_entry_whose_secret_vanished_keeps_the_old_values(fake, w
     inj, log = sv(["-c", cfg], {"APP_ENV": "A,TOK"})
     assert wait_for("start", lambda: log.events("start"), inj)[0]["env"] == {"A": v1, "TOK": "t1"}
     fake.state.delete_secret("exp/van")
-    fake.state.put_secret_value("exp/tok3", v2)
+    # The rotation after a refused cycle: a cycle that read exp/van just before the delete and
+    # exp/tok3 just after the rotation would rightly apply it.
     wait_for("the refresh refused", lambda: "refresh failed" in inj.stderr_text(), inj)
+    fake.state.put_secret_value("exp/tok3", v2)
+    n = inj.stderr_text().count("refresh failed")
+    wait_for("a cycle refused after the rotation",
+             lambda: inj.stderr_text().count("refresh failed") >= n + 2, inj)
     assert len(log.events("start")) == 1
     inj.kill(signal.SIGTERM)
     assert inj.finish(leak_extra=(v1, v2)) == 0
