@@ -847,7 +847,8 @@ out:
         proc_tty_take();
     if (r.pid > 0) {
         /* Exited or not: its group goes (a helper's background leftovers hold its output
-         * and maybe the credentials). Reaped here unless it already was. */
+         * and maybe the credentials). The reaper reaps it and reports its status; waited
+         * for here unless it came already. */
         (void)kill(-r.pid, SIGKILL);
         if (!r.exited) {
             (void)kill(r.pid, SIGKILL);
