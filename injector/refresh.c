@@ -328,7 +328,7 @@ static enum inj_rc refresh_extract(const struct resolved *old, struct resolved *
     if (rc != INJ_E_MISSING || !nr->e->optional || nr->e->expand) {
         (void)inj_err_set(err, rc, "%s %s: %s", refresh_kind(nr->e), nr->e->name, e1.msg);
         err->entry = nr->e->name;
-        err->secret = bad ? bad->ref->secret_id : NULL;
+        err->secret = bad && bad->ref->secret_id[0] ? bad->ref->secret_id : NULL;
         err->action = bad ? bad->err.action : NULL;
         return rc;
     }
