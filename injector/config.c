@@ -1025,8 +1025,7 @@ static enum inj_rc cfg_path_entry(struct cfg_parse *p, const yaml_node_t *val,
                             got[EF_RECURSIVE] ? got[EF_RECURSIVE]
                             : got[EF_MAX]     ? got[EF_MAX]
                                               : got[EF_TAGS],
-                            INJ_E_CONFIG, "%s: recursive/max/tags go with \"path: true\"",
-                            e->name);
+                            INJ_E_CONFIG, "%s: recursive/max/tags go with \"path: true\"", e->name);
         return INJ_OK;
     }
     if (e->ref.service == REF_SM) {
@@ -1037,8 +1036,7 @@ static enum inj_rc cfg_path_entry(struct cfg_parse *p, const yaml_node_t *val,
     }
     if (got[EF_TAGS])
         return cfg_errf(p, got[EF_TAGS], INJ_E_CONFIG,
-                        "%s: tags select Secrets Manager secrets; an SSM path takes none",
-                        e->name);
+                        "%s: tags select Secrets Manager secrets; an SSM path takes none", e->name);
     name = e->ref.is_arn ? strstr(e->ref.secret_id, ":parameter/") : NULL;
     name = name ? name + 10 : e->ref.secret_id;
     if (name[0] != '/' || !strncmp(name, "/aws/reference/", 15))

@@ -46,7 +46,7 @@ struct pol {
     int filters;              /* secrets read by name prefix or tags: ListSecrets, the batch call */
     struct pol_tagged *tagged; /* reads by tags: GetSecretValue under a ResourceTag condition */
     size_t ntagged;
-    struct pol_set assume;    /* role ARNs the credentials assume (per-entry roles) */
+    struct pol_set assume; /* role ARNs the credentials assume (per-entry roles) */
 };
 
 static void pol_set_free(struct pol_set *s)

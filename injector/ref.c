@@ -33,7 +33,8 @@ static int ref_same_tags(const struct ref *a, const struct ref *b)
     if (a->ntags != b->ntags)
         return 0;
     for (i = 0; i < a->ntags; i++)
-        if (strcmp(a->tags[i].key, b->tags[i].key) || strcmp(a->tags[i].value, b->tags[i].value))
+        if (strcmp(a->tags[i].key, b->tags[i].key) != 0 ||
+            strcmp(a->tags[i].value, b->tags[i].value) != 0)
             return 0;
     return 1;
 }
@@ -58,8 +59,8 @@ static char *ref_path_key(const struct ref *a)
         goto fail;
     off = (size_t)w;
     for (i = 0; i < a->ntags; i++) {
-        w = snprintf(key + off, len - off, "/%zu:%s=%zu:%s", strlen(a->tags[i].key),
-                     a->tags[i].key, strlen(a->tags[i].value), a->tags[i].value);
+        w = snprintf(key + off, len - off, "/%zu:%s=%zu:%s", strlen(a->tags[i].key), a->tags[i].key,
+                     strlen(a->tags[i].value), a->tags[i].value);
         if (w < 0 || (size_t)w >= len - off)
             goto fail;
         off += (size_t)w;
@@ -79,8 +80,8 @@ int ref_same_fetch(const struct ref *a, const struct ref *b)
     return a->service == b->service && ref_streq(a->secret_id, b->secret_id) && ref_streq(sa, sb) &&
            ref_streq(a->version_id, b->version_id) && ref_streq(a->selector, b->selector) &&
            a->path == b->path &&
-           (!a->path || (a->recursive == b->recursive && a->path_max == b->path_max &&
-                         ref_same_tags(a, b)));
+           (!a->path ||
+            (a->recursive == b->recursive && a->path_max == b->path_max && ref_same_tags(a, b)));
 }
 
 char *ref_fetch_key(const struct ref *a)

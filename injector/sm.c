@@ -848,8 +848,10 @@ static enum inj_rc sm_filter_take(const struct sm_filter_page *pg, const cJSON *
     memset(&sec, 0, sizeof(sec));
     if (!cJSON_IsString(name) || !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(it, "ARN")) ||
         !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(it, "VersionId")))
-        return inj_err_set(err, rc, "%s: BatchGetSecretValue answered a secret without a Name, "
-                           "ARN or VersionId", pg->label);
+        return inj_err_set(err, rc,
+                           "%s: BatchGetSecretValue answered a secret without a Name, "
+                           "ARN or VersionId",
+                           pg->label);
     key = sm_filter_key(pg->ref->secret_id, name->valuestring);
     if (!key) {
         rc = inj_err_set(err, rc,
@@ -866,8 +868,8 @@ static enum inj_rc sm_filter_take(const struct sm_filter_page *pg, const cJSON *
         inj_err_prefix(err, "%s", pg->label);
         goto out;
     }
-    if (sec.binary && (memchr(sec.value.p, '\0', sec.value.len) ||
-                       !jx_utf8_valid(sec.value.p, sec.value.len))) {
+    if (sec.binary &&
+        (memchr(sec.value.p, '\0', sec.value.len) || !jx_utf8_valid(sec.value.p, sec.value.len))) {
         rc = inj_err_set(err, INJ_E_DATA,
                          "%s: the secret %.200s is a SecretBinary that is not UTF-8 text without "
                          "NUL bytes, which no variable of a prefix read can hold (read it with its "
@@ -920,7 +922,8 @@ enum inj_rc sm_parse_filter_page(struct sm_filter_page *pg, const struct http_re
     next = cJSON_GetObjectItemCaseSensitive(root, "NextToken");
     if (!cJSON_IsObject(root) || (vals && !cJSON_IsArray(vals)) || (errs && !cJSON_IsArray(errs)) ||
         (next && !cJSON_IsString(next) && !cJSON_IsNull(next)) ||
-        (cJSON_IsString(next) && (!next->valuestring[0] || strlen(next->valuestring) > 4096))) {
+        (next && cJSON_IsString(next) &&
+         (!next->valuestring[0] || strlen(next->valuestring) > 4096))) {
         rc = inj_err_set(err, rc,
                          "%s: Secrets Manager response is not a BatchGetSecretValue answer "
                          "(truncated or not from Secrets Manager; check AWS_ENDPOINT_URL and "
@@ -971,7 +974,7 @@ enum inj_rc sm_parse_filter_page(struct sm_filter_page *pg, const struct http_re
         if (rc != INJ_OK)
             goto out;
     }
-    if (cJSON_IsString(next)) {
+    if (next && cJSON_IsString(next)) {
         pg->next = xstrdup(next->valuestring);
         if (!pg->next) {
             rc = inj_err_set(err, INJ_E_NOMEM, "out of memory");

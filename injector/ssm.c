@@ -828,8 +828,8 @@ void ssm_get_paths(const struct sm_ctx *ctx, struct sm_item *items, size_t n, si
                                      it->ref->secret_id, cJSON_GetArraySize(s->acc),
                                      it->ref->path_max);
             } else {
-                rc = aws_call_error(&a, &calls[i], s->sm ? s->label : it->ref->secret_id,
-                                    &it->err, it->cause, sizeof(it->cause));
+                rc = aws_call_error(&a, &calls[i], s->sm ? s->label : it->ref->secret_id, &it->err,
+                                    it->cause, sizeof(it->cause));
                 it->kind = calls[i].end == AWS_FAULT ? calls[i].fault.kind : AWS_K_NONE;
                 it->region_down = aws_call_region_down(&calls[i]);
                 /* AWS asks for ListSecrets too when BatchGetSecretValue is given Filters. */

@@ -610,9 +610,9 @@ static void fetch_key_matches_same_fetch(void **state)
 static void fetch_key_tags(void **state)
 {
     static const char *const tags[][4] = {
-        {NULL, NULL, NULL, NULL}, {"team", "api", NULL, NULL}, {"team", "apix", NULL, NULL},
+        {NULL, NULL, NULL, NULL},    {"team", "api", NULL, NULL},    {"team", "apix", NULL, NULL},
         {"tea", "mapi", NULL, NULL}, {"team", "api", "env", "prod"}, {"env", "prod", "team", "api"},
-        {"t", "a=1:b", NULL, NULL}, {"t", "a", "1:b", "c"},
+        {"t", "a=1:b", NULL, NULL},  {"t", "a", "1:b", "c"},
     };
     enum { N = sizeof(tags) / sizeof(tags[0]) };
     struct ref r[N];

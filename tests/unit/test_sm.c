@@ -71,7 +71,6 @@ static void value_is(const struct sm_item *it, const char *arn, const char *want
     assert_memory_equal(it->secret.value.p, want, it->secret.value.len);
 }
 
-
 #define FCANARY "CANARY-smfilter-unit-7d2a"
 
 /* The key of a secret read by name prefix, then expand's rule. */
