@@ -505,8 +505,10 @@ static int pol_secret_statements(const struct pol *p, cJSON *stmts)
     }
     /* supervise.refresh checks for new versions with DescribeSecret (docs/supervise.md), in
      * each secret's own region only. */
-    if (p->describe && pol_statement(stmts, "CheckSecretVersions", "secretsmanager:DescribeSecret",
-                                     pol_strings(&p->primaries, NULL), NULL) != 0)
+    /* A read by name prefix or tags is checked by reading it again: no DescribeSecret. */
+    if (p->describe && p->primaries.n &&
+        pol_statement(stmts, "CheckSecretVersions", "secretsmanager:DescribeSecret",
+                      pol_strings(&p->primaries, NULL), NULL) != 0)
         return -1;
     /* "BatchGetSecretValue: no resource types" (Service Authorization Reference): Resource
      * must be "*". It grants no secret by itself: the service checks GetSecretValue on each

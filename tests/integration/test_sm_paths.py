@@ -263,6 +263,35 @@ def test_policy_prefix_tags_list_secrets_and_decrypt(tmp_path, write_config):
     assert st["ListSecretsForFilters"]["Resource"] == "*"
     assert st["DecryptSecretsViaSecretsManager"]["Condition"] == {"StringEquals": {
         "kms:ViaService": ["secretsmanager.eu-central-1.amazonaws.com"]}}
+    assert "CheckSecretVersions" not in st
+
+
+def test_policy_refresh_reads_again_no_describe(tmp_path, write_config):
+    # supervise.refresh checks a filtered read by reading it again: no DescribeSecret statement
+    # (an empty Resource list would make the policy invalid); a plain secret beside it has one.
+    cfg = write_config("""
+        version: 1
+        supervise: { refresh: 1m }
+        env:
+          APP: { from: prod/app/, path: true, max: 5 }
+        """)
+    res = run(["policy", "-c", cfg, "--region", "eu-central-1"], offline_env(tmp_path))
+    assert res.rc == 0, res
+    st = {s["Sid"]: s for s in json.loads(res.out)["Statement"]}
+    assert "CheckSecretVersions" not in st
+    assert all(s["Resource"] for s in st.values())
+    cfg = write_config("""
+        version: 1
+        supervise: { refresh: 1m }
+        env:
+          APP: { from: prod/app/, path: true, max: 5 }
+          DB: prod/db
+        """)
+    res = run(["policy", "-c", cfg, "--region", "eu-central-1"], offline_env(tmp_path))
+    assert res.rc == 0, res
+    st = {s["Sid"]: s for s in json.loads(res.out)["Statement"]}
+    assert st["CheckSecretVersions"]["Resource"] == [
+        "arn:aws:secretsmanager:eu-central-1:*:secret:prod/db-??????"]
 
 
 def test_refresh_secrets_rotated_added_removed(fake, write_config, sv):
