@@ -700,6 +700,7 @@ enum {
     EF_PATH,
     EF_RECURSIVE,
     EF_MAX,
+    EF_TAGS,
     EF_N
 };
 
@@ -771,6 +772,10 @@ static const struct cfg_field entry_fields[EF_N] = {
                       .off = offsetof(struct entry, recursive),
                       .set = cfg_set_bool},
     [EF_MAX] = {.key = "max", .type = YAML_SCALAR_NODE, .only = CFG_ONLY_ENV, .set = cfg_entry_max},
+    [EF_TAGS] = {.key = "tags",
+                 .type = YAML_MAPPING_NODE,
+                 .must = "tags must be a mapping of tag keys to values ({team: api})",
+                 .only = CFG_ONLY_ENV},
 };
 
 static const struct cfg_section env_entry_section = {CFG_FIELDS(entry_fields), CFG_ONLY_ENV, "",
@@ -882,6 +887,20 @@ static enum inj_rc cfg_path_ref(struct cfg_parse *p, const yaml_node_t *from_nod
     char *trimmed = NULL;
     enum inj_rc rc;
 
+    /* A Secrets Manager name prefix (not ssm:, not an ARN) is taken as written: "prod/app"
+     * also matches "prod/application" (AWS's prefix match), "prod/app/" does not. */
+    if (e->path && strncmp(from, "ssm:", 4) != 0 && strncmp(from, "arn:", 4) != 0) {
+        if (strchr(from, ':') || !ref_valid_name(from))
+            return cfg_errf(p, from_node, INJ_E_CONFIG,
+                            "%s: with path: true, \"from\" is a Secrets Manager name prefix "
+                            "(prod/app/: 1-512 of letters, digits and /_+=.@-!), not \"%.100s\" "
+                            "(no ARN, no ':' fields)",
+                            e->name, from);
+        memset(&e->ref, 0, sizeof(e->ref));
+        e->ref.service = REF_SM;
+        e->ref.secret_id = xstrdup(from);
+        return e->ref.secret_id ? INJ_OK : inj_err_set(p->err, INJ_E_NOMEM, "out of memory");
+    }
     if (e->path && len > 1 && from[len - 1] == '/' && from[len - 2] != '/' &&
         from[len - 2] != ':') {
         trimmed = xstrdup(from);
@@ -899,6 +918,98 @@ static enum inj_rc cfg_path_ref(struct cfg_parse *p, const yaml_node_t *from_nod
     return INJ_OK;
 }
 
+/* A tag key or value as BatchGetSecretValue's filter values take it (the API's pattern
+ * ^[a-zA-Z0-9 :_@/+=.-]*$; a leading '!' would negate). NULL when valid, else why not. */
+static const char *cfg_tag_why(const char *s, size_t max)
+{
+    const char *c;
+
+    if (!*s)
+        return "is empty";
+    if (strlen(s) > max)
+        return "is too long";
+    for (c = s; *c; c++) {
+        unsigned char ch = (unsigned char)*c;
+
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              strchr(" :_@/+=.-", ch)))
+            return "holds a character outside letters, digits and space :_@/+=.-";
+    }
+    return NULL;
+}
+
+/* tags: {KEY: VALUE, ...} into e->ref.tags: 1 to REF_MAX_TAGS pairs, as the filters take them
+ * (a key at most 128 characters, a value at most 256). */
+static enum inj_rc cfg_tags(struct cfg_parse *p, const yaml_node_t *map, struct entry *e)
+{
+    size_t n = (size_t)(map->data.mapping.pairs.top - map->data.mapping.pairs.start);
+    const yaml_node_pair_t *pair;
+    enum inj_rc rc;
+
+    if (!n || n > REF_MAX_TAGS)
+        return cfg_errf(p, map, INJ_E_CONFIG,
+                        "%s: tags takes 1 to %d pairs (BatchGetSecretValue takes 10 filters: the "
+                        "name and a key and a value filter per tag), not %zu",
+                        e->name, REF_MAX_TAGS, n);
+    rc = cfg_check_dups(p, map);
+    if (rc != INJ_OK)
+        return rc;
+    e->ref.tags = calloc(n, sizeof(*e->ref.tags));
+    if (!e->ref.tags)
+        return inj_err_set(p->err, INJ_E_NOMEM, "out of memory");
+    for (pair = map->data.mapping.pairs.start; pair < map->data.mapping.pairs.top; pair++) {
+        yaml_node_t *k = cfg_node(p, pair->key, map);
+        yaml_node_t *v = k ? cfg_node(p, pair->value, k) : NULL;
+        const char *ks = k ? cfg_scalar(p, k, "a tag key") : NULL;
+        const char *vs = ks && v ? cfg_scalar(p, v, "a tag value") : NULL;
+        const char *why;
+
+        if (!vs)
+            return INJ_E_CONFIG;
+        why = cfg_tag_why(ks, 128);
+        if (why)
+            return cfg_errf(p, k, INJ_E_CONFIG, "%s: tag key \"%.60s\" %s", e->name, ks, why);
+        why = cfg_tag_why(vs, 256);
+        if (why)
+            return cfg_errf(p, v, INJ_E_CONFIG, "%s: tag %s: the value \"%.60s\" %s", e->name, ks,
+                            vs, why);
+        e->ref.tags[e->ref.ntags].key = xstrdup(ks);
+        e->ref.tags[e->ref.ntags].value = xstrdup(vs);
+        e->ref.ntags++;
+        if (!e->ref.tags[e->ref.ntags - 1].key || !e->ref.tags[e->ref.ntags - 1].value)
+            return inj_err_set(p->err, INJ_E_NOMEM, "out of memory");
+    }
+    return INJ_OK;
+}
+
+/* path: true on a Secrets Manager name prefix (or tags alone): no ARN, version, recursive or
+ * failover; then as an SSM path (cfg_path_entry). */
+static enum inj_rc cfg_sm_path_entry(struct cfg_parse *p, const yaml_node_t *const *got,
+                                     struct entry *e)
+{
+    if (e->ref.is_arn)
+        return cfg_errf(p, got[EF_FROM], INJ_E_CONFIG,
+                        "%s: path: true reads secrets by name prefix: write the prefix "
+                        "(from: prod/app/), not an ARN",
+                        e->name);
+    if (e->ref.version_stage || e->ref.version_id)
+        return cfg_errf(p, got[EF_STAGE] ? got[EF_STAGE] : got[EF_VID], INJ_E_CONFIG,
+                        "%s: a read by name prefix or tags takes no version_stage/version_id "
+                        "(BatchGetSecretValue reads AWSCURRENT)",
+                        e->name);
+    if (got[EF_RECURSIVE])
+        return cfg_errf(p, got[EF_RECURSIVE], INJ_E_CONFIG,
+                        "%s: recursive is for SSM paths: a Secrets Manager name prefix matches "
+                        "every name that starts with it",
+                        e->name);
+    if (got[EF_FAILOVER])
+        return cfg_errf(p, got[EF_FAILOVER], INJ_E_CONFIG,
+                        "%s: failover_regions: a read by name prefix or tags is not failed over "
+                        "(its secrets are read in their own region only)",
+                        e->name);
+    return got[EF_TAGS] ? cfg_tags(p, got[EF_TAGS], e) : INJ_OK;
+}
+
 /* path: true, recursive and max together: an SSM path of a hierarchy (no selector, no key,
  * pointer or template), max required; then the entry expands like expand: true. */
 static enum inj_rc cfg_path_entry(struct cfg_parse *p, const yaml_node_t *val,
@@ -906,17 +1017,26 @@ static enum inj_rc cfg_path_entry(struct cfg_parse *p, const yaml_node_t *val,
 {
     const char *name;
 
+    enum inj_rc rc;
+
     if (!e->path) {
-        if (got[EF_RECURSIVE] || got[EF_MAX])
-            return cfg_errf(p, got[EF_RECURSIVE] ? got[EF_RECURSIVE] : got[EF_MAX], INJ_E_CONFIG,
-                            "%s: recursive/max go with \"path: true\"", e->name);
+        if (got[EF_RECURSIVE] || got[EF_MAX] || got[EF_TAGS])
+            return cfg_errf(p,
+                            got[EF_RECURSIVE] ? got[EF_RECURSIVE]
+                            : got[EF_MAX]     ? got[EF_MAX]
+                                              : got[EF_TAGS],
+                            INJ_E_CONFIG, "%s: recursive/max/tags go with \"path: true\"", e->name);
         return INJ_OK;
     }
-    if (e->ref.service != REF_SSM)
-        return cfg_errf(p, got[EF_PATH], INJ_E_CONFIG,
-                        "%s: path: true reads an SSM Parameter Store path: write from: "
-                        "ssm:/PATH/ (a Secrets Manager name prefix is not supported yet)",
-                        e->name);
+    if (e->ref.service == REF_SM) {
+        rc = cfg_sm_path_entry(p, got, e);
+        if (rc != INJ_OK)
+            return rc;
+        goto common;
+    }
+    if (got[EF_TAGS])
+        return cfg_errf(p, got[EF_TAGS], INJ_E_CONFIG,
+                        "%s: tags select Secrets Manager secrets; an SSM path takes none", e->name);
     name = e->ref.is_arn ? strstr(e->ref.secret_id, ":parameter/") : NULL;
     name = name ? name + 10 : e->ref.secret_id;
     if (name[0] != '/' || !strncmp(name, "/aws/reference/", 15))
@@ -928,19 +1048,21 @@ static enum inj_rc cfg_path_entry(struct cfg_parse *p, const yaml_node_t *val,
                         "%s: a path has no version or label (GetParametersByPath reads the latest "
                         "of each parameter): drop \":%.40s\"",
                         e->name, e->ref.selector);
+common:
     if (got[EF_EXPAND])
         return cfg_errf(p, got[EF_EXPAND], INJ_E_CONFIG,
                         "%s: path: true expands by itself: drop \"expand\"", e->name);
     if (e->tmpl || e->pointer || e->ref.json_key)
         return cfg_errf(p, got[EF_PATH], INJ_E_CONFIG,
-                        "%s: path: true sets one variable per parameter: drop \"key\", "
+                        "%s: path: true sets one variable per parameter or secret: drop \"key\", "
                         "\"pointer\" or \"template\"",
                         e->name);
     if (!e->max)
         return cfg_errf(p, val, INJ_E_CONFIG,
-                        "%s: path: true needs max: N, the most parameters the path may hold (so "
-                        "a typo cannot pull a whole account's parameters into the app)",
-                        e->name);
+                        "%s: path: true needs max: N, the most %s the path may hold (so a typo "
+                        "cannot pull a whole account's %s into the app)",
+                        e->name, e->ref.service == REF_SM ? "secrets" : "parameters",
+                        e->ref.service == REF_SM ? "secrets" : "parameters");
     e->expand = 1;
     e->ref.path = 1;
     e->ref.recursive = e->recursive;
@@ -1006,12 +1128,19 @@ static enum inj_rc cfg_entry(struct cfg_parse *p, const yaml_node_t *key, const 
         if (rc != INJ_OK)
             return rc;
     }
-    if (!from)
+    if (!from && got[EF_TAGS] && e->path) {
+        /* Secrets Manager secrets by their tags alone: the name prefix is empty. */
+        e->ref.secret_id = xstrdup("");
+        if (!e->ref.secret_id)
+            return inj_err_set(p->err, INJ_E_NOMEM, "out of memory");
+    } else if (!from) {
         return cfg_errf(p, val, INJ_E_CONFIG, "%s: missing \"from\" (the secret name or ARN)",
                         e->name);
-    rc = cfg_path_ref(p, from_node, from, e);
-    if (rc != INJ_OK)
-        return rc;
+    } else {
+        rc = cfg_path_ref(p, from_node, from, e);
+        if (rc != INJ_OK)
+            return rc;
+    }
     if (e->ref.service == REF_SSM && (stage || vid))
         return cfg_errf(p, val, INJ_E_CONFIG,
                         "%s: version_stage/version_id are Secrets Manager's; a parameter's "

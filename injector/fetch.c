@@ -126,7 +126,10 @@ static void fetch_run(const struct sm_ctx *ctx, struct fetched *f, const size_t 
     free(items);
 }
 
-/* GetParametersByPath, every page, for the SSM paths f[paths[0..npaths)]. */
+/* GetParametersByPath, every page, for the SSM paths f[paths[0..npaths)], and filtered
+ * BatchGetSecretValue, every page, for the Secrets Manager reads by name prefix or tags
+ * among them (ssm_get_paths reads both). The batch call's fallback to GetSecretValue does not
+ * apply to these: there is no list of ids to fall back on. */
 static void fetch_paths(const struct sm_ctx *ctx, struct fetched *f, const size_t *paths,
                         size_t npaths, size_t *api_calls)
 {
@@ -181,8 +184,8 @@ static void fetch_pass(const struct sm_ctx *ctx, struct fetched *f, size_t n, si
         goto out;
     }
     for (i = 0; i < n; i++)
-        batched[i] =
-            mode != SM_FETCH_SINGLE && f[i].ref->service == REF_SM && fetch_is_current(f[i].ref);
+        batched[i] = mode != SM_FETCH_SINGLE && f[i].ref->service == REF_SM && !f[i].ref->path &&
+                     fetch_is_current(f[i].ref);
     if (mode == SM_FETCH_AUTO) {
         /* Alone in its region, a secret costs one call either way; GetSecretValue has the
          * larger quota. */
@@ -198,7 +201,7 @@ static void fetch_pass(const struct sm_ctx *ctx, struct fetched *f, size_t n, si
         }
     }
     for (i = 0; i < n; i++) {
-        if (f[i].ref->service == REF_SSM && f[i].ref->path)
+        if (f[i].ref->path) /* an SSM path, or Secrets Manager secrets by prefix or tags */
             paths[npaths++] = i;
         else if (f[i].ref->service == REF_SSM)
             ssm[nssm++] = i;
@@ -321,8 +324,9 @@ static const char *fetch_replica_region(const struct sm_ctx *ctx, const struct f
     const char *region;
     const char *skip;
 
-    /* SSM parameters have no replicas. */
-    if (f->rc == INJ_OK || !f->region_down || round >= f->failover.n || f->ref->service == REF_SSM)
+    /* SSM parameters have no replicas; a read by name prefix or tags is not failed over. */
+    if (f->rc == INJ_OK || !f->region_down || round >= f->failover.n ||
+        f->ref->service == REF_SSM || f->ref->path)
         return NULL;
     region = f->failover.v[round];
     skip = ref_replica_skip(primary, region);

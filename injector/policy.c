@@ -22,6 +22,14 @@ struct pol_set {
     size_t cap;
 };
 
+/* The secrets a read by tags may return: GetSecretValue on res, only on secrets that carry
+ * every tag of ref (BatchGetSecretValue's tag filters match keys and values independently,
+ * so IAM does the exact check). */
+struct pol_tagged {
+    char *res;             /* owned: arn:...:secret:PREFIX* */
+    const struct ref *ref; /* borrowed from the config: its tags */
+};
+
 struct pol {
     const struct policy_opts *opts;
     enum sm_fetch_mode fetch; /* opts->fetch, else the config's fetch:, else auto */
@@ -35,7 +43,10 @@ struct pol {
     struct pol_set pkeys;     /* kms key ARN patterns of the parameters' regions */
     struct pol_set pvia;      /* their kms:ViaService values (ssm.REGION.SUFFIX) */
     int describe;             /* supervise.refresh: versions are checked with DescribeSecret */
-    struct pol_set assume;    /* role ARNs the credentials assume (per-entry roles) */
+    int filters;              /* secrets read by name prefix or tags: ListSecrets, the batch call */
+    struct pol_tagged *tagged; /* reads by tags: GetSecretValue under a ResourceTag condition */
+    size_t ntagged;
+    struct pol_set assume; /* role ARNs the credentials assume (per-entry roles) */
 };
 
 static void pol_set_free(struct pol_set *s)
@@ -185,6 +196,59 @@ static enum inj_rc pol_add_ref(struct pol *p, const struct ref *ref, int replica
     if (n < 0 || (size_t)n >= sizeof(buf))
         return inj_err_set(err, INJ_E_SOFTWARE, "%s: region too long", what);
     if (pol_set_add(&p->via, buf) != 0)
+        return inj_err_set(err, INJ_E_NOMEM, "out of memory");
+    return INJ_OK;
+}
+
+/* Adds what a read by name prefix or tags needs: GetSecretValue on every name under the prefix
+ * (for tags, under the tags' ResourceTag condition), BatchGetSecretValue and ListSecrets (no
+ * resource-level permissions: "*"), kms:Decrypt via Secrets Manager in the region. */
+static enum inj_rc pol_add_filter(struct pol *p, const struct ref *ref, const char *what,
+                                  struct inj_err *err)
+{
+    const char *region = p->opts->region;
+    const char *account = p->opts->account ? p->opts->account : "*";
+    struct pol_tagged *grown;
+    char res[1024];
+    char buf[300];
+    size_t i;
+    int n;
+
+    if (!region || !*region)
+        return inj_err_set(err, INJ_E_USAGE,
+                           "%s: secrets read by name prefix or tags need a region for their "
+                           "ARNs: give --region or set region: in the config",
+                           what);
+    n = snprintf(res, sizeof(res), "arn:%s:secretsmanager:%s:%s:secret:%s*",
+                 ref_region_partition(region), region, account, ref->secret_id);
+    if (n < 0 || (size_t)n >= sizeof(res))
+        return inj_err_set(err, INJ_E_CONFIG, "%s: name prefix too long", what);
+    p->filters = 1;
+    if (!ref->ntags) {
+        if (pol_set_add(&p->secrets, res) != 0)
+            return inj_err_set(err, INJ_E_NOMEM, "out of memory");
+    } else {
+        for (i = 0; i < p->ntagged; i++)
+            if (!strcmp(p->tagged[i].res, res) && ref_same_fetch(p->tagged[i].ref, ref))
+                break;
+        if (i == p->ntagged) {
+            grown = realloc(p->tagged, (p->ntagged + 1) * sizeof(*grown)); /* ARNs only */
+            if (!grown)
+                return inj_err_set(err, INJ_E_NOMEM, "out of memory");
+            p->tagged = grown;
+            p->tagged[p->ntagged].ref = ref;
+            p->tagged[p->ntagged].res = xstrdup(res);
+            if (!p->tagged[p->ntagged].res)
+                return inj_err_set(err, INJ_E_NOMEM, "out of memory");
+            p->ntagged++;
+        }
+    }
+    n = snprintf(buf, sizeof(buf), "arn:%s:kms:%s:%s:key/*", ref_region_partition(region), region,
+                 account);
+    if (n < 0 || (size_t)n >= sizeof(buf) || pol_set_add(&p->keys, buf) != 0)
+        return inj_err_set(err, INJ_E_NOMEM, "out of memory");
+    n = snprintf(buf, sizeof(buf), "secretsmanager.%s.amazonaws.com", region);
+    if (n < 0 || (size_t)n >= sizeof(buf) || pol_set_add(&p->via, buf) != 0)
         return inj_err_set(err, INJ_E_NOMEM, "out of memory");
     return INJ_OK;
 }
@@ -388,7 +452,7 @@ static cJSON *pol_document(const struct pol *p)
     if (p->assume.n && pol_statement(stmts, "AssumeEntryRoles", "sts:AssumeRole",
                                      pol_strings(&p->assume, NULL), NULL) != 0)
         goto fail;
-    if (p->secrets.n && pol_secret_statements(p, stmts) != 0)
+    if ((p->secrets.n || p->ntagged) && pol_secret_statements(p, stmts) != 0)
         goto fail;
     /* SSM: a parameter's type is not known offline, so kms:Decrypt is always granted (via
      * SSM only) in case it is a SecureString under a customer managed key. */
@@ -410,20 +474,53 @@ fail:
 /* The Secrets Manager statements. 0, or -1 when out of memory. */
 static int pol_secret_statements(const struct pol *p, cJSON *stmts)
 {
-    if (pol_statement(stmts, "ReadSecrets", "secretsmanager:GetSecretValue",
-                      pol_strings(&p->secrets, NULL), NULL) != 0)
+    size_t i;
+    size_t k;
+
+    if (p->secrets.n && pol_statement(stmts, "ReadSecrets", "secretsmanager:GetSecretValue",
+                                      pol_strings(&p->secrets, NULL), NULL) != 0)
         return -1;
+    /* Reads by tags: each tag exactly (StringEquals on secretsmanager:ResourceTag/KEY), so a
+     * secret the filters over-matched is refused and fails the read, naming it. */
+    for (i = 0; i < p->ntagged; i++) {
+        cJSON *cond = cJSON_CreateObject();
+        cJSON *eq = cond ? cJSON_AddObjectToObject(cond, "StringEquals") : NULL;
+        char sid[40];
+        char key[200];
+
+        for (k = 0; eq && k < p->tagged[i].ref->ntags; k++) {
+            (void)snprintf(key, sizeof(key), "secretsmanager:ResourceTag/%s",
+                           p->tagged[i].ref->tags[k].key);
+            if (!cJSON_AddStringToObject(eq, key, p->tagged[i].ref->tags[k].value))
+                eq = NULL;
+        }
+        if (!eq) {
+            cJSON_Delete(cond);
+            return -1;
+        }
+        (void)snprintf(sid, sizeof(sid), "ReadSecretsByTag%zu", i + 1);
+        if (pol_statement(stmts, sid, "secretsmanager:GetSecretValue",
+                          cJSON_CreateString(p->tagged[i].res), cond) != 0)
+            return -1;
+    }
     /* supervise.refresh checks for new versions with DescribeSecret (docs/supervise.md), in
      * each secret's own region only. */
-    if (p->describe && pol_statement(stmts, "CheckSecretVersions", "secretsmanager:DescribeSecret",
-                                     pol_strings(&p->primaries, NULL), NULL) != 0)
+    /* A read by name prefix or tags is checked by reading it again: no DescribeSecret. */
+    if (p->describe && p->primaries.n &&
+        pol_statement(stmts, "CheckSecretVersions", "secretsmanager:DescribeSecret",
+                      pol_strings(&p->primaries, NULL), NULL) != 0)
         return -1;
     /* "BatchGetSecretValue: no resource types" (Service Authorization Reference): Resource
      * must be "*". It grants no secret by itself: the service checks GetSecretValue on each
      * secret in the batch (API reference, "Required permissions"). */
-    if (pol_uses_batch(p) &&
+    if ((pol_uses_batch(p) || p->filters) &&
         pol_statement(stmts, "BatchReadSecrets", "secretsmanager:BatchGetSecretValue",
                       cJSON_CreateString("*"), NULL) != 0)
+        return -1;
+    /* BatchGetSecretValue with Filters also needs ListSecrets (API reference, "Required
+     * permissions"), which has no resource-level permissions: "*". */
+    if (p->filters && pol_statement(stmts, "ListSecretsForFilters", "secretsmanager:ListSecrets",
+                                    cJSON_CreateString("*"), NULL) != 0)
         return -1;
     return pol_decrypt(stmts, "DecryptSecretsViaSecretsManager", &p->keys, &p->via);
 }
@@ -525,7 +622,11 @@ static enum inj_rc pol_collect(struct pol *p, const struct config *cfg, size_t r
         if (e->role != role)
             continue;
         (void)snprintf(what, sizeof(what), "%s %s", e->kind == ENTRY_ENV ? "env" : "file", e->name);
-        if (e->ref.secret_id && e->ref.service == REF_SSM) {
+        if (e->ref.path && e->ref.service == REF_SM) {
+            rc = pol_add_filter(p, &e->ref, what, err);
+            if (rc != INJ_OK)
+                return rc;
+        } else if (e->ref.secret_id && e->ref.service == REF_SSM) {
             rc = pol_add_param(p, &e->ref, what, err);
             if (rc != INJ_OK)
                 return rc;
@@ -544,7 +645,7 @@ static enum inj_rc pol_collect(struct pol *p, const struct config *cfg, size_t r
                 return rc;
         }
     }
-    if (!p->secrets.n && !p->params.n && !p->paths.n && !p->assume.n && !role)
+    if (!p->secrets.n && !p->ntagged && !p->params.n && !p->paths.n && !p->assume.n && !role)
         return inj_err_set(err, INJ_E_CONFIG, "%s names no secret: nothing to allow",
                            cfg->path ? cfg->path : "the config");
     pol_set_sort(&p->assume);
@@ -561,6 +662,8 @@ static enum inj_rc pol_collect(struct pol *p, const struct config *cfg, size_t r
 
 static void pol_free(struct pol *p)
 {
+    size_t i;
+
     pol_set_free(&p->secrets);
     pol_set_free(&p->primaries);
     pol_set_free(&p->batchable);
@@ -571,6 +674,9 @@ static void pol_free(struct pol *p)
     pol_set_free(&p->pkeys);
     pol_set_free(&p->pvia);
     pol_set_free(&p->assume);
+    for (i = 0; i < p->ntagged; i++)
+        free(p->tagged[i].res);
+    free(p->tagged);
 }
 
 /* The policy document of the credentials that read role's entries (0: the base ones). */

@@ -26,6 +26,51 @@ static const char *ref_fetch_stage(const struct ref *a)
     return !a->version_stage && !a->version_id ? "AWSCURRENT" : a->version_stage;
 }
 
+static int ref_same_tags(const struct ref *a, const struct ref *b)
+{
+    size_t i;
+
+    if (a->ntags != b->ntags)
+        return 0;
+    for (i = 0; i < a->ntags; i++)
+        if (strcmp(a->tags[i].key, b->tags[i].key) != 0 ||
+            strcmp(a->tags[i].value, b->tags[i].value) != 0)
+            return 0;
+    return 1;
+}
+
+/* A path's part of its fetch key: "path/R/MAX", then each tag as /LEN:KEY=LEN:VALUE (no tag
+ * text can make two of them equal). malloc'd; NULL: out of memory. */
+static char *ref_path_key(const struct ref *a)
+{
+    size_t len = 64;
+    size_t off;
+    char *key;
+    size_t i;
+    int w;
+
+    for (i = 0; i < a->ntags; i++)
+        len += strlen(a->tags[i].key) + strlen(a->tags[i].value) + 48;
+    key = malloc(len);
+    if (!key)
+        return NULL;
+    w = snprintf(key, len, "path/%d/%zu", a->recursive, a->path_max);
+    if (w < 0 || (size_t)w >= len)
+        goto fail;
+    off = (size_t)w;
+    for (i = 0; i < a->ntags; i++) {
+        w = snprintf(key + off, len - off, "/%zu:%s=%zu:%s", strlen(a->tags[i].key), a->tags[i].key,
+                     strlen(a->tags[i].value), a->tags[i].value);
+        if (w < 0 || (size_t)w >= len - off)
+            goto fail;
+        off += (size_t)w;
+    }
+    return key;
+fail:
+    free(key);
+    return NULL;
+}
+
 int ref_same_fetch(const struct ref *a, const struct ref *b)
 {
     /* No stage and no version id means AWSCURRENT: the same fetch as an explicit AWSCURRENT. */
@@ -35,12 +80,13 @@ int ref_same_fetch(const struct ref *a, const struct ref *b)
     return a->service == b->service && ref_streq(a->secret_id, b->secret_id) && ref_streq(sa, sb) &&
            ref_streq(a->version_id, b->version_id) && ref_streq(a->selector, b->selector) &&
            a->path == b->path &&
-           (!a->path || (a->recursive == b->recursive && a->path_max == b->path_max));
+           (!a->path ||
+            (a->recursive == b->recursive && a->path_max == b->path_max && ref_same_tags(a, b)));
 }
 
 char *ref_fetch_key(const struct ref *a)
 {
-    char path[48];
+    char *path = NULL;
     const char *f[6] = {a->service == REF_SSM ? "ssm" : "sm",
                         a->secret_id,
                         ref_fetch_stage(a),
@@ -54,7 +100,9 @@ char *ref_fetch_key(const struct ref *a)
     int w;
 
     if (a->path) {
-        (void)snprintf(path, sizeof(path), "path/%d/%zu", a->recursive, a->path_max);
+        path = ref_path_key(a);
+        if (!path)
+            return NULL;
         f[5] = path;
     }
     /* Each field as LEN:TEXT, or '-' when absent: no text can make two keys collide. */
@@ -62,16 +110,19 @@ char *ref_fetch_key(const struct ref *a)
         len += f[i] ? strlen(f[i]) + 24 : 1;
     key = malloc(len);
     if (!key)
-        return NULL;
+        goto out;
     for (i = 0; i < 6; i++) {
         w = f[i] ? snprintf(key + off, len - off, "%zu:%s", strlen(f[i]), f[i])
                  : snprintf(key + off, len - off, "-");
         if (w < 0 || (size_t)w >= len - off) {
             free(key);
-            return NULL;
+            key = NULL;
+            goto out;
         }
         off += (size_t)w;
     }
+out:
+    free(path);
     return key;
 }
 
@@ -248,11 +299,18 @@ static int ref_known_partition(const char *p)
 
 void ref_free(struct ref *r)
 {
+    size_t i;
+
     free(r->secret_id);
     free(r->selector);
     free(r->json_key);
     free(r->version_stage);
     free(r->version_id);
+    for (i = 0; i < r->ntags; i++) {
+        free(r->tags[i].key);
+        free(r->tags[i].value);
+    }
+    free(r->tags);
     memset(r, 0, sizeof(*r));
 }
 

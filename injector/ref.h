@@ -12,6 +12,16 @@
 /* Which service holds what a reference names. */
 enum ref_service { REF_SM = 0, REF_SSM };
 
+/* A tag filter of a Secrets Manager read by name prefix or tags (config `tags:`). */
+struct ref_tag {
+    char *key;   /* owned */
+    char *value; /* owned */
+};
+
+/* BatchGetSecretValue takes at most 10 Filters: the name prefix and a tag-key and a tag-value
+ * filter per tag. */
+#define REF_MAX_TAGS 4
+
 struct ref {
     enum ref_service service;
     char *secret_id;     /* name, full ARN or partial ARN; owned. SSM: the parameter's name
@@ -24,11 +34,15 @@ struct ref {
     char partition[16];  /* from a full ARN, "" otherwise */
     char account[16];    /* from a full ARN, "" otherwise */
     int is_arn;
-    /* SSM only, set by the config (`path: true`): secret_id is a path, read with
-     * GetParametersByPath (ssm.h), every parameter under it at most path_max of them. */
+    /* Set by the config (`path: true`). SSM: secret_id is a path, read with
+     * GetParametersByPath (ssm.h), every parameter under it at most path_max of them. Secrets
+     * Manager: secret_id is a name prefix ("" with tags alone), read with BatchGetSecretValue
+     * Filters (sm.h), every secret whose name starts with it and that carries tags. */
     int path;
-    int recursive; /* path: the whole tree below it, not only its direct children */
+    int recursive; /* SSM path: the whole tree below it, not only its direct children */
     size_t path_max;
+    struct ref_tag *tags; /* Secrets Manager path: tags[0..ntags) (owned); NULL: none */
+    size_t ntags;
 };
 
 /* Parses s (the compact form; a plain id is the degenerate case) into *out (owned; ref_free).
@@ -106,7 +120,7 @@ enum inj_rc ref_replica(const struct ref *src, const char *region, struct ref *o
                         struct inj_err *err);
 
 /* 1 when two references name the same fetch (same service, secret id, stage and version id,
- * or SSM selector; an SSM path with its recursive and max). */
+ * or SSM selector; a path with its recursive, max and tags, in order). */
 int ref_same_fetch(const struct ref *a, const struct ref *b);
 
 /* What identifies a's fetch as one string (malloc'd; NULL: out of memory): two references

@@ -221,9 +221,10 @@ static enum inj_rc refresh_check(struct refresh *r, size_t i, struct sm_item *ss
             return inj_err_set(err, why && why->code ? why->code : INJ_E_NOPERM, "%s: %s",
                                ref->secret_id, why ? why->msg : "no credentials for its role");
     }
-    if (ref->service == REF_SSM) {
+    if (ref->service == REF_SSM || ref->path) {
         /* A parameter's version number, too; a label or the latest can move. SSM has no
-         * cheaper metadata call that GetParameters' permission covers: it was read again. */
+         * cheaper metadata call that GetParameters' permission covers: it was read again. A
+         * path (or Secrets Manager secrets by name prefix or tags) is read again whole. */
         if (ref->path)
             stage = "path";
         else if (!refresh_ssm_moves(ref))
@@ -327,7 +328,7 @@ static enum inj_rc refresh_extract(const struct resolved *old, struct resolved *
     if (rc != INJ_E_MISSING || !nr->e->optional || nr->e->expand) {
         (void)inj_err_set(err, rc, "%s %s: %s", refresh_kind(nr->e), nr->e->name, e1.msg);
         err->entry = nr->e->name;
-        err->secret = bad ? bad->ref->secret_id : NULL;
+        err->secret = bad && bad->ref->secret_id[0] ? bad->ref->secret_id : NULL;
         err->action = bad ? bad->err.action : NULL;
         return rc;
     }

@@ -542,7 +542,8 @@ enum inj_rc resolve_all_with(const struct config *cfg, const struct sm_ctx *ctx,
             rc = failed_fetch->rc;
             inj_err_set(&fl->e, rc, "%s", failed_fetch->err.msg);
             inj_err_prefix(&fl->e, "%s %s", resolve_kind(r->e), r->e->name);
-            fl->e.secret = failed_fetch->ref->secret_id;
+            /* A read by tags alone has no name ("" prefix): no "secret" field. */
+            fl->e.secret = failed_fetch->ref->secret_id[0] ? failed_fetch->ref->secret_id : NULL;
             fl->e.action = failed_fetch->err.action;
             if (failed_fetch->cause[0])
                 fl->f = failed_fetch;

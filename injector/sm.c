@@ -43,6 +43,9 @@ static enum inj_rc sm_parse_meta_op(const struct http_resp *resp, const char *id
                                     struct inj_err *err);
 static enum inj_rc sm_parse_batch_op(const struct http_resp *resp, const char *id, void *out,
                                      struct inj_err *err);
+static char *sm_filter_body(const void *in);
+static enum inj_rc sm_parse_filter_op(const struct http_resp *resp, const char *id, void *out,
+                                      struct inj_err *err);
 
 /* The operations: name, IAM action, answer size cap, request body, response parser. */
 enum sm_opid { SM_GET, SM_DESCRIBE, SM_BATCH };
@@ -54,6 +57,10 @@ static const struct aws_op sm_ops[] = {
     [SM_BATCH] = {"BatchGetSecretValue", "secretsmanager:BatchGetSecretValue",
                   SM_MAX_BATCH_RESPONSE, sm_batch_body, sm_parse_batch_op},
 };
+
+/* A filtered read: BatchGetSecretValue with Filters (AWS also checks ListSecrets). */
+const struct aws_op sm_filter_op = {"BatchGetSecretValue", "secretsmanager:BatchGetSecretValue",
+                                    SM_MAX_BATCH_RESPONSE, sm_filter_body, sm_parse_filter_op};
 
 void sm_secret_free(struct sm_secret *s)
 {
@@ -765,4 +772,224 @@ static enum inj_rc sm_parse_batch_op(const struct http_resp *resp, const char *i
     (void)id;
     (void)err;
     return sm_parse_batch(io->ctx, io->region, resp, io->items, io->n);
+}
+
+/* ---- Secrets by name prefix or tags ------------------------------------------------------ */
+
+const char *sm_filter_key(const char *prefix, const char *name)
+{
+    size_t n = strlen(prefix);
+
+    if (strncmp(name, prefix, n) != 0)
+        return NULL;
+    name += n;
+    while (n && *name == '/')
+        name++;
+    return *name ? name : NULL;
+}
+
+/* {"Key": key, "Values": [value]} appended to filters; 0, or -1 when out of memory. */
+static int sm_filter_add(cJSON *filters, const char *key, const char *value)
+{
+    cJSON *f = cJSON_CreateObject();
+    cJSON *vals = f ? cJSON_AddArrayToObject(f, "Values") : NULL;
+    cJSON *v = cJSON_CreateString(value);
+
+    if (!f || !vals || !v || !cJSON_AddStringToObject(f, "Key", key) ||
+        !cJSON_AddItemToArray(vals, v)) {
+        cJSON_Delete(v);
+        cJSON_Delete(f);
+        return -1;
+    }
+    if (!cJSON_AddItemToArray(filters, f)) {
+        cJSON_Delete(f);
+        return -1;
+    }
+    return 0;
+}
+
+/* {"Filters": [...], "MaxResults": 20[, "NextToken": T]}. Each tag is a tag-key and a
+ * tag-value filter: AWS matches both as prefixes, independently of each other. */
+static char *sm_filter_body(const void *in)
+{
+    const struct sm_filter_page *pg = in;
+    cJSON *req = cJSON_CreateObject();
+    cJSON *filters = req ? cJSON_AddArrayToObject(req, "Filters") : NULL;
+    char *body = NULL;
+    size_t i;
+
+    if (!filters)
+        goto out;
+    if (pg->ref->secret_id[0] && sm_filter_add(filters, "name", pg->ref->secret_id) != 0)
+        goto out;
+    for (i = 0; i < pg->ref->ntags; i++)
+        if (sm_filter_add(filters, "tag-key", pg->ref->tags[i].key) != 0 ||
+            sm_filter_add(filters, "tag-value", pg->ref->tags[i].value) != 0)
+            goto out;
+    if (!cJSON_AddNumberToObject(req, "MaxResults", SM_FILTER_PAGE) ||
+        (pg->token && !cJSON_AddStringToObject(req, "NextToken", pg->token)))
+        goto out;
+    body = cJSON_PrintUnformatted(req);
+out:
+    cJSON_Delete(req);
+    return body;
+}
+
+/* One SecretValues item into acc: {"k", "v", "n", "s"}. */
+static enum inj_rc sm_filter_take(const struct sm_filter_page *pg, const cJSON *it, int has_nul,
+                                  struct inj_err *err)
+{
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(it, "Name");
+    struct sm_secret sec;
+    const char *key;
+    cJSON *one = NULL;
+    enum inj_rc rc = INJ_E_UNAVAILABLE;
+
+    memset(&sec, 0, sizeof(sec));
+    if (!cJSON_IsString(name) || !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(it, "ARN")) ||
+        !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(it, "VersionId")))
+        return inj_err_set(err, rc,
+                           "%s: BatchGetSecretValue answered a secret without a Name, "
+                           "ARN or VersionId",
+                           pg->label);
+    key = sm_filter_key(pg->ref->secret_id, name->valuestring);
+    if (!key) {
+        rc = inj_err_set(err, rc,
+                         "%s: BatchGetSecretValue answered the secret %.200s, whose name %s; "
+                         "not used",
+                         pg->label, name->valuestring,
+                         pg->ref->secret_id[0] ? "does not start with the prefix (or is the "
+                                                 "prefix itself)"
+                                               : "is empty");
+        goto out;
+    }
+    rc = sm_parse_secret(it, has_nul, name->valuestring, &sec, err);
+    if (rc != INJ_OK) {
+        inj_err_prefix(err, "%s", pg->label);
+        goto out;
+    }
+    if (sec.binary &&
+        (memchr(sec.value.p, '\0', sec.value.len) || !jx_utf8_valid(sec.value.p, sec.value.len))) {
+        rc = inj_err_set(err, INJ_E_DATA,
+                         "%s: the secret %.200s is a SecretBinary that is not UTF-8 text without "
+                         "NUL bytes, which no variable of a prefix read can hold (read it with its "
+                         "own entry and encoding: base64)",
+                         pg->label, name->valuestring);
+        goto out;
+    }
+    rc = INJ_E_NOMEM;
+    one = cJSON_CreateObject();
+    if (!one || !cJSON_AddItemToArray(pg->acc, one)) {
+        cJSON_Delete(one);
+        inj_err_set(err, rc, "out of memory");
+        goto out;
+    }
+    if (!cJSON_AddStringToObject(one, "k", key) ||
+        !cJSON_AddStringToObject(one, "v", sec.value.p ? (const char *)sec.value.p : "") ||
+        !cJSON_AddStringToObject(one, "n", sec.version_id) ||
+        !cJSON_AddStringToObject(one, "s", name->valuestring)) {
+        inj_err_set(err, rc, "out of memory");
+        goto out;
+    }
+    rc = INJ_OK;
+out:
+    sm_secret_free(&sec);
+    return rc;
+}
+
+enum inj_rc sm_parse_filter_page(struct sm_filter_page *pg, const struct http_resp *resp,
+                                 struct inj_err *err)
+{
+    enum inj_rc rc = INJ_E_UNAVAILABLE;
+    unsigned char nul[SM_FILTER_PAGE * 2] = {0};
+    cJSON *root = NULL;
+    const cJSON *vals;
+    const cJSON *errs;
+    const cJSON *next;
+    const cJSON *it;
+    size_t nstr = 0;
+    size_t nval = 0;
+    size_t k = 0;
+
+    free(pg->next);
+    pg->next = NULL;
+    if (!resp->body.p || !jx_utf8_valid(resp->body.p, resp->body.len))
+        return inj_err_set(err, rc, "%s: Secrets Manager response is not valid UTF-8 JSON",
+                           pg->label);
+    root = cJSON_ParseWithLength((const char *)resp->body.p, resp->body.len);
+    vals = cJSON_GetObjectItemCaseSensitive(root, "SecretValues");
+    errs = cJSON_GetObjectItemCaseSensitive(root, "Errors");
+    next = cJSON_GetObjectItemCaseSensitive(root, "NextToken");
+    if (!cJSON_IsObject(root) || (vals && !cJSON_IsArray(vals)) || (errs && !cJSON_IsArray(errs)) ||
+        (next && !cJSON_IsString(next) && !cJSON_IsNull(next)) ||
+        (next && cJSON_IsString(next) &&
+         (!next->valuestring[0] || strlen(next->valuestring) > 4096))) {
+        rc = inj_err_set(err, rc,
+                         "%s: Secrets Manager response is not a BatchGetSecretValue answer "
+                         "(truncated or not from Secrets Manager; check AWS_ENDPOINT_URL and "
+                         "proxies)",
+                         pg->label);
+        goto out;
+    }
+    cJSON_ArrayForEach(it, errs)
+    {
+        const cJSON *sid = cJSON_GetObjectItemCaseSensitive(it, "SecretId");
+        const cJSON *code = cJSON_GetObjectItemCaseSensitive(it, "ErrorCode");
+        const cJSON *msg = cJSON_GetObjectItemCaseSensitive(it, "Message");
+        struct aws_ctx a;
+        struct aws_fault f;
+
+        /* A secret the filter matched and the role may not read (with injector policy's
+         * ResourceTag condition: one the tag filters over-matched) fails the entry. */
+        sm_aws_ctx(pg->ctx, &a);
+        aws_fault_set(&f, 400, cJSON_IsString(code) ? code->valuestring : "(no error code)",
+                      cJSON_IsString(msg) ? msg->valuestring : NULL);
+        f.server_date = resp->server_date;
+        rc = aws_fault_error(&a, &sm_service, &sm_ops[SM_GET], pg->region, &f, 1,
+                             cJSON_IsString(sid) ? sid->valuestring : "(a secret)", err, NULL, 0);
+        inj_err_prefix(err, "%s: a secret it matched could not be read", pg->label);
+        goto out;
+    }
+    cJSON_ArrayForEach(it, vals)
+    {
+        nval++;
+        if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(it, "SecretString")))
+            nstr++;
+    }
+    if (nval > SM_FILTER_PAGE ||
+        jx_member_nul(resp->body.p, resp->body.len, "SecretString", nul, sizeof(nul)) != nstr) {
+        rc = inj_err_set(err, rc,
+                         "%s: Secrets Manager response has more than %d, duplicate or malformed "
+                         "SecretString members",
+                         pg->label, SM_FILTER_PAGE);
+        goto out;
+    }
+    cJSON_ArrayForEach(it, vals)
+    {
+        int has_nul = 0;
+
+        if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(it, "SecretString")))
+            has_nul = nul[k++];
+        rc = sm_filter_take(pg, it, has_nul, err);
+        if (rc != INJ_OK)
+            goto out;
+    }
+    if (next && cJSON_IsString(next)) {
+        pg->next = xstrdup(next->valuestring);
+        if (!pg->next) {
+            rc = inj_err_set(err, INJ_E_NOMEM, "out of memory");
+            goto out;
+        }
+    }
+    rc = INJ_OK;
+out:
+    cJSON_Delete(root);
+    return rc;
+}
+
+static enum inj_rc sm_parse_filter_op(const struct http_resp *resp, const char *id, void *out,
+                                      struct inj_err *err)
+{
+    (void)id;
+    return sm_parse_filter_page(out, resp, err);
 }

@@ -153,6 +153,44 @@ enum inj_rc sm_parse_batch(const struct sm_ctx *ctx, const char *region,
 /* GetSecretValue for each of items[0..n), concurrently over at most conns connections; each
  * call retries on its own as sm_get_secret_value does and ends the same way. */
 void sm_get_secret_values(const struct sm_ctx *ctx, struct sm_item *items, size_t n, size_t conns);
+/* ---- Secrets by name prefix or tags: BatchGetSecretValue with Filters ------------------ */
+
+/* A filtered BatchGetSecretValue page holds at most 20 secrets (MaxResults). */
+#define SM_FILTER_PAGE 20
+
+/* One page of a filtered read (ref->path on a REF_SM ref, ssm.h's ssm_get_paths reads every
+ * page): its input and what its answer adds. */
+struct cJSON;
+struct sm_filter_page {
+    const struct sm_ctx *ctx; /* borrowed: for the wording of the answer's Errors */
+    const char *region;
+    const struct ref *ref; /* borrowed: secret_id the name prefix ("" for tags alone), tags */
+    const char *label;     /* the read in messages: "secrets prod/app/..." */
+    const char *token;     /* borrowed: the NextToken to send; NULL: the first page */
+    struct cJSON *acc;     /* borrowed: the secrets so far, [{"k": KEY, "v": VALUE, "n":
+                              VERSIONID, "s": NAME}] */
+    char *next;            /* owned: the answer's NextToken; NULL: the last page */
+};
+
+/* BatchGetSecretValue with Filters [{name: PREFIX}, {tag-key: K}, {tag-value: V} per tag],
+ * MaxResults 20, NextToken: in is a struct sm_filter_page, and so is out (parsed by
+ * sm_parse_filter_page). Its IAM action is secretsmanager:BatchGetSecretValue; AWS also asks
+ * for secretsmanager:ListSecrets when Filters are given (ssm.c words a denial with both). */
+extern const struct aws_op sm_filter_op;
+
+/* The key of the secret name read by prefix: the name after the prefix, its leading '/'
+ * dropped ("prod/app/" or "prod/app" and "prod/app/db/password": "db/password"), borrowed
+ * from name; the whole name for the empty prefix (tags alone); NULL when name does not start
+ * with prefix or nothing is left. */
+const char *sm_filter_key(const char *prefix, const char *name);
+
+/* One filtered page's 200 answer into pg->acc and pg->next. A secret whose name does not start
+ * with the prefix, an Errors item (worded as GetSecretValue's, naming the secret), a NUL in a
+ * value, or a SecretBinary that is not UTF-8 text fails the whole read (err names the
+ * secret, never a value). Separate for the fuzz harness and unit tests. */
+enum inj_rc sm_parse_filter_page(struct sm_filter_page *pg, const struct http_resp *resp,
+                                 struct inj_err *err);
+
 /* sm_get_secret_values in two halves, so that fetch.c can run these calls in one aws_run
  * with another service's: sm_get_calls prepares calls[0..n) (a = sm_aws_ctx of ctx) and
  * resets the items; sm_get_finish moves each call's outcome into its item and frees it. */

@@ -437,15 +437,19 @@ static const struct aws_op ssm_path_op = {"GetParametersByPath", "ssm:GetParamet
                                           SSM_PATH_PAGE *SM_MAX_RESPONSE, ssm_path_body,
                                           ssm_path_parse_op};
 
-/* One path being read: its pages so far. */
+/* One path being read: its pages so far. A Secrets Manager read by name prefix or tags
+ * (a REF_SM item) is read the same way, a page at a time, with sm.h's sm_filter_op. */
 struct ssm_path {
     struct sm_item *item; /* borrowed */
     const char *region;
     const char *path; /* the parameter name of the path (inside item->ref->secret_id) */
     char *token;      /* the next page's NextToken (owned); NULL: the first page, or done */
-    cJSON *acc;       /* the parameters read so far: [{"k", "v", "n"}, ...] */
+    cJSON *acc;       /* the values read so far: [{"k", "v", "n"[, "s"]}, ...] */
     size_t pages;
     int done;
+    int sm;                    /* a Secrets Manager read (smp) */
+    struct sm_filter_page smp; /* sm: the page's input and output */
+    char label[400];           /* sm: the read in messages ("secrets prod/app/... tagged k=v") */
 };
 
 const char *ssm_path_key(const char *path, const char *name)
@@ -607,6 +611,25 @@ static enum inj_rc ssm_path_parse_op(const struct http_resp *resp, const char *i
     return ssm_parse_path_page(sp->item->ref, sp->path, resp, sp->acc, &sp->token, err);
 }
 
+/* "secrets PREFIX*", "secrets tagged K=V,K2=V2" or both, for messages and as the read's name. */
+static void ssm_sm_label(const struct ref *ref, char *buf, size_t n)
+{
+    size_t off;
+    size_t i;
+    int w;
+
+    w = snprintf(buf, n, "secrets%s%.200s%s", ref->secret_id[0] ? " " : "", ref->secret_id,
+                 ref->secret_id[0] ? "*" : "");
+    off = w < 0 ? 0 : (size_t)w;
+    for (i = 0; i < ref->ntags && off < n; i++) {
+        w = snprintf(buf + off, n - off, "%s%.60s=%.60s", i ? "," : " tagged ", ref->tags[i].key,
+                     ref->tags[i].value);
+        if (w < 0)
+            break;
+        off += (size_t)w;
+    }
+}
+
 static int ssm_path_cmp(const void *a, const void *b)
 {
     const cJSON *x = *(const cJSON *const *)a;
@@ -627,7 +650,7 @@ static enum inj_rc ssm_path_finish(struct ssm_path *sp)
     unsigned long long h = 14695981039346656037ull; /* FNV-1a over keys and versions */
     char *text = NULL;
     char vbuf[40];
-    char label[220];
+    char label[sizeof(sp->label)];
     const cJSON *p;
     size_t i = 0;
     enum inj_rc rc = INJ_E_NOMEM;
@@ -636,6 +659,20 @@ static enum inj_rc ssm_path_finish(struct ssm_path *sp)
         goto out;
     cJSON_ArrayForEach(p, sp->acc) v[i++] = p;
     qsort(v, n, sizeof(*v), ssm_path_cmp);
+    /* Two secret names can leave one key ("prod/app/db" and "prod/appdb" under "prod/app"). */
+    for (i = 1; sp->sm && i < n; i++) {
+        if (ssm_path_cmp(&v[i - 1], &v[i]) != 0)
+            continue;
+        (void)inj_err_set(&it->err, INJ_E_CONFIG,
+                          "%s: the secrets %.200s and %.200s both have the key \"%.200s\" below "
+                          "the prefix; end the prefix with '/' or rename one",
+                          sp->label, cJSON_GetObjectItemCaseSensitive(v[i - 1], "s")->valuestring,
+                          cJSON_GetObjectItemCaseSensitive(v[i], "s")->valuestring,
+                          cJSON_GetObjectItemCaseSensitive(v[i], "k")->valuestring);
+        free(v);
+        cJSON_Delete(obj);
+        return it->rc = INJ_E_CONFIG;
+    }
     for (i = 0; i < n; i++) {
         const char *k = cJSON_GetObjectItemCaseSensitive(v[i], "k")->valuestring;
         const char *ver = cJSON_GetObjectItemCaseSensitive(v[i], "n")->valuestring;
@@ -659,7 +696,10 @@ static enum inj_rc ssm_path_finish(struct ssm_path *sp)
     }
     text = cJSON_PrintUnformatted(obj);
     (void)snprintf(vbuf, sizeof(vbuf), "%zu-%016llx", n, h);
-    (void)snprintf(label, sizeof(label), "path %.200s/", sp->path);
+    if (sp->sm)
+        (void)snprintf(label, sizeof(label), "%s", sp->label);
+    else
+        (void)snprintf(label, sizeof(label), "path %.200s/", sp->path);
     it->secret.name = xstrdup(label);
     it->secret.arn = xstrdup(label);
     it->secret.version_id = xstrdup(vbuf);
@@ -678,6 +718,20 @@ out:
         return it->rc = inj_err_set(&it->err, rc, "out of memory");
     }
     return it->rc = INJ_OK;
+}
+
+/* A refused filtered read: its fix names both actions it needs. */
+static void ssm_sm_denied(struct inj_err *err)
+{
+    size_t len = strlen(err->msg);
+    const char *why = "; reading secrets by name prefix or tags needs both "
+                      "secretsmanager:ListSecrets and secretsmanager:BatchGetSecretValue (Resource "
+                      "\"*\": run injector policy)";
+
+    /* The fix must survive whatever AWS's message took. */
+    if (len + strlen(why) >= sizeof(err->msg))
+        len = sizeof(err->msg) - strlen(why) - 1;
+    memcpy(err->msg + len, why, strlen(why) + 1);
 }
 
 void ssm_get_paths(const struct sm_ctx *ctx, struct sm_item *items, size_t n, size_t conns,
@@ -710,6 +764,15 @@ void ssm_get_paths(const struct sm_ctx *ctx, struct sm_item *items, size_t n, si
         sp[i].item = &items[i];
         sp[i].region = sm_region_for(ctx, items[i].ref);
         sp[i].path = ssm_path_name(items[i].ref);
+        if (items[i].ref->service == REF_SM) {
+            sp[i].sm = 1;
+            ssm_sm_label(items[i].ref, sp[i].label, sizeof(sp[i].label));
+            sp[i].smp.ctx = ctx;
+            sp[i].smp.region = sp[i].region;
+            sp[i].smp.ref = items[i].ref;
+            sp[i].smp.label = sp[i].label;
+            sp[i].smp.acc = sp[i].acc;
+        }
     }
     if (!sp || !calls || !idx)
         goto out;
@@ -727,8 +790,11 @@ void ssm_get_paths(const struct sm_ctx *ctx, struct sm_item *items, size_t n, si
                 continue;
             }
             memset(&calls[nc], 0, sizeof(calls[nc]));
-            aws_call_init(&calls[nc], &a, &ssm_service, &ssm_path_op, sp[i].region,
-                          items[i].ref->secret_id, &sp[i],
+            sp[i].smp.token = sp[i].token;
+            aws_call_init(&calls[nc], &a, sp[i].sm ? &sm_service : &ssm_service,
+                          sp[i].sm ? &sm_filter_op : &ssm_path_op, sp[i].region,
+                          sp[i].sm ? sp[i].label : items[i].ref->secret_id,
+                          sp[i].sm ? (const void *)&sp[i].smp : (const void *)&sp[i],
                           items[i].deadline_ms ? items[i].deadline_ms : a.deadline_ms);
             idx[nc++] = i;
         }
@@ -743,7 +809,17 @@ void ssm_get_paths(const struct sm_ctx *ctx, struct sm_item *items, size_t n, si
             enum inj_rc rc;
 
             s->pages++;
-            if (calls[i].end == AWS_OK) {
+            if (calls[i].end == AWS_OK && s->sm) {
+                rc = aws_call_parse(&calls[i], s->label, &s->smp, &it->err);
+                free(s->token);
+                s->token = s->smp.next; /* Transfer ownership. */
+                s->smp.next = NULL;
+                if (rc == INJ_OK && (size_t)cJSON_GetArraySize(s->acc) > it->ref->path_max)
+                    rc = inj_err_set(&it->err, INJ_E_CONFIG,
+                                     "%s: at least %d secrets match, more than max: %zu; raise "
+                                     "max, or give a narrower prefix or tags",
+                                     s->label, cJSON_GetArraySize(s->acc), it->ref->path_max);
+            } else if (calls[i].end == AWS_OK) {
                 rc = aws_call_parse(&calls[i], it->ref->secret_id, s, &it->err);
                 if (rc == INJ_OK && (size_t)cJSON_GetArraySize(s->acc) > it->ref->path_max)
                     rc = inj_err_set(&it->err, INJ_E_CONFIG,
@@ -752,10 +828,13 @@ void ssm_get_paths(const struct sm_ctx *ctx, struct sm_item *items, size_t n, si
                                      it->ref->secret_id, cJSON_GetArraySize(s->acc),
                                      it->ref->path_max);
             } else {
-                rc = aws_call_error(&a, &calls[i], it->ref->secret_id, &it->err, it->cause,
-                                    sizeof(it->cause));
+                rc = aws_call_error(&a, &calls[i], s->sm ? s->label : it->ref->secret_id, &it->err,
+                                    it->cause, sizeof(it->cause));
                 it->kind = calls[i].end == AWS_FAULT ? calls[i].fault.kind : AWS_K_NONE;
                 it->region_down = aws_call_region_down(&calls[i]);
+                /* AWS asks for ListSecrets too when BatchGetSecretValue is given Filters. */
+                if (s->sm && (it->kind == AWS_K_DENIED || it->kind == AWS_K_REFUSED))
+                    ssm_sm_denied(&it->err);
             }
             aws_call_free(&calls[i]);
             if (rc != INJ_OK) {
@@ -768,6 +847,7 @@ void ssm_get_paths(const struct sm_ctx *ctx, struct sm_item *items, size_t n, si
 out:
     for (i = 0; sp && i < n; i++) {
         free(sp[i].token);
+        free(sp[i].smp.next);
         cJSON_Delete(sp[i].acc);
     }
     free(sp);

@@ -44,7 +44,8 @@ class Case:
     faults: tuple = ()           # (kind, {params}) for fault_action on the fake
     fault_action: str = "GetSecretValue"   # "GetParameters" for the SSM rows
     parameters: tuple = ()       # (name, value) SSM String parameters added before the run
-    secrets: tuple = ()          # (name, str or bytes) added to the fake before the run
+    secrets: tuple = ()          # (name, str or bytes[, {tags}]) added to the fake before the run
+    deny: tuple = ()             # (action, secret or None) refused for the run's credentials
     env: dict = field(default_factory=dict)   # overrides; None removes the variable
     args: tuple = ()             # extra injector options before "-c"
     argv: tuple = ("@CMD@",)     # the command
@@ -736,10 +737,8 @@ CASES = [
          config="version: 1\nenv:\n  A: { from: \"ssm:/m/p/\", path: true, max: 1001 }\n"),
     Case("path-max-not-a-number", "path", CONFIG, "max must be a whole number",
          config="version: 1\nenv:\n  A: { from: \"ssm:/m/p/\", path: true, max: \"-3\" }\n"),
-    Case("path-max-without-path", "path", CONFIG, "recursive/max go with \"path: true\"",
+    Case("path-max-without-path", "path", CONFIG, "recursive/max/tags go with \"path: true\"",
          config="version: 1\nenv:\n  A: { from: \"ssm:/m/p\", max: 3 }\n"),
-    Case("path-secrets-manager", "path", CONFIG, "a Secrets Manager name prefix is not supported",
-         config="version: 1\nenv:\n  A: { from: api, path: true, max: 3 }\n"),
     Case("path-flat-name", "path", CONFIG, "needs a hierarchical path",
          config="version: 1\nenv:\n  A: { from: \"ssm:flat\", path: true, max: 3 }\n"),
     Case("path-with-selector", "path", CONFIG, "a path has no version or label",
@@ -783,6 +782,91 @@ CASES = [
          parameters=(("/m/n/v", "a\u0000b"),),
          config="version: 1\n" + ENTRY + "  A: { from: \"ssm:/m/n/\", path: true, max: 5 }\n"
                 + FILE_ENTRY),
+
+    # ---- path: true on a Secrets Manager name prefix / tags (issue 16 item 2) --------------
+    Case("smpath-prefix-arn", "smpath", CONFIG, "not an ARN",
+         config="version: 1\nenv:\n  A: { from: \"arn:aws:secretsmanager:eu-central-1:"
+                "111122223333:secret:prod/\", path: true, max: 3 }\n"),
+    Case("smpath-prefix-colon", "smpath", CONFIG, "is a Secrets Manager name prefix",
+         config="version: 1\nenv:\n  A: { from: \"prod/app:key\", path: true, max: 3 }\n"),
+    Case("smpath-prefix-bad-char", "smpath", CONFIG, "is a Secrets Manager name prefix",
+         config="version: 1\nenv:\n  A: { from: \"prod/a*\", path: true, max: 3 }\n"),
+    Case("smpath-without-max", "smpath", CONFIG, "path: true needs max: N, the most secrets",
+         config="version: 1\nenv:\n  A: { from: prod/app/, path: true }\n" + FILE_ENTRY),
+    Case("smpath-tags-without-path", "smpath", CONFIG, 'recursive/max/tags go with "path: true"',
+         config="version: 1\nenv:\n  A: { from: api, tags: { team: api } }\n"),
+    Case("smpath-tags-alone-without-max", "smpath", CONFIG, "path: true needs max: N",
+         config="version: 1\nenv:\n  A: { path: true, tags: { team: api } }\n"),
+    Case("smpath-tags-alone-without-path", "smpath", CONFIG, 'missing "from"',
+         config="version: 1\nenv:\n  A: { max: 3, tags: { team: api } }\n"),
+    Case("smpath-tags-not-a-mapping", "smpath", CONFIG, "tags must be a mapping",
+         config="version: 1\nenv:\n  A: { path: true, max: 3, tags: [team] }\n"),
+    Case("smpath-tag-value-bad-char", "smpath", CONFIG,
+         "the value \"a*b\" holds a character outside letters, digits and space :_@/+=.-",
+         config="version: 1\nenv:\n  A: { path: true, max: 3, tags: { team: \"a*b\" } }\n"),
+    Case("smpath-tag-key-negation", "smpath", CONFIG, 'tag key "!team" holds a character',
+         config="version: 1\nenv:\n  A: { path: true, max: 3, tags: { \"!team\": a } }\n"),
+    Case("smpath-tag-value-empty", "smpath", CONFIG, "is empty",
+         config="version: 1\nenv:\n  A: { path: true, max: 3, tags: { team: \"\" } }\n"),
+    Case("smpath-too-many-tags", "smpath", CONFIG, "tags takes 1 to 4 pairs",
+         config="version: 1\nenv:\n  A: { path: true, max: 3, tags: { a: 1, b: 2, c: 3, d: 4, "
+                "e: 5 } }\n"),
+    Case("smpath-tags-on-ssm-path", "smpath", CONFIG, "an SSM path takes none",
+         config="version: 1\nenv:\n  A: { from: \"ssm:/m/p/\", path: true, max: 3, "
+                "tags: { a: b } }\n"),
+    Case("smpath-recursive", "smpath", CONFIG, "recursive is for SSM paths",
+         config="version: 1\nenv:\n  A: { from: prod/, path: true, max: 3, recursive: true }\n"),
+    Case("smpath-version-stage", "smpath", CONFIG, "takes no version_stage/version_id",
+         config="version: 1\nenv:\n  A: { from: prod/, path: true, max: 3, "
+                "version_stage: AWSPREVIOUS }\n"),
+    Case("smpath-failover", "smpath", CONFIG, "is not failed over",
+         config="version: 1\nenv:\n  A: { from: prod/, path: true, max: 3, "
+                "failover_regions: [eu-west-1] }\n"),
+    Case("smpath-max-exceeded", "smpath", CONFIG, "at least 3 secrets match, more than max: 2",
+         secrets=(("mx/a", "1"), ("mx/b", "2"), ("mx/c", "3")),
+         config="version: 1\n" + ENTRY + "  A: { from: mx/, path: true, max: 2 }\n" + FILE_ENTRY),
+    Case("smpath-two-secrets-one-name", "smpath", CONFIG, '"a-b" and "a_b" -> A_B',
+         secrets=(("mc/a-b", "1"), ("mc/a_b", "2")),
+         config="version: 1\n" + ENTRY + "  A: { from: mc/, path: true, max: 5 }\n" + FILE_ENTRY),
+    Case("smpath-two-names-one-key", "smpath", CONFIG, 'both have the key "x" below the prefix',
+         secrets=(("mk/x", "1"), ("mkx", "2")),
+         config="version: 1\n" + ENTRY + "  A: { from: mk, path: true, max: 5 }\n" + FILE_ENTRY),
+    Case("smpath-collides-with-entry", "smpath", CONFIG,
+         "PGUSER (env PGUSER and key \"pguser\" of env A (expand))",
+         secrets=(("mp/pguser", "1"),),
+         config="version: 1\n" + ENTRY + "  A: { from: mp/, path: true, max: 5 }\n" + FILE_ENTRY),
+    Case("smpath-name-outside-prefix", "smpath", UNAVAILABLE,
+         "answered the secret elsewhere/x, whose name does not start with the prefix",
+         faults=(("garbage", {"status": 200, "content_type": "application/x-amz-json-1.1",
+                              "body": '{"SecretValues": [{"ARN": "arn:aws:secretsmanager:'
+                                      'eu-central-1:111122223333:secret:elsewhere/x-AbCdEf", '
+                                      '"Name": "elsewhere/x", "VersionId": "' + "a" * 32 +
+                                      '", "SecretString": "v"}], "Errors": []}'}),),
+         fault_action="BatchGetSecretValue",
+         config="version: 1\n" + ENTRY + "  A: { from: mo/, path: true, max: 5 }\n" + FILE_ENTRY),
+    Case("smpath-throttled", "smpath", TEMPFAIL,
+         "BatchGetSecretValue in eu-central-1: the --timeout deadline passed after",
+         faults=(("throttle", {}),), fault_action="BatchGetSecretValue", args=("--timeout", "2"),
+         config="version: 1\n" + ENTRY + "  A: { from: mt/, path: true, max: 5 }\n" + FILE_ENTRY),
+    Case("smpath-garbage-answer", "smpath", UNAVAILABLE, "not a BatchGetSecretValue answer",
+         faults=(("garbage", {"body": "[]"}),), fault_action="BatchGetSecretValue",
+         config="version: 1\n" + ENTRY + "  A: { from: mo/, path: true, max: 5 }\n" + FILE_ENTRY),
+    Case("smpath-errors-item", "smpath", NOPERM,
+         "a secret it matched could not be read: md/x: secretsmanager:GetSecretValue denied",
+         secrets=(("md/ok", "1", {"team": "api"}), ("md/x", "2", {"team": "web", "o": "api"})),
+         deny=(("GetSecretValue", "md/x"),),
+         config="version: 1\n" + ENTRY + "  A: { from: md/, path: true, max: 5, "
+                "tags: { team: api } }\n" + FILE_ENTRY),
+    Case("smpath-list-secrets-denied", "smpath", NOPERM,
+         "needs both secretsmanager:ListSecrets and secretsmanager:BatchGetSecretValue",
+         deny=(("ListSecrets", None),),
+         config="version: 1\n" + ENTRY + "  A: { from: ml/, path: true, max: 5 }\n" + FILE_ENTRY),
+    Case("smpath-binary-not-text", "smpath", DATA, "is a SecretBinary that is not UTF-8 text",
+         secrets=(("mb/bin", b"\x00\xff\xfe"),),
+         config="version: 1\n" + ENTRY + "  A: { from: mb/, path: true, max: 5 }\n" + FILE_ENTRY),
+    Case("smpath-nul-value", "smpath", DATA, "SecretString contains a NUL character",
+         secrets=(("mn/v", "a\u0000b"),),
+         config="version: 1\n" + ENTRY + "  A: { from: mn/, path: true, max: 5 }\n" + FILE_ENTRY),
 
     # ---- template_file ---------------------------------------------------------------------
     Case("template-file-missing", "template", CONFIG, "template_file @TMP@/none.tmpl",

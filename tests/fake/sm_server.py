@@ -289,6 +289,9 @@ class Secret:
         self.rotation_enabled = bool(meta.get("rotation_enabled", False))
         self.rotation_rules = meta.get("rotation_rules")
         self.last_rotated = meta.get("last_rotated")
+        # Tags: {key: value} (DescribeSecret lists them; BatchGetSecretValue's tag-key and
+        # tag-value filters match them).
+        self.tags = dict(meta.get("tags") or {})
         self.created = None
         self.last_changed = None
         self.last_accessed = None
@@ -1220,7 +1223,7 @@ class Operations:
             if sec.last_accessed is not None:
                 # AWS reports the access day only (midnight UTC).
                 out["LastAccessedDate"] = Epoch(sec.last_accessed // 86400 * 86400)
-            out["Tags"] = []
+            out["Tags"] = [{"Key": k, "Value": v} for k, v in sec.tags.items()]
             out["VersionIdsToStages"] = {vid: list(v.stages) for vid, v in sec.versions.items()
                                          if v.stages}
             if sec.owning_service:
@@ -1253,6 +1256,9 @@ class Operations:
                                "MaxResults can only be used with Filters.")
             next_token = None
         else:
+            # AWS: "To use Filters, you must also have secretsmanager:ListSecrets".
+            if "ListSecrets" in cred["denied_actions"]:
+                raise _access_denied(cred, "ListSecrets")
             ids, next_token = self._filter_ids(filters, params.get("MaxResults"),
                                                params.get("NextToken"))
         values, errors = [], []
@@ -1292,6 +1298,12 @@ class Operations:
                     hit = val.lower() in (sec.name + " " + (sec.description or "")).lower()
                 elif key == "owning-service":
                     hit = (sec.owning_service or "").startswith(val)
+                elif key == "tag-key":
+                    # AWS matches tag keys and tag values as prefixes, each on its own: a
+                    # secret tagged {team: api, owner: web} matches team=web.
+                    hit = any(k.startswith(val) for k in sec.tags)
+                elif key == "tag-value":
+                    hit = any(v.startswith(val) for v in sec.tags.values())
                 else:
                     hit = False
                 if hit != neg:
@@ -2096,7 +2108,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 out = {"arn": st.add_secret(req["name"], string=req.get("string"),
                                             binary=base64.b64decode(req["binary_b64"])
                                             if "binary_b64" in req else None,
-                                            arn_suffix=req.get("arn_suffix"))}
+                                            arn_suffix=req.get("arn_suffix"),
+                                            tags=req.get("tags"))}
             else:
                 self._write(404, encode_json({"error": f"no control endpoint {method} {name}"}),
                             "application/json")

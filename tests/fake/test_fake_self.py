@@ -280,6 +280,41 @@ def test_batch_get_secret_value(srv, client):
     assert sorted(v["Name"] for v in r["SecretValues"]) == ["api", "dev/fcj/momentum"]
 
 
+def test_batch_tag_filters_describe_tags_and_list_secrets(srv, client, make_client):
+    """tag-key and tag-value filters match independent, case-sensitive prefixes, as AWS's;
+    DescribeSecret lists the tags; a filtered call needs secretsmanager:ListSecrets."""
+    srv.state.add_secret("tagged/a", string="a", tags={"team": "api", "owner": "web"})
+    srv.state.add_secret("tagged/b", string="b", tags={"team": "web"})
+    srv.state.add_secret("tagged/c", string="c", tags={"Team": "api"})
+    st, out = control(srv, "POST", "add_secret", {"name": "tagged/d", "string": "d",
+                                                  "tags": {"team": "apiary"}})
+    assert st == 200 and out["arn"]
+
+    def names(*filters):
+        r = client.batch_get_secret_value(Filters=list(filters))
+        assert r["Errors"] == []
+        return sorted(v["Name"] for v in r["SecretValues"])
+
+    pre = {"Key": "name", "Values": ["tagged/"]}
+    assert names(pre, {"Key": "tag-key", "Values": ["team"]},
+                 {"Key": "tag-value", "Values": ["api"]}) == ["tagged/a", "tagged/d"]
+    # The pairs are not checked: a is tagged owner=web, and matches team=web.
+    assert names(pre, {"Key": "tag-key", "Values": ["team"]},
+                 {"Key": "tag-value", "Values": ["web"]}) == ["tagged/a", "tagged/b"]
+    assert names(pre, {"Key": "tag-key", "Values": ["Team"]}) == ["tagged/c"]
+    assert names(pre, {"Key": "tag-value", "Values": ["!api"]}) == ["tagged/b"]
+    r = client.describe_secret(SecretId="tagged/a")
+    assert r["Tags"] == [{"Key": "team", "Value": "api"}, {"Key": "owner", "Value": "web"}]
+    assert client.describe_secret(SecretId="api")["Tags"] == []
+    srv.state.deny("default", "ListSecrets")
+    with pytest.raises(ClientError) as e:
+        client.batch_get_secret_value(Filters=[pre])
+    assert error_of(e)[0] == "AccessDeniedException"
+    assert "secretsmanager:ListSecrets" in error_of(e)[1]
+    # An id list needs no ListSecrets.
+    assert client.batch_get_secret_value(SecretIdList=["tagged/a"])["SecretValues"]
+
+
 def test_batch_limits(srv):
     st, _, body = call(srv, "BatchGetSecretValue", {"SecretIdList": [f"s{i}" for i in range(21)]})
     assert st == 400

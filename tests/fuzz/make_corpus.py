@@ -223,6 +223,24 @@ def ssm_seeds():
     return out
 
 
+def sm_filter_seeds():
+    """Filtered BatchGetSecretValue pages for fuzz_sm_filter_parse.c (prefix prod/app/)."""
+    arn = "arn:aws:secretsmanager:eu-central-1:111122223333:secret:"
+    v = [{"ARN": arn + "prod/app/db-Ab12Cd", "Name": "prod/app/db", "VersionId": "v1" * 16,
+          "SecretString": '{"user":"u"}', "VersionStages": ["AWSCURRENT"]},
+         {"ARN": arn + "prod/app/bin-Xy34Zz", "Name": "prod/app/bin", "VersionId": "v2" * 16,
+          "SecretBinary": "aGk=", "VersionStages": ["AWSCURRENT"]}]
+    return [sm_server.encode_json({"SecretValues": v, "Errors": [], "NextToken": "20"}),
+            sm_server.encode_json({"SecretValues": v[:1], "Errors": []}, ascii_only=True),
+            sm_server.encode_json({"SecretValues": [], "Errors": [
+                {"SecretId": "prod/app/x", "ErrorCode": "AccessDeniedException",
+                 "Message": "denied"}]}),
+            b'{"SecretValues":[{"ARN":"a","Name":"other/x","VersionId":"v","SecretString":"s"}]}',
+            b'{"SecretValues":[{"ARN":"a","Name":"prod/app/x","VersionId":"v",'
+            b'"SecretString":"a\u0000b"}]}',
+            b'{"SecretValues":[],"NextToken":""}', b"{}", b"[]"]
+
+
 INI = [
     b"[default]\naws_access_key_id = AKIAINJECTORTEST0001\naws_secret_access_key = abc/def+ghi\n",
     b"[default]\r\naws_access_key_id=AKIA\r\naws_secret_access_key=x\r\naws_session_token=t\r\n",
@@ -349,7 +367,7 @@ TARGETS = {
     "sm_parse": sm_seeds, "creds_ini": ini_seeds, "creds_json": creds_json_seeds,
     "xml_text": xml_seeds, "tmpl_parse": tmpl_seeds, "sm_batch_parse": sm_batch_seeds,
     "sm_error": sm_error_seeds, "ssm_parse": ssm_seeds, "convert": convert_seeds,
-    "redact": redact_seeds,
+    "redact": redact_seeds, "sm_filter_parse": sm_filter_seeds,
 }
 
 

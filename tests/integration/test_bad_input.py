@@ -153,11 +153,13 @@ def world(fake, base_env, tmp_path, secret_dir, alt_endpoints):
                 env.pop(k, None)
             else:
                 env[k] = _sub(v, ph)
-        for name, value in case.secrets:
+        for name, value, *tags in case.secrets:
             if isinstance(value, bytes):
-                fake.state.add_secret(name, binary=value)
+                fake.state.add_secret(name, binary=value, tags=tags[0] if tags else None)
             else:
-                fake.state.add_secret(name, string=value)
+                fake.state.add_secret(name, string=value, tags=tags[0] if tags else None)
+        for action, secret in case.deny:
+            fake.state.deny(env["AWS_ACCESS_KEY_ID"], action, secret)
         for name, value in case.parameters:
             fake.state.put_parameter(name, value, ptype="String")
         for kind, params in case.faults:

@@ -605,6 +605,52 @@ static void fetch_key_matches_same_fetch(void **state)
     }
 }
 
+/* Reads by name prefix or tags: the tags (in order) are part of the fetch, and their texts
+ * cannot run together in the key. */
+static void fetch_key_tags(void **state)
+{
+    static const char *const tags[][4] = {
+        {NULL, NULL, NULL, NULL},    {"team", "api", NULL, NULL},    {"team", "apix", NULL, NULL},
+        {"tea", "mapi", NULL, NULL}, {"team", "api", "env", "prod"}, {"env", "prod", "team", "api"},
+        {"t", "a=1:b", NULL, NULL},  {"t", "a", "1:b", "c"},
+    };
+    enum { N = sizeof(tags) / sizeof(tags[0]) };
+    struct ref r[N];
+    char *key[N];
+    size_t i;
+    size_t j;
+
+    (void)state;
+    for (i = 0; i < N; i++) {
+        size_t k;
+
+        parse_ok("prod/", &r[i]);
+        r[i].path = 1;
+        r[i].path_max = 5;
+        for (k = 0; k < 4 && tags[i][k]; k += 2) {
+            struct ref_tag *t = realloc(r[i].tags, (r[i].ntags + 1) * sizeof(*t));
+
+            assert_non_null(t);
+            r[i].tags = t;
+            t[r[i].ntags].key = strdup(tags[i][k]);
+            t[r[i].ntags].value = strdup(tags[i][k + 1]);
+            r[i].ntags++;
+        }
+        key[i] = ref_fetch_key(&r[i]);
+        assert_non_null(key[i]);
+    }
+    for (i = 0; i < N; i++)
+        for (j = 0; j < N; j++) {
+            assert_int_equal(ref_same_fetch(&r[i], &r[j]), i == j);
+            assert_int_equal(!strcmp(key[i], key[j]), i == j);
+        }
+    for (i = 0; i < N; i++) {
+        free(key[i]);
+        ref_free(&r[i]);
+        assert_null(r[i].tags);
+    }
+}
+
 static void free_is_idempotent(void **state)
 {
     struct ref r;
@@ -849,6 +895,7 @@ int main(void)
         cmocka_unit_test(region_lists),
         cmocka_unit_test(same_fetch),
         cmocka_unit_test(fetch_key_matches_same_fetch),
+        cmocka_unit_test(fetch_key_tags),
         cmocka_unit_test(free_is_idempotent),
         cmocka_unit_test(ssm_forms),
         cmocka_unit_test(ssm_bad),

@@ -1,10 +1,14 @@
 /* test_sm.c: the Secrets Manager answers parsed without a network: the fetch mode names, and
  * BatchGetSecretValue answers spread over the secrets asked for (by name, ARN or partial ARN),
  * per-secret Errors worded as GetSecretValue's, an escaped NUL pinned to the right secret,
- * and whole answers that are unusable (not UTF-8, not an object, wrong types). */
+ * and whole answers that are unusable (not UTF-8, not an object, wrong types); the keys of a
+ * read by name prefix (sm_filter_key) and its pages (sm_parse_filter_page). */
 #include "unit.h"
 
+#include <cjson/cJSON.h>
+
 #include "creds.h"
+#include "expand.h"
 #include "http.h"
 #include "jx.h"
 #include "ref.h"
@@ -65,6 +69,131 @@ static void value_is(const struct sm_item *it, const char *arn, const char *want
     assert_string_equal(it->secret.arn, arn);
     assert_int_equal(it->secret.value.len, strlen(want));
     assert_memory_equal(it->secret.value.p, want, it->secret.value.len);
+}
+
+#define FCANARY "CANARY-smfilter-unit-7d2a"
+
+/* The key of a secret read by name prefix, then expand's rule. */
+static void filter_keys(void **state)
+{
+    static const struct {
+        const char *prefix, *name, *want; /* want NULL: not used */
+    } cases[] = {
+        {"prod/app/", "prod/app/db_password", "DB_PASSWORD"},
+        {"prod/app/", "prod/app/db/password", "DB_PASSWORD"},
+        {"prod/app", "prod/app/db/password", "DB_PASSWORD"}, /* the '/' after it dropped */
+        {"prod/app", "prod/application/x", "LICATION_X"},    /* AWS's prefix match */
+        {"prod/app/", "prod/application/x", NULL},
+        {"prod/app/", "prod/app/", NULL}, /* the prefix itself */
+        {"prod/app", "prod/app//", NULL},
+        {"prod/app/", "other/x", NULL},
+        {"prod/app/", "Prod/app/x", NULL}, /* case-sensitive */
+        {"", "team/a", "TEAM_A"},          /* tags alone: the whole name */
+        {"", "/x", "_X"},
+    };
+    char name[256];
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *key = sm_filter_key(cases[i].prefix, cases[i].name);
+
+        if (!cases[i].want) {
+            assert_null(key);
+            continue;
+        }
+        assert_non_null(key);
+        assert_int_equal(expand_name("", key, name, sizeof(name)), 1);
+        assert_string_equal(name, cases[i].want);
+    }
+}
+
+static enum inj_rc filter_page(struct sm_filter_page *pg, const char *body, struct inj_err *err)
+{
+    struct http_resp resp;
+    enum inj_rc rc;
+
+    memset(&resp, 0, sizeof(resp));
+    resp.status = 200;
+    resp.body.max = SM_MAX_BATCH_RESPONSE;
+    assert_int_equal(sbuf_append(&resp.body, body, strlen(body)), SBUF_OK);
+    rc = sm_parse_filter_page(pg, &resp, err);
+    http_resp_free(&resp);
+    return rc;
+}
+
+/* One filtered page: keys, versions and the NextToken; then every refusal (a name outside the
+ * prefix, an Errors item naming its secret, NUL, a binary that is not text, malformed), never
+ * with a value in the message. */
+static void filter_pages(void **state)
+{
+    struct sm_filter_page pg;
+    struct inj_err err;
+    struct ref r;
+    size_t i;
+    static const struct {
+        const char *body, *msg;
+        enum inj_rc rc;
+    } bad[] = {
+        {"{\"SecretValues\":[{\"ARN\":\"" ARN_A "\",\"Name\":\"app/a\",\"VersionId\":\"v\","
+         "\"SecretString\":\"" FCANARY "\"}]}",
+         "answered the secret app/a, whose name does not start with the prefix", INJ_E_UNAVAILABLE},
+        {"{\"SecretValues\":[],\"Errors\":[{\"SecretId\":\"p/x\",\"ErrorCode\":"
+         "\"AccessDeniedException\",\"Message\":\"no\"}]}",
+         "secrets p/*: a secret it matched could not be read: p/x: "
+         "secretsmanager:GetSecretValue denied",
+         INJ_E_NOPERM},
+        {"{\"SecretValues\":[{\"ARN\":\"a\",\"Name\":\"p/a\",\"VersionId\":\"v\","
+         "\"SecretString\":\"x\\u0000" FCANARY "\"}]}",
+         "NUL character", INJ_E_DATA},
+        {"{\"SecretValues\":[{\"ARN\":\"a\",\"Name\":\"p/a\",\"VersionId\":\"v\","
+         "\"SecretBinary\":\"AP8=\"}]}",
+         "is a SecretBinary that is not UTF-8 text", INJ_E_DATA},
+        {"{\"SecretValues\":[{\"Name\":\"p/a\",\"SecretString\":\"" FCANARY "\"}]}",
+         "without a Name, ARN or VersionId", INJ_E_UNAVAILABLE},
+        {"[]", "not a BatchGetSecretValue answer", INJ_E_UNAVAILABLE},
+        {"{\"SecretValues\":{}}", "not a BatchGetSecretValue answer", INJ_E_UNAVAILABLE},
+        {"{\"NextToken\":\"\"}", "not a BatchGetSecretValue answer", INJ_E_UNAVAILABLE},
+    };
+
+    (void)state;
+    jx_init();
+    memset(&r, 0, sizeof(r));
+    r.secret_id = (char *)(uintptr_t) "p/";
+    r.path = 1;
+    memset(&pg, 0, sizeof(pg));
+    pg.ctx = &ctx;
+    pg.region = "eu-central-1";
+    pg.ref = &r;
+    pg.label = "secrets p/*";
+    pg.acc = cJSON_CreateArray();
+    assert_int_equal(
+        filter_page(&pg,
+                    "{\"SecretValues\":[{\"ARN\":\"" ARN_A "\",\"Name\":\"p/b\",\"VersionId\":"
+                    "\"v2\",\"SecretString\":\"" FCANARY "\"},{\"ARN\":\"" ARN_B "\",\"Name\":"
+                    "\"p/c/d\",\"VersionId\":\"v1\",\"SecretBinary\":\"aGk=\"}],\"Errors\":[],"
+                    "\"NextToken\":\"T1\"}",
+                    &err),
+        INJ_OK);
+    assert_string_equal(pg.next, "T1");
+    assert_int_equal(cJSON_GetArraySize(pg.acc), 2);
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(pg.acc, 0), "k")->valuestring, "b");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(pg.acc, 0), "n")->valuestring, "v2");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(pg.acc, 1), "k")->valuestring,
+                        "c/d");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(pg.acc, 1), "v")->valuestring, "hi");
+    /* The last page: no NextToken. */
+    assert_int_equal(filter_page(&pg, "{\"SecretValues\":[]}", &err), INJ_OK);
+    assert_null(pg.next);
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(filter_page(&pg, bad[i].body, &err), bad[i].rc);
+        if (!strstr(err.msg, bad[i].msg))
+            fail_msg("case %zu: %s", i, err.msg);
+        assert_null(strstr(err.msg, FCANARY));
+        free(pg.next);
+        pg.next = NULL;
+    }
+    cJSON_Delete(pg.acc);
 }
 
 static void fetch_modes(void **state)
@@ -271,6 +400,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(fetch_modes),
+        cmocka_unit_test(filter_keys),
+        cmocka_unit_test(filter_pages),
         cmocka_unit_test(values_by_name_arn_and_partial_arn),
         cmocka_unit_test(errors_name_their_secret),
         cmocka_unit_test(escaped_nul_is_pinned_to_its_secret),

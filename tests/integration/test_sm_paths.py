@@ -1,0 +1,322 @@
+"""Secrets Manager secrets by name prefix or tags (issue 16 item 2, second half): `from:
+PREFIX` with `path: true` (and/or `tags:`) reads every secret whose name starts with the
+prefix through BatchGetSecretValue with Filters (20 a page, every page), names each variable
+from the name below the prefix by expand's rule, in name order, with prefix/only/except and
+expand's collision checks, and the required bound `max:`. Every run's output is grepped for
+every canary (conftest.run); values here all carry canaries."""
+import json
+import signal
+
+import seed
+from conftest import run
+from test_policy import offline_env
+from test_supervise import sv, value, wait_for  # noqa: F401  (sv is a fixture)
+
+
+def c(label):
+    return f"s-{seed.canary('smpaths/' + label)}"
+
+
+def filtered_calls(fake):
+    return [r for r in fake.state.requests
+            if r["action"] == "BatchGetSecretValue" and not r.get("secret_ids")]
+
+
+def seed_app(fake):
+    fake.state.add_secret("smp/app/db_password", string=c("pw"))
+    fake.state.add_secret("smp/app/api.key", string=c("api"))
+    fake.state.add_secret("smp/app/nested/token", string=c("tok"))
+    fake.state.add_secret("smp/app/json", string=json.dumps({"user": c("json")}))
+    fake.state.add_secret("smp/application/other", string=c("other"))   # not under smp/app/
+
+
+def test_prefix_names_values_one_filtered_call(fake, base_env, write_config, probe):
+    seed_app(fake)
+    cfg = write_config("""
+        version: 1
+        env:
+          APP: { from: smp/app/, path: true, max: 10 }
+        """)
+    res = run(["-c", cfg, "--"] + probe(base_env), base_env)
+    assert res.rc == 0, res
+    env = probe.read()["env"]
+    assert env["DB_PASSWORD"] == c("pw")
+    assert env["API_KEY"] == c("api")
+    assert env["NESTED_TOKEN"] == c("tok")                  # nested names: '/' -> '_'
+    assert json.loads(env["JSON"]) == {"user": c("json")}   # a JSON secret is one variable
+    assert "OTHER" not in env and "APP" not in env
+    calls = filtered_calls(fake)
+    assert len(calls) == 1
+    # No GetSecretValue and no per-id batch: the one filtered call read them all.
+    assert not [r for r in fake.state.requests if r["action"] == "GetSecretValue"]
+
+
+def test_prefix_without_slash_matches_as_aws_does(fake, base_env, write_config, probe):
+    seed_app(fake)
+    cfg = write_config("""
+        version: 1
+        env:
+          APP: { from: smp/app, path: true, max: 10, only: [db_password, lication/other] }
+        """)
+    res = run(["-c", cfg, "--"] + probe(base_env), base_env)
+    assert res.rc == 0, res
+    env = probe.read()["env"]
+    # "smp/app" is a plain prefix: smp/application/other matches too (key "lication/other").
+    assert env["DB_PASSWORD"] == c("pw") and env["LICATION_OTHER"] == c("other")
+
+
+def test_pagination_over_more_than_twenty(fake, base_env, write_config, probe):
+    for i in range(45):
+        fake.state.add_secret(f"smp/many/k{i:02d}", string=c(f"many-{i}"))
+    cfg = write_config("""
+        version: 1
+        env:
+          M: { from: smp/many/, path: true, max: 45, prefix: M_ }
+        """)
+    res = run(["-c", cfg, "--"] + probe(base_env), base_env)
+    assert res.rc == 0, res
+    env = probe.read()["env"]
+    for i in range(45):
+        assert env[f"M_K{i:02d}"] == c(f"many-{i}")
+    calls = filtered_calls(fake)
+    assert len(calls) == 3                       # pages of 20, 20, 5 (NextToken)
+
+
+def test_max_exceeded_names_the_count_and_stops_reading(fake, base_env, write_config, probe):
+    for i in range(45):
+        fake.state.add_secret(f"smp/many/k{i:02d}", string=c(f"many-{i}"))
+    cfg = write_config("""
+        version: 1
+        env:
+          M: { from: smp/many/, path: true, max: 5 }
+        """)
+    res = run(["-c", cfg, "--"] + probe(base_env), base_env)
+    assert res.rc == 78, res
+    assert "secrets smp/many/*: at least 20 secrets match, more than max: 5" in res.err
+    assert not probe.path.exists()
+    assert len(filtered_calls(fake)) == 1        # no page after the bound is passed
+
+
+def test_tags_with_prefix_and_tags_alone(fake, base_env, write_config, probe):
+    fake.state.add_secret("smt/a", string=c("ta"), tags={"team": "api", "env": "prod"})
+    fake.state.add_secret("smt/b", string=c("tb"), tags={"team": "web", "env": "prod"})
+    fake.state.add_secret("smt/c", string=c("tc"), tags={"team": "api", "env": "dev"})
+    fake.state.add_secret("other/d", string=c("td"), tags={"team": "api", "env": "prod"})
+    cfg = write_config("""
+        version: 1
+        env:
+          T: { from: smt/, path: true, max: 5, tags: { team: api, env: prod } }
+          ALL: { path: true, max: 5, tags: { team: api, env: prod }, prefix: ALL_ }
+        """)
+    res = run(["-c", cfg, "--"] + probe(base_env), base_env)
+    assert res.rc == 0, res
+    env = probe.read()["env"]
+    assert env["A"] == c("ta") and "B" not in env and "C" not in env and "D" not in env
+    # Tags alone: the key is the whole name.
+    assert env["ALL_SMT_A"] == c("ta") and env["ALL_OTHER_D"] == c("td")
+    assert "ALL_SMT_B" not in env and "ALL_SMT_C" not in env
+    bodies = [r for r in filtered_calls(fake)]
+    assert len(bodies) == 2
+
+
+def test_tag_over_match_refused_by_iam_fails_naming_the_secret(fake, base_env, write_config,
+                                                                 probe):
+    # AWS matches tag-key and tag-value independently: smo/x (team=web, owner=api) matches
+    # {team: api}. The policy's ResourceTag condition refuses it; the answer's Errors then
+    # fail the entry, naming the secret and the action.
+    fake.state.add_secret("smo/ok", string=c("ok"), tags={"team": "api"})
+    fake.state.add_secret("smo/x", string=c("x"), tags={"team": "web", "owner": "api"})
+    fake.state.deny(base_env["AWS_ACCESS_KEY_ID"], "GetSecretValue", "smo/x")
+    cfg = write_config("""
+        version: 1
+        env:
+          T: { from: smo/, path: true, max: 5, tags: { team: api } }
+        """)
+    res = run(["-c", cfg, "--"] + probe(base_env), base_env)
+    assert res.rc == 77, res
+    assert "a secret it matched could not be read" in res.err
+    assert "smo/x" in res.err and "secretsmanager:GetSecretValue" in res.err
+    assert not probe.path.exists()
+
+
+def test_list_secrets_denied_names_both_actions(fake, base_env, write_config):
+    seed_app(fake)
+    fake.state.deny(base_env["AWS_ACCESS_KEY_ID"], "ListSecrets")
+    cfg = write_config("""
+        version: 1
+        env:
+          APP: { from: smp/app/, path: true, max: 10 }
+        """)
+    res = run(["-c", cfg, "--", "/bin/true"], base_env)
+    assert res.rc == 77, res
+    assert "secretsmanager:ListSecrets and secretsmanager:BatchGetSecretValue" in res.err
+    # No fallback to GetSecretValue: a filtered read has no ids to fall back on.
+    assert not [r for r in fake.state.requests if r["action"] == "GetSecretValue"]
+
+
+def test_collisions_are_listed_before_anything_is_written(fake, base_env, write_config, probe):
+    fake.state.add_secret("smc/db_password", string=c("col-a"))
+    fake.state.add_secret("smc/db/password", string=c("col-b"))
+    cfg = write_config("""
+        version: 1
+        env:
+          C: { from: smc/, path: true, max: 5 }
+        """)
+    res = run(["-c", cfg, "--"] + probe(base_env), base_env)
+    assert res.rc == 78, res
+    assert '"db/password" and "db_password" -> DB_PASSWORD' in res.err
+    assert not probe.path.exists()
+    # Two names, one key: "smc/x" and "smcx"... under the prefix "smc": "/x" and "x".
+    fake.state.add_secret("smk/x", string=c("k1"))
+    fake.state.add_secret("smkx", string=c("k2"))
+    cfg = write_config("""
+        version: 1
+        env:
+          K: { from: smk, path: true, max: 5 }
+        """)
+    res = run(["-c", cfg, "--"] + probe(base_env), base_env)
+    assert res.rc == 78, res
+    assert 'both have the key "x" below the prefix' in res.err
+    assert not probe.path.exists()
+
+
+def test_name_outside_the_prefix_is_refused(fake, base_env, write_config, probe):
+    body = json.dumps({"SecretValues": [{
+        "ARN": seed.arn("elsewhere/x", "AbCdEf"), "Name": "elsewhere/x",
+        "VersionId": "a" * 32, "SecretString": c("outside"), "VersionStages": ["AWSCURRENT"]}],
+        "Errors": []})
+    fake.state.add_fault("garbage", action="BatchGetSecretValue", status=200, body=body,
+                         content_type="application/x-amz-json-1.1")
+    cfg = write_config("""
+        version: 1
+        env:
+          A: { from: smp/app/, path: true, max: 5 }
+        """)
+    res = run(["-c", cfg, "--"] + probe(base_env), base_env, leak_extra=(c("outside"),))
+    assert res.rc == 69, res
+    assert "answered the secret elsewhere/x, whose name does not start with the prefix" in res.err
+    assert not probe.path.exists()
+
+
+def test_dry_run_and_export(fake, base_env, write_config):
+    seed_app(fake)
+    cfg = write_config("""
+        version: 1
+        env:
+          APP: { from: smp/app/, path: true, max: 10, except: [json] }
+        """)
+    res = run(["--dry-run", "-c", cfg], base_env)
+    assert res.rc == 0, res
+    assert "expands to 3 variable(s)" in res.out
+    assert f'env DB_PASSWORD: key "db_password" of APP {len(c("pw"))} bytes' in res.out
+    order = ["API_KEY", "DB_PASSWORD", "NESTED_TOKEN"]
+    pos = [res.out.index(f"env {n}:") for n in order]
+    assert pos == sorted(pos)
+    res = run(["export", "--format", "json", "-c", cfg], base_env, check_leaks=False)
+    assert res.rc == 0, res
+    assert json.loads(res.out) == {"API_KEY": c("api"), "DB_PASSWORD": c("pw"),
+                                   "NESTED_TOKEN": c("tok")}
+
+
+def test_check_validates_offline(tmp_path, write_config):
+    cfg = write_config("""
+        version: 1
+        env:
+          APP: { from: prod/app/, path: true, max: 10, tags: { team: api } }
+          T: { path: true, max: 3, tags: { "aws:cloudformation:stack-name": web } }
+        """)
+    res = run(["check", "-c", cfg], offline_env(tmp_path))
+    assert res.rc == 0, res
+    bad = write_config("""
+        version: 1
+        env:
+          T: { path: true, max: 3, tags: { team: "a*b" } }
+        """)
+    res = run(["check", "-c", bad], offline_env(tmp_path))
+    assert res.rc == 78 and "holds a character outside" in res.err, res
+
+
+def test_policy_prefix_tags_list_secrets_and_decrypt(tmp_path, write_config):
+    cfg = write_config("""
+        version: 1
+        env:
+          APP: { from: prod/app/, path: true, max: 50 }
+          T: { from: prod/, path: true, max: 50, tags: { team: api, env: prod } }
+          ALL: { path: true, max: 5, tags: { owner: web } }
+        """)
+    res = run(["policy", "-c", cfg, "--region", "eu-central-1", "--account", "111122223333"],
+              offline_env(tmp_path))
+    assert res.rc == 0, res
+    st = {s["Sid"]: s for s in json.loads(res.out)["Statement"]}
+    arn = "arn:aws:secretsmanager:eu-central-1:111122223333:secret:"
+    assert st["ReadSecrets"]["Resource"] == [arn + "prod/app/*"]
+    assert st["ReadSecretsByTag1"]["Action"] == "secretsmanager:GetSecretValue"
+    assert st["ReadSecretsByTag1"]["Resource"] == arn + "prod/*"
+    assert st["ReadSecretsByTag1"]["Condition"] == {"StringEquals": {
+        "secretsmanager:ResourceTag/team": "api", "secretsmanager:ResourceTag/env": "prod"}}
+    assert st["ReadSecretsByTag2"]["Resource"] == arn + "*"
+    assert st["ReadSecretsByTag2"]["Condition"] == {"StringEquals": {
+        "secretsmanager:ResourceTag/owner": "web"}}
+    assert st["BatchReadSecrets"]["Action"] == "secretsmanager:BatchGetSecretValue"
+    assert st["BatchReadSecrets"]["Resource"] == "*"
+    assert st["ListSecretsForFilters"]["Action"] == "secretsmanager:ListSecrets"
+    assert st["ListSecretsForFilters"]["Resource"] == "*"
+    assert st["DecryptSecretsViaSecretsManager"]["Condition"] == {"StringEquals": {
+        "kms:ViaService": ["secretsmanager.eu-central-1.amazonaws.com"]}}
+    assert "CheckSecretVersions" not in st
+
+
+def test_policy_refresh_reads_again_no_describe(tmp_path, write_config):
+    # supervise.refresh checks a filtered read by reading it again: no DescribeSecret statement
+    # (an empty Resource list would make the policy invalid); a plain secret beside it has one.
+    cfg = write_config("""
+        version: 1
+        supervise: { refresh: 1m }
+        env:
+          APP: { from: prod/app/, path: true, max: 5 }
+        """)
+    res = run(["policy", "-c", cfg, "--region", "eu-central-1"], offline_env(tmp_path))
+    assert res.rc == 0, res
+    st = {s["Sid"]: s for s in json.loads(res.out)["Statement"]}
+    assert "CheckSecretVersions" not in st
+    assert all(s["Resource"] for s in st.values())
+    cfg = write_config("""
+        version: 1
+        supervise: { refresh: 1m }
+        env:
+          APP: { from: prod/app/, path: true, max: 5 }
+          DB: prod/db
+        """)
+    res = run(["policy", "-c", cfg, "--region", "eu-central-1"], offline_env(tmp_path))
+    assert res.rc == 0, res
+    st = {s["Sid"]: s for s in json.loads(res.out)["Statement"]}
+    assert st["CheckSecretVersions"]["Resource"] == [
+        "arn:aws:secretsmanager:eu-central-1:*:secret:prod/db-??????"]
+
+
+def test_refresh_secrets_rotated_added_removed(fake, write_config, sv):
+    v1, v2 = value("smp-1"), value("smp-2")
+    fake.state.add_secret("smr/a", string=v1)
+    fake.state.add_secret("smr/gone", string=value("smp-g"))
+    cfg = write_config("""
+        version: 1
+        supervise:
+          refresh: 50ms
+          on_change: restart
+          restart_delay: 0s
+        env:
+          R: { from: smr/, path: true, max: 5 }
+        """)
+    inj, log = sv(["-c", cfg], {"APP_ENV": "A,GONE,NEW"})
+    first = wait_for("start", lambda: log.events("start"), inj)[0]
+    assert first["env"] == {"A": v1, "GONE": value("smp-g"), "NEW": None}
+    fake.state.put_secret_value("smr/a", v2)
+    fake.state.delete_secret("smr/gone")
+    fake.state.add_secret("smr/new", string=value("smp-n"))
+    starts = wait_for("restart", lambda: len(log.events("start")) >= 2 and log.events("start"),
+                      inj)
+    assert starts[-1]["env"] == {"A": v2, "GONE": None, "NEW": value("smp-n")}
+    err = inj.stderr_text()
+    assert "variables added: NEW; removed: GONE" in err
+    inj.kill(signal.SIGTERM)
+    assert inj.finish(leak_extra=(v1, v2, value("smp-g"), value("smp-n"))) == 0
