@@ -261,7 +261,8 @@ static enum inj_rc refresh_check(struct refresh *r, size_t i, struct sm_item *ss
         *out = it.secret; /* ownership moves (empty on failure) */
         rc = it.rc;
         if (rc != INJ_OK)
-            *err = it.err;
+            rc = inj_err_set(err, it.fail ? rc : INJ_E_NOMEM, "%s", sm_fail_msg(it.fail));
+        sm_fail_free(&it.fail);
     } else if (ref->service == REF_SSM) {
         if (!ssm->ref)
             return inj_err_set(err, INJ_E_NOMEM, "out of memory");
@@ -269,7 +270,7 @@ static enum inj_rc refresh_check(struct refresh *r, size_t i, struct sm_item *ss
         memset(&ssm->secret, 0, sizeof(ssm->secret));
         rc = ssm->rc;
         if (rc != INJ_OK)
-            *err = ssm->err;
+            rc = inj_err_set(err, ssm->fail ? rc : INJ_E_NOMEM, "%s", sm_fail_msg(ssm->fail));
     } else {
         rc = sm_get_secret_value(&sm, ref, out, err);
     }
@@ -313,7 +314,7 @@ static enum inj_rc refresh_extract(const struct resolved *old, struct resolved *
     memset(&e1, 0, sizeof(e1));
     memset(&lf, 0, sizeof(lf));
     if (bad)
-        rc = inj_err_set(&e1, bad->rc, "%s", bad->err.msg);
+        rc = inj_err_set(&e1, bad->rc, "%s", sm_fail_msg(bad->fail));
     else
         rc = resolve_extract(nr, &e1);
     if (rc == INJ_OK)
@@ -328,7 +329,7 @@ static enum inj_rc refresh_extract(const struct resolved *old, struct resolved *
         (void)inj_err_set(err, rc, "%s %s: %s", refresh_kind(nr->e), nr->e->name, e1.msg);
         err->entry = nr->e->name;
         err->secret = bad ? bad->ref->secret_id : NULL;
-        err->action = bad ? bad->err.action : NULL;
+        err->action = bad ? sm_fail_action(bad->fail) : NULL;
         return rc;
     }
     inj_err_prefix(&e1, "%s %s", refresh_kind(nr->e), nr->e->name);
@@ -608,7 +609,8 @@ enum inj_rc refresh_run(struct refresh *r, int *changed, struct inj_err *err)
             nf->secret = of->secret;
             memset(&of->secret, 0, sizeof(of->secret));
             nf->rc = of->rc;
-            nf->err = of->err;
+            nf->fail = of->fail; /* Transfer ownership. */
+            of->fail = NULL;
             moved[i] = 1;
         }
     }
@@ -650,8 +652,10 @@ out:
     resolve_free(&nset);
     for (i = 0; fresh && i < r->nf; i++)
         sm_secret_free(&fresh[i]);
-    for (i = 0; ssm && i < r->nf; i++)
+    for (i = 0; ssm && i < r->nf; i++) {
         sm_secret_free(&ssm[i].secret);
+        sm_fail_free(&ssm[i].fail);
+    }
     free(fresh);
     free(ssm);
     free(moved);
