@@ -21,7 +21,14 @@
 #define FETCH_CONNS 4
 /* Batch calls sent at once, one connection each: 100 secrets (5 calls) take one round trip.
  * A throttle or denial stops the batches after these, not the ones already sent. */
-#define FETCH_BATCH_CONNS HTTP_POOL_MAX
+#define FETCH_BATCH_CONNS 5
+/* GetParameters calls sent at once, one connection each. A call takes 10 names, so 100
+ * parameters are 10 calls: on 4 connections 3 rounds (2.3x N=1 in the realistic bench), on 5
+ * two, on 10 one. A round costs the service's own time (15 ms in the bench, about a start at
+ * N=1 without the handshake), so only one round can keep N=100 within 1.5x N=1; the price is
+ * 10 handshakes instead of 5 and about 75 KB of memory per extra connection while they run
+ * (max RSS, static, N=100 parameters: 3.5 -> 3.8 MiB). Measured, bench/results.md. */
+#define FETCH_SSM_CONNS 10
 
 /* BatchGetSecretValue returns only AWSCURRENT versions. */
 static int fetch_is_current(const struct ref *r)
@@ -83,6 +90,15 @@ static void fetch_log_fallback(enum sm_batch_fail why, const char *region, size_
     }
 }
 
+/* Connections for one fetch_run: FETCH_CONNS, or one per GetParameters call up to
+ * FETCH_SSM_CONNS (aws_run opens no more connections than there are calls). */
+static size_t fetch_run_conns(size_t nssm_calls)
+{
+    if (nssm_calls > FETCH_SSM_CONNS)
+        return FETCH_SSM_CONNS;
+    return nssm_calls > FETCH_CONNS ? nssm_calls : FETCH_CONNS;
+}
+
 /* The calls that need no order among them, in one run of the engine over several
  * connections: GetSecretValue for f[single[0..nsingle)] and GetParameters (10 a call) for the
  * SSM parameters f[ssm[0..nssm)], so a config that reads both services waits for one round
@@ -120,7 +136,7 @@ static void fetch_run(const struct sm_ctx *ctx, struct fetched *f, const size_t 
     } else {
         sm_get_calls(ctx, &a, items, nsingle, calls);
         ssm_plan_calls(&a, &plan, calls + nsingle);
-        aws_run(&a, calls, nsingle + plan.n, FETCH_CONNS);
+        aws_run(&a, calls, nsingle + plan.n, fetch_run_conns(plan.n));
         sm_get_finish(&a, items, nsingle, calls);
         ssm_plan_finish(&a, &plan, calls + nsingle);
         *api_calls += nsingle + plan.n;

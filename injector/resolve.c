@@ -375,7 +375,8 @@ static void resolve_report(struct resolve_fail *fails, size_t n)
             continue;
         }
         memset(&lf, 0, sizeof(lf));
-        w = snprintf(line, sizeof(line), "%zu entries failed: %s: ", same, sm_fail_why(fails[i].f->fail));
+        w = snprintf(line, sizeof(line), "%zu entries failed: %s: ", same,
+                     sm_fail_why(fails[i].f->fail));
         off = w < 0 ? 0 : (size_t)w < sizeof(line) ? (size_t)w : sizeof(line) - 1;
         for (j = i; j < n; j++) {
             if (fails[j].done || (j != i && !resolve_same_cause(&fails[i], &fails[j])))

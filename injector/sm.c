@@ -646,10 +646,9 @@ enum inj_rc sm_parse_batch(const struct sm_ctx *ctx, const char *region,
             if (done[i] ||
                 !sm_batch_match(items[i].ref->secret_id, arn->valuestring, name->valuestring))
                 continue;
-            items[i].rc = sm_fail_keep(&items[i].fail,
-                                       sm_parse_secret(it, has_nul, items[i].ref->secret_id,
-                                                       &items[i].secret, &e),
-                                       &e);
+            items[i].rc = sm_fail_keep(
+                &items[i].fail,
+                sm_parse_secret(it, has_nul, items[i].ref->secret_id, &items[i].secret, &e), &e);
             done[i] = 1;
         }
     }

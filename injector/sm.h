@@ -132,7 +132,7 @@ struct sm_item {
     struct sm_fail *fail; /* owned (sm_fail_free): set by a failure, NULL while none (or when
                              out of memory); names ref->secret_id and the fix */
     enum aws_kind kind;   /* the error answer's kind; AWS_K_NONE for other failures */
-    int region_down;           /* failed because the region is down (unreachable, timing out,
+    int region_down;      /* failed because the region is down (unreachable, timing out,
                                  5xx after every attempt, out of time): a replica may answer */
 };
 

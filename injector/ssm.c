@@ -221,10 +221,9 @@ enum inj_rc ssm_parse_parameters(const struct sm_ctx *ctx, const char *region,
                                       cJSON_IsString(arn) ? arn->valuestring : NULL,
                                       cJSON_IsString(sel) ? sel->valuestring : NULL, vbuf))
                 continue;
-            items[i]->rc = sm_fail_keep(&items[i]->fail,
-                                        ssm_parse_one(it, has_nul, items[i]->ref->secret_id,
-                                                      &items[i]->secret, &e),
-                                        &e);
+            items[i]->rc = sm_fail_keep(
+                &items[i]->fail,
+                ssm_parse_one(it, has_nul, items[i]->ref->secret_id, &items[i]->secret, &e), &e);
             done[i] = 1;
         }
     }
@@ -243,17 +242,16 @@ enum inj_rc ssm_parse_parameters(const struct sm_ctx *ctx, const char *region,
                 continue;
             wire = ref_ssm_wire(items[i]->ref);
             if (!wire) {
-                items[i]->rc = inj_err_set(sm_fail_err(&items[i]->fail), INJ_E_NOMEM,
-                                           "out of memory");
+                items[i]->rc =
+                    inj_err_set(sm_fail_err(&items[i]->fail), INJ_E_NOMEM, "out of memory");
                 done[i] = 1;
                 continue;
             }
             same = !strcmp(wire, it->valuestring);
             if (same) {
-                items[i]->rc =
-                    aws_fault_error(&a, &ssm_service, &ssm_get_op, region, &f, 1, wire,
-                                    sm_fail_err(&items[i]->fail), sm_fail_cause(&items[i]->fail),
-                                    AWS_CAUSE_MAX);
+                items[i]->rc = aws_fault_error(&a, &ssm_service, &ssm_get_op, region, &f, 1, wire,
+                                               sm_fail_err(&items[i]->fail),
+                                               sm_fail_cause(&items[i]->fail), AWS_CAUSE_MAX);
                 items[i]->kind = f.kind;
                 done[i] = 1;
             }
@@ -389,9 +387,9 @@ void ssm_plan_finish(const struct aws_ctx *a, struct ssm_plan *p, struct aws_cal
                 struct sm_item *it = b->items[k];
                 char *wire = ref_ssm_wire(it->ref);
 
-                it->rc = aws_call_error(a, &calls[i], wire ? wire : it->ref->secret_id,
-                                        sm_fail_err(&it->fail), sm_fail_cause(&it->fail),
-                                        AWS_CAUSE_MAX);
+                it->rc =
+                    aws_call_error(a, &calls[i], wire ? wire : it->ref->secret_id,
+                                   sm_fail_err(&it->fail), sm_fail_cause(&it->fail), AWS_CAUSE_MAX);
                 it->kind = calls[i].end == AWS_FAULT ? calls[i].fault.kind : AWS_K_NONE;
                 it->region_down = aws_call_region_down(&calls[i]);
                 free(wire);

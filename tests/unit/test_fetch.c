@@ -118,7 +118,6 @@ static void done(struct fetched *f, size_t n)
     for (i = 0; i < n; i++) {
         sm_secret_free(&f[i].secret);
         sm_fail_free(&f[i].fail);
-
     }
 }
 
@@ -229,8 +228,9 @@ static void forced_batch_refused_is_the_error(void **state)
     assert_int_equal(fake_count(&fa, "GetSecretValue"), 0);
     assert_int_equal(f[0].rc, INJ_E_NOPERM);
     assert_int_equal(f[0].kind, AWS_K_REFUSED);
-    assert_contains(sm_fail_msg(f[0].fail), "app/0: HTTP 403 (not an AWS error body): BatchGetSecretValue "
-                                  "refused: the role lacks secretsmanager:BatchGetSecretValue");
+    assert_contains(sm_fail_msg(f[0].fail),
+                    "app/0: HTTP 403 (not an AWS error body): BatchGetSecretValue "
+                    "refused: the role lacks secretsmanager:BatchGetSecretValue");
     assert_string_equal(sm_fail_why(f[0].fail), sm_fail_why(f[1].fail));
     assert_null(strstr(sm_fail_why(f[0].fail), "app/"));
     done(f, 2);

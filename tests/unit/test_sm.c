@@ -58,7 +58,6 @@ static void free_items(struct sm_item *items, size_t n)
     for (i = 0; i < n; i++) {
         sm_secret_free(&items[i].secret);
         sm_fail_free(&items[i].fail);
-
     }
 }
 
@@ -142,7 +141,7 @@ static void errors_name_their_secret(void **state)
     assert_contains(sm_fail_msg(items[3].fail), "k: cannot be decrypted");
     assert_int_equal(items[4].rc, INJ_E_UNAVAILABLE);
     assert_contains(sm_fail_msg(items[4].fail), "unanswered: BatchGetSecretValue in eu-central-1 "
-                                      "answered neither");
+                                                "answered neither");
     assert_null(items[1].secret.value.p);
     free_items(items, 5);
 }
