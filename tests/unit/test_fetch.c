@@ -144,6 +144,10 @@ static void batch_for_two_or_more(void **state)
     assert_int_equal(fake_count(&fa, "GetSecretValue"), 0);
     value_is(&f[0], "value of app/0 in eu-central-1");
     value_is(&f[2], "value of app/2 in eu-central-1");
+    /* Fetched secrets hold no error: only a failure allocates one (issue 18). */
+    assert_null(f[0].fail);
+    assert_null(f[1].fail);
+    assert_null(f[2].fail);
     done(f, 3);
 }
 

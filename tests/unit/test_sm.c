@@ -108,7 +108,39 @@ static void values_by_name_arn_and_partial_arn(void **state)
     assert_string_equal(items[1].secret.version_id, "v-b");
     assert_int_equal(items[2].rc, INJ_OK);
     assert_string_equal(items[2].secret.arn, ARN_A);
+    /* A secret that arrived holds no error: only a failure allocates one (issue 18). */
+    assert_null(items[0].fail);
+    assert_null(items[1].fail);
+    assert_null(items[2].fail);
     free_items(items, 3);
+}
+
+/* The out-of-line error: allocated by the first failure, read back, NULL reads as out of
+ * memory; sm_fail_keep stores an error only for a failure. */
+static void fail_out_of_line(void **state)
+{
+    struct sm_fail *f = NULL;
+    struct inj_err e;
+
+    (void)state;
+    assert_string_equal(sm_fail_msg(NULL), "out of memory");
+    assert_string_equal(sm_fail_why(NULL), "");
+    assert_null(sm_fail_action(NULL));
+    memset(&e, 0, sizeof(e));
+    assert_int_equal(sm_fail_keep(&f, INJ_OK, &e), INJ_OK);
+    assert_null(f);
+    (void)inj_err_set(&e, INJ_E_NOPERM, "app/a: denied");
+    e.action = "secretsmanager:GetSecretValue";
+    assert_int_equal(sm_fail_keep(&f, INJ_E_NOPERM, &e), INJ_E_NOPERM);
+    assert_non_null(f);
+    assert_string_equal(sm_fail_msg(f), "app/a: denied");
+    assert_string_equal(sm_fail_action(f), "secretsmanager:GetSecretValue");
+    assert_string_equal(sm_fail_why(f), "");
+    (void)snprintf(sm_fail_cause(&f), AWS_CAUSE_MAX, "%s", "denied");
+    assert_string_equal(sm_fail_why(f), "denied");
+    assert_ptr_equal(sm_fail_err(&f), &f->err);
+    sm_fail_free(&f);
+    assert_null(f);
 }
 
 static void errors_name_their_secret(void **state)
@@ -276,6 +308,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(fetch_modes),
         cmocka_unit_test(values_by_name_arn_and_partial_arn),
+        cmocka_unit_test(fail_out_of_line),
         cmocka_unit_test(errors_name_their_secret),
         cmocka_unit_test(escaped_nul_is_pinned_to_its_secret),
         cmocka_unit_test(unusable_answers),
