@@ -260,8 +260,10 @@ static enum inj_rc refresh_check(struct refresh *r, size_t i, struct sm_item *ss
         ssm_get_paths(&sm, &it, 1, 1, NULL);
         *out = it.secret; /* ownership moves (empty on failure) */
         rc = it.rc;
-        if (rc != INJ_OK)
-            rc = inj_err_set(err, it.fail ? rc : INJ_E_NOMEM, "%s", sm_fail_msg(it.fail));
+        if (rc != INJ_OK && it.fail)
+            *err = it.fail->err;
+        else if (rc != INJ_OK)
+            rc = inj_err_set(err, INJ_E_NOMEM, "out of memory");
         sm_fail_free(&it.fail);
     } else if (ref->service == REF_SSM) {
         if (!ssm->ref)
@@ -269,8 +271,10 @@ static enum inj_rc refresh_check(struct refresh *r, size_t i, struct sm_item *ss
         *out = ssm->secret; /* ownership moves (empty on failure) */
         memset(&ssm->secret, 0, sizeof(ssm->secret));
         rc = ssm->rc;
-        if (rc != INJ_OK)
-            rc = inj_err_set(err, ssm->fail ? rc : INJ_E_NOMEM, "%s", sm_fail_msg(ssm->fail));
+        if (rc != INJ_OK && ssm->fail)
+            *err = ssm->fail->err;
+        else if (rc != INJ_OK)
+            rc = inj_err_set(err, INJ_E_NOMEM, "out of memory");
     } else {
         rc = sm_get_secret_value(&sm, ref, out, err);
     }
@@ -648,6 +652,8 @@ out:
         if (moved[i]) {
             set->f[i].secret = nset.f[i].secret;
             memset(&nset.f[i].secret, 0, sizeof(nset.f[i].secret));
+            set->f[i].fail = nset.f[i].fail;
+            nset.f[i].fail = NULL;
         }
     resolve_free(&nset);
     for (i = 0; fresh && i < r->nf; i++)
