@@ -4,6 +4,9 @@ start (N=1, bundle file vs hashed directory, as bench.py's ca_store_cost builds 
 RSS at N=1 and N=100 (as bench.py measures it), local profile. Runs alternate between the two
 CA stores so that load on the machine falls on both alike.
   bench/focus.py [--runs 30] BINARY...   (e.g. build/injector build/static/injector)
+With --realistic, instead: N=1 and N=100 in bench.py's realistic profile (the endpoint takes
+15 ms a request behind bench/delay_relay.py, 4 ms round trip), Secrets Manager and SSM, runs
+alternating between the binaries and sizes; also max RSS and the endpoint's counts at N=100.
 Prints Markdown rows; nothing in here is a result."""
 import argparse
 import os
@@ -15,8 +18,9 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import (Counter, Fake, clean_env, loadavg, max_rss_kib, run_once,  # noqa: E402
-                    seed_secrets, write_inputs)
+from common import (Counter, Fake, Relay, clean_env, loadavg, max_rss_kib,  # noqa: E402
+                    run_once, seed_parameters, seed_secrets, ssm_env, write_inputs,
+                    write_ssm_inputs)
 
 TRUE = "/bin/true"
 SYSTEM = "/etc/ssl/certs/ca-certificates.crt"
@@ -54,12 +58,59 @@ def timed(argv, env):
     return wall, (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
 
 
+def realistic(args):
+    """N=1 and N=100, each service, each binary, in the realistic profile."""
+    wd = tempfile.mkdtemp(prefix="injector-focus-")
+    fake = Fake(wd, service_ms=15.0, name="fake-realistic")
+    relay = Relay(fake.dir, fake.port, 4.0)
+    load0 = loadavg()
+    try:
+        base = clean_env(fake, os.path.join(wd, "home"))
+        sm_env = dict(base, AWS_ENDPOINT_URL=relay.url)
+        p_env = dict(ssm_env(base, fake), AWS_ENDPOINT_URL_SSM=relay.url)
+        cases = {"Secrets Manager": (sm_env, seed_secrets(fake, 100), write_inputs),
+                 "SSM": (p_env, seed_parameters(fake, 100), write_ssm_inputs)}
+        print("| binary | service | N=1 median / min ms | N=100 median / min ms | "
+              "N=100 / N=1 (median, min) | N=100: API calls / TLS handshakes / max RSS KiB |")
+        print("|---|---|---|---|---|---|")
+        for svc, (env, names, write) in cases.items():
+            cfg = {n: write(wd, names[:n], f"real-{svc[:3]}-{n}")[0] for n in (1, 100)}
+            got = {}
+            for b in args.binaries:
+                argv = [b, "-c", cfg[100], "--", TRUE]
+                with Counter(fake) as c:
+                    timed(argv, env)
+                got[b, "n100"] = (c.calls, c.handshakes, max_rss_kib(argv, env, wd))
+            for i in range(args.warmup + args.runs):
+                for b in args.binaries:
+                    for n in (1, 100):
+                        w, _ = timed([b, "-c", cfg[n], "--", TRUE], env)
+                        if i >= args.warmup:
+                            got.setdefault((b, n), []).append(w * 1000.0)
+            for b in args.binaries:
+                m1, m100 = statistics.median(got[b, 1]), statistics.median(got[b, 100])
+                lo1, lo100 = min(got[b, 1]), min(got[b, 100])
+                calls, hs, rss = got[b, "n100"]
+                print(f"| {b} | {svc} | {m1:.1f} / {lo1:.1f} | {m100:.1f} / {lo100:.1f} | "
+                      f"{m100 / m1:.2f}, {lo100 / lo1:.2f} | {calls} / {hs} / {rss} |", flush=True)
+        print(f"\n{args.runs} runs each after {args.warmup} warm-up; load {load0} -> {loadavg()}")
+    finally:
+        relay.stop()
+        fake.stop()
+        shutil.rmtree(wd, ignore_errors=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--runs", type=int, default=30)
     ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--realistic", action="store_true",
+                    help="N=1 vs N=100 in the realistic profile, Secrets Manager and SSM")
     ap.add_argument("binaries", nargs="+")
     args = ap.parse_args()
+    if args.realistic:
+        realistic(args)
+        return
     wd = tempfile.mkdtemp(prefix="injector-focus-")
     fake = Fake(wd)
     load0 = loadavg()

@@ -21,7 +21,14 @@
 #define FETCH_CONNS 4
 /* Batch calls sent at once, one connection each: 100 secrets (5 calls) take one round trip.
  * A throttle or denial stops the batches after these, not the ones already sent. */
-#define FETCH_BATCH_CONNS HTTP_POOL_MAX
+#define FETCH_BATCH_CONNS 5
+/* GetParameters calls sent at once, one connection each. A call takes 10 names, so 100
+ * parameters are 10 calls: on 4 connections 3 rounds (2.3x N=1 in the realistic bench), on 5
+ * two, on 10 one. A round costs the service's own time (15 ms in the bench, about a start at
+ * N=1 without the handshake), so only one round can keep N=100 within 1.5x N=1; the price is
+ * 10 handshakes instead of 5 and about 75 KB of memory per extra connection while they run
+ * (max RSS, static, N=100 parameters: 3.5 -> 3.8 MiB). Measured, bench/results.md. */
+#define FETCH_SSM_CONNS 10
 
 /* BatchGetSecretValue returns only AWSCURRENT versions. */
 static int fetch_is_current(const struct ref *r)
@@ -46,16 +53,21 @@ static void fetch_take(struct fetched *f, struct sm_item *it)
         memset(&it->secret, 0, sizeof(it->secret));
         log_debug("fetched %s (version %s, %zu bytes)", f->secret.arn, f->secret.version_id,
                   f->secret.value.len);
+        sm_fail_free(&it->fail);
         return;
     }
-    f->err = it->err;
+    sm_fail_free(&f->fail);
+    f->fail = it->fail; /* Transfer ownership. */
+    it->fail = NULL;
+    /* Without its error (out of memory), the failure is that. */
+    if (!f->fail)
+        f->rc = INJ_E_NOMEM;
     f->kind = it->kind;
-    (void)snprintf(f->cause, sizeof(f->cause), "%s", it->cause);
     sm_secret_free(&it->secret);
 }
 
 static void fetch_log_fallback(enum sm_batch_fail why, const char *region, size_t n,
-                               const struct inj_err *err)
+                               const struct sm_fail *fail)
 {
     switch (why) {
     case SM_BATCH_DENIED:
@@ -73,9 +85,18 @@ static void fetch_log_fallback(enum sm_batch_fail why, const char *region, size_
     default:
         log_info("BatchGetSecretValue in %s was refused (%s); fetching %zu secret(s) with "
                  "GetSecretValue instead",
-                 region, err->msg, n);
+                 region, sm_fail_msg(fail), n);
         break;
     }
+}
+
+/* Connections for one fetch_run: FETCH_CONNS, or one per GetParameters call up to
+ * FETCH_SSM_CONNS (aws_run opens no more connections than there are calls). */
+static size_t fetch_run_conns(size_t nssm_calls)
+{
+    if (nssm_calls > FETCH_SSM_CONNS)
+        return FETCH_SSM_CONNS;
+    return nssm_calls > FETCH_CONNS ? nssm_calls : FETCH_CONNS;
 }
 
 /* The calls that need no order among them, in one run of the engine over several
@@ -94,9 +115,10 @@ static void fetch_run(const struct sm_ctx *ctx, struct fetched *f, const size_t 
     memset(&plan, 0, sizeof(plan));
     if (!items) {
         for (j = 0; j < nsingle; j++)
-            f[single[j]].rc = inj_err_set(&f[single[j]].err, INJ_E_NOMEM, "out of memory");
+            f[single[j]].rc =
+                inj_err_set(sm_fail_err(&f[single[j]].fail), INJ_E_NOMEM, "out of memory");
         for (j = 0; j < nssm; j++)
-            f[ssm[j]].rc = inj_err_set(&f[ssm[j]].err, INJ_E_NOMEM, "out of memory");
+            f[ssm[j]].rc = inj_err_set(sm_fail_err(&f[ssm[j]].fail), INJ_E_NOMEM, "out of memory");
         return;
     }
     sm_aws_ctx(ctx, &a);
@@ -110,11 +132,11 @@ static void fetch_run(const struct sm_ctx *ctx, struct fetched *f, const size_t 
         calls = calloc(nsingle + plan.n ? nsingle + plan.n : 1, sizeof(*calls));
     if (!calls) {
         for (j = 0; j < nsingle + nssm; j++)
-            items[j].rc = inj_err_set(&items[j].err, INJ_E_NOMEM, "out of memory");
+            items[j].rc = inj_err_set(sm_fail_err(&items[j].fail), INJ_E_NOMEM, "out of memory");
     } else {
         sm_get_calls(ctx, &a, items, nsingle, calls);
         ssm_plan_calls(&a, &plan, calls + nsingle);
-        aws_run(&a, calls, nsingle + plan.n, FETCH_CONNS);
+        aws_run(&a, calls, nsingle + plan.n, fetch_run_conns(plan.n));
         sm_get_finish(&a, items, nsingle, calls);
         ssm_plan_finish(&a, &plan, calls + nsingle);
         *api_calls += nsingle + plan.n;
@@ -146,7 +168,8 @@ static void fetch_paths(const struct sm_ctx *ctx, struct fetched *f, const size_
         if (items)
             fetch_take(&f[paths[j]], &items[j]);
         else
-            f[paths[j]].rc = inj_err_set(&f[paths[j]].err, INJ_E_NOMEM, "out of memory");
+            f[paths[j]].rc =
+                inj_err_set(sm_fail_err(&f[paths[j]].fail), INJ_E_NOMEM, "out of memory");
     }
     free(items);
 }
@@ -180,7 +203,7 @@ static void fetch_pass(const struct sm_ctx *ctx, struct fetched *f, size_t n, si
     paths = calloc(n, sizeof(*paths));
     if (!items || !batched || !single || !ssm || !idx || !paths) {
         for (i = 0; i < n; i++)
-            f[i].rc = inj_err_set(&f[i].err, INJ_E_NOMEM, "out of memory");
+            f[i].rc = inj_err_set(sm_fail_err(&f[i].fail), INJ_E_NOMEM, "out of memory");
         goto out;
     }
     for (i = 0; i < n; i++)
@@ -264,10 +287,11 @@ static void fetch_pass(const struct sm_ctx *ctx, struct fetched *f, size_t n, si
                                        sm_region_for(ctx, b[k].items[0].ref)
                                            ? sm_region_for(ctx, b[k].items[0].ref)
                                            : "(no region)",
-                                       left, &b[k].items[0].err);
+                                       left, b[k].items[0].fail);
                 batching = 0;
                 for (m = 0; m < b[k].n; m++) {
                     sm_secret_free(&b[k].items[m].secret);
+                    sm_fail_free(&b[k].items[m].fail);
                     single[nsingle++] = bi[m];
                 }
                 continue;
@@ -277,8 +301,9 @@ static void fetch_pass(const struct sm_ctx *ctx, struct fetched *f, size_t n, si
                  * error, or none at all) gets its own GetSecretValue, with its own retries. */
                 if (b[k].rc == INJ_OK && mode == SM_FETCH_AUTO &&
                     (b[k].items[m].rc == INJ_E_TEMPFAIL || b[k].items[m].rc == INJ_E_UNAVAILABLE)) {
-                    log_info("%s; trying GetSecretValue", b[k].items[m].err.msg);
+                    log_info("%s; trying GetSecretValue", sm_fail_msg(b[k].items[m].fail));
                     sm_secret_free(&b[k].items[m].secret);
+                    sm_fail_free(&b[k].items[m].fail);
                     single[nsingle++] = bi[m];
                     continue;
                 }
@@ -336,18 +361,21 @@ static const char *fetch_replica_region(const struct sm_ctx *ctx, const struct f
     return skip ? NULL : region; /* "own": the region that just failed */
 }
 
-/* The replica's failure joins the primary's in f->err; f->rc stays the primary's. */
-static void fetch_add_failure(struct fetched *f, const char *region, const struct inj_err *err)
+/* The replica's failure (its message why) joins the primary's in f->fail; f->rc stays the
+ * primary's. */
+static void fetch_add_failure(struct fetched *f, const char *region, const char *why)
 {
-    char msg[sizeof(f->err.msg)];
+    char msg[sizeof(f->fail->err.msg)];
+    struct inj_err *err;
     int n;
 
     /* Each region's reason, cut short enough that four still fit after the primary's. */
-    n = snprintf(msg, sizeof(msg), "%s; replica in %s: %.160s", f->err.msg, region, err->msg);
+    n = snprintf(msg, sizeof(msg), "%s; replica in %s: %.160s", sm_fail_msg(f->fail), region, why);
     if (n < 0)
         return;
-    memcpy(f->err.msg, msg, sizeof(msg));
-    f->cause[0] = '\0'; /* the regions' reasons together are this secret's own */
+    err = sm_fail_err(&f->fail);
+    memcpy(err->msg, msg, sizeof(msg));
+    sm_fail_cause(&f->fail)[0] = '\0'; /* the regions' reasons together are this secret's own */
 }
 
 /* Round `round` of failover: each secret whose region was down (and every replica tried so
@@ -373,10 +401,10 @@ static void fetch_failover(const struct sm_ctx *ctx, struct fetched *f, size_t n
         if (!region)
             continue;
         if (ref_replica(f[i].ref, region, &refs[m], &err) != INJ_OK) {
-            fetch_add_failure(&f[i], region, &err);
+            fetch_add_failure(&f[i], region, err.msg);
             continue;
         }
-        log_warn("%s; trying its replica in %s", f[i].err.msg, region);
+        log_warn("%s; trying its replica in %s", sm_fail_msg(f[i].fail), region);
         rf[m].ref = &refs[m];
         rf[m].rc = INJ_E_SOFTWARE;
         /* This region and the ones after it in the secret's own list share what is left. */
@@ -390,7 +418,7 @@ static void fetch_failover(const struct sm_ctx *ctx, struct fetched *f, size_t n
         struct fetched *o = &f[idx[k]];
 
         if (rf[k].rc != INJ_OK) {
-            fetch_add_failure(o, refs[k].region, &rf[k].err);
+            fetch_add_failure(o, refs[k].region, sm_fail_msg(rf[k].fail));
             continue;
         }
         log_warn("%s: read from its replica in %s (version %s): %s was down", o->ref->secret_id,
@@ -400,10 +428,13 @@ static void fetch_failover(const struct sm_ctx *ctx, struct fetched *f, size_t n
         memset(&rf[k].secret, 0, sizeof(rf[k].secret));
         o->rc = INJ_OK;
         o->region_down = 0;
+        sm_fail_free(&o->fail);
     }
 out:
-    for (k = 0; rf && k < m; k++)
+    for (k = 0; rf && k < m; k++) {
         sm_secret_free(&rf[k].secret);
+        sm_fail_free(&rf[k].fail);
+    }
     for (k = 0; refs && k < m; k++)
         ref_free(&refs[k]);
     free(rf);
@@ -422,7 +453,7 @@ static int fetch_out_of_time(const struct sm_ctx *ctx, struct fetched *f, size_t
     inj_err_set(&note, INJ_E_TEMPFAIL, "not tried, the --timeout deadline passed");
     for (i = 0; i < n; i++)
         if (fetch_replica_region(ctx, &f[i], round))
-            fetch_add_failure(&f[i], f[i].failover.v[round], &note);
+            fetch_add_failure(&f[i], f[i].failover.v[round], note.msg);
     return 1;
 }
 

@@ -55,7 +55,7 @@ enum inj_rc http_do(struct http *h, const struct http_req *req, struct http_resp
 void http_resp_free(struct http_resp *resp);
 
 /* The most connections http_do_many opens at once. */
-#define HTTP_POOL_MAX 5
+#define HTTP_POOL_MAX 10
 
 /* One request of http_do_many and its outcome. */
 struct http_call {

@@ -261,16 +261,21 @@ static enum inj_rc refresh_check(struct refresh *r, size_t i, struct sm_item *ss
         ssm_get_paths(&sm, &it, 1, 1, NULL);
         *out = it.secret; /* ownership moves (empty on failure) */
         rc = it.rc;
-        if (rc != INJ_OK)
-            *err = it.err;
+        if (rc != INJ_OK && it.fail)
+            *err = it.fail->err;
+        else if (rc != INJ_OK)
+            rc = inj_err_set(err, INJ_E_NOMEM, "out of memory");
+        sm_fail_free(&it.fail);
     } else if (ref->service == REF_SSM) {
         if (!ssm->ref)
             return inj_err_set(err, INJ_E_NOMEM, "out of memory");
         *out = ssm->secret; /* ownership moves (empty on failure) */
         memset(&ssm->secret, 0, sizeof(ssm->secret));
         rc = ssm->rc;
-        if (rc != INJ_OK)
-            *err = ssm->err;
+        if (rc != INJ_OK && ssm->fail)
+            *err = ssm->fail->err;
+        else if (rc != INJ_OK)
+            rc = inj_err_set(err, INJ_E_NOMEM, "out of memory");
     } else {
         rc = sm_get_secret_value(&sm, ref, out, err);
     }
@@ -314,7 +319,7 @@ static enum inj_rc refresh_extract(const struct resolved *old, struct resolved *
     memset(&e1, 0, sizeof(e1));
     memset(&lf, 0, sizeof(lf));
     if (bad)
-        rc = inj_err_set(&e1, bad->rc, "%s", bad->err.msg);
+        rc = inj_err_set(&e1, bad->rc, "%s", sm_fail_msg(bad->fail));
     else
         rc = resolve_extract(nr, &e1);
     if (rc == INJ_OK)
@@ -329,7 +334,7 @@ static enum inj_rc refresh_extract(const struct resolved *old, struct resolved *
         (void)inj_err_set(err, rc, "%s %s: %s", refresh_kind(nr->e), nr->e->name, e1.msg);
         err->entry = nr->e->name;
         err->secret = bad && bad->ref->secret_id[0] ? bad->ref->secret_id : NULL;
-        err->action = bad ? bad->err.action : NULL;
+        err->action = bad ? sm_fail_action(bad->fail) : NULL;
         return rc;
     }
     inj_err_prefix(&e1, "%s %s", refresh_kind(nr->e), nr->e->name);
@@ -614,7 +619,8 @@ enum inj_rc refresh_run(struct refresh *r, int *changed, struct inj_err *err)
             nf->secret = of->secret;
             memset(&of->secret, 0, sizeof(of->secret));
             nf->rc = of->rc;
-            nf->err = of->err;
+            nf->fail = of->fail; /* Transfer ownership. */
+            of->fail = NULL;
             moved[i] = 1;
         }
     }
@@ -652,12 +658,16 @@ out:
         if (moved[i]) {
             set->f[i].secret = nset.f[i].secret;
             memset(&nset.f[i].secret, 0, sizeof(nset.f[i].secret));
+            set->f[i].fail = nset.f[i].fail;
+            nset.f[i].fail = NULL;
         }
     resolve_free(&nset);
     for (i = 0; fresh && i < r->nf; i++)
         sm_secret_free(&fresh[i]);
-    for (i = 0; ssm && i < r->nf; i++)
+    for (i = 0; ssm && i < r->nf; i++) {
         sm_secret_free(&ssm[i].secret);
+        sm_fail_free(&ssm[i].fail);
+    }
     free(fresh);
     free(ssm);
     free(moved);

@@ -15,8 +15,10 @@ void resolve_free(struct resolve_set *s)
 {
     size_t i;
 
-    for (i = 0; i < s->nf; i++)
+    for (i = 0; i < s->nf; i++) {
         sm_secret_free(&s->f[i].secret);
+        sm_fail_free(&s->f[i].fail);
+    }
     for (i = 0; s->r && i < s->nr; i++) {
         sbuf_wipe_free(&s->r[i].value);
         expand_vars_free(s->r[i].vars, s->r[i].nvars);
@@ -343,7 +345,7 @@ struct resolve_fail {
 static int resolve_same_cause(const struct resolve_fail *a, const struct resolve_fail *b)
 {
     return a->f && b->f && a->rc == b->rc && a->f->kind == b->f->kind &&
-           !strcmp(a->f->cause, b->f->cause);
+           !strcmp(sm_fail_why(a->f->fail), sm_fail_why(b->f->fail));
 }
 
 /* Reports fails[0..n): entries that failed for the same cause (same kind and cause apart
@@ -373,7 +375,8 @@ static void resolve_report(struct resolve_fail *fails, size_t n)
             continue;
         }
         memset(&lf, 0, sizeof(lf));
-        w = snprintf(line, sizeof(line), "%zu entries failed: %s: ", same, fails[i].f->cause);
+        w = snprintf(line, sizeof(line), "%zu entries failed: %s: ", same,
+                     sm_fail_why(fails[i].f->fail));
         off = w < 0 ? 0 : (size_t)w < sizeof(line) ? (size_t)w : sizeof(line) - 1;
         for (j = i; j < n; j++) {
             if (fails[j].done || (j != i && !resolve_same_cause(&fails[i], &fails[j])))
@@ -399,7 +402,7 @@ static void resolve_report(struct resolve_fail *fails, size_t n)
         if (listed < same && off < sizeof(line) - 1)
             (void)snprintf(line + off, sizeof(line) - off, " and %zu more", same - listed);
         lf.code = fails[i].rc;
-        lf.action = fails[i].f->err.action;
+        lf.action = sm_fail_action(fails[i].f->fail);
         lf.entries = names;
         lf.secrets = ids;
         lf.nsecrets = lf.nentries;
@@ -540,12 +543,12 @@ enum inj_rc resolve_all_with(const struct config *cfg, const struct sm_ctx *ctx,
                 failed_fetch = r->src[k];
         if (failed_fetch) {
             rc = failed_fetch->rc;
-            inj_err_set(&fl->e, rc, "%s", failed_fetch->err.msg);
+            inj_err_set(&fl->e, rc, "%s", sm_fail_msg(failed_fetch->fail));
             inj_err_prefix(&fl->e, "%s %s", resolve_kind(r->e), r->e->name);
             /* A read by tags alone has no name ("" prefix): no "secret" field. */
             fl->e.secret = failed_fetch->ref->secret_id[0] ? failed_fetch->ref->secret_id : NULL;
-            fl->e.action = failed_fetch->err.action;
-            if (failed_fetch->cause[0])
+            fl->e.action = sm_fail_action(failed_fetch->fail);
+            if (sm_fail_why(failed_fetch->fail)[0])
                 fl->f = failed_fetch;
         } else {
             rc = resolve_extract(r, &fl->e);

@@ -159,6 +159,7 @@ static void roles_fetch_group(const struct roles *r, const struct sm_ctx *ctx, s
     struct fetched *g = NULL;
     struct sm_ctx gctx = *ctx;
     const struct inj_err *why;
+    struct inj_err *e;
     size_t k = 0;
     size_t calls = 0;
     size_t i;
@@ -174,13 +175,14 @@ static void roles_fetch_group(const struct roles *r, const struct sm_ctx *ctx, s
             if (f[i].role != role)
                 continue;
             f[i].rc = why->code ? why->code : INJ_E_NOPERM;
-            inj_err_set(&f[i].err, f[i].rc, "%s: %s", f[i].ref->secret_id, why->msg);
+            e = sm_fail_err(&f[i].fail);
+            inj_err_set(e, f[i].rc, "%s: %s", f[i].ref->secret_id, why->msg);
             /* What to grant, for JSON logs: the role could not be assumed. */
             if (f[i].rc == INJ_E_NOPERM)
-                f[i].err.action = "sts:AssumeRole";
+                e->action = "sts:AssumeRole";
             /* One cause for every entry of the role: reported in one line (resolve.c). */
             f[i].kind = AWS_K_NONE;
-            (void)snprintf(f[i].cause, sizeof(f[i].cause), "%.600s", why->msg);
+            (void)snprintf(sm_fail_cause(&f[i].fail), AWS_CAUSE_MAX, "%.600s", why->msg);
         }
         return;
     }
@@ -188,7 +190,7 @@ static void roles_fetch_group(const struct roles *r, const struct sm_ctx *ctx, s
     if (!g) {
         for (i = 0; i < n; i++)
             if (f[i].role == role)
-                f[i].rc = inj_err_set(&f[i].err, INJ_E_NOMEM, "out of memory");
+                f[i].rc = inj_err_set(sm_fail_err(&f[i].fail), INJ_E_NOMEM, "out of memory");
         return;
     }
     for (i = 0, k = 0; i < n; i++)

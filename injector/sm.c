@@ -71,6 +71,54 @@ void sm_secret_free(struct sm_secret *s)
     memset(s, 0, sizeof(*s));
 }
 
+/* Written when a failure's own error cannot be allocated; never read. */
+static struct sm_fail sm_fail_scratch;
+
+static struct sm_fail *sm_fail_get(struct sm_fail **slot)
+{
+    if (!*slot)
+        *slot = calloc(1, sizeof(**slot));
+    return *slot ? *slot : &sm_fail_scratch;
+}
+
+struct inj_err *sm_fail_err(struct sm_fail **slot)
+{
+    return &sm_fail_get(slot)->err;
+}
+
+char *sm_fail_cause(struct sm_fail **slot)
+{
+    return sm_fail_get(slot)->cause;
+}
+
+enum inj_rc sm_fail_keep(struct sm_fail **slot, enum inj_rc rc, const struct inj_err *e)
+{
+    if (rc != INJ_OK)
+        *sm_fail_err(slot) = *e;
+    return rc;
+}
+
+const char *sm_fail_msg(const struct sm_fail *f)
+{
+    return f ? f->err.msg : "out of memory";
+}
+
+const char *sm_fail_why(const struct sm_fail *f)
+{
+    return f ? f->cause : "";
+}
+
+const char *sm_fail_action(const struct sm_fail *f)
+{
+    return f ? f->err.action : NULL;
+}
+
+void sm_fail_free(struct sm_fail **slot)
+{
+    free(*slot);
+    *slot = NULL;
+}
+
 void sm_aws_ctx(const struct sm_ctx *ctx, struct aws_ctx *a)
 {
     memset(a, 0, sizeof(*a));
@@ -449,7 +497,8 @@ const char *sm_fetch_mode_name(enum sm_fetch_mode m)
 /* Moves call c's outcome (not a 200) into item it, worded for its secret. */
 static void sm_item_fail(const struct aws_ctx *a, const struct aws_call *c, struct sm_item *it)
 {
-    it->rc = aws_call_error(a, c, it->ref->secret_id, &it->err, it->cause, sizeof(it->cause));
+    it->rc = aws_call_error(a, c, it->ref->secret_id, sm_fail_err(&it->fail),
+                            sm_fail_cause(&it->fail), AWS_CAUSE_MAX);
     it->kind = c->end == AWS_FAULT ? c->fault.kind : AWS_K_NONE;
     it->region_down = aws_call_region_down(c);
 }
@@ -463,7 +512,7 @@ static void sm_items_reset(struct sm_item *items, size_t n)
         items[i].rc = INJ_E_SOFTWARE;
         items[i].region_down = 0;
         items[i].kind = AWS_K_NONE;
-        items[i].cause[0] = '\0';
+        sm_fail_free(&items[i].fail);
     }
 }
 
@@ -481,12 +530,14 @@ void sm_get_calls(const struct sm_ctx *ctx, const struct aws_ctx *a, struct sm_i
 
 void sm_get_finish(const struct aws_ctx *a, struct sm_item *items, size_t n, struct aws_call *calls)
 {
+    struct inj_err e;
     size_t i;
 
     for (i = 0; i < n; i++) {
         if (calls[i].end == AWS_OK)
-            items[i].rc =
-                aws_call_parse(&calls[i], items[i].ref->secret_id, &items[i].secret, &items[i].err);
+            items[i].rc = sm_fail_keep(
+                &items[i].fail,
+                aws_call_parse(&calls[i], items[i].ref->secret_id, &items[i].secret, &e), &e);
         else
             sm_item_fail(a, &calls[i], &items[i]);
         if (items[i].rc != INJ_OK)
@@ -507,7 +558,7 @@ void sm_get_secret_values(const struct sm_ctx *ctx, struct sm_item *items, size_
     calls = calloc(n ? n : 1, sizeof(*calls));
     if (!calls) {
         for (i = 0; i < n; i++)
-            items[i].rc = inj_err_set(&items[i].err, INJ_E_NOMEM, "out of memory");
+            items[i].rc = inj_err_set(sm_fail_err(&items[i].fail), INJ_E_NOMEM, "out of memory");
         return;
     }
     sm_get_calls(ctx, &a, items, n, calls);
@@ -534,7 +585,8 @@ static enum inj_rc sm_batch_fail_all(struct sm_item *items, size_t n, enum inj_r
     size_t i;
 
     for (i = 0; i < n; i++)
-        items[i].rc = inj_err_set(&items[i].err, rc, "%s: %s", items[i].ref->secret_id, what);
+        items[i].rc =
+            inj_err_set(sm_fail_err(&items[i].fail), rc, "%s: %s", items[i].ref->secret_id, what);
     return rc;
 }
 
@@ -547,6 +599,7 @@ enum inj_rc sm_parse_batch(const struct sm_ctx *ctx, const char *region,
     enum inj_rc rc = INJ_E_UNAVAILABLE;
     unsigned char nul[SM_BATCH_MAX * 2] = {0};
     unsigned char done[SM_BATCH_MAX];
+    struct inj_err e;
     struct aws_ctx a;
     cJSON *root = NULL;
     const cJSON *vals;
@@ -600,8 +653,9 @@ enum inj_rc sm_parse_batch(const struct sm_ctx *ctx, const char *region,
             if (done[i] ||
                 !sm_batch_match(items[i].ref->secret_id, arn->valuestring, name->valuestring))
                 continue;
-            items[i].rc = sm_parse_secret(it, has_nul, items[i].ref->secret_id, &items[i].secret,
-                                          &items[i].err);
+            items[i].rc = sm_fail_keep(
+                &items[i].fail,
+                sm_parse_secret(it, has_nul, items[i].ref->secret_id, &items[i].secret, &e), &e);
             done[i] = 1;
         }
     }
@@ -621,15 +675,15 @@ enum inj_rc sm_parse_batch(const struct sm_ctx *ctx, const char *region,
             if (done[i] || strcmp(items[i].ref->secret_id, sid->valuestring) != 0)
                 continue;
             items[i].rc = aws_fault_error(&a, &sm_service, &sm_ops[SM_GET], region, &f, 1,
-                                          items[i].ref->secret_id, &items[i].err, items[i].cause,
-                                          sizeof(items[i].cause));
+                                          items[i].ref->secret_id, sm_fail_err(&items[i].fail),
+                                          sm_fail_cause(&items[i].fail), AWS_CAUSE_MAX);
             items[i].kind = f.kind;
             done[i] = 1;
         }
     }
     for (i = 0; i < n; i++)
         if (!done[i])
-            items[i].rc = inj_err_set(&items[i].err, INJ_E_UNAVAILABLE,
+            items[i].rc = inj_err_set(sm_fail_err(&items[i].fail), INJ_E_UNAVAILABLE,
                                       "%s: BatchGetSecretValue in %s answered neither its value "
                                       "nor an error for it",
                                       items[i].ref->secret_id, region);

@@ -97,6 +97,31 @@ enum inj_rc sm_describe_secret(const struct sm_ctx *ctx, const struct ref *ref, 
                                struct inj_err *err);
 void sm_meta_free(struct sm_meta *m);
 
+/* A failed secret's error, out of line: allocated by its first failure, so that the items
+ * and fetches of a start (100 of each at N=100) do not each carry 1.7 KB that only a failure
+ * writes. */
+struct sm_fail {
+    struct inj_err err;        /* names the secret and the fix, as sm_get_secret_value's */
+    char cause[AWS_CAUSE_MAX]; /* err without the secret's name nor AWS's message: entries
+                                  with the same kind and cause failed alike ("" : unique) */
+};
+
+/* The error to fill for a failure: *slot's, allocated on first use (zeroed). Out of memory,
+ * it is a scratch one that nothing reads, *slot stays NULL and sm_fail_msg says "out of
+ * memory". */
+struct inj_err *sm_fail_err(struct sm_fail **slot);
+/* The cause buffer (AWS_CAUSE_MAX bytes) of *slot, allocated as sm_fail_err does. */
+char *sm_fail_cause(struct sm_fail **slot);
+/* Returns rc; a failure (rc != INJ_OK) keeps e, its error, in *slot (as sm_fail_err). For
+ * calls that fill an error only when they fail: the error is allocated only then. */
+enum inj_rc sm_fail_keep(struct sm_fail **slot, enum inj_rc rc, const struct inj_err *e);
+/* Readers: f's message ("out of memory" when f is NULL), cause ("" when NULL) and IAM
+ * action (NULL). */
+const char *sm_fail_msg(const struct sm_fail *f);
+const char *sm_fail_why(const struct sm_fail *f);
+const char *sm_fail_action(const struct sm_fail *f);
+void sm_fail_free(struct sm_fail **slot);
+
 /* One secret of a many-at-once fetch and its outcome. */
 struct sm_item {
     const struct ref *ref;   /* borrowed */
@@ -104,11 +129,10 @@ struct sm_item {
                                  has failover regions); 0: ctx->deadline_ms */
     struct sm_secret secret; /* owned on INJ_OK (sm_secret_free), empty otherwise */
     enum inj_rc rc;
-    struct inj_err err;        /* names ref->secret_id and the fix, as sm_get_secret_value's */
-    char cause[AWS_CAUSE_MAX]; /* err without the secret's name nor AWS's message: entries
-                                  with the same kind and cause failed alike ("" : unique) */
-    enum aws_kind kind;        /* the error answer's kind; AWS_K_NONE for other failures */
-    int region_down;           /* failed because the region is down (unreachable, timing out,
+    struct sm_fail *fail; /* owned (sm_fail_free): set by a failure, NULL while none (or when
+                             out of memory); names ref->secret_id and the fix */
+    enum aws_kind kind;   /* the error answer's kind; AWS_K_NONE for other failures */
+    int region_down;      /* failed because the region is down (unreachable, timing out,
                                  5xx after every attempt, out of time): a replica may answer */
 };
 

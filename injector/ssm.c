@@ -67,7 +67,8 @@ static enum inj_rc ssm_fail_all(struct sm_item *const *items, size_t n, enum inj
     size_t i;
 
     for (i = 0; i < n; i++)
-        items[i]->rc = inj_err_set(&items[i]->err, rc, "%s: %s", items[i]->ref->secret_id, what);
+        items[i]->rc =
+            inj_err_set(sm_fail_err(&items[i]->fail), rc, "%s: %s", items[i]->ref->secret_id, what);
     return rc;
 }
 
@@ -155,6 +156,7 @@ enum inj_rc ssm_parse_parameters(const struct sm_ctx *ctx, const char *region,
     enum inj_rc rc = INJ_E_UNAVAILABLE;
     unsigned char nul[SSM_BATCH_MAX * 2] = {0};
     unsigned char done[SSM_BATCH_MAX];
+    struct inj_err e;
     struct aws_ctx a;
     cJSON *root = NULL;
     const cJSON *params;
@@ -174,7 +176,7 @@ enum inj_rc ssm_parse_parameters(const struct sm_ctx *ctx, const char *region,
         items[i]->rc = INJ_E_SOFTWARE;
         items[i]->kind = AWS_K_NONE;
         items[i]->region_down = 0;
-        items[i]->cause[0] = '\0';
+        sm_fail_free(&items[i]->fail);
     }
     if (!resp->body.p || !jx_utf8_valid(resp->body.p, resp->body.len))
         return ssm_fail_all(items, n, rc, "SSM response is not valid UTF-8 JSON");
@@ -219,8 +221,9 @@ enum inj_rc ssm_parse_parameters(const struct sm_ctx *ctx, const char *region,
                                       cJSON_IsString(arn) ? arn->valuestring : NULL,
                                       cJSON_IsString(sel) ? sel->valuestring : NULL, vbuf))
                 continue;
-            items[i]->rc = ssm_parse_one(it, has_nul, items[i]->ref->secret_id, &items[i]->secret,
-                                         &items[i]->err);
+            items[i]->rc = sm_fail_keep(
+                &items[i]->fail,
+                ssm_parse_one(it, has_nul, items[i]->ref->secret_id, &items[i]->secret, &e), &e);
             done[i] = 1;
         }
     }
@@ -239,15 +242,16 @@ enum inj_rc ssm_parse_parameters(const struct sm_ctx *ctx, const char *region,
                 continue;
             wire = ref_ssm_wire(items[i]->ref);
             if (!wire) {
-                items[i]->rc = inj_err_set(&items[i]->err, INJ_E_NOMEM, "out of memory");
+                items[i]->rc =
+                    inj_err_set(sm_fail_err(&items[i]->fail), INJ_E_NOMEM, "out of memory");
                 done[i] = 1;
                 continue;
             }
             same = !strcmp(wire, it->valuestring);
             if (same) {
-                items[i]->rc =
-                    aws_fault_error(&a, &ssm_service, &ssm_get_op, region, &f, 1, wire,
-                                    &items[i]->err, items[i]->cause, sizeof(items[i]->cause));
+                items[i]->rc = aws_fault_error(&a, &ssm_service, &ssm_get_op, region, &f, 1, wire,
+                                               sm_fail_err(&items[i]->fail),
+                                               sm_fail_cause(&items[i]->fail), AWS_CAUSE_MAX);
                 items[i]->kind = f.kind;
                 done[i] = 1;
             }
@@ -256,7 +260,7 @@ enum inj_rc ssm_parse_parameters(const struct sm_ctx *ctx, const char *region,
     }
     for (i = 0; i < n; i++)
         if (!done[i])
-            items[i]->rc = inj_err_set(&items[i]->err, INJ_E_UNAVAILABLE,
+            items[i]->rc = inj_err_set(sm_fail_err(&items[i]->fail), INJ_E_UNAVAILABLE,
                                        "%s: GetParameters in %s answered neither its value nor "
                                        "InvalidParameters for it",
                                        items[i]->ref->secret_id, region);
@@ -307,7 +311,7 @@ enum inj_rc ssm_plan_make(const struct sm_ctx *ctx, struct sm_item *items, size_
         items[i].rc = INJ_E_SOFTWARE;
         items[i].kind = AWS_K_NONE;
         items[i].region_down = 0;
-        items[i].cause[0] = '\0';
+        sm_fail_free(&items[i].fail);
     }
     if (!n)
         return INJ_OK;
@@ -317,7 +321,7 @@ enum inj_rc ssm_plan_make(const struct sm_ctx *ctx, struct sm_item *items, size_
         free(taken);
         ssm_plan_free(p);
         for (i = 0; i < n; i++)
-            items[i].rc = inj_err_set(&items[i].err, INJ_E_NOMEM, "out of memory");
+            items[i].rc = inj_err_set(sm_fail_err(&items[i].fail), INJ_E_NOMEM, "out of memory");
         return INJ_E_NOMEM;
     }
     for (i = 0; i < n; i++) {
@@ -383,8 +387,9 @@ void ssm_plan_finish(const struct aws_ctx *a, struct ssm_plan *p, struct aws_cal
                 struct sm_item *it = b->items[k];
                 char *wire = ref_ssm_wire(it->ref);
 
-                it->rc = aws_call_error(a, &calls[i], wire ? wire : it->ref->secret_id, &it->err,
-                                        it->cause, sizeof(it->cause));
+                it->rc =
+                    aws_call_error(a, &calls[i], wire ? wire : it->ref->secret_id,
+                                   sm_fail_err(&it->fail), sm_fail_cause(&it->fail), AWS_CAUSE_MAX);
                 it->kind = calls[i].end == AWS_FAULT ? calls[i].fault.kind : AWS_K_NONE;
                 it->region_down = aws_call_region_down(&calls[i]);
                 free(wire);
@@ -412,7 +417,7 @@ void ssm_get_parameters(const struct sm_ctx *ctx, struct sm_item *items, size_t 
     calls = calloc(p.n, sizeof(*calls));
     if (!calls) {
         for (i = 0; i < n; i++)
-            items[i].rc = inj_err_set(&items[i].err, INJ_E_NOMEM, "out of memory");
+            items[i].rc = inj_err_set(sm_fail_err(&items[i].fail), INJ_E_NOMEM, "out of memory");
         ssm_plan_free(&p);
         return;
     }
@@ -663,7 +668,7 @@ static enum inj_rc ssm_path_finish(struct ssm_path *sp)
     for (i = 1; sp->sm && i < n; i++) {
         if (ssm_path_cmp(&v[i - 1], &v[i]) != 0)
             continue;
-        (void)inj_err_set(&it->err, INJ_E_CONFIG,
+        (void)inj_err_set(sm_fail_err(&it->fail), INJ_E_CONFIG,
                           "%s: the secrets %.200s and %.200s both have the key \"%.200s\" below "
                           "the prefix; end the prefix with '/' or rename one",
                           sp->label, cJSON_GetObjectItemCaseSensitive(v[i - 1], "s")->valuestring,
@@ -715,7 +720,7 @@ out:
     free(v);
     if (rc != INJ_OK) {
         sm_secret_free(&it->secret);
-        return it->rc = inj_err_set(&it->err, rc, "out of memory");
+        return it->rc = inj_err_set(sm_fail_err(&it->fail), rc, "out of memory");
     }
     return it->rc = INJ_OK;
 }
@@ -740,6 +745,7 @@ void ssm_get_paths(const struct sm_ctx *ctx, struct sm_item *items, size_t n, si
     struct ssm_path *sp = NULL;
     struct aws_call *calls = NULL;
     size_t *idx = NULL;
+    struct inj_err e;
     struct aws_ctx a;
     size_t left = n;
     size_t i;
@@ -756,9 +762,9 @@ void ssm_get_paths(const struct sm_ctx *ctx, struct sm_item *items, size_t n, si
         items[i].rc = INJ_E_SOFTWARE;
         items[i].kind = AWS_K_NONE;
         items[i].region_down = 0;
-        items[i].cause[0] = '\0';
+        sm_fail_free(&items[i].fail);
         if (!sp || !calls || !idx || !(sp[i].acc = cJSON_CreateArray())) {
-            items[i].rc = inj_err_set(&items[i].err, INJ_E_NOMEM, "out of memory");
+            items[i].rc = inj_err_set(sm_fail_err(&items[i].fail), INJ_E_NOMEM, "out of memory");
             continue;
         }
         sp[i].item = &items[i];
@@ -810,31 +816,34 @@ void ssm_get_paths(const struct sm_ctx *ctx, struct sm_item *items, size_t n, si
 
             s->pages++;
             if (calls[i].end == AWS_OK && s->sm) {
-                rc = aws_call_parse(&calls[i], s->label, &s->smp, &it->err);
+                rc = sm_fail_keep(&it->fail, aws_call_parse(&calls[i], s->label, &s->smp, &e),
+                                  &e);
                 free(s->token);
                 s->token = s->smp.next; /* Transfer ownership. */
                 s->smp.next = NULL;
                 if (rc == INJ_OK && (size_t)cJSON_GetArraySize(s->acc) > it->ref->path_max)
-                    rc = inj_err_set(&it->err, INJ_E_CONFIG,
+                    rc = inj_err_set(sm_fail_err(&it->fail), INJ_E_CONFIG,
                                      "%s: at least %d secrets match, more than max: %zu; raise "
                                      "max, or give a narrower prefix or tags",
                                      s->label, cJSON_GetArraySize(s->acc), it->ref->path_max);
             } else if (calls[i].end == AWS_OK) {
-                rc = aws_call_parse(&calls[i], it->ref->secret_id, s, &it->err);
+                rc = sm_fail_keep(&it->fail, aws_call_parse(&calls[i], it->ref->secret_id, s, &e),
+                                  &e);
                 if (rc == INJ_OK && (size_t)cJSON_GetArraySize(s->acc) > it->ref->path_max)
-                    rc = inj_err_set(&it->err, INJ_E_CONFIG,
+                    rc = inj_err_set(sm_fail_err(&it->fail), INJ_E_CONFIG,
                                      "%s: the path holds at least %d parameters, more than "
                                      "max: %zu; raise max, or name a narrower path",
                                      it->ref->secret_id, cJSON_GetArraySize(s->acc),
                                      it->ref->path_max);
             } else {
-                rc = aws_call_error(&a, &calls[i], s->sm ? s->label : it->ref->secret_id, &it->err,
-                                    it->cause, sizeof(it->cause));
+                rc = aws_call_error(&a, &calls[i], s->sm ? s->label : it->ref->secret_id,
+                                    sm_fail_err(&it->fail), sm_fail_cause(&it->fail),
+                                    AWS_CAUSE_MAX);
                 it->kind = calls[i].end == AWS_FAULT ? calls[i].fault.kind : AWS_K_NONE;
                 it->region_down = aws_call_region_down(&calls[i]);
                 /* AWS asks for ListSecrets too when BatchGetSecretValue is given Filters. */
                 if (s->sm && (it->kind == AWS_K_DENIED || it->kind == AWS_K_REFUSED))
-                    ssm_sm_denied(&it->err);
+                    ssm_sm_denied(sm_fail_err(&it->fail));
             }
             aws_call_free(&calls[i]);
             if (rc != INJ_OK) {

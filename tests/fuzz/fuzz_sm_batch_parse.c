@@ -64,10 +64,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             FUZZ_ASSERT(s->value.len <= SM_MAX_SECRET);
             FUZZ_ASSERT(s->binary || !s->value.len || !memchr(s->value.p, '\0', s->value.len));
         } else {
-            FUZZ_ASSERT(items[i].err.msg[0]);
+            FUZZ_ASSERT(items[i].fail && items[i].fail->err.msg[0]);
             FUZZ_ASSERT(!s->value.p && !s->arn);
         }
         sm_secret_free(&items[i].secret);
+        sm_fail_free(&items[i].fail);
     }
     http_resp_free(&resp);
     return 0;

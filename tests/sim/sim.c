@@ -343,6 +343,7 @@ static void sim_task_main(void)
             memcmp(f[i].secret.value.p, want, strlen(want)) != 0)
             t->ok = 0;
         sm_secret_free(&f[i].secret);
+        sm_fail_free(&f[i].fail);
     }
     free(f);
     t->end = sim.now;

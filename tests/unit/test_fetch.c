@@ -115,8 +115,10 @@ static void done(struct fetched *f, size_t n)
 {
     size_t i;
 
-    for (i = 0; i < n; i++)
+    for (i = 0; i < n; i++) {
         sm_secret_free(&f[i].secret);
+        sm_fail_free(&f[i].fail);
+    }
 }
 
 static void value_is(const struct fetched *f, const char *want)
@@ -142,6 +144,10 @@ static void batch_for_two_or_more(void **state)
     assert_int_equal(fake_count(&fa, "GetSecretValue"), 0);
     value_is(&f[0], "value of app/0 in eu-central-1");
     value_is(&f[2], "value of app/2 in eu-central-1");
+    /* Fetched secrets hold no error: only a failure allocates one (issue 18). */
+    assert_null(f[0].fail);
+    assert_null(f[1].fail);
+    assert_null(f[2].fail);
     done(f, 3);
 }
 
@@ -226,10 +232,11 @@ static void forced_batch_refused_is_the_error(void **state)
     assert_int_equal(fake_count(&fa, "GetSecretValue"), 0);
     assert_int_equal(f[0].rc, INJ_E_NOPERM);
     assert_int_equal(f[0].kind, AWS_K_REFUSED);
-    assert_contains(f[0].err.msg, "app/0: HTTP 403 (not an AWS error body): BatchGetSecretValue "
-                                  "refused: the role lacks secretsmanager:BatchGetSecretValue");
-    assert_string_equal(f[0].cause, f[1].cause);
-    assert_null(strstr(f[0].cause, "app/"));
+    assert_contains(sm_fail_msg(f[0].fail),
+                    "app/0: HTTP 403 (not an AWS error body): BatchGetSecretValue "
+                    "refused: the role lacks secretsmanager:BatchGetSecretValue");
+    assert_string_equal(sm_fail_why(f[0].fail), sm_fail_why(f[1].fail));
+    assert_null(strstr(sm_fail_why(f[0].fail), "app/"));
     done(f, 2);
 }
 

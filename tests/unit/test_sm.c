@@ -59,8 +59,10 @@ static void free_items(struct sm_item *items, size_t n)
 {
     size_t i;
 
-    for (i = 0; i < n; i++)
+    for (i = 0; i < n; i++) {
         sm_secret_free(&items[i].secret);
+        sm_fail_free(&items[i].fail);
+    }
 }
 
 static void value_is(const struct sm_item *it, const char *arn, const char *want)
@@ -235,7 +237,39 @@ static void values_by_name_arn_and_partial_arn(void **state)
     assert_string_equal(items[1].secret.version_id, "v-b");
     assert_int_equal(items[2].rc, INJ_OK);
     assert_string_equal(items[2].secret.arn, ARN_A);
+    /* A secret that arrived holds no error: only a failure allocates one (issue 18). */
+    assert_null(items[0].fail);
+    assert_null(items[1].fail);
+    assert_null(items[2].fail);
     free_items(items, 3);
+}
+
+/* The out-of-line error: allocated by the first failure, read back, NULL reads as out of
+ * memory; sm_fail_keep stores an error only for a failure. */
+static void fail_out_of_line(void **state)
+{
+    struct sm_fail *f = NULL;
+    struct inj_err e;
+
+    (void)state;
+    assert_string_equal(sm_fail_msg(NULL), "out of memory");
+    assert_string_equal(sm_fail_why(NULL), "");
+    assert_null(sm_fail_action(NULL));
+    memset(&e, 0, sizeof(e));
+    assert_int_equal(sm_fail_keep(&f, INJ_OK, &e), INJ_OK);
+    assert_null(f);
+    (void)inj_err_set(&e, INJ_E_NOPERM, "app/a: denied");
+    e.action = "secretsmanager:GetSecretValue";
+    assert_int_equal(sm_fail_keep(&f, INJ_E_NOPERM, &e), INJ_E_NOPERM);
+    assert_non_null(f);
+    assert_string_equal(sm_fail_msg(f), "app/a: denied");
+    assert_string_equal(sm_fail_action(f), "secretsmanager:GetSecretValue");
+    assert_string_equal(sm_fail_why(f), "");
+    (void)snprintf(sm_fail_cause(&f), AWS_CAUSE_MAX, "%s", "denied");
+    assert_string_equal(sm_fail_why(f), "denied");
+    assert_ptr_equal(sm_fail_err(&f), &f->err);
+    sm_fail_free(&f);
+    assert_null(f);
 }
 
 static void errors_name_their_secret(void **state)
@@ -256,19 +290,19 @@ static void errors_name_their_secret(void **state)
     assert_int_equal(parse(body, ids, 5, refs, items), INJ_OK);
     value_is(&items[0], ARN_A, "x");
     assert_int_equal(items[1].rc, INJ_E_MISSING);
-    assert_contains(items[1].err.msg, "gone: not found in eu-central-1");
+    assert_contains(sm_fail_msg(items[1].fail), "gone: not found in eu-central-1");
     assert_int_equal(items[2].rc, INJ_E_NOPERM);
-    assert_contains(items[2].err.msg, ARN_B ": secretsmanager:GetSecretValue denied");
+    assert_contains(sm_fail_msg(items[2].fail), ARN_B ": secretsmanager:GetSecretValue denied");
     assert_int_equal(items[2].kind, AWS_K_DENIED);
     /* The cause names neither the secret nor what AWS said. */
-    assert_true(!strncmp(items[2].cause, "secretsmanager:GetSecretValue denied", 36));
-    assert_null(strstr(items[2].cause, "app/b"));
+    assert_true(!strncmp(sm_fail_why(items[2].fail), "secretsmanager:GetSecretValue denied", 36));
+    assert_null(strstr(sm_fail_why(items[2].fail), "app/b"));
     assert_int_equal(items[3].rc, INJ_E_NOPERM);
     assert_int_equal(items[3].kind, AWS_K_KMS);
-    assert_contains(items[3].err.msg, "k: cannot be decrypted");
+    assert_contains(sm_fail_msg(items[3].fail), "k: cannot be decrypted");
     assert_int_equal(items[4].rc, INJ_E_UNAVAILABLE);
-    assert_contains(items[4].err.msg, "unanswered: BatchGetSecretValue in eu-central-1 "
-                                      "answered neither");
+    assert_contains(sm_fail_msg(items[4].fail), "unanswered: BatchGetSecretValue in eu-central-1 "
+                                                "answered neither");
     assert_null(items[1].secret.value.p);
     free_items(items, 5);
 }
@@ -292,7 +326,7 @@ static void escaped_nul_is_pinned_to_its_secret(void **state)
     assert_int_equal(parse(body, ids, 2, refs, items), INJ_OK);
     value_is(&items[0], ARN_A, "{\"k\":\"a\\u0000b\"}");
     assert_int_equal(items[1].rc, INJ_E_DATA);
-    assert_contains(items[1].err.msg, "app/b: SecretString contains a NUL character");
+    assert_contains(sm_fail_msg(items[1].fail), "app/b: SecretString contains a NUL character");
     free_items(items, 2);
 }
 
@@ -316,8 +350,8 @@ static void unusable_answers(void **state)
     for (i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
         assert_int_equal(parse(bodies[i], ids, 2, refs, items), INJ_E_UNAVAILABLE);
         assert_int_equal(items[0].rc, INJ_E_UNAVAILABLE);
-        assert_contains(items[0].err.msg, "app/a: Secrets Manager response");
-        assert_contains(items[1].err.msg, "app/b: Secrets Manager response");
+        assert_contains(sm_fail_msg(items[0].fail), "app/a: Secrets Manager response");
+        assert_contains(sm_fail_msg(items[1].fail), "app/b: Secrets Manager response");
         free_items(items, 2);
     }
 }
@@ -331,7 +365,8 @@ static void invalid_utf8(void **state)
     (void)state;
     assert_int_equal(parse("{\"SecretValues\":[\"\xff\"]}", ids, 1, refs, items),
                      INJ_E_UNAVAILABLE);
-    assert_contains(items[0].err.msg, "not valid UTF-8");
+    assert_contains(sm_fail_msg(items[0].fail), "not valid UTF-8");
+    free_items(items, 1);
 }
 
 static void entries_of_the_wrong_shape(void **state)
@@ -347,9 +382,9 @@ static void entries_of_the_wrong_shape(void **state)
     (void)state;
     assert_int_equal(parse(body, ids, 2, refs, items), INJ_OK);
     assert_int_equal(items[0].rc, INJ_E_UNAVAILABLE);
-    assert_contains(items[0].err.msg, "neither SecretString nor SecretBinary");
+    assert_contains(sm_fail_msg(items[0].fail), "neither SecretString nor SecretBinary");
     assert_int_equal(items[1].rc, INJ_E_UNAVAILABLE);
-    assert_contains(items[1].err.msg, "answered neither");
+    assert_contains(sm_fail_msg(items[1].fail), "answered neither");
     free_items(items, 2);
 }
 
@@ -364,6 +399,7 @@ static void too_many_items(void **state)
     for (i = 0; i <= SM_BATCH_MAX; i++)
         ids[i] = "x";
     assert_int_equal(parse("{}", ids, SM_BATCH_MAX + 1, refs, items), INJ_E_SOFTWARE);
+    free_items(items, SM_BATCH_MAX + 1);
 }
 
 /* Full jitter, doubling, capped: every wait in [0, ceiling]; over 2000 draws both ends of
@@ -403,6 +439,7 @@ int main(void)
         cmocka_unit_test(filter_keys),
         cmocka_unit_test(filter_pages),
         cmocka_unit_test(values_by_name_arn_and_partial_arn),
+        cmocka_unit_test(fail_out_of_line),
         cmocka_unit_test(errors_name_their_secret),
         cmocka_unit_test(escaped_nul_is_pinned_to_its_secret),
         cmocka_unit_test(unusable_answers),

@@ -186,6 +186,7 @@ static void batches_of_ten(void **state)
         assert_string_equal(items[i].secret.type, "SecureString");
         assert_string_equal(items[i].secret.version_id, "4");
         sm_secret_free(&items[i].secret);
+        sm_fail_free(&items[i].fail);
         ref_free(&refs[i]);
     }
 }
@@ -218,6 +219,7 @@ static void selectors(void **state)
     assert_string_equal(items[2].secret.stages, "live");
     for (i = 0; i < 3; i++) {
         sm_secret_free(&items[i].secret);
+        sm_fail_free(&items[i].fail);
         ref_free(&refs[i]);
     }
 }
@@ -240,12 +242,14 @@ static void invalid_parameters(void **state)
     ssm_get_parameters(&ctx, items, 2, 1, NULL);
     assert_int_equal(items[0].rc, INJ_E_MISSING);
     assert_int_equal(items[0].kind, AWS_K_NOT_FOUND);
-    assert_contains(items[0].err.msg, "/missing/x:3: not found in eu-central-1");
-    assert_contains(items[0].err.msg, "version or label");
-    assert_contains(items[0].cause, "not found in eu-central-1");
-    assert_null(strstr(items[0].cause, "/missing"));
+    assert_contains(sm_fail_msg(items[0].fail), "/missing/x:3: not found in eu-central-1");
+    assert_contains(sm_fail_msg(items[0].fail), "version or label");
+    assert_contains(sm_fail_why(items[0].fail), "not found in eu-central-1");
+    assert_null(strstr(sm_fail_why(items[0].fail), "/missing"));
     assert_int_equal(items[1].rc, INJ_OK);
     sm_secret_free(&items[1].secret);
+    sm_fail_free(&items[1].fail);
+    sm_fail_free(&items[0].fail);
     ref_free(&refs[0]);
     ref_free(&refs[1]);
 }
@@ -285,9 +289,10 @@ static void call_errors(void **state)
         it.ref = &r;
         ssm_get_parameters(&ctx, &it, 1, 1, NULL);
         assert_int_equal(it.rc, cases[i].rc);
-        assert_contains(it.err.msg, "/db/pw: ");
-        assert_contains(it.err.msg, cases[i].want);
+        assert_contains(sm_fail_msg(it.fail), "/db/pw: ");
+        assert_contains(sm_fail_msg(it.fail), cases[i].want);
         assert_null(it.secret.value.p);
+        sm_fail_free(&it.fail);
         ref_free(&r);
     }
 }
@@ -309,7 +314,8 @@ static void throttle_retried(void **state)
     ssm_get_parameters(&ctx, &it, 1, 1, NULL);
     assert_int_equal(it.rc, INJ_E_TEMPFAIL);
     assert_int_equal(svc.calls, 2);
-    assert_contains(it.err.msg, "after 2 attempt(s)");
+    assert_contains(sm_fail_msg(it.fail), "after 2 attempt(s)");
+    sm_fail_free(&it.fail);
     ref_free(&r);
 }
 
@@ -353,12 +359,13 @@ static void parser(void **state)
     assert_int_equal(items[0].rc, INJ_OK);
     assert_string_equal(items[0].secret.type, "String");
     assert_int_equal(items[1].rc, INJ_E_DATA);
-    assert_contains(items[1].err.msg, "NUL");
+    assert_contains(sm_fail_msg(items[1].fail), "NUL");
     assert_int_equal(items[2].rc, INJ_E_UNAVAILABLE);
-    assert_contains(items[2].err.msg, "answered neither");
+    assert_contains(sm_fail_msg(items[2].fail), "answered neither");
     for (i = 0; i < 3; i++) {
-        assert_null(strstr(items[i].err.msg, CANARY));
+        assert_null(strstr(sm_fail_msg(items[i].fail), CANARY));
         sm_secret_free(&items[i].secret);
+        sm_fail_free(&items[i].fail);
     }
     http_resp_free(&resp);
     /* Oversize value: refused for that parameter. */
@@ -371,7 +378,7 @@ static void parser(void **state)
     free(big);
     assert_int_equal(ssm_parse_parameters(&ctx, "eu-central-1", &resp, pi + 2, 1), INJ_OK);
     assert_int_equal(items[2].rc, INJ_E_DATA);
-    assert_contains(items[2].err.msg, "larger than 65536 bytes");
+    assert_contains(sm_fail_msg(items[2].fail), "larger than 65536 bytes");
     http_resp_free(&resp);
     /* Not an answer at all. */
     static const char *const junk[] = {
@@ -381,7 +388,7 @@ static void parser(void **state)
         assert_int_equal(ssm_parse_parameters(&ctx, "eu-central-1", &resp, pi, 3),
                          INJ_E_UNAVAILABLE);
         assert_int_equal(items[0].rc, INJ_E_UNAVAILABLE);
-        assert_contains(items[0].err.msg, "SSM response");
+        assert_contains(sm_fail_msg(items[0].fail), "SSM response");
         http_resp_free(&resp);
     }
     /* Duplicate Value members (the NUL scan and cJSON disagree): refused as a whole. */
@@ -389,8 +396,10 @@ static void parser(void **state)
     assert_int_equal(ssm_parse_parameters(&ctx, "eu-central-1", &resp, pi + 2, 1),
                      INJ_E_UNAVAILABLE);
     http_resp_free(&resp);
-    for (i = 0; i < 3; i++)
+    for (i = 0; i < 3; i++) {
+        sm_fail_free(&items[i].fail);
         ref_free(&refs[i]);
+    }
 }
 
 /* fetch_all with both services: one GetParameters and one GetSecretValue, in one run. */
@@ -431,9 +440,10 @@ static void fetch_mixed(void **state)
     assert_int_equal(f[0].rc, INJ_OK);
     assert_int_equal(f[1].rc, INJ_OK);
     assert_int_equal(f[2].rc, INJ_E_MISSING);
-    assert_contains(f[2].err.msg, "/missing/y: not found in eu-central-1");
+    assert_contains(sm_fail_msg(f[2].fail), "/missing/y: not found in eu-central-1");
     for (i = 0; i < 3; i++) {
         sm_secret_free(&f[i].secret);
+        sm_fail_free(&f[i].fail);
         ref_free(&refs[i]);
     }
 }
@@ -599,6 +609,7 @@ static void paths_fetch(void **state)
     assert_string_equal(it.secret.arn, "path /p/");
     assert_int_equal(strncmp(it.secret.version_id, "23-", 3), 0);
     sm_secret_free(&it.secret);
+    sm_fail_free(&it.fail);
     /* One fewer allowed: the third page passes the bound. */
     r.path_max = 22;
     calls = 0;
@@ -606,13 +617,14 @@ static void paths_fetch(void **state)
     it.ref = &r;
     ssm_get_paths(&ctx, &it, 1, 1, &calls);
     assert_int_equal(it.rc, INJ_E_CONFIG);
-    assert_contains(it.err.msg, "at least 23 parameters, more than max: 22");
+    assert_contains(sm_fail_msg(it.fail), "at least 23 parameters, more than max: 22");
     r.path_max = 5;
     calls = 0;
     ssm_get_paths(&ctx, &it, 1, 1, &calls);
     assert_int_equal(calls, 1);
-    assert_contains(it.err.msg, "at least 10 parameters, more than max: 5");
-    assert_null(strstr(it.err.msg, CANARY));
+    assert_contains(sm_fail_msg(it.fail), "at least 10 parameters, more than max: 5");
+    assert_null(strstr(sm_fail_msg(it.fail), CANARY));
+    sm_fail_free(&it.fail);
     ref_free(&r);
 }
 
