@@ -243,6 +243,11 @@ static void redact_named(const char *in, size_t len, unsigned char *mask)
                 break;
             }
             redact_mark(mask, j, e, 1);
+            /* Whatever the value holds is marked already: going on after it keeps this
+             * linear on a text of names without delimiters ("session_token=session_token=..."). */
+            if (e > i + 1)
+                i = e - 1;
+            break;
         }
     }
 }
@@ -297,6 +302,9 @@ void redact_text(const char *in, size_t in_len, const char *const *secrets, size
     /* The rules look at the decoded text; a mark there covers the whole escape it came
      * from. */
     nlen = redact_decode(in, len, norm, pos);
+    /* A secret holding what reads as an escape ("\\\"", "\\/") is echoed as written: the
+     * secrets are looked for in the text as it came too. */
+    redact_secrets(in, len, secrets, secrets ? nsecrets : 0, mask);
     redact_secrets(norm, nlen, secrets, secrets ? nsecrets : 0, nmask);
     redact_named(norm, nlen, nmask);
     redact_runs(norm, nlen, nmask);

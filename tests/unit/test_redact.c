@@ -201,6 +201,45 @@ static void json_escapes(void **state)
     assert_string_equal(out, "path C:\\\\Users \\u00e9\\u0041 \\\"q\\\" \\u12");
 }
 
+/* A secret that itself holds what reads as an escape, echoed as written (a credential_process
+ * value, a container token: any text). */
+static void secret_with_escapes_as_written(void **state)
+{
+    const char *secret = "Zx9\\\"Q7wLmN0pR4tYv\\/bq8\\u0041zzK2";
+    const char *const secrets[] = {secret};
+    char body[200];
+    char out[200];
+
+    (void)state;
+    (void)snprintf(body, sizeof(body), "tok=%s; end", secret);
+    redact_text(body, strlen(body), secrets, 1, out, sizeof(out));
+    assert_null(strstr(out, "Q7wLmN0pR4tYv"));
+    assert_null(strstr(out, "zzK2"));
+    assert_non_null(strstr(out, REDACT_MARK));
+    assert_non_null(strstr(out, "; end"));
+}
+
+/* Names repeated without a delimiter: every value is marked, and the scan stays linear (before,
+ * each name scanned to the end of the text: 1 MiB took minutes). */
+static void named_values_repeated(void **state)
+{
+    const char *name = "session_token=";
+    size_t nl = strlen(name);
+    size_t len = 1024 * 1024;
+    char *in = malloc(len + 1);
+    char out[256];
+    size_t i;
+
+    (void)state;
+    assert_non_null(in);
+    for (i = 0; i < len; i++)
+        in[i] = name[i % nl];
+    in[len] = '\0';
+    redact_text(in, len, NULL, 0, out, sizeof(out));
+    assert_string_equal(out, "session_token=" REDACT_MARK);
+    free(in);
+}
+
 static void authorization_header(void **state)
 {
     char out[600];
@@ -300,6 +339,8 @@ int main(void)
         cmocka_unit_test(pieces),
         cmocka_unit_test(url_encoded),
         cmocka_unit_test(json_escapes),
+        cmocka_unit_test(secret_with_escapes_as_written),
+        cmocka_unit_test(named_values_repeated),
         cmocka_unit_test(authorization_header),
         cmocka_unit_test(signature_and_token_names),
         cmocka_unit_test(long_runs),
