@@ -444,11 +444,16 @@ static const struct aws_op ssm_path_op = {"GetParametersByPath", "ssm:GetParamet
 
 /* One path being read: its pages so far. A Secrets Manager read by name prefix or tags
  * (a REF_SM item) is read the same way, a page at a time, with sm.h's sm_filter_op. */
+/* Empty pages (a NextToken, no value) a read may take beyond max + 1: AWS sends some while it
+ * filters a large account. */
+#define SSM_PATH_EMPTY_PAGES 100
+
 struct ssm_path {
     struct sm_item *item; /* borrowed */
     const char *region;
     const char *path; /* the parameter name of the path (inside item->ref->secret_id) */
     char *token;      /* the next page's NextToken (owned); NULL: the first page, or done */
+    char *sent;       /* the NextToken the last page was asked with (owned); NULL: none */
     cJSON *acc;       /* the values read so far: [{"k", "v", "n"[, "s"]}, ...] */
     size_t pages;
     int done;
@@ -611,7 +616,8 @@ static enum inj_rc ssm_path_parse_op(const struct http_resp *resp, const char *i
     struct ssm_path *sp = out;
 
     (void)id;
-    free(sp->token);
+    free(sp->sent);
+    sp->sent = sp->token;
     sp->token = NULL;
     return ssm_parse_path_page(sp->item->ref, sp->path, resp, sp->acc, &sp->token, err);
 }
@@ -739,6 +745,28 @@ static void ssm_sm_denied(struct inj_err *err)
     memcpy(err->msg + len, why, strlen(why) + 1);
 }
 
+/* A read whose answer has another page: fails it (INJ_E_UNAVAILABLE) when the service
+ * answered the very NextToken it was sent, or when more pages came than max allows (each page
+ * with a value counts towards max, so at most max + 1 of them, plus SSM_PATH_EMPTY_PAGES
+ * empty ones, which AWS may send while it filters): a server whose pages never end costs a
+ * bounded number of calls, not calls until the deadline. */
+static enum inj_rc ssm_path_pages_check(struct ssm_path *s)
+{
+    const char *label = s->sm ? s->label : s->item->ref->secret_id;
+
+    if (s->sent && !strcmp(s->sent, s->token))
+        return inj_err_set(sm_fail_err(&s->item->fail), INJ_E_UNAVAILABLE,
+                           "%s: page %zu of the answer gave back the NextToken it was asked with: "
+                           "its pages would never end; stopped (an endpoint or proxy fault)",
+                           label, s->pages);
+    if (s->pages > s->item->ref->path_max + SSM_PATH_EMPTY_PAGES)
+        return inj_err_set(sm_fail_err(&s->item->fail), INJ_E_UNAVAILABLE,
+                           "%s: %zu pages read and the answer has not ended, more than max: %zu "
+                           "allows; stopped (an endpoint or proxy fault)",
+                           label, s->pages, s->item->ref->path_max);
+    return INJ_OK;
+}
+
 void ssm_get_paths(const struct sm_ctx *ctx, struct sm_item *items, size_t n, size_t conns,
                    size_t *api_calls)
 {
@@ -818,7 +846,8 @@ void ssm_get_paths(const struct sm_ctx *ctx, struct sm_item *items, size_t n, si
             if (calls[i].end == AWS_OK && s->sm) {
                 rc = sm_fail_keep(&it->fail, aws_call_parse(&calls[i], s->label, &s->smp, &e),
                                   &e);
-                free(s->token);
+                free(s->sent);
+                s->sent = s->token;
                 s->token = s->smp.next; /* Transfer ownership. */
                 s->smp.next = NULL;
                 if (rc == INJ_OK && (size_t)cJSON_GetArraySize(s->acc) > it->ref->path_max)
@@ -845,6 +874,8 @@ void ssm_get_paths(const struct sm_ctx *ctx, struct sm_item *items, size_t n, si
                 if (s->sm && (it->kind == AWS_K_DENIED || it->kind == AWS_K_REFUSED))
                     ssm_sm_denied(sm_fail_err(&it->fail));
             }
+            if (rc == INJ_OK && s->token)
+                rc = ssm_path_pages_check(s);
             aws_call_free(&calls[i]);
             if (rc != INJ_OK) {
                 it->rc = rc;
@@ -856,6 +887,7 @@ void ssm_get_paths(const struct sm_ctx *ctx, struct sm_item *items, size_t n, si
 out:
     for (i = 0; sp && i < n; i++) {
         free(sp[i].token);
+        free(sp[i].sent);
         free(sp[i].smp.next);
         cJSON_Delete(sp[i].acc);
     }

@@ -227,3 +227,21 @@ def test_refresh_parameters_appearing_and_disappearing(fake, write_config, sv):
     assert "variables added: NEW; removed: GONE" in err
     inj.kill(signal.SIGTERM)
     assert inj.finish(leak_extra=(v1, v2)) == 0
+
+
+def test_next_token_given_back_stops_the_read(fake, base_env, write_config, probe):
+    # GetParametersByPath answering the NextToken it was sent: stopped at the second page,
+    # not called until the start deadline.
+    body = json.dumps({"Parameters": [], "NextToken": "SAME"})
+    fake.state.add_fault("garbage", action="GetParametersByPath", status=200, body=body,
+                         content_type="application/x-amz-json-1.1")
+    cfg = write_config("""
+        version: 1
+        env:
+          APP: { from: "ssm:/paths/app/", path: true, max: 5 }
+        """)
+    res = run(["-c", cfg, "--"] + probe(base_env), base_env)
+    assert res.rc == 69, res
+    assert "/paths/app: page 2 of the answer gave back the NextToken it was asked with" in res.err
+    assert len(by_path_calls(fake)) == 2
+    assert not probe.path.exists()

@@ -320,3 +320,42 @@ def test_refresh_secrets_rotated_added_removed(fake, write_config, sv):
     assert "variables added: NEW; removed: GONE" in err
     inj.kill(signal.SIGTERM)
     assert inj.finish(leak_extra=(v1, v2, value("smp-g"), value("smp-n"))) == 0
+
+
+def test_next_token_given_back_stops_the_read(fake, base_env, write_config, probe):
+    # An endpoint (or proxy) answering the NextToken it was sent: the pages would never end.
+    # Before, the read called until the start deadline (thousands of calls).
+    body = json.dumps({"SecretValues": [], "Errors": [], "NextToken": "SAME"})
+    fake.state.add_fault("garbage", action="BatchGetSecretValue", status=200, body=body,
+                         content_type="application/x-amz-json-1.1")
+    cfg = write_config("""
+        version: 1
+        env:
+          A: { from: smp/app/, path: true, max: 5 }
+        """)
+    res = run(["-c", cfg, "--"] + probe(base_env), base_env)
+    assert res.rc == 69, res
+    assert "env A: secrets smp/app/*: page 2 of the answer gave back the NextToken" in res.err
+    assert len(filtered_calls(fake)) == 2
+    assert not probe.path.exists()
+
+
+def test_pages_that_never_end_are_bounded(fake, base_env, write_config, probe, monkeypatch):
+    # Empty pages with ever new tokens: at most max + 1 pages with values plus 100 empty ones.
+    import sm_server
+
+    def endless(self, filters, max_results, next_token):
+        return [], str(int(next_token or 0) + 1)
+
+    monkeypatch.setattr(sm_server.Operations, "_filter_ids", endless)
+    cfg = write_config("""
+        version: 1
+        env:
+          A: { from: smp/app/, path: true, max: 2 }
+        """)
+    res = run(["-c", cfg, "--"] + probe(base_env), base_env)
+    assert res.rc == 69, res
+    assert "env A: secrets smp/app/*: 103 pages read and the answer has not ended, more than " \
+           "max: 2 allows" in res.err
+    assert len(filtered_calls(fake)) == 103
+    assert not probe.path.exists()
