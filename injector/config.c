@@ -896,6 +896,14 @@ static enum inj_rc cfg_path_ref(struct cfg_parse *p, const yaml_node_t *from_nod
                             "(prod/app/: 1-512 of letters, digits and /_+=.@-!), not \"%.100s\" "
                             "(no ARN, no ':' fields)",
                             e->name, from);
+        /* AWS reads a leading '!' in a filter as "not": "!zzz" would match every other
+         * secret. */
+        if (from[0] == '!')
+            return cfg_errf(p, from_node, INJ_E_CONFIG,
+                            "%s: with path: true, \"from\" is a name prefix and cannot start "
+                            "with '!' (\"%.100s\": AWS's filter would read it as every secret "
+                            "whose name does not start with the rest)",
+                            e->name, from);
         memset(&e->ref, 0, sizeof(e->ref));
         e->ref.service = REF_SM;
         e->ref.secret_id = xstrdup(from);

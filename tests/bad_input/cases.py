@@ -791,6 +791,8 @@ CASES = [
          config="version: 1\nenv:\n  A: { from: \"prod/app:key\", path: true, max: 3 }\n"),
     Case("smpath-prefix-bad-char", "smpath", CONFIG, "is a Secrets Manager name prefix",
          config="version: 1\nenv:\n  A: { from: \"prod/a*\", path: true, max: 3 }\n"),
+    Case("smpath-prefix-negated", "smpath", CONFIG, "is a name prefix and cannot start with '!'",
+         config="version: 1\nenv:\n  A: { from: \"!zzz\", path: true, max: 3 }\n"),
     Case("smpath-without-max", "smpath", CONFIG, "path: true needs max: N, the most secrets",
          config="version: 1\nenv:\n  A: { from: prod/app/, path: true }\n" + FILE_ENTRY),
     Case("smpath-tags-without-path", "smpath", CONFIG, 'recursive/max/tags go with "path: true"',

@@ -359,3 +359,21 @@ def test_pages_that_never_end_are_bounded(fake, base_env, write_config, probe, m
            "max: 2 allows" in res.err
     assert len(filtered_calls(fake)) == 103
     assert not probe.path.exists()
+
+
+def test_failover_regions_do_not_shrink_a_prefix_reads_deadline(fake, base_env, write_config,
+                                                                 probe):
+    # A read by prefix is never failed over, so a config's failover_regions must not cut its
+    # share of the start deadline (before: 5 s / 4 regions, and a 2 s answer timed out).
+    seed_app(fake)
+    fake.state.add_fault("slow", action="BatchGetSecretValue", seconds=2)
+    cfg = write_config("""
+        version: 1
+        timeout: 5s
+        failover_regions: [eu-west-1, us-east-1, us-west-2]
+        env:
+          APP: { from: smp/app/, path: true, max: 10 }
+        """)
+    res = run(["-c", cfg, "--"] + probe(base_env), base_env)
+    assert res.rc == 0, res
+    assert probe.read()["env"]["DB_PASSWORD"] == c("pw")
