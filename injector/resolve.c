@@ -395,9 +395,14 @@ static void resolve_report(struct resolve_fail *fails, size_t n)
                 continue;
             /* An SSM parameter's selector is part of what was not found. */
             sel = fails[j].f->ref->selector;
-            w = snprintf(line + off, sizeof(line) - off, "%s%s %.100s (%.200s%s%.100s)",
-                         listed ? ", " : "", resolve_kind(fails[j].r->e), fails[j].r->e->name,
-                         fails[j].f->ref->secret_id, sel ? ":" : "", sel ? sel : "");
+            /* A read by tags alone has no name: the entry alone. */
+            if (!fails[j].f->ref->secret_id[0])
+                w = snprintf(line + off, sizeof(line) - off, "%s%s %.100s", listed ? ", " : "",
+                             resolve_kind(fails[j].r->e), fails[j].r->e->name);
+            else
+                w = snprintf(line + off, sizeof(line) - off, "%s%s %.100s (%.200s%s%.100s)",
+                             listed ? ", " : "", resolve_kind(fails[j].r->e), fails[j].r->e->name,
+                             fails[j].f->ref->secret_id, sel ? ":" : "", sel ? sel : "");
             off = w < 0 ? off : off + (size_t)w < sizeof(line) ? off + (size_t)w : sizeof(line) - 1;
             listed++;
         }

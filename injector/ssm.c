@@ -732,17 +732,19 @@ out:
 }
 
 /* A refused filtered read: its fix names both actions it needs. */
-static void ssm_sm_denied(struct inj_err *err)
+static void ssm_sm_denied(char *msg, size_t n)
 {
-    size_t len = strlen(err->msg);
+    size_t len = strlen(msg);
     const char *why = "; reading secrets by name prefix or tags needs both "
                       "secretsmanager:ListSecrets and secretsmanager:BatchGetSecretValue (Resource "
                       "\"*\": run injector policy)";
 
     /* The fix must survive whatever AWS's message took. */
-    if (len + strlen(why) >= sizeof(err->msg))
-        len = sizeof(err->msg) - strlen(why) - 1;
-    memcpy(err->msg + len, why, strlen(why) + 1);
+    if (strlen(why) >= n)
+        return;
+    if (len + strlen(why) >= n)
+        len = n - strlen(why) - 1;
+    memcpy(msg + len, why, strlen(why) + 1);
 }
 
 /* A read whose answer has another page: fails it (INJ_E_UNAVAILABLE) when the service
@@ -871,8 +873,13 @@ void ssm_get_paths(const struct sm_ctx *ctx, struct sm_item *items, size_t n, si
                 it->kind = calls[i].end == AWS_FAULT ? calls[i].fault.kind : AWS_K_NONE;
                 it->region_down = aws_call_region_down(&calls[i]);
                 /* AWS asks for ListSecrets too when BatchGetSecretValue is given Filters. */
-                if (s->sm && (it->kind == AWS_K_DENIED || it->kind == AWS_K_REFUSED))
-                    ssm_sm_denied(sm_fail_err(&it->fail));
+                if (s->sm && (it->kind == AWS_K_DENIED || it->kind == AWS_K_REFUSED)) {
+                    /* In the entry's line, and in the cause that groups entries failing
+                     * alike. */
+                    ssm_sm_denied(sm_fail_err(&it->fail)->msg, sizeof(it->fail->err.msg));
+                    if (sm_fail_cause(&it->fail)[0])
+                        ssm_sm_denied(sm_fail_cause(&it->fail), AWS_CAUSE_MAX);
+                }
             }
             if (rc == INJ_OK && s->token)
                 rc = ssm_path_pages_check(s);

@@ -377,3 +377,23 @@ def test_failover_regions_do_not_shrink_a_prefix_reads_deadline(fake, base_env, 
     res = run(["-c", cfg, "--"] + probe(base_env), base_env)
     assert res.rc == 0, res
     assert probe.read()["env"]["DB_PASSWORD"] == c("pw")
+
+
+def test_list_secrets_denied_for_two_reads_grouped_line_names_both_actions(fake, base_env,
+                                                                          write_config):
+    # Two reads refused alike are reported in one line: it must still say ListSecrets, and a
+    # read by tags alone (no name) shows as its entry, not "()".
+    seed_app(fake)
+    fake.state.deny(base_env["AWS_ACCESS_KEY_ID"], "ListSecrets")
+    cfg = write_config("""
+        version: 1
+        env:
+          A: { path: true, max: 3, tags: { team: a } }
+          B: { path: true, max: 3, tags: { team: b } }
+        """)
+    res = run(["-c", cfg, "--", "/bin/true"], base_env)
+    assert res.rc == 77, res
+    line = [ln for ln in res.err.splitlines() if "2 entries failed" in ln]
+    assert line, res.err
+    assert "secretsmanager:ListSecrets and secretsmanager:BatchGetSecretValue" in line[0]
+    assert "()" not in line[0] and "env A" in line[0] and "env B" in line[0]
