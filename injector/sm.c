@@ -907,14 +907,27 @@ static enum inj_rc sm_filter_take(const struct sm_filter_page *pg, const cJSON *
                            "ARN or VersionId",
                            pg->label);
     key = sm_filter_key(pg->ref->secret_id, name->valuestring);
+    if (!key && pg->ref->secret_id[0] &&
+        !strncmp(name->valuestring, pg->ref->secret_id, strlen(pg->ref->secret_id))) {
+        /* "prod/app" beside "prod/app/db": a secret named as the prefix has no key. */
+        size_t plen = strlen(pg->ref->secret_id);
+        int slash = pg->ref->secret_id[plen - 1] == '/';
+
+        rc = inj_err_set(err, INJ_E_CONFIG,
+                         "%s: the secret %.200s is named as the prefix itself, so it has no key "
+                         "below it; %s%.200s%s",
+                         pg->label, name->valuestring,
+                         slash ? "" : "end the prefix with '/' (", slash ? "" : pg->ref->secret_id,
+                         slash ? "rename it, or read it with an entry of its own"
+                               : "/) to read only the secrets under it");
+        goto out;
+    }
     if (!key) {
         rc = inj_err_set(err, rc,
                          "%s: BatchGetSecretValue answered the secret %.200s, whose name %s; "
                          "not used",
                          pg->label, name->valuestring,
-                         pg->ref->secret_id[0] ? "does not start with the prefix (or is the "
-                                                 "prefix itself)"
-                                               : "is empty");
+                         pg->ref->secret_id[0] ? "does not start with the prefix" : "is empty");
         goto out;
     }
     rc = sm_parse_secret(it, has_nul, name->valuestring, &sec, err);

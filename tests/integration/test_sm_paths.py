@@ -397,3 +397,21 @@ def test_list_secrets_denied_for_two_reads_grouped_line_names_both_actions(fake,
     assert line, res.err
     assert "secretsmanager:ListSecrets and secretsmanager:BatchGetSecretValue" in line[0]
     assert "()" not in line[0] and "env A" in line[0] and "env B" in line[0]
+
+
+def test_secret_named_as_the_prefix_says_end_it_with_a_slash(fake, base_env, write_config,
+                                                             probe):
+    # "smp/app" beside "smp/app/db_password" (a common layout): the secret named as the prefix
+    # has no key; the message says how to leave it out (a config fix: exit 78).
+    seed_app(fake)
+    fake.state.add_secret("smp/app", string=c("parent"))
+    cfg = write_config("""
+        version: 1
+        env:
+          APP: { from: smp/app, path: true, max: 10 }
+        """)
+    res = run(["-c", cfg, "--"] + probe(base_env), base_env)
+    assert res.rc == 78, res
+    assert "the secret smp/app is named as the prefix itself, so it has no key below it; end " \
+           "the prefix with '/' (smp/app/) to read only the secrets under it" in res.err
+    assert not probe.path.exists()
