@@ -251,18 +251,26 @@ static int proc_kill_children(void)
     return count;
 }
 
+/* Rounds of 1 ms proc_kill_all_children waits for killed processes to die. */
+#define PROC_REAP_WAITS 5000
+
 /* Kills and reaps every child this process has: the helper's descendants, reparented here
  * because it is their subreaper, whatever process group or session they moved to. A killed
  * process's own children come here in turn and go in the next round. */
 static void proc_kill_all_children(void)
 {
+    /* A process killed in an uninterruptible sleep (a hung network mount) dies only when
+     * that ends: about 5 s of waiting for it, then the reaper exits and leaves it to init
+     * rather than hold injector's start or refresh for good. */
+    int waits = PROC_REAP_WAITS;
+
     for (;;) {
         int listed = proc_kill_children();
         pid_t w = waitpid(-1, NULL, WNOHANG);
 
         if (w > 0 || (w < 0 && errno == EINTR))
             continue;
-        if (w < 0 || listed < 0)
+        if (w < 0 || listed < 0 || waits-- <= 0)
             return;             /* ECHILD: none left; or they cannot be listed (no /proc) */
         (void)poll(NULL, 0, 1); /* killed, not dead yet */
     }
@@ -304,15 +312,30 @@ __attribute__((noreturn)) static void proc_reaper(char *const argv[],
             (void)close(drop[i]);
     proc_write_all(stfd, &h, sizeof(h));
     if (h.err == 0) {
-        while (waitpid(h.pid, &status, 0) < 0) {
+        siginfo_t si;
+
+        /* Its exit is reported without reaping it: the zombie keeps its pid and process
+         * group id its own until injector is done, so injector's kills (of the helper and
+         * of its group's leftovers) cannot reach a process that took the id over. */
+        memset(&si, 0, sizeof(si));
+        while (waitid(P_PID, (id_t)h.pid, &si, WEXITED | WNOWAIT) < 0) {
             if (errno != EINTR) {
-                status = 1 << 8;
+                si.si_code = 0;
                 break;
             }
         }
+        if (si.si_code == CLD_EXITED)
+            status = (si.si_status & 0xff) << 8;
+        else if (si.si_code == CLD_KILLED)
+            status = si.si_status & 0x7f;
+        else if (si.si_code == CLD_DUMPED)
+            status = (si.si_status & 0x7f) | 0x80;
         proc_write_all(stfd, &status, sizeof(status));
         /* EOF when injector is done (or gone). */
         while (read(ctlfd, &c, 1) < 0 && errno == EINTR)
+            ;
+        (void)kill(-h.pid, SIGKILL);
+        while (waitpid(h.pid, NULL, 0) < 0 && errno == EINTR)
             ;
     }
     proc_kill_all_children();
@@ -847,8 +870,9 @@ out:
         proc_tty_take();
     if (r.pid > 0) {
         /* Exited or not: its group goes (a helper's background leftovers hold its output
-         * and maybe the credentials). The reaper reaps it and reports its status; waited
-         * for here unless it came already. */
+         * and maybe the credentials). The reaper reaps the helper only once injector is done
+         * (proc_end), so its pid and group id are still its own here: the kills cannot reach
+         * a process that took the id over. Its status is waited for unless it came. */
         (void)kill(-r.pid, SIGKILL);
         if (!r.exited) {
             (void)kill(r.pid, SIGKILL);
