@@ -8,6 +8,8 @@ import os
 import re
 import signal
 
+import pytest
+
 import seed
 from conftest import run
 from test_supervise import sv, value, wait_for  # noqa: F401  (sv is a fixture)
@@ -277,62 +279,42 @@ def test_refresh_with_a_new_key_that_collides_keeps_the_old_values(fake, write_c
     assert inj.finish(leak_extra=(v1, v2)) == 0
 
 
-def test_refresh_key_moving_to_an_earlier_entry_stays_set(fake, write_config, sv):
-    """One cycle where an earlier expand entry gains key X and a later one loses it: X ends up
-    with the earlier entry's value (the later entry's removal used to unset what the earlier
-    one had just set: the app restarted without X). If the gain is seen in a cycle of its own
-    first, that cycle is refused as a collision and the next one holds both changes."""
-    v1, v2 = value("expm-1"), value("expm-2")
-    fake.state.add_secret("exp/first", string=json.dumps({"a": "a1"}))
-    fake.state.add_secret("exp/second", string=json.dumps({"b": "b1", "x": v1}))
-    cfg = write_config("""
+@pytest.mark.parametrize("to_earlier", [True, False], ids=["to-earlier", "to-later"])
+def test_refresh_key_moving_between_entries_stays_set(fake, write_config, sv, to_earlier):
+    """One cycle where one expand entry gains key X and the other loses it: X ends up with the
+    gaining entry's value. To the earlier entry: the later entry's removal used to unset what
+    the earlier one had just set (the app restarted without X). If the gain is seen in a cycle
+    of its own first, that cycle is refused as a collision and the next one holds both
+    changes. To the later entry: the same the other way round (a guard)."""
+    tag = "expm" if to_earlier else "expn"
+    v1, v2 = value(f"{tag}-1"), value(f"{tag}-2")
+    first, second = f"exp/{tag}-first", f"exp/{tag}-second"
+    gain, lose = (first, second) if to_earlier else (second, first)
+    gain_keys, lose_keys = ({"a": "a1"}, {"b": "b1"}) if to_earlier else ({"b": "b1"}, {"a": "a1"})
+    fake.state.add_secret(gain, string=json.dumps(gain_keys))
+    fake.state.add_secret(lose, string=json.dumps(dict(lose_keys, x=v1)))
+    cfg = write_config(f"""
         version: 1
         supervise:
           refresh: 50ms
           on_change: restart
           restart_delay: 0s
         env:
-          F: { from: exp/first, expand: true }
-          S: { from: exp/second, expand: true }
+          F: {{ from: {first}, expand: true }}
+          S: {{ from: {second}, expand: true }}
         """)
     inj, log = sv(["-c", cfg], {"APP_ENV": "A,B,X"})
-    first = wait_for("start", lambda: log.events("start"), inj)[0]
-    assert first["env"] == {"A": "a1", "B": "b1", "X": v1}
-    fake.state.put_secret_value("exp/first", json.dumps({"a": "a1", "x": v2}))
-    fake.state.put_secret_value("exp/second", json.dumps({"b": "b1"}))
+    start = wait_for("start", lambda: log.events("start"), inj)[0]
+    assert start["env"] == {"A": "a1", "B": "b1", "X": v1}
+    fake.state.put_secret_value(gain, json.dumps(dict(gain_keys, x=v2)))
+    fake.state.put_secret_value(lose, json.dumps(lose_keys))
     starts = wait_for("restart", lambda: len(log.events("start")) >= 2 and log.events("start"),
                       inj)
     assert starts[1]["env"] == {"A": "a1", "B": "b1", "X": v2}
-    err = inj.stderr_text()
-    assert "env S: the secret's keys changed (variables added: none; removed: X)" in err
-    assert "env F: the secret's keys changed (variables added: X; removed: none)" in err
-    inj.kill(signal.SIGTERM)
-    assert inj.finish(leak_extra=(v1, v2)) == 0
-
-
-def test_refresh_key_moving_to_a_later_entry_stays_set(fake, write_config, sv):
-    """The same the other way round (the earlier entry loses X, the later one gains it)."""
-    v1, v2 = value("expn-1"), value("expn-2")
-    fake.state.add_secret("exp/one", string=json.dumps({"a": "a1", "x": v1}))
-    fake.state.add_secret("exp/two", string=json.dumps({"b": "b1"}))
-    cfg = write_config("""
-        version: 1
-        supervise:
-          refresh: 50ms
-          on_change: restart
-          restart_delay: 0s
-        env:
-          F: { from: exp/one, expand: true }
-          S: { from: exp/two, expand: true }
-        """)
-    inj, log = sv(["-c", cfg], {"APP_ENV": "A,B,X"})
-    first = wait_for("start", lambda: log.events("start"), inj)[0]
-    assert first["env"] == {"A": "a1", "B": "b1", "X": v1}
-    fake.state.put_secret_value("exp/two", json.dumps({"b": "b1", "x": v2}))
-    fake.state.put_secret_value("exp/one", json.dumps({"a": "a1"}))
-    starts = wait_for("restart", lambda: len(log.events("start")) >= 2 and log.events("start"),
-                      inj)
-    assert starts[1]["env"] == {"A": "a1", "B": "b1", "X": v2}
+    if to_earlier:
+        err = inj.stderr_text()
+        assert "env S: the secret's keys changed (variables added: none; removed: X)" in err
+        assert "env F: the secret's keys changed (variables added: X; removed: none)" in err
     inj.kill(signal.SIGTERM)
     assert inj.finish(leak_extra=(v1, v2)) == 0
 
