@@ -107,8 +107,7 @@ static struct fetched *resolve_fetch_for(struct resolve_set *out, struct resolve
     /* A parameter has no replica, and a read by name prefix or tags is never failed over:
      * failover regions would only shrink its share of the deadline (fetch.c gives each region
      * to try an even share). */
-    for (j = 0; !f->failover_off && ref->service != REF_SSM && !ref->path && j < failover->n;
-         j++)
+    for (j = 0; !f->failover_off && ref->service != REF_SSM && !ref->path && j < failover->n; j++)
         (void)ref_regions_add(&f->failover, failover->v[j]); /* a full list keeps the first 4 */
     return f;
 }

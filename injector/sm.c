@@ -916,8 +916,8 @@ static enum inj_rc sm_filter_take(const struct sm_filter_page *pg, const cJSON *
         rc = inj_err_set(err, INJ_E_CONFIG,
                          "%s: the secret %.200s is named as the prefix itself, so it has no key "
                          "below it; %s%.200s%s",
-                         pg->label, name->valuestring,
-                         slash ? "" : "end the prefix with '/' (", slash ? "" : pg->ref->secret_id,
+                         pg->label, name->valuestring, slash ? "" : "end the prefix with '/' (",
+                         slash ? "" : pg->ref->secret_id,
                          slash ? "rename it, or read it with an entry of its own"
                                : "/) to read only the secrets under it");
         goto out;

@@ -846,8 +846,7 @@ void ssm_get_paths(const struct sm_ctx *ctx, struct sm_item *items, size_t n, si
 
             s->pages++;
             if (calls[i].end == AWS_OK && s->sm) {
-                rc = sm_fail_keep(&it->fail, aws_call_parse(&calls[i], s->label, &s->smp, &e),
-                                  &e);
+                rc = sm_fail_keep(&it->fail, aws_call_parse(&calls[i], s->label, &s->smp, &e), &e);
                 free(s->sent);
                 s->sent = s->token;
                 s->token = s->smp.next; /* Transfer ownership. */
@@ -867,9 +866,9 @@ void ssm_get_paths(const struct sm_ctx *ctx, struct sm_item *items, size_t n, si
                                      it->ref->secret_id, cJSON_GetArraySize(s->acc),
                                      it->ref->path_max);
             } else {
-                rc = aws_call_error(&a, &calls[i], s->sm ? s->label : it->ref->secret_id,
-                                    sm_fail_err(&it->fail), sm_fail_cause(&it->fail),
-                                    AWS_CAUSE_MAX);
+                rc =
+                    aws_call_error(&a, &calls[i], s->sm ? s->label : it->ref->secret_id,
+                                   sm_fail_err(&it->fail), sm_fail_cause(&it->fail), AWS_CAUSE_MAX);
                 it->kind = calls[i].end == AWS_FAULT ? calls[i].fault.kind : AWS_K_NONE;
                 it->region_down = aws_call_region_down(&calls[i]);
                 /* AWS asks for ListSecrets too when BatchGetSecretValue is given Filters. */
