@@ -411,10 +411,10 @@ static void aws_outcome(const struct aws_ctx *ctx, struct aws_call *c, enum inj_
         return;
     }
     {
-        const char *keys[2] = {ctx->creds ? ctx->creds->secret_access_key : NULL,
-                               ctx->creds ? ctx->creds->session_token : NULL};
-        const struct aws_known known = {keys, 2};
+        const char *keys[2];
+        struct aws_known known;
 
+        aws_ctx_known(ctx, keys, &known);
         aws_parse_fault(&c->resp, &known, &c->fault);
     }
     sbuf_wipe_free(&c->resp.body);
@@ -635,4 +635,12 @@ int aws_call_region_down(const struct aws_call *c)
     default:
         return 0;
     }
+}
+
+void aws_ctx_known(const struct aws_ctx *ctx, const char *keys[2], struct aws_known *out)
+{
+    keys[0] = ctx->creds ? ctx->creds->secret_access_key : NULL;
+    keys[1] = ctx->creds ? ctx->creds->session_token : NULL;
+    out->v = keys;
+    out->n = 2;
 }

@@ -189,6 +189,10 @@ enum inj_rc aws_call_parse(const struct aws_call *c, const char *id, void *out,
  * A single call is n = 1. */
 void aws_run(const struct aws_ctx *ctx, struct aws_call *calls, size_t n, size_t conns);
 
+/* The values no server text may print back for ctx (its secret key and session token), as
+ * awserr.h's aws_known: keys is the storage *out points into. */
+void aws_ctx_known(const struct aws_ctx *ctx, const char *keys[2], struct aws_known *out);
+
 /* c's failure worded for name, as "NAME: cause (AWS: message)"; the cause (without the
  * name or the service's message) also into cause[0..ncause) when cause is not NULL, for
  * grouping the entries that fail alike. Returns the error's code. */

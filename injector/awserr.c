@@ -243,15 +243,21 @@ void aws_parse_fault(const struct http_resp *resp, const struct aws_known *known
     f->kind = aws_classify(f->status, f->code, f->msg);
 }
 
-void aws_fault_set(struct aws_fault *f, long status, const char *code, const char *msg)
+void aws_fault_set_known(struct aws_fault *f, long status, const char *code, const char *msg,
+                         const struct aws_known *known)
 {
     memset(f, 0, sizeof(*f));
     f->status = status;
     if (code)
         aws_set_code(f, code, strlen(code));
     if (msg)
-        aws_clean_msg(msg, strlen(msg), NULL, f->msg, sizeof(f->msg));
+        aws_clean_msg(msg, strlen(msg), known, f->msg, sizeof(f->msg));
     f->kind = aws_classify(status, f->code, f->msg);
+}
+
+void aws_fault_set(struct aws_fault *f, long status, const char *code, const char *msg)
+{
+    aws_fault_set_known(f, status, code, msg, NULL);
 }
 
 /* SigV4 errors name their cause only in the message. */

@@ -62,7 +62,11 @@ struct aws_known {
 void aws_parse_fault(const struct http_resp *resp, const struct aws_known *known,
                      struct aws_fault *f);
 
-/* Fills *f for a per-item error inside a 200 answer (BatchGetSecretValue's Errors). */
+/* Fills *f for a per-item error inside a 200 answer (BatchGetSecretValue's Errors); the
+ * message is cleaned with known (may be NULL), as aws_parse_fault's. */
+void aws_fault_set_known(struct aws_fault *f, long status, const char *code, const char *msg,
+                         const struct aws_known *known);
+/* aws_fault_set_known without known values. */
 void aws_fault_set(struct aws_fault *f, long status, const char *code, const char *msg);
 
 /* The one place server text becomes ours: a bounded, printable-ASCII copy of in with every

@@ -665,11 +665,14 @@ enum inj_rc sm_parse_batch(const struct sm_ctx *ctx, const char *region,
         const cJSON *code = cJSON_GetObjectItemCaseSensitive(it, "ErrorCode");
         const cJSON *msg = cJSON_GetObjectItemCaseSensitive(it, "Message");
         struct aws_fault f;
+        const char *keys[2];
+        struct aws_known known;
 
         if (!cJSON_IsString(sid))
             continue;
-        aws_fault_set(&f, 400, cJSON_IsString(code) ? code->valuestring : "(no error code)",
-                      cJSON_IsString(msg) ? msg->valuestring : NULL);
+        aws_ctx_known(&a, keys, &known);
+        aws_fault_set_known(&f, 400, cJSON_IsString(code) ? code->valuestring : "(no error code)",
+                            cJSON_IsString(msg) ? msg->valuestring : NULL, &known);
         f.server_date = resp->server_date;
         for (i = 0; i < n; i++) {
             if (done[i] || strcmp(items[i].ref->secret_id, sid->valuestring) != 0)
@@ -1005,12 +1008,15 @@ enum inj_rc sm_parse_filter_page(struct sm_filter_page *pg, const struct http_re
         const cJSON *msg = cJSON_GetObjectItemCaseSensitive(it, "Message");
         struct aws_ctx a;
         struct aws_fault f;
+        const char *keys[2];
+        struct aws_known known;
 
         /* A secret the filter matched and the role may not read (with injector policy's
          * ResourceTag condition: one the tag filters over-matched) fails the entry. */
         sm_aws_ctx(pg->ctx, &a);
-        aws_fault_set(&f, 400, cJSON_IsString(code) ? code->valuestring : "(no error code)",
-                      cJSON_IsString(msg) ? msg->valuestring : NULL);
+        aws_ctx_known(&a, keys, &known);
+        aws_fault_set_known(&f, 400, cJSON_IsString(code) ? code->valuestring : "(no error code)",
+                            cJSON_IsString(msg) ? msg->valuestring : NULL, &known);
         f.server_date = resp->server_date;
         rc = aws_fault_error(&a, &sm_service, &sm_ops[SM_GET], pg->region, &f, 1,
                              cJSON_IsString(sid) ? sid->valuestring : "(a secret)", err, NULL, 0);

@@ -214,6 +214,20 @@ static void wording_names_the_iam_action(void **state)
     aws_fault_set(&f, 429, "", NULL);
     assert_int_equal(aws_fault_cause(&f, &w, cause, sizeof(cause)), INJ_E_TEMPFAIL);
     assert_contains(cause, "throttled by Secrets Manager in eu-west-1 after 1 attempt(s)");
+    {
+        /* An Errors item's message that echoes the secret access key (40 characters: too
+         * short for the unnamed-run rule) is cleaned with the known values. */
+        const char *key = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+        const char *keys[2] = {key, NULL};
+        const struct aws_known known = {keys, 2};
+        char msg[200];
+
+        (void)snprintf(msg, sizeof(msg), "the request signed with %s was refused", key);
+        aws_fault_set_known(&f, 400, "AccessDeniedException", msg, &known);
+        assert_null(strstr(f.msg, "wJalrXUtnFEMI"));
+        assert_null(strstr(f.msg, "EXAMPLEKEY"));
+        assert_contains(f.msg, "the request signed with [redacted] was refused");
+    }
 }
 
 /* The table itself: a code maps to one kind; codes not in it are the status's to decide. */
