@@ -183,8 +183,9 @@ struct proc_run {
 
 /* What the reaper says first: how the start went. */
 struct proc_hello {
-    int err;     /* posix_spawnp's answer */
-    int sub_err; /* 0, or why it could not become a child subreaper */
+    int err;      /* posix_spawnp's answer */
+    int sub_err;  /* 0, or why it could not become a child subreaper */
+    int list_err; /* 0, or why it cannot list its children (/proc/self/task/PID/children) */
     pid_t pid;
 };
 
@@ -201,6 +202,22 @@ static void proc_write_all(int fd, const void *buf, size_t len)
         p += n;
         len -= (size_t)n;
     }
+}
+
+/* 0 when this process's children can be listed (proc_kill_children), else an errno. */
+static int proc_children_listable(void)
+{
+    char path[64];
+    int n = snprintf(path, sizeof(path), "/proc/self/task/%ld/children", (long)getpid());
+    int fd;
+
+    if (n < 0 || (size_t)n >= sizeof(path))
+        return ENAMETOOLONG;
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno;
+    (void)close(fd);
+    return 0;
 }
 
 /* SIGKILLs every child of this process that /proc lists: -1 when the list cannot be read. */
@@ -301,6 +318,7 @@ __attribute__((noreturn)) static void proc_reaper(char *const argv[],
      * to init. */
     if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0)
         h.sub_err = errno;
+    h.list_err = proc_children_listable();
     /* An inherited SIGCHLD = SIG_IGN would make the kernel reap the helper here. */
     memset(&dfl, 0, sizeof(dfl));
     dfl.sa_handler = SIG_DFL;
@@ -389,6 +407,11 @@ static int proc_start(struct proc_run *r, char *const argv[], const posix_spawn_
     }
     if (got != sizeof(h))
         return ECHILD; /* the reaper died before it could say */
+    if (!h.sub_err && h.list_err)
+        log_debug("credential_process: cannot list the reaper's children (%s: no "
+                  "/proc/self/task/PID/children): a process it starts in a session of its own "
+                  "may outlive it",
+                  strerror(h.list_err));
     if (h.sub_err)
         log_debug("credential_process: cannot register a child subreaper (%s): a process it "
                   "starts in a session of its own may outlive it",
