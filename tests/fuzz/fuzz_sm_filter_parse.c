@@ -5,6 +5,7 @@
 
 #include "creds.h"
 #include "fuzz.h"
+#include "fuzz_answer.h"
 #include "http.h"
 #include "jx.h"
 #include "sm.h"
@@ -25,17 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct http_resp resp;
     size_t i;
 
-    if (size > SM_MAX_BATCH_RESPONSE)
-        return 0;
-    memset(&creds, 0, sizeof(creds));
-    memcpy(creds.source, "fuzz", 5);
-    memset(&ctx, 0, sizeof(ctx));
-    ctx.creds = &creds;
-    ctx.region = "eu-central-1";
-    memset(&resp, 0, sizeof(resp));
-    resp.status = 200;
-    resp.body.max = SM_MAX_BATCH_RESPONSE;
-    if (sbuf_append(&resp.body, data, size) != SBUF_OK)
+    if (fuzz_answer(&creds, &ctx, &resp, data, size, SM_MAX_BATCH_RESPONSE) != 0)
         return 0;
     for (i = 0; i < 2; i++) {
         struct sm_filter_page pg;

@@ -4,6 +4,7 @@
 
 #include "creds.h"
 #include "fuzz.h"
+#include "fuzz_answer.h"
 #include "http.h"
 #include "jx.h"
 #include "ssm.h"
@@ -41,17 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     enum inj_rc rc;
     size_t i;
 
-    if (size > SSM_MAX_RESPONSE)
-        return 0;
-    memset(&creds, 0, sizeof(creds));
-    memcpy(creds.source, "fuzz", 5);
-    memset(&ctx, 0, sizeof(ctx));
-    ctx.creds = &creds;
-    ctx.region = "eu-central-1";
-    memset(&resp, 0, sizeof(resp));
-    resp.status = 200;
-    resp.body.max = SSM_MAX_RESPONSE;
-    if (sbuf_append(&resp.body, data, size) != SBUF_OK)
+    if (fuzz_answer(&creds, &ctx, &resp, data, size, SSM_MAX_RESPONSE) != 0)
         return 0;
     for (i = 0; i < NIDS; i++) {
         memset(&refs[i], 0, sizeof(refs[i]));
