@@ -460,6 +460,7 @@ struct ssm_path {
     int sm;                    /* a Secrets Manager read (smp) */
     struct sm_filter_page smp; /* sm: the page's input and output */
     char label[400];           /* sm: the read in messages ("secrets prod/app/... tagged k=v") */
+    const char *name;          /* the read in messages and calls: label, or the path's secret_id */
 };
 
 const char *ssm_path_key(const char *path, const char *name)
@@ -754,18 +755,16 @@ static void ssm_sm_denied(char *msg, size_t n)
  * bounded number of calls, not calls until the deadline. */
 static enum inj_rc ssm_path_pages_check(struct ssm_path *s)
 {
-    const char *label = s->sm ? s->label : s->item->ref->secret_id;
-
     if (s->sent && !strcmp(s->sent, s->token))
         return inj_err_set(sm_fail_err(&s->item->fail), INJ_E_UNAVAILABLE,
                            "%s: page %zu of the answer gave back the NextToken it was asked with: "
                            "its pages would never end; stopped (an endpoint or proxy fault)",
-                           label, s->pages);
+                           s->name, s->pages);
     if (s->pages > s->item->ref->path_max + SSM_PATH_EMPTY_PAGES)
         return inj_err_set(sm_fail_err(&s->item->fail), INJ_E_UNAVAILABLE,
                            "%s: %zu pages read and the answer has not ended, more than max: %zu "
                            "allows; stopped (an endpoint or proxy fault)",
-                           label, s->pages, s->item->ref->path_max);
+                           s->name, s->pages, s->item->ref->path_max);
     return INJ_OK;
 }
 
@@ -800,9 +799,11 @@ void ssm_get_paths(const struct sm_ctx *ctx, struct sm_item *items, size_t n, si
         sp[i].item = &items[i];
         sp[i].region = sm_region_for(ctx, items[i].ref);
         sp[i].path = ssm_path_name(items[i].ref);
+        sp[i].name = items[i].ref->secret_id;
         if (items[i].ref->service == REF_SM) {
             sp[i].sm = 1;
             ssm_sm_label(items[i].ref, sp[i].label, sizeof(sp[i].label));
+            sp[i].name = sp[i].label;
             sp[i].smp.ctx = ctx;
             sp[i].smp.region = sp[i].region;
             sp[i].smp.ref = items[i].ref;
@@ -828,8 +829,7 @@ void ssm_get_paths(const struct sm_ctx *ctx, struct sm_item *items, size_t n, si
             memset(&calls[nc], 0, sizeof(calls[nc]));
             sp[i].smp.token = sp[i].token;
             aws_call_init(&calls[nc], &a, sp[i].sm ? &sm_service : &ssm_service,
-                          sp[i].sm ? &sm_filter_op : &ssm_path_op, sp[i].region,
-                          sp[i].sm ? sp[i].label : items[i].ref->secret_id,
+                          sp[i].sm ? &sm_filter_op : &ssm_path_op, sp[i].region, sp[i].name,
                           sp[i].sm ? (const void *)&sp[i].smp : (const void *)&sp[i],
                           items[i].deadline_ms ? items[i].deadline_ms : a.deadline_ms);
             idx[nc++] = i;
@@ -866,9 +866,8 @@ void ssm_get_paths(const struct sm_ctx *ctx, struct sm_item *items, size_t n, si
                                      it->ref->secret_id, cJSON_GetArraySize(s->acc),
                                      it->ref->path_max);
             } else {
-                rc =
-                    aws_call_error(&a, &calls[i], s->sm ? s->label : it->ref->secret_id,
-                                   sm_fail_err(&it->fail), sm_fail_cause(&it->fail), AWS_CAUSE_MAX);
+                rc = aws_call_error(&a, &calls[i], s->name, sm_fail_err(&it->fail),
+                                    sm_fail_cause(&it->fail), AWS_CAUSE_MAX);
                 it->kind = calls[i].end == AWS_FAULT ? calls[i].fault.kind : AWS_K_NONE;
                 it->region_down = aws_call_region_down(&calls[i]);
                 /* AWS asks for ListSecrets too when BatchGetSecretValue is given Filters. */
