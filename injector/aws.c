@@ -420,8 +420,12 @@ static void aws_outcome(const struct aws_ctx *ctx, struct aws_call *c, enum inj_
     sbuf_wipe_free(&c->resp.body);
     throttle = aws_kind_throttle(c->fault.kind);
     c->throttles += throttle;
-    if (lim)
+    if (lim) {
         aws_limiter_update(lim, now, throttle);
+        if (throttle)
+            log_debug("%s: adaptive retry mode: the throttle cut the send rate to %.1f a second",
+                      c->id, lim->fill_rate);
+    }
     if (throttle && c->spare_throttle) {
         c->rc = INJ_E_UNAVAILABLE;
         c->end = AWS_FAULT;

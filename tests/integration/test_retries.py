@@ -8,7 +8,7 @@ import re
 import pytest
 
 import seed
-from conftest import SLOW, WRAPPER, run
+from conftest import run
 
 RDS = seed.RDS_NAME
 
@@ -215,12 +215,12 @@ def test_adaptive_mode_waits_for_send_tokens_after_a_throttle(fake, base_env, wr
     env = probe.read()["env"]
     assert [env[f"V{i}"] for i in range(4)] == [f"adaptive-canary-{i}" for i in range(4)]
     assert gets(fake) == 5, fake.state.requests
-    waited = "waiting" in res.err and "for a send token" in res.err
-    if mode == "adaptive" and SLOW and "valgrind" in WRAPPER:
-        # Under valgrind the bucket refills while the next attempt is being made: whether it
-        # waits depends on the speed. The wait is checked in the normal and ASan passes (and
-        # the limiter step by step against botocore in tests/unit/test_aws.c).
-        pass
-    else:
-        assert waited == (mode == "adaptive"), res.err
+    # The throttle engages the limiter in adaptive mode only (a deterministic line). Whether
+    # the retry then waits for a token depends on how long the start took before the throttle
+    # (the bucket fills at 1 a second from the first call), so a loaded or sanitized run may
+    # not wait; the wait itself is checked step by step against botocore in tests/unit/test_aws.c.
+    cut = "the throttle cut the send rate to" in res.err
+    assert cut == (mode == "adaptive"), res.err
+    if mode == "standard":
+        assert "for a send token" not in res.err, res.err
     assert "adaptive-canary" not in res.err
