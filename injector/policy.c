@@ -138,6 +138,29 @@ static int pol_account_valid(const char *a)
     return 1;
 }
 
+/* Adds kms:Decrypt on the keys of account in region, through service there (kms:ViaService
+ * is "SERVICE.REGION.<the partition's DNS suffix>": secretsmanager.cn-north-1.amazonaws.com.cn
+ * in China; AWS KMS Developer Guide, "kms:ViaService"). */
+static enum inj_rc pol_add_kms(struct pol_set *keys, struct pol_set *via, const char *service,
+                               const char *part, const char *region, const char *account,
+                               const char *what, struct inj_err *err)
+{
+    char buf[300];
+    int n;
+
+    n = snprintf(buf, sizeof(buf), "arn:%s:kms:%s:%s:key/*", part, region, account);
+    if (n < 0 || (size_t)n >= sizeof(buf))
+        return inj_err_set(err, INJ_E_CONFIG, "%s: key ARN too long", what);
+    if (pol_set_add(keys, buf) != 0)
+        return inj_err_set(err, INJ_E_NOMEM, "out of memory");
+    n = snprintf(buf, sizeof(buf), "%s.%s.%s", service, region, ref_region_dns_suffix(region));
+    if (n < 0 || (size_t)n >= sizeof(buf))
+        return inj_err_set(err, INJ_E_CONFIG, "%s: region too long", what);
+    if (pol_set_add(via, buf) != 0)
+        return inj_err_set(err, INJ_E_NOMEM, "out of memory");
+    return INJ_OK;
+}
+
 /* Adds what one reference needs. what names the entry for messages ("env PGUSER"). */
 static enum inj_rc pol_add_ref(struct pol *p, const struct ref *ref, int replica, const char *what,
                                struct inj_err *err)
@@ -185,19 +208,7 @@ static enum inj_rc pol_add_ref(struct pol *p, const struct ref *ref, int replica
         if (pol_set_add(&p->batchable, buf) != 0)
             return inj_err_set(err, INJ_E_NOMEM, "out of memory");
     }
-    n = snprintf(buf, sizeof(buf), "arn:%s:kms:%s:%s:key/*", part, region, account);
-    if (n < 0 || (size_t)n >= sizeof(buf))
-        return inj_err_set(err, INJ_E_SOFTWARE, "%s: key ARN too long", what);
-    if (pol_set_add(&p->keys, buf) != 0)
-        return inj_err_set(err, INJ_E_NOMEM, "out of memory");
-    /* kms:ViaService is "SERVICE.REGION.amazonaws.com" (AWS KMS Developer Guide,
-     * "kms:ViaService"). */
-    n = snprintf(buf, sizeof(buf), "secretsmanager.%s.amazonaws.com", region);
-    if (n < 0 || (size_t)n >= sizeof(buf))
-        return inj_err_set(err, INJ_E_SOFTWARE, "%s: region too long", what);
-    if (pol_set_add(&p->via, buf) != 0)
-        return inj_err_set(err, INJ_E_NOMEM, "out of memory");
-    return INJ_OK;
+    return pol_add_kms(&p->keys, &p->via, "secretsmanager", part, region, account, what, err);
 }
 
 /* Adds what a read by name prefix or tags needs: GetSecretValue on every name under the prefix
@@ -210,7 +221,6 @@ static enum inj_rc pol_add_filter(struct pol *p, const struct ref *ref, const ch
     const char *account = p->opts->account ? p->opts->account : "*";
     struct pol_tagged *grown;
     char res[1024];
-    char buf[300];
     size_t i;
     int n;
 
@@ -243,14 +253,8 @@ static enum inj_rc pol_add_filter(struct pol *p, const struct ref *ref, const ch
             p->ntagged++;
         }
     }
-    n = snprintf(buf, sizeof(buf), "arn:%s:kms:%s:%s:key/*", ref_region_partition(region), region,
-                 account);
-    if (n < 0 || (size_t)n >= sizeof(buf) || pol_set_add(&p->keys, buf) != 0)
-        return inj_err_set(err, INJ_E_NOMEM, "out of memory");
-    n = snprintf(buf, sizeof(buf), "secretsmanager.%s.amazonaws.com", region);
-    if (n < 0 || (size_t)n >= sizeof(buf) || pol_set_add(&p->via, buf) != 0)
-        return inj_err_set(err, INJ_E_NOMEM, "out of memory");
-    return INJ_OK;
+    return pol_add_kms(&p->keys, &p->via, "secretsmanager", ref_region_partition(region), region,
+                       account, what, err);
 }
 
 /* Adds what one SSM parameter needs: ssm:GetParameters on its ARN, and kms:Decrypt via SSM on
@@ -265,7 +269,7 @@ static enum inj_rc pol_add_param(struct pol *p, const struct ref *ref, const cha
     const char *region;
     const char *account;
     char res[2200];
-    char buf[300];
+    enum inj_rc rc;
     int n;
 
     if (ref->is_arn) {
@@ -296,18 +300,12 @@ static enum inj_rc pol_add_param(struct pol *p, const struct ref *ref, const cha
         if (pol_set_add(&p->paths, res) != 0)
             return inj_err_set(err, INJ_E_NOMEM, "out of memory");
     }
-    n = snprintf(buf, sizeof(buf), "arn:%s:kms:%s:%s:key/*", part, region, account);
-    if (n < 0 || (size_t)n >= sizeof(buf) || pol_set_add(&p->pkeys, buf) != 0)
-        return inj_err_set(err, INJ_E_NOMEM, "out of memory");
-    /* kms:ViaService is "SERVICE.REGION.<the partition's DNS suffix>":
-     * ssm.cn-north-1.amazonaws.com.cn in China. */
-    n = snprintf(buf, sizeof(buf), "ssm.%s.%s", region, ref_region_dns_suffix(region));
-    if (n < 0 || (size_t)n >= sizeof(buf) || pol_set_add(&p->pvia, buf) != 0)
-        return inj_err_set(err, INJ_E_NOMEM, "out of memory");
+    rc = pol_add_kms(&p->pkeys, &p->pvia, "ssm", part, region, account, what, err);
+    if (rc != INJ_OK)
+        return rc;
     {
         const char *name = ref->is_arn ? strstr(ref->secret_id, ":parameter/") : NULL;
         struct ref secret;
-        enum inj_rc rc;
 
         name = name ? name + 10 : ref->secret_id;
         if (strncmp(name, pass, sizeof(pass) - 1) != 0)

@@ -117,3 +117,26 @@ def test_policy_ssm_parameters(tmp_path, write_config):
     res = run(["policy", "-c", cfg], env)
     assert res.rc == 64, res
     assert '"ssm:/x/y" is a parameter name' in res.err
+
+
+def test_policy_china_secrets_via_service_has_the_partition_suffix(tmp_path, write_config):
+    # kms:ViaService ends in the partition's DNS suffix: secretsmanager.cn-north-1.amazonaws.com
+    # names no service, so a condition with it would never match and the secret never decrypt.
+    # A secret by name, one by full ARN and a prefix read all take the same value.
+    cfg = write_config("""
+        version: 1
+        env:
+          A: app/a
+          B: "arn:aws-cn:secretsmanager:cn-northwest-1:111122223333:secret:app/b-Ab12Cd"
+          P: { from: prod/app/, path: true, max: 5 }
+        """)
+    res = run(["policy", "-c", cfg, "--region", "cn-north-1"], offline_env(tmp_path))
+    assert res.rc == 0, res
+    st = {s["Sid"]: s for s in json.loads(res.out)["Statement"]}
+    dec = st["DecryptSecretsViaSecretsManager"]
+    assert dec["Condition"]["StringEquals"]["kms:ViaService"] == [
+        "secretsmanager.cn-north-1.amazonaws.com.cn",
+        "secretsmanager.cn-northwest-1.amazonaws.com.cn"]
+    assert dec["Resource"] == ["arn:aws-cn:kms:cn-north-1:*:key/*",
+                               "arn:aws-cn:kms:cn-northwest-1:111122223333:key/*"]
+    assert "arn:aws-cn:secretsmanager:cn-north-1:*:secret:prod/app/*" in st["ReadSecrets"]["Resource"]

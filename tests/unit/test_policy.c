@@ -305,7 +305,7 @@ static void partial_arns_regions_partitions(void **state)
         "arn:aws:kms:us-east-1:" ACCT ":key/*",
     };
     static const char *const via[] = {
-        "secretsmanager.cn-north-1.amazonaws.com",
+        "secretsmanager.cn-north-1.amazonaws.com.cn", /* China: its DNS suffix */
         "secretsmanager.eu-west-1.amazonaws.com",
         "secretsmanager.us-east-1.amazonaws.com",
     };
