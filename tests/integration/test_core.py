@@ -2,6 +2,7 @@
 Every run goes through conftest.run, which fails the test if any secret value or credential
 shows up in injector's stdout or stderr."""
 import os
+import re
 import stat
 import subprocess
 
@@ -343,7 +344,9 @@ def test_transient_throttle_is_retried(fake, base_env, write_config, probe):
     assert res.rc == 0, res
     log = [(r["status"], r["error_type"], r["conn"]) for r in fake.state.requests]
     assert fake.state.stats()["requests_by_action"]["GetSecretValue"] == 2, (log, res.err)
-    assert res.err.count("retrying (attempt 2, until the deadline)") == 1, res.err
+    # One throttle retry; its attempt number is 3 when a slow first handshake (valgrind) timed
+    # out and was retried first (that sends no request: GetSecretValue stays 2).
+    assert len(re.findall(r"retrying \(attempt \d+, until the deadline\)", res.err)) == 1, res.err
 
 
 def test_persistent_throttle_exits_75_at_the_deadline(fake, base_env, write_config):

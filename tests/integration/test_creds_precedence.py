@@ -30,6 +30,7 @@ def _imds_env(env, imds, label):
     imds.serve("role", c)
     env = dict(env, AWS_EC2_METADATA_SERVICE_ENDPOINT=imds.url)
     env.pop("AWS_EC2_METADATA_DISABLED")
+    env["AWS_METADATA_SERVICE_TIMEOUT"] = "10"   # a loaded run: no answer turned into a timeout
     return c, env
 
 
@@ -200,6 +201,7 @@ def test_region_from_imds_placement(fake, cenv, imds, write_config):
     register(fake, "p", c)
     env = dict(cenv, AWS_EC2_METADATA_SERVICE_ENDPOINT=imds.url)
     env.pop("AWS_EC2_METADATA_DISABLED")
+    env["AWS_METADATA_SERVICE_TIMEOUT"] = "10"   # a loaded run: no answer turned into a timeout
     env.pop("AWS_REGION")
     res = dry_run(env, write_config, [c])
     assert res.rc == 0, res
@@ -213,6 +215,7 @@ def test_full_arns_need_no_imds_region(fake, cenv, imds, write_config):
     register(fake, "p", c)
     env = dict(cenv, AWS_EC2_METADATA_SERVICE_ENDPOINT=imds.url)
     env.pop("AWS_EC2_METADATA_DISABLED")
+    env["AWS_METADATA_SERVICE_TIMEOUT"] = "10"   # a loaded run: no answer turned into a timeout
     env.pop("AWS_REGION")
     res = dry_run(env, write_config, [c], config=CONFIG_ARN)
     assert res.rc == 0, res

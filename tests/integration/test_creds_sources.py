@@ -235,6 +235,7 @@ def test_profile_credential_source_ec2_instance_metadata(fake, cenv, sts, imds, 
         """)
     env = dict(cenv, AWS_EC2_METADATA_SERVICE_ENDPOINT=imds.url)
     env.pop("AWS_EC2_METADATA_DISABLED")
+    env["AWS_METADATA_SERVICE_TIMEOUT"] = "10"   # a loaded run: no answer turned into a timeout
     res = dry_run(env, write_config, [src, role])
     assert res.rc == 0, res
     assert sts.requests[0]["access_key_id"] == src["access_key_id"]
@@ -279,6 +280,7 @@ def test_imds_v2(fake, cenv, imds, write_config):
     imds.serve("my-instance-role", c)
     env = dict(cenv, AWS_EC2_METADATA_SERVICE_ENDPOINT=imds.url + "/")
     env.pop("AWS_EC2_METADATA_DISABLED")
+    env["AWS_METADATA_SERVICE_TIMEOUT"] = "10"   # a loaded run: no answer turned into a timeout
     res = dry_run(env, write_config, [c])
     assert res.rc == 0, res
     assert "AWS credentials from IMDS" in res.err
@@ -296,6 +298,7 @@ def test_imds_ipv6_endpoint_mode(fake, cenv, imds, write_config):
     imds.serve("r", c)
     env = dict(cenv, AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE="IPv6", http_proxy=imds.url)
     env.pop("AWS_EC2_METADATA_DISABLED")
+    env["AWS_METADATA_SERVICE_TIMEOUT"] = "10"   # a loaded run: no answer turned into a timeout
     res = dry_run(env, write_config, [c])
     assert res.rc == 0, res
     assert {r["host"] for r in imds.requests} == {"[fd00:ec2::254]"}

@@ -285,7 +285,9 @@ def test_refresh_key_moving_between_entries_stays_set(fake, write_config, sv, to
     gaining entry's value. To the earlier entry: the later entry's removal used to unset what
     the earlier one had just set (the app restarted without X). If the gain is seen in a cycle
     of its own first, that cycle is refused as a collision and the next one holds both
-    changes. To the later entry: the same the other way round (a guard)."""
+    changes. To the later entry: the same the other way round (a guard). The cycle runs on
+    refresh_signal after both changes are made: on a timer, a cycle could check F before and S
+    after the two puts and rightly restart without X first."""
     tag = "expm" if to_earlier else "expn"
     v1, v2 = value(f"{tag}-1"), value(f"{tag}-2")
     first, second = f"exp/{tag}-first", f"exp/{tag}-second"
@@ -296,7 +298,8 @@ def test_refresh_key_moving_between_entries_stays_set(fake, write_config, sv, to
     cfg = write_config(f"""
         version: 1
         supervise:
-          refresh: 50ms
+          refresh: 1h
+          refresh_signal: SIGUSR1
           on_change: restart
           restart_delay: 0s
         env:
@@ -308,6 +311,7 @@ def test_refresh_key_moving_between_entries_stays_set(fake, write_config, sv, to
     assert start["env"] == {"A": "a1", "B": "b1", "X": v1}
     fake.state.put_secret_value(gain, json.dumps(dict(gain_keys, x=v2)))
     fake.state.put_secret_value(lose, json.dumps(lose_keys))
+    inj.kill(signal.SIGUSR1)
     starts = wait_for("restart", lambda: len(log.events("start")) >= 2 and log.events("start"),
                       inj)
     assert starts[1]["env"] == {"A": "a1", "B": "b1", "X": v2}

@@ -138,7 +138,7 @@ while time.monotonic() < deadline:
         env["ASAN_OPTIONS"] = (os.environ.get("ASAN_OPTIONS", "") + ":detect_leaks=0").lstrip(":")
     try:
         strace = ["strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=mkdir,mkdirat",
-                  "-e", "inject=mkdir,mkdirat:delay_exit=500000"]
+                  "-e", "inject=mkdir,mkdirat:delay_exit=2000000"]
         proc = subprocess.run(strace + WRAPPER + [INJECTOR, "-c", cfg, "--user", USER, "--",
                                                   "true"],
                               env=env, stdin=subprocess.DEVNULL, capture_output=True,

@@ -217,9 +217,10 @@ def test_refresh_parameters_appearing_and_disappearing(fake, write_config, sv):
     inj, log = sv(["-c", cfg], {"APP_ENV": "A,GONE,NEW"})
     first = wait_for("start", lambda: log.events("start"), inj)[0]
     assert first["env"] == {"A": v1, "GONE": "g", "NEW": None}
-    fake.state.put_parameter("/paths/rot/a", v2)
-    fake.state.delete_parameter("/paths/rot/gone")
-    fake.state.put_parameter("/paths/rot/new", "n")
+    with fake.state.lock:   # one change: a cycle never reads a half-made one
+        fake.state.put_parameter("/paths/rot/a", v2)
+        fake.state.delete_parameter("/paths/rot/gone")
+        fake.state.put_parameter("/paths/rot/new", "n")
     starts = wait_for("restart", lambda: len(log.events("start")) >= 2 and log.events("start"),
                       inj)
     assert starts[-1]["env"] == {"A": v2, "GONE": None, "NEW": "n"}

@@ -15,11 +15,16 @@ import time
 
 import pytest
 
-from conftest import INJECTOR, WRAPPER, group_members, run
+from conftest import INJECTOR, SLOW, WRAPPER, group_members, run
 from creds_fakes import (CONFIG, cenv, container, dry_run, fails_with, mint,  # noqa: F401
                          register, secret_parts, sts, write_aws)
 
-HANG = 40   # seconds: the helper's leftover sleeps 1000 s, the default helper timeout is 60 s
+# seconds: the helper's leftover sleeps 1000 s, the default helper timeout is 60 s; a sanitized
+# or valgrind run of several helper calls takes longer than 40 s on a loaded machine.
+HANG = 120 if SLOW else 40
+# INJECTOR_CREDENTIAL_PROCESS_TIMEOUT where a test needs the timeout to fire: long enough for a
+# loaded machine to run a small shell helper to its end first.
+CP_TIMEOUT = 15 if SLOW else 5
 
 
 def _cleanup(pidfile):
@@ -98,7 +103,7 @@ def test_credential_process_incomplete_answer_and_a_leftover(cenv, write_config,
     message says so (not "no answer within N s"), and the leftover is killed."""
     helper, pidfile = helper_leaving_a_sleep(tmp_path, '{"Version": 1, "AccessKeyId": ')
     write_aws(cenv, "config", f"[default]\ncredential_process = {helper}\n")
-    env = dict(cenv, INJECTOR_CREDENTIAL_PROCESS_TIMEOUT="1")
+    env = dict(cenv, INJECTOR_CREDENTIAL_PROCESS_TIMEOUT=str(CP_TIMEOUT))
     try:
         res = dry_run(env, write_config, timeout=HANG)
         fails_with(res, f"credential_process {helper}: exited, but a process it started still "
@@ -120,10 +125,10 @@ def test_credential_process_timeout_kills_its_group(cenv, write_config, tmp_path
                       "exec sleep 1000\n")
     helper.chmod(0o755)
     write_aws(cenv, "config", f"[default]\ncredential_process = {helper}\n")
-    env = dict(cenv, INJECTOR_CREDENTIAL_PROCESS_TIMEOUT="1")
+    env = dict(cenv, INJECTOR_CREDENTIAL_PROCESS_TIMEOUT=str(CP_TIMEOUT))
     try:
         res = dry_run(env, write_config, timeout=HANG)
-        fails_with(res, f"credential_process {helper}: no answer within 1 s")
+        fails_with(res, f"credential_process {helper}: no answer within {CP_TIMEOUT} s")
         assert_gone(pidfile, res.err)
     finally:
         _cleanup(pidfile)

@@ -407,10 +407,13 @@ def test_failover_regions_leave_a_parameters_deadline_whole(fake, base_env, writ
     """A parameter has no replica: a top-level failover_regions (for the secrets) must not
     cut its share of the start deadline (fetch.c shares it among the regions to try)."""
     fake.state.put_parameter("/rev/p", "pval", ptype="String")
-    fake.state.add_fault("slow", action="GetParameters", seconds=1.5)
-    cfg = write_config("""
+    # The answer takes half the deadline: more than the third the three regions would leave
+    # it, with room for a loaded sanitized run's handshake and credentials.
+    deadline = 9 if SLOW else 6
+    fake.state.add_fault("slow", action="GetParameters", seconds=deadline / 2)
+    cfg = write_config(f"""
         version: 1
-        timeout: 3s
+        timeout: {deadline}s
         failover_regions: [us-west-2, eu-west-1]
         env:
           P: ssm:/rev/p

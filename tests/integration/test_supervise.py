@@ -25,6 +25,10 @@ APP = os.path.join(HERE, "sv_app.py")
 PY = "/usr/bin/python3"
 VALGRIND = bool(WRAPPER) and "valgrind" in WRAPPER[0]
 BOUND = 180 if SLOW else 30   # seconds before a wait gives up (a hang, not a slow pass)
+# restart_timeout where a test reads what happened before the SIGKILL (a SIGTERM recorded by a
+# Python app, a signal sent by the test while a restart waits): long enough for a loaded run.
+TERM_WAIT = "3s" if SLOW else "1s"
+DRAIN_WAIT = "10s" if SLOW else "5s"
 
 
 def value(label):
@@ -308,15 +312,15 @@ def test_restart_with_pgroup_waits_for_the_whole_old_group(fake, write_config, s
     generation is alive when it does)."""
     v1, v2 = value("pg-1"), value("pg-2")
     fake.state.add_secret("pg/app", string=v1)
-    cfg = write_config("""
+    cfg = write_config(f"""
         version: 1
         supervise:
           refresh: 50ms
           on_change: restart
           restart_delay: 0s
-          restart_timeout: 300ms
+          restart_timeout: {TERM_WAIT}
         env:
-          TOKEN: { from: pg/app }
+          TOKEN: {{ from: pg/app }}
         """)
     inj, log = sv(["-c", cfg, "--pgroup"], {"APP_ENV": "TOKEN", "APP_GROUP_CHILD": "1",
                                             "APP_GROUP_CHILD_EXIT_ON": "SIGUSR2"})
@@ -572,15 +576,15 @@ def test_changes_within_restart_delay_cause_one_restart(fake, write_config, sv):
 def test_restart_timeout_kills_an_app_that_ignores_sigterm(fake, write_config, sv):
     v1, v2 = value("kill-1"), value("kill-2")
     fake.state.add_secret("kill/app", string=v1)
-    cfg = write_config("""
+    cfg = write_config(f"""
         version: 1
         supervise:
           refresh: 50ms
           on_change: restart
           restart_delay: 0s
-          restart_timeout: 300ms
+          restart_timeout: {TERM_WAIT}
         env:
-          TOKEN: { from: kill/app }
+          TOKEN: {{ from: kill/app }}
         """)
     # The app records SIGTERM and carries on; only SIGUSR2 ends it.
     inj, log = sv(["-c", cfg], {"APP_ENV": "TOKEN", "APP_EXIT_ON": "SIGUSR2"})
@@ -1013,7 +1017,10 @@ def test_hook_group_does_not_outlive_injector(fake, write_config, sv, tmp_path, 
     injector exits, although injector is not PID 1 here."""
     v1, v2 = value(f"hookgrp-{how}-1"), value(f"hookgrp-{how}-2")
     fake.state.add_secret(f"hookgrp/{how}", string=v1)
-    cfg, pidfile = hook_config(write_config, tmp_path, f"hookgrp/{how}")
+    # The hook's own restart_timeout must not end it before the app's exit reaches injector
+    # (the shutdown's "did not stop" line is what this test reads): seconds, not 300 ms.
+    cfg, pidfile = hook_config(write_config, tmp_path, f"hookgrp/{how}",
+                               restart_timeout="5s" if SLOW else "2s")
     inj, log = sv(["-c", cfg], {"APP_ENV": "TOKEN", "APP_EXIT_ON": "SIGUSR2",
                                 "APP_EXIT_CODE": "5"})
     app = wait_for("start", lambda: log.events("start"), inj)[0]
@@ -1040,10 +1047,10 @@ def test_hook_group_does_not_outlive_injector(fake, write_config, sv, tmp_path, 
 def test_app_group_does_not_outlive_injector(fake, write_config, sv):
     """Without --pgroup the app's group child gets nothing forwarded; when the app exits, what
     it left in its group is stopped (SIGTERM, then SIGKILL after restart_timeout)."""
-    cfg = write_config("""
+    cfg = write_config(f"""
         version: 1
         supervise:
-          restart_timeout: 300ms
+          restart_timeout: {TERM_WAIT}
         """)
     inj, log = sv(["-c", cfg, "--supervise"], {"APP_GROUP_CHILD": "1",
                                                "APP_GROUP_CHILD_EXIT_ON": "SIGUSR2"})
@@ -1064,15 +1071,15 @@ def test_restart_in_progress_does_not_outlive_injector(fake, write_config, sv):
     status and the old group (a member ignoring SIGTERM) is killed, not left behind."""
     v1, v2 = value("drain-1"), value("drain-2")
     fake.state.add_secret("drain/app", string=v1)
-    cfg = write_config("""
+    cfg = write_config(f"""
         version: 1
         supervise:
           refresh: 50ms
           on_change: restart
           restart_delay: 0s
-          restart_timeout: 2s
+          restart_timeout: {DRAIN_WAIT}
         env:
-          TOKEN: { from: drain/app }
+          TOKEN: {{ from: drain/app }}
         """)
     inj, log = sv(["-c", cfg, "--pgroup"], {"APP_ENV": "TOKEN", "APP_GROUP_CHILD": "1",
                                             "APP_GROUP_CHILD_EXIT_ON": "SIGUSR2"})
