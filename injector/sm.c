@@ -959,13 +959,14 @@ enum inj_rc sm_filter_keep(const struct sm_filter_page *pg, const struct sm_secr
     rc = sm_filter_name_key(pg, "BatchGetSecretValue", sec->name, &key, err);
     if (rc != INJ_OK)
         return rc;
-    if (sec->binary &&
-        (memchr(sec->value.p, '\0', sec->value.len) || !jx_utf8_valid(sec->value.p, sec->value.len)))
-        return inj_err_set(err, INJ_E_DATA,
-                           "%s: the secret %.200s is a SecretBinary that is not UTF-8 text without "
-                           "NUL bytes, which no variable of a prefix read can hold (read it with its "
-                           "own entry and encoding: base64)",
-                           pg->label, sec->name);
+    if (sec->binary && (memchr(sec->value.p, '\0', sec->value.len) ||
+                        !jx_utf8_valid(sec->value.p, sec->value.len)))
+        return inj_err_set(
+            err, INJ_E_DATA,
+            "%s: the secret %.200s is a SecretBinary that is not UTF-8 text without "
+            "NUL bytes, which no variable of a prefix read can hold (read it with its "
+            "own entry and encoding: base64)",
+            pg->label, sec->name);
     one = cJSON_CreateObject();
     if (!one || !cJSON_AddItemToArray(pg->acc, one)) {
         cJSON_Delete(one);

@@ -881,9 +881,9 @@ static void ssm_sm_read_listed(const struct sm_ctx *ctx, struct ssm_path *sp, si
                 if (b[x].items[j].rc != INJ_OK)
                     rc = ssm_sm_match_failed(&sp[i], &b[x].items[j], 0);
                 else
-                    rc = sp[i].item->rc = sm_fail_keep(
-                        &sp[i].item->fail, sm_filter_keep(&sp[i].smp, &b[x].items[j].secret, &e),
-                        &e);
+                    rc = sp[i].item->rc =
+                        sm_fail_keep(&sp[i].item->fail,
+                                     sm_filter_keep(&sp[i].smp, &b[x].items[j].secret, &e), &e);
             }
         }
         bk += (m + SM_BATCH_MAX - 1) / SM_BATCH_MAX;

@@ -212,8 +212,9 @@ static enum inj_rc list_page(struct sm_filter_page *pg, const char *body, struct
     return rc;
 }
 
-#define LS(name, tags) "{\"ARN\":\"arn:aws:secretsmanager:eu-central-1:1:secret:" name "-Ab12Cd\"," \
-                       "\"Name\":\"" name "\"" tags "}"
+#define LS(name, tags)                                                           \
+    "{\"ARN\":\"arn:aws:secretsmanager:eu-central-1:1:secret:" name "-Ab12Cd\"," \
+    "\"Name\":\"" name "\"" tags "}"
 #define TAG(k, v) "{\"Key\":\"" k "\",\"Value\":\"" v "\"}"
 
 /* ListSecrets pages of a read by {team: api, env: prod}: only the secrets carrying both pairs
@@ -235,12 +236,12 @@ static void list_pages(void **state)
         const char *body, *msg;
         enum inj_rc rc;
     } bad[] = {
-        {"{\"SecretList\":[" LS("q/a", ",\"Tags\":[" TAG("team", "api") "," TAG("env", "prod") "]")
-         "]}",
+        {"{\"SecretList\":[" LS("q/a",
+                                ",\"Tags\":[" TAG("team", "api") "," TAG("env", "prod") "]") "]}",
          "ListSecrets answered the secret q/a, whose name does not start with the prefix",
          INJ_E_UNAVAILABLE},
-        {"{\"SecretList\":[" LS("p/", ",\"Tags\":[" TAG("team", "api") "," TAG("env", "prod") "]")
-         "]}",
+        {"{\"SecretList\":[" LS("p/",
+                                ",\"Tags\":[" TAG("team", "api") "," TAG("env", "prod") "]") "]}",
          "the secret p/ is named as the prefix itself", INJ_E_CONFIG},
         {"{\"SecretList\":[{\"Name\":\"p/a\",\"Tags\":[" TAG("team", FCANARY) "]}]}",
          "ListSecrets answered a secret without a Name or ARN", INJ_E_UNAVAILABLE},
@@ -252,6 +253,23 @@ static void list_pages(void **state)
         {"{\"SecretList\":[],\"NextToken\":7}", "not a ListSecrets answer", INJ_E_UNAVAILABLE},
         {"\xff", "not valid UTF-8 JSON", INJ_E_UNAVAILABLE},
     };
+
+    /* clang-format off */
+    static const char page[] = "{\"SecretList\":["
+        LS("p/exact", ",\"Tags\":[" TAG("x", "y") "," TAG("env", "prod") "," TAG("team", "api")
+           "]") ","
+        LS("p/apiary", ",\"Tags\":[" TAG("team", "apiary") "," TAG("env", "prod") "]") ","
+        LS("p/teams", ",\"Tags\":[" TAG("teams", "api") "," TAG("env", "prod") "]") ","
+        LS("p/split", ",\"Tags\":[" TAG("team", "web") "," TAG("owner", "api") ","
+           TAG("env", "prod") "]") ","
+        LS("p/case", ",\"Tags\":[" TAG("Team", "api") "," TAG("env", "prod") "]") ","
+        LS("p/one", ",\"Tags\":[" TAG("team", "api") "]") ","
+        LS("p/prodx", ",\"Tags\":[" TAG("team", "api") "," TAG("env", "production") "]") ","
+        LS("p/none", "") ","
+        LS("p/odd", ",\"Tags\":[{\"Key\":\"team\"},7," TAG("env", "prod") "]") ","
+        LS("p/both/x", ",\"Tags\":[" TAG("env", "prod") "," TAG("team", "api") "]")
+        "],\"NextToken\":\"T1\"}";
+    /* clang-format on */
 
     (void)state;
     jx_init();
@@ -282,24 +300,7 @@ static void list_pages(void **state)
     cJSON_Delete(req);
     free(body);
     pg.token = NULL;
-    assert_int_equal(
-        list_page(&pg,
-                  "{\"SecretList\":["
-                  LS("p/exact", ",\"Tags\":[" TAG("x", "y") "," TAG("env", "prod") ","
-                     TAG("team", "api") "]") ","
-                  LS("p/apiary", ",\"Tags\":[" TAG("team", "apiary") "," TAG("env", "prod") "]") ","
-                  LS("p/teams", ",\"Tags\":[" TAG("teams", "api") "," TAG("env", "prod") "]") ","
-                  LS("p/split", ",\"Tags\":[" TAG("team", "web") "," TAG("owner", "api") ","
-                     TAG("env", "prod") "]") ","
-                  LS("p/case", ",\"Tags\":[" TAG("Team", "api") "," TAG("env", "prod") "]") ","
-                  LS("p/one", ",\"Tags\":[" TAG("team", "api") "]") ","
-                  LS("p/prodx", ",\"Tags\":[" TAG("team", "api") "," TAG("env", "production") "]")
-                  "," LS("p/none", "") ","
-                  LS("p/odd", ",\"Tags\":[{\"Key\":\"team\"},7," TAG("env", "prod") "]") ","
-                  LS("p/both/x", ",\"Tags\":[" TAG("env", "prod") "," TAG("team", "api") "]")
-                  "],\"NextToken\":\"T1\"}",
-                  &err),
-        INJ_OK);
+    assert_int_equal(list_page(&pg, page, &err), INJ_OK);
     assert_string_equal(pg.next, "T1");
     assert_int_equal(cJSON_GetArraySize(pg.listed), 2);
     assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(pg.listed, 0), "s")->valuestring,
@@ -325,8 +326,8 @@ static void list_pages(void **state)
     /* More than 100 secrets in a page: not a ListSecrets answer. */
     off = (size_t)snprintf(big, sizeof(big), "{\"SecretList\":[");
     for (i = 0; i < 101; i++)
-        off += (size_t)snprintf(big + off, sizeof(big) - off, "%s{\"Name\":\"p/%zu\",\"ARN\":\"a\"}",
-                                i ? "," : "", i);
+        off += (size_t)snprintf(big + off, sizeof(big) - off,
+                                "%s{\"Name\":\"p/%zu\",\"ARN\":\"a\"}", i ? "," : "", i);
     (void)snprintf(big + off, sizeof(big) - off, "]}");
     assert_int_equal(list_page(&pg, big, &err), INJ_E_UNAVAILABLE);
     assert_contains(err.msg, "not a ListSecrets answer");
