@@ -7,6 +7,8 @@ every canary (conftest.run); values here all carry canaries."""
 import json
 import signal
 
+import pytest
+
 import seed
 from conftest import run
 from test_policy import offline_env
@@ -216,6 +218,24 @@ def test_tags_list_pages_and_batches_of_twenty(fake, base_env, write_config, pro
     assert len(batches) == 8 and all(len(r["secret_ids"]) <= 20 for r in batches)
     assert sum(len(r["secret_ids"]) for r in batches) == 150
     assert not filtered_calls(fake)
+
+
+@pytest.mark.parametrize("n", [1, 25])
+def test_tags_call_cost(fake, base_env, write_config, probe, n):
+    # What a read by tags costs: one ListSecrets call per 100 listed, one BatchGetSecretValue
+    # per 20 matches (1 secret: 2 calls, 25: 3; 150: 10, test_tags_list_pages_and_batches_...).
+    for i in range(n):
+        fake.state.add_secret(f"smn/k{i:02d}", string=c(f"n-{n}-{i}"), tags={"team": "api"})
+    cfg = write_config(f"""
+        version: 1
+        env:
+          N: {{ from: smn/, path: true, max: {n}, tags: {{ team: api }} }}
+        """)
+    res = run(["-c", cfg, "--"] + probe(base_env), base_env)
+    assert res.rc == 0, res
+    assert len(probe.read()["env"]) >= n
+    assert (len(list_calls(fake)), len(by_id_calls(fake))) == (1, (n + 19) // 20)
+    assert len(fake.state.requests) == 1 + (n + 19) // 20
 
 
 def test_tags_match_refused_by_iam_fails_naming_the_secret(fake, base_env, write_config, probe):
