@@ -457,10 +457,12 @@ struct ssm_path {
     cJSON *acc;       /* the values read so far: [{"k", "v", "n"[, "s"]}, ...] */
     size_t pages;
     int done;
-    int sm;                    /* a Secrets Manager read (smp) */
-    int tagged;                /* sm with tags: ListSecrets pages, then the matches by ARN */
-    int listed_all;            /* tagged: every page listed; the matches are to be read */
-    cJSON *listed;             /* tagged: the exact matches, [{"s": NAME, "a": ARN}] */
+    int sm;         /* a Secrets Manager read (smp) */
+    int tagged;     /* sm with tags: ListSecrets pages, then the matches by ARN */
+    int listed_all; /* tagged: every page listed; the matches are to be read */
+    cJSON *listed;  /* tagged: the exact matches, [{"s": NAME, "a": ARN}] */
+    size_t batch0;  /* tagged: its first BatchGetSecretValue call, and how many */
+    size_t nbatch;
     struct sm_filter_page smp; /* sm: the page's input and output */
     char label[400];           /* sm: the read in messages ("secrets prod/app/... tagged k=v") */
     const char *name;          /* the read in messages and calls: label, or the path's secret_id */
@@ -813,7 +815,6 @@ static void ssm_sm_read_listed(const struct sm_ctx *ctx, struct ssm_path *sp, si
     size_t total = 0;
     size_t nb = 0;
     size_t k = 0;
-    size_t bk = 0;
     size_t i;
     size_t j;
 
@@ -844,6 +845,8 @@ static void ssm_sm_read_listed(const struct sm_ctx *ctx, struct ssm_path *sp, si
             continue;
         cJSON_ArrayForEach(e, sp[i].listed)
         {
+            if (k >= total)
+                break;
             /* Borrowed: listed outlives the calls. */
             refs[k].secret_id = cJSON_GetObjectItemCaseSensitive(e, "a")->valuestring;
             memcpy(refs[k].region, sp[i].item->ref->region, sizeof(refs[k].region));
@@ -851,11 +854,13 @@ static void ssm_sm_read_listed(const struct sm_ctx *ctx, struct ssm_path *sp, si
             items[k].deadline_ms = sp[i].item->deadline_ms;
             k++;
         }
+        sp[i].batch0 = nb;
         for (j = start; j < k; j += SM_BATCH_MAX) {
             b[nb].items = &items[j];
             b[nb].n = k - j < SM_BATCH_MAX ? k - j : SM_BATCH_MAX;
             nb++;
         }
+        sp[i].nbatch = nb - sp[i].batch0;
     }
     if (nb) {
         sm_batch_get_secret_values(ctx, b, nb, conns, 0);
@@ -864,13 +869,11 @@ static void ssm_sm_read_listed(const struct sm_ctx *ctx, struct ssm_path *sp, si
     }
     for (i = 0; i < n; i++) {
         enum inj_rc rc = INJ_OK;
-        size_t m;
         size_t x;
 
         if (!sp[i].listed_all)
             continue;
-        m = (size_t)cJSON_GetArraySize(sp[i].listed);
-        for (x = bk; x < bk + (m + SM_BATCH_MAX - 1) / SM_BATCH_MAX && rc == INJ_OK; x++) {
+        for (x = sp[i].batch0; x < sp[i].batch0 + sp[i].nbatch && x < nb && rc == INJ_OK; x++) {
             if (b[x].rc != INJ_OK) {
                 rc = ssm_sm_match_failed(&sp[i], &b[x].items[0], 1);
                 break;
@@ -886,7 +889,6 @@ static void ssm_sm_read_listed(const struct sm_ctx *ctx, struct ssm_path *sp, si
                                      sm_filter_keep(&sp[i].smp, &b[x].items[j].secret, &e), &e);
             }
         }
-        bk += (m + SM_BATCH_MAX - 1) / SM_BATCH_MAX;
         if (rc == INJ_OK)
             (void)ssm_path_finish(&sp[i]);
     }
