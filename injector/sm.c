@@ -1176,7 +1176,7 @@ enum inj_rc sm_parse_list_page(struct sm_filter_page *pg, const struct http_resp
 
         if (!cJSON_IsString(name) || !cJSON_IsString(arn) || !arn->valuestring[0] ||
             (tags && !cJSON_IsArray(tags))) {
-            rc = inj_err_set(err, rc,
+            rc = inj_err_set(err, INJ_E_UNAVAILABLE,
                              "%s: ListSecrets answered a secret without a Name or ARN, or with "
                              "Tags that are not a list",
                              pg->label);
@@ -1189,19 +1189,17 @@ enum inj_rc sm_parse_list_page(struct sm_filter_page *pg, const struct http_resp
         rc = sm_filter_name_key(pg, "ListSecrets", name->valuestring, &key, err);
         if (rc != INJ_OK)
             goto out;
-        rc = INJ_E_NOMEM;
         one = cJSON_CreateObject();
         if (!one || !cJSON_AddItemToArray(pg->listed, one)) {
             cJSON_Delete(one);
-            inj_err_set(err, rc, "out of memory");
+            rc = inj_err_set(err, INJ_E_NOMEM, "out of memory");
             goto out;
         }
         if (!cJSON_AddStringToObject(one, "s", name->valuestring) ||
             !cJSON_AddStringToObject(one, "a", arn->valuestring)) {
-            inj_err_set(err, rc, "out of memory");
+            rc = inj_err_set(err, INJ_E_NOMEM, "out of memory");
             goto out;
         }
-        rc = INJ_E_UNAVAILABLE;
     }
     if (next && cJSON_IsString(next)) {
         pg->next = xstrdup(next->valuestring);

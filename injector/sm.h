@@ -1,7 +1,7 @@
 /* sm.h: AWS Secrets Manager, a service module on the one AWS engine (aws.h): its service
- * row, its operations (GetSecretValue, DescribeSecret, BatchGetSecretValue: each a row with
- * its IAM action, request body, response parser and size cap) and their answers. Retries,
- * signing and the error table are the engine's. */
+ * row, its operations (GetSecretValue, DescribeSecret, BatchGetSecretValue, ListSecrets: each
+ * a row with its IAM action, request body, response parser and size cap) and their answers.
+ * Retries, signing and the error table are the engine's. */
 #ifndef INJ_SM_H
 #define INJ_SM_H
 
