@@ -23,8 +23,8 @@ struct pol_set {
 };
 
 /* The secrets a read by tags may return: GetSecretValue on res, only on secrets that carry
- * every tag of ref (BatchGetSecretValue's tag filters match keys and values independently,
- * so IAM does the exact check). */
+ * every tag of ref (the read keeps only exact matches of ListSecrets' prefix filters; IAM
+ * checks the same). */
 struct pol_tagged {
     char *res;             /* owned: arn:...:secret:PREFIX* */
     const struct ref *ref; /* borrowed from the config: its tags */
@@ -478,8 +478,8 @@ static int pol_secret_statements(const struct pol *p, cJSON *stmts)
     if (p->secrets.n && pol_statement(stmts, "ReadSecrets", "secretsmanager:GetSecretValue",
                                       pol_strings(&p->secrets, NULL), NULL) != 0)
         return -1;
-    /* Reads by tags: each tag exactly (StringEquals on secretsmanager:ResourceTag/KEY), so a
-     * secret the filters over-matched is refused and fails the read, naming it. */
+    /* Reads by tags: each tag exactly (StringEquals on secretsmanager:ResourceTag/KEY), as
+     * the read matches them (ssm.c, sm.c sm_parse_list_page). */
     for (i = 0; i < p->ntagged; i++) {
         cJSON *cond = cJSON_CreateObject();
         cJSON *eq = cond ? cJSON_AddObjectToObject(cond, "StringEquals") : NULL;
@@ -516,7 +516,7 @@ static int pol_secret_statements(const struct pol *p, cJSON *stmts)
                       cJSON_CreateString("*"), NULL) != 0)
         return -1;
     /* BatchGetSecretValue with Filters also needs ListSecrets (API reference, "Required
-     * permissions"), which has no resource-level permissions: "*". */
+     * permissions"), and a read by tags calls it; it has no resource-level permissions: "*". */
     if (p->filters && pol_statement(stmts, "ListSecretsForFilters", "secretsmanager:ListSecrets",
                                     cJSON_CreateString("*"), NULL) != 0)
         return -1;

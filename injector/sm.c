@@ -46,6 +46,9 @@ static enum inj_rc sm_parse_batch_op(const struct http_resp *resp, const char *i
 static char *sm_filter_body(const void *in);
 static enum inj_rc sm_parse_filter_op(const struct http_resp *resp, const char *id, void *out,
                                       struct inj_err *err);
+static char *sm_list_body(const void *in);
+static enum inj_rc sm_parse_list_op(const struct http_resp *resp, const char *id, void *out,
+                                    struct inj_err *err);
 
 /* The operations: name, IAM action, answer size cap, request body, response parser. */
 enum sm_opid { SM_GET, SM_DESCRIBE, SM_BATCH };
@@ -61,6 +64,10 @@ static const struct aws_op sm_ops[] = {
 /* A filtered read: BatchGetSecretValue with Filters (AWS also checks ListSecrets). */
 const struct aws_op sm_filter_op = {"BatchGetSecretValue", "secretsmanager:BatchGetSecretValue",
                                     SM_MAX_BATCH_RESPONSE, sm_filter_body, sm_parse_filter_op};
+
+/* A read with tags lists its secrets to match the tags exactly (metadata, no value). */
+const struct aws_op sm_list_op = {"ListSecrets", "secretsmanager:ListSecrets", SM_MAX_LIST_RESPONSE,
+                                  sm_list_body, sm_parse_list_op};
 
 void sm_secret_free(struct sm_secret *s)
 {
@@ -865,31 +872,112 @@ static int sm_filter_add(cJSON *filters, const char *key, const char *value)
     return 0;
 }
 
-/* {"Filters": [...], "MaxResults": 20[, "NextToken": T]}. Each tag is a tag-key and a
- * tag-value filter: AWS matches both as prefixes, independently of each other. */
-static char *sm_filter_body(const void *in)
+/* {"Filters": [...], "MaxResults": max[, "NextToken": T]}. Each tag is a tag-key and a
+ * tag-value filter: AWS matches both as prefixes, independently of each other. NULL when out
+ * of memory. */
+static cJSON *sm_filter_req(const struct sm_filter_page *pg, int max)
 {
-    const struct sm_filter_page *pg = in;
     cJSON *req = cJSON_CreateObject();
     cJSON *filters = req ? cJSON_AddArrayToObject(req, "Filters") : NULL;
-    char *body = NULL;
     size_t i;
 
     if (!filters)
-        goto out;
+        goto fail;
     if (pg->ref->secret_id[0] && sm_filter_add(filters, "name", pg->ref->secret_id) != 0)
-        goto out;
+        goto fail;
     for (i = 0; i < pg->ref->ntags; i++)
         if (sm_filter_add(filters, "tag-key", pg->ref->tags[i].key) != 0 ||
             sm_filter_add(filters, "tag-value", pg->ref->tags[i].value) != 0)
-            goto out;
-    if (!cJSON_AddNumberToObject(req, "MaxResults", SM_FILTER_PAGE) ||
+            goto fail;
+    if (!cJSON_AddNumberToObject(req, "MaxResults", max) ||
         (pg->token && !cJSON_AddStringToObject(req, "NextToken", pg->token)))
-        goto out;
-    body = cJSON_PrintUnformatted(req);
-out:
+        goto fail;
+    return req;
+fail:
+    cJSON_Delete(req);
+    return NULL;
+}
+
+/* BatchGetSecretValue: the filters, 20 a page. */
+static char *sm_filter_body(const void *in)
+{
+    cJSON *req = sm_filter_req(in, SM_FILTER_PAGE);
+    char *body = req ? cJSON_PrintUnformatted(req) : NULL;
+
     cJSON_Delete(req);
     return body;
+}
+
+/* ListSecrets: the filters, 100 a page, without the secrets scheduled for deletion (which
+ * BatchGetSecretValue could not read). */
+static char *sm_list_body(const void *in)
+{
+    cJSON *req = sm_filter_req(in, SM_LIST_PAGE);
+    char *body = NULL;
+
+    if (req && cJSON_AddBoolToObject(req, "IncludePlannedDeletion", 0))
+        body = cJSON_PrintUnformatted(req);
+    cJSON_Delete(req);
+    return body;
+}
+
+/* The key of a secret a filtered read's answer (of action) named, or the read's failure: a
+ * secret named as the prefix itself has no key (a config fix), a name that does not start
+ * with the prefix is not used. */
+static enum inj_rc sm_filter_name_key(const struct sm_filter_page *pg, const char *action,
+                                      const char *name, const char **key, struct inj_err *err)
+{
+    const char *prefix = pg->ref->secret_id;
+
+    *key = sm_filter_key(prefix, name);
+    if (*key)
+        return INJ_OK;
+    if (prefix[0] && !strncmp(name, prefix, strlen(prefix))) {
+        /* "prod/app" beside "prod/app/db": a secret named as the prefix has no key. */
+        int slash = prefix[strlen(prefix) - 1] == '/';
+
+        return inj_err_set(err, INJ_E_CONFIG,
+                           "%s: the secret %.200s is named as the prefix itself, so it has no key "
+                           "below it; %s%.200s%s",
+                           pg->label, name, slash ? "" : "end the prefix with '/' (",
+                           slash ? "" : prefix,
+                           slash ? "rename it, or read it with an entry of its own"
+                                 : "/) to read only the secrets under it");
+    }
+    return inj_err_set(err, INJ_E_UNAVAILABLE,
+                       "%s: %s answered the secret %.200s, whose name %s; not used", pg->label,
+                       action, name, prefix[0] ? "does not start with the prefix" : "is empty");
+}
+
+enum inj_rc sm_filter_keep(const struct sm_filter_page *pg, const struct sm_secret *sec,
+                           struct inj_err *err)
+{
+    const char *key;
+    cJSON *one = NULL;
+    enum inj_rc rc;
+
+    rc = sm_filter_name_key(pg, "BatchGetSecretValue", sec->name, &key, err);
+    if (rc != INJ_OK)
+        return rc;
+    if (sec->binary && (memchr(sec->value.p, '\0', sec->value.len) ||
+                        !jx_utf8_valid(sec->value.p, sec->value.len)))
+        return inj_err_set(
+            err, INJ_E_DATA,
+            "%s: the secret %.200s is a SecretBinary that is not UTF-8 text without "
+            "NUL bytes, which no variable of a prefix read can hold (read it with its "
+            "own entry and encoding: base64)",
+            pg->label, sec->name);
+    one = cJSON_CreateObject();
+    if (!one || !cJSON_AddItemToArray(pg->acc, one)) {
+        cJSON_Delete(one);
+        return inj_err_set(err, INJ_E_NOMEM, "out of memory");
+    }
+    if (!cJSON_AddStringToObject(one, "k", key) ||
+        !cJSON_AddStringToObject(one, "v", sec->value.p ? (const char *)sec->value.p : "") ||
+        !cJSON_AddStringToObject(one, "n", sec->version_id) ||
+        !cJSON_AddStringToObject(one, "s", sec->name))
+        return inj_err_set(err, INJ_E_NOMEM, "out of memory");
+    return INJ_OK;
 }
 
 /* One SecretValues item into acc: {"k", "v", "n", "s"}. */
@@ -899,70 +987,24 @@ static enum inj_rc sm_filter_take(const struct sm_filter_page *pg, const cJSON *
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(it, "Name");
     struct sm_secret sec;
     const char *key;
-    cJSON *one = NULL;
-    enum inj_rc rc = INJ_E_UNAVAILABLE;
+    enum inj_rc rc;
 
     memset(&sec, 0, sizeof(sec));
     if (!cJSON_IsString(name) || !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(it, "ARN")) ||
         !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(it, "VersionId")))
-        return inj_err_set(err, rc,
+        return inj_err_set(err, INJ_E_UNAVAILABLE,
                            "%s: BatchGetSecretValue answered a secret without a Name, "
                            "ARN or VersionId",
                            pg->label);
-    key = sm_filter_key(pg->ref->secret_id, name->valuestring);
-    if (!key && pg->ref->secret_id[0] &&
-        !strncmp(name->valuestring, pg->ref->secret_id, strlen(pg->ref->secret_id))) {
-        /* "prod/app" beside "prod/app/db": a secret named as the prefix has no key. */
-        size_t plen = strlen(pg->ref->secret_id);
-        int slash = pg->ref->secret_id[plen - 1] == '/';
-
-        rc = inj_err_set(err, INJ_E_CONFIG,
-                         "%s: the secret %.200s is named as the prefix itself, so it has no key "
-                         "below it; %s%.200s%s",
-                         pg->label, name->valuestring, slash ? "" : "end the prefix with '/' (",
-                         slash ? "" : pg->ref->secret_id,
-                         slash ? "rename it, or read it with an entry of its own"
-                               : "/) to read only the secrets under it");
-        goto out;
-    }
-    if (!key) {
-        rc = inj_err_set(err, rc,
-                         "%s: BatchGetSecretValue answered the secret %.200s, whose name %s; "
-                         "not used",
-                         pg->label, name->valuestring,
-                         pg->ref->secret_id[0] ? "does not start with the prefix" : "is empty");
-        goto out;
-    }
+    /* The name first: a secret outside the prefix is refused before its value is looked at. */
+    rc = sm_filter_name_key(pg, "BatchGetSecretValue", name->valuestring, &key, err);
+    if (rc != INJ_OK)
+        return rc;
     rc = sm_parse_secret(it, has_nul, name->valuestring, &sec, err);
-    if (rc != INJ_OK) {
+    if (rc != INJ_OK)
         inj_err_prefix(err, "%s", pg->label);
-        goto out;
-    }
-    if (sec.binary &&
-        (memchr(sec.value.p, '\0', sec.value.len) || !jx_utf8_valid(sec.value.p, sec.value.len))) {
-        rc = inj_err_set(err, INJ_E_DATA,
-                         "%s: the secret %.200s is a SecretBinary that is not UTF-8 text without "
-                         "NUL bytes, which no variable of a prefix read can hold (read it with its "
-                         "own entry and encoding: base64)",
-                         pg->label, name->valuestring);
-        goto out;
-    }
-    rc = INJ_E_NOMEM;
-    one = cJSON_CreateObject();
-    if (!one || !cJSON_AddItemToArray(pg->acc, one)) {
-        cJSON_Delete(one);
-        inj_err_set(err, rc, "out of memory");
-        goto out;
-    }
-    if (!cJSON_AddStringToObject(one, "k", key) ||
-        !cJSON_AddStringToObject(one, "v", sec.value.p ? (const char *)sec.value.p : "") ||
-        !cJSON_AddStringToObject(one, "n", sec.version_id) ||
-        !cJSON_AddStringToObject(one, "s", name->valuestring)) {
-        inj_err_set(err, rc, "out of memory");
-        goto out;
-    }
-    rc = INJ_OK;
-out:
+    else
+        rc = sm_filter_keep(pg, &sec, err);
     sm_secret_free(&sec);
     return rc;
 }
@@ -1065,4 +1107,116 @@ static enum inj_rc sm_parse_filter_op(const struct http_resp *resp, const char *
 {
     (void)id;
     return sm_parse_filter_page(out, resp, err);
+}
+
+/* Does a ListSecrets item's Tags ([{"Key": K, "Value": V}, ...]) carry every tag of ref, key
+ * and value equal? */
+static int sm_tags_match(const struct ref *ref, const cJSON *tags)
+{
+    size_t i;
+
+    for (i = 0; i < ref->ntags; i++) {
+        const cJSON *t;
+        int found = 0;
+
+        cJSON_ArrayForEach(t, tags)
+        {
+            const cJSON *k = cJSON_GetObjectItemCaseSensitive(t, "Key");
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(t, "Value");
+
+            if (cJSON_IsString(k) && cJSON_IsString(v) &&
+                !strcmp(k->valuestring, ref->tags[i].key) &&
+                !strcmp(v->valuestring, ref->tags[i].value)) {
+                found = 1;
+                break;
+            }
+        }
+        if (!found)
+            return 0;
+    }
+    return 1;
+}
+
+enum inj_rc sm_parse_list_page(struct sm_filter_page *pg, const struct http_resp *resp,
+                               struct inj_err *err)
+{
+    enum inj_rc rc = INJ_E_UNAVAILABLE;
+    cJSON *root = NULL;
+    const cJSON *list;
+    const cJSON *next;
+    const cJSON *it;
+
+    free(pg->next);
+    pg->next = NULL;
+    if (!resp->body.p || !jx_utf8_valid(resp->body.p, resp->body.len))
+        return inj_err_set(err, rc, "%s: Secrets Manager response is not valid UTF-8 JSON",
+                           pg->label);
+    root = cJSON_ParseWithLength((const char *)resp->body.p, resp->body.len);
+    list = cJSON_GetObjectItemCaseSensitive(root, "SecretList");
+    next = cJSON_GetObjectItemCaseSensitive(root, "NextToken");
+    if (!cJSON_IsObject(root) || (list && !cJSON_IsArray(list)) ||
+        cJSON_GetArraySize(list) > SM_LIST_PAGE ||
+        (next && !cJSON_IsString(next) && !cJSON_IsNull(next)) ||
+        (next && cJSON_IsString(next) &&
+         (!next->valuestring[0] || strlen(next->valuestring) > 4096))) {
+        rc = inj_err_set(err, rc,
+                         "%s: Secrets Manager response is not a ListSecrets answer of at most %d "
+                         "secrets (truncated or not from Secrets Manager; check AWS_ENDPOINT_URL "
+                         "and proxies)",
+                         pg->label, SM_LIST_PAGE);
+        goto out;
+    }
+    cJSON_ArrayForEach(it, list)
+    {
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(it, "Name");
+        const cJSON *arn = cJSON_GetObjectItemCaseSensitive(it, "ARN");
+        const cJSON *tags = cJSON_GetObjectItemCaseSensitive(it, "Tags");
+        const char *key;
+        cJSON *one;
+
+        if (!cJSON_IsString(name) || !cJSON_IsString(arn) || !arn->valuestring[0] ||
+            (tags && !cJSON_IsArray(tags))) {
+            rc = inj_err_set(err, INJ_E_UNAVAILABLE,
+                             "%s: ListSecrets answered a secret without a Name or ARN, or with "
+                             "Tags that are not a list",
+                             pg->label);
+            goto out;
+        }
+        /* AWS's tag-key and tag-value filters match prefixes, each on its own: {team: api}
+         * also lists team=apiary and {owner: api, team: web}. Only exact pairs count. */
+        if (!sm_tags_match(pg->ref, tags))
+            continue;
+        rc = sm_filter_name_key(pg, "ListSecrets", name->valuestring, &key, err);
+        if (rc != INJ_OK)
+            goto out;
+        one = cJSON_CreateObject();
+        if (!one || !cJSON_AddItemToArray(pg->listed, one)) {
+            cJSON_Delete(one);
+            rc = inj_err_set(err, INJ_E_NOMEM, "out of memory");
+            goto out;
+        }
+        if (!cJSON_AddStringToObject(one, "s", name->valuestring) ||
+            !cJSON_AddStringToObject(one, "a", arn->valuestring)) {
+            rc = inj_err_set(err, INJ_E_NOMEM, "out of memory");
+            goto out;
+        }
+    }
+    if (next && cJSON_IsString(next)) {
+        pg->next = xstrdup(next->valuestring);
+        if (!pg->next) {
+            rc = inj_err_set(err, INJ_E_NOMEM, "out of memory");
+            goto out;
+        }
+    }
+    rc = INJ_OK;
+out:
+    cJSON_Delete(root);
+    return rc;
+}
+
+static enum inj_rc sm_parse_list_op(const struct http_resp *resp, const char *id, void *out,
+                                    struct inj_err *err)
+{
+    (void)id;
+    return sm_parse_list_page(out, resp, err);
 }

@@ -1,7 +1,7 @@
 /* sm.h: AWS Secrets Manager, a service module on the one AWS engine (aws.h): its service
- * row, its operations (GetSecretValue, DescribeSecret, BatchGetSecretValue: each a row with
- * its IAM action, request body, response parser and size cap) and their answers. Retries,
- * signing and the error table are the engine's. */
+ * row, its operations (GetSecretValue, DescribeSecret, BatchGetSecretValue, ListSecrets: each
+ * a row with its IAM action, request body, response parser and size cap) and their answers.
+ * Retries, signing and the error table are the engine's. */
 #ifndef INJ_SM_H
 #define INJ_SM_H
 
@@ -193,14 +193,44 @@ struct sm_filter_page {
     const char *token;     /* borrowed: the NextToken to send; NULL: the first page */
     struct cJSON *acc;     /* borrowed: the secrets so far, [{"k": KEY, "v": VALUE, "n":
                               VERSIONID, "s": NAME}] */
+    struct cJSON *listed;  /* borrowed: sm_list_op's exact matches so far, [{"s": NAME, "a":
+                              ARN}]; NULL for sm_filter_op */
     char *next;            /* owned: the answer's NextToken; NULL: the last page */
 };
 
 /* BatchGetSecretValue with Filters [{name: PREFIX}, {tag-key: K}, {tag-value: V} per tag],
  * MaxResults 20, NextToken: in is a struct sm_filter_page, and so is out (parsed by
  * sm_parse_filter_page). Its IAM action is secretsmanager:BatchGetSecretValue; AWS also asks
- * for secretsmanager:ListSecrets when Filters are given (ssm.c words a denial with both). */
+ * for secretsmanager:ListSecrets when Filters are given (ssm.c words a denial with both).
+ * Only for reads without tags: AWS matches tag-key and tag-value as independent prefixes. */
 extern const struct aws_op sm_filter_op;
+
+/* A read with tags lists its secrets first, to match the tags exactly (sm_list_op), then
+ * reads the matches by ARN (sm_batch_get_secret_values, SM_BATCH_MAX a call). A ListSecrets
+ * page holds at most 100 secrets (MaxResults), metadata only: up to 50 tags of 384 bytes and
+ * a description each. */
+#define SM_LIST_PAGE 100
+#define SM_MAX_LIST_RESPONSE (4u * 1024u * 1024u)
+
+/* ListSecrets with the same Filters, MaxResults 100, IncludePlannedDeletion false, NextToken:
+ * in is a struct sm_filter_page, and so is out (parsed by sm_parse_list_page, into
+ * pg->listed). Its IAM action is secretsmanager:ListSecrets. */
+extern const struct aws_op sm_list_op;
+
+/* One ListSecrets page's 200 answer: the secrets that carry every tag of pg->ref exactly (key
+ * and value equal, case-sensitive; AWS's filters match prefixes, of keys and values apart)
+ * appended to pg->listed as {"s": NAME, "a": ARN}, the NextToken into pg->next.
+ * A match whose name does not start with the prefix, or is the prefix itself, fails the read
+ * as sm_parse_filter_page fails it; so does a malformed answer. Tag values are never in a
+ * message. Separate for the fuzz harness and unit tests. */
+enum inj_rc sm_parse_list_page(struct sm_filter_page *pg, const struct http_resp *resp,
+                               struct inj_err *err);
+
+/* A secret read by ARN for a read with tags into pg->acc as sm_parse_filter_page adds one:
+ * the key of sec->name below the prefix, not a SecretBinary that is not text. err names the
+ * secret, never a value. */
+enum inj_rc sm_filter_keep(const struct sm_filter_page *pg, const struct sm_secret *sec,
+                           struct inj_err *err);
 
 /* The key of the secret name read by prefix: the name after the prefix, its leading '/'
  * dropped ("prod/app/" or "prod/app" and "prod/app/db/password": "db/password"), borrowed

@@ -457,7 +457,12 @@ struct ssm_path {
     cJSON *acc;       /* the values read so far: [{"k", "v", "n"[, "s"]}, ...] */
     size_t pages;
     int done;
-    int sm;                    /* a Secrets Manager read (smp) */
+    int sm;         /* a Secrets Manager read (smp) */
+    int tagged;     /* sm with tags: ListSecrets pages, then the matches by ARN */
+    int listed_all; /* tagged: every page listed; the matches are to be read */
+    cJSON *listed;  /* tagged: the exact matches, [{"s": NAME, "a": ARN}] */
+    size_t batch0;  /* tagged: its first BatchGetSecretValue call, and how many */
+    size_t nbatch;
     struct sm_filter_page smp; /* sm: the page's input and output */
     char label[400];           /* sm: the read in messages ("secrets prod/app/... tagged k=v") */
     const char *name;          /* the read in messages and calls: label, or the path's secret_id */
@@ -768,6 +773,135 @@ static enum inj_rc ssm_path_pages_check(struct ssm_path *s)
     return INJ_OK;
 }
 
+/* A read with tags whose match m could not be read: the read fails with m's error, which
+ * names the secret's ARN. call: the whole BatchGetSecretValue call failed (its cause is kept,
+ * to group the reads that failed alike); else the answer's Errors named m, or it lacked m (a
+ * secret deleted or refused since it was listed). */
+static enum inj_rc ssm_sm_match_failed(struct ssm_path *s, const struct sm_item *m, int call)
+{
+    struct sm_item *it = s->item;
+    struct inj_err *err = sm_fail_err(&it->fail);
+
+    if (!m->fail)
+        return it->rc = inj_err_set(err, INJ_E_NOMEM, "out of memory");
+    *err = m->fail->err;
+    if (call) {
+        inj_err_prefix(err, "%s", s->label);
+        (void)snprintf(sm_fail_cause(&it->fail), AWS_CAUSE_MAX, "%s", m->fail->cause);
+    } else {
+        inj_err_prefix(err, "%s: a secret it matched could not be read", s->label);
+    }
+    it->kind = m->kind;
+    it->region_down = m->region_down;
+    if (call && (it->kind == AWS_K_DENIED || it->kind == AWS_K_REFUSED)) {
+        ssm_sm_denied(sm_fail_err(&it->fail)->msg, sizeof(it->fail->err.msg));
+        if (sm_fail_cause(&it->fail)[0])
+            ssm_sm_denied(sm_fail_cause(&it->fail), AWS_CAUSE_MAX);
+    }
+    return it->rc = m->rc;
+}
+
+/* The reads with tags that listed every page: their exact matches read by ARN with
+ * BatchGetSecretValue SecretIdList (sm.h's batch calls: SM_BATCH_MAX a call, every call of
+ * every read at once over conns connections), each value into its read's acc as a filtered
+ * page's would go, then the read finished; or the read fails with the first match it could
+ * not read. *api_calls grows by the calls. */
+static void ssm_sm_read_listed(const struct sm_ctx *ctx, struct ssm_path *sp, size_t n,
+                               size_t conns, size_t *api_calls)
+{
+    struct ref *refs = NULL;
+    struct sm_item *items = NULL;
+    struct sm_batch *b = NULL;
+    size_t total = 0;
+    size_t nb = 0;
+    size_t k = 0;
+    size_t i;
+    size_t j;
+
+    for (i = 0; i < n; i++) {
+        size_t m = sp[i].listed_all ? (size_t)cJSON_GetArraySize(sp[i].listed) : 0;
+
+        total += m;
+        nb += (m + SM_BATCH_MAX - 1) / SM_BATCH_MAX;
+    }
+    if (total) {
+        refs = calloc(total, sizeof(*refs));
+        items = calloc(total, sizeof(*items));
+        b = calloc(nb, sizeof(*b));
+    }
+    if (total && (!refs || !items || !b)) {
+        for (i = 0; i < n; i++)
+            if (sp[i].listed_all)
+                sp[i].item->rc =
+                    inj_err_set(sm_fail_err(&sp[i].item->fail), INJ_E_NOMEM, "out of memory");
+        goto out;
+    }
+    nb = 0;
+    for (i = 0; i < n; i++) {
+        const cJSON *e;
+        size_t start = k;
+
+        if (!sp[i].listed_all)
+            continue;
+        cJSON_ArrayForEach(e, sp[i].listed)
+        {
+            if (k >= total)
+                break;
+            /* Borrowed: listed outlives the calls. */
+            refs[k].secret_id = cJSON_GetObjectItemCaseSensitive(e, "a")->valuestring;
+            memcpy(refs[k].region, sp[i].item->ref->region, sizeof(refs[k].region));
+            items[k].ref = &refs[k];
+            items[k].deadline_ms = sp[i].item->deadline_ms;
+            k++;
+        }
+        sp[i].batch0 = nb;
+        for (j = start; j < k; j += SM_BATCH_MAX) {
+            b[nb].items = &items[j];
+            b[nb].n = k - j < SM_BATCH_MAX ? k - j : SM_BATCH_MAX;
+            nb++;
+        }
+        sp[i].nbatch = nb - sp[i].batch0;
+    }
+    if (nb) {
+        sm_batch_get_secret_values(ctx, b, nb, conns, 0);
+        if (api_calls)
+            *api_calls += nb;
+    }
+    for (i = 0; i < n; i++) {
+        enum inj_rc rc = INJ_OK;
+        size_t x;
+
+        if (!sp[i].listed_all)
+            continue;
+        for (x = sp[i].batch0; x < sp[i].batch0 + sp[i].nbatch && x < nb && rc == INJ_OK; x++) {
+            if (b[x].rc != INJ_OK) {
+                rc = ssm_sm_match_failed(&sp[i], &b[x].items[0], 1);
+                break;
+            }
+            for (j = 0; j < b[x].n && rc == INJ_OK; j++) {
+                struct inj_err e;
+
+                if (b[x].items[j].rc != INJ_OK)
+                    rc = ssm_sm_match_failed(&sp[i], &b[x].items[j], 0);
+                else
+                    rc = sp[i].item->rc =
+                        sm_fail_keep(&sp[i].item->fail,
+                                     sm_filter_keep(&sp[i].smp, &b[x].items[j].secret, &e), &e);
+            }
+        }
+        if (rc == INJ_OK)
+            (void)ssm_path_finish(&sp[i]);
+    }
+out:
+    for (j = 0; items && j < total; j++) {
+        sm_secret_free(&items[j].secret);
+        sm_fail_free(&items[j].fail);
+    }
+    free(refs);
+    free(items);
+    free(b);
+}
+
 void ssm_get_paths(const struct sm_ctx *ctx, struct sm_item *items, size_t n, size_t conns,
                    size_t *api_calls)
 {
@@ -809,6 +943,17 @@ void ssm_get_paths(const struct sm_ctx *ctx, struct sm_item *items, size_t n, si
             sp[i].smp.ref = items[i].ref;
             sp[i].smp.label = sp[i].label;
             sp[i].smp.acc = sp[i].acc;
+            if (items[i].ref->ntags) {
+                sp[i].tagged = 1;
+                sp[i].listed = cJSON_CreateArray();
+                sp[i].smp.listed = sp[i].listed;
+                if (!sp[i].listed) {
+                    items[i].rc =
+                        inj_err_set(sm_fail_err(&items[i].fail), INJ_E_NOMEM, "out of memory");
+                    cJSON_Delete(sp[i].acc);
+                    sp[i].acc = NULL;
+                }
+            }
         }
     }
     if (!sp || !calls || !idx)
@@ -823,13 +968,19 @@ void ssm_get_paths(const struct sm_ctx *ctx, struct sm_item *items, size_t n, si
             if (sp[i].pages && !sp[i].token) {
                 sp[i].done = 1;
                 left--;
-                (void)ssm_path_finish(&sp[i]);
+                if (sp[i].tagged)
+                    sp[i].listed_all = 1; /* read by ARN below */
+                else
+                    (void)ssm_path_finish(&sp[i]);
                 continue;
             }
             memset(&calls[nc], 0, sizeof(calls[nc]));
             sp[i].smp.token = sp[i].token;
             aws_call_init(&calls[nc], &a, sp[i].sm ? &sm_service : &ssm_service,
-                          sp[i].sm ? &sm_filter_op : &ssm_path_op, sp[i].region, sp[i].name,
+                          sp[i].tagged ? &sm_list_op
+                          : sp[i].sm   ? &sm_filter_op
+                                       : &ssm_path_op,
+                          sp[i].region, sp[i].name,
                           sp[i].sm ? (const void *)&sp[i].smp : (const void *)&sp[i],
                           items[i].deadline_ms ? items[i].deadline_ms : a.deadline_ms);
             idx[nc++] = i;
@@ -851,11 +1002,14 @@ void ssm_get_paths(const struct sm_ctx *ctx, struct sm_item *items, size_t n, si
                 s->sent = s->token;
                 s->token = s->smp.next; /* Transfer ownership. */
                 s->smp.next = NULL;
-                if (rc == INJ_OK && (size_t)cJSON_GetArraySize(s->acc) > it->ref->path_max)
+                /* A read with tags counts its exact matches, before any value is read. */
+                if (rc == INJ_OK &&
+                    (size_t)cJSON_GetArraySize(s->tagged ? s->listed : s->acc) > it->ref->path_max)
                     rc = inj_err_set(sm_fail_err(&it->fail), INJ_E_CONFIG,
                                      "%s: at least %d secrets match, more than max: %zu; raise "
                                      "max, or give a narrower prefix or tags",
-                                     s->label, cJSON_GetArraySize(s->acc), it->ref->path_max);
+                                     s->label, cJSON_GetArraySize(s->tagged ? s->listed : s->acc),
+                                     it->ref->path_max);
             } else if (calls[i].end == AWS_OK) {
                 rc = sm_fail_keep(&it->fail, aws_call_parse(&calls[i], it->ref->secret_id, s, &e),
                                   &e);
@@ -889,12 +1043,14 @@ void ssm_get_paths(const struct sm_ctx *ctx, struct sm_item *items, size_t n, si
             }
         }
     }
+    ssm_sm_read_listed(ctx, sp, n, conns, api_calls);
 out:
     for (i = 0; sp && i < n; i++) {
         free(sp[i].token);
         free(sp[i].sent);
         free(sp[i].smp.next);
         cJSON_Delete(sp[i].acc);
+        cJSON_Delete(sp[i].listed);
     }
     free(sp);
     free(calls);

@@ -87,11 +87,14 @@ const char *ssm_path_key(const char *path, const char *name);
 void ssm_get_paths(const struct sm_ctx *ctx, struct sm_item *items, size_t n, size_t conns,
                    size_t *api_calls);
 /* REF_SM items with path set (a name prefix, tags) are read the same way, with filtered
- * BatchGetSecretValue pages (sm.h sm_filter_op, 20 secrets a page): KEY is sm_filter_key, the
- * name and arn "secrets PREFIX*[ tagged K=V,...]", the version_id a digest of KEY and
- * VersionId; besides the errors above: a name not starting with the prefix, two names with
- * one key, an Errors item (the secret named), a denial (naming secretsmanager:ListSecrets and
- * secretsmanager:BatchGetSecretValue). */
+ * BatchGetSecretValue pages (sm.h sm_filter_op, 20 secrets a page); with tags, ListSecrets
+ * pages instead (sm_list_op, 100 a page: only the secrets carrying every tag exactly count,
+ * towards max too), then BatchGetSecretValue by ARN for those (20 a call, every read's calls
+ * at once; a match the answer lacks or refuses fails the read, naming it). KEY is
+ * sm_filter_key, the name and arn "secrets PREFIX*[ tagged K=V,...]", the version_id a digest
+ * of KEY and VersionId; besides the errors above: a name not starting with the prefix, two
+ * names with one key, an Errors item (the secret named), a denial (naming
+ * secretsmanager:ListSecrets and secretsmanager:BatchGetSecretValue). */
 
 /* One GetParametersByPath page 200 answer into the parameters gathered so far (acc, a cJSON
  * array of {"k": KEY, "v": VALUE, "n": VERSION}), its NextToken into *token (owned; NULL on

@@ -13,7 +13,7 @@
 FUZZ_CC            ?= clang
 FUZZ_TARGETS       ?= config_parse ref_parse jx_extract sm_parse creds_ini creds_json xml_text \
                       tmpl_parse supervise_user sm_batch_parse sm_error ssm_parse convert \
-                      redact sm_filter_parse
+                      redact sm_filter_parse sm_list_parse
 FUZZ_SECONDS       ?= 300
 FUZZ_SMOKE_SECONDS ?= 30
 FUZZ_MAX_LEN       ?= 16384

@@ -855,10 +855,59 @@ CASES = [
          config="version: 1\n" + ENTRY + "  A: { from: mo/, path: true, max: 5 }\n" + FILE_ENTRY),
     Case("smpath-errors-item", "smpath", NOPERM,
          "a secret it matched could not be read: md/x: secretsmanager:GetSecretValue denied",
-         secrets=(("md/ok", "1", {"team": "api"}), ("md/x", "2", {"team": "web", "o": "api"})),
+         secrets=(("md/ok", "1"), ("md/x", "2")),
          deny=(("GetSecretValue", "md/x"),),
-         config="version: 1\n" + ENTRY + "  A: { from: md/, path: true, max: 5, "
+         config="version: 1\n" + ENTRY + "  A: { from: md/, path: true, max: 5 }\n" + FILE_ENTRY),
+    # With tags: ListSecrets, then the exact matches by ARN (BatchGetSecretValue SecretIdList).
+    Case("smpath-tags-errors-item", "smpath", NOPERM,
+         "a secret it matched could not be read: arn:aws:secretsmanager:eu-central-1:"
+         "111122223333:secret:me/x-",
+         secrets=(("me/ok", "1", {"team": "api"}), ("me/x", "2", {"team": "api", "o": "web"})),
+         deny=(("GetSecretValue", "me/x"),),
+         config="version: 1\n" + ENTRY + "  A: { from: me/, path: true, max: 5, "
                 "tags: { team: api } }\n" + FILE_ENTRY),
+    Case("smpath-tags-max-exceeded", "smpath", CONFIG,
+         "secrets mq/* tagged team=api: at least 3 secrets match, more than max: 2",
+         secrets=(("mq/a", "1", {"team": "api"}), ("mq/b", "2", {"team": "api"}),
+                  ("mq/c", "3", {"team": "api", "env": "x"}), ("mq/d", "4", {"team": "apiary"})),
+         config="version: 1\n" + ENTRY + "  A: { from: mq/, path: true, max: 2, "
+                "tags: { team: api } }\n" + FILE_ENTRY),
+    Case("smpath-tags-list-denied", "smpath", NOPERM, "secretsmanager:ListSecrets denied",
+         deny=(("ListSecrets", None),),
+         config="version: 1\n" + ENTRY + "  A: { path: true, max: 5, tags: { team: api } }\n"
+                + FILE_ENTRY),
+    Case("smpath-tags-batch-denied", "smpath", NOPERM, "secretsmanager:BatchGetSecretValue denied",
+         secrets=(("mz/a", "1", {"team": "api"}),), deny=(("BatchGetSecretValue", None),),
+         config="version: 1\n" + ENTRY + "  A: { from: mz/, path: true, max: 5, "
+                "tags: { team: api } }\n" + FILE_ENTRY),
+    Case("smpath-tags-list-throttled", "smpath", TEMPFAIL,
+         "ListSecrets in eu-central-1: the --timeout deadline passed after",
+         faults=(("throttle", {}),), fault_action="ListSecrets", args=("--timeout", "2"),
+         config="version: 1\n" + ENTRY + "  A: { path: true, max: 5, tags: { team: api } }\n"
+                + FILE_ENTRY),
+    Case("smpath-tags-list-garbage", "smpath", UNAVAILABLE, "not a ListSecrets answer",
+         faults=(("garbage", {"body": "{\"SecretList\": {}}", "status": 200,
+                              "content_type": "application/x-amz-json-1.1"}),),
+         fault_action="ListSecrets",
+         config="version: 1\n" + ENTRY + "  A: { path: true, max: 5, tags: { team: api } }\n"
+                + FILE_ENTRY),
+    Case("smpath-tags-name-outside-prefix", "smpath", UNAVAILABLE,
+         "ListSecrets answered the secret elsewhere/x, whose name does not start with the prefix",
+         faults=(("garbage", {"status": 200, "content_type": "application/x-amz-json-1.1",
+                              "body": '{"SecretList": [{"ARN": "arn:aws:secretsmanager:'
+                                      'eu-central-1:111122223333:secret:elsewhere/x-AbCdEf", '
+                                      '"Name": "elsewhere/x", "Tags": [{"Key": "team", '
+                                      '"Value": "api"}]}]}'}),),
+         fault_action="ListSecrets",
+         config="version: 1\n" + ENTRY + "  A: { from: mo/, path: true, max: 5, "
+                "tags: { team: api } }\n" + FILE_ENTRY),
+    Case("smpath-tags-next-token-given-back", "smpath", UNAVAILABLE,
+         "page 2 of the answer gave back the NextToken it was asked with",
+         faults=(("garbage", {"status": 200, "content_type": "application/x-amz-json-1.1",
+                              "body": '{"SecretList": [], "NextToken": "SAME"}'}),),
+         fault_action="ListSecrets",
+         config="version: 1\n" + ENTRY + "  A: { path: true, max: 5, tags: { team: api } }\n"
+                + FILE_ENTRY),
     Case("smpath-list-secrets-denied", "smpath", NOPERM,
          "needs both secretsmanager:ListSecrets and secretsmanager:BatchGetSecretValue",
          deny=(("ListSecrets", None),),

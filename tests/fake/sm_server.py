@@ -3,7 +3,7 @@
 
 It speaks the JSON 1.1 protocol over HTTPS (a throwaway CA made with the openssl
 CLI), verifies SigV4 signatures independently with botocore's signer, answers
-GetSecretValue, BatchGetSecretValue and DescribeSecret from seeded secrets
+GetSecretValue, BatchGetSecretValue, DescribeSecret and ListSecrets from seeded secrets
 (tests/fake/seed.py), and can be told to misbehave: AWS errors, slow or broken
 transports, malformed bodies, per-action rate limits, a skewed clock.
 The same port also answers SSM Parameter Store (X-Amz-Target AmazonSSM.*: GetParameters,
@@ -33,7 +33,7 @@ same port: GET /__fake/stats, /__fake/requests, /__fake/faults; POST
 /__fake/label_parameter. `--rate-limit ssm=RPS` is the quota the SSM actions share.
 
 Faults: state.add_fault(kind, action=None, secret=None, count=None, region=None, **params).
-They apply to authenticated, well-formed requests for the three actions, first
+They apply to authenticated, well-formed requests for the four actions, first
 matching fault first; `secret` matches any id form (and a batch naming it); `region`
 only requests signed for that region (primary or replica); count None means until
 removed. Every kind takes `delay` (seconds to wait first).
@@ -130,7 +130,7 @@ except ImportError:  # imported from tests/fake on sys.path, or run as a script
 SERVICE = "secretsmanager"
 TARGET_PREFIX = "secretsmanager."
 CT_JSON = "application/x-amz-json-1.1"
-ACTIONS = ("GetSecretValue", "BatchGetSecretValue", "DescribeSecret")
+ACTIONS = ("GetSecretValue", "BatchGetSecretValue", "DescribeSecret", "ListSecrets")
 # SSM Parameter Store on the same port (see the SSM section below).
 SSM_SERVICE = "ssm"
 SSM_TARGET_PREFIX = "AmazonSSM."
@@ -617,6 +617,15 @@ class FakeState:
             if sec is None:
                 raise KeyError(secret_id)
             del self._secrets[sec.arn]
+
+    def set_tags(self, secret_id, tags):
+        """Replaces a secret's tags ({key: value}), as TagResource/UntagResource would."""
+        with self.lock:
+            sec = self._resolve(secret_id)
+            if sec is None:
+                raise KeyError(secret_id)
+            sec.tags = dict(tags)
+            sec.last_changed = self.now()
 
     def put_secret_value(self, secret_id, value, version_id=None, stages=("AWSCURRENT",)):
         """Rotation helper: a new version (str -> SecretString, bytes -> SecretBinary) gets
@@ -1137,7 +1146,7 @@ def _value_entry(sec, v, arn):
 
 
 class Operations:
-    """The three actions, against FakeState. Each returns a response dict or raises
+    """The four actions, against FakeState. Each returns a response dict or raises
     AwsError. `cred` is the verified credential; `region` the request's (a replica
     region: ARNs carry it, unreplicated secrets are missing)."""
 
@@ -1272,13 +1281,51 @@ class Operations:
             out["NextToken"] = next_token
         return out
 
+    def ListSecrets(self, cred, params):
+        """Filters as BatchGetSecretValue's (the same prefix matches), MaxResults 1-100
+        (default 100), NextToken; SecretList items carry ARN, Name, Tags (only when the
+        secret has tags) and dates, never a value. IncludePlannedDeletion is validated and
+        otherwise moot (deleted secrets are gone at once here)."""
+        planned = params.get("IncludePlannedDeletion")
+        if planned is not None and not isinstance(planned, bool):
+            raise front_error("SerializationException", "Expected boolean for "
+                              "IncludePlannedDeletion")
+        secs, next_token = self._filter_page(params.get("Filters") or [],
+                                             params.get("MaxResults"), params.get("NextToken"),
+                                             100)
+        st = self.state
+        out = []
+        with st.lock:
+            for sec in secs:
+                item = {"ARN": st._arn_in(sec.arn, self.region), "Name": sec.name,
+                        "LastChangedDate": Epoch(sec.last_changed),
+                        "CreatedDate": Epoch(sec.created)}
+                if sec.description is not None:
+                    item["Description"] = sec.description
+                if sec.tags:
+                    item["Tags"] = [{"Key": k, "Value": v} for k, v in sec.tags.items()]
+                item["SecretVersionsToStages"] = {vid: list(v.stages)
+                                                  for vid, v in sec.versions.items() if v.stages}
+                out.append(item)
+        res = {"SecretList": out}
+        if next_token:
+            res["NextToken"] = next_token
+        return res
+
     def _filter_ids(self, filters, max_results, next_token):
+        secs, next_token = self._filter_page(filters, max_results, next_token, 20)
+        return [s.name for s in secs], next_token
+
+    def _filter_page(self, filters, max_results, next_token, limit):
+        """One page (at most max_results, default and bound limit) of the secrets every
+        filter matches, and the next page's token (None: the last)."""
         if not isinstance(filters, list):
             raise front_error("SerializationException", "Expected list for Filters")
         if max_results is None:
-            max_results = 20
-        if not isinstance(max_results, int) or not 1 <= max_results <= 20:
-            raise validation_error("maxResults", "Member must have value less than or equal to 20",
+            max_results = limit
+        if not isinstance(max_results, int) or not 1 <= max_results <= limit:
+            raise validation_error("maxResults",
+                                   f"Member must have value less than or equal to {limit}",
                                    str(max_results))
         try:
             start = int(next_token) if next_token is not None else 0
@@ -1311,10 +1358,10 @@ class Operations:
             return False
 
         with self.state.lock:
-            names = [s.name for s in self.state._secrets.values()
-                     if all(matches(s, f) for f in filters)]
-        page = names[start:start + max_results]
-        more = start + max_results < len(names)
+            secs = [s for s in self.state._secrets.values()
+                    if all(matches(s, f) for f in filters)]
+        page = secs[start:start + max_results]
+        more = start + max_results < len(secs)
         return page, (str(start + max_results) if more else None)
 
 

@@ -241,6 +241,30 @@ def sm_filter_seeds():
             b'{"SecretValues":[],"NextToken":""}', b"{}", b"[]"]
 
 
+def sm_list_seeds():
+    """ListSecrets pages for fuzz_sm_list_parse.c (tags team=api, env=prod; prefix prod/app/)."""
+    arn = "arn:aws:secretsmanager:eu-central-1:111122223333:secret:"
+
+    def item(name, tags):
+        out = {"ARN": arn + name + "-Ab12Cd", "Name": name, "LastChangedDate": 1.7e9}
+        if tags:
+            out["Tags"] = [{"Key": k, "Value": v} for k, v in tags.items()]
+        return out
+
+    lst = [item("prod/app/db", {"team": "api", "env": "prod", "x": "y"}),
+           item("prod/app/apiary", {"team": "apiary", "env": "prod"}),
+           item("prod/app/split", {"team": "web", "owner": "api", "env": "prod"}),
+           item("prod/app/none", None)]
+    return [sm_server.encode_json({"SecretList": lst, "NextToken": "100"}),
+            sm_server.encode_json({"SecretList": lst[:2]}, ascii_only=True),
+            sm_server.encode_json({"SecretList": [item("other/x", {"team": "api",
+                                                                   "env": "prod"})]}),
+            sm_server.encode_json({"SecretList": [item("prod/app/", {"team": "api",
+                                                                     "env": "prod"})]}),
+            b'{"SecretList":[{"Name":"prod/app/a","ARN":"a","Tags":{"team":"api"}}]}',
+            b'{"SecretList":[],"NextToken":""}', b"{}", b"[]"]
+
+
 INI = [
     b"[default]\naws_access_key_id = AKIAINJECTORTEST0001\naws_secret_access_key = abc/def+ghi\n",
     b"[default]\r\naws_access_key_id=AKIA\r\naws_secret_access_key=x\r\naws_session_token=t\r\n",
@@ -367,7 +391,7 @@ TARGETS = {
     "sm_parse": sm_seeds, "creds_ini": ini_seeds, "creds_json": creds_json_seeds,
     "xml_text": xml_seeds, "tmpl_parse": tmpl_seeds, "sm_batch_parse": sm_batch_seeds,
     "sm_error": sm_error_seeds, "ssm_parse": ssm_seeds, "convert": convert_seeds,
-    "redact": redact_seeds, "sm_filter_parse": sm_filter_seeds,
+    "redact": redact_seeds, "sm_filter_parse": sm_filter_seeds, "sm_list_parse": sm_list_seeds,
 }
 
 

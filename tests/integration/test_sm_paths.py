@@ -7,6 +7,8 @@ every canary (conftest.run); values here all carry canaries."""
 import json
 import signal
 
+import pytest
+
 import seed
 from conftest import run
 from test_policy import offline_env
@@ -20,6 +22,16 @@ def c(label):
 def filtered_calls(fake):
     return [r for r in fake.state.requests
             if r["action"] == "BatchGetSecretValue" and not r.get("secret_ids")]
+
+
+def list_calls(fake):
+    return [r for r in fake.state.requests if r["action"] == "ListSecrets"]
+
+
+def by_id_calls(fake):
+    """BatchGetSecretValue calls with a SecretIdList: a read by tags reads its matches so."""
+    return [r for r in fake.state.requests
+            if r["action"] == "BatchGetSecretValue" and r.get("secret_ids")]
 
 
 def seed_app(fake):
@@ -115,17 +127,122 @@ def test_tags_with_prefix_and_tags_alone(fake, base_env, write_config, probe):
     # Tags alone: the key is the whole name.
     assert env["ALL_SMT_A"] == c("ta") and env["ALL_OTHER_D"] == c("td")
     assert "ALL_SMT_B" not in env and "ALL_SMT_C" not in env
-    bodies = [r for r in filtered_calls(fake)]
-    assert len(bodies) == 2
+    # Tags: ListSecrets (one page each), then the exact matches by ARN; no filtered batch.
+    assert len(list_calls(fake)) == 2 and not filtered_calls(fake)
+    ids = sorted(i for r in by_id_calls(fake) for i in r["secret_ids"])
+    assert ids == sorted([fake.state.resolve_arn("smt/a"), fake.state.resolve_arn("smt/a"),
+                          fake.state.resolve_arn("other/d")])
 
 
-def test_tag_over_match_refused_by_iam_fails_naming_the_secret(fake, base_env, write_config,
-                                                                 probe):
-    # AWS matches tag-key and tag-value independently: smo/x (team=web, owner=api) matches
-    # {team: api}. The policy's ResourceTag condition refuses it; the answer's Errors then
-    # fail the entry, naming the secret and the action.
+def seed_over_match(fake):
+    """team=api exactly (among other tags), and three secrets AWS's prefix filters also list
+    for {team: api}: a longer value, a longer key, the key and value on two tags."""
+    fake.state.add_secret("sme/exact", string=c("exact"), tags={"owner": "web", "team": "api"})
+    fake.state.add_secret("sme/apiary", string=c("apiary"), tags={"team": "apiary"})
+    fake.state.add_secret("sme/teams", string=c("teams"), tags={"teams": "api"})
+    fake.state.add_secret("sme/split", string=c("split"), tags={"owner": "api", "team": "web"})
+    return (c("apiary"), c("teams"), c("split"))
+
+
+def test_tags_match_exactly_not_as_prefixes(fake, base_env, write_config, probe):
+    # AWS matches tag-key and tag-value as independent prefixes: {team: api} lists all four.
+    # Only sme/exact carries team=api; the others' values are never asked for nor shown.
+    over = seed_over_match(fake)
+    cfg = write_config("""
+        version: 1
+        env:
+          T: { from: sme/, path: true, max: 5, tags: { team: api } }
+          ALL: { path: true, max: 5, tags: { team: api }, prefix: ALL_ }
+        """)
+    res = run(["-c", cfg, "--"] + probe(base_env), base_env, leak_extra=over)
+    assert res.rc == 0, res
+    env = probe.read()["env"]
+    assert env["EXACT"] == c("exact") and env["ALL_SME_EXACT"] == c("exact")
+    assert not [k for k in env if "APIARY" in k or "TEAMS" in k or "SPLIT" in k]
+    assert not set(over) & set(env.values())
+    exact = fake.state.resolve_arn("sme/exact")
+    assert [r["secret_ids"] for r in by_id_calls(fake)] == [[exact], [exact]]
+    assert len(list_calls(fake)) == 2 and not filtered_calls(fake)
+    # The same read with --dry-run and export: the over-matched secrets are not there either.
+    res = run(["export", "--format", "json", "-c", cfg], base_env, check_leaks=False)
+    assert res.rc == 0, res
+    assert json.loads(res.out) == {"EXACT": c("exact"), "ALL_SME_EXACT": c("exact")}
+    assert not [v for v in over if v in res.out or v in res.err]
+
+
+def test_tags_max_counts_exact_matches_only(fake, base_env, write_config, probe):
+    # Three over-matched secrets do not count against max: 1 ...
+    over = seed_over_match(fake)
+    cfg = write_config("""
+        version: 1
+        env:
+          T: { from: sme/, path: true, max: 1, tags: { team: api } }
+        """)
+    res = run(["-c", cfg, "--"] + probe(base_env), base_env, leak_extra=over)
+    assert res.rc == 0, res
+    assert probe.read()["env"]["EXACT"] == c("exact")
+    # ... but two exact matches are more than max: 1, failed before any value is read.
+    fake.state.add_secret("sme/exact2", string=c("exact2"), tags={"team": "api"})
+    before = len(by_id_calls(fake))
+    probe.path.unlink()
+    res = run(["-c", cfg, "--"] + probe(base_env), base_env, leak_extra=over)
+    assert res.rc == 78, res
+    assert "secrets sme/* tagged team=api: at least 2 secrets match, more than max: 1" in res.err
+    assert len(by_id_calls(fake)) == before
+    assert not probe.path.exists()
+
+
+def test_tags_list_pages_and_batches_of_twenty(fake, base_env, write_config, probe):
+    # 150 exact matches and 10 over-matched: ListSecrets pages of 100 (160 listed: 2 calls),
+    # then the 150 matches by ARN, 20 a call (8 calls). Before: 8 filtered pages of 20 (and
+    # the 10 over-matched read too).
+    for i in range(150):
+        fake.state.add_secret(f"smg/k{i:03d}", string=c(f"g-{i}"), tags={"team": "api"})
+    over = []
+    for i in range(10):
+        fake.state.add_secret(f"smg/o{i:02d}", string=c(f"go-{i}"), tags={"team": "apiary"})
+        over.append(c(f"go-{i}"))
+    cfg = write_config("""
+        version: 1
+        env:
+          G: { from: smg/, path: true, max: 150, tags: { team: api }, prefix: G_ }
+        """)
+    res = run(["-c", cfg, "--"] + probe(base_env), base_env, leak_extra=tuple(over))
+    assert res.rc == 0, res
+    env = probe.read()["env"]
+    for i in range(150):
+        assert env[f"G_K{i:03d}"] == c(f"g-{i}")
+    assert not [k for k in env if k.startswith("G_O")]
+    assert len(list_calls(fake)) == 2
+    batches = by_id_calls(fake)
+    assert len(batches) == 8 and all(len(r["secret_ids"]) <= 20 for r in batches)
+    assert sum(len(r["secret_ids"]) for r in batches) == 150
+    assert not filtered_calls(fake)
+
+
+@pytest.mark.parametrize("n", [1, 25])
+def test_tags_call_cost(fake, base_env, write_config, probe, n):
+    # What a read by tags costs: one ListSecrets call per 100 listed, one BatchGetSecretValue
+    # per 20 matches (1 secret: 2 calls, 25: 3; 150: 10, test_tags_list_pages_and_batches_...).
+    for i in range(n):
+        fake.state.add_secret(f"smn/k{i:02d}", string=c(f"n-{n}-{i}"), tags={"team": "api"})
+    cfg = write_config(f"""
+        version: 1
+        env:
+          N: {{ from: smn/, path: true, max: {n}, tags: {{ team: api }} }}
+        """)
+    res = run(["-c", cfg, "--"] + probe(base_env), base_env)
+    assert res.rc == 0, res
+    assert len(probe.read()["env"]) >= n
+    assert (len(list_calls(fake)), len(by_id_calls(fake))) == (1, (n + 19) // 20)
+    assert len(fake.state.requests) == 1 + (n + 19) // 20
+
+
+def test_tags_match_refused_by_iam_fails_naming_the_secret(fake, base_env, write_config, probe):
+    # A secret carrying the tags that the role may not read (GetSecretValue denied on it): the
+    # batch answer's Errors fail the entry, naming the secret and the action.
     fake.state.add_secret("smo/ok", string=c("ok"), tags={"team": "api"})
-    fake.state.add_secret("smo/x", string=c("x"), tags={"team": "web", "owner": "api"})
+    fake.state.add_secret("smo/x", string=c("x"), tags={"team": "api", "owner": "web"})
     fake.state.deny(base_env["AWS_ACCESS_KEY_ID"], "GetSecretValue", "smo/x")
     cfg = write_config("""
         version: 1
@@ -135,8 +252,67 @@ def test_tag_over_match_refused_by_iam_fails_naming_the_secret(fake, base_env, w
     res = run(["-c", cfg, "--"] + probe(base_env), base_env)
     assert res.rc == 77, res
     assert "a secret it matched could not be read" in res.err
-    assert "smo/x" in res.err and "secretsmanager:GetSecretValue" in res.err
+    assert fake.state.resolve_arn("smo/x") in res.err
+    assert "secretsmanager:GetSecretValue" in res.err
     assert not probe.path.exists()
+
+
+def test_tags_match_deleted_after_listing_fails_naming_it(fake, base_env, write_config, probe,
+                                                          monkeypatch):
+    # Deleted between ListSecrets and BatchGetSecretValue: the answer's Errors name it.
+    import sm_server
+
+    fake.state.add_secret("smd/ok", string=c("d-ok"), tags={"team": "api"})
+    gone = fake.state.add_secret("smd/gone", string=c("d-gone"), tags={"team": "api"})
+    listed = sm_server.Operations.ListSecrets
+
+    def list_then_delete(self, cred, params):
+        out = listed(self, cred, params)
+        if gone in fake.state._secrets:
+            fake.state.delete_secret(gone)
+        return out
+
+    monkeypatch.setattr(sm_server.Operations, "ListSecrets", list_then_delete)
+    cfg = write_config("""
+        version: 1
+        env:
+          T: { from: smd/, path: true, max: 5, tags: { team: api } }
+        """)
+    res = run(["-c", cfg, "--"] + probe(base_env), base_env)
+    assert res.rc != 0, res
+    assert "secrets smd/* tagged team=api: a secret it matched could not be read: " + gone \
+        in res.err
+    assert not probe.path.exists()
+
+
+def test_tags_list_secrets_denied_names_list_secrets(fake, base_env, write_config, probe):
+    fake.state.add_secret("sml/a", string=c("l-a"), tags={"team": "api"})
+    fake.state.deny(base_env["AWS_ACCESS_KEY_ID"], "ListSecrets")
+    cfg = write_config("""
+        version: 1
+        env:
+          T: { from: sml/, path: true, max: 5, tags: { team: api } }
+        """)
+    res = run(["-c", cfg, "--"] + probe(base_env), base_env)
+    assert res.rc == 77, res
+    assert "secretsmanager:ListSecrets denied" in res.err
+    assert not [r for r in fake.state.requests
+                if r["action"] in ("BatchGetSecretValue", "GetSecretValue")]
+    assert not probe.path.exists()
+
+
+def test_tags_list_secrets_throttled_is_retried(fake, base_env, write_config, probe):
+    fake.state.add_secret("smh/a", string=c("h-a"), tags={"team": "api"})
+    fake.state.add_fault("throttle", action="ListSecrets", count=2)
+    cfg = write_config("""
+        version: 1
+        env:
+          T: { from: smh/, path: true, max: 5, tags: { team: api } }
+        """)
+    res = run(["-c", cfg, "--"] + probe(base_env), base_env)
+    assert res.rc == 0, res
+    assert probe.read()["env"]["A"] == c("h-a")
+    assert len(list_calls(fake)) == 3
 
 
 def test_list_secrets_denied_names_both_actions(fake, base_env, write_config):
@@ -320,6 +496,33 @@ def test_refresh_secrets_rotated_added_removed(fake, write_config, sv):
     assert "variables added: NEW; removed: GONE" in err
     inj.kill(signal.SIGTERM)
     assert inj.finish(leak_extra=(v1, v2, value("smp-g"), value("smp-n"))) == 0
+
+
+def test_refresh_tag_changed_to_a_prefix_match_drops_the_secret(fake, write_config, sv):
+    # smq/b's tag changes from team=api to team=apiary: AWS's filters still list it, the exact
+    # match does not, so the next cycle reads it no more.
+    va, vb = value("smq-a"), value("smq-b")
+    fake.state.add_secret("smq/a", string=va, tags={"team": "api"})
+    fake.state.add_secret("smq/b", string=vb, tags={"team": "api"})
+    cfg = write_config("""
+        version: 1
+        supervise:
+          refresh: 50ms
+          on_change: restart
+          restart_delay: 0s
+        env:
+          Q: { from: smq/, path: true, max: 5, tags: { team: api } }
+        """)
+    inj, log = sv(["-c", cfg], {"APP_ENV": "A,B"})
+    first = wait_for("start", lambda: log.events("start"), inj)[0]
+    assert first["env"] == {"A": va, "B": vb}
+    fake.state.set_tags("smq/b", {"team": "apiary"})
+    starts = wait_for("restart", lambda: len(log.events("start")) >= 2 and log.events("start"),
+                      inj)
+    assert starts[-1]["env"] == {"A": va, "B": None}
+    assert "removed: B)" in inj.stderr_text()
+    inj.kill(signal.SIGTERM)
+    assert inj.finish(leak_extra=(va, vb)) == 0
 
 
 def test_next_token_given_back_stops_the_read(fake, base_env, write_config, probe):

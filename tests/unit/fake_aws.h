@@ -17,7 +17,7 @@
 /* One call the fake saw. */
 struct fake_call {
     char action[40];  /* "GetSecretValue", from "X-Amz-Target: secretsmanager.GetSecretValue" */
-    char ids[256];    /* SecretId, or a batch's SecretIdList (GetParameters' Names) joined by "," */
+    char ids[2048];   /* SecretId, or a batch's SecretIdList (GetParameters' Names) joined by "," */
     char version[64]; /* the VersionStage or VersionId asked for, "" when none */
     char region[32];  /* from https://secretsmanager.REGION.amazonaws.com */
 };

@@ -198,6 +198,185 @@ static void filter_pages(void **state)
     cJSON_Delete(pg.acc);
 }
 
+static enum inj_rc list_page(struct sm_filter_page *pg, const char *body, struct inj_err *err)
+{
+    struct http_resp resp;
+    enum inj_rc rc;
+
+    memset(&resp, 0, sizeof(resp));
+    resp.status = 200;
+    resp.body.max = SM_MAX_LIST_RESPONSE;
+    assert_int_equal(sbuf_append(&resp.body, body, strlen(body)), SBUF_OK);
+    rc = sm_parse_list_page(pg, &resp, err);
+    http_resp_free(&resp);
+    return rc;
+}
+
+#define LS(name, tags)                                                           \
+    "{\"ARN\":\"arn:aws:secretsmanager:eu-central-1:1:secret:" name "-Ab12Cd\"," \
+    "\"Name\":\"" name "\"" tags "}"
+#define TAG(k, v) "{\"Key\":\"" k "\",\"Value\":\"" v "\"}"
+
+/* ListSecrets pages of a read by {team: api, env: prod}: only the secrets carrying both pairs
+ * exactly are kept (AWS's filters are prefixes of keys and values apart); the request; every
+ * refusal, never with a tag value of another secret in the message. */
+static void list_pages(void **state)
+{
+    struct sm_filter_page pg;
+    struct inj_err err;
+    struct ref_tag tags[2] = {{(char *)(uintptr_t) "team", (char *)(uintptr_t) "api"},
+                              {(char *)(uintptr_t) "env", (char *)(uintptr_t) "prod"}};
+    struct ref r;
+    cJSON *req;
+    char *body;
+    char big[16384];
+    size_t off;
+    size_t i;
+    static const struct {
+        const char *body, *msg;
+        enum inj_rc rc;
+    } bad[] = {
+        {"{\"SecretList\":[" LS("q/a",
+                                ",\"Tags\":[" TAG("team", "api") "," TAG("env", "prod") "]") "]}",
+         "ListSecrets answered the secret q/a, whose name does not start with the prefix",
+         INJ_E_UNAVAILABLE},
+        {"{\"SecretList\":[" LS("p/",
+                                ",\"Tags\":[" TAG("team", "api") "," TAG("env", "prod") "]") "]}",
+         "the secret p/ is named as the prefix itself", INJ_E_CONFIG},
+        {"{\"SecretList\":[{\"Name\":\"p/a\",\"Tags\":[" TAG("team", FCANARY) "]}]}",
+         "ListSecrets answered a secret without a Name or ARN", INJ_E_UNAVAILABLE},
+        {"{\"SecretList\":[" LS("p/a", ",\"Tags\":{\"team\":\"" FCANARY "\"}") "]}",
+         "or with Tags that are not a list", INJ_E_UNAVAILABLE},
+        {"{\"SecretList\":{}}", "not a ListSecrets answer of at most 100", INJ_E_UNAVAILABLE},
+        {"[]", "not a ListSecrets answer", INJ_E_UNAVAILABLE},
+        {"{\"SecretList\":[],\"NextToken\":\"\"}", "not a ListSecrets answer", INJ_E_UNAVAILABLE},
+        {"{\"SecretList\":[],\"NextToken\":7}", "not a ListSecrets answer", INJ_E_UNAVAILABLE},
+        {"\xff", "not valid UTF-8 JSON", INJ_E_UNAVAILABLE},
+    };
+
+    /* clang-format off */
+    static const char page[] = "{\"SecretList\":["
+        LS("p/exact", ",\"Tags\":[" TAG("x", "y") "," TAG("env", "prod") "," TAG("team", "api")
+           "]") ","
+        LS("p/apiary", ",\"Tags\":[" TAG("team", "apiary") "," TAG("env", "prod") "]") ","
+        LS("p/teams", ",\"Tags\":[" TAG("teams", "api") "," TAG("env", "prod") "]") ","
+        LS("p/split", ",\"Tags\":[" TAG("team", "web") "," TAG("owner", "api") ","
+           TAG("env", "prod") "]") ","
+        LS("p/case", ",\"Tags\":[" TAG("Team", "api") "," TAG("env", "prod") "]") ","
+        LS("p/one", ",\"Tags\":[" TAG("team", "api") "]") ","
+        LS("p/prodx", ",\"Tags\":[" TAG("team", "api") "," TAG("env", "production") "]") ","
+        LS("p/none", "") ","
+        LS("p/odd", ",\"Tags\":[{\"Key\":\"team\"},7," TAG("env", "prod") "]") ","
+        LS("p/both/x", ",\"Tags\":[" TAG("env", "prod") "," TAG("team", "api") "]")
+        "],\"NextToken\":\"T1\"}";
+    /* clang-format on */
+
+    (void)state;
+    jx_init();
+    memset(&r, 0, sizeof(r));
+    r.secret_id = (char *)(uintptr_t) "p/";
+    r.path = 1;
+    r.tags = tags;
+    r.ntags = 2;
+    memset(&pg, 0, sizeof(pg));
+    pg.ctx = &ctx;
+    pg.region = "eu-central-1";
+    pg.ref = &r;
+    pg.label = "secrets p/* tagged team=api,env=prod";
+    pg.acc = cJSON_CreateArray();
+    pg.listed = cJSON_CreateArray();
+    /* The request: the filters (prefixes, as AWS takes them), 100 a page, no deleted ones. */
+    pg.token = "T0";
+    body = sm_list_op.build(&pg);
+    assert_non_null(body);
+    req = cJSON_Parse(body);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(req, "Filters")), 5);
+    assert_non_null(strstr(body, "{\"Values\":[\"p/\"],\"Key\":\"name\"}"));
+    assert_non_null(strstr(body, "{\"Values\":[\"team\"],\"Key\":\"tag-key\"}"));
+    assert_non_null(strstr(body, "{\"Values\":[\"prod\"],\"Key\":\"tag-value\"}"));
+    assert_int_equal(cJSON_GetObjectItem(req, "MaxResults")->valueint, 100);
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItem(req, "IncludePlannedDeletion")));
+    assert_string_equal(cJSON_GetObjectItem(req, "NextToken")->valuestring, "T0");
+    cJSON_Delete(req);
+    free(body);
+    pg.token = NULL;
+    assert_int_equal(list_page(&pg, page, &err), INJ_OK);
+    assert_string_equal(pg.next, "T1");
+    assert_int_equal(cJSON_GetArraySize(pg.listed), 2);
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(pg.listed, 0), "s")->valuestring,
+                        "p/exact");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(pg.listed, 0), "a")->valuestring,
+                        "arn:aws:secretsmanager:eu-central-1:1:secret:p/exact-Ab12Cd");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(pg.listed, 1), "s")->valuestring,
+                        "p/both/x");
+    /* Metadata only: no value was added. */
+    assert_int_equal(cJSON_GetArraySize(pg.acc), 0);
+    /* The last page: no NextToken; an empty list, or none at all. */
+    assert_int_equal(list_page(&pg, "{\"SecretList\":[]}", &err), INJ_OK);
+    assert_null(pg.next);
+    assert_int_equal(list_page(&pg, "{}", &err), INJ_OK);
+    assert_int_equal(cJSON_GetArraySize(pg.listed), 2);
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(list_page(&pg, bad[i].body, &err), bad[i].rc);
+        if (!strstr(err.msg, bad[i].msg))
+            fail_msg("case %zu: %s", i, err.msg);
+        assert_null(strstr(err.msg, FCANARY));
+        assert_null(pg.next);
+    }
+    /* More than 100 secrets in a page: not a ListSecrets answer. */
+    off = (size_t)snprintf(big, sizeof(big), "{\"SecretList\":[");
+    for (i = 0; i < 101; i++)
+        off += (size_t)snprintf(big + off, sizeof(big) - off,
+                                "%s{\"Name\":\"p/%zu\",\"ARN\":\"a\"}", i ? "," : "", i);
+    (void)snprintf(big + off, sizeof(big) - off, "]}");
+    assert_int_equal(list_page(&pg, big, &err), INJ_E_UNAVAILABLE);
+    assert_contains(err.msg, "not a ListSecrets answer");
+    cJSON_Delete(pg.listed);
+    cJSON_Delete(pg.acc);
+}
+
+/* A secret read by ARN for a read with tags: its key from its name, or the read's failure. */
+static void filter_keep(void **state)
+{
+    struct sm_filter_page pg;
+    struct sm_secret sec;
+    struct inj_err err;
+    struct ref r;
+
+    (void)state;
+    jx_init();
+    memset(&r, 0, sizeof(r));
+    r.secret_id = (char *)(uintptr_t) "p/";
+    memset(&pg, 0, sizeof(pg));
+    pg.ref = &r;
+    pg.label = "secrets p/*";
+    pg.acc = cJSON_CreateArray();
+    memset(&sec, 0, sizeof(sec));
+    sec.name = (char *)(uintptr_t) "p/db/password";
+    sec.version_id = (char *)(uintptr_t) "v1";
+    sec.value.max = SM_MAX_SECRET;
+    assert_int_equal(sbuf_append_str(&sec.value, FCANARY), SBUF_OK);
+    assert_int_equal(sm_filter_keep(&pg, &sec, &err), INJ_OK);
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(pg.acc, 0), "k")->valuestring,
+                        "db/password");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(pg.acc, 0), "v")->valuestring,
+                        FCANARY);
+    sec.name = (char *)(uintptr_t) "q/x";
+    assert_int_equal(sm_filter_keep(&pg, &sec, &err), INJ_E_UNAVAILABLE);
+    assert_contains(err.msg, "answered the secret q/x, whose name does not start with the prefix");
+    sec.name = (char *)(uintptr_t) "p/bin";
+    sec.binary = 1;
+    sbuf_wipe_free(&sec.value);
+    sec.value.max = SM_MAX_SECRET;
+    assert_int_equal(sbuf_append(&sec.value, "\0\xff", 2), SBUF_OK);
+    assert_int_equal(sm_filter_keep(&pg, &sec, &err), INJ_E_DATA);
+    assert_contains(err.msg, "the secret p/bin is a SecretBinary that is not UTF-8 text");
+    assert_null(strstr(err.msg, FCANARY));
+    assert_int_equal(cJSON_GetArraySize(pg.acc), 1);
+    sbuf_wipe_free(&sec.value);
+    cJSON_Delete(pg.acc);
+}
+
 static void fetch_modes(void **state)
 {
     (void)state;
@@ -438,6 +617,8 @@ int main(void)
         cmocka_unit_test(fetch_modes),
         cmocka_unit_test(filter_keys),
         cmocka_unit_test(filter_pages),
+        cmocka_unit_test(list_pages),
+        cmocka_unit_test(filter_keep),
         cmocka_unit_test(values_by_name_arn_and_partial_arn),
         cmocka_unit_test(fail_out_of_line),
         cmocka_unit_test(errors_name_their_secret),

@@ -628,6 +628,168 @@ static void paths_fetch(void **state)
     ref_free(&r);
 }
 
+/* ssm_get_paths for a Secrets Manager read by tags, on a canned Secrets Manager: ListSecrets
+ * lists tg.exact secrets tagged team=api (p/k000...) and tg.over tagged team=apiary (p/o000...,
+ * which AWS's prefix filters also list), 100 a page; BatchGetSecretValue answers its
+ * SecretIdList (ARNs), all but tg.drop (deleted since it was listed). */
+static struct {
+    int exact;
+    int over;
+    const char *drop;
+    int list_calls;
+    int batch_calls;
+    int most_ids;
+} tg;
+
+#define TG_ARN "arn:aws:secretsmanager:eu-central-1:" ACCT ":secret:"
+
+static void tagged(struct fake_aws *f, const struct http_req *req, const char *action,
+                   const cJSON *in, struct http_resp *resp)
+{
+    cJSON *out = cJSON_CreateObject();
+    char *text;
+    char name[64];
+    char arn[128];
+
+    (void)f;
+    (void)req;
+    if (!strcmp(action, "ListSecrets")) {
+        const cJSON *tok = cJSON_GetObjectItem(in, "NextToken");
+        cJSON *list = cJSON_AddArrayToObject(out, "SecretList");
+        int start = cJSON_IsString(tok) ? atoi(tok->valuestring) : 0;
+        int i;
+
+        tg.list_calls++;
+        assert_int_equal(cJSON_GetObjectItem(in, "MaxResults")->valueint, 100);
+        assert_true(cJSON_IsFalse(cJSON_GetObjectItem(in, "IncludePlannedDeletion")));
+        for (i = start; i < start + 100 && i < tg.exact + tg.over; i++) {
+            cJSON *s = cJSON_CreateObject();
+            cJSON *tags = cJSON_AddArrayToObject(s, "Tags");
+            cJSON *t = cJSON_CreateObject();
+
+            (void)snprintf(name, sizeof(name), "p/%c%03d", i < tg.exact ? 'k' : 'o', i);
+            (void)snprintf(arn, sizeof(arn), TG_ARN "%s-Ab12Cd", name);
+            cJSON_AddStringToObject(s, "ARN", arn);
+            cJSON_AddStringToObject(s, "Name", name);
+            cJSON_AddStringToObject(t, "Key", "team");
+            cJSON_AddStringToObject(t, "Value", i < tg.exact ? "api" : "apiary");
+            cJSON_AddItemToArray(tags, t);
+            cJSON_AddItemToArray(list, s);
+        }
+        if (i < tg.exact + tg.over) {
+            (void)snprintf(name, sizeof(name), "%d", i);
+            cJSON_AddStringToObject(out, "NextToken", name);
+        }
+    } else {
+        const cJSON *ids = cJSON_GetObjectItem(in, "SecretIdList");
+        cJSON *vals = cJSON_AddArrayToObject(out, "SecretValues");
+        const cJSON *id;
+
+        assert_string_equal(action, "BatchGetSecretValue");
+        assert_null(cJSON_GetObjectItem(in, "Filters"));
+        tg.batch_calls++;
+        if (cJSON_GetArraySize(ids) > tg.most_ids)
+            tg.most_ids = cJSON_GetArraySize(ids);
+        cJSON_ArrayForEach(id, ids)
+        {
+            const char *n = id->valuestring + strlen(TG_ARN);
+            cJSON *v;
+
+            assert_int_equal(strncmp(id->valuestring, TG_ARN, strlen(TG_ARN)), 0);
+            assert_int_equal(n[2], 'k'); /* never an over-matched secret */
+            (void)snprintf(name, sizeof(name), "%.*s", (int)(strlen(n) - 7), n);
+            if (tg.drop && !strcmp(name, tg.drop))
+                continue;
+            v = cJSON_CreateObject();
+            cJSON_AddStringToObject(v, "ARN", id->valuestring);
+            cJSON_AddStringToObject(v, "Name", name);
+            cJSON_AddStringToObject(v, "VersionId", "v1");
+            cJSON_AddStringToObject(v, "SecretString", CANARY);
+            cJSON_AddItemToArray(vals, v);
+        }
+        cJSON_AddArrayToObject(out, "Errors");
+    }
+    text = cJSON_PrintUnformatted(out);
+    resp->status = 200;
+    resp->body.max = SM_MAX_LIST_RESPONSE;
+    assert_int_equal(sbuf_append_str(&resp->body, text), SBUF_OK);
+    cJSON_free(text);
+    cJSON_Delete(out);
+}
+
+static void tagged_read(struct ref *r, size_t max, struct sm_item *it, size_t *calls)
+{
+    struct sm_ctx ctx;
+
+    ctx_init(&ctx);
+    tg.list_calls = 0;
+    tg.batch_calls = 0;
+    tg.most_ids = 0;
+    r->path_max = max;
+    memset(it, 0, sizeof(*it));
+    it->ref = r;
+    *calls = 0;
+    ssm_get_paths(&ctx, it, 1, 1, calls);
+}
+
+static void tags_fetch(void **state)
+{
+    struct ref_tag tag = {(char *)(uintptr_t) "team", (char *)(uintptr_t) "api"};
+    struct ref r;
+    struct sm_item it;
+    size_t calls;
+
+    (void)state;
+    fa.handle = tagged;
+    memset(&r, 0, sizeof(r));
+    r.service = REF_SM;
+    r.secret_id = (char *)(uintptr_t) "p/";
+    r.path = 1;
+    r.tags = &tag;
+    r.ntags = 1;
+    /* 25 exact, 90 over-matched: 115 listed (2 pages), 25 read by ARN (2 calls: 20 and 5). */
+    tg.exact = 25;
+    tg.over = 90;
+    tagged_read(&r, 25, &it, &calls);
+    assert_int_equal(it.rc, INJ_OK);
+    assert_int_equal(tg.list_calls, 2);
+    assert_int_equal(tg.batch_calls, 2);
+    assert_int_equal(tg.most_ids, 20);
+    assert_int_equal(calls, 4);
+    assert_non_null(strstr((const char *)it.secret.value.p, "\"k000\":\"" CANARY "\""));
+    assert_non_null(strstr((const char *)it.secret.value.p, "\"k024\":"));
+    assert_null(strstr((const char *)it.secret.value.p, "\"o"));
+    assert_string_equal(it.secret.name, "secrets p/* tagged team=api");
+    assert_int_equal(strncmp(it.secret.version_id, "25-", 3), 0);
+    sm_secret_free(&it.secret);
+    sm_fail_free(&it.fail);
+    /* max counts exact matches only: 25 > 24 fails after the first page, before any value. */
+    tagged_read(&r, 24, &it, &calls);
+    assert_int_equal(it.rc, INJ_E_CONFIG);
+    assert_contains(sm_fail_msg(it.fail), "at least 25 secrets match, more than max: 24");
+    assert_int_equal(tg.list_calls, 1);
+    assert_int_equal(tg.batch_calls, 0);
+    sm_fail_free(&it.fail);
+    /* A match gone by the time it is read: the read fails naming it. */
+    tg.drop = "p/k021";
+    tagged_read(&r, 25, &it, &calls);
+    assert_int_equal(it.rc, INJ_E_UNAVAILABLE);
+    assert_contains(sm_fail_msg(it.fail), "secrets p/* tagged team=api: a secret it matched could "
+                                          "not be read: " TG_ARN "p/k021-Ab12Cd: "
+                                          "BatchGetSecretValue in eu-central-1 answered neither");
+    assert_null(strstr(sm_fail_msg(it.fail), CANARY));
+    assert_null(it.secret.value.p);
+    sm_fail_free(&it.fail);
+    /* No exact match: an empty read, one call. */
+    tg.exact = 0;
+    tagged_read(&r, 5, &it, &calls);
+    assert_int_equal(it.rc, INJ_OK);
+    assert_int_equal(calls, 1);
+    assert_string_equal((const char *)it.secret.value.p, "{}");
+    sm_secret_free(&it.secret);
+    sm_fail_free(&it.fail);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -641,6 +803,7 @@ int main(void)
         cmocka_unit_test_setup(path_names, setup),
         cmocka_unit_test_setup(path_page, setup),
         cmocka_unit_test_setup(paths_fetch, setup),
+        cmocka_unit_test_setup(tags_fetch, setup),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
