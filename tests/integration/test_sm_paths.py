@@ -296,6 +296,7 @@ def test_tags_list_secrets_denied_names_list_secrets(fake, base_env, write_confi
     res = run(["-c", cfg, "--"] + probe(base_env), base_env)
     assert res.rc == 77, res
     assert "secretsmanager:ListSecrets denied" in res.err
+    assert "kms:Decrypt" not in res.err      # a listing decrypts nothing
     assert not [r for r in fake.state.requests
                 if r["action"] in ("BatchGetSecretValue", "GetSecretValue")]
     assert not probe.path.exists()
