@@ -487,9 +487,10 @@ def test_refresh_secrets_rotated_added_removed(fake, write_config, sv):
     inj, log = sv(["-c", cfg], {"APP_ENV": "A,GONE,NEW"})
     first = wait_for("start", lambda: log.events("start"), inj)[0]
     assert first["env"] == {"A": v1, "GONE": value("smp-g"), "NEW": None}
-    fake.state.put_secret_value("smr/a", v2)
-    fake.state.delete_secret("smr/gone")
-    fake.state.add_secret("smr/new", string=value("smp-n"))
+    with fake.state.lock:   # one change: a cycle never reads a half-made one
+        fake.state.put_secret_value("smr/a", v2)
+        fake.state.delete_secret("smr/gone")
+        fake.state.add_secret("smr/new", string=value("smp-n"))
     starts = wait_for("restart", lambda: len(log.events("start")) >= 2 and log.events("start"),
                       inj)
     assert starts[-1]["env"] == {"A": v2, "GONE": None, "NEW": value("smp-n")}
