@@ -926,7 +926,7 @@ static enum inj_rc cfg_path_ref(struct cfg_parse *p, const yaml_node_t *from_nod
     return INJ_OK;
 }
 
-/* A tag key or value as BatchGetSecretValue's filter values take it (the API's pattern
+/* A tag key or value as ListSecrets' filter values take it (the API's pattern
  * ^[a-zA-Z0-9 :_@/+=.-]*$; a leading '!' would negate). NULL when valid, else why not. */
 static const char *cfg_tag_why(const char *s, size_t max)
 {
@@ -956,8 +956,8 @@ static enum inj_rc cfg_tags(struct cfg_parse *p, const yaml_node_t *map, struct 
 
     if (!n || n > REF_MAX_TAGS)
         return cfg_errf(p, map, INJ_E_CONFIG,
-                        "%s: tags takes 1 to %d pairs (BatchGetSecretValue takes 10 filters: the "
-                        "name and a key and a value filter per tag), not %zu",
+                        "%s: tags takes 1 to %d pairs (ListSecrets takes 10 filters: the name "
+                        "and a key and a value filter per tag), not %zu",
                         e->name, REF_MAX_TAGS, n);
     rc = cfg_check_dups(p, map);
     if (rc != INJ_OK)

@@ -148,10 +148,11 @@ static void fetch_run(const struct sm_ctx *ctx, struct fetched *f, const size_t 
     free(items);
 }
 
-/* GetParametersByPath, every page, for the SSM paths f[paths[0..npaths)], and filtered
- * BatchGetSecretValue, every page, for the Secrets Manager reads by name prefix or tags
- * among them (ssm_get_paths reads both). The batch call's fallback to GetSecretValue does not
- * apply to these: there is no list of ids to fall back on. */
+/* GetParametersByPath, every page, for the SSM paths f[paths[0..npaths)], and for the Secrets
+ * Manager reads among them filtered BatchGetSecretValue, every page (by name prefix), or
+ * ListSecrets, every page, then BatchGetSecretValue by ARN of the exact matches (with tags);
+ * ssm_get_paths reads them all. The batch call's fallback to GetSecretValue does not apply to
+ * these. */
 static void fetch_paths(const struct sm_ctx *ctx, struct fetched *f, const size_t *paths,
                         size_t npaths, size_t *api_calls)
 {

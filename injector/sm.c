@@ -574,14 +574,16 @@ void sm_get_secret_values(const struct sm_ctx *ctx, struct sm_item *items, size_
     free(calls);
 }
 
-/* Does a batch answer for (arn, name) belong to the requested id (name, ARN or partial ARN,
- * i.e. the ARN without its "-" and six random characters)? */
-static int sm_batch_match(const char *id, const char *arn, const char *name)
+/* Does a batch answer for (arn, name) belong to the requested id? exact: the id is its ARN or
+ * name; else the id is its partial ARN (the ARN without its "-" and six random characters).
+ * Exact matches are taken first: the full ARN of prod/a ends like the partial ARN of a secret
+ * named prod/a-Zz99Yy. */
+static int sm_batch_match(const char *id, const char *arn, const char *name, int exact)
 {
     size_t n = strlen(id);
 
-    if (!strcmp(id, arn) || !strcmp(id, name))
-        return 1;
+    if (exact)
+        return !strcmp(id, arn) || !strcmp(id, name);
     return !strncmp(id, "arn:", 4) && !strncmp(arn, id, n) && arn[n] == '-' && strlen(arn + n) == 7;
 }
 
@@ -616,6 +618,7 @@ enum inj_rc sm_parse_batch(const struct sm_ctx *ctx, const char *region,
     size_t k = 0;
     size_t nnul;
     size_t i;
+    int exact;
 
     memset(done, 0, sizeof(done));
     sm_aws_ctx(ctx, &a);
@@ -646,24 +649,28 @@ enum inj_rc sm_parse_batch(const struct sm_ctx *ctx, const char *region,
                                "members");
         goto out;
     }
-    cJSON_ArrayForEach(it, vals)
-    {
-        const cJSON *arn = cJSON_GetObjectItemCaseSensitive(it, "ARN");
-        const cJSON *name = cJSON_GetObjectItemCaseSensitive(it, "Name");
-        int has_nul = 0;
+    for (exact = 1; exact >= 0; exact--) {
+        k = 0;
+        cJSON_ArrayForEach(it, vals)
+        {
+            const cJSON *arn = cJSON_GetObjectItemCaseSensitive(it, "ARN");
+            const cJSON *name = cJSON_GetObjectItemCaseSensitive(it, "Name");
+            int has_nul = 0;
 
-        if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(it, "SecretString")))
-            has_nul = nul[k++];
-        if (!cJSON_IsString(arn) || !cJSON_IsString(name))
-            continue;
-        for (i = 0; i < n; i++) {
-            if (done[i] ||
-                !sm_batch_match(items[i].ref->secret_id, arn->valuestring, name->valuestring))
+            if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(it, "SecretString")))
+                has_nul = nul[k++];
+            if (!cJSON_IsString(arn) || !cJSON_IsString(name))
                 continue;
-            items[i].rc = sm_fail_keep(
-                &items[i].fail,
-                sm_parse_secret(it, has_nul, items[i].ref->secret_id, &items[i].secret, &e), &e);
-            done[i] = 1;
+            for (i = 0; i < n; i++) {
+                if (done[i] || !sm_batch_match(items[i].ref->secret_id, arn->valuestring,
+                                               name->valuestring, exact))
+                    continue;
+                items[i].rc = sm_fail_keep(
+                    &items[i].fail,
+                    sm_parse_secret(it, has_nul, items[i].ref->secret_id, &items[i].secret, &e),
+                    &e);
+                done[i] = 1;
+            }
         }
     }
     cJSON_ArrayForEach(it, errs)
@@ -1053,8 +1060,8 @@ enum inj_rc sm_parse_filter_page(struct sm_filter_page *pg, const struct http_re
         const char *keys[2];
         struct aws_known known;
 
-        /* A secret the filter matched and the role may not read (with injector policy's
-         * ResourceTag condition: one the tag filters over-matched) fails the entry. */
+        /* A secret under the prefix that the role may not read fails the entry (reads with
+         * tags list first and read their exact matches by ARN: sm_parse_batch words those). */
         sm_aws_ctx(pg->ctx, &a);
         aws_ctx_known(&a, keys, &known);
         aws_fault_set_known(&f, 400, cJSON_IsString(code) ? code->valuestring : "(no error code)",
@@ -1137,6 +1144,21 @@ static int sm_tags_match(const struct ref *ref, const cJSON *tags)
     return 1;
 }
 
+/* Whether listed ([{"s": NAME, "a": ARN}]) holds arn. */
+static int sm_listed_has(const cJSON *listed, const char *arn)
+{
+    const cJSON *one;
+
+    cJSON_ArrayForEach(one, listed)
+    {
+        const cJSON *a = cJSON_GetObjectItemCaseSensitive(one, "a");
+
+        if (cJSON_IsString(a) && !strcmp(a->valuestring, arn))
+            return 1;
+    }
+    return 0;
+}
+
 enum inj_rc sm_parse_list_page(struct sm_filter_page *pg, const struct http_resp *resp,
                                struct inj_err *err)
 {
@@ -1175,7 +1197,7 @@ enum inj_rc sm_parse_list_page(struct sm_filter_page *pg, const struct http_resp
         cJSON *one;
 
         if (!cJSON_IsString(name) || !cJSON_IsString(arn) || !arn->valuestring[0] ||
-            (tags && !cJSON_IsArray(tags))) {
+            (tags && !cJSON_IsArray(tags) && !cJSON_IsNull(tags))) {
             rc = inj_err_set(err, INJ_E_UNAVAILABLE,
                              "%s: ListSecrets answered a secret without a Name or ARN, or with "
                              "Tags that are not a list",
@@ -1189,6 +1211,10 @@ enum inj_rc sm_parse_list_page(struct sm_filter_page *pg, const struct http_resp
         rc = sm_filter_name_key(pg, "ListSecrets", name->valuestring, &key, err);
         if (rc != INJ_OK)
             goto out;
+        /* A secret listed again (an endpoint that pages by offset while secrets are created)
+         * is one match, counted and read once. */
+        if (sm_listed_has(pg->listed, arn->valuestring))
+            continue;
         one = cJSON_CreateObject();
         if (!one || !cJSON_AddItemToArray(pg->listed, one)) {
             cJSON_Delete(one);

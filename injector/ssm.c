@@ -447,6 +447,10 @@ static const struct aws_op ssm_path_op = {"GetParametersByPath", "ssm:GetParamet
 /* Empty pages (a NextToken, no value) a read may take beyond max + 1: AWS sends some while it
  * filters a large account. */
 #define SSM_PATH_EMPTY_PAGES 100
+/* ListSecrets pages a read by tags may take beyond max + 1: AWS matches tag keys and values as
+ * prefixes, so a page may hold 100 secrets and not one exact match ({env: prod} lists every
+ * env=production secret). 1,000 pages: 100,000 listed secrets. */
+#define SSM_LIST_MISS_PAGES 1000
 
 struct ssm_path {
     struct sm_item *item; /* borrowed */
@@ -756,8 +760,9 @@ static void ssm_sm_denied(char *msg, size_t n)
 /* A read whose answer has another page: fails it (INJ_E_UNAVAILABLE) when the service
  * answered the very NextToken it was sent, or when more pages came than max allows (each page
  * with a value counts towards max, so at most max + 1 of them, plus SSM_PATH_EMPTY_PAGES
- * empty ones, which AWS may send while it filters): a server whose pages never end costs a
- * bounded number of calls, not calls until the deadline. */
+ * empty ones, which AWS may send while it filters; a read by tags: SSM_LIST_MISS_PAGES
+ * ListSecrets pages without a match): a server whose pages never end costs a bounded number
+ * of calls, not calls until the deadline. */
 static enum inj_rc ssm_path_pages_check(struct ssm_path *s)
 {
     if (s->sent && !strcmp(s->sent, s->token))
@@ -765,7 +770,14 @@ static enum inj_rc ssm_path_pages_check(struct ssm_path *s)
                            "%s: page %zu of the answer gave back the NextToken it was asked with: "
                            "its pages would never end; stopped (an endpoint or proxy fault)",
                            s->name, s->pages);
-    if (s->pages > s->item->ref->path_max + SSM_PATH_EMPTY_PAGES)
+    if (s->tagged && s->pages > s->item->ref->path_max + SSM_LIST_MISS_PAGES)
+        return inj_err_set(sm_fail_err(&s->item->fail), INJ_E_UNAVAILABLE,
+                           "%s: %zu ListSecrets pages read and the listing has not ended "
+                           "(AWS matches tag keys and values as prefixes, and only exact "
+                           "matches count towards max: %zu); stopped: narrow the read with a "
+                           "name prefix (from:) or more specific tags",
+                           s->name, s->pages, s->item->ref->path_max);
+    if (!s->tagged && s->pages > s->item->ref->path_max + SSM_PATH_EMPTY_PAGES)
         return inj_err_set(sm_fail_err(&s->item->fail), INJ_E_UNAVAILABLE,
                            "%s: %zu pages read and the answer has not ended, more than max: %zu "
                            "allows; stopped (an endpoint or proxy fault)",
@@ -952,6 +964,7 @@ void ssm_get_paths(const struct sm_ctx *ctx, struct sm_item *items, size_t n, si
                         inj_err_set(sm_fail_err(&items[i].fail), INJ_E_NOMEM, "out of memory");
                     cJSON_Delete(sp[i].acc);
                     sp[i].acc = NULL;
+                    sp[i].smp.acc = NULL;
                 }
             }
         }

@@ -220,6 +220,27 @@ def test_tags_list_pages_and_batches_of_twenty(fake, base_env, write_config, pro
     assert not filtered_calls(fake)
 
 
+def test_tags_secret_listed_twice_is_one_match(fake, base_env, write_config, probe):
+    # An endpoint that pages by offset lists a secret again when one is created meanwhile: the
+    # secret is one match (counted once towards max, asked for once), not a key collision.
+    arn = fake.state.add_secret("smd/a", string=c("d-a"), tags={"team": "api"})
+    item = {"Name": "smd/a", "ARN": arn, "Tags": [{"Key": "team", "Value": "api"}]}
+    fake.state.add_fault("garbage", action="ListSecrets", status=200, count=1,
+                         body=json.dumps({"SecretList": [item], "NextToken": "T1"}))
+    fake.state.add_fault("garbage", action="ListSecrets", status=200, count=1,
+                         body=json.dumps({"SecretList": [item]}))
+    cfg = write_config("""
+        version: 1
+        env:
+          D: { from: smd/, path: true, max: 1, tags: { team: api }, prefix: D_ }
+        """)
+    res = run(["-c", cfg, "--"] + probe(base_env), base_env)
+    assert res.rc == 0, res
+    assert probe.read()["env"]["D_A"] == c("d-a")
+    assert len(list_calls(fake)) == 2
+    assert [r["secret_ids"] for r in by_id_calls(fake)] == [[arn]]
+
+
 @pytest.mark.parametrize("n", [1, 25])
 def test_tags_call_cost(fake, base_env, write_config, probe, n):
     # What a read by tags costs: one ListSecrets call per 100 listed, one BatchGetSecretValue

@@ -316,6 +316,16 @@ static void list_pages(void **state)
     assert_null(pg.next);
     assert_int_equal(list_page(&pg, "{}", &err), INJ_OK);
     assert_int_equal(cJSON_GetArraySize(pg.listed), 2);
+    /* A secret listed again (an endpoint paging by offset) is one match; "Tags": null is no
+     * tags. */
+    assert_int_equal(
+        list_page(&pg,
+                  "{\"SecretList\":[" LS(
+                      "p/exact", ",\"Tags\":[" TAG("env", "prod") "," TAG(
+                                     "team", "api") "]") "," LS("p/null", ",\"Tags\":null") "]}",
+                  &err),
+        INJ_OK);
+    assert_int_equal(cJSON_GetArraySize(pg.listed), 2);
     for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         assert_int_equal(list_page(&pg, bad[i].body, &err), bad[i].rc);
         if (!strstr(err.msg, bad[i].msg))
@@ -421,6 +431,32 @@ static void values_by_name_arn_and_partial_arn(void **state)
     assert_null(items[1].fail);
     assert_null(items[2].fail);
     free_items(items, 3);
+}
+
+/* The full ARN of app/x ends like the partial ARN of a secret named app/x-Zz99Yy: each item
+ * takes its exact match, whichever order the answer lists them in (the second secret's value
+ * went to the first id when it came first). */
+static void exact_arn_beats_partial_arn(void **state)
+{
+#define ARN_X "arn:aws:secretsmanager:eu-central-1:111122223333:secret:app/x-Zz99Yy"
+#define ARN_XX ARN_X "-Qw12Er"
+    static const char body[] = "{\"SecretValues\":["
+                               "{\"ARN\":\"" ARN_XX "\",\"Name\":\"app/x-Zz99Yy\","
+                               "\"VersionId\":\"v-xx\",\"SecretString\":\"second\"},"
+                               "{\"ARN\":\"" ARN_X "\",\"Name\":\"app/x\","
+                               "\"VersionId\":\"v-x\",\"SecretString\":\"first\"}],"
+                               "\"Errors\":[]}";
+    const char *ids[] = {ARN_X, ARN_XX};
+    struct ref refs[2];
+    struct sm_item items[2];
+
+    (void)state;
+    assert_int_equal(parse(body, ids, 2, refs, items), INJ_OK);
+    value_is(&items[0], ARN_X, "first");
+    value_is(&items[1], ARN_XX, "second");
+    free_items(items, 2);
+#undef ARN_X
+#undef ARN_XX
 }
 
 /* The out-of-line error: allocated by the first failure, read back, NULL reads as out of
@@ -620,6 +656,7 @@ int main(void)
         cmocka_unit_test(list_pages),
         cmocka_unit_test(filter_keep),
         cmocka_unit_test(values_by_name_arn_and_partial_arn),
+        cmocka_unit_test(exact_arn_beats_partial_arn),
         cmocka_unit_test(fail_out_of_line),
         cmocka_unit_test(errors_name_their_secret),
         cmocka_unit_test(escaped_nul_is_pinned_to_its_secret),

@@ -780,7 +780,28 @@ static void tags_fetch(void **state)
     assert_null(strstr(sm_fail_msg(it.fail), CANARY));
     assert_null(it.secret.value.p);
     sm_fail_free(&it.fail);
+    /* Pages of near-misses count towards no bound of max: 1 exact match among 15,000 listed
+     * (151 pages) is read with max: 1 (it stopped after max + 101 pages); only max + 1,000
+     * pages without the listing ending stop it, saying why. */
+    tg.drop = NULL;
+    tg.exact = 1;
+    tg.over = 15000;
+    tagged_read(&r, 1, &it, &calls);
+    assert_int_equal(it.rc, INJ_OK);
+    assert_int_equal(tg.list_calls, 151);
+    assert_int_equal(tg.batch_calls, 1);
+    sm_secret_free(&it.secret);
+    sm_fail_free(&it.fail);
+    tg.over = 100200;
+    tagged_read(&r, 1, &it, &calls);
+    assert_int_equal(it.rc, INJ_E_UNAVAILABLE);
+    assert_contains(sm_fail_msg(it.fail), "ListSecrets pages read and the listing has not ended");
+    assert_contains(sm_fail_msg(it.fail), "narrow the read with a name prefix");
+    assert_int_equal(tg.list_calls, 1002);
+    assert_int_equal(tg.batch_calls, 0);
+    sm_fail_free(&it.fail);
     /* No exact match: an empty read, one call. */
+    tg.over = 90;
     tg.exact = 0;
     tagged_read(&r, 5, &it, &calls);
     assert_int_equal(it.rc, INJ_OK);
