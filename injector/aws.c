@@ -575,6 +575,7 @@ enum inj_rc aws_fault_error(const struct aws_ctx *ctx, const struct aws_service 
     w.attempts = attempts;
     w.not_found_hint = svc->not_found_hint;
     w.bad_request_hint = svc->bad_request_hint;
+    w.decrypts = op->decrypts;
     rc = aws_fault_cause(f, &w, text, sizeof(text));
     aws_copy_cause(cause, ncause, text);
     if (f->msg[0])

@@ -50,6 +50,7 @@ struct aws_op {
     /* A 200 answer into out (the operation's own output type); err names id. */
     enum inj_rc (*parse)(const struct http_resp *resp, const char *id, void *out,
                          struct inj_err *err);
+    int decrypts; /* it returns values: a denial may also be kms:Decrypt's */
 };
 
 /* The seam under the engine: performs calls[0..n) at most conns at once (http_do_many in

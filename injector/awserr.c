@@ -292,15 +292,13 @@ enum inj_rc aws_fault_cause(const struct aws_fault *f, const struct aws_wording 
 
     switch (f->kind) {
     case AWS_K_DENIED:
-        /* Only a call that returns values decrypts them: ListSecrets, DescribeSecret and
-         * AssumeRole need no kms:Decrypt. */
+        /* Only a call that returns values decrypts them: ListSecrets and DescribeSecret need
+         * no kms:Decrypt. */
         (void)snprintf(
             cause, n,
             "%s denied (%s: not authorized; credentials from %s); grant it to the task role%s",
             w->iam_action, code, src,
-            strstr(w->iam_action, ":Get") || strstr(w->iam_action, ":BatchGet")
-                ? " (and kms:Decrypt if a customer managed key encrypts it)"
-                : "");
+            w->decrypts ? " (and kms:Decrypt if a customer managed key encrypts it)" : "");
         break;
     case AWS_K_REFUSED:
         (void)snprintf(cause, n,

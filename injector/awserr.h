@@ -97,6 +97,7 @@ struct aws_wording {
     int attempts;
     const char *not_found_hint;   /* the service's: what to check when something is missing */
     const char *bad_request_hint; /* the service's: why a valid request may be refused */
+    int decrypts;                 /* the operation returns values (struct aws_op's) */
 };
 enum inj_rc aws_fault_cause(const struct aws_fault *f, const struct aws_wording *w, char *cause,
                             size_t n);

@@ -50,24 +50,27 @@ static char *sm_list_body(const void *in);
 static enum inj_rc sm_parse_list_op(const struct http_resp *resp, const char *id, void *out,
                                     struct inj_err *err);
 
-/* The operations: name, IAM action, answer size cap, request body, response parser. */
+/* The operations: name, IAM action, answer size cap, request body, response parser, whether
+ * it returns values. */
 enum sm_opid { SM_GET, SM_DESCRIBE, SM_BATCH };
 static const struct aws_op sm_ops[] = {
     [SM_GET] = {"GetSecretValue", "secretsmanager:GetSecretValue", SM_MAX_RESPONSE, sm_get_body,
-                sm_parse_get_op},
+                sm_parse_get_op, 1},
     [SM_DESCRIBE] = {"DescribeSecret", "secretsmanager:DescribeSecret", SM_MAX_RESPONSE,
-                     sm_describe_body, sm_parse_meta_op},
+                     sm_describe_body, sm_parse_meta_op, 0},
     [SM_BATCH] = {"BatchGetSecretValue", "secretsmanager:BatchGetSecretValue",
-                  SM_MAX_BATCH_RESPONSE, sm_batch_body, sm_parse_batch_op},
+                  SM_MAX_BATCH_RESPONSE, sm_batch_body, sm_parse_batch_op, 1},
 };
 
 /* A filtered read: BatchGetSecretValue with Filters (AWS also checks ListSecrets). */
 const struct aws_op sm_filter_op = {"BatchGetSecretValue", "secretsmanager:BatchGetSecretValue",
-                                    SM_MAX_BATCH_RESPONSE, sm_filter_body, sm_parse_filter_op};
+                                    SM_MAX_BATCH_RESPONSE, sm_filter_body,
+                                    sm_parse_filter_op,    1};
 
 /* A read with tags lists its secrets to match the tags exactly (metadata, no value). */
-const struct aws_op sm_list_op = {"ListSecrets", "secretsmanager:ListSecrets", SM_MAX_LIST_RESPONSE,
-                                  sm_list_body, sm_parse_list_op};
+const struct aws_op sm_list_op = {"ListSecrets",        "secretsmanager:ListSecrets",
+                                  SM_MAX_LIST_RESPONSE, sm_list_body,
+                                  sm_parse_list_op,     0};
 
 void sm_secret_free(struct sm_secret *s)
 {

@@ -30,7 +30,7 @@ static enum inj_rc ssm_parse_op(const struct http_resp *resp, const char *id, vo
 /* GetParameters needs ssm:GetParameters on each parameter (and kms:Decrypt on the key of a
  * SecureString under a customer managed key). */
 static const struct aws_op ssm_get_op = {"GetParameters", "ssm:GetParameters", SSM_MAX_RESPONSE,
-                                         ssm_get_body, ssm_parse_op};
+                                         ssm_get_body,    ssm_parse_op,        1};
 
 /* {"Names": [NAME-OR-ARN[:SELECTOR], ...], "WithDecryption": true}: always decrypted, since a
  * SecureString read without it is ciphertext, useless to the app. NULL when out of memory. */
@@ -438,9 +438,9 @@ static enum inj_rc ssm_path_parse_op(const struct http_resp *resp, const char *i
 
 /* GetParametersByPath needs ssm:GetParametersByPath on the path's own ARN and (for a
  * recursive read) below it, and kms:Decrypt for SecureStrings under a customer managed key. */
-static const struct aws_op ssm_path_op = {"GetParametersByPath", "ssm:GetParametersByPath",
-                                          SSM_PATH_PAGE *SM_MAX_RESPONSE, ssm_path_body,
-                                          ssm_path_parse_op};
+static const struct aws_op ssm_path_op = {
+    "GetParametersByPath", "ssm:GetParametersByPath", SSM_PATH_PAGE *SM_MAX_RESPONSE,
+    ssm_path_body,         ssm_path_parse_op,         1};
 
 /* One path being read: its pages so far. A Secrets Manager read by name prefix or tags
  * (a REF_SM item) is read the same way, a page at a time, with sm.h's sm_filter_op. */

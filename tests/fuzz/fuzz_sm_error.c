@@ -36,7 +36,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                             "env",
                             2,
                             "the name",
-                            "why"};
+                            "why",
+                            0};
     struct http_resp resp;
     struct aws_fault f;
     char cause[640];

@@ -157,7 +157,8 @@ static void kinds_decide_everything(void **state)
                             "env",
                             3,
                             NULL,
-                            NULL};
+                            NULL,
+                            0};
     size_t i;
 
     (void)state;
@@ -189,7 +190,8 @@ static void wording_names_the_iam_action(void **state)
                             "web identity",
                             1,
                             NULL,
-                            NULL};
+                            NULL,
+                            0};
     struct aws_fault f;
     char cause[AWS_CAUSE_MAX];
 
@@ -198,6 +200,11 @@ static void wording_names_the_iam_action(void **state)
     assert_int_equal(aws_fault_cause(&f, &w, cause, sizeof(cause)), INJ_E_NOPERM);
     assert_contains(cause, "secretsmanager:BatchGetSecretValue denied (AccessDeniedException");
     assert_null(strstr(cause, "User x")); /* AWS's text is the caller's to add */
+    /* kms:Decrypt only where the operation returns values (struct aws_op's decrypts). */
+    assert_null(strstr(cause, "kms:Decrypt"));
+    w.decrypts = 1;
+    assert_int_equal(aws_fault_cause(&f, &w, cause, sizeof(cause)), INJ_E_NOPERM);
+    assert_contains(cause, "task role (and kms:Decrypt if a customer managed key encrypts it)");
     aws_fault_set(&f, 403, "", NULL);
     assert_int_equal(aws_fault_cause(&f, &w, cause, sizeof(cause)), INJ_E_NOPERM);
     assert_contains(cause, "HTTP 403 (not an AWS error body): BatchGetSecretValue refused: the "
