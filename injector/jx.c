@@ -44,6 +44,23 @@ int jx_pointer_valid(const char *p)
     return 1;
 }
 
+int jx_token_valid(const cJSON *next)
+{
+    if (!next || cJSON_IsNull(next))
+        return 1;
+    return cJSON_IsString(next) && next->valuestring[0] &&
+           strlen(next->valuestring) <= JX_TOKEN_MAX;
+}
+
+int jx_token_dup(const cJSON *next, char **out)
+{
+    *out = NULL;
+    if (!cJSON_IsString(next))
+        return 0;
+    *out = xstrdup(next->valuestring);
+    return *out ? 0 : -1;
+}
+
 int jx_utf8_valid(const unsigned char *s, size_t n)
 {
     size_t i = 0;

@@ -89,4 +89,11 @@ size_t jx_member_nul(const unsigned char *p, size_t len, const char *member, uns
 /* 1 when s[0..n) is valid UTF-8 (no overlongs, no surrogates). */
 int jx_utf8_valid(const unsigned char *s, size_t n);
 
+/* A paginated AWS answer's NextToken member (next: NULL when absent). jx_token_valid: 1 when
+ * it is absent, null, or a string of 1 to JX_TOKEN_MAX characters. jx_token_dup: that string
+ * copied into *out (NULL when absent or null); -1 when out of memory. */
+#define JX_TOKEN_MAX 4096
+int jx_token_valid(const struct cJSON *next);
+int jx_token_dup(const struct cJSON *next, char **out);
+
 #endif

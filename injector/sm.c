@@ -959,16 +959,12 @@ static enum inj_rc sm_filter_name_key(const struct sm_filter_page *pg, const cha
                        action, name, prefix[0] ? "does not start with the prefix" : "is empty");
 }
 
-enum inj_rc sm_filter_keep(const struct sm_filter_page *pg, const struct sm_secret *sec,
-                           struct inj_err *err)
+/* sec, whose name has the key key, into pg->acc: {"k", "v", "n", "s"}. */
+static enum inj_rc sm_filter_put(const struct sm_filter_page *pg, const char *key,
+                                 const struct sm_secret *sec, struct inj_err *err)
 {
-    const char *key;
     cJSON *one = NULL;
-    enum inj_rc rc;
 
-    rc = sm_filter_name_key(pg, "BatchGetSecretValue", sec->name, &key, err);
-    if (rc != INJ_OK)
-        return rc;
     if (sec->binary && (memchr(sec->value.p, '\0', sec->value.len) ||
                         !jx_utf8_valid(sec->value.p, sec->value.len)))
         return inj_err_set(
@@ -988,6 +984,16 @@ enum inj_rc sm_filter_keep(const struct sm_filter_page *pg, const struct sm_secr
         !cJSON_AddStringToObject(one, "s", sec->name))
         return inj_err_set(err, INJ_E_NOMEM, "out of memory");
     return INJ_OK;
+}
+
+enum inj_rc sm_filter_keep(const struct sm_filter_page *pg, const struct sm_secret *sec,
+                           struct inj_err *err)
+{
+    const char *key;
+    enum inj_rc rc;
+
+    rc = sm_filter_name_key(pg, "BatchGetSecretValue", sec->name, &key, err);
+    return rc == INJ_OK ? sm_filter_put(pg, key, sec, err) : rc;
 }
 
 /* One SecretValues item into acc: {"k", "v", "n", "s"}. */
@@ -1014,7 +1020,7 @@ static enum inj_rc sm_filter_take(const struct sm_filter_page *pg, const cJSON *
     if (rc != INJ_OK)
         inj_err_prefix(err, "%s", pg->label);
     else
-        rc = sm_filter_keep(pg, &sec, err);
+        rc = sm_filter_put(pg, key, &sec, err);
     sm_secret_free(&sec);
     return rc;
 }
@@ -1043,9 +1049,7 @@ enum inj_rc sm_parse_filter_page(struct sm_filter_page *pg, const struct http_re
     errs = cJSON_GetObjectItemCaseSensitive(root, "Errors");
     next = cJSON_GetObjectItemCaseSensitive(root, "NextToken");
     if (!cJSON_IsObject(root) || (vals && !cJSON_IsArray(vals)) || (errs && !cJSON_IsArray(errs)) ||
-        (next && !cJSON_IsString(next) && !cJSON_IsNull(next)) ||
-        (next && cJSON_IsString(next) &&
-         (!next->valuestring[0] || strlen(next->valuestring) > 4096))) {
+        !jx_token_valid(next)) {
         rc = inj_err_set(err, rc,
                          "%s: Secrets Manager response is not a BatchGetSecretValue answer "
                          "(truncated or not from Secrets Manager; check AWS_ENDPOINT_URL and "
@@ -1099,12 +1103,9 @@ enum inj_rc sm_parse_filter_page(struct sm_filter_page *pg, const struct http_re
         if (rc != INJ_OK)
             goto out;
     }
-    if (next && cJSON_IsString(next)) {
-        pg->next = xstrdup(next->valuestring);
-        if (!pg->next) {
-            rc = inj_err_set(err, INJ_E_NOMEM, "out of memory");
-            goto out;
-        }
+    if (jx_token_dup(next, &pg->next) != 0) {
+        rc = inj_err_set(err, INJ_E_NOMEM, "out of memory");
+        goto out;
     }
     rc = INJ_OK;
 out:
@@ -1180,10 +1181,7 @@ enum inj_rc sm_parse_list_page(struct sm_filter_page *pg, const struct http_resp
     list = cJSON_GetObjectItemCaseSensitive(root, "SecretList");
     next = cJSON_GetObjectItemCaseSensitive(root, "NextToken");
     if (!cJSON_IsObject(root) || (list && !cJSON_IsArray(list)) ||
-        cJSON_GetArraySize(list) > SM_LIST_PAGE ||
-        (next && !cJSON_IsString(next) && !cJSON_IsNull(next)) ||
-        (next && cJSON_IsString(next) &&
-         (!next->valuestring[0] || strlen(next->valuestring) > 4096))) {
+        cJSON_GetArraySize(list) > SM_LIST_PAGE || !jx_token_valid(next)) {
         rc = inj_err_set(err, rc,
                          "%s: Secrets Manager response is not a ListSecrets answer of at most %d "
                          "secrets (truncated or not from Secrets Manager; check AWS_ENDPOINT_URL "
@@ -1230,12 +1228,9 @@ enum inj_rc sm_parse_list_page(struct sm_filter_page *pg, const struct http_resp
             goto out;
         }
     }
-    if (next && cJSON_IsString(next)) {
-        pg->next = xstrdup(next->valuestring);
-        if (!pg->next) {
-            rc = inj_err_set(err, INJ_E_NOMEM, "out of memory");
-            goto out;
-        }
+    if (jx_token_dup(next, &pg->next) != 0) {
+        rc = inj_err_set(err, INJ_E_NOMEM, "out of memory");
+        goto out;
     }
     rc = INJ_OK;
 out:

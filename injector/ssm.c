@@ -533,10 +533,7 @@ enum inj_rc ssm_parse_path_page(const struct ref *ref, const char *path,
     root = cJSON_ParseWithLength((const char *)resp->body.p, resp->body.len);
     params = cJSON_GetObjectItemCaseSensitive(root, "Parameters");
     next = cJSON_GetObjectItemCaseSensitive(root, "NextToken");
-    if (!cJSON_IsObject(root) || (params && !cJSON_IsArray(params)) ||
-        (next && !cJSON_IsString(next) && !cJSON_IsNull(next)) ||
-        (next && cJSON_IsString(next) &&
-         (!next->valuestring[0] || strlen(next->valuestring) > 4096))) {
+    if (!cJSON_IsObject(root) || (params && !cJSON_IsArray(params)) || !jx_token_valid(next)) {
         rc = inj_err_set(err, rc,
                          "%s: SSM response is not a GetParametersByPath answer (truncated or not "
                          "from SSM; check AWS_ENDPOINT_URL_SSM and proxies)",
@@ -607,12 +604,9 @@ enum inj_rc ssm_parse_path_page(const struct ref *ref, const char *path,
             goto out;
         }
     }
-    if (next && cJSON_IsString(next)) {
-        *token = xstrdup(next->valuestring);
-        if (!*token) {
-            rc = inj_err_set(err, INJ_E_NOMEM, "out of memory");
-            goto out;
-        }
+    if (jx_token_dup(next, token) != 0) {
+        rc = inj_err_set(err, INJ_E_NOMEM, "out of memory");
+        goto out;
     }
     rc = INJ_OK;
 out:
