@@ -24,7 +24,7 @@ RUN sed 's/^Types:.*/Types: deb-src/' /etc/apt/sources.list.d/debian.sources \
         > /etc/apt/sources.list.d/debian-src.sources \
     && apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        ca-certificates dpkg-dev file gcc libc6-dev linux-libc-dev make musl-tools perl
+        ca-certificates dpkg-dev file gcc libc6-dev linux-libc-dev lld make musl-tools perl
 # Set by BuildKit (buildx) for each --platform; empty under the legacy builder, which builds
 # for the machine it runs on.
 ARG TARGETARCH

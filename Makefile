@@ -7,6 +7,7 @@
 #   make demo         the main job against the bundled local endpoint
 #   make static       build/static/injector (musl, fully static; see mk/static.mk)
 #   make static ARCH=aarch64  build/static-aarch64/injector (Graviton; cross-built)
+#   make static-order  regenerate mk/static-hot.order, the static link's hot-code-first list
 #   make check-arm64  that binary's checks and tests/arm64.txt under qemu-aarch64-static
 #   make bench        injector vs boto3 / aws CLI / curl; make bench-storm (mk/bench.mk)
 #   make sim          the deployment simulator's tables (docs/throttling.md; sim-check in CI)

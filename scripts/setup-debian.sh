@@ -12,7 +12,7 @@ PKGS="
   python3 python3-botocore python3-pytest python3-pytest-xdist python3-yaml python3-dotenv
   openssl ca-certificates
   postgresql postgresql-client
-  musl-tools dpkg-dev
+  musl-tools dpkg-dev lld
   gcc-aarch64-linux-gnu linux-libc-dev-arm64-cross qemu-user-static
   mandoc
   curl time jq hyperfine python3-boto3 awscli strace nodejs
