@@ -21,9 +21,10 @@ config `from: ssm:/bench/pNNN`, the endpoint only in AWS_ENDPOINT_URL_SSM):
   injector         as above; GetParameters batches of 10 names, ceil(N/10) calls, concurrent
   injector-static  as above
   boto3            bench/boto3_ssm_wrapper.py: get_parameters per 10 names, one after another
+  node             bench/node_ssm_wrapper.mjs: @aws-sdk/client-ssm GetParameters, the same way
   aws-cli          bench/aws_cli_ssm_entrypoint.sh: `aws ssm get-parameters` per 10 names
   curl             one signed GetParameters POST for one name: the floor for one call
-(no Node row: bench/node holds only the Secrets Manager client). The SSM tables go into their
+The SSM tables go into their
 own section of bench/results.md (SSM_BEGIN .. SSM_END); with --services ssm only that section
 is replaced, with --services sm it is kept as measured before, and other marked sections
 (make bench-storm's) are kept either way.
@@ -51,6 +52,7 @@ from common import (PY, ROOT, Counter, Fake, Relay, clean_env, die, loadavg,  # 
 BENCH = os.path.join(ROOT, "bench")
 TRUE = "/bin/true"
 NODE_SDK = os.path.join(BENCH, "node", "node_modules", "@aws-sdk", "client-secrets-manager")
+NODE_SSM_SDK = os.path.join(BENCH, "node", "node_modules", "@aws-sdk", "client-ssm")
 SSM_BEGIN = "<!-- ssm-bench begin: written by bench.py (SSM part) -->"
 SSM_END = "<!-- ssm-bench end -->"
 MARKED = re.compile(r"<!-- ([\w-]+) begin\b.*?-->.*?<!-- \1 end -->", re.S)
@@ -103,6 +105,11 @@ def ssm_tool_list(args, env):
     tools.append({"key": "boto3", "label": "boto3 get_parameters wrapper",
                   "argv": lambda cfg, lst, n: [PY, os.path.join(BENCH, "boto3_ssm_wrapper.py"),
                                                lst, TRUE]})
+    if args.node and os.path.isdir(NODE_SSM_SDK):
+        tools.append({"key": "node", "label": "Node SDK v3 GetParameters wrapper",
+                      "argv": lambda cfg, lst, n: [args.node,
+                                                   os.path.join(BENCH, "node_ssm_wrapper.mjs"),
+                                                   lst, TRUE]})
     tools.append({"key": "aws-cli", "label": "aws CLI script (ssm get-parameters)", "cli": True,
                   "argv": lambda cfg, lst, n: [os.path.join(BENCH, "aws_cli_ssm_entrypoint.sh"),
                                                lst, TRUE]})
@@ -192,10 +199,13 @@ def ssm_section(args, by_profile, have_static, m, load, ver):
              "connections that each carry one call after another: TLS handshakes is how many "
              "connections the start opened" + (" (" + "; ".join(
                  f"N={n}: {c} calls on {h}" for n, c, h in conns) + ")" if conns else "") + ".",
-             "- The boto3 wrapper and the CLI script fetch their batches one after another on "
-             "one connection (the CLI: one process, so one connection, per batch), as such "
-             "entrypoints do; curl does one GetParameters of one name whatever N is.",
-             "- No Node SDK row: bench/node holds only @aws-sdk/client-secrets-manager."]
+             "- The boto3 and Node SDK wrappers and the CLI script fetch their batches one "
+             "after another on one connection (the CLI: one process, so one connection, per "
+             "batch), as such entrypoints do; curl does one GetParameters of one name whatever "
+             "N is."]
+    if not any(r["key"] == "node" for rows in by_profile.values() for r in rows):
+        text.append("- No Node SDK row: run `make bench-node` first (npm install into "
+                    "bench/node).")
     if args.cli_max_n:
         text.append(f"- aws CLI script run only up to N={args.cli_max_n} (--cli-max-n).")
     if not have_static:

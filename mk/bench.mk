@@ -5,11 +5,12 @@
 #                     vs curl, N = 1, 10, 100, in two profiles: the local endpoint as is, and a
 #                     realistic one (round trip and service time modelled: bench/delay_relay.py);
 #                     then the CA store cost and 10,000 entries; then N = 1, 10, 100 SSM
-#                     parameters in both profiles (no Node row). The tables go to stdout and
+#                     parameters in both profiles. The tables go to stdout and
 #                     bench/results.md (make bench-storm's sections kept). BENCH_ARGS: e.g.
 #                     --runs 30 --rtt-ms 4 --service-ms 15, --cli-max-n 10, --services ssm (only
 #                     the SSM rows and section) or sm (the SSM section kept as it was)
-#   make bench-node   the AWS SDK for JavaScript v3 (pinned) into bench/node (npm; `make bench`
+#   make bench-node   the AWS SDK for JavaScript v3 (pinned; the Secrets Manager and SSM clients)
+#                     into bench/node (npm; `make bench`
 #                     does it first; never at test time)
 #   make bench-storm  300 injector processes, 50 at a time, against a throttling endpoint: a
 #                     Secrets Manager run, then an SSM run at SSM's 40/s scaled down alike (its
@@ -20,18 +21,21 @@
 BENCH_ARGS ?=
 STORM_ARGS ?=
 BENCH_NODE_SDK_VERSION = 3.1178.0
-BENCH_NODE_STAMP = bench/node/node_modules/@aws-sdk/client-secrets-manager/package.json
+BENCH_NODE_STAMP = bench/node/node_modules/@aws-sdk/client-secrets-manager/package.json \
+  bench/node/node_modules/@aws-sdk/client-ssm/package.json
 
 bench: $(BUILD)/injector $(BENCH_NODE_STAMP)
 	$(PYTHON) bench/bench.py --injector $(BUILD)/injector $(BENCH_ARGS)
 
 bench-node: $(BENCH_NODE_STAMP)
 
-$(BENCH_NODE_STAMP):
+# Both clients in one install (grouped target: one npm run makes both stamps).
+$(BENCH_NODE_STAMP) &:
 	@command -v npm >/dev/null || { echo "bench-node: npm not found (scripts/setup-debian.sh)"; exit 1; }
 	mkdir -p bench/node
 	npm install --prefix bench/node --no-audit --no-fund --no-save \
-	  @aws-sdk/client-secrets-manager@$(BENCH_NODE_SDK_VERSION)
+	  @aws-sdk/client-secrets-manager@$(BENCH_NODE_SDK_VERSION) \
+	  @aws-sdk/client-ssm@$(BENCH_NODE_SDK_VERSION)
 
 bench-storm: $(BUILD)/injector
 	$(PYTHON) bench/storm.py --injector $(BUILD)/injector $(STORM_ARGS)
