@@ -11,6 +11,7 @@
 
 #include "http.h"
 #include "jx.h"
+#include "log.h"
 
 const struct aws_service sm_service = {
     "Secrets Manager",
@@ -959,6 +960,33 @@ static enum inj_rc sm_filter_name_key(const struct sm_filter_page *pg, const cha
                        action, name, prefix[0] ? "does not start with the prefix" : "is empty");
 }
 
+/* Whether listed ([{"s": NAME, "a": ARN}], or a retry list [{"a": SECRETID}]) holds arn. */
+static int sm_listed_has(const cJSON *listed, const char *arn)
+{
+    const cJSON *one;
+
+    cJSON_ArrayForEach(one, listed)
+    {
+        const cJSON *a = cJSON_GetObjectItemCaseSensitive(one, "a");
+
+        if (cJSON_IsString(a) && !strcmp(a->valuestring, arn))
+            return 1;
+    }
+    return 0;
+}
+
+/* Adds {"a": id} to retry (struct sm_filter_page). 0, or -1 out of memory. */
+static int sm_retry_add(cJSON *retry, const char *id)
+{
+    cJSON *one = cJSON_CreateObject();
+
+    if (!one || !cJSON_AddItemToArray(retry, one)) {
+        cJSON_Delete(one);
+        return -1;
+    }
+    return cJSON_AddStringToObject(one, "a", id) ? 0 : -1;
+}
+
 /* sec, whose name has the key key, into pg->acc: {"k", "v", "n", "s"}. */
 static enum inj_rc sm_filter_put(const struct sm_filter_page *pg, const char *key,
                                  const struct sm_secret *sec, struct inj_err *err)
@@ -1076,6 +1104,17 @@ enum inj_rc sm_parse_filter_page(struct sm_filter_page *pg, const struct http_re
         f.server_date = resp->server_date;
         rc = aws_fault_error(&a, &sm_service, &sm_ops[SM_GET], pg->region, &f, 1,
                              cJSON_IsString(sid) ? sid->valuestring : "(a secret)", err, NULL, 0);
+        /* A throttle or an internal error on one secret is worth another try: by its id,
+         * once the pages are read (ssm.c), as fetch.c gives a batch by ids. */
+        if (pg->retry && cJSON_IsString(sid) && (rc == INJ_E_TEMPFAIL || rc == INJ_E_UNAVAILABLE)) {
+            log_info("%s: %s; reading it again by its id", pg->label, err->msg);
+            if (!sm_listed_has(pg->retry, sid->valuestring) &&
+                sm_retry_add(pg->retry, sid->valuestring) != 0) {
+                rc = inj_err_set(err, INJ_E_NOMEM, "out of memory");
+                goto out;
+            }
+            continue;
+        }
         inj_err_prefix(err, "%s: a secret it matched could not be read", pg->label);
         goto out;
     }
@@ -1146,21 +1185,6 @@ static int sm_tags_match(const struct ref *ref, const cJSON *tags)
             return 0;
     }
     return 1;
-}
-
-/* Whether listed ([{"s": NAME, "a": ARN}]) holds arn. */
-static int sm_listed_has(const cJSON *listed, const char *arn)
-{
-    const cJSON *one;
-
-    cJSON_ArrayForEach(one, listed)
-    {
-        const cJSON *a = cJSON_GetObjectItemCaseSensitive(one, "a");
-
-        if (cJSON_IsString(a) && !strcmp(a->valuestring, arn))
-            return 1;
-    }
-    return 0;
 }
 
 enum inj_rc sm_parse_list_page(struct sm_filter_page *pg, const struct http_resp *resp,

@@ -195,6 +195,9 @@ struct sm_filter_page {
                               VERSIONID, "s": NAME}] */
     struct cJSON *listed;  /* borrowed: sm_list_op's exact matches so far, [{"s": NAME, "a":
                               ARN}]; NULL for sm_filter_op */
+    struct cJSON *retry;   /* borrowed: sm_filter_op's secrets that the answer's Errors gave a
+                              throttle or an internal error, [{"a": SECRETID}], to be read by id
+                              after the last page; NULL: such an error fails the read */
     char *next;            /* owned: the answer's NextToken; NULL: the last page */
 };
 

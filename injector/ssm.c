@@ -11,6 +11,7 @@
 
 #include "http.h"
 #include "jx.h"
+#include "log.h"
 
 const struct aws_service ssm_service = {
     "SSM Parameter Store",
@@ -463,8 +464,10 @@ struct ssm_path {
     int done;
     int sm;         /* a Secrets Manager read (smp) */
     int tagged;     /* sm with tags: ListSecrets pages, then the matches by ARN */
-    int listed_all; /* tagged: every page listed; the matches are to be read */
-    cJSON *listed;  /* tagged: the exact matches, [{"s": NAME, "a": ARN}] */
+    int listed_all; /* every page listed (read); listed's secrets are to be read by id */
+    cJSON *listed;  /* tagged: the exact matches, [{"s": NAME, "a": ARN}]; a read by prefix
+                       alone: its retry list once the pages are read */
+    cJSON *retry;   /* sm, no tags: the secrets the pages' Errors said to try again (smp.retry) */
     size_t batch0;  /* tagged: its first BatchGetSecretValue call, and how many */
     size_t nbatch;
     struct sm_filter_page smp; /* sm: the page's input and output */
@@ -807,6 +810,55 @@ static enum inj_rc ssm_sm_match_failed(struct ssm_path *s, const struct sm_item 
     return it->rc = m->rc;
 }
 
+/* Secrets a BatchGetSecretValue answer could not give (a per-secret throttle or internal
+ * error, or none at all: deleted since listed) get their own GetSecretValue, with its own
+ * retries, as fetch.c gives a batch by ids; what that ends with replaces the batch's error.
+ * Out of memory, they keep the batch's. */
+static void ssm_sm_read_singly(const struct sm_ctx *ctx, struct sm_batch *b, size_t nb,
+                               size_t conns, size_t *api_calls)
+{
+    struct sm_item *one = NULL;
+    struct sm_item **from = NULL;
+    size_t m = 0;
+    size_t x;
+    size_t j;
+
+    for (x = 0; x < nb; x++)
+        for (j = 0; j < b[x].n && b[x].rc == INJ_OK; j++)
+            m += b[x].items[j].rc == INJ_E_TEMPFAIL || b[x].items[j].rc == INJ_E_UNAVAILABLE;
+    if (!m)
+        return;
+    one = calloc(m, sizeof(*one));
+    from = calloc(m, sizeof(*from));
+    if (!one || !from)
+        goto out;
+    m = 0;
+    for (x = 0; x < nb; x++) {
+        for (j = 0; j < b[x].n && b[x].rc == INJ_OK; j++) {
+            struct sm_item *it = &b[x].items[j];
+
+            if (it->rc != INJ_E_TEMPFAIL && it->rc != INJ_E_UNAVAILABLE)
+                continue;
+            log_info("%s; trying GetSecretValue", sm_fail_msg(it->fail));
+            from[m] = it;
+            one[m].ref = it->ref;
+            one[m].deadline_ms = it->deadline_ms;
+            m++;
+        }
+    }
+    sm_get_secret_values(ctx, one, m, conns);
+    if (api_calls)
+        *api_calls += m;
+    for (j = 0; j < m; j++) {
+        sm_secret_free(&from[j]->secret);
+        sm_fail_free(&from[j]->fail);
+        *from[j] = one[j]; /* Transfer ownership. */
+    }
+out:
+    free(one);
+    free(from);
+}
+
 /* The reads with tags that listed every page: their exact matches read by ARN with
  * BatchGetSecretValue SecretIdList (sm.h's batch calls: SM_BATCH_MAX a call, every call of
  * every read at once over conns connections), each value into its read's acc as a filtered
@@ -872,6 +924,7 @@ static void ssm_sm_read_listed(const struct sm_ctx *ctx, struct ssm_path *sp, si
         sm_batch_get_secret_values(ctx, b, nb, conns, 0);
         if (api_calls)
             *api_calls += nb;
+        ssm_sm_read_singly(ctx, b, nb, conns, api_calls);
     }
     for (i = 0; i < n; i++) {
         enum inj_rc rc = INJ_OK;
@@ -953,13 +1006,16 @@ void ssm_get_paths(const struct sm_ctx *ctx, struct sm_item *items, size_t n, si
                 sp[i].tagged = 1;
                 sp[i].listed = cJSON_CreateArray();
                 sp[i].smp.listed = sp[i].listed;
-                if (!sp[i].listed) {
-                    items[i].rc =
-                        inj_err_set(sm_fail_err(&items[i].fail), INJ_E_NOMEM, "out of memory");
-                    cJSON_Delete(sp[i].acc);
-                    sp[i].acc = NULL;
-                    sp[i].smp.acc = NULL;
-                }
+            } else {
+                sp[i].retry = cJSON_CreateArray();
+                sp[i].smp.retry = sp[i].retry;
+            }
+            if (!sp[i].listed && !sp[i].retry) {
+                items[i].rc =
+                    inj_err_set(sm_fail_err(&items[i].fail), INJ_E_NOMEM, "out of memory");
+                cJSON_Delete(sp[i].acc);
+                sp[i].acc = NULL;
+                sp[i].smp.acc = NULL;
             }
         }
     }
@@ -975,8 +1031,12 @@ void ssm_get_paths(const struct sm_ctx *ctx, struct sm_item *items, size_t n, si
             if (sp[i].pages && !sp[i].token) {
                 sp[i].done = 1;
                 left--;
-                if (sp[i].tagged)
-                    sp[i].listed_all = 1; /* read by ARN below */
+                if (sp[i].retry && cJSON_GetArraySize(sp[i].retry) > 0) {
+                    sp[i].listed = sp[i].retry; /* Transfer ownership: read by id below. */
+                    sp[i].retry = sp[i].smp.retry = NULL;
+                }
+                if (sp[i].listed)
+                    sp[i].listed_all = 1; /* read by ARN (or id) below */
                 else
                     (void)ssm_path_finish(&sp[i]);
                 continue;
@@ -1001,6 +1061,7 @@ void ssm_get_paths(const struct sm_ctx *ctx, struct sm_item *items, size_t n, si
             struct ssm_path *s = &sp[idx[i]];
             struct sm_item *it = s->item;
             enum inj_rc rc;
+            int nmatch;
 
             s->pages++;
             if (calls[i].end == AWS_OK && s->sm) {
@@ -1009,14 +1070,15 @@ void ssm_get_paths(const struct sm_ctx *ctx, struct sm_item *items, size_t n, si
                 s->sent = s->token;
                 s->token = s->smp.next; /* Transfer ownership. */
                 s->smp.next = NULL;
-                /* A read with tags counts its exact matches, before any value is read. */
-                if (rc == INJ_OK &&
-                    (size_t)cJSON_GetArraySize(s->tagged ? s->listed : s->acc) > it->ref->path_max)
+                /* A read with tags counts its exact matches, before any value is read; one
+                 * by prefix, the values read and those to be read again. */
+                nmatch = cJSON_GetArraySize(s->tagged ? s->listed : s->acc) +
+                         cJSON_GetArraySize(s->retry);
+                if (rc == INJ_OK && (size_t)nmatch > it->ref->path_max)
                     rc = inj_err_set(sm_fail_err(&it->fail), INJ_E_CONFIG,
                                      "%s: at least %d secrets match, more than max: %zu; raise "
                                      "max, or give a narrower prefix or tags",
-                                     s->label, cJSON_GetArraySize(s->tagged ? s->listed : s->acc),
-                                     it->ref->path_max);
+                                     s->label, nmatch, it->ref->path_max);
             } else if (calls[i].end == AWS_OK) {
                 rc = sm_fail_keep(&it->fail, aws_call_parse(&calls[i], it->ref->secret_id, s, &e),
                                   &e);
@@ -1058,6 +1120,7 @@ out:
         free(sp[i].smp.next);
         cJSON_Delete(sp[i].acc);
         cJSON_Delete(sp[i].listed);
+        cJSON_Delete(sp[i].retry);
     }
     free(sp);
     free(calls);

@@ -74,6 +74,8 @@ removed. Every kind takes `delay` (seconds to wait first).
   kms           per secret, while answering GetSecretValue/BatchGetSecretValue:
                 mode "decrypt" (default) DecryptionFailure, mode "access"
                 AccessDeniedException naming kms:Decrypt; `message` overrides
+  item_error    per secret, likewise: the error `code` (InternalServiceError) with
+                `message`, in a batch answer's Errors; give action= to keep it there
 Rate limits: state.set_rate_limit(action, rps, burst=None) / set_rate_limits({...}).
 
 Replica regions: state.replica_regions = ["eu-west-1", ...] serves requests signed for
@@ -145,7 +147,7 @@ REPLACE_FAULTS = ("html", "garbage", "xml_error", "empty",   # the body is repla
                   "header_only")
 MUTATE_FAULTS = ("oversize", "invalid_utf8", "nul_value")   # the real answer, altered
 TRANSPORT_FAULTS = ("slow", "slow_body", "truncated", "reset", "drop", "close")
-SECRET_FAULTS = ("kms",)                          # taken per secret while answering
+SECRET_FAULTS = ("kms", "item_error")            # taken per secret while answering
 REQUEST_FAULTS = ERROR_FAULTS + REPLACE_FAULTS + MUTATE_FAULTS + TRANSPORT_FAULTS
 FAULT_KINDS = REQUEST_FAULTS + SECRET_FAULTS
 
@@ -1196,9 +1198,13 @@ class Operations:
                 raise sm_error("ResourceNotFoundException", MSG_NOT_FOUND)
             v = self._get_version(sec, version_id, stage)
             arn = sec.arn
-        kms = st.take_fault(action, [arn], SECRET_FAULTS, self.region)
-        if kms is not None:
-            raise _kms_error(cred, kms)
+        fault = st.take_fault(action, [arn], SECRET_FAULTS, self.region)
+        if fault is not None and fault.kind == "item_error":
+            code = fault.params.get("code", "InternalServiceError")
+            raise sm_error(code, fault.params.get("message") or "An error occurred on the server "
+                           "side.", 500 if code == "InternalServiceError" else 400)
+        if fault is not None:
+            raise _kms_error(cred, fault)
         with st.lock:
             sec.last_accessed = st.now()
             return _value_entry(sec, v, st._arn_in(arn, self.region))

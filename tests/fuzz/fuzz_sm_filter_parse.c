@@ -46,8 +46,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         pg.acc = cJSON_CreateArray();
         if (!pg.acc)
             break;
+        /* The second read keeps a retry list, as ssm.c's reads by prefix do. */
+        pg.retry = i ? cJSON_CreateArray() : NULL;
         memset(&err, 0, sizeof(err));
         rc = sm_parse_filter_page(&pg, &resp, &err);
+        cJSON_ArrayForEach(it, pg.retry)
+        {
+            FUZZ_ASSERT(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(it, "a")));
+        }
         if (rc == INJ_OK) {
             FUZZ_ASSERT(cJSON_GetArraySize(pg.acc) <= SM_FILTER_PAGE);
             FUZZ_ASSERT(!pg.next || (pg.next[0] && strlen(pg.next) <= 4096));
@@ -65,6 +71,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         free(pg.next);
         cJSON_Delete(pg.acc);
+        cJSON_Delete(pg.retry);
     }
     http_resp_free(&resp);
     return 0;

@@ -641,3 +641,108 @@ def test_secret_named_as_the_prefix_says_end_it_with_a_slash(fake, base_env, wri
     assert "the secret smp/app is named as the prefix itself, so it has no key below it; end " \
            "the prefix with '/' (smp/app/) to read only the secrets under it" in res.err
     assert not probe.path.exists()
+
+
+def get_calls(fake):
+    return [r for r in fake.state.requests if r["action"] == "GetSecretValue"]
+
+
+def test_prefix_per_secret_internal_error_is_read_again_by_id(fake, base_env, write_config,
+                                                              probe):
+    # A filtered page's Errors give one secret InternalServiceError (once): the read goes on,
+    # then reads that secret by its id in a batch by ids, and every variable is there.
+    seed_app(fake)
+    fake.state.add_fault("item_error", action="BatchGetSecretValue",
+                         secret="smp/app/api.key", count=1)
+    cfg = write_config("""
+        version: 1
+        env:
+          APP: { from: smp/app/, path: true, max: 10 }
+        """)
+    res = run(["-v", "-c", cfg, "--"] + probe(base_env), base_env)
+    assert res.rc == 0, res
+    env = probe.read()["env"]
+    assert env["API_KEY"] == c("api") and env["DB_PASSWORD"] == c("pw")
+    assert "secrets smp/app/*: " in res.err and "reading it again by its id" in res.err
+    assert len(filtered_calls(fake)) == 1
+    again = by_id_calls(fake)
+    # By the id the Errors item gave (this endpoint gives the name, as it does for values).
+    assert len(again) == 1 and again[0]["secret_ids"] == ["smp/app/api.key"]
+    assert not get_calls(fake)
+
+
+def test_prefix_per_secret_throttle_in_every_batch_falls_back_to_get(fake, base_env,
+                                                                     write_config, probe):
+    # Every batch answer throttles the secret: after the batch by id, GetSecretValue (its own
+    # retries) reads it.
+    seed_app(fake)
+    fake.state.add_fault("item_error", action="BatchGetSecretValue", secret="smp/app/json",
+                         code="ThrottlingException", message="Rate exceeded")
+    cfg = write_config("""
+        version: 1
+        env:
+          APP: { from: smp/app/, path: true, max: 10 }
+        """)
+    res = run(["-v", "-c", cfg, "--"] + probe(base_env), base_env)
+    assert res.rc == 0, res
+    assert json.loads(probe.read()["env"]["JSON"]) == {"user": c("json")}
+    assert "trying GetSecretValue" in res.err
+    assert len(by_id_calls(fake)) == 1 and len(get_calls(fake)) == 1
+
+
+def test_prefix_per_secret_error_that_persists_fails_naming_it(fake, base_env, write_config,
+                                                               probe):
+    # InternalServiceError on every call for that secret, GetSecretValue too (HTTP 500): the
+    # read fails, naming the secret; nothing is exec'd.
+    seed_app(fake)
+    fake.state.add_fault("item_error", secret="smp/app/nested/token")
+    env = dict(base_env, AWS_MAX_ATTEMPTS="2")
+    cfg = write_config("""
+        version: 1
+        env:
+          APP: { from: smp/app/, path: true, max: 10 }
+        """)
+    res = run(["-c", cfg, "--"] + probe(env), env)
+    assert res.rc == 69, res
+    assert "secrets smp/app/*: a secret it matched could not be read" in res.err
+    assert ": smp/app/nested/token: " in res.err
+    assert "InternalServiceError" in res.err
+    assert len(get_calls(fake)) == 2            # AWS_MAX_ATTEMPTS
+    assert not probe.path.exists()
+
+
+def test_prefix_per_secret_denial_is_not_read_again(fake, base_env, write_config, probe):
+    # A denial is no reason to try again: the filtered page fails the read at once.
+    seed_app(fake)
+    fake.state.deny(base_env["AWS_ACCESS_KEY_ID"], "GetSecretValue", "smp/app/api.key")
+    cfg = write_config("""
+        version: 1
+        env:
+          APP: { from: smp/app/, path: true, max: 10 }
+        """)
+    res = run(["-c", cfg, "--"] + probe(base_env), base_env)
+    assert res.rc == 77, res
+    assert "a secret it matched could not be read" in res.err
+    assert not by_id_calls(fake) and not get_calls(fake)
+    assert not probe.path.exists()
+
+
+def test_tags_match_per_secret_internal_error_falls_back_to_get(fake, base_env, write_config,
+                                                                probe):
+    # A read with tags: the batch by ARN gives one match InternalServiceError; GetSecretValue
+    # reads it.
+    fake.state.add_secret("smi/a", string=c("i-a"), tags={"team": "api"})
+    fake.state.add_secret("smi/b", string=c("i-b"), tags={"team": "api"})
+    fake.state.add_fault("item_error", action="BatchGetSecretValue", secret="smi/b")
+    cfg = write_config("""
+        version: 1
+        env:
+          T: { from: smi/, path: true, max: 5, tags: { team: api } }
+        """)
+    res = run(["-v", "-c", cfg, "--"] + probe(base_env), base_env)
+    assert res.rc == 0, res
+    env = probe.read()["env"]
+    assert env["A"] == c("i-a") and env["B"] == c("i-b")
+    assert "trying GetSecretValue" in res.err
+    gets = get_calls(fake)
+    assert len(gets) == 1 and gets[0]["secret_ids"] == [fake.state.resolve_arn("smi/b")]

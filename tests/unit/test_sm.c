@@ -195,6 +195,26 @@ static void filter_pages(void **state)
         free(pg.next);
         pg.next = NULL;
     }
+    /* With a retry list (ssm.c gives one to a read by prefix): a throttle or an internal error
+     * on a secret puts its id on the list, once, and the page is read; a denial still fails. */
+    pg.retry = cJSON_CreateArray();
+    assert_non_null(pg.retry);
+    assert_int_equal(
+        filter_page(&pg,
+                    "{\"SecretValues\":[],\"Errors\":[{\"SecretId\":\"p/x\",\"ErrorCode\":"
+                    "\"InternalServiceError\",\"Message\":\"m\"},{\"SecretId\":\"p/y\","
+                    "\"ErrorCode\":\"ThrottlingException\",\"Message\":\"Rate exceeded\"},"
+                    "{\"SecretId\":\"p/x\",\"ErrorCode\":\"InternalServiceError\"}]}",
+                    &err),
+        INJ_OK);
+    assert_int_equal(cJSON_GetArraySize(pg.retry), 2);
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(pg.retry, 0), "a")->valuestring,
+                        "p/x");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(pg.retry, 1), "a")->valuestring,
+                        "p/y");
+    assert_int_equal(filter_page(&pg, bad[1].body, &err), INJ_E_NOPERM);
+    assert_int_equal(cJSON_GetArraySize(pg.retry), 2);
+    cJSON_Delete(pg.retry);
     cJSON_Delete(pg.acc);
 }
 
