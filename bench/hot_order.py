@@ -5,7 +5,7 @@ runs, so that the linker puts them next to each other at the front of .text.
 Why: the kernel maps up to 64 KiB of already-cached file pages around every page fault
 (fault-around), and a start touches code scattered over the whole of libcrypto, libcurl and
 injector. Spread out, that maps all 1.9 MiB of .text; packed, the code a start runs is about
-0.7 MiB, and the rest of .text is neither mapped nor, on a cold start, read from disk.
+0.9 MiB (the functions, and the assembly files they live in), and a start maps about 1 MiB.
 
 How: the unstripped static binary (`make static-order` links it) runs under valgrind's callgrind
 against the bundled local endpoint (bench/common.py's Fake) in the starts that matter: Secrets
@@ -14,7 +14,8 @@ each twice (a path taken only when a poll comes back early shows up in one run o
 Callgrind's CPU lacks some of this machine's features (ADX, BMI2), so OpenSSL takes other
 assembly paths under it: the same starts then run natively under `perf record` (a cpu-clock
 sample every 20 us, RUNS times each) and what those samples land in joins the set. Every
-function goes in the file, one per line, sorted. Names the linker does not find (another
+function goes in the file, one per line, sorted (sampling is random: a rerun may add or drop a
+rarely sampled name; a few KiB either way). Names the linker does not find (another
 architecture's assembly, a function since renamed) are skipped by the link; `make
 static-check` says when too many are.
 

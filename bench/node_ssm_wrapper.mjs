@@ -31,7 +31,7 @@ for (let i = 0; i < wanted.length; i += 10) {
     console.error(`parameters not found: ${r.InvalidParameters.join(", ")}`);
     process.exit(1);
   }
-  const values = new Map(r.Parameters.map((p) => [p.Name, p.Value]));
+  const values = new Map((r.Parameters ?? []).map((p) => [p.Name, p.Value]));
   for (const [v, name] of batch) env[v] = values.get(name);
 }
 client.destroy();

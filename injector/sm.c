@@ -980,11 +980,11 @@ static int sm_retry_add(cJSON *retry, const char *id)
 {
     cJSON *one = cJSON_CreateObject();
 
-    if (!one || !cJSON_AddItemToArray(retry, one)) {
+    if (!one || !cJSON_AddStringToObject(one, "a", id) || !cJSON_AddItemToArray(retry, one)) {
         cJSON_Delete(one);
         return -1;
     }
-    return cJSON_AddStringToObject(one, "a", id) ? 0 : -1;
+    return 0;
 }
 
 /* sec, whose name has the key key, into pg->acc: {"k", "v", "n", "s"}. */
@@ -1106,7 +1106,8 @@ enum inj_rc sm_parse_filter_page(struct sm_filter_page *pg, const struct http_re
                              cJSON_IsString(sid) ? sid->valuestring : "(a secret)", err, NULL, 0);
         /* A throttle or an internal error on one secret is worth another try: by its id,
          * once the pages are read (ssm.c), as fetch.c gives a batch by ids. */
-        if (pg->retry && cJSON_IsString(sid) && (rc == INJ_E_TEMPFAIL || rc == INJ_E_UNAVAILABLE)) {
+        if (pg->retry && cJSON_IsString(sid) &&
+            (f.kind == AWS_K_THROTTLED || f.kind == AWS_K_TRANSIENT)) {
             log_info("%s: %s; reading it again by its id", pg->label, err->msg);
             if (!sm_listed_has(pg->retry, sid->valuestring) &&
                 sm_retry_add(pg->retry, sid->valuestring) != 0) {
@@ -1118,6 +1119,7 @@ enum inj_rc sm_parse_filter_page(struct sm_filter_page *pg, const struct http_re
         inj_err_prefix(err, "%s: a secret it matched could not be read", pg->label);
         goto out;
     }
+    rc = INJ_E_UNAVAILABLE; /* What a malformed page below fails with. */
     cJSON_ArrayForEach(it, vals)
     {
         nval++;

@@ -671,12 +671,24 @@ static enum inj_rc ssm_path_finish(struct ssm_path *sp)
     char label[sizeof(sp->label)];
     const cJSON *p;
     size_t i = 0;
+    size_t m;
     enum inj_rc rc = INJ_E_NOMEM;
 
     if (!v || !obj)
         goto out;
     cJSON_ArrayForEach(p, sp->acc) v[i++] = p;
     qsort(v, n, sizeof(*v), ssm_path_cmp);
+    /* One secret read twice is one: a page's Errors had it read again by id, and a later page
+     * (an endpoint paging by offset) gave it too. */
+    for (i = 0, m = 0; sp->sm && i < n; i++) {
+        if (m && ssm_path_cmp(&v[m - 1], &v[i]) == 0 &&
+            !strcmp(cJSON_GetObjectItemCaseSensitive(v[m - 1], "s")->valuestring,
+                    cJSON_GetObjectItemCaseSensitive(v[i], "s")->valuestring))
+            continue;
+        v[m++] = v[i];
+    }
+    if (sp->sm)
+        n = m;
     /* Two secret names can leave one key ("prod/app/db" and "prod/appdb" under "prod/app"). */
     for (i = 1; sp->sm && i < n; i++) {
         if (ssm_path_cmp(&v[i - 1], &v[i]) != 0)
@@ -812,8 +824,8 @@ static enum inj_rc ssm_sm_match_failed(struct ssm_path *s, const struct sm_item 
 
 /* Secrets a BatchGetSecretValue answer could not give (a per-secret throttle or internal
  * error, or none at all: deleted since listed) get their own GetSecretValue, with its own
- * retries, as fetch.c gives a batch by ids; what that ends with replaces the batch's error.
- * Out of memory, they keep the batch's. */
+ * retries, as fetch.c gives a batch by ids under fetch: auto; what that ends with replaces the
+ * batch's error. Out of memory, they keep the batch's. */
 static void ssm_sm_read_singly(const struct sm_ctx *ctx, struct sm_batch *b, size_t nb,
                                size_t conns, size_t *api_calls)
 {
@@ -859,7 +871,8 @@ out:
     free(from);
 }
 
-/* The reads with tags that listed every page: their exact matches read by ARN with
+/* The reads that listed every page (with tags: their exact matches; by prefix alone: the
+ * secrets its pages' Errors said to try again), read by ARN or id with
  * BatchGetSecretValue SecretIdList (sm.h's batch calls: SM_BATCH_MAX a call, every call of
  * every read at once over conns connections), each value into its read's acc as a filtered
  * page's would go, then the read finished; or the read fails with the first match it could
@@ -924,7 +937,8 @@ static void ssm_sm_read_listed(const struct sm_ctx *ctx, struct ssm_path *sp, si
         sm_batch_get_secret_values(ctx, b, nb, conns, 0);
         if (api_calls)
             *api_calls += nb;
-        ssm_sm_read_singly(ctx, b, nb, conns, api_calls);
+        if (ctx->fetch_mode == SM_FETCH_UNSET || ctx->fetch_mode == SM_FETCH_AUTO)
+            ssm_sm_read_singly(ctx, b, nb, conns, api_calls);
     }
     for (i = 0; i < n; i++) {
         enum inj_rc rc = INJ_OK;

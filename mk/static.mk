@@ -61,16 +61,17 @@ STATIC_CPPFLAGS = -D_GNU_SOURCE -DINJ_STATIC=1 $(STATIC_VERSION_DEF) -Iinjector 
 # Linked with lld for its symbol ordering file: the functions a start runs (STATIC_ORDER,
 # written by `make static-order`) go together at the front of .text. The kernel maps up to
 # 64 KiB of cached file pages around each fault, so scattered hot code maps all of .text
-# (1.9 MiB); packed, a start maps about 0.7 MiB of code. Names lld does not find (the other
+# (1.9 MiB); packed, a start maps about 1 MiB of code. Names lld does not find (the other
 # architecture's assembly, a renamed function) are skipped; static-check counts them.
 # --no-dynamic-linker: musl-gcc's specs name an interpreter that lld, unlike ld.bfd, would
 # keep as PT_INTERP in a static executable (static-check fails on one).
 STATIC_ORDER = mk/static-hot.order
 # A cross gcc looks for ld.lld in its own directories only: -B gives it one (STATIC_LLD_DIR).
 STATIC_LLD_DIR = $(STATIC_DIR)/lld
-STATIC_LINKFLAGS = $(if $(STATIC_CROSS),-B$(STATIC_LLD_DIR)/) -static -fuse-ld=lld -Wl,--no-dynamic-linker -Wl,--gc-sections \
-  -Wl,--build-id=none -Wl,-z,relro,-z,now -Wl,-z,noexecstack \
-  -Wl,--symbol-ordering-file=$(STATIC_ORDER) -L$(STATIC_DEPS)/lib
+STATIC_LINKBASE = $(if $(STATIC_CROSS),-B$(STATIC_LLD_DIR)/) -static -fuse-ld=lld \
+  -Wl,--no-dynamic-linker -Wl,--gc-sections -Wl,--build-id=none -Wl,-z,relro,-z,now \
+  -Wl,-z,noexecstack -L$(STATIC_DEPS)/lib
+STATIC_LINKFLAGS = $(STATIC_LINKBASE) -Wl,--symbol-ordering-file=$(STATIC_ORDER)
 STATIC_LDFLAGS = -s $(STATIC_LINKFLAGS) -Wl,--no-warn-symbol-ordering
 # static-check: more order file names than this (percent) not in the x86_64 link means the
 # file is stale (renamed or removed functions); regenerate it with `make static-order`.
@@ -138,6 +139,8 @@ static-check: $(STATIC_BIN)
 	*) echo "static-check: FAIL: not statically linked" >&2; exit 1 ;; esac; \
 	case "$$info" in *", stripped"*) ;; \
 	*) echo "static-check: FAIL: not stripped" >&2; exit 1 ;; esac; \
+	command -v readelf >/dev/null || { echo "static-check: readelf not found (binutils)" >&2; \
+	  exit 1; }; \
 	if LC_ALL=C readelf -lW $(STATIC_BIN) | grep -q INTERP; then \
 	  echo "static-check: FAIL: a PT_INTERP program header (an interpreter to load)" >&2; \
 	  exit 1; fi; \
@@ -150,9 +153,12 @@ static-check: $(STATIC_BIN)
 	if [ $$size -gt $(STATIC_MAX_BYTES) ]; then \
 	  echo "static-check: FAIL: larger than $(STATIC_MAX_BYTES) bytes" >&2; exit 1; fi; \
 	tmp=$$(mktemp "$${TMPDIR:-/tmp}/injector-order.XXXXXX"); \
-	missing=$$($(STATIC_CC) $(STATIC_CFLAGS) $(STATIC_LINKFLAGS) -Wl,--warn-symbol-ordering \
-	  -o "$$tmp" $(STATIC_OBJS) $(STATIC_LIBS) 2>&1 | grep -c 'no such symbol'); \
-	rm -f "$$tmp"; \
+	if ! $(STATIC_CC) $(STATIC_CFLAGS) $(STATIC_LINKFLAGS) -Wl,--warn-symbol-ordering \
+	  -o "$$tmp" $(STATIC_OBJS) $(STATIC_LIBS) > "$$tmp.log" 2>&1; then \
+	  cat "$$tmp.log" >&2; rm -f "$$tmp" "$$tmp.log"; \
+	  echo "static-check: FAIL: relinking with the order file's warnings failed" >&2; exit 1; fi; \
+	missing=$$(grep -c 'no such symbol' "$$tmp.log"); \
+	rm -f "$$tmp" "$$tmp.log"; \
 	names=$$(grep -c -v -e '^#' -e '^$$' $(STATIC_ORDER)); \
 	echo "order file: $$missing of $$names names not in this link ($(STATIC_ORDER))"; \
 	if [ "$(STATIC_ARCH)" = x86_64 ] && \
@@ -161,17 +167,21 @@ static-check: $(STATIC_BIN)
 	    "$(STATIC_ORDER_MAX_MISSING_PCT)% missing): run make static-order" >&2; exit 1; fi; \
 	echo "static-check: OK"
 
-# The ordering file: the static binary, unstripped, runs under callgrind against the local
-# endpoint (bench/hot_order.py); the functions it ran become $(STATIC_ORDER). x86_64 only
-# (valgrind runs the native binary); the aarch64 link uses the same names.
+# The ordering file: the static binary, unstripped (and in the default layout: the file may
+# not exist yet), runs under callgrind and perf against the local endpoint
+# (bench/hot_order.py; needs valgrind and perf, Debian's linux-perf); the functions it ran
+# become $(STATIC_ORDER). Native builds only (valgrind and perf run the binary); the aarch64
+# cross link uses the x86_64 file's names.
 static-order: $(STATIC_OBJS) | $(STATIC_LLD_DIR)/ld.lld
+	@if [ -n "$(STATIC_CROSS)" ]; then \
+	  echo "static-order: ARCH=$(STATIC_ARCH) is cross-built here; run it natively" >&2; \
+	  exit 1; fi
 	@mkdir -p $(STATIC_DIR)
 	SOURCE_DATE_EPOCH=$(STATIC_SOURCE_DATE_EPOCH) $(STATIC_CC) $(STATIC_CFLAGS) \
-	  $(STATIC_LINKFLAGS) -Wl,--no-warn-symbol-ordering -o $(STATIC_DIR)/injector.syms \
-	  $(STATIC_OBJS) $(STATIC_LIBS)
+	  $(STATIC_LINKBASE) -o $(STATIC_DIR)/injector.syms $(STATIC_OBJS) $(STATIC_LIBS)
 	/usr/bin/python3 bench/hot_order.py $(STATIC_DIR)/injector.syms > $(STATIC_ORDER).tmp
 	@mv -f $(STATIC_ORDER).tmp $(STATIC_ORDER)
-	@echo "$(STATIC_ORDER): $$(grep -c -v '^#' $(STATIC_ORDER)) functions"
+	@echo "$(STATIC_ORDER): $$(grep -c -v -e '^#' -e '^$$' $(STATIC_ORDER)) functions"
 
 # Second build: fresh objects in a temp dir, same sources; plus a second CA generation.
 static-repro: $(STATIC_BIN) $(STATIC_CA_C)

@@ -746,3 +746,44 @@ def test_tags_match_per_secret_internal_error_falls_back_to_get(fake, base_env, 
     assert "trying GetSecretValue" in res.err
     gets = get_calls(fake)
     assert len(gets) == 1 and gets[0]["secret_ids"] == [fake.state.resolve_arn("smi/b")]
+
+
+def test_prefix_secret_retried_and_on_a_later_page_is_one(fake, base_env, write_config, probe):
+    # An endpoint paging by offset: page 1's Errors throttle smx/a, page 2 gives smx/a's value,
+    # and the read by id gives it again. One secret, one variable: no key collision.
+    arn = fake.state.add_secret("smx/a", string=c("x-a"))
+    fake.state.add_fault("garbage", action="BatchGetSecretValue", status=200, count=1,
+                         body=json.dumps({"SecretValues": [], "NextToken": "T1", "Errors": [
+                             {"SecretId": "smx/a", "ErrorCode": "ThrottlingException",
+                              "Message": "Rate exceeded"}]}))
+    fake.state.add_fault("garbage", action="BatchGetSecretValue", status=200, count=1,
+                         body=json.dumps({"SecretValues": [
+                             {"ARN": arn, "Name": "smx/a", "VersionId": "v-page2",
+                              "SecretString": c("x-a")}]}))
+    cfg = write_config("""
+        version: 1
+        env:
+          X: { from: smx/, path: true, max: 5 }
+        """)
+    res = run(["-c", cfg, "--"] + probe(base_env), base_env)
+    assert res.rc == 0, res
+    assert probe.read()["env"]["A"] == c("x-a")
+    assert [r["secret_ids"] for r in by_id_calls(fake)] == [["smx/a"]]
+
+
+def test_tags_match_per_secret_error_under_fetch_batch_fails(fake, base_env, write_config,
+                                                             probe):
+    # fetch: batch never calls GetSecretValue: the match's batch error fails the read.
+    fake.state.add_secret("smj/a", string=c("j-a"), tags={"team": "api"})
+    fake.state.add_fault("item_error", action="BatchGetSecretValue", secret="smj/a")
+    cfg = write_config("""
+        version: 1
+        fetch: batch
+        env:
+          T: { from: smj/, path: true, max: 5, tags: { team: api } }
+        """)
+    res = run(["-c", cfg, "--"] + probe(base_env), base_env)
+    assert res.rc == 69, res
+    assert "a secret it matched could not be read" in res.err
+    assert not get_calls(fake)
+    assert not probe.path.exists()
