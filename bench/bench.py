@@ -13,8 +13,8 @@ seeds N secrets and for each N runs:
                    (`make bench-node` installs the SDK into bench/node), when installed
   aws-cli          bench/aws_cli_entrypoint.sh: `aws secretsmanager get-secret-value` per secret
   curl             one signed GetSecretValue POST (--aws-sigv4): the floor for one secret
-Then, in the local profile: the CA store cost (bundle file vs hashed directory) and a config of
-10,000 entries (check, --dry-run).
+Then, in the local profile: the CA store cost (bundle file vs hashed directory, --ca-runs runs
+of each, the two taking turns run by run) and a config of 10,000 entries (check, --dry-run).
 SSM Parameter Store (--services ssm, or both: the default), in each profile against the same
 endpoint (and relay), for N = 1, 10, 100 parameters (--ssm-sizes; SecureStrings /bench/pNNN,
 config `from: ssm:/bench/pNNN`, the endpoint only in AWS_ENDPOINT_URL_SSM):
@@ -298,21 +298,30 @@ def ca_store_cost(args, env, cfg, workdir):
     bins = [("injector (dynamic)", args.injector)]
     if os.access(args.static, os.X_OK):
         bins.append(("injector (static)", args.static))
+    stores = ((f"bundle file ({system} + endpoint CA)", {"AWS_CA_BUNDLE": big}),
+              ("hashed directory (/etc/ssl/certs + endpoint CA)", {"SSL_CERT_DIR": d}))
     for label, binary in bins:
-        for how, extra in ((f"bundle file ({system} + endpoint CA)", {"AWS_CA_BUNDLE": big}),
-                           ("hashed directory (/etc/ssl/certs + endpoint CA)",
-                            {"SSL_CERT_DIR": d})):
+        # The two stores take turns, run by run (--ca-runs each): a ratio of two ~8 ms
+        # starts moves with the machine's load, which then falls on both alike.
+        print(f"bench: CA store: {label}, {args.ca_runs} runs of each store, alternating ...",
+              file=sys.stderr, flush=True)
+        envs = []
+        for _, extra in stores:
             e = dict(env)
             e.pop("AWS_CA_BUNDLE")
             e.update(extra)
-            argv = [binary, "-c", cfg, "--", TRUE]
-            print(f"bench: CA store: {label}, {how} ...", file=sys.stderr, flush=True)
-            if args.hyperfine:
-                times = time_hyperfine(argv, e, args.runs, args.warmup, workdir)
-            else:
-                times = time_loop(argv, e, args.runs, args.warmup)
-            rows.append((label, how, statistics.median(times) * 1000.0, min(times) * 1000.0,
-                         len(times)))
+            envs.append(e)
+        argv = [binary, "-c", cfg, "--", TRUE]
+        times = [[], []]
+        for i in range(args.warmup + args.ca_runs):
+            for k, e in enumerate(envs):
+                rc, wall, err = run_once(argv, e)
+                if rc != 0:
+                    die(f"{binary} failed (exit {rc}): {err.strip()[-500:]}")
+                if i >= args.warmup:
+                    times[k].append(wall)
+        for (how, _), t in zip(stores, times):
+            rows.append((label, how, statistics.median(t) * 1000.0, min(t) * 1000.0, len(t)))
     return rows
 
 
@@ -513,6 +522,8 @@ def main():
                     help="realistic profile: the endpoint's own time per request (default 15)")
     ap.add_argument("--runs", type=int, default=int(os.environ.get("BENCH_RUNS", "20")))
     ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--ca-runs", type=int, default=int(os.environ.get("BENCH_CA_RUNS", "150")),
+                    help="runs of each CA store, alternating (the CA store section)")
     ap.add_argument("--cli-runs", default=os.environ.get("BENCH_CLI_RUNS", "100:3"),
                     help="runs of the aws CLI script per N, e.g. 100:3 (others: --runs)")
     ap.add_argument("--cli-max-n", type=int, default=int(os.environ.get("BENCH_CLI_MAX_N", "0")),
@@ -632,7 +643,7 @@ def main():
             if ca_rows:
                 text += ["", "## CA store at start (N=1, local profile)", "",
                          "The tables above trust only the endpoint's CA. In production the system "
-                         "store is used:", "",
+                         "store is used (the two stores take turns, run by run):", "",
                          "| binary | CA store | median ms | min ms | runs | x hashed dir |",
                          "|---|---|---|---|---|---|"]
                 dirs = {b: med for b, how, med, _, _ in ca_rows if how.startswith("hashed")}
