@@ -7,6 +7,9 @@ CA stores so that load on the machine falls on both alike.
 With --realistic, instead: N=1 and N=100 in bench.py's realistic profile (the endpoint takes
 15 ms a request behind bench/delay_relay.py, 4 ms round trip), Secrets Manager and SSM, runs
 alternating between the binaries and sizes; also max RSS and the endpoint's counts at N=100.
+With --page-cache, instead: max RSS at SM N=1, SM N=100 and SSM N=100, each binary run as built,
+as a `cp` of it and as a copy written with O_DIRECT (how the page cache holds the file changes
+how much of it the kernel maps around each fault).
 Prints Markdown rows; nothing in here is a result."""
 import argparse
 import os
@@ -100,16 +103,61 @@ def realistic(args):
         shutil.rmtree(wd, ignore_errors=True)
 
 
+def copies(wd, binary):
+    """binary as the page cache may hold it: the file itself (as its writer left it), a `cp`
+    (write(2): large folios), and a copy written with O_DIRECT (nothing cached: the first run
+    reads it from disk). (label, path) each."""
+    out = [("as built", binary)]
+    cp = os.path.join(wd, "copy-cp")
+    shutil.copyfile(binary, cp)
+    dio = os.path.join(wd, "copy-odirect")
+    subprocess.run(["dd", f"if={binary}", f"of={dio}", "bs=1M", "oflag=direct", "status=none"],
+                   check=True)
+    for p in (cp, dio):
+        os.chmod(p, 0o755)
+    return out + [("cp", cp), ("O_DIRECT", dio)]
+
+
+def page_cache(args):
+    """Max RSS (3 runs) of each binary at Secrets Manager N=1, N=100 and SSM N=100, the binary
+    held in the page cache three ways (copies)."""
+    wd = tempfile.mkdtemp(prefix="injector-focus-")
+    fake = Fake(wd)
+    try:
+        env = clean_env(fake, os.path.join(wd, "home"))
+        secrets, params = seed_secrets(fake, 100), seed_parameters(fake, 100)
+        runs = [("SM N=1", env, write_inputs(wd, secrets[:1], "pc-1")[0]),
+                ("SM N=100", env, write_inputs(wd, secrets, "pc-100")[0]),
+                ("SSM N=100", ssm_env(env, fake), write_ssm_inputs(wd, params, "pc-p100")[0])]
+        print("| binary | page cache | " + " | ".join(f"{r[0]} max RSS KiB" for r in runs) + " |")
+        print("|---|---|" + "---|" * len(runs))
+        for i, b in enumerate(args.binaries):
+            bd = os.path.join(wd, f"bin{i}")
+            os.mkdir(bd)
+            for label, path in copies(bd, b):
+                cells = [" / ".join(str(max_rss_kib([path, "-c", cfg, "--", TRUE], e, wd))
+                                    for _ in range(3)) for _, e, cfg in runs]
+                print(f"| {b} | {label} | " + " | ".join(cells) + " |", flush=True)
+    finally:
+        fake.stop()
+        shutil.rmtree(wd, ignore_errors=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--runs", type=int, default=30)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--realistic", action="store_true",
                     help="N=1 vs N=100 in the realistic profile, Secrets Manager and SSM")
+    ap.add_argument("--page-cache", action="store_true",
+                    help="max RSS only, each binary held in the page cache three ways")
     ap.add_argument("binaries", nargs="+")
     args = ap.parse_args()
     if args.realistic:
         realistic(args)
+        return
+    if args.page_cache:
+        page_cache(args)
         return
     wd = tempfile.mkdtemp(prefix="injector-focus-")
     fake = Fake(wd)

@@ -631,13 +631,15 @@ static void paths_fetch(void **state)
 /* ssm_get_paths for a Secrets Manager read by tags, on a canned Secrets Manager: ListSecrets
  * lists tg.exact secrets tagged team=api (p/k000...) and tg.over tagged team=apiary (p/o000...,
  * which AWS's prefix filters also list), 100 a page; BatchGetSecretValue answers its
- * SecretIdList (ARNs), all but tg.drop (deleted since it was listed). */
+ * SecretIdList (ARNs), all but tg.drop (deleted since it was listed), which GetSecretValue then
+ * does not find. */
 static struct {
     int exact;
     int over;
     const char *drop;
     int list_calls;
     int batch_calls;
+    int get_calls;
     int most_ids;
 } tg;
 
@@ -680,6 +682,21 @@ static void tagged(struct fake_aws *f, const struct http_req *req, const char *a
             (void)snprintf(name, sizeof(name), "%d", i);
             cJSON_AddStringToObject(out, "NextToken", name);
         }
+    } else if (!strcmp(action, "GetSecretValue")) {
+        /* Only the match the batch answer lacked is asked for on its own. */
+        tg.get_calls++;
+        assert_non_null(tg.drop);
+        (void)snprintf(arn, sizeof(arn), TG_ARN "%s-Ab12Cd", tg.drop);
+        assert_string_equal(cJSON_GetObjectItem(in, "SecretId")->valuestring, arn);
+        cJSON_AddStringToObject(out, "__type", "ResourceNotFoundException");
+        cJSON_AddStringToObject(out, "Message", "Secrets Manager can't find the specified secret.");
+        text = cJSON_PrintUnformatted(out);
+        resp->status = 400;
+        resp->body.max = SM_MAX_LIST_RESPONSE;
+        assert_int_equal(sbuf_append_str(&resp->body, text), SBUF_OK);
+        cJSON_free(text);
+        cJSON_Delete(out);
+        return;
     } else {
         const cJSON *ids = cJSON_GetObjectItem(in, "SecretIdList");
         cJSON *vals = cJSON_AddArrayToObject(out, "SecretValues");
@@ -724,6 +741,7 @@ static void tagged_read(struct ref *r, size_t max, struct sm_item *it, size_t *c
     ctx_init(&ctx);
     tg.list_calls = 0;
     tg.batch_calls = 0;
+    tg.get_calls = 0;
     tg.most_ids = 0;
     r->path_max = max;
     memset(it, 0, sizeof(*it));
@@ -770,13 +788,16 @@ static void tags_fetch(void **state)
     assert_int_equal(tg.list_calls, 1);
     assert_int_equal(tg.batch_calls, 0);
     sm_fail_free(&it.fail);
-    /* A match gone by the time it is read: the read fails naming it. */
+    /* A match gone by the time it is read: the batch answer lacks it, its own GetSecretValue
+     * does not find it, and the read fails naming it. */
     tg.drop = "p/k021";
     tagged_read(&r, 25, &it, &calls);
-    assert_int_equal(it.rc, INJ_E_UNAVAILABLE);
+    assert_int_equal(it.rc, INJ_E_MISSING);
+    assert_int_equal(tg.get_calls, 1);
+    assert_int_equal(calls, 5);
     assert_contains(sm_fail_msg(it.fail), "secrets p/* tagged team=api: a secret it matched could "
-                                          "not be read: " TG_ARN "p/k021-Ab12Cd: "
-                                          "BatchGetSecretValue in eu-central-1 answered neither");
+                                          "not be read: " TG_ARN "p/k021-Ab12Cd");
+    assert_contains(sm_fail_msg(it.fail), "not found");
     assert_null(strstr(sm_fail_msg(it.fail), CANARY));
     assert_null(it.secret.value.p);
     sm_fail_free(&it.fail);
