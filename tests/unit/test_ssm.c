@@ -652,6 +652,7 @@ static void tagged(struct fake_aws *f, const struct http_req *req, const char *a
     char *text;
     char name[64];
     char arn[128];
+    long status = 200;
 
     (void)f;
     (void)req;
@@ -690,13 +691,7 @@ static void tagged(struct fake_aws *f, const struct http_req *req, const char *a
         assert_string_equal(cJSON_GetObjectItem(in, "SecretId")->valuestring, arn);
         cJSON_AddStringToObject(out, "__type", "ResourceNotFoundException");
         cJSON_AddStringToObject(out, "Message", "Secrets Manager can't find the specified secret.");
-        text = cJSON_PrintUnformatted(out);
-        resp->status = 400;
-        resp->body.max = SM_MAX_LIST_RESPONSE;
-        assert_int_equal(sbuf_append_str(&resp->body, text), SBUF_OK);
-        cJSON_free(text);
-        cJSON_Delete(out);
-        return;
+        status = 400;
     } else {
         const cJSON *ids = cJSON_GetObjectItem(in, "SecretIdList");
         cJSON *vals = cJSON_AddArrayToObject(out, "SecretValues");
@@ -727,7 +722,7 @@ static void tagged(struct fake_aws *f, const struct http_req *req, const char *a
         cJSON_AddArrayToObject(out, "Errors");
     }
     text = cJSON_PrintUnformatted(out);
-    resp->status = 200;
+    resp->status = status;
     resp->body.max = SM_MAX_LIST_RESPONSE;
     assert_int_equal(sbuf_append_str(&resp->body, text), SBUF_OK);
     cJSON_free(text);
