@@ -34,6 +34,14 @@ def by_id_calls(fake):
             if r["action"] == "BatchGetSecretValue" and r.get("secret_ids")]
 
 
+# The read of seed_app's secrets that most tests here make.
+APP_CONFIG = """
+        version: 1
+        env:
+          APP: { from: smp/app/, path: true, max: 10 }
+        """
+
+
 def seed_app(fake):
     fake.state.add_secret("smp/app/db_password", string=c("pw"))
     fake.state.add_secret("smp/app/api.key", string=c("api"))
@@ -44,11 +52,7 @@ def seed_app(fake):
 
 def test_prefix_names_values_one_filtered_call(fake, base_env, write_config, probe):
     seed_app(fake)
-    cfg = write_config("""
-        version: 1
-        env:
-          APP: { from: smp/app/, path: true, max: 10 }
-        """)
+    cfg = write_config(APP_CONFIG)
     res = run(["-c", cfg, "--"] + probe(base_env), base_env)
     assert res.rc == 0, res
     env = probe.read()["env"]
@@ -340,11 +344,7 @@ def test_tags_list_secrets_throttled_is_retried(fake, base_env, write_config, pr
 def test_list_secrets_denied_names_both_actions(fake, base_env, write_config):
     seed_app(fake)
     fake.state.deny(base_env["AWS_ACCESS_KEY_ID"], "ListSecrets")
-    cfg = write_config("""
-        version: 1
-        env:
-          APP: { from: smp/app/, path: true, max: 10 }
-        """)
+    cfg = write_config(APP_CONFIG)
     res = run(["-c", cfg, "--", "/bin/true"], base_env)
     assert res.rc == 77, res
     assert "secretsmanager:ListSecrets and secretsmanager:BatchGetSecretValue" in res.err
@@ -654,11 +654,7 @@ def test_prefix_per_secret_internal_error_is_read_again_by_id(fake, base_env, wr
     seed_app(fake)
     fake.state.add_fault("item_error", action="BatchGetSecretValue",
                          secret="smp/app/api.key", count=1)
-    cfg = write_config("""
-        version: 1
-        env:
-          APP: { from: smp/app/, path: true, max: 10 }
-        """)
+    cfg = write_config(APP_CONFIG)
     res = run(["-v", "-c", cfg, "--"] + probe(base_env), base_env)
     assert res.rc == 0, res
     env = probe.read()["env"]
@@ -678,11 +674,7 @@ def test_prefix_per_secret_throttle_in_every_batch_falls_back_to_get(fake, base_
     seed_app(fake)
     fake.state.add_fault("item_error", action="BatchGetSecretValue", secret="smp/app/json",
                          code="ThrottlingException", message="Rate exceeded")
-    cfg = write_config("""
-        version: 1
-        env:
-          APP: { from: smp/app/, path: true, max: 10 }
-        """)
+    cfg = write_config(APP_CONFIG)
     res = run(["-v", "-c", cfg, "--"] + probe(base_env), base_env)
     assert res.rc == 0, res
     assert json.loads(probe.read()["env"]["JSON"]) == {"user": c("json")}
@@ -697,11 +689,7 @@ def test_prefix_per_secret_error_that_persists_fails_naming_it(fake, base_env, w
     seed_app(fake)
     fake.state.add_fault("item_error", secret="smp/app/nested/token")
     env = dict(base_env, AWS_MAX_ATTEMPTS="2")
-    cfg = write_config("""
-        version: 1
-        env:
-          APP: { from: smp/app/, path: true, max: 10 }
-        """)
+    cfg = write_config(APP_CONFIG)
     res = run(["-c", cfg, "--"] + probe(env), env)
     assert res.rc == 69, res
     assert "secrets smp/app/*: a secret it matched could not be read" in res.err
@@ -715,11 +703,7 @@ def test_prefix_per_secret_denial_is_not_read_again(fake, base_env, write_config
     # A denial is no reason to try again: the filtered page fails the read at once.
     seed_app(fake)
     fake.state.deny(base_env["AWS_ACCESS_KEY_ID"], "GetSecretValue", "smp/app/api.key")
-    cfg = write_config("""
-        version: 1
-        env:
-          APP: { from: smp/app/, path: true, max: 10 }
-        """)
+    cfg = write_config(APP_CONFIG)
     res = run(["-c", cfg, "--"] + probe(base_env), base_env)
     assert res.rc == 77, res
     assert "a secret it matched could not be read" in res.err
